@@ -1,0 +1,97 @@
+# dinoseek - reverse image search for design patents.
+#
+#   make          build build/dinoseek (installs missing Debian packages first)
+#   make test     build and run every test (what CI runs)
+#   make asan     the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make demo     generate or fetch weights and run the main job on embedded defaults
+#   make bench    benchmarks; figures go to stdout (record them in bench/RESULTS.md)
+#   make fuzz     run the fuzz targets for FUZZ_SECONDS each (libFuzzer, clang)
+#   make clean
+
+CC       ?= cc
+BUILD    ?= build
+SANITIZE ?=
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+BLASDIR  := /usr/lib/$(MULTIARCH)/openblas-openmp
+BLASINC  := /usr/include/$(MULTIARCH)/openblas-openmp
+PKGS     := vips jansson libcurl
+
+# Library headers are -isystem so that -Werror judges only our code.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -std=c11 -Wall -Wextra -Werror -Wpedantic -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wvla -Wno-overlength-strings
+CFLAGS  ?= -O3 -g
+ifeq ($(SANITIZE),1)
+CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN   := -fsanitize=address,undefined
+endif
+ALL_CFLAGS = $(WARN) $(CFLAGS) -D_GNU_SOURCE -fopenmp -Isrc -isystem $(BLASINC) $(PKG_CFLAGS) -MMD -MP
+LDLIBS  = $(LDSAN) -fopenmp $(PKG_LIBS) -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -lm -lpthread
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/src/main.o
+TEST_SRC := $(wildcard tests/unit/*.c) tests/run.c
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+FUZZ_NAMES := $(basename $(notdir $(wildcard fuzz/*_fuzzer.c)))
+REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%_replay)
+BENCH_BINS := $(BUILD)/bench/embed
+
+.PHONY: all deps test check asan demo bench fuzz clean venv
+all: deps $(BUILD)/dinoseek
+
+# Checked on every build; costs one dpkg-query when nothing is missing.
+deps:
+	@./mk/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	@$(CC) $(ALL_CFLAGS) -DDS_VERSION='"$(VERSION)"' -c $< -o $@
+
+$(BUILD)/libdinoseek.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/dinoseek: $(MAIN_OBJ) $(BUILD)/libdinoseek.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/run: $(TEST_OBJ) $(BUILD)/libdinoseek.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+# Fuzz targets built with the normal compiler and a replay main, so that
+# `make test` runs their corpus without needing libFuzzer.
+$(BUILD)/fuzz/%_replay: $(BUILD)/fuzz/%.o $(BUILD)/fuzz/replay.o $(BUILD)/libdinoseek.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/embed: $(BUILD)/bench/embed.o $(BUILD)/libdinoseek.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+# The whole suite, in C; its `fuzz` suite replays each fuzz corpus.
+check: $(BUILD)/dinoseek $(BUILD)/tests/run $(REPLAY_BINS)
+	DINOSEEK_BIN=$(BUILD)/dinoseek DINOSEEK_BUILD=$(BUILD) $(BUILD)/tests/run $(TESTS)
+
+test: deps
+	@$(MAKE) --no-print-directory check
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check
+
+bench: deps $(BUILD)/dinoseek $(BENCH_BINS)
+	./bench/run.sh $(BUILD)
+
+demo: deps $(BUILD)/dinoseek
+	./tools/demo.sh $(BUILD)/dinoseek
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	./fuzz/run.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,10 @@
+/* commands.h - every `dinoseek <command>`; src/main.c holds the table. */
+#ifndef DS_COMMANDS_H
+#define DS_COMMANDS_H
+
+/* Each returns the process exit status: 0 success, 1 failure, 2 bad usage.
+ * argv[0] is the command's own name. */
+int cmd_embed(int argc, char **argv);
+int cmd_model(int argc, char **argv);
+
+#endif

@@ -1,0 +1,73 @@
+/* image.h - decode an image and turn it into the model's input tensor.
+ *
+ * Decoding is libvips (JPEG, PNG, TIFF incl. 1-bit CCITT G4 / LZW / 16-bit /
+ * CMYK / multi-page, WebP, GIF, BMP). Alpha and palettes are flattened onto
+ * white, EXIF orientation applied, page 0 of multi-page files used, and
+ * decoders shrink on load where they can.
+ *
+ * Two preprocessing modes:
+ *  - IMG_NATIVE (default): letterbox straight to size x size on white,
+ *    centred, then normalise with the ImageNet mean/std.
+ *  - IMG_SEED: exactly what the Python seed system did: letterbox to 518 on
+ *    white with Pillow's Lanczos, then the Hugging Face image processor
+ *    (shortest edge 256 with Pillow's bicubic, centre crop 224, rescale,
+ *    normalise). Our own Pillow-compatible resampler does both resizes so
+ *    that pixels agree with Pillow's within rounding.
+ *
+ * Thread safety: every function may be called from several threads at once
+ * after img_init().
+ */
+#ifndef DS_IMAGE_H
+#define DS_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+typedef enum img_mode {
+    IMG_NATIVE = 0,
+    IMG_SEED = 1,
+} img_mode;
+
+typedef struct img_opts {
+    img_mode mode;
+    int size;              /* model input side in pixels (native: any >= 14;
+                              seed: the crop, 224) */
+    uint64_t max_pixels;   /* refuse width*height above this before decoding */
+} img_opts;
+
+#define IMG_DEFAULT_MAX_PIXELS 178956970ull /* Pillow's bomb limit: ~179 Mpx */
+
+/* Defaults: native, 224, IMG_DEFAULT_MAX_PIXELS. */
+void img_opts_default(img_opts *o);
+
+/* Parse "native" / "seed". Returns 0, or -1 with err filled. */
+int img_mode_parse(const char *s, img_mode *out, ds_err *err);
+
+/* Start libvips once per process (idempotent, thread-safe). argv0 may be NULL.
+ * Returns 0 on success, -1 on error. */
+int img_init(const char *argv0, ds_err *err);
+
+/* The side of the tensor img_preprocess_* writes: o->size in both modes. */
+int img_input_size(const img_opts *o);
+
+/* Decode the file or buffer and write the normalised tensor, channel-major
+ * (3 x size x size floats, R then G then B), into chw.
+ * Returns 0 on success, -1 with err naming the problem (empty, truncated,
+ * not an image, too many pixels, ...). Allocates only temporaries.
+ * img_preprocess_buffer does not keep buf after it returns. */
+int img_preprocess_file(const char *path, const img_opts *o, float *chw, ds_err *err);
+int img_preprocess_buffer(const void *buf, size_t len, const img_opts *o, float *chw,
+                          ds_err *err);
+
+/* Like img_preprocess_*, but stop before normalisation: write the 8-bit RGB
+ * pixels (size x size x 3, interleaved) that the tensor is made from.
+ * Used by the parity tests against Pillow. */
+int img_pixels_file(const char *path, const img_opts *o, uint8_t *rgb, ds_err *err);
+
+/* Normalise 8-bit interleaved RGB (n x n x 3) into a CHW float tensor with
+ * the ImageNet mean/std, computed as HF does: (v / 255 - mean) / std. */
+void img_normalize(const uint8_t *rgb, int n, float *chw);
+
+#endif

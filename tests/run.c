@@ -1,0 +1,153 @@
+/* run.c - the test runner: runs every suite, or those named on the command
+ * line (`build/tests/run image vit`), and ends with "N passed, N failed". */
+#include "suites.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int ds_test_failed;
+char ds_test_tmpdir[256];
+static int ds_test_skipped;
+
+static const struct {
+    const char *name;
+    const ds_test *tests;
+} suites[] = {
+    {"base", base_tests},
+    {"safetensors", safetensors_tests},
+    {"vit", vit_tests},
+    {"image", image_tests},
+    {"fetch", fetch_tests},
+    {"cli", cli_tests},
+    {"parity", parity_tests},
+};
+
+void ds_test_skip(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "    skipped: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    ds_test_skipped = 1;
+}
+
+const char *ds_test_shared_dir(void)
+{
+    static char path[4096];
+    const char *env = getenv("DINOSEEK_SHARED");
+    snprintf(path, sizeof path, "%s", env ? env : "../shared");
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? path : NULL;
+}
+
+const char *ds_test_bin(void)
+{
+    const char *bin = getenv("DINOSEEK_BIN");
+    return bin ? bin : "build/dinoseek";
+}
+
+int ds_test_write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    int ok = fwrite(data, 1, n, f) == n;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+void *ds_test_read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap + 1);
+    size_t got;
+    while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap) {
+            char *bigger = realloc(buf, 2 * cap + 1);
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf)
+        buf[len] = '\0';
+    if (n)
+        *n = len;
+    return buf;
+}
+
+int ds_test_run(const char *cmd, char **out, char **errout)
+{
+    char outp[512], errp[512], full[8192];
+    snprintf(outp, sizeof outp, "%s/run.out", ds_test_tmpdir);
+    snprintf(errp, sizeof errp, "%s/run.err", ds_test_tmpdir);
+    snprintf(full, sizeof full, "(%s) >%s 2>%s", cmd, outp, errp);
+    int status = system(full);
+    if (out)
+        *out = ds_test_read_file(outp, NULL);
+    if (errout)
+        *errout = ds_test_read_file(errp, NULL);
+    if (status == -1)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int wanted(int argc, char **argv, const char *suite)
+{
+    if (argc < 2)
+        return 1;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], suite) == 0)
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int passed = 0, failed = 0, skipped = 0;
+    for (size_t s = 0; s < sizeof suites / sizeof suites[0]; s++) {
+        if (!wanted(argc, argv, suites[s].name))
+            continue;
+        snprintf(ds_test_tmpdir, sizeof ds_test_tmpdir, "/tmp/dinoseek-test-%s-XXXXXX",
+                 suites[s].name);
+        if (!mkdtemp(ds_test_tmpdir)) {
+            perror("mkdtemp");
+            return 2;
+        }
+        fprintf(stderr, "suite %s\n", suites[s].name);
+        for (const ds_test *t = suites[s].tests; t->name; t++) {
+            ds_test_failed = 0;
+            ds_test_skipped = 0;
+            t->fn();
+            fprintf(stderr, "  %-52s %s\n", t->name,
+                    ds_test_failed ? "FAIL" : ds_test_skipped ? "skip" : "ok");
+            if (ds_test_failed)
+                failed++;
+            else if (ds_test_skipped)
+                skipped++;
+            else
+                passed++;
+        }
+        char rm[600];
+        snprintf(rm, sizeof rm, "rm -rf '%s'", ds_test_tmpdir);
+        if (system(rm) != 0)
+            fprintf(stderr, "warning: could not remove %s\n", ds_test_tmpdir);
+    }
+    if (skipped)
+        printf("%d skipped\n", skipped);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

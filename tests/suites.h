@@ -1,0 +1,14 @@
+/* suites.h - every test suite, one line each. Add yours here and in run.c. */
+#ifndef DS_SUITES_H
+#define DS_SUITES_H
+#include "test.h"
+
+extern const ds_test base_tests[];
+extern const ds_test safetensors_tests[];
+extern const ds_test vit_tests[];
+extern const ds_test parity_tests[];
+extern const ds_test image_tests[];
+extern const ds_test fetch_tests[];
+extern const ds_test cli_tests[];
+
+#endif
