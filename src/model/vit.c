@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "model/ops.h"
 #include "model/safetensors.h"
@@ -61,6 +62,7 @@ typedef struct vit_state {
 
 struct vit_model {
     vit_config cfg;
+    vit_profile prof;
     vit_weights w;
     vit_state s;
     st_file *file;
@@ -398,6 +400,24 @@ static void attention(vit_model *m)
     }
 }
 
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Run one step of the forward pass and charge its time to a profile slot. */
+#define TIMED(slot, step)                                                     \
+    do {                                                                      \
+        double t0_ = now();                                                   \
+        step;                                                                 \
+        m->prof.slot += now() - t0_;                                          \
+    } while (0)
+
+const vit_profile *vit_get_profile(const vit_model *m) { return &m->prof; }
+void vit_profile_reset(vit_model *m) { memset(&m->prof, 0, sizeof m->prof); }
+
 /* Dinov2Layer: pre-norm attention and MLP, each scaled by its LayerScale. */
 static void block(vit_model *m, const vit_layer *l)
 {
@@ -406,23 +426,23 @@ static void block(vit_model *m, const vit_layer *l)
     int d = c->hidden_size, h = c->mlp_hidden, rows = s->batch * s->tokens;
     float eps = c->layer_norm_eps;
 
-    ops_layernorm(s->x, rows, d, l->norm1_w, l->norm1_b, eps, s->xn);
-    ops_linear(s->xn, rows, d, l->qkv_w, l->qkv_b, 3 * d, s->qkv);
-    attention(m);
-    ops_linear(s->ctx, rows, d, l->proj_w, l->proj_b, d, s->tmp);
-    ops_add_scaled(s->x, s->tmp, l->ls1, rows, d);
+    TIMED(norm, ops_layernorm(s->x, rows, d, l->norm1_w, l->norm1_b, eps, s->xn));
+    TIMED(linear, ops_linear(s->xn, rows, d, l->qkv_w, l->qkv_b, 3 * d, s->qkv));
+    TIMED(attention, attention(m));
+    TIMED(linear, ops_linear(s->ctx, rows, d, l->proj_w, l->proj_b, d, s->tmp));
+    TIMED(residual, ops_add_scaled(s->x, s->tmp, l->ls1, rows, d));
 
-    ops_layernorm(s->x, rows, d, l->norm2_w, l->norm2_b, eps, s->xn);
+    TIMED(norm, ops_layernorm(s->x, rows, d, l->norm2_w, l->norm2_b, eps, s->xn));
     if (c->use_swiglu) {
-        ops_linear(s->xn, rows, d, l->fc1_w, l->fc1_b, 2 * h, s->hidden);
-        ops_swiglu(s->hidden, rows, h, s->gated);
-        ops_linear(s->gated, rows, h, l->fc2_w, l->fc2_b, d, s->tmp);
+        TIMED(linear, ops_linear(s->xn, rows, d, l->fc1_w, l->fc1_b, 2 * h, s->hidden));
+        TIMED(act, ops_swiglu(s->hidden, rows, h, s->gated));
+        TIMED(linear, ops_linear(s->gated, rows, h, l->fc2_w, l->fc2_b, d, s->tmp));
     } else {
-        ops_linear(s->xn, rows, d, l->fc1_w, l->fc1_b, h, s->hidden);
-        ops_gelu(s->hidden, (size_t)rows * h);
-        ops_linear(s->hidden, rows, h, l->fc2_w, l->fc2_b, d, s->tmp);
+        TIMED(linear, ops_linear(s->xn, rows, d, l->fc1_w, l->fc1_b, h, s->hidden));
+        TIMED(act, ops_gelu(s->hidden, (size_t)rows * h));
+        TIMED(linear, ops_linear(s->hidden, rows, h, l->fc2_w, l->fc2_b, d, s->tmp));
     }
-    ops_add_scaled(s->x, s->tmp, l->ls2, rows, d);
+    TIMED(residual, ops_add_scaled(s->x, s->tmp, l->ls2, rows, d));
 }
 
 int vit_embed(vit_model *m, const float *pixels, int batch, int size, float *out, ds_err *err)
@@ -435,7 +455,8 @@ int vit_embed(vit_model *m, const float *pixels, int batch, int size, float *out
                        "in [%d, 4096]", size, c->patch_size, c->patch_size);
     if (ensure_state(m, batch, size, err) != 0)
         return -1;
-    embed(m, pixels);
+    TIMED(embed, embed(m, pixels));
+    m->prof.images += batch;
     for (int i = 0; i < c->num_layers; i++)
         block(m, &m->w.layers[i]);
     /* last_hidden_state = layernorm(x); the image vector is its CLS row. */

@@ -68,6 +68,21 @@ const vit_config *vit_get_config(const vit_model *m);
  * size) and reused; nothing else allocates. Returns 0, or -1 with err. */
 int vit_embed(vit_model *m, const float *pixels, int batch, int size, float *out, ds_err *err);
 
+/* Where the time of vit_embed calls went, in seconds, accumulated since the
+ * last vit_profile_reset (for benchmarks; costs two clock reads per step). */
+typedef struct vit_profile {
+    double embed;     /* patch layout, patch GEMM, CLS and positions */
+    double linear;    /* the GEMMs of the blocks: Q/K/V, projection, MLP */
+    double attention; /* Q·Kᵀ, softmax, ·V */
+    double norm;      /* LayerNorms */
+    double act;       /* GELU / SwiGLU */
+    double residual;  /* LayerScale and residual adds */
+    int images;       /* images embedded */
+} vit_profile;
+
+const vit_profile *vit_get_profile(const vit_model *m);
+void vit_profile_reset(vit_model *m);
+
 /* Bicubic resize of a [n x n x dim] grid of position embeddings to
  * [g x g x dim], as torch.nn.functional.interpolate(mode="bicubic",
  * align_corners=False) with an output size: exposed for tests. */

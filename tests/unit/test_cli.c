@@ -1,6 +1,155 @@
-/* test_cli.c - tests for the cli module. */
+/* test_cli.c - the dinoseek binary: its commands, help, errors and exit
+ * statuses, run as a user runs them. */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+
 #include "../suites.h"
 
+/* Run `dinoseek ARGS`; returns the exit status, output in *out / *err. */
+static int run(const char *args, char **out, char **err)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s", ds_test_bin(), args);
+    return ds_test_run(cmd, out, err);
+}
+
+static void test_version_and_help(void)
+{
+    char *out = NULL, *err = NULL;
+    CHECK(run("--version", &out, &err) == 0 && strncmp(out, "dinoseek ", 9) == 0);
+    free(out), free(err);
+    CHECK(run("--help", &out, &err) == 0 && strstr(out, "embed") && strstr(out, "model"));
+    free(out), free(err);
+    const char *cmds[] = {"embed --help", "model --help"};
+    for (int i = 0; i < 2; i++) {
+        CHECKF(run(cmds[i], &out, &err) == 0 && strstr(out, "usage: dinoseek"), "%s", cmds[i]);
+        free(out), free(err);
+    }
+    CHECK(run("frobnicate", &out, &err) == 2 && strstr(err, "unknown command 'frobnicate'"));
+    free(out), free(err);
+    CHECK(run("", &out, &err) == 2 && strstr(err, "usage"));
+    free(out), free(err);
+}
+
+static void test_model_commands(void)
+{
+    char *out = NULL, *err = NULL, args[1024];
+    snprintf(args, sizeof args, "model generate --arch small --seed 3 %s/m", ds_test_tmpdir);
+    CHECK(run(args, &out, &err) == 0 && strstr(err, "not meaningful"));
+    free(out), free(err);
+    snprintf(args, sizeof args, "model info %s/m --size 518", ds_test_tmpdir);
+    CHECK(run(args, &out, &err) == 0);
+    CHECKF(out && strstr(out, "dinov2-small") && strstr(out, "22056576") &&
+           strstr(out, "1370 tokens") && strstr(out, "generated weights"), "%s", out);
+    free(out), free(err);
+    CHECK(run("model generate --arch huge /tmp/x", &out, &err) == 1 &&
+          strstr(err, "unknown architecture 'huge'"));
+    free(out), free(err);
+    CHECK(run("model generate --arch small --seed -4 /tmp/x", &out, &err) == 2 &&
+          strstr(err, "--seed"));
+    free(out), free(err);
+    CHECK(run("model info /nonexistent", &out, &err) == 1 && strstr(err, "/nonexistent"));
+    free(out), free(err);
+    snprintf(args, sizeof args, "model info %s/m --size 225", ds_test_tmpdir);
+    CHECK(run(args, &out, &err) == 2 && strstr(err, "multiple of the patch size"));
+    free(out), free(err);
+    CHECK(run("model fetch not-a-repo --cache /tmp/none", &out, &err) == 1 && strstr(err, "repo"));
+    free(out), free(err);
+    CHECK(run("model explode", &out, &err) == 2 && strstr(err, "unknown action"));
+    free(out), free(err);
+}
+
+/* Each output line is {"file", "dim", "vector"} with a unit vector. */
+static int check_lines(const char *out, int want_lines)
+{
+    int lines = 0;
+    for (const char *p = out; p && *p; lines++) {
+        const char *nl = strchr(p, '\n');
+        json_error_t jerr;
+        json_t *j = json_loadb(p, nl ? (size_t)(nl - p) : strlen(p), 0, &jerr);
+        CHECKF(j != NULL, "line %d: %s", lines, jerr.text);
+        json_t *v = json_object_get(j, "vector");
+        CHECK(json_is_string(json_object_get(j, "file")));
+        CHECK(json_integer_value(json_object_get(j, "dim")) == 384 && json_array_size(v) == 384);
+        double n = 0;
+        for (size_t i = 0; i < json_array_size(v); i++)
+            n += pow(json_number_value(json_array_get(v, i)), 2);
+        CHECKF(fabs(n - 1) < 1e-5, "norm² %g", n);
+        json_decref(j);
+        p = nl ? nl + 1 : p + strlen(p);
+    }
+    CHECKF(lines == want_lines, "%d lines, want %d", lines, want_lines);
+    return lines;
+}
+
+/* Largest difference between the vectors of two embed outputs. */
+static double max_vector_diff(const char *a, const char *b)
+{
+    double worst = 0;
+    while (a && b && *a && *b) {
+        const char *na = strchr(a, '\n'), *nb = strchr(b, '\n');
+        json_t *ja = json_loadb(a, na ? (size_t)(na - a) : strlen(a), 0, NULL);
+        json_t *jb = json_loadb(b, nb ? (size_t)(nb - b) : strlen(b), 0, NULL);
+        json_t *va = json_object_get(ja, "vector"), *vb = json_object_get(jb, "vector");
+        if (!va || !vb || json_array_size(va) != json_array_size(vb))
+            worst = INFINITY;
+        for (size_t i = 0; va && vb && i < json_array_size(va); i++)
+            worst = fmax(worst, fabs(json_number_value(json_array_get(va, i)) -
+                                     json_number_value(json_array_get(vb, i))));
+        json_decref(ja);
+        json_decref(jb);
+        if (!na || !nb)
+            break;
+        a = na + 1;
+        b = nb + 1;
+    }
+    return worst;
+}
+
+static void test_embed(void)
+{
+    char *out = NULL, *err = NULL, args[2048];
+    const char *imgs = "tests/fixtures/images/quad.png tests/fixtures/images/drawing_g4.tif "
+                       "tests/fixtures/images/quad.jpg";
+    snprintf(args, sizeof args, "model generate --arch small --seed 3 %s/e", ds_test_tmpdir);
+    CHECK(run(args, NULL, NULL) == 0);
+    snprintf(args, sizeof args, "embed --model %s/e --batch 2 %s", ds_test_tmpdir, imgs);
+    CHECKF(run(args, &out, &err) == 0, "%s", err);
+    check_lines(out, 3);
+    CHECK(strstr(err, "not meaningful") != NULL);
+    /* Same vectors, one at a time and in seed mode too. */
+    char *again = NULL;
+    snprintf(args, sizeof args, "embed --model %s/e --batch 1 --threads 1 %s", ds_test_tmpdir,
+             imgs);
+    CHECK(run(args, &again, NULL) == 0);
+    check_lines(again, 3);
+    CHECKF(max_vector_diff(out, again) < 1e-5, "batch 2 vs 1: %g", max_vector_diff(out, again));
+    free(out), free(err), free(again);
+    snprintf(args, sizeof args, "embed --model %s/e --preprocess seed %s", ds_test_tmpdir, imgs);
+    CHECK(run(args, &out, &err) == 0);
+    check_lines(out, 3);
+    free(out), free(err);
+    /* A bad image is reported; the good ones are still embedded; status 1. */
+    snprintf(args, sizeof args, "embed --model %s/e tests/fixtures/images/text.png "
+             "tests/fixtures/images/quad.png /nonexistent.png", ds_test_tmpdir);
+    CHECK(run(args, &out, &err) == 1);
+    check_lines(out, 1);
+    CHECKF(strstr(err, "text.png") && strstr(err, "nonexistent.png"), "%s", err);
+    free(out), free(err);
+    snprintf(args, sizeof args, "embed --model %s/e --size 100 x.png", ds_test_tmpdir);
+    CHECK(run(args, &out, &err) == 2 && strstr(err, "multiple of 14"));
+    free(out), free(err);
+    snprintf(args, sizeof args, "embed --model %s/e --preprocess fancy x.png", ds_test_tmpdir);
+    CHECK(run(args, &out, &err) == 2 && strstr(err, "fancy"));
+    free(out), free(err);
+    CHECK(run("embed --model /nonexistent x.png", &out, &err) == 1 && strstr(err, "/nonexistent"));
+    free(out), free(err);
+}
+
 const ds_test cli_tests[] = {
+    {"--version, --help, unknown commands", test_version_and_help},
+    {"model generate / info / fetch errors", test_model_commands},
+    {"embed prints unit vectors; bad images are reported", test_embed},
     {0},
 };

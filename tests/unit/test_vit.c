@@ -1,6 +1,230 @@
-/* test_vit.c - tests for the vit module. */
+/* test_vit.c - loading models: every mismatch between config.json and the
+ * weights is an error naming the tensor; F16/BF16 weights work; the forward
+ * pass refuses bad arguments. (Equality with Hugging Face: test_parity.c.) */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "../suites.h"
+#include "base/prng.h"
+#include "model/generate.h"
+#include "model/ops.h"
+#include "model/vit.h"
+
+/* A generated dinov2-small, made once per run and shared by the tests. */
+static const char *small_model(void)
+{
+    static char dir[512];
+    if (!dir[0]) {
+        ds_err err = {0};
+        snprintf(dir, sizeof dir, "%s/small", ds_test_tmpdir);
+        if (mdl_generate("small", 1, ST_F32, dir, &err) != 0) {
+            fprintf(stderr, "    generate: %s\n", err.msg);
+            dir[0] = '\0';
+            return NULL;
+        }
+    }
+    return dir;
+}
+
+/* Copy the small model to a new directory, with config.json edited. */
+static const char *edited_copy(const char *name, const char *key, json_t *value)
+{
+    static char dir[512];
+    const char *src = small_model();
+    snprintf(dir, sizeof dir, "%s/%s", ds_test_tmpdir, name);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && ln -sf %s/model.safetensors %s/", dir, src, dir);
+    CHECK(system(cmd) == 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/config.json", src);
+    json_t *cfg = json_load_file(path, 0, NULL);
+    json_object_set_new(cfg, key, value);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    CHECK(json_dump_file(cfg, path, 0) == 0);
+    json_decref(cfg);
+    return dir;
+}
+
+static void embed_random(vit_model *m, int size, float *out)
+{
+    float *x = malloc(sizeof(float) * 3 * size * size);
+    ds_prng r;
+    ds_prng_seed(&r, 99);
+    for (int i = 0; i < 3 * size * size; i++)
+        x[i] = ds_prng_uniform(&r) * 4.0f - 2.0f;
+    ds_err err = {0};
+    CHECKF(vit_embed(m, x, 1, size, out, &err) == 0, "%s", err.msg);
+    free(x);
+}
+
+static void test_config_mismatch(void)
+{
+    if (!small_model())
+        return;
+    ds_err err = {0};
+    vit_model *m = NULL;
+    /* Config claims base's width; the weights are small's. */
+    CHECK(vit_open(edited_copy("wide", "hidden_size", json_integer(768)), &m, &err) != 0);
+    CHECK_MSG(err, "tensor 'embeddings.cls_token' has shape [1, 1, 384]; config.json implies "
+                   "[1, 1, 768]");
+    /* More layers than the file holds: the first missing tensor is named. */
+    CHECK(vit_open(edited_copy("deep", "num_hidden_layers", json_integer(13)), &m, &err) != 0);
+    CHECK_MSG(err, "tensor 'encoder.layer.12.norm1.weight' is missing");
+    CHECK(vit_open(edited_copy("ratio", "mlp_ratio", json_real(2.0)), &m, &err) != 0);
+    CHECK_MSG(err, "mlp.fc1.weight' has shape [1536, 384]; config.json implies [768, 384]");
+    CHECK(vit_open(edited_copy("swiglu", "use_swiglu_ffn", json_true()), &m, &err) != 0);
+    CHECK_MSG(err, "mlp.weights_in.weight' is missing");
+    CHECK(vit_open(edited_copy("heads", "num_attention_heads", json_integer(7)), &m, &err) != 0);
+    CHECK_MSG(err, "not a multiple of num_attention_heads");
+    CHECK(vit_open(edited_copy("act", "hidden_act", json_string("relu")), &m, &err) != 0);
+    CHECK_MSG(err, "hidden_act must be \"gelu\"");
+    CHECK(vit_open(edited_copy("type", "model_type", json_string("vit")), &m, &err) != 0);
+    CHECK_MSG(err, "model_type 'vit' is not supported");
+    CHECK(vit_open(edited_copy("bad", "hidden_size", json_string("big")), &m, &err) != 0);
+    CHECK_MSG(err, "'hidden_size' must be an integer");
+    CHECK(m == NULL);
+}
+
+static void test_broken_files(void)
+{
+    const char *src = small_model();
+    if (!src)
+        return;
+    ds_err err = {0};
+    vit_model *m = NULL;
+    char dir[512], cmd[2048];
+    snprintf(dir, sizeof dir, "%s/trunc", ds_test_tmpdir);
+    /* Keep the whole header but cut the data short. */
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/config.json %s/ && head -c 1000000 "
+             "%s/model.safetensors > %s/model.safetensors", dir, src, dir, src, dir);
+    CHECK(system(cmd) == 0);
+    CHECK(vit_open(dir, &m, &err) != 0);
+    CHECK_MSG(err, "out of range");
+    CHECK_MSG(err, "model.safetensors");
+    snprintf(cmd, sizeof cmd, "head -c 100 %s/model.safetensors > %s/model.safetensors", src, dir);
+    CHECK(system(cmd) == 0);
+    CHECK(vit_open(dir, &m, &err) != 0);
+    CHECK_MSG(err, "exceeds the file");
+    snprintf(cmd, sizeof cmd, "rm %s/model.safetensors", dir);
+    CHECK(system(cmd) == 0);
+    CHECK(vit_open(dir, &m, &err) != 0);
+    CHECK(err.code == DS_ENOTFOUND);
+    snprintf(cmd, sizeof cmd, "echo '{\"hidden_size\": ' > %s/config.json", dir);
+    CHECK(system(cmd) == 0);
+    CHECK(vit_open(dir, &m, &err) != 0);
+    CHECK_MSG(err, "config.json");
+    CHECK(vit_open("/nonexistent-model-dir", &m, &err) != 0);
+    CHECK(m == NULL);
+}
+
+/* F16 and BF16 files load, converted to float32 at open, and give vectors
+ * close to the F32 ones (the weights differ by their rounding only). */
+static void test_half_precision(void)
+{
+    const char *src = small_model();
+    if (!src)
+        return;
+    ops_set_threads(2);
+    ds_err err = {0};
+    vit_model *m32 = NULL;
+    float ref[384], v[384];
+    CHECKF(vit_open(src, &m32, &err) == 0, "%s", err.msg);
+    if (!m32)
+        return;
+    embed_random(m32, 224, ref);
+    vit_close(m32);
+    const st_dtype kinds[] = {ST_F16, ST_BF16};
+    for (int k = 0; k < 2; k++) {
+        char dir[512];
+        snprintf(dir, sizeof dir, "%s/half%d", ds_test_tmpdir, k);
+        vit_model *m = NULL;
+        CHECKF(mdl_generate("small", 1, kinds[k], dir, &err) == 0, "%s", err.msg);
+        CHECKF(vit_open(dir, &m, &err) == 0, "%s", err.msg);
+        if (!m)
+            continue;
+        embed_random(m, 224, v);
+        double dot = 0;
+        for (int i = 0; i < 384; i++)
+            dot += (double)ref[i] * v[i];
+        CHECKF(dot > (k == 0 ? 0.9999 : 0.999), "%s cosine to F32: %.6f", st_dtype_name(kinds[k]),
+               dot);
+        vit_close(m);
+    }
+}
+
+static void test_bad_arguments(void)
+{
+    const char *src = small_model();
+    if (!src)
+        return;
+    ds_err err = {0};
+    vit_model *m = NULL;
+    CHECKF(vit_open(src, &m, &err) == 0, "%s", err.msg);
+    if (!m)
+        return;
+    float x[3 * 28 * 28] = {0}, out[384];
+    CHECK(vit_embed(m, x, 1, 27, out, &err) != 0);
+    CHECK_MSG(err, "not a multiple of the patch size 14");
+    CHECK(vit_embed(m, x, 0, 28, out, &err) != 0);
+    CHECK_MSG(err, "batch size 0");
+    /* The smallest legal input, 2x2 patches: a unit vector, no NaN. */
+    CHECKF(vit_embed(m, x, 1, 28, out, &err) == 0, "%s", err.msg);
+    double n = 0;
+    for (int i = 0; i < 384; i++)
+        n += (double)out[i] * out[i];
+    CHECKF(fabs(n - 1.0) < 1e-5, "norm² %.7f", n);
+    vit_close(m);
+}
+
+/* Resizing a grid to its own size is the identity (weights 0, 1, 0, 0), and
+ * a constant grid stays constant at any size (the weights sum to 1). */
+static void test_interpolation_properties(void)
+{
+    enum { N = 5, D = 3 };
+    float src[N * N * D], same[N * N * D], big[9 * 9 * D], constant[N * N * D], out[9 * 9 * D];
+    ds_prng r;
+    ds_prng_seed(&r, 5);
+    for (int i = 0; i < N * N * D; i++) {
+        src[i] = ds_prng_uniform(&r);
+        constant[i] = 0.25f;
+    }
+    vit_interpolate_pos(src, N, D, N, same);
+    CHECK(memcmp(src, same, sizeof src) == 0);
+    vit_interpolate_pos(constant, N, D, 9, out);
+    for (int i = 0; i < 9 * 9 * D; i++)
+        CHECKF(fabsf(out[i] - 0.25f) < 1e-6f, "out[%d] = %g", i, (double)out[i]);
+    vit_interpolate_pos(src, N, D, 9, big);
+    CHECK(isfinite(big[0]) && isfinite(big[9 * 9 * D - 1]));
+}
+
+static void test_arch_table(void)
+{
+    vit_config c;
+    ds_err err = {0};
+    const struct {
+        const char *arch;
+        int64_t params;
+    } want[] = {
+        /* Hugging Face's parameter counts for facebook/dinov2-*. */
+        {"small", 22056576}, {"base", 86580480}, {"large", 304368640}, {"giant", 1136480768},
+    };
+    for (size_t i = 0; i < 4; i++) {
+        CHECK(vit_config_arch(want[i].arch, &c, &err) == 0);
+        CHECKF(vit_param_count(&c) == want[i].params, "%s: %lld parameters", want[i].arch,
+               (long long)vit_param_count(&c));
+    }
+    CHECK(vit_config_arch("huge", &c, &err) != 0);
+    CHECK_MSG(err, "unknown architecture 'huge'");
+}
 
 const ds_test vit_tests[] = {
+    {"config.json that does not match the weights is refused", test_config_mismatch},
+    {"truncated, missing and malformed model files are refused", test_broken_files},
+    {"F16 and BF16 weights match F32", test_half_precision},
+    {"bad batch and input sizes are refused", test_bad_arguments},
+    {"bicubic position interpolation: identity and constants", test_interpolation_properties},
+    {"architectures and their parameter counts", test_arch_table},
     {0},
 };
