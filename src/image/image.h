@@ -12,7 +12,13 @@
  *    white with Pillow's Lanczos, then the Hugging Face image processor
  *    (shortest edge 256 with Pillow's bicubic, centre crop 224, rescale,
  *    normalise). Our own Pillow-compatible resampler does both resizes so
- *    that pixels agree with Pillow's within rounding.
+ *    that pixels agree with Pillow's within rounding (they are equal on the
+ *    test images). Where the seed system was wrong we are not: alpha is
+ *    flattened onto white (Pillow's convert("RGB") dropped it) and EXIF
+ *    orientation is applied. Seed mode requires size 224.
+ *
+ * Limits: width * height <= max_pixels and each side <= IMG_MAX_SIDE,
+ * checked from the header before any pixel is decoded.
  *
  * Thread safety: every function may be called from several threads at once
  * after img_init().
@@ -38,6 +44,10 @@ typedef struct img_opts {
 } img_opts;
 
 #define IMG_DEFAULT_MAX_PIXELS 178956970ull /* Pillow's bomb limit: ~179 Mpx */
+/* Longest side accepted, whatever max_pixels says: libvips' streaming costs
+ * some microseconds per row, so a 1 x 100000000 strip would take minutes
+ * while holding few pixels. 65535 is also JPEG's and GIF's own limit. */
+#define IMG_MAX_SIDE 65535
 
 /* Defaults: native, 224, IMG_DEFAULT_MAX_PIXELS. */
 void img_opts_default(img_opts *o);
@@ -46,6 +56,11 @@ void img_opts_default(img_opts *o);
 int img_mode_parse(const char *s, img_mode *out, ds_err *err);
 
 /* Start libvips once per process (idempotent, thread-safe). argv0 may be NULL.
+ * Process-wide effects: every libvips loader is blocked except JPEG, PNG,
+ * TIFF, WebP, GIF and ImageMagick (which this module calls for BMP only), the
+ * libvips operation cache is turned off, and libvips warnings are kept off
+ * stderr (set DINOSEEK_VIPS_WARNINGS to see them). The img_preprocess_*
+ * functions call it themselves.
  * Returns 0 on success, -1 on error. */
 int img_init(const char *argv0, ds_err *err);
 

@@ -1,0 +1,70 @@
+/* image_internal.h - what the files of src/image/ share; not for other
+ * modules (they use image.h).
+ *
+ *   load.c        libvips start-up, format sniffing, the pixel-bomb check,
+ *                 decoding to 8-bit sRGB (flatten, autorotate, 16 -> 8 bit)
+ *   resample.c    Pillow-compatible separable resampling (Lanczos, bicubic)
+ *   preprocess.c  the native and seed pipelines, normalisation
+ */
+#ifndef DS_IMAGE_INTERNAL_H
+#define DS_IMAGE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vips/vips.h>
+
+#include "base/error.h"
+#include "image/image.h"
+
+/* An 8-bit RGB image, interleaved, rows packed (stride w * 3). The pixels are
+ * owned by whoever holds the struct and freed with img_rgb_free() (they come
+ * from g_malloc, as libvips' own buffers do). */
+typedef struct img_rgb {
+    int w, h;
+    uint8_t *px;
+} img_rgb;
+
+void img_rgb_free(img_rgb *im);
+
+/* Decode buf (which must outlive *out: libvips reads it lazily) into a lazy
+ * libvips pipeline yielding 3-band 8-bit sRGB: page 0, EXIF orientation
+ * applied, alpha flattened onto white, CMYK converted through its ICC profile
+ * (or libvips' built-in CMYK profile), 16-bit scaled to 8-bit, grey made RGB.
+ * Refuses, before any pixel is decoded, images with no pixels or more than
+ * o->max_pixels. When shrink_to > 0 the decoder may shrink on load (JPEG
+ * DCT scaling) as long as the longer side stays >= 2 * shrink_to.
+ * Pixel errors (truncation) surface later, when the pipeline is computed.
+ * On success *out is a new reference the caller unrefs. *format is set to
+ * the format's name ("PNG"; static) for messages. Returns 0, or -1 with err
+ * filled. Thread-safe. */
+int img_decode(const void *buf, size_t len, const img_opts *o, int shrink_to,
+               VipsImage **out, const char **format, ds_err *err);
+
+/* Compute a 3-band uchar pipeline into memory as an img_rgb (libvips
+ * allocates w * h * 3 bytes, handed over to out). This is where truncated or
+ * corrupt pixel data shows. Returns 0, or -1 with err filled ("PNG:
+ * truncated or corrupt pixel data: " + libvips' message). */
+int img_materialize(VipsImage *im, const char *format, img_rgb *out, ds_err *err);
+
+/* Fill err from libvips' error buffer (taken and cleared atomically, so a
+ * concurrent failure in another thread cannot be mixed in afterwards),
+ * prefixed by what. Returns -1. */
+int img_vips_fail(ds_err *err, ds_code code, const char *what);
+
+/* Pillow's filters, as its Image.resize names them. */
+typedef enum img_filter {
+    IMG_FILTER_BICUBIC = 3, /* Keys cubic, a = -0.5, support 2 */
+    IMG_FILTER_LANCZOS = 1, /* windowed sinc, a = 3, support 3 */
+} img_filter;
+
+/* Resize in to w x h exactly as Pillow's Image.resize((w, h), filter) does
+ * for an RGB image: horizontal pass then vertical, each skipped when that
+ * side keeps its size, antialiased support, 22-bit fixed-point weights, an
+ * 8-bit intermediate. Allocates out->px (w * h * 3) plus one intermediate.
+ * Cost: O(out pixels * taps), taps = 2 * ceil(support * max(1, in/out)) + 1.
+ * Returns 0, or -1 with err filled (bad size, out of memory). Thread-safe. */
+int img_resample(const img_rgb *in, int w, int h, img_filter filter, img_rgb *out,
+                 ds_err *err);
+
+#endif

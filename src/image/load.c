@@ -1,0 +1,363 @@
+/* load.c - start libvips, recognise the format, refuse pixel bombs, and
+ * decode to 8-bit sRGB.
+ *
+ * Formats are recognised here from their first bytes and each is handed to
+ * its own libvips loader by name; img_init() also blocks every other libvips
+ * loader (SVG, PDF, HEIF, matrix, ImageMagick for anything but BMP, ...) so
+ * that no outside input reaches a parser we did not choose. libvips 8.14 has
+ * no BMP loader of its own: BMP goes to the ImageMagick loader, and only when
+ * the data starts with "BM" and its header passes our own size check.
+ */
+#include "image/image_internal.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef enum img_format {
+    FMT_UNKNOWN = 0,
+    FMT_JPEG,
+    FMT_PNG,
+    FMT_TIFF,
+    FMT_WEBP,
+    FMT_GIF,
+    FMT_BMP,
+} img_format;
+
+static const char *const format_names[] = {"unknown", "JPEG", "PNG", "TIFF",
+                                           "WebP",    "GIF",  "BMP"};
+
+/* ---- start-up ---------------------------------------------------------- */
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static int init_state; /* 0: not yet, 1: done, -1: failed */
+static char init_msg[512];
+
+/* The loaders we call; every other one is blocked. */
+static const char *const allowed_loaders[] = {
+    "VipsForeignLoadJpeg", "VipsForeignLoadPng",  "VipsForeignLoadTiff",
+    "VipsForeignLoadWebp", "VipsForeignLoadNsgif", "VipsForeignLoadMagick",
+};
+
+static void quiet_log(const char *domain, GLogLevelFlags level, const char *msg,
+                      void *data)
+{
+    (void)domain, (void)level, (void)msg, (void)data;
+}
+
+int img_init(const char *argv0, ds_err *err)
+{
+    int rc = 0;
+    pthread_mutex_lock(&init_lock);
+    if (init_state == 0) {
+        if (VIPS_INIT(argv0 ? argv0 : "dinoseek") != 0) {
+            char *m = vips_error_buffer_copy();
+            snprintf(init_msg, sizeof init_msg, "starting libvips: %s", m ? m : "failed");
+            g_free(m);
+            init_state = -1;
+        } else {
+            /* Buffers are the caller's and short-lived: a cached load could
+             * outlive its buffer, and uploads never repeat anyway. */
+            vips_cache_set_max(0);
+            /* Warnings (a truncated file, a bad tile) reach the caller as
+             * errors; keep them off stderr unless asked for. */
+            if (!g_getenv("DINOSEEK_VIPS_WARNINGS"))
+                g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, quiet_log, NULL);
+            vips_operation_block_set("VipsForeignLoad", TRUE);
+            for (size_t i = 0; i < sizeof allowed_loaders / sizeof *allowed_loaders; i++)
+                vips_operation_block_set(allowed_loaders[i], FALSE);
+            init_state = 1;
+        }
+    }
+    if (init_state < 0)
+        rc = ds_fail(err, DS_EUNSUPPORTED, "%s", init_msg);
+    pthread_mutex_unlock(&init_lock);
+    return rc;
+}
+
+int img_vips_fail(ds_err *err, ds_code code, const char *what)
+{
+    char *m = vips_error_buffer_copy();
+    char clean[900];
+    size_t j = 0;
+    /* One line: libvips separates messages with newlines. */
+    for (size_t i = 0; m && m[i] && j + 3 < sizeof clean; i++) {
+        if (m[i] == '\n') {
+            if (m[i + 1])
+                clean[j++] = ';', clean[j++] = ' ';
+        } else {
+            clean[j++] = m[i];
+        }
+    }
+    clean[j] = '\0';
+    g_free(m);
+    return ds_fail(err, code, "%s: %s", what, j ? clean : "unreadable (corrupt or unsupported data)");
+}
+
+/* ---- recognising formats and reading sizes ----------------------------- */
+
+static img_format sniff(const uint8_t *b, size_t n)
+{
+    if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
+        return FMT_JPEG;
+    if (n >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return FMT_PNG;
+    if (n >= 4 && (memcmp(b, "II*\0", 4) == 0 || memcmp(b, "MM\0*", 4) == 0 ||
+                   memcmp(b, "II+\0", 4) == 0 || memcmp(b, "MM\0+", 4) == 0))
+        return FMT_TIFF;
+    if (n >= 12 && memcmp(b, "RIFF", 4) == 0 && memcmp(b + 8, "WEBP", 4) == 0)
+        return FMT_WEBP;
+    if (n >= 6 && (memcmp(b, "GIF87a", 6) == 0 || memcmp(b, "GIF89a", 6) == 0))
+        return FMT_GIF;
+    if (n >= 2 && b[0] == 'B' && b[1] == 'M')
+        return FMT_BMP;
+    return FMT_UNKNOWN;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int check_size(uint64_t w, uint64_t h, const img_opts *o, ds_err *err)
+{
+    if (w == 0 || h == 0)
+        return ds_fail(err, DS_EFORMAT, "image has no pixels (%llu x %llu)",
+                       (unsigned long long)w, (unsigned long long)h);
+    if (w * h > o->max_pixels)
+        return ds_fail(err, DS_ETOOBIG,
+                       "image is %llu x %llu = %llu pixels, over the limit of %llu pixels",
+                       (unsigned long long)w, (unsigned long long)h,
+                       (unsigned long long)(w * h), (unsigned long long)o->max_pixels);
+    if (w > IMG_MAX_SIDE || h > IMG_MAX_SIDE)
+        return ds_fail(err, DS_ETOOBIG, "image is %llu x %llu: a side over the limit of %d pixels",
+                       (unsigned long long)w, (unsigned long long)h, IMG_MAX_SIDE);
+    return 0;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* PNG's size from IHDR, read by us: libpng turns 0 x 0 into a warning and a
+ * failure without a message, and a bomb is best refused before it. */
+static int png_check(const uint8_t *b, size_t n, const img_opts *o, ds_err *err)
+{
+    if (n < 24 || memcmp(b + 12, "IHDR", 4) != 0)
+        return ds_fail(err, DS_EFORMAT, "PNG: no IHDR header (%zu bytes)", n);
+    return check_size(be32(b + 16), be32(b + 20), o, err);
+}
+
+/* BMP's size, read by us so that ImageMagick never sees a bomb. */
+static int bmp_check(const uint8_t *b, size_t n, const img_opts *o, ds_err *err)
+{
+    if (n < 26)
+        return ds_fail(err, DS_EFORMAT, "truncated BMP header (%zu bytes)", n);
+    uint32_t hsize = le32(b + 14);
+    uint64_t w, h;
+    if (hsize == 12) { /* OS/2 core header: 16-bit sizes */
+        w = (uint64_t)(b[18] | b[19] << 8);
+        h = (uint64_t)(b[20] | b[21] << 8);
+    } else if (hsize >= 40 && n >= 26) {
+        int32_t sw = (int32_t)le32(b + 18), sh = (int32_t)le32(b + 22);
+        w = sw < 0 ? (uint64_t)(-(int64_t)sw) : (uint64_t)sw;
+        h = sh < 0 ? (uint64_t)(-(int64_t)sh) : (uint64_t)sh; /* < 0: top-down */
+    } else {
+        return ds_fail(err, DS_EFORMAT, "BMP with an unknown header size %u", hsize);
+    }
+    return check_size(w, h, o, err);
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+/* Open the header (pixels stay undecoded) with the format's own loader. */
+static int open_lazy(const void *buf, size_t len, img_format f, int shrink, int random,
+                     VipsImage **out)
+{
+    VipsAccess access = random ? VIPS_ACCESS_RANDOM : VIPS_ACCESS_SEQUENTIAL;
+    void *b = (void *)buf; /* libvips reads, never writes, the buffer */
+    switch (f) {
+    case FMT_JPEG:
+        return vips_jpegload_buffer(b, len, out, "access", access, "fail_on",
+                                    VIPS_FAIL_ON_TRUNCATED, "shrink", shrink, NULL);
+    case FMT_PNG:
+        return vips_pngload_buffer(b, len, out, "access", access, "fail_on",
+                                   VIPS_FAIL_ON_TRUNCATED, NULL);
+    case FMT_TIFF:
+        return vips_tiffload_buffer(b, len, out, "access", access, "fail_on",
+                                    VIPS_FAIL_ON_TRUNCATED, "page", 0, "n", 1, NULL);
+    case FMT_WEBP:
+        return vips_webpload_buffer(b, len, out, "access", access, "fail_on",
+                                    VIPS_FAIL_ON_TRUNCATED, "page", 0, "n", 1, NULL);
+    case FMT_GIF:
+        return vips_gifload_buffer(b, len, out, "access", access, "fail_on",
+                                   VIPS_FAIL_ON_TRUNCATED, "page", 0, "n", 1, NULL);
+    case FMT_BMP:
+        return vips_magickload_buffer(b, len, out, "access", access, "fail_on",
+                                      VIPS_FAIL_ON_TRUNCATED, "page", 0, "n", 1, NULL);
+    case FMT_UNKNOWN:
+        break;
+    }
+    vips_error("img", "no loader");
+    return -1;
+}
+
+/* Swap *im for *next, the new reference a libvips call just made (passed by
+ * address: C evaluates arguments in no fixed order); 0, or -1 when rc is. */
+static int step(VipsImage **im, int rc, VipsImage **next)
+{
+    if (rc != 0)
+        return -1;
+    g_object_unref(*im);
+    *im = *next;
+    return 0;
+}
+
+/* CMYK through the embedded profile, or libvips' built-in one; Lab, XYZ,
+ * scRGB and friends by formula. RGB and grey stay as they are (their ICC
+ * profiles are ignored, as Pillow's convert("RGB") does). */
+static int to_srgb_space(VipsImage **im)
+{
+    VipsImage *t = NULL;
+    VipsInterpretation in = vips_image_guess_interpretation(*im);
+    if (in == VIPS_INTERPRETATION_CMYK)
+        return step(im, vips_icc_transform(*im, &t, "srgb", "input_profile", "cmyk",
+                                           "embedded", TRUE, NULL), &t);
+    if (in == VIPS_INTERPRETATION_LAB || in == VIPS_INTERPRETATION_LABS ||
+        in == VIPS_INTERPRETATION_LCH || in == VIPS_INTERPRETATION_CMC ||
+        in == VIPS_INTERPRETATION_XYZ || in == VIPS_INTERPRETATION_YXY ||
+        in == VIPS_INTERPRETATION_HSV || in == VIPS_INTERPRETATION_scRGB ||
+        in == VIPS_INTERPRETATION_LABQ)
+        return step(im, vips_colourspace(*im, &t, VIPS_INTERPRETATION_sRGB, NULL), &t);
+    return 0;
+}
+
+static int flatten_white(VipsImage **im)
+{
+    VipsImage *t = NULL;
+    if (!vips_image_hasalpha(*im))
+        return 0;
+    /* Opaque is 65535 for 16-bit samples, 255 for everything else. */
+    double max = (*im)->BandFmt == VIPS_FORMAT_USHORT ? 65535.0 : 255.0;
+    VipsArrayDouble *bg = vips_array_double_newv(1, max);
+    int rc = vips_flatten(*im, &t, "background", bg, "max_alpha", max, NULL);
+    vips_area_unref(VIPS_AREA(bg));
+    return step(im, rc, &t);
+}
+
+/* Any sample format to uchar: 16-bit is v * 255 / 65535 rounded; others are
+ * rounded and clipped to 0..255. */
+static int to_uchar(VipsImage **im)
+{
+    VipsImage *t = NULL;
+    VipsBandFormat f = (*im)->BandFmt;
+    if (f == VIPS_FORMAT_UCHAR)
+        return 0;
+    if (f == VIPS_FORMAT_USHORT &&
+        step(im, vips_linear1(*im, &t, 255.0 / 65535.0, 0.0, NULL), &t) != 0)
+        return -1;
+    if (vips_band_format_isfloat((*im)->BandFmt) &&
+        step(im, vips_round(*im, &t, VIPS_OPERATION_ROUND_RINT, NULL), &t) != 0)
+        return -1;
+    return step(im, vips_cast_uchar(*im, &t, NULL), &t);
+}
+
+/* Exactly three bands: grey is copied into R, G and B; extra bands dropped. */
+static int to_three_bands(VipsImage **im)
+{
+    VipsImage *t = NULL;
+    if ((*im)->Bands == 3)
+        return 0;
+    if ((*im)->Bands >= 3)
+        return step(im, vips_extract_band(*im, &t, 0, "n", 3, NULL), &t);
+    if ((*im)->Bands == 2 &&
+        step(im, vips_extract_band(*im, &t, 0, NULL), &t) != 0)
+        return -1;
+    VipsImage *three[3] = {*im, *im, *im};
+    if (step(im, vips_bandjoin(three, &t, 3, NULL), &t) != 0)
+        return -1;
+    (*im)->Type = VIPS_INTERPRETATION_sRGB;
+    return 0;
+}
+
+/* The JPEG DCT shrink (1, 2, 4 or 8) that keeps the longer side >= 2 * to. */
+static int jpeg_shrink(int w, int h, int to)
+{
+    int longer = w > h ? w : h, s = 8;
+    while (s > 1 && (to <= 0 || longer / s < 2 * to))
+        s /= 2;
+    return s;
+}
+
+int img_decode(const void *buf, size_t len, const img_opts *o, int shrink_to,
+               VipsImage **out, const char **format, ds_err *err)
+{
+    VipsImage *im = NULL;
+    const uint8_t *b = buf;
+    img_format f;
+
+    *out = NULL;
+    *format = format_names[FMT_UNKNOWN];
+    if (!buf || len == 0)
+        return ds_fail(err, DS_EFORMAT, "empty input (0 bytes): not an image");
+    f = sniff(b, len);
+    *format = format_names[f];
+    if (f == FMT_UNKNOWN)
+        return ds_fail(err, DS_EFORMAT,
+                       "not an image: unrecognised format (supported: JPEG, PNG, TIFF, "
+                       "WebP, GIF, BMP)");
+    if ((f == FMT_BMP && bmp_check(b, len, o, err) != 0) ||
+        (f == FMT_PNG && png_check(b, len, o, err) != 0))
+        return -1;
+    /* The header only: no pixel is decoded until the pipeline is computed. */
+    if (open_lazy(buf, len, f, 1, 0, &im) != 0)
+        goto vips_fail;
+    if (check_size((uint64_t)im->Xsize, (uint64_t)im->Ysize, o, err) != 0)
+        goto fail;
+    int orientation = vips_image_get_orientation(im);
+    int shrink = f == FMT_JPEG ? jpeg_shrink(im->Xsize, im->Ysize, shrink_to) : 1;
+    if (shrink > 1 || orientation > 1) {
+        /* Rotating and flipping need the whole image: random access. */
+        VipsImage *again = NULL;
+        if (open_lazy(buf, len, f, shrink, orientation > 1, &again) != 0)
+            goto vips_fail;
+        g_object_unref(im);
+        im = again;
+    }
+    VipsImage *t = NULL;
+    if (orientation > 1 && step(&im, vips_autorot(im, &t, NULL), &t) != 0)
+        goto vips_fail;
+    if (to_srgb_space(&im) != 0 || flatten_white(&im) != 0 || to_uchar(&im) != 0 ||
+        to_three_bands(&im) != 0)
+        goto vips_fail;
+    *out = im;
+    return 0;
+vips_fail:
+    img_vips_fail(err, DS_EFORMAT, format_names[f]);
+fail:
+    if (im)
+        g_object_unref(im);
+    return -1;
+}
+
+int img_materialize(VipsImage *im, const char *format, img_rgb *out, ds_err *err)
+{
+    size_t n = 0;
+    char what[64];
+    memset(out, 0, sizeof *out);
+    void *px = vips_image_write_to_memory(im, &n);
+    if (!px) {
+        snprintf(what, sizeof what, "%s: truncated or corrupt pixel data", format);
+        return img_vips_fail(err, DS_EFORMAT, what);
+    }
+    if (n != (size_t)im->Xsize * im->Ysize * 3 || im->Bands != 3 ||
+        im->BandFmt != VIPS_FORMAT_UCHAR) {
+        g_free(px);
+        return ds_fail(err, DS_EFORMAT, "decoding pixels: unexpected layout");
+    }
+    out->px = px; /* g_malloc-owned, as img_rgb_free expects */
+    out->w = im->Xsize;
+    out->h = im->Ysize;
+    return 0;
+}
