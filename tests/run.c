@@ -22,6 +22,7 @@ static const struct {
     {"image", image_tests},
     {"fetch", fetch_tests},
     {"cli", cli_tests},
+    {"fuzz", fuzz_tests},
     {"parity", parity_tests},
 };
 

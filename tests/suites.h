@@ -10,5 +10,6 @@ extern const ds_test parity_tests[];
 extern const ds_test image_tests[];
 extern const ds_test fetch_tests[];
 extern const ds_test cli_tests[];
+extern const ds_test fuzz_tests[];
 
 #endif

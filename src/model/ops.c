@@ -11,7 +11,9 @@
 
 #include <cblas.h>
 #include <math.h>
+#ifdef _OPENMP
 #include <omp.h>
+#endif
 #include <stdint.h>
 #include <string.h>
 
@@ -29,9 +31,19 @@ static int n_threads = 1;
 void ops_set_threads(int n)
 {
     n_threads = n < 1 ? 1 : n;
+#ifdef _OPENMP
     omp_set_num_threads(n_threads);
+#endif
     openblas_set_num_threads(n_threads);
 }
+
+#ifdef _OPENMP
+int ops_thread_index(void) { return omp_get_thread_num(); }
+int ops_max_threads(void) { return omp_get_max_threads(); }
+#else
+int ops_thread_index(void) { return 0; }
+int ops_max_threads(void) { return 1; }
+#endif
 
 int ops_threads(void) { return n_threads; }
 

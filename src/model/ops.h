@@ -43,4 +43,10 @@ void ops_exp(const float *x, float *y, size_t n);
 void ops_set_threads(int n);
 int ops_threads(void);
 
+/* The calling thread's index inside a parallel loop (0 outside one), and
+ * the most threads a parallel loop may use. Without OpenMP (the fuzz build)
+ * everything runs on one thread. */
+int ops_thread_index(void);
+int ops_max_threads(void);
+
 #endif

@@ -12,7 +12,6 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,7 +306,7 @@ void vit_interpolate_pos(const float *src, int n, int dim, int g, float *dst)
 static int ensure_state(vit_model *m, int batch, int size, ds_err *err)
 {
     vit_state *s = &m->s;
-    int threads = omp_get_max_threads();
+    int threads = ops_max_threads();
     if (s->batch == batch && s->size == size && s->threads == threads)
         return 0;
     free_state(s);
@@ -389,7 +388,7 @@ static void attention(vit_model *m)
 #pragma omp parallel for schedule(dynamic)
     for (int job = 0; job < s->batch * heads; job++) {
         int b = job / heads, h = job % heads;
-        float *scores = s->scores + (size_t)omp_get_thread_num() * t * t;
+        float *scores = s->scores + (size_t)ops_thread_index() * t * t;
         const float *q = s->qkv + (size_t)b * t * 3 * d + (size_t)h * dh;
         const float *k = q + d, *v = q + 2 * d;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, t, dh, scale, q, 3 * d, k, 3 * d,

@@ -1,0 +1,27 @@
+#!/bin/sh
+# run.sh SECONDS - build every fuzz target with clang's libFuzzer (+ ASan and
+# UBSan) and run each for SECONDS, starting from its corpus in fuzz/corpus/.
+# New interesting inputs go to build/fuzz-out/<target>/ (promote the useful
+# ones into fuzz/corpus/ by hand); a crash stops the run with its input saved.
+set -eu
+seconds=${1:-60}
+cd "$(dirname "$0")/.."
+out=build/fuzz-libfuzzer
+mkdir -p "$out"
+# No OpenMP here: clang would need its own runtime, and fuzzing wants one thread.
+make --no-print-directory CC=clang OPENMP= BUILD="$out" SANITIZE=1 \
+    CFLAGS_EXTRA=-fsanitize=fuzzer-no-link "$out/libdinoseek.a"
+for src in fuzz/*_fuzzer.c; do
+    name=$(basename "$src" .c)
+    echo "== $name: building"
+    clang -std=c11 -g -O1 -D_GNU_SOURCE -Isrc \
+        -isystem /usr/include/$(gcc -print-multiarch)/openblas-openmp \
+        $(pkg-config --cflags vips jansson libcurl) \
+        -fsanitize=fuzzer,address,undefined "$src" "$out/libdinoseek.a" \
+        $(pkg-config --libs vips jansson libcurl) \
+        -L/usr/lib/$(gcc -print-multiarch)/openblas-openmp -lopenblas -lm -o "$out/$name"
+    mkdir -p "build/fuzz-out/$name"
+    echo "== $name: running for ${seconds}s"
+    "$out/$name" -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 \
+        -artifact_prefix="build/fuzz-out/$name/" "build/fuzz-out/$name" "fuzz/corpus/$name"
+done

@@ -1,0 +1,32 @@
+/* test_fuzz.c - replay every fuzz target's corpus (fuzz/corpus/<target>/)
+ * through its replay binary, built by the Makefile with the same compiler
+ * and sanitizers as the tests. A crash or sanitizer report fails the test. */
+#include <dirent.h>
+#include <stdlib.h>
+
+#include "../suites.h"
+
+static void replay(const char *target)
+{
+    const char *build = getenv("DINOSEEK_BUILD");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/fuzz/%s_replay fuzz/corpus/%s", build ? build : "build", target,
+             target);
+    char *out = NULL, *err = NULL;
+    int status = ds_test_run(cmd, &out, &err);
+    CHECKF(status == 0, "%s exited %d:\n%s", cmd, status, err ? err : "");
+    CHECKF(out && strstr(out, "replayed"), "%s", out ? out : "");
+    if (out && status == 0)
+        fprintf(stderr, "    %s", out);
+    free(out);
+    free(err);
+}
+
+static void test_st_corpus(void) { replay("st_fuzzer"); }
+static void test_img_corpus(void) { replay("img_fuzzer"); }
+
+const ds_test fuzz_tests[] = {
+    {"safetensors fuzz corpus replays cleanly", test_st_corpus},
+    {"image fuzz corpus replays cleanly", test_img_corpus},
+    {0},
+};
