@@ -42,6 +42,15 @@ MODELS = [("small", 1), ("base", 2)]
 SIZES = [224, 518]
 BATCH = 4
 INPUT_SEED = 1000  # the tensor for size s uses seed INPUT_SEED + s
+# Photos (PNG, JPEG; landscape, portrait, upscaled) and a USPTO-style 1-bit
+# CCITT G4 drawing, all made by tools/make_test_images.py.
+PARITY_IMAGES = [
+    "tests/fixtures/images/parity_photo.png",
+    "tests/fixtures/images/parity_photo.jpg",
+    "tests/fixtures/images/parity_tall.png",
+    "tests/fixtures/images/parity_small.png",
+    "tests/fixtures/images/drawing_g4.tif",
+]
 
 
 def splitmix_uniform(seed, n):
@@ -88,9 +97,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default="build/dinoseek")
     ap.add_argument("--out", default="tests/fixtures")
-    ap.add_argument("--images", nargs="*", default=None,
-                    help="images for the end-to-end seed-preprocessing check "
-                         "(default: tests/fixtures/images/parity/*)")
+    ap.add_argument("--images", nargs="*", default=PARITY_IMAGES,
+                    help="images for the end-to-end seed-preprocessing check")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
@@ -102,9 +110,6 @@ def main():
     torch.set_num_threads(args.threads)
 
     images = args.images
-    if images is None:
-        d = "tests/fixtures/images/parity"
-        images = sorted(os.path.join(d, f) for f in os.listdir(d)) if os.path.isdir(d) else []
 
     for arch, seed in MODELS:
         with tempfile.TemporaryDirectory() as tmp:
