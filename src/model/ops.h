@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 /* y[rows, out] = x[rows, in] · W[out, in]^T + b[out]   (nn.Linear).
- * b may be NULL. One cblas_sgemm; cost 2·rows·in·out flops. */
+ * b may be NULL. Cost 2·rows·in·out flops, in one cblas_sgemm per thread. */
 void ops_linear(const float *x, int rows, int in, const float *w, const float *b, int out,
                 float *y);
 
@@ -48,5 +48,7 @@ int ops_threads(void);
  * everything runs on one thread. */
 int ops_thread_index(void);
 int ops_max_threads(void);
+/* Threads in the team running the current parallel region (1 outside). */
+int ops_active_threads(void);
 
 #endif

@@ -55,7 +55,8 @@ typedef struct vit_state {
     float *tmp;                     /* [B·T, D] a sublayer's output before the residual add */
     float *hidden;                  /* [B·T, H] MLP hidden layer ([B·T, 2H] for SwiGLU) */
     float *gated;                   /* [B·T, H] SwiGLU's silu(a)·g */
-    float *scores;                  /* [threads, T, T] attention matrix per thread */
+    int tile;                       /* query rows per attention job */
+    float *scores;                  /* [threads, tile, T] attention scores per thread */
     float *pos;                     /* [T, D] position embeddings at this grid */
 } vit_state;
 
@@ -301,6 +302,15 @@ void vit_interpolate_pos(const float *src, int n, int dim, int g, float *dst)
     }
 }
 
+/* Query rows per attention tile: enough that the sgemms run well, few
+ * enough that the tile of scores (rows x T floats) stays in a core's L2. */
+static int attention_tile(int tokens)
+{
+    int rows = (256 * 1024 / (int)sizeof(float)) / tokens;
+    rows = rows < 16 ? 16 : rows / 16 * 16;
+    return rows > tokens ? tokens : rows;
+}
+
 /* ---- activations ------------------------------------------------------- */
 
 static int ensure_state(vit_model *m, int batch, int size, ds_err *err)
@@ -324,7 +334,8 @@ static int ensure_state(vit_model *m, int batch, int size, ds_err *err)
     s->tmp = malloc(sizeof(float) * bt * d);
     s->hidden = malloc(sizeof(float) * bt * h * (c->use_swiglu ? 2 : 1));
     s->gated = c->use_swiglu ? malloc(sizeof(float) * bt * h) : NULL;
-    s->scores = malloc(sizeof(float) * (size_t)threads * t * t);
+    s->tile = attention_tile(s->tokens);
+    s->scores = malloc(sizeof(float) * (size_t)threads * (size_t)s->tile * t);
     s->pos = malloc(sizeof(float) * t * d);
     if (!s->patch_rows || !s->x || !s->xn || !s->qkv || !s->ctx || !s->tmp || !s->hidden ||
         (c->use_swiglu && !s->gated) || !s->scores || !s->pos) {
@@ -379,23 +390,27 @@ static void embed(vit_model *m, const float *pixels)
 }
 
 /* Multi-head self-attention on s->qkv into s->ctx:
- * per (image, head): softmax(Q·Kᵀ / √dh) · V, heads side by side. */
+ * per (image, head): softmax(Q·Kᵀ / √dh) · V, heads side by side.
+ * Softmax is over whole rows, so the query rows can be cut into tiles
+ * computed independently: one (image, head, tile) per job. */
 static void attention(vit_model *m)
 {
     vit_state *s = &m->s;
     int d = m->cfg.hidden_size, heads = m->cfg.num_heads, dh = d / heads, t = s->tokens;
+    int tile = s->tile, tiles = (t + tile - 1) / tile;
     float scale = 1.0f / sqrtf((float)dh);
 #pragma omp parallel for schedule(dynamic)
-    for (int job = 0; job < s->batch * heads; job++) {
-        int b = job / heads, h = job % heads;
-        float *scores = s->scores + (size_t)ops_thread_index() * t * t;
+    for (int job = 0; job < s->batch * heads * tiles; job++) {
+        int b = job / (heads * tiles), h = job / tiles % heads, r0 = job % tiles * tile;
+        int rows = t - r0 < tile ? t - r0 : tile;
+        float *scores = s->scores + (size_t)ops_thread_index() * tile * t;
         const float *q = s->qkv + (size_t)b * t * 3 * d + (size_t)h * dh;
         const float *k = q + d, *v = q + 2 * d;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, t, dh, scale, q, 3 * d, k, 3 * d,
-                    0.0f, scores, t);
-        ops_softmax_rows(scores, t, t);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, dh, t, 1.0f, scores, t, v,
-                    3 * d, 0.0f, s->ctx + (size_t)b * t * d + (size_t)h * dh, d);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, t, dh, scale,
+                    q + (size_t)r0 * 3 * d, 3 * d, k, 3 * d, 0.0f, scores, t);
+        ops_softmax_rows(scores, rows, t);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, dh, t, 1.0f, scores, t, v,
+                    3 * d, 0.0f, s->ctx + ((size_t)b * t + r0) * d + (size_t)h * dh, d);
     }
 }
 

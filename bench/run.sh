@@ -1,0 +1,9 @@
+#!/bin/sh
+# run.sh BUILD - every benchmark, printing its figures (see bench/RESULTS.md).
+# The PyTorch comparison uses .venv (made by `make venv`) when present.
+set -eu
+build=${1:-build}
+cd "$(dirname "$0")/.."
+echo "== bench/embed: DINOv2 forward pass vs sgemm roofline and PyTorch"
+echo "   machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+"$build/bench/embed" "$@"
