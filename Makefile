@@ -86,7 +86,17 @@ test: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check
 
-bench: deps $(BUILD)/dinoseek $(BENCH_BINS)
+# The PyTorch side of the benchmarks (and tools/hf_reference.py) run in a
+# venv over Debian's torch, with the transformers release that supports it.
+TRANSFORMERS_VERSION := 4.46.3
+venv: .venv/.stamp
+.venv/.stamp:
+	./mk/deps.sh python3-torch python3-pil python3-numpy python3-venv
+	/usr/bin/python3 -m venv --system-site-packages .venv
+	.venv/bin/pip install -q 'transformers==$(TRANSFORMERS_VERSION)'
+	touch $@
+
+bench: deps venv $(BUILD)/dinoseek $(BENCH_BINS)
 	./bench/run.sh $(BUILD)
 
 demo: deps $(BUILD)/dinoseek

@@ -3,6 +3,7 @@
 # The PyTorch comparison uses .venv (made by `make venv`) when present.
 set -eu
 build=${1:-build}
+[ $# -gt 0 ] && shift
 cd "$(dirname "$0")/.."
 echo "== bench/embed: DINOv2 forward pass vs sgemm roofline and PyTorch"
 echo "   machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"

@@ -58,6 +58,7 @@ typedef struct vit_state {
     int tile;                       /* query rows per attention job */
     float *scores;                  /* [threads, tile, T] attention scores per thread */
     float *pos;                     /* [T, D] position embeddings at this grid */
+    float *cls;                     /* [B, D] the CLS rows, in the last block */
 } vit_state;
 
 struct vit_model {
@@ -221,7 +222,7 @@ fail:
 static void free_state(vit_state *s)
 {
     float **bufs[] = {&s->patch_rows, &s->x, &s->xn, &s->qkv, &s->ctx, &s->tmp,
-                      &s->hidden, &s->gated, &s->scores, &s->pos};
+                      &s->hidden, &s->gated, &s->scores, &s->pos, &s->cls};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         free(*bufs[i]);
         *bufs[i] = NULL;
@@ -337,7 +338,8 @@ static int ensure_state(vit_model *m, int batch, int size, ds_err *err)
     s->tile = attention_tile(s->tokens);
     s->scores = malloc(sizeof(float) * (size_t)threads * (size_t)s->tile * t);
     s->pos = malloc(sizeof(float) * t * d);
-    if (!s->patch_rows || !s->x || !s->xn || !s->qkv || !s->ctx || !s->tmp || !s->hidden ||
+    s->cls = malloc(sizeof(float) * (size_t)batch * d);
+    if (!s->cls || !s->patch_rows || !s->x || !s->xn || !s->qkv || !s->ctx || !s->tmp || !s->hidden ||
         (c->use_swiglu && !s->gated) || !s->scores || !s->pos) {
         free_state(s);
         return ds_fail(err, DS_ENOMEM, "out of memory for activations (batch %d, size %d)",
@@ -432,21 +434,24 @@ static double now(void)
 const vit_profile *vit_get_profile(const vit_model *m) { return &m->prof; }
 void vit_profile_reset(vit_model *m) { memset(&m->prof, 0, sizeof m->prof); }
 
-/* Dinov2Layer: pre-norm attention and MLP, each scaled by its LayerScale. */
-static void block(vit_model *m, const vit_layer *l)
+/* x[rows] += λ1 · Proj(ctx[rows]): the attention's output projection and
+ * its residual. */
+static void attention_output(vit_model *m, const vit_layer *l, const float *ctx, float *x,
+                             int rows)
+{
+    int d = m->cfg.hidden_size;
+    TIMED(linear, ops_linear(ctx, rows, d, l->proj_w, l->proj_b, d, m->s.tmp));
+    TIMED(residual, ops_add_scaled(x, m->s.tmp, l->ls1, rows, d));
+}
+
+/* x[rows] += λ2 · MLP(LN2(x[rows])), the MLP being fc1 → GELU → fc2, or
+ * SwiGLU for giant. */
+static void mlp(vit_model *m, const vit_layer *l, float *x, int rows)
 {
     vit_state *s = &m->s;
     const vit_config *c = &m->cfg;
-    int d = c->hidden_size, h = c->mlp_hidden, rows = s->batch * s->tokens;
-    float eps = c->layer_norm_eps;
-
-    TIMED(norm, ops_layernorm(s->x, rows, d, l->norm1_w, l->norm1_b, eps, s->xn));
-    TIMED(linear, ops_linear(s->xn, rows, d, l->qkv_w, l->qkv_b, 3 * d, s->qkv));
-    TIMED(attention, attention(m));
-    TIMED(linear, ops_linear(s->ctx, rows, d, l->proj_w, l->proj_b, d, s->tmp));
-    TIMED(residual, ops_add_scaled(s->x, s->tmp, l->ls1, rows, d));
-
-    TIMED(norm, ops_layernorm(s->x, rows, d, l->norm2_w, l->norm2_b, eps, s->xn));
+    int d = c->hidden_size, h = c->mlp_hidden;
+    TIMED(norm, ops_layernorm(x, rows, d, l->norm2_w, l->norm2_b, c->layer_norm_eps, s->xn));
     if (c->use_swiglu) {
         TIMED(linear, ops_linear(s->xn, rows, d, l->fc1_w, l->fc1_b, 2 * h, s->hidden));
         TIMED(act, ops_swiglu(s->hidden, rows, h, s->gated));
@@ -456,7 +461,65 @@ static void block(vit_model *m, const vit_layer *l)
         TIMED(act, ops_gelu(s->hidden, (size_t)rows * h));
         TIMED(linear, ops_linear(s->hidden, rows, h, l->fc2_w, l->fc2_b, d, s->tmp));
     }
-    TIMED(residual, ops_add_scaled(s->x, s->tmp, l->ls2, rows, d));
+    TIMED(residual, ops_add_scaled(x, s->tmp, l->ls2, rows, d));
+}
+
+/* Q, K and V of every token: qkv = LN1(x) · W_qkvᵀ + b. */
+static void queries_keys_values(vit_model *m, const vit_layer *l)
+{
+    vit_state *s = &m->s;
+    int d = m->cfg.hidden_size, rows = s->batch * s->tokens;
+    TIMED(norm, ops_layernorm(s->x, rows, d, l->norm1_w, l->norm1_b, m->cfg.layer_norm_eps,
+                              s->xn));
+    TIMED(linear, ops_linear(s->xn, rows, d, l->qkv_w, l->qkv_b, 3 * d, s->qkv));
+}
+
+/* Dinov2Layer: pre-norm attention and MLP, each scaled by its LayerScale. */
+static void block(vit_model *m, const vit_layer *l)
+{
+    vit_state *s = &m->s;
+    int rows = s->batch * s->tokens;
+    queries_keys_values(m, l);
+    TIMED(attention, attention(m));
+    attention_output(m, l, s->ctx, s->x, rows);
+    mlp(m, l, s->x, rows);
+}
+
+/* Attention for the CLS query alone: ctx_cls[b] = softmax(q_cls·Kᵀ/√dh)·V,
+ * one row per image in s->ctx. */
+static void attention_cls(vit_model *m)
+{
+    vit_state *s = &m->s;
+    int d = m->cfg.hidden_size, heads = m->cfg.num_heads, dh = d / heads, t = s->tokens;
+    float scale = 1.0f / sqrtf((float)dh);
+#pragma omp parallel for schedule(dynamic)
+    for (int job = 0; job < s->batch * heads; job++) {
+        int b = job / heads, h = job % heads;
+        float *scores = s->scores + (size_t)ops_thread_index() * s->tile * t;
+        const float *q = s->qkv + (size_t)b * t * 3 * d + (size_t)h * dh;
+        const float *k = q + d, *v = q + 2 * d;
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, t, dh, scale, k, 3 * d, q, 1, 0.0f, scores, 1);
+        ops_softmax_rows(scores, 1, t);
+        cblas_sgemv(CblasRowMajor, CblasTrans, t, dh, 1.0f, v, 3 * d, scores, 1, 0.0f,
+                    s->ctx + (size_t)b * d + (size_t)h * dh, 1);
+    }
+}
+
+/* The last block. Only the CLS rows of its output are ever read (they make
+ * the image vector), so once Q/K/V exist for every token (each token's key
+ * and value feed the CLS query) it runs attention for the CLS query alone
+ * and the projection and MLP on B rows instead of B·T. Same numbers, about
+ * 6% less work at 224. */
+static void last_block(vit_model *m, const vit_layer *l)
+{
+    vit_state *s = &m->s;
+    int d = m->cfg.hidden_size;
+    queries_keys_values(m, l);
+    TIMED(attention, attention_cls(m));
+    for (int b = 0; b < s->batch; b++)
+        memcpy(s->cls + (size_t)b * d, s->x + (size_t)b * s->tokens * d, sizeof(float) * d);
+    attention_output(m, l, s->ctx, s->cls, s->batch);
+    mlp(m, l, s->cls, s->batch);
 }
 
 int vit_embed(vit_model *m, const float *pixels, int batch, int size, float *out, ds_err *err)
@@ -471,15 +534,13 @@ int vit_embed(vit_model *m, const float *pixels, int batch, int size, float *out
         return -1;
     TIMED(embed, embed(m, pixels));
     m->prof.images += batch;
-    for (int i = 0; i < c->num_layers; i++)
+    for (int i = 0; i < c->num_layers - 1; i++)
         block(m, &m->w.layers[i]);
+    last_block(m, &m->w.layers[c->num_layers - 1]);
     /* last_hidden_state = layernorm(x); the image vector is its CLS row. */
     int d = c->hidden_size;
-    for (int b = 0; b < batch; b++) {
-        float *v = out + (size_t)b * d;
-        ops_layernorm(m->s.x + (size_t)b * m->s.tokens * d, 1, d, m->w.norm_w, m->w.norm_b,
-                      c->layer_norm_eps, v);
-        ops_l2_normalize(v, d);
-    }
+    ops_layernorm(m->s.cls, batch, d, m->w.norm_w, m->w.norm_b, c->layer_norm_eps, out);
+    for (int b = 0; b < batch; b++)
+        ops_l2_normalize(out + (size_t)b * d, d);
     return 0;
 }
