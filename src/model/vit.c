@@ -55,8 +55,9 @@ typedef struct vit_state {
     float *tmp;                     /* [B·T, D] a sublayer's output before the residual add */
     float *hidden;                  /* [B·T, H] MLP hidden layer ([B·T, 2H] for SwiGLU) */
     float *gated;                   /* [B·T, H] SwiGLU's silu(a)·g */
-    int tile;                       /* query rows per attention job */
-    float *scores;                  /* [threads, tile, T] attention scores per thread */
+    int tile;                       /* query rows per attention tile */
+    size_t work_per_thread;         /* floats of attention workspace per thread */
+    float *scores;                  /* per thread: Q [T, dh], Kᵀ [dh, T], V [T, dh], scores [tile, T] */
     float *pos;                     /* [T, D] position embeddings at this grid */
     float *cls;                     /* [B, D] the CLS rows, in the last block */
 } vit_state;
@@ -336,7 +337,8 @@ static int ensure_state(vit_model *m, int batch, int size, ds_err *err)
     s->hidden = malloc(sizeof(float) * bt * h * (c->use_swiglu ? 2 : 1));
     s->gated = c->use_swiglu ? malloc(sizeof(float) * bt * h) : NULL;
     s->tile = attention_tile(s->tokens);
-    s->scores = malloc(sizeof(float) * (size_t)threads * (size_t)s->tile * t);
+    s->work_per_thread = 3 * t * (d / (size_t)c->num_heads) + (size_t)s->tile * t;
+    s->scores = malloc(sizeof(float) * (size_t)threads * s->work_per_thread);
     s->pos = malloc(sizeof(float) * t * d);
     s->cls = malloc(sizeof(float) * (size_t)batch * d);
     if (!s->cls || !s->patch_rows || !s->x || !s->xn || !s->qkv || !s->ctx || !s->tmp || !s->hidden ||
@@ -393,26 +395,40 @@ static void embed(vit_model *m, const float *pixels)
 
 /* Multi-head self-attention on s->qkv into s->ctx:
  * per (image, head): softmax(Q·Kᵀ / √dh) · V, heads side by side.
- * Softmax is over whole rows, so the query rows can be cut into tiles
- * computed independently: one (image, head, tile) per job. */
+ *
+ * Each (image, head) is one job. The job first copies its head's queries,
+ * keys (transposed) and values out of the interleaved qkv rows into
+ * contiguous per-thread buffers: OpenBLAS runs these dh = 64 products
+ * about a third faster on packed operands, and the copy costs 1/T of the
+ * work. Then the query rows go through in tiles small enough that a tile of
+ * scores stays in L2; softmax is over whole rows, so tiles are independent. */
 static void attention(vit_model *m)
 {
     vit_state *s = &m->s;
     int d = m->cfg.hidden_size, heads = m->cfg.num_heads, dh = d / heads, t = s->tokens;
-    int tile = s->tile, tiles = (t + tile - 1) / tile;
+    int tile = s->tile;
     float scale = 1.0f / sqrtf((float)dh);
 #pragma omp parallel for schedule(dynamic)
-    for (int job = 0; job < s->batch * heads * tiles; job++) {
-        int b = job / (heads * tiles), h = job / tiles % heads, r0 = job % tiles * tile;
-        int rows = t - r0 < tile ? t - r0 : tile;
-        float *scores = s->scores + (size_t)ops_thread_index() * tile * t;
-        const float *q = s->qkv + (size_t)b * t * 3 * d + (size_t)h * dh;
-        const float *k = q + d, *v = q + 2 * d;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, t, dh, scale,
-                    q + (size_t)r0 * 3 * d, 3 * d, k, 3 * d, 0.0f, scores, t);
-        ops_softmax_rows(scores, rows, t);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, dh, t, 1.0f, scores, t, v,
-                    3 * d, 0.0f, s->ctx + ((size_t)b * t + r0) * d + (size_t)h * dh, d);
+    for (int job = 0; job < s->batch * heads; job++) {
+        int b = job / heads, h = job % heads;
+        float *qh = s->scores + (size_t)ops_thread_index() * s->work_per_thread;
+        float *kt = qh + (size_t)t * dh, *vh = kt + (size_t)t * dh, *scores = vh + (size_t)t * dh;
+        const float *src = s->qkv + (size_t)b * t * 3 * d + (size_t)h * dh;
+        for (int i = 0; i < t; i++) {
+            const float *row = src + (size_t)i * 3 * d;
+            memcpy(qh + (size_t)i * dh, row, sizeof(float) * (size_t)dh);
+            memcpy(vh + (size_t)i * dh, row + 2 * d, sizeof(float) * (size_t)dh);
+            for (int k = 0; k < dh; k++)
+                kt[(size_t)k * t + i] = row[d + k];
+        }
+        for (int r0 = 0; r0 < t; r0 += tile) {
+            int rows = t - r0 < tile ? t - r0 : tile;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, t, dh, scale,
+                        qh + (size_t)r0 * dh, dh, kt, t, 0.0f, scores, t);
+            ops_softmax_rows(scores, rows, t);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, dh, t, 1.0f, scores, t,
+                        vh, dh, 0.0f, s->ctx + ((size_t)b * t + r0) * d + (size_t)h * dh, d);
+        }
     }
 }
 
@@ -495,7 +511,7 @@ static void attention_cls(vit_model *m)
 #pragma omp parallel for schedule(dynamic)
     for (int job = 0; job < s->batch * heads; job++) {
         int b = job / heads, h = job % heads;
-        float *scores = s->scores + (size_t)ops_thread_index() * s->tile * t;
+        float *scores = s->scores + (size_t)ops_thread_index() * s->work_per_thread;
         const float *q = s->qkv + (size_t)b * t * 3 * d + (size_t)h * dh;
         const float *k = q + d, *v = q + 2 * d;
         cblas_sgemv(CblasRowMajor, CblasNoTrans, t, dh, scale, k, 3 * d, q, 1, 0.0f, scores, 1);
