@@ -1,7 +1,7 @@
 # dinoseek - reverse image search for design patents.
 #
 #   make          build build/dinoseek (installs missing Debian packages first)
-#   make test     build and run every test (what CI runs)
+#   make test     build and run every test, plain and under ASan+UBSan (what CI runs)
 #   make asan     the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo     generate or fetch weights and run the main job on embedded defaults
 #   make bench    benchmarks; figures go to stdout (record them in bench/RESULTS.md)
@@ -80,8 +80,11 @@ $(BUILD)/bench/embed: $(BUILD)/bench/embed.o $(BUILD)/libdinoseek.a
 check: $(BUILD)/dinoseek $(BUILD)/tests/run $(REPLAY_BINS)
 	DINOSEEK_BIN=$(BUILD)/dinoseek DINOSEEK_BUILD=$(BUILD) $(BUILD)/tests/run $(TESTS)
 
+# Every suite twice: optimised, then under ASan + UBSan (bad input must never
+# crash or leak, and the sanitizers are what prove it).
 test: deps
 	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check

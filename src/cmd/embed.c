@@ -48,10 +48,27 @@ static const char *default_model(char *buf, size_t n)
     return NULL;
 }
 
+/* A file name as a JSON string. Names that are not UTF-8 (JSON cannot hold
+ * raw bytes) get '?' for each byte outside ASCII. Caller frees. */
+static char *json_file_name(const char *file)
+{
+    json_t *s = json_string(file);
+    if (!s) {
+        char *ascii = strdup(file);
+        for (char *p = ascii; p && *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
+        s = json_string(ascii ? ascii : "");
+        free(ascii);
+    }
+    char *text = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+    json_decref(s);
+    return text;
+}
+
 static void print_vector(const char *file, const float *v, int dim)
 {
-    char *name = json_dumps(json_string(file) ? json_string(file) : json_null(),
-                            JSON_ENCODE_ANY);
+    char *name = json_file_name(file);
     printf("{\"file\": %s, \"dim\": %d, \"vector\": [", name ? name : "null", dim);
     for (int i = 0; i < dim; i++)
         printf(i ? ", %.9g" : "%.9g", (double)v[i]);
