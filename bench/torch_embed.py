@@ -8,6 +8,7 @@ median batch time divided by the batch). Loaded models are kept between
 requests. Run by bench/embed; needs torch and transformers (see
 tools/hf_reference.py for how to install them).
 """
+import ctypes
 import statistics
 import sys
 import time
@@ -18,8 +19,29 @@ from transformers import Dinov2Model
 models = {}
 
 
+def blas_thread_setters():
+    """Debian's torch does its GEMMs in the system BLAS (OpenBLAS through
+    libblas.so.3), whose own thread pool torch.set_num_threads() does not
+    touch: left alone, "1 thread" torch runs its GEMMs on every core. Find
+    the BLAS libraries mapped into this process and return their
+    openblas_set_num_threads, so that both sides use the same cores."""
+    setters, seen = [], set()
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            path = line.split()[-1]
+            if ("blas" in path or "lapack" in path) and path.startswith("/") and path not in seen:
+                seen.add(path)
+                try:
+                    setters.append(ctypes.CDLL(path).openblas_set_num_threads)
+                except (OSError, AttributeError):
+                    pass
+    return setters
+
+
 def measure(model_dir, size, batch, threads, seconds):
     torch.set_num_threads(threads)
+    for set_blas_threads in blas_thread_setters():
+        set_blas_threads(threads)
     if model_dir not in models:
         models[model_dir] = Dinov2Model.from_pretrained(model_dir).eval()
     model = models[model_dir]

@@ -71,20 +71,6 @@ def test_input(size, batch=BATCH):
     return (u * np.float32(4.0) - np.float32(2.0)).reshape(batch, 3, size, size)
 
 
-def letterbox_seed(img, target=518):
-    """The seed system's letterbox: longer side to 518 with int() truncation,
-    Lanczos, pasted centred on white."""
-    from PIL import Image
-    img = img.convert("RGB")
-    w, h = img.size
-    scale = target / max(w, h)
-    nw, nh = int(w * scale), int(h * scale)
-    img = img.resize((nw, nh), Image.LANCZOS)
-    canvas = Image.new("RGB", (target, target), (255, 255, 255))
-    canvas.paste(img, ((target - nw) // 2, (target - nh) // 2))
-    return canvas
-
-
 def vectors(model, pixel_values):
     import torch
     with torch.no_grad():
@@ -107,6 +93,8 @@ def main():
     import transformers
     from PIL import Image
     from transformers import AutoImageProcessor, Dinov2Model
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from make_test_images import seed_pillow_letterbox  # the seed system's letterbox
     torch.set_num_threads(args.threads)
 
     images = args.images
@@ -128,7 +116,7 @@ def main():
                                           "vectors": vectors(model, test_input(size))})
                 print(f"{arch} {size}: done", file=sys.stderr)
             for path in images:
-                img = letterbox_seed(Image.open(path))
+                img = seed_pillow_letterbox(Image.open(path))
                 pv = processor(images=img, return_tensors="np")["pixel_values"].astype(np.float32)
                 golden["images"].append({"file": path, "vector": vectors(model, pv)[0]})
         out = os.path.join(args.out, f"golden_{arch}.json")
