@@ -47,7 +47,7 @@ start=$(date +%s.%N)
 # shellcheck disable=SC2086
 "$bin" embed --model "$model" $imgs > "$out"
 end=$(date +%s.%N)
-echo "demo: done in $(echo "$end - $start" | bc 2>/dev/null || echo "?") s, including loading the model"
+echo "demo: done in $(awk "BEGIN { printf \"%.2f\", $end - $start }") s, including loading the model"
 echo
 # Cosine similarity of every pair (the vectors are unit length: a dot product).
 awk '
@@ -59,11 +59,11 @@ function basename(p) { sub(/.*\//, "", p); return p }
     for (i = 1; i <= dim; i++) vec[n, i] = x[i]
 }
 END {
-    printf "cosine similarity between the sample images:\n%-20s", ""
-    for (j = 1; j <= n; j++) printf " %6.6s", name[j]
+    printf "cosine similarity between the sample images:\n%-24s", ""
+    for (j = 1; j <= n; j++) printf " %6s", "#" j
     printf "\n"
     for (i = 1; i <= n; i++) {
-        printf "%-20.20s", name[i]
+        printf "#%-2d %-20.20s", i, name[i]
         for (j = 1; j <= n; j++) {
             s = 0; for (k = 1; k <= dim; k++) s += vec[i, k] * vec[j, k]
             printf " %6.3f", s
