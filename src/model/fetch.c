@@ -865,6 +865,25 @@ static int fetch_one(fetcher *f, const char *name, int optional)
     return download_file(f, name, &rf);
 }
 
+/* Whether every required file is in the cache, each with the sidecar that a
+ * verified download leaves and the size it records: what lets a machine that
+ * has gone offline keep using a model it fetched before. */
+static int cached_copy_complete(const fetcher *f)
+{
+    for (size_t i = 0; i < sizeof repo_files / sizeof repo_files[0]; i++) {
+        char hex[65], path[4200];
+        long long size;
+        struct stat st;
+        if (repo_files[i].optional)
+            continue;
+        if (read_sidecar(f, repo_files[i].name, hex, &size) != 0 ||
+            fmt(path, sizeof path, "%s/%s", f->dir, repo_files[i].name) != 0 ||
+            stat(path, &st) != 0 || (long long)st.st_size != size)
+            return 0;
+    }
+    return 1;
+}
+
 int mdl_fetch(const char *repo, const mdl_fetch_opts *o, char *dir_out, size_t n, ds_err *err)
 {
     fetcher *f = calloc(1, sizeof *f);
@@ -879,9 +898,18 @@ int mdl_fetch(const char *repo, const mdl_fetch_opts *o, char *dir_out, size_t n
         ds_fail(err, DS_ENET, "cannot initialise libcurl");
         goto out;
     }
-    for (size_t i = 0; i < sizeof repo_files / sizeof repo_files[0]; i++)
-        if (fetch_one(f, repo_files[i].name, repo_files[i].optional) != 0)
+    for (size_t i = 0; i < sizeof repo_files / sizeof repo_files[0]; i++) {
+        if (fetch_one(f, repo_files[i].name, repo_files[i].optional) == 0)
+            continue;
+        if (err->code != DS_ENET || !cached_copy_complete(f))
             goto out;
+        /* Offline with a complete, verified copy: use it, and say so. */
+        if (o && o->progress)
+            fprintf(stderr, "dinoseek: %s\ndinoseek: offline: using the copy of %s already in "
+                            "%s (not checked for updates)\n", err->msg, repo, f->dir);
+        ds_err_clear(err);
+        break;
+    }
     if (dir_out && fmt(dir_out, n, "%s", f->dir) != 0) {
         ds_fail(err, DS_EINVAL, "model directory path does not fit in %zu bytes", n);
         goto out;

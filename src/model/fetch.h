@@ -31,8 +31,11 @@ int mdl_repo_dir(const char *cache_dir, const char *repo, char *out, size_t n, d
 
 /* Download repo ("facebook/dinov2-small") into the cache. Files already
  * complete are not downloaded again. On success writes the model directory
- * into dir_out (size n). Returns 0, or -1 with err (DS_ENET when the hub
- * cannot be reached: it fails at once, DS_ECHECKSUM on a sha256 mismatch). */
+ * into dir_out (size n). When the hub cannot be reached but an earlier run
+ * left a complete, verified copy in the cache, that copy is used (with a
+ * note on stderr when o->progress). Returns 0, or -1 with err (DS_ENET when
+ * the hub cannot be reached and nothing usable is cached: it fails at once;
+ * DS_ECHECKSUM on a sha256 mismatch). */
 int mdl_fetch(const char *repo, const mdl_fetch_opts *o, char *dir_out, size_t n,
               ds_err *err);
 

@@ -536,6 +536,24 @@ static void test_fetch_offline_fails_fast(void)
     CHECK_MSG(err, "dinoseek model generate");
 }
 
+/* Offline, a complete copy from an earlier run is used; a partial one is not. */
+static void test_fetch_offline_uses_complete_cache(void)
+{
+    hub h;
+    char cache[512], dir[1024], again[1024], p[1100];
+    ds_err err = {0};
+    START_HUB(h, "cached", NULL);
+    mdl_fetch_opts o = opts_for(&h, "cached", cache, sizeof cache);
+    CHECKF(mdl_fetch(REPO, &o, dir, sizeof dir, &err) == 0, "%s", err.msg);
+    hub_stop(&h);
+    o.endpoint = "http://127.0.0.1:1";
+    CHECKF(mdl_fetch(REPO, &o, again, sizeof again, &err) == 0, "%s", err.msg);
+    CHECK(strcmp(dir, again) == 0 && model_is_correct(again));
+    path_join(p, sizeof p, dir, "model.safetensors.sha256");
+    CHECK(unlink(p) == 0); /* no longer known to be verified */
+    CHECK(mdl_fetch(REPO, &o, again, sizeof again, &err) == -1 && err.code == DS_ENET);
+}
+
 static void test_fetch_token_stays_on_hub(void)
 {
     hub h;
@@ -628,6 +646,7 @@ const ds_test fetch_tests[] = {
     {"fetch_missing_repo", test_fetch_missing_repo},
     {"fetch_bad_repo_names", test_fetch_bad_repo_names},
     {"fetch_offline_fails_fast", test_fetch_offline_fails_fast},
+    {"fetch_offline_uses_complete_cache", test_fetch_offline_uses_complete_cache},
     {"fetch_token_stays_on_hub", test_fetch_token_stays_on_hub},
     {"fetch_progress_lines", test_fetch_progress_lines},
     {"cache_dir_from_env", test_cache_dir_from_env},
