@@ -23,6 +23,9 @@ static const struct {
     {"fetch", fetch_tests},
     {"cli", cli_tests},
     {"fuzz", fuzz_tests},
+    {"index", index_tests},
+    {"catalog", catalog_tests},
+    {"blob", blob_tests},
     {"parity", parity_tests},
 };
 

@@ -11,5 +11,8 @@ extern const ds_test image_tests[];
 extern const ds_test fetch_tests[];
 extern const ds_test cli_tests[];
 extern const ds_test fuzz_tests[];
+extern const ds_test index_tests[];
+extern const ds_test catalog_tests[];
+extern const ds_test blob_tests[];
 
 #endif

@@ -1,0 +1,6 @@
+/* test_blob.c - tests for the blob module. */
+#include "../suites.h"
+
+const ds_test blob_tests[] = {
+    {0},
+};
