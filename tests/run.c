@@ -26,6 +26,7 @@ static const struct {
     {"index", index_tests},
     {"catalog", catalog_tests},
     {"blob", blob_tests},
+    {"http", http_tests},
     {"parity", parity_tests},
 };
 
