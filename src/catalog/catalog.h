@@ -1,0 +1,307 @@
+/* catalog.h - the durable catalog: collections, patents, images (with their
+ * vectors) and import jobs, in one SQLite database.
+ *
+ * File: <data_dir>/catalog.sqlite3, WAL mode, synchronous=NORMAL,
+ * foreign_keys on, busy_timeout 5 s. The schema is versioned with
+ * PRAGMA user_version and upgraded by cat_open (each migration one
+ * transaction); a database written by a newer dinoseek is refused.
+ *
+ * Conventions: every fallible function returns 0 on success and -1 on
+ * failure with the caller's ds_err filled (SQLite's message is copied in at
+ * once). Every write is one transaction: either all of it is stored or none
+ * of it. Strings handed in are read and never kept; strings handed out are
+ * malloc'ed and owned by the caller (freed by the matching *_clear/_free).
+ * Dates are ISO-8601 text, "yyyy-mm-dd"; times are Unix seconds.
+ *
+ * Thread safety: a cat_db holds one SQLite connection behind a recursive
+ * mutex, so any thread may call any function on a shared cat_db; calls are
+ * serialised. A batch (cat_begin .. cat_commit/cat_rollback) keeps the mutex
+ * for its whole length, so other threads wait until it ends: keep batches
+ * short (e.g. 32 images). For reads that must not wait behind writes, open a
+ * second cat_db on the same directory: WAL lets one writer and many readers
+ * run at once, and busy_timeout makes writers from other connections or
+ * processes wait rather than fail.
+ */
+#ifndef DS_CATALOG_H
+#define DS_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+/* The schema version this program writes (PRAGMA user_version). */
+#define CAT_SCHEMA_VERSION 1
+
+/* The database file's name inside the data directory. */
+#define CAT_FILE_NAME "catalog.sqlite3"
+
+typedef struct cat_db cat_db;
+
+/* ---- opening ---------------------------------------------------------- */
+
+/* Open, or create, <data_dir>/catalog.sqlite3 and bring its schema up to
+ * CAT_SCHEMA_VERSION. data_dir must exist. Fails with DS_EFORMAT for a file
+ * that is not a SQLite database (or is corrupt) or is another program's
+ * database, DS_EUNSUPPORTED for a schema newer than this program knows.
+ * Cost: a few ms (plus the migrations, once). *out is freed by cat_close. */
+int cat_open(const char *data_dir, cat_db **out, ds_err *err);
+
+/* Close the connection; a batch still open is rolled back. NULL is a no-op.
+ * No other thread may be using db. */
+void cat_close(cat_db *db);
+
+/* The schema version found in the file when it was opened (0 for a new
+ * file), and the one it has now. */
+int cat_schema_version(const cat_db *db);
+
+/* PRAGMA integrity_check: O(database size). Fails with DS_EFORMAT and the
+ * first problem SQLite names. */
+int cat_check(cat_db *db, ds_err *err);
+
+/* ---- batches ----------------------------------------------------------- */
+
+/* Group several writes into one transaction (BEGIN IMMEDIATE). Inside a
+ * batch each write call still stands alone (a failed call undoes itself
+ * through a savepoint and leaves the earlier ones in place); cat_rollback
+ * undoes the whole batch, cat_commit stores it. Batches do not nest. The
+ * calling thread holds the connection from cat_begin until cat_commit or
+ * cat_rollback returns (even when cat_commit fails: it then rolls back). */
+int cat_begin(cat_db *db, ds_err *err);
+int cat_commit(cat_db *db, ds_err *err);
+int cat_rollback(cat_db *db, ds_err *err);
+
+/* ---- collections ------------------------------------------------------- */
+
+typedef struct cat_collection {
+    int64_t id;
+    char *name;        /* unique, e.g. "design_patents_full" */
+    char *model;       /* model id, e.g. "facebook/dinov2-base" */
+    int dimension;     /* vector length, e.g. 768 */
+    int input_size;    /* model input side in pixels, e.g. 224 */
+    char *preprocess;  /* preprocessing mode, e.g. "seed" or "native" */
+    int64_t created_at;
+} cat_collection;
+
+/* Create the collection, or check that the one stored under this name has
+ * the same model, dimension, input size and preprocessing (a difference is
+ * DS_EINVAL naming the field: vectors from another model cannot be mixed).
+ * *id_out (may be NULL) receives its id. One transaction; O(1). */
+int cat_collection_ensure(cat_db *db, const char *name, const char *model, int dimension,
+                          int input_size, const char *preprocess, int64_t *id_out,
+                          ds_err *err);
+
+/* Look a collection up by name (DS_ENOTFOUND if absent). Fills *out, which
+ * the caller frees with cat_collection_clear. */
+int cat_collection_get(cat_db *db, const char *name, cat_collection *out, ds_err *err);
+
+/* The same by id. */
+int cat_collection_get_id(cat_db *db, int64_t id, cat_collection *out, ds_err *err);
+
+/* Every collection, ordered by name: *out is an array of *n_out (NULL when
+ * none), freed with cat_collection_list_free. */
+int cat_collection_list(cat_db *db, cat_collection **out, size_t *n_out, ds_err *err);
+
+void cat_collection_clear(cat_collection *c);  /* frees the strings; zeroes c */
+void cat_collection_list_free(cat_collection *list, size_t n);
+
+/* ---- patents ------------------------------------------------------------ */
+
+/* One design patent, with the seed system's field names. Every string may
+ * be NULL (unknown, stored as SQL NULL). As input the strings are only
+ * read; as output (cat_patent_get) they are malloc'ed and freed by
+ * cat_patent_clear. */
+typedef struct cat_patent {
+    char *patent_id;         /* required, e.g. "D0701016" */
+    char *kind;              /* e.g. "S1" */
+    char *title;
+    char *loc_class;         /* Locarno class "NN-NN", e.g. "01-01" */
+    char *loc_edition;       /* e.g. "15" */
+    char *pub_date;          /* "yyyy-mm-dd" */
+    char *filing_date;       /* "yyyy-mm-dd" */
+    int grant_term;          /* years; 0 = unknown (NULL) */
+    char *applicant_name;
+    char *applicant_country; /* e.g. "US" */
+    char *inventor_names;    /* comma-separated */
+    char *assignee_name;
+    char *claim_text;
+    int image_count;         /* the patent's number of drawings; -1 = unknown */
+} cat_patent;
+
+/* Insert the patent, or replace every field of the stored one (patent_id and
+ * collection stay; its images are kept). Dates must be "yyyy-mm-dd" or NULL
+ * (DS_EINVAL otherwise). One transaction; O(log N). */
+int cat_patent_upsert(cat_db *db, int64_t coll, const cat_patent *p, ds_err *err);
+
+/* Fetch one patent (DS_ENOTFOUND if absent); *out is freed with
+ * cat_patent_clear. O(log N). */
+int cat_patent_get(cat_db *db, int64_t coll, const char *patent_id, cat_patent *out,
+                   ds_err *err);
+
+/* Delete a patent and its images. Absent is not an error. One transaction. */
+int cat_patent_delete(cat_db *db, int64_t coll, const char *patent_id, ds_err *err);
+
+void cat_patent_clear(cat_patent *p);  /* frees the strings; zeroes p */
+
+/* ---- images and vectors ----------------------------------------------------- */
+
+/* One drawing or photo. As input (cat_image_add) the strings are only read,
+ * id and created_at are ignored (assigned by the catalog). As output they
+ * are malloc'ed and freed by cat_image_clear. */
+typedef struct cat_image {
+    int64_t id;            /* assigned by the catalog; the vector index's id */
+    int64_t collection_id;
+    char *patent_id;       /* may be NULL: a plain image with no patent */
+    int image_index;       /* 0-based position among the patent's drawings */
+    char *file_name;       /* required; unique within the collection */
+    char *object_key;      /* blob store key of the original, may be NULL */
+    int width, height;     /* pixels of the original; 0 = unknown */
+    char *content_hash;    /* sha256 of the original, 64 lowercase hex, or NULL */
+    int64_t created_at;
+} cat_image;
+
+/* Store an image and its vector (the collection's dimension floats,
+ * stored as float32 little-endian). A vector of another length, a duplicate
+ * file_name (DS_EINVAL) or an unknown collection fail and store nothing.
+ * *id_out (may be NULL) receives the new id. One transaction (or a
+ * savepoint inside a batch); O(log N). */
+int cat_image_add(cat_db *db, int64_t coll, const cat_image *img, const float *vector,
+                  size_t dimension, int64_t *id_out, ds_err *err);
+
+/* Fetch an image's fields (not its vector) by id, or by file name within a
+ * collection (DS_ENOTFOUND if absent). *out is freed with cat_image_clear. */
+int cat_image_get(cat_db *db, int64_t id, cat_image *out, ds_err *err);
+int cat_image_by_file_name(cat_db *db, int64_t coll, const char *file_name, cat_image *out,
+                           ds_err *err);
+
+/* Copy an image's vector into out[0..dimension) (DS_EINVAL if the stored
+ * vector has another length, DS_ENOTFOUND if no such image). */
+int cat_image_vector(cat_db *db, int64_t id, float *out, size_t dimension, ds_err *err);
+
+/* Whether the collection already holds an image with this content hash
+ * (for skipping duplicates on import): *exists is 1 or 0, *id_out (may be
+ * NULL) the lowest such id. Uses the content_hash index: O(log N). */
+int cat_image_exists_hash(cat_db *db, int64_t coll, const char *hash, int *exists,
+                          int64_t *id_out, ds_err *err);
+
+/* Every image of a patent, ordered by image_index then id: an array of
+ * *n_out (NULL when none), freed with cat_image_list_free. */
+int cat_images_of_patent(cat_db *db, int64_t coll, const char *patent_id, cat_image **out,
+                         size_t *n_out, ds_err *err);
+
+/* Delete an image by id (DS_ENOTFOUND if absent). One transaction. */
+int cat_image_delete(cat_db *db, int64_t id, ds_err *err);
+
+void cat_image_clear(cat_image *img);  /* frees the strings; zeroes img */
+void cat_image_list_free(cat_image *list, size_t n);
+
+/* Called once per vector: return 0 to go on, anything else to stop (the
+ * iteration then fails with DS_EINVAL "stopped by the callback" unless the
+ * callback filled the iteration's ds_err itself, e.g. reached through ctx;
+ * cat_vectors_iterate clears that ds_err on entry). v is valid during the
+ * call only. The callback may call other cat_ functions on the same db from
+ * the same thread, but not cat_vectors_iterate. */
+typedef int (*cat_vector_fn)(int64_t id, const float *v, void *ctx);
+
+/* Stream every vector of the collection with id > after_id (0: all), in
+ * increasing id order, e.g. to build the in-memory index at start-up
+ * (after_id lets an index loaded from its file catch up). O(N) reads; one
+ * vector buffer is allocated. Holds the connection during the whole scan.
+ * A stored vector of the wrong length fails with DS_EFORMAT. */
+int cat_vectors_iterate(cat_db *db, int64_t coll, int64_t after_id, cat_vector_fn fn,
+                        void *ctx, ds_err *err);
+
+/* Number of images (= vectors) in the collection, and the highest id (0 when
+ * empty). O(N) over the collection's index entries. */
+int cat_vector_count(cat_db *db, int64_t coll, int64_t *count, int64_t *max_id, ds_err *err);
+
+/* ---- filters ----------------------------------------------------------------- */
+
+/* Which images may be returned by a search. A NULL (or "") field does not
+ * filter; set fields are ANDed. Strings are only read. */
+typedef struct cat_filter {
+    /* Locarno class: "12-08" matches exactly; "12" matches "12" and every
+     * "12-xx" (never "120" or "1"). */
+    const char *loc_class;
+    const char *pub_date_from, *pub_date_to;       /* "yyyy-mm-dd", inclusive */
+    const char *filing_date_from, *filing_date_to; /* "yyyy-mm-dd", inclusive */
+    const char *applicant;   /* case-insensitive substring of applicant_name */
+    const char *assignee;    /* case-insensitive substring of assignee_name */
+    const char *inventor;    /* case-insensitive substring of inventor_names */
+    const char *applicant_country; /* exact, case-insensitive */
+    const char *const *patent_ids; /* the image's patent_id is one of these */
+    size_t n_patent_ids;           /* 0: no patent id filter */
+} cat_filter;
+
+/* 1 when f (may be NULL) filters nothing, else 0. */
+int cat_filter_is_empty(const cat_filter *f);
+
+/* The ids of the collection's images that pass f, in increasing order: an
+ * array of *n_out malloc'ed into *ids_out (NULL when none; caller frees).
+ * Filters on patent fields exclude images with no patent row. Substrings
+ * are matched literally ('%' and '_' are plain characters); case folding is
+ * ASCII only. Bad dates are DS_EINVAL. One SQL query, O(images in the
+ * collection); an empty filter returns every id. */
+int cat_filter_ids(cat_db *db, int64_t coll, const cat_filter *f, int64_t **ids_out,
+                   size_t *n_out, ds_err *err);
+
+/* ---- stats ------------------------------------------------------------- */
+
+#define CAT_STATS_TOP 10
+
+typedef struct cat_stats {
+    int64_t patents;
+    int64_t images;
+    int64_t jobs;
+    int64_t db_bytes;     /* main file + WAL on disk */
+    size_t n_loc;         /* entries used in loc[] */
+    struct {
+        char loc_class[24];  /* a Locarno class "NN-NN" ("" for none) */
+        int64_t images;      /* images of patents in that class */
+    } loc[CAT_STATS_TOP];    /* most frequent first */
+} cat_stats;
+
+/* Counts for one collection. O(N) (a few scans); no allocation. */
+int cat_stats_get(cat_db *db, int64_t coll, cat_stats *out, ds_err *err);
+
+/* ---- import jobs ------------------------------------------------------- */
+
+#define CAT_JOB_MAX_FAILURES 1000  /* failures kept per job; later ones only counted */
+
+typedef struct cat_job {
+    int64_t id;
+    int64_t collection_id;  /* 0 when none */
+    char *kind;             /* e.g. "import" */
+    char *status;           /* "running", then "done", "failed" or "cancelled" */
+    char *source;           /* what is imported, e.g. a path; may be NULL */
+    int64_t done, skipped, failed;
+    char *failures;         /* JSON array of {"item", "reason"} */
+    int64_t started_at, finished_at;  /* finished_at 0 while running */
+} cat_job;
+
+/* Record a new running job; *id_out receives its id. coll may be 0. */
+int cat_job_start(cat_db *db, int64_t coll, const char *kind, const char *source,
+                  int64_t *id_out, ds_err *err);
+
+/* Set the job's counters (absolute values, not increments). */
+int cat_job_update(cat_db *db, int64_t job, int64_t done, int64_t skipped, int64_t failed,
+                   ds_err *err);
+
+/* Append {"item": item, "reason": reason} to the job's failures (kept up to
+ * CAT_JOB_MAX_FAILURES entries). The failed counter is not touched. */
+int cat_job_add_failure(cat_db *db, int64_t job, const char *item, const char *reason,
+                        ds_err *err);
+
+/* Mark the job finished with the given status and the current time. */
+int cat_job_finish(cat_db *db, int64_t job, const char *status, ds_err *err);
+
+/* Fetch a job (DS_ENOTFOUND if absent); freed with cat_job_clear. */
+int cat_job_get(cat_db *db, int64_t job, cat_job *out, ds_err *err);
+
+/* The most recent job (highest id) of a collection (0: of any), or
+ * DS_ENOTFOUND. */
+int cat_job_latest(cat_db *db, int64_t coll, cat_job *out, ds_err *err);
+
+void cat_job_clear(cat_job *j);
+
+#endif
