@@ -550,6 +550,7 @@ static int read_entries(walk *w, const char *dir, const char *partial, entry **o
     *out = e;
     *count = n;
     e = NULL;
+    n = 0;
     rc = 0;
     goto out;
 nomem:

@@ -85,4 +85,19 @@ int img_pixels_file(const char *path, const img_opts *o, uint8_t *rgb, ds_err *e
  * the ImageNet mean/std, computed as HF does: (v / 255 - mean) / std. */
 void img_normalize(const uint8_t *rgb, int n, float *chw);
 
+/* Make a JPEG thumbnail of the image in buf (any format img_preprocess_*
+ * accepts, with the same safety: pixel bombs refused from the header,
+ * EXIF orientation applied, alpha flattened onto white). The image is fitted
+ * within max_side x max_side keeping its aspect ratio (longer side =
+ * max_side exactly, small images enlarged; not padded to a square); then saved as JPEG at quality 1..100 with all
+ * metadata stripped. The seed used max_side 300, quality 85.
+ * On success *jpeg_out is a new malloc'ed buffer of *len_out bytes that the
+ * caller frees with free(). Does not keep buf after it returns.
+ * Returns 0, or -1 with err filled (DS_EFORMAT: not an image, truncated;
+ * DS_ETOOBIG: too many pixels; DS_EINVAL: bad size or quality).
+ * Cost: one decode (JPEG shrinks on load) and a Lanczos resize; memory is
+ * bounded by libvips' streaming, not by the image size. Thread-safe. */
+int img_thumbnail_buffer(const void *buf, size_t len, int max_side, int quality,
+                         void **jpeg_out, size_t *len_out, ds_err *err);
+
 #endif
