@@ -1,8 +1,10 @@
 /* test_http.c - query strings and multipart bodies, including hostile ones. */
+#include <curl/curl.h>
 #include <stdlib.h>
 
 #include "../suites.h"
 #include "http/form.h"
+#include "http/server.h"
 
 static void test_query(void)
 {
@@ -45,7 +47,7 @@ static void test_boundary(void)
     CHECK(http_multipart_boundary(long_ct, b, sizeof b, &err) != 0);
 }
 
-static const char body[] =
+static const char sample_body[] =
     "preamble\r\n"
     "--XyZ\r\n"
     "Content-Disposition: form-data; name=\"top_k\"\r\n"
@@ -63,8 +65,8 @@ static void test_multipart(void)
 {
     http_form f;
     ds_err err = {0};
-    size_t len = sizeof body - 1;
-    CHECKF(http_parse_multipart((const unsigned char *)body, len, "XyZ", 100, &f, &err) == 0,
+    size_t len = sizeof sample_body - 1;
+    CHECKF(http_parse_multipart((const unsigned char *)sample_body, len, "XyZ", 100, &f, &err) == 0,
            "%s", err.msg);
     CHECK(f.count == 2);
     const http_part *k = http_form_get(&f, "top_k"), *file = http_form_get(&f, "file");
@@ -81,16 +83,16 @@ static void test_multipart_hostile(void)
 {
     http_form f;
     ds_err err = {0};
-    size_t len = sizeof body - 1;
+    size_t len = sizeof sample_body - 1;
     /* Truncated anywhere before the closing delimiter. */
     for (size_t cut = 0; cut < len - 12; cut += 7) {
-        int rc = http_parse_multipart((const unsigned char *)body, cut, "XyZ", 100, &f, &err);
+        int rc = http_parse_multipart((const unsigned char *)sample_body, cut, "XyZ", 100, &f, &err);
         CHECKF(rc != 0, "cut at %zu parsed", cut);
     }
     CHECK_MSG(err, "truncated");
-    CHECK(http_parse_multipart((const unsigned char *)body, len, "other", 100, &f, &err) != 0);
+    CHECK(http_parse_multipart((const unsigned char *)sample_body, len, "other", 100, &f, &err) != 0);
     CHECK_MSG(err, "no boundary line");
-    CHECK(http_parse_multipart((const unsigned char *)body, len, "XyZ", 1, &f, &err) != 0);
+    CHECK(http_parse_multipart((const unsigned char *)sample_body, len, "XyZ", 1, &f, &err) != 0);
     CHECK(err.code == DS_ETOOBIG);
     /* 10,000 parts: refused past the limit, without quadratic blow-up. */
     size_t n = 10000, cap = n * 64 + 64, pos = 0;
@@ -115,7 +117,167 @@ static void test_multipart_hostile(void)
           f.count == 0);
 }
 
+/* ---- the server, with a small route table of its own ------------------- */
+
+static int echo(void *app, const http_request *req, http_response *resp)
+{
+    (void)app;
+    const char *name = http_params_get(&req->query, "name");
+    http_respond_ok(resp, json_pack("{s:s,s:s,s:I,s:s}", "path", req->path, "tail", req->tail,
+                                    "body_len", (json_int_t)req->body_len, "name",
+                                    name ? name : ""));
+    return 0;
+}
+
+static int fails(void *app, const http_request *req, http_response *resp)
+{
+    (void)app, (void)req, (void)resp;
+    return -1;
+}
+
+static const http_route test_routes[] = {
+    {"GET", "/echo", echo, 0, 0, "echo"},
+    {"POST", "/upload", echo, HTTP_WRITE, 1000, "upload"},
+    {"GET", "/files/", echo, HTTP_PREFIX, 0, "files"},
+    {"GET", "/fail", fails, 0, 0, "fails"},
+};
+
+typedef struct reply {
+    long status;
+    char body[4096];
+    size_t len;
+    char headers[4096];
+    size_t hlen;
+} reply;
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    reply *r = ud;
+    size_t k = size * n, room = sizeof r->body - 1 - r->len;
+    memcpy(r->body + r->len, p, k < room ? k : room);
+    r->len += k < room ? k : room;
+    r->body[r->len] = '\0';
+    return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    reply *r = ud;
+    size_t k = size * n, room = sizeof r->headers - 1 - r->hlen;
+    memcpy(r->headers + r->hlen, p, k < room ? k : room);
+    r->hlen += k < room ? k : room;
+    r->headers[r->hlen] = '\0';
+    return size * n;
+}
+
+/* One request; extra is a header line or NULL; body NULL for none. */
+static reply request(int port, const char *method, const char *path, const char *extra,
+                     const char *body, size_t body_len)
+{
+    reply r = {0};
+    char url[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = extra ? curl_slist_append(NULL, extra) : NULL;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    CHECKF(rc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return r;
+}
+
+static void test_server_routes(void)
+{
+    http_config cfg = {.port = 0, .threads = 2, .api_key = "s3cret", .cors = "http://a.example"};
+    http_server *s;
+    ds_err err = {0};
+    CHECKF(http_start(&cfg, test_routes, 4, NULL, &s, &err) == 0, "%s", err.msg);
+    if (!s)
+        return;
+    int port = http_port(s);
+    CHECK(port > 0);
+    reply r = request(port, "GET", "/echo?name=a%20b&x=1", NULL, NULL, 0);
+    CHECK(r.status == 200 && strstr(r.body, "\"code\":0") && strstr(r.body, "\"name\":\"a b\""));
+    CHECK(strstr(r.headers, "application/json") != NULL);
+    r = request(port, "GET", "/nothing", NULL, NULL, 0);
+    CHECK(r.status == 404 && strstr(r.body, "\"code\":1") && strstr(r.body, "no such path"));
+    r = request(port, "DELETE", "/echo", NULL, NULL, 0);
+    CHECK(r.status == 405 && strstr(r.body, "not allowed"));
+    r = request(port, "GET", "/echo?bad=%zz", NULL, NULL, 0);
+    CHECK(r.status == 400 && strstr(r.body, "malformed"));
+    r = request(port, "GET", "/files/a/b.png", NULL, NULL, 0);
+    CHECK(r.status == 200 && strstr(r.body, "\"tail\":\"a/b.png\""));
+    r = request(port, "GET", "/files/", NULL, NULL, 0);
+    CHECK(r.status == 404);
+    r = request(port, "GET", "/fail", NULL, NULL, 0);
+    CHECK(r.status == 500 && strstr(r.body, "\"code\":500") &&
+          strstr(r.body, "Internal server error"));
+    /* The API key guards the write route only. */
+    r = request(port, "POST", "/upload", NULL, "abc", 3);
+    CHECK(r.status == 401 && strstr(r.body, "API key"));
+    r = request(port, "POST", "/upload", "X-API-Key: wrong!", "abc", 3);
+    CHECK(r.status == 401);
+    r = request(port, "POST", "/upload", "X-API-Key: s3cret", "abc", 3);
+    CHECK(r.status == 200 && strstr(r.body, "\"body_len\":3"));
+    r = request(port, "POST", "/upload", "Authorization: Bearer s3cret", "abcd", 4);
+    CHECK(r.status == 200 && strstr(r.body, "\"body_len\":4"));
+    /* Over the route's limit: 413, whether announced or not. */
+    char *big = calloc(1, 200000);
+    memset(big, 'x', 199999);
+    r = request(port, "POST", "/upload", "X-API-Key: s3cret", big, 199999);
+    CHECK(r.status == 413 && strstr(r.body, "limit"));
+    r = request(port, "POST", "/upload", "Transfer-Encoding: chunked", big, 5000);
+    CHECK(r.status == 413);
+    free(big);
+    /* CORS: the allowed origin is echoed, others are not; preflight answers. */
+    r = request(port, "GET", "/echo", "Origin: http://a.example", NULL, 0);
+    CHECK(strstr(r.headers, "Access-Control-Allow-Origin: http://a.example") != NULL);
+    r = request(port, "GET", "/echo", "Origin: http://evil.example", NULL, 0);
+    CHECK(strstr(r.headers, "Access-Control-Allow-Origin") == NULL);
+    r = request(port, "OPTIONS", "/upload", "Origin: http://a.example", NULL, 0);
+    CHECK(r.status == 204 && strstr(r.headers, "Access-Control-Allow-Methods"));
+    char *metrics = http_metrics_text(s);
+    CHECKF(metrics && strstr(metrics, "dinoseek_http_requests_total{method=\"GET\",route=\"/echo\","
+                                      "status=\"200\"} 3"), "%s", metrics);
+    CHECK(metrics && strstr(metrics, "route=\"/upload\",status=\"401\"} 2"));
+    CHECK(metrics && strstr(metrics, "dinoseek_http_request_duration_seconds_count"));
+    free(metrics);
+    http_stop(s);
+}
+
+static void test_server_port_in_use(void)
+{
+    http_config cfg = {.port = 0, .threads = 1};
+    http_server *a, *b;
+    ds_err err = {0};
+    CHECK(http_start(&cfg, test_routes, 4, NULL, &a, &err) == 0);
+    if (!a)
+        return;
+    cfg.port = http_port(a);
+    CHECK(http_start(&cfg, test_routes, 4, NULL, &b, &err) != 0);
+    CHECK_MSG(err, "cannot listen");
+    cfg.host = "not-an-address";
+    CHECK(http_start(&cfg, test_routes, 4, NULL, &b, &err) != 0);
+    CHECK_MSG(err, "not an IPv4 address");
+    http_stop(a);
+}
+
 const ds_test http_tests[] = {
+    {"server: routes, errors, API key, limits, CORS, metrics", test_server_routes},
+    {"server: port in use and bad address are errors", test_server_port_in_use},
     {"query strings decode and refuse bad escapes", test_query},
     {"multipart boundary from Content-Type", test_boundary},
     {"multipart parts: fields, files, binary data", test_multipart},

@@ -1,0 +1,476 @@
+/* server.c - libmicrohttpd underneath the route table (see server.h). */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define MAX_QUERY_PARAMS 64
+#define MAX_STATUSES 16
+static const double latency_buckets_ms[] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000};
+#define N_BUCKETS (sizeof latency_buckets_ms / sizeof latency_buckets_ms[0])
+
+/* Counters of one route (the last slot counts requests that matched none). */
+typedef struct route_metrics {
+    struct {
+        int status;
+        unsigned long count;
+    } by_status[MAX_STATUSES];
+    unsigned long buckets[N_BUCKETS + 1];
+    double sum_ms;
+    unsigned long count;
+} route_metrics;
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    const http_route *routes;
+    size_t n_routes;
+    void *app;
+    http_config cfg;
+    pthread_mutex_t lock; /* guards metrics and the access log */
+    route_metrics *metrics; /* [n_routes + 1] */
+};
+
+/* Per request, from the URI callback to the completion callback. */
+typedef struct request_state {
+    char *uri;            /* raw, with the query */
+    const http_route *route;
+    unsigned char *body;
+    size_t len, cap;
+    int started;          /* the headers-only first call has been seen */
+    int too_large;
+    int answered;         /* a response was queued */
+    struct timespec start;
+} request_state;
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+void http_respond_json(http_response *r, int status, json_t *doc)
+{
+    free(r->body);
+    r->status = status;
+    r->body = doc ? json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    r->len = r->body ? strlen(r->body) : 0;
+    r->content_type = "application/json";
+    json_decref(doc);
+}
+
+void http_respond_ok(http_response *r, json_t *data)
+{
+    http_respond_json(r, 200, json_pack("{s:i,s:s,s:o}", "code", 0, "message", "success", "data",
+                                        data ? data : json_object()));
+}
+
+void http_respond_error(http_response *r, int status, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    http_respond_json(r, status, json_pack("{s:i,s:s,s:i}", "code", 1, "message", msg, "status",
+                                           status));
+}
+
+void http_respond_bytes(http_response *r, int status, const char *content_type, void *data,
+                        size_t len)
+{
+    free(r->body);
+    r->status = status;
+    r->body = data;
+    r->len = len;
+    r->content_type = content_type;
+}
+
+void http_set_header(http_response *r, const char *name, const char *value)
+{
+    if (r->n_headers == HTTP_MAX_HEADERS)
+        return;
+    snprintf(r->headers[r->n_headers].name, sizeof r->headers[0].name, "%s", name);
+    snprintf(r->headers[r->n_headers].value, sizeof r->headers[0].value, "%s", value);
+    r->n_headers++;
+}
+
+const char *http_header(const http_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/* ---- metrics and the access log --------------------------------------- */
+
+static void record(http_server *s, const http_route *route, const char *method, const char *uri,
+                   int status, size_t bytes, double ms)
+{
+    pthread_mutex_lock(&s->lock);
+    route_metrics *m = &s->metrics[route ? (size_t)(route - s->routes) : s->n_routes];
+    int i = 0;
+    while (i < MAX_STATUSES - 1 && m->by_status[i].status && m->by_status[i].status != status)
+        i++;
+    m->by_status[i].status = status;
+    m->by_status[i].count++;
+    size_t b = 0;
+    while (b < N_BUCKETS && ms > latency_buckets_ms[b])
+        b++;
+    m->buckets[b]++;
+    m->sum_ms += ms;
+    m->count++;
+    if (s->cfg.access_log) {
+        json_t *line = json_pack("{s:I,s:s,s:s,s:i,s:I,s:f}", "ts", (json_int_t)time(NULL),
+                                 "method", method, "uri", uri ? uri : "", "status", status,
+                                 "bytes", (json_int_t)bytes, "ms", ms);
+        char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+        if (text) {
+            fprintf(s->cfg.access_log, "%s\n", text);
+            fflush(s->cfg.access_log);
+        }
+        free(text);
+        json_decref(line);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Append s to a growing string buffer; returns 0, or -1 out of memory. */
+static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? *cap - *len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return -1;
+        if (*buf && *len + (size_t)n < *cap) {
+            *len += (size_t)n;
+            return 0;
+        }
+        size_t cap2 = (*cap ? *cap * 2 : 4096) + (size_t)n;
+        char *grown = realloc(*buf, cap2);
+        if (!grown)
+            return -1;
+        *buf = grown;
+        *cap = cap2;
+    }
+}
+
+char *http_metrics_text(http_server *s)
+{
+    char *out = NULL;
+    size_t len = 0, cap = 0;
+    int rc = append(&out, &len, &cap,
+                    "# HELP dinoseek_http_requests_total HTTP requests by route and status.\n"
+                    "# TYPE dinoseek_http_requests_total counter\n");
+    pthread_mutex_lock(&s->lock);
+    for (size_t r = 0; r <= s->n_routes && rc == 0; r++) {
+        const char *path = r < s->n_routes ? s->routes[r].path : "other";
+        const char *method = r < s->n_routes ? s->routes[r].method : "*";
+        for (int i = 0; i < MAX_STATUSES && s->metrics[r].by_status[i].status && rc == 0; i++)
+            rc = append(&out, &len, &cap,
+                        "dinoseek_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %lu\n",
+                        method, path, s->metrics[r].by_status[i].status,
+                        s->metrics[r].by_status[i].count);
+    }
+    rc |= append(&out, &len, &cap,
+                 "# HELP dinoseek_http_request_duration_seconds Time to answer, by route.\n"
+                 "# TYPE dinoseek_http_request_duration_seconds histogram\n");
+    for (size_t r = 0; r <= s->n_routes && rc == 0; r++) {
+        const route_metrics *m = &s->metrics[r];
+        const char *path = r < s->n_routes ? s->routes[r].path : "other";
+        const char *method = r < s->n_routes ? s->routes[r].method : "*";
+        unsigned long cum = 0;
+        for (size_t b = 0; b <= N_BUCKETS && rc == 0; b++) {
+            cum += m->buckets[b];
+            char le[32];
+            if (b < N_BUCKETS)
+                snprintf(le, sizeof le, "%g", latency_buckets_ms[b] / 1000.0);
+            else
+                snprintf(le, sizeof le, "+Inf");
+            rc = append(&out, &len, &cap,
+                        "dinoseek_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\","
+                        "le=\"%s\"} %lu\n", method, path, le, cum);
+        }
+        rc |= append(&out, &len, &cap,
+                     "dinoseek_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %g\n"
+                     "dinoseek_http_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %lu\n",
+                     method, path, m->sum_ms / 1000.0, method, path, m->count);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (rc != 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static int path_matches(const http_route *r, const char *path, const char **tail)
+{
+    if (r->flags & HTTP_PREFIX) {
+        size_t n = strlen(r->path);
+        if (strncmp(path, r->path, n) != 0 || path[n] == '\0')
+            return 0;
+        *tail = path + n;
+        return 1;
+    }
+    *tail = "";
+    return strcmp(path, r->path) == 0;
+}
+
+/* The route for (method, path); *path_known tells a 405 from a 404. */
+static const http_route *find_route(const http_server *s, const char *method, const char *path,
+                                    const char **tail, int *path_known)
+{
+    *path_known = 0;
+    for (size_t i = 0; i < s->n_routes; i++) {
+        if (!path_matches(&s->routes[i], path, tail))
+            continue;
+        *path_known = 1;
+        if (strcmp(s->routes[i].method, method) == 0 ||
+            (strcmp(method, "HEAD") == 0 && strcmp(s->routes[i].method, "GET") == 0))
+            return &s->routes[i];
+    }
+    return NULL;
+}
+
+/* The CORS origin to echo back, or NULL when the request's is not allowed. */
+static const char *cors_origin(const http_server *s, struct MHD_Connection *c)
+{
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    const char *allowed = s->cfg.cors;
+    if (!origin || !allowed)
+        return NULL;
+    if (strcmp(allowed, "*") == 0)
+        return "*";
+    size_t n = strlen(origin);
+    for (const char *p = allowed; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, origin, n) == 0)
+            return origin;
+        p += len + (p[len] == ',');
+    }
+    return NULL;
+}
+
+static enum MHD_Result send_response(http_server *s, struct MHD_Connection *c, request_state *st,
+                            const char *method, http_response *resp)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(resp->len, resp->body,
+                                                             MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(resp->body);
+        return MHD_NO;
+    }
+    if (resp->content_type)
+        MHD_add_response_header(r, "Content-Type", resp->content_type);
+    for (int i = 0; i < resp->n_headers; i++)
+        MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
+    const char *origin = cors_origin(s, c);
+    if (origin) {
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+        MHD_add_response_header(r, "Vary", "Origin");
+    }
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result rc = MHD_queue_response(c, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    record(s, st->route, method, st->uri, resp->status, resp->len, ms_since(&st->start));
+    st->answered = 1;
+    return rc;
+}
+
+/* A write route with an API key configured: X-API-Key or Bearer must match. */
+static int authorised(const http_server *s, const http_route *route, struct MHD_Connection *c)
+{
+    if (!(route->flags & HTTP_WRITE) || !s->cfg.api_key)
+        return 1;
+    const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-API-Key");
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (!key && auth && strncasecmp(auth, "Bearer ", 7) == 0)
+        key = auth + 7;
+    if (!key || strlen(key) != strlen(s->cfg.api_key))
+        return 0;
+    /* Compare in constant time: no early exit that times the key. */
+    unsigned char diff = 0;
+    for (size_t i = 0; key[i]; i++)
+        diff |= (unsigned char)(key[i] ^ s->cfg.api_key[i]);
+    return diff == 0;
+}
+
+/* The last call of a request: everything has arrived. */
+static enum MHD_Result answer(http_server *s, struct MHD_Connection *c, request_state *st,
+                              const char *url, const char *method)
+{
+    http_response resp = {0};
+    const char *q = strchr(st->uri ? st->uri : "", '?');
+    http_request req = {.method = method, .path = url, .conn = c, .body = st->body,
+                        .body_len = st->len};
+    ds_err err = {0};
+    int path_known;
+    st->route = find_route(s, method, url, &req.tail, &path_known);
+    if (strcmp(method, "OPTIONS") == 0 && path_known) {
+        http_respond_bytes(&resp, 204, NULL, NULL, 0);
+        http_set_header(&resp, "Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+        http_set_header(&resp, "Access-Control-Allow-Headers",
+                        "Content-Type, X-API-Key, Authorization");
+    } else if (!st->route) {
+        http_respond_error(&resp, path_known ? 405 : 404, path_known ? "method %s not allowed on %s"
+                                                                     : "no such path: %s",
+                           path_known ? method : url, url);
+    } else if (st->too_large) {
+        http_respond_error(&resp, 413, "request body over the %zu-byte limit of %s",
+                           st->route->max_body, st->route->path);
+    } else if (!authorised(s, st->route, c)) {
+        http_respond_error(&resp, 401, "this endpoint needs an API key (X-API-Key or "
+                                       "Authorization: Bearer)");
+        http_set_header(&resp, "WWW-Authenticate", "Bearer");
+    } else if (q && http_parse_query(q + 1, strlen(q + 1), MAX_QUERY_PARAMS, &req.query, &err)) {
+        http_respond_error(&resp, 400, "%s", err.msg);
+    } else if (st->route->handler(s->app, &req, &resp) != 0 || resp.status == 0) {
+        http_respond_json(&resp, 500, json_pack("{s:i,s:s}", "code", 500, "message",
+                                                "Internal server error"));
+    }
+    http_params_free(&req.query);
+    return send_response(s, c, st, method, &resp);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    http_server *s = cls;
+    request_state *st = *con_cls;
+    if (!st)
+        return MHD_NO; /* the URI callback failed to allocate */
+    if (st->answered) {
+        *upload_size = 0; /* answered early (413): discard the rest */
+        return MHD_YES;
+    }
+    if (!st->started) {
+        /* First call: headers only. An announced oversized body is refused
+         * at once, before it is sent (curl waits for "100 Continue"). */
+        const char *tail;
+        int known;
+        st->started = 1;
+        st->route = find_route(s, method, url, &tail, &known);
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (st->route && cl && strtoull(cl, NULL, 10) > st->route->max_body) {
+            st->too_large = 1;
+            return answer(s, c, st, url, method);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        size_t limit = st->route ? st->route->max_body : 0;
+        if (st->too_large || st->len + *upload_size > limit) {
+            st->too_large = 1; /* keep reading, answer 413 at the end */
+        } else {
+            if (st->len + *upload_size > st->cap) {
+                size_t cap = 2 * st->cap > st->len + *upload_size ? 2 * st->cap
+                                                                  : st->len + *upload_size;
+                unsigned char *grown = realloc(st->body, cap);
+                if (!grown)
+                    return MHD_NO;
+                st->body = grown;
+                st->cap = cap;
+            }
+            memcpy(st->body + st->len, upload, *upload_size);
+            st->len += *upload_size;
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return answer(s, c, st, url, method);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls, (void)c;
+    request_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return NULL;
+    st->uri = strdup(uri);
+    clock_gettime(CLOCK_MONOTONIC, &st->start);
+    return st;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)c, (void)toe;
+    request_state *st = *con_cls;
+    if (!st)
+        return;
+    free(st->uri);
+    free(st->body);
+    free(st);
+    *con_cls = NULL;
+}
+
+int http_start(const http_config *cfg, const http_route *routes, size_t n, void *app,
+               http_server **out, ds_err *err)
+{
+    *out = NULL;
+    http_server *s = calloc(1, sizeof *s);
+    if (!s || !(s->metrics = calloc(n + 1, sizeof *s->metrics))) {
+        free(s);
+        return ds_fail(err, DS_ENOMEM, "out of memory");
+    }
+    s->routes = routes;
+    s->n_routes = n;
+    s->app = app;
+    s->cfg = *cfg;
+    pthread_mutex_init(&s->lock, NULL);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port)};
+    const char *host = cfg->host ? cfg->host : "127.0.0.1";
+    if (inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host,
+                  &addr.sin_addr) != 1) {
+        http_stop(s);
+        return ds_fail(err, DS_EINVAL, "listen address '%s' is not an IPv4 address", host);
+    }
+    s->daemon = MHD_start_daemon(
+        MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)cfg->port, NULL, NULL,
+        on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 4),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s > 0 ? cfg->timeout_s : 30),
+        MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    if (!s->daemon) {
+        http_stop(s);
+        return ds_fail(err, DS_EIO, "cannot listen on %s:%d (in use, or not permitted)", host,
+                       cfg->port);
+    }
+    *out = s;
+    return 0;
+}
+
+int http_port(const http_server *s)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info ? info->port : -1;
+}
+
+void http_stop(http_server *s)
+{
+    if (!s)
+        return;
+    if (s->daemon)
+        MHD_stop_daemon(s->daemon);
+    pthread_mutex_destroy(&s->lock);
+    free(s->metrics);
+    free(s);
+}
