@@ -80,7 +80,9 @@ static void meta_path(const char *key, char out[PATH_CAP])
     char dir[PATH_CAP];
     const char *base;
     split(key, dir, &base);
-    snprintf(out, PATH_CAP, "%s%s.%s.meta", dir, *dir ? "/" : "", base);
+    /* Always fits: a key is at most BLOB_KEY_MAX bytes. */
+    if (snprintf(out, PATH_CAP, "%s%s.%s.meta", dir, *dir ? "/" : "", base) >= PATH_CAP)
+        out[0] = '\0';
 }
 
 static int write_all(int fd, const void *data, size_t len)
@@ -167,7 +169,9 @@ static int make_temp(dir_store *d, const char *dir, char out[PATH_CAP])
 {
     for (int tries = 0; tries < 100; tries++) {
         unsigned long n = atomic_fetch_add(&tmp_counter, 1);
-        snprintf(out, PATH_CAP, "%s%s.tmp-%ld-%lu", dir, *dir ? "/" : "", (long)getpid(), n);
+        if (snprintf(out, PATH_CAP, "%s%s.tmp-%ld-%lu", dir, *dir ? "/" : "", (long)getpid(),
+                     n) >= PATH_CAP)
+            break;
         int fd = openat(d->rootfd, out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd >= 0 || errno != EEXIST)
             return fd;
