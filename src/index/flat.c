@@ -1,0 +1,359 @@
+/* flat.c - the exact index: every candidate vector is scored.
+ *
+ * Storage is two parallel arrays, ids[n] and rows[n·dim] (float32 or
+ * float16), kept dense: a removal moves the last row into the hole. An
+ * id → slot map finds a row by id (for updates, removals and id-list
+ * filters).
+ *
+ * A search without an id list splits the rows into one contiguous range per
+ * OpenMP thread; each thread scores blocks of SCAN_BLOCK rows against every
+ * query (the block stays in cache across queries) into its own top-k heaps,
+ * and the heaps are merged at the end. The filter's predicate is consulted
+ * only for rows that score high enough to enter a heap, which gives the same
+ * result as filtering first at a fraction of the calls. With an id list
+ * shorter than an eighth of the rows, only the listed rows are scored.
+ */
+#include "index/internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/ops.h"
+#include "model/safetensors.h"
+
+enum { SCAN_BLOCK = 256, PARALLEL_MIN_ROWS = 16384 };
+
+typedef struct flat {
+    idx_index base;
+    int f16;
+    pthread_rwlock_t lock;
+    size_t n, cap;
+    int64_t *ids;   /* [cap] */
+    void *rows;     /* [cap·dim] float or uint16_t (float16) */
+    idx_map slots;  /* id → slot */
+} flat;
+
+static const idx_vtable flat_vtable;
+
+static size_t elt_size(const flat *f) { return f->f16 ? sizeof(uint16_t) : sizeof(float); }
+
+static void *row_ptr(const flat *f, size_t slot)
+{
+    return (char *)f->rows + slot * (size_t)f->base.dim * elt_size(f);
+}
+
+/* Score n consecutive rows from slot onwards against q into out[n]. */
+static void score_rows(const flat *f, const float *q, size_t slot, size_t n, float *out)
+{
+    if (f->f16)
+        idx_dot_rows_f16(q, row_ptr(f, slot), n, f->base.dim, out);
+    else
+        idx_dot_rows_f32(q, row_ptr(f, slot), n, f->base.dim, out);
+}
+
+void idx_scan_into(const float *scores, const int64_t *ids, size_t n, const idx_filter *filter,
+                   idx_topk *t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (idx_topk_wants(t, ids[i], scores[i]) && idx_filter_allows(filter, ids[i]))
+            idx_topk_push(t, ids[i], scores[i]);
+}
+
+idx_index *idx_flat_new(int dim, int use_f16, ds_err *err)
+{
+    if (dim < 1 || dim > 65536) {
+        ds_fail(err, DS_EINVAL, "flat index: dimension %d out of range 1..65536", dim);
+        return NULL;
+    }
+    flat *f = calloc(1, sizeof *f);
+    if (!f || idx_map_init(&f->slots, 0)) {
+        free(f);
+        ds_fail(err, DS_ENOMEM, "flat index: out of memory");
+        return NULL;
+    }
+    f->base.vt = &flat_vtable;
+    f->base.dim = dim;
+    f->f16 = use_f16 != 0;
+    pthread_rwlock_init(&f->lock, NULL);
+    return &f->base;
+}
+
+static int reserve(flat *f, size_t need, ds_err *err)
+{
+    if (need <= f->cap)
+        return 0;
+    size_t cap = f->cap ? f->cap : 1024;
+    while (cap < need)
+        cap *= 2;
+    int64_t *ids = realloc(f->ids, cap * sizeof *ids);
+    if (ids)
+        f->ids = ids;
+    void *rows = ids ? realloc(f->rows, cap * (size_t)f->base.dim * elt_size(f)) : NULL;
+    if (!rows)
+        return ds_fail(err, DS_ENOMEM, "flat index: out of memory growing to %zu vectors", cap);
+    f->rows = rows;
+    f->cap = cap;
+    return 0;
+}
+
+static void store_row(flat *f, size_t slot, const float *v)
+{
+    int dim = f->base.dim;
+    if (!f->f16) {
+        memcpy(row_ptr(f, slot), v, (size_t)dim * sizeof(float));
+        return;
+    }
+    uint16_t *r = row_ptr(f, slot);
+    for (int d = 0; d < dim; d++)
+        r[d] = st_f32_to_f16(v[d]);
+}
+
+/* Caller holds the write lock. */
+static int add_locked(flat *f, const int64_t *ids, const float *vecs, size_t n, ds_err *err)
+{
+    if (reserve(f, f->n + n, err))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const float *v = vecs + i * (size_t)f->base.dim;
+        uint64_t *slot = idx_map_get(&f->slots, ids[i]);
+        if (slot) {
+            store_row(f, *slot, v);
+            continue;
+        }
+        if (idx_map_put(&f->slots, ids[i], f->n))
+            return ds_fail(err, DS_ENOMEM, "flat index: out of memory adding id %lld",
+                           (long long)ids[i]);
+        f->ids[f->n] = ids[i];
+        store_row(f, f->n, v);
+        f->n++;
+    }
+    return 0;
+}
+
+static int flat_add(idx_index *ix, const int64_t *ids, const float *vecs, size_t n, ds_err *err)
+{
+    flat *f = (flat *)ix;
+    pthread_rwlock_wrlock(&f->lock);
+    int rc = add_locked(f, ids, vecs, n, err);
+    pthread_rwlock_unlock(&f->lock);
+    return rc;
+}
+
+static int flat_remove(idx_index *ix, const int64_t *ids, size_t n, ds_err *err)
+{
+    (void)err;
+    flat *f = (flat *)ix;
+    size_t rowbytes = (size_t)f->base.dim * elt_size(f);
+    pthread_rwlock_wrlock(&f->lock);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t *p = idx_map_get(&f->slots, ids[i]);
+        if (!p)
+            continue;
+        size_t slot = *p, last = f->n - 1;
+        idx_map_del(&f->slots, ids[i]);
+        if (slot != last) {
+            memcpy(row_ptr(f, slot), row_ptr(f, last), rowbytes);
+            f->ids[slot] = f->ids[last];
+            *idx_map_get(&f->slots, f->ids[slot]) = slot;
+        }
+        f->n--;
+    }
+    pthread_rwlock_unlock(&f->lock);
+    return 0;
+}
+
+/* Score only the rows named by the filter's id list, for each query. */
+static void search_list(const flat *f, const float *qs, int nq, const idx_filter *filter,
+                        idx_topk *heaps)
+{
+    const idx_filter pred = {NULL, 0, filter->allow, filter->ctx};
+    for (size_t j = 0; j < filter->n_ids; j++) {
+        int64_t id = filter->ids[j];
+        if (j && id == filter->ids[j - 1])
+            continue;
+        const uint64_t *slot = idx_map_get(&f->slots, id);
+        if (!slot)
+            continue;
+        for (int q = 0; q < nq; q++) {
+            float s;
+            score_rows(f, qs + (size_t)q * f->base.dim, *slot, 1, &s);
+            if (idx_topk_wants(&heaps[q], id, s) && idx_filter_allows(&pred, id))
+                idx_topk_push(&heaps[q], id, s);
+        }
+    }
+}
+
+/* Score rows [lo, hi) against every query into heaps[nq]. */
+static void search_range(const flat *f, const float *qs, int nq, size_t lo, size_t hi,
+                         const idx_filter *filter, idx_topk *heaps)
+{
+    float scores[SCAN_BLOCK];
+    for (size_t b = lo; b < hi; b += SCAN_BLOCK) {
+        size_t n = hi - b < SCAN_BLOCK ? hi - b : SCAN_BLOCK;
+        for (int q = 0; q < nq; q++) {
+            score_rows(f, qs + (size_t)q * f->base.dim, b, n, scores);
+            idx_scan_into(scores, f->ids + b, n, filter, &heaps[q]);
+        }
+    }
+}
+
+/* Parallel scan: per-thread heaps in part[t·nq + q], k slots each. */
+static void search_scan(const flat *f, const float *qs, int nq, int k, const idx_filter *filter,
+                        idx_topk *part, idx_hit *store, int nthreads)
+{
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+    {
+        int t = ops_thread_index(), nt = ops_active_threads();
+        idx_topk *mine = part + (size_t)t * nq;
+        for (int q = 0; q < nq; q++)
+            mine[q] = (idx_topk){store + ((size_t)t * nq + q) * k, k, 0};
+        size_t lo = f->n * (size_t)t / (size_t)nt, hi = f->n * (size_t)(t + 1) / (size_t)nt;
+        search_range(f, qs, nq, lo, hi, filter, mine);
+    }
+}
+
+static int flat_search(idx_index *ix, const float *qs, int nq, int k, const idx_filter *filter,
+                       idx_hit *hits, int *n_out, ds_err *err)
+{
+    flat *f = (flat *)ix;
+    int rc = -1;
+    int nthreads = ops_max_threads();
+    idx_topk *part = NULL;
+    idx_hit *store = NULL;
+    pthread_rwlock_rdlock(&f->lock);
+    int list = filter && filter->ids && filter->n_ids < f->n / 8 + 64;
+    if (list || f->n < PARALLEL_MIN_ROWS)
+        nthreads = 1;
+    if (nthreads < 1)
+        nthreads = 1;
+    part = malloc((size_t)nthreads * nq * sizeof *part);
+    store = malloc((size_t)nthreads * nq * k * sizeof *store);
+    if (!part || !store) {
+        ds_fail(err, DS_ENOMEM, "flat search: out of memory for %d×%d hits", nq, k);
+        goto out;
+    }
+    if (list) {
+        for (int q = 0; q < nq; q++)
+            part[q] = (idx_topk){store + (size_t)q * k, k, 0};
+        search_list(f, qs, nq, filter, part);
+        nthreads = 1;
+    } else {
+        search_scan(f, qs, nq, k, filter, part, store, nthreads);
+    }
+    /* Merge each query's per-thread heaps into its row of hits. */
+    for (int q = 0; q < nq; q++) {
+        idx_topk best = {hits + (size_t)q * k, k, 0};
+        for (int t = 0; t < nthreads; t++) {
+            const idx_topk *p = &part[(size_t)t * nq + q];
+            for (int i = 0; i < p->n; i++)
+                idx_topk_push(&best, p->h[i].id, p->h[i].score);
+        }
+        idx_topk_sort(&best);
+        n_out[q] = best.n;
+    }
+    rc = 0;
+out:
+    pthread_rwlock_unlock(&f->lock);
+    free(part);
+    free(store);
+    return rc;
+}
+
+static int flat_save(idx_index *ix, const char *path, uint64_t tag, ds_err *err)
+{
+    flat *f = (flat *)ix;
+    idx_writer w;
+    idx_file_header h;
+    memset(&h, 0, sizeof h);
+    pthread_rwlock_rdlock(&f->lock);
+    int rc = idx_writer_open(&w, path, err);
+    if (rc)
+        goto out;
+    h.kind = IDX_FLAT;
+    h.dim = (uint32_t)f->base.dim;
+    h.flags = f->f16 ? 1u : 0u;
+    h.count = f->n;
+    h.tag = tag;
+    rc = idx_writer_put(&w, f->ids, f->n * sizeof *f->ids, err);
+    if (!rc)
+        rc = idx_writer_put(&w, f->rows, f->n * (size_t)f->base.dim * elt_size(f), err);
+    if (!rc)
+        rc = idx_writer_commit(&w, &h, err);
+out:
+    pthread_rwlock_unlock(&f->lock);
+    if (rc)
+        idx_writer_abort(&w);
+    return rc;
+}
+
+int idx_flat_load(const idx_file_header *h, const unsigned char *p, size_t n, idx_index **out,
+                  ds_err *err)
+{
+    int use_f16 = (h->flags & 1u) != 0;
+    size_t esz = use_f16 ? 2 : 4;
+    uint64_t count = h->count;
+    if (count > n / (8 + (uint64_t)h->dim * esz) || count * (8 + (uint64_t)h->dim * esz) != n)
+        return ds_fail(err, DS_EFORMAT, "flat payload of %zu bytes does not hold %llu vectors",
+                       n, (unsigned long long)count);
+    idx_index *ix = idx_flat_new((int)h->dim, use_f16, err);
+    if (!ix)
+        return -1;
+    flat *f = (flat *)ix;
+    if (reserve(f, count, err))
+        goto fail;
+    memcpy(f->ids, p, count * 8);
+    memcpy(f->rows, p + count * 8, count * h->dim * esz);
+    for (size_t i = 0; i < count; i++) {
+        if (idx_map_get(&f->slots, f->ids[i])) {
+            ds_fail(err, DS_EFORMAT, "id %lld appears twice", (long long)f->ids[i]);
+            goto fail;
+        }
+        if (idx_map_put(&f->slots, f->ids[i], i)) {
+            ds_fail(err, DS_ENOMEM, "out of memory");
+            goto fail;
+        }
+        f->n = i + 1;
+    }
+    *out = ix;
+    return 0;
+fail:
+    idx_free(ix);
+    return -1;
+}
+
+static void flat_stats(idx_index *ix, idx_stats *s)
+{
+    flat *f = (flat *)ix;
+    pthread_rwlock_rdlock(&f->lock);
+    s->kind = "flat";
+    s->dim = f->base.dim;
+    s->count = f->n;
+    s->bytes = f->cap * (sizeof(int64_t) + (size_t)f->base.dim * elt_size(f)) +
+               idx_map_bytes(&f->slots);
+    s->f16 = f->f16;
+    s->trained = 1;
+    s->trained_on = f->n;
+    pthread_rwlock_unlock(&f->lock);
+}
+
+static void flat_free(idx_index *ix)
+{
+    flat *f = (flat *)ix;
+    pthread_rwlock_destroy(&f->lock);
+    idx_map_free(&f->slots);
+    free(f->ids);
+    free(f->rows);
+    free(f);
+}
+
+static const idx_vtable flat_vtable = {
+    .version = 1,
+    .name = "flat",
+    .add = flat_add,
+    .remove = flat_remove,
+    .search = flat_search,
+    .save = flat_save,
+    .stats = flat_stats,
+    .free = flat_free,
+};
