@@ -302,8 +302,10 @@ int idx_flat_load(const idx_file_header *h, const unsigned char *p, size_t n, id
     flat *f = (flat *)ix;
     if (reserve(f, count, err))
         goto fail;
-    memcpy(f->ids, p, count * 8);
-    memcpy(f->rows, p + count * 8, count * h->dim * esz);
+    if (count) {
+        memcpy(f->ids, p, count * 8);
+        memcpy(f->rows, p + count * 8, count * h->dim * esz);
+    }
     for (size_t i = 0; i < count; i++) {
         if (idx_map_get(&f->slots, f->ids[i])) {
             ds_fail(err, DS_EFORMAT, "id %lld appears twice", (long long)f->ids[i]);

@@ -485,7 +485,10 @@ static void test_load_refuses_bad_files(void)
         file[at] ^= (unsigned char)(1u << (i % 8));
     }
     /* Not an index file at all. */
-    ds_test_write_file(bad, "hello, this is not an index file at all......................", 64);
+    char junk[100];
+    memset(junk, '.', sizeof junk);
+    memcpy(junk, "hello, this is not an index file", 32);
+    ds_test_write_file(bad, junk, sizeof junk);
     CHECK(idx_load(bad, 0, 0, &back, &err) == -1 && err.code == DS_EFORMAT);
     CHECK_MSG(err, "magic");
     /* The intact file still loads, and no temporary file is left behind. */
