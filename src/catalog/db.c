@@ -8,15 +8,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* PRAGMA application_id of a dinoseek catalog: "dskc". */
-#define CAT_APPLICATION_ID 0x64736b63
+/* PRAGMA application_id of a dinoseek catalog: "dskc" = 0x64736b63 (the
+ * migration below spells it in decimal). */
+#define CAT_APPLICATION_ID 1685285731
 
 /* migrations[v] takes the schema from version v to v + 1; each runs in one
  * transaction together with the user_version bump. Append only: a released
  * entry is never edited. */
 static const char *const migrations[CAT_SCHEMA_VERSION] = {
     /* 0 -> 1: the first schema. */
-    "PRAGMA application_id = 1685286755;\n" /* CAT_APPLICATION_ID */
+    "PRAGMA application_id = 1685285731;\n" /* CAT_APPLICATION_ID */
     "CREATE TABLE collections (\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  name TEXT NOT NULL UNIQUE,\n"
