@@ -47,8 +47,9 @@ typedef struct cat_db cat_db;
  * Cost: a few ms (plus the migrations, once). *out is freed by cat_close. */
 int cat_open(const char *data_dir, cat_db **out, ds_err *err);
 
-/* Close the connection; a batch still open is rolled back. NULL is a no-op.
- * No other thread may be using db. */
+/* Close the connection; a batch still open is rolled back (call it from the
+ * thread that began the batch). NULL is a no-op. No other thread may be
+ * using db. */
 void cat_close(cat_db *db);
 
 /* The schema version found in the file when it was opened (0 for a new

@@ -326,6 +326,8 @@ void cat_close(cat_db *db)
         return;
     if (db->db && !sqlite3_get_autocommit(db->db))
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    if (db->in_batch)
+        cat__unlock(db); /* the hold taken by cat_begin (in this thread) */
     for (int i = 0; i < CS_COUNT; i++)
         sqlite3_finalize(db->stmts[i]);
     sqlite3_close(db->db);
