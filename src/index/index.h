@@ -48,9 +48,9 @@ typedef struct idx_hit {
  *   ascending; duplicates and ids not in the index are ignored. n_ids == 0
  *   with ids != NULL allows nothing.
  * - allow(id, ctx): a predicate (a bitmap lookup, a date range); nonzero
- *   keeps the id. The result is as if it were applied to every vector
- *   before ranking, but it is only called for candidates that score high
- *   enough to enter the top k, so a broad filter costs little. It is called
+ *   keeps the id. It is applied before ranking; the flat index calls it
+ *   for every vector and scores only those kept, IVF for the vectors of the
+ *   probed cells that score high enough to enter the top k. It is called
  *   from several threads at once and must be thread-safe and pure.
  *
  * Owned by the caller; read only during the call. */
