@@ -20,6 +20,10 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"serve", cmd_serve, "serve the JSON API on embedded defaults"},
+    {"search", cmd_search, "the most similar stored images to an image, as JSON"},
+    {"add", cmd_add, "add images to a collection"},
+    {"stats", cmd_stats, "statistics of a collection"},
     {"embed", cmd_embed, "print the DINOv2 vector of each image as a JSON line"},
     {"model", cmd_model, "generate, download and describe model weights"},
 };

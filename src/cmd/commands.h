@@ -6,5 +6,9 @@
  * argv[0] is the command's own name. */
 int cmd_embed(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_add(int argc, char **argv);
 
 #endif

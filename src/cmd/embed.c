@@ -7,12 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/commands.h"
+#include "cmd/common.h"
 #include "image/image.h"
-#include "model/fetch.h"
 #include "model/ops.h"
 #include "model/vit.h"
 
@@ -30,23 +29,6 @@ static const char usage_text[] =
     "                     518 letterbox + resize 256 + crop 224)\n"
     "  --batch N          images per forward pass (default 8)\n"
     "  --threads N        threads (default: all cores)\n";
-
-/* The model to use when --model is not given. */
-static const char *default_model(char *buf, size_t n)
-{
-    const char *env = getenv("DINOSEEK_MODEL");
-    if (env && *env)
-        return env;
-    ds_err err;
-    struct stat st;
-    char cfg[4200];
-    if (mdl_repo_dir(mdl_cache_dir(), "facebook/dinov2-small", buf, n, &err) == 0) {
-        snprintf(cfg, sizeof cfg, "%s/model.safetensors", buf);
-        if (stat(cfg, &st) == 0)
-            return buf;
-    }
-    return NULL;
-}
 
 /* A file name as a JSON string. Names that are not UTF-8 (JSON cannot hold
  * raw bytes) get '?' for each byte outside ASCII. Caller frees. */
@@ -204,7 +186,7 @@ int cmd_embed(int argc, char **argv)
     if (status >= 0)
         return status;
     char cached[4096];
-    if (!a.model && !(a.model = default_model(cached, sizeof cached))) {
+    if (!a.model && !(a.model = cmd_default_model(cached, sizeof cached))) {
         fprintf(stderr, "dinoseek embed: no model. Pass --model DIR, download one with "
                         "`dinoseek model fetch facebook/dinov2-small`, or make test weights "
                         "with `dinoseek model generate --arch small DIR`\n");

@@ -1,0 +1,33 @@
+/* common.h - what several commands share: the model they default to, and
+ * the options that open an engine (data directory, model, collection,
+ * preprocessing), each from a flag, else a DINOSEEK_* variable, else the
+ * default. */
+#ifndef DS_CMD_COMMON_H
+#define DS_CMD_COMMON_H
+
+#include <stddef.h>
+
+#include "engine/engine.h"
+
+/* $DINOSEEK_MODEL, else the cached facebook/dinov2-small when present, else
+ * NULL. buf (size n) may receive the path. */
+const char *cmd_default_model(char *buf, size_t n);
+
+/* Engine options. cmd_engine_defaults fills them from the environment;
+ * cmd_engine_option applies one flag (name without "--") and returns 1 when
+ * it was one of them, 0 when not, -1 when its value is bad (message printed). */
+typedef struct cmd_engine_opts {
+    eng_config cfg;
+    char model_buf[4096];
+} cmd_engine_opts;
+
+void cmd_engine_defaults(cmd_engine_opts *o);
+int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, const char *value);
+
+/* The help text of those options. */
+extern const char cmd_engine_help[];
+
+/* Open the engine, printing a clear error on failure. */
+eng *cmd_open_engine(cmd_engine_opts *o, const char *cmd);
+
+#endif

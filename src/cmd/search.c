@@ -1,0 +1,257 @@
+/* search.c - `dinoseek search`, `dinoseek stats` and `dinoseek add`: the
+ * engine from the shell, JSON out (the same shapes as the HTTP API's data). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/commands.h"
+#include "cmd/common.h"
+
+static int read_file(const char *path, void **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t cap = 1 << 16, n = 0, got;
+    unsigned char *buf = malloc(cap);
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            unsigned char *grown = realloc(buf, cap *= 2);
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = grown;
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        return -1;
+    }
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+static void print_json(json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text)
+        printf("%s\n", text);
+    free(text);
+}
+
+static const char search_usage[] =
+    "usage: dinoseek search IMAGE [--top-k N] [--min-score S] [--group-by-patent]\n"
+    "                       [--filter KEY=VALUE]... [engine options]\n"
+    "\n"
+    "The most similar stored images (or patents, with --group-by-patent), as JSON.\n"
+    "Filter keys: loc_class (12 or 12-08), pub_date_from, pub_date_to,\n"
+    "filing_date_from, filing_date_to (yyyy-mm-dd), applicant, assignee, inventor\n"
+    "(substrings), applicant_country, patent_id (repeatable).\n\n";
+
+/* Apply one --filter KEY=VALUE. */
+static int add_filter(cat_filter *f, const char **ids, char *kv)
+{
+    char *eq = strchr(kv, '=');
+    if (!eq)
+        return -1;
+    *eq = '\0';
+    const char *v = eq + 1;
+    const struct {
+        const char *key;
+        const char **dst;
+    } keys[] = {{"loc_class", &f->loc_class}, {"pub_date_from", &f->pub_date_from},
+                {"pub_date_to", &f->pub_date_to}, {"filing_date_from", &f->filing_date_from},
+                {"filing_date_to", &f->filing_date_to}, {"applicant", &f->applicant},
+                {"assignee", &f->assignee}, {"inventor", &f->inventor},
+                {"applicant_country", &f->applicant_country}};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(kv, keys[i].key) == 0) {
+            *keys[i].dst = v;
+            return 0;
+        }
+    if (strcmp(kv, "patent_id") == 0 && f->n_patent_ids < 64) {
+        ids[f->n_patent_ids++] = v;
+        f->patent_ids = ids;
+        return 0;
+    }
+    return -1;
+}
+
+int cmd_search(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, 0, 1},       {"model", required_argument, 0, 1},
+        {"collection", required_argument, 0, 1}, {"preprocess", required_argument, 0, 1},
+        {"top-k", required_argument, 0, 'k'},    {"min-score", required_argument, 0, 's'},
+        {"group-by-patent", no_argument, 0, 'g'}, {"filter", required_argument, 0, 'f'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    cmd_engine_opts eo;
+    cmd_engine_defaults(&eo);
+    eng_query q = {.top_k = 10};
+    const char *ids[64];
+    int c, index;
+    char *end;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, &index)) != -1) {
+        switch (c) {
+        case 1:
+            if (cmd_engine_option(&eo, "search", opts[index].name, optarg) < 0)
+                return 2;
+            break;
+        case 'k':
+            q.top_k = (int)strtol(optarg, &end, 10);
+            if (*end || q.top_k < 1 || q.top_k > 1000) {
+                fprintf(stderr, "dinoseek search: --top-k must be from 1 to 1000\n");
+                return 2;
+            }
+            break;
+        case 's':
+            q.min_score = strtof(optarg, &end);
+            if (*end || q.min_score < -1 || q.min_score > 1) {
+                fprintf(stderr, "dinoseek search: --min-score must be from -1 to 1\n");
+                return 2;
+            }
+            break;
+        case 'g': q.group_by_patent = 1; break;
+        case 'f':
+            if (add_filter(&q.filter, ids, optarg) != 0) {
+                fprintf(stderr, "dinoseek search: unknown filter '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h': printf("%s%s", search_usage, cmd_engine_help); return 0;
+        default: fprintf(stderr, "%s%s", search_usage, cmd_engine_help); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "dinoseek search: name one image\n");
+        return 2;
+    }
+    void *data;
+    if (read_file(argv[optind], &data, &q.len) != 0) {
+        fprintf(stderr, "dinoseek search: cannot read %s\n", argv[optind]);
+        return 1;
+    }
+    q.data = data;
+    q.collection = eo.cfg.collection;
+    eng *e = cmd_open_engine(&eo, "search");
+    json_t *results = NULL;
+    eng_timing t = {0};
+    ds_err err = {0};
+    int rc = 1;
+    if (e && eng_search(e, &q, &results, &t, &err) != 0)
+        fprintf(stderr, "dinoseek search: %s\n", err.msg);
+    else if (e) {
+        json_t *doc = json_pack("{s:o,s:I,s:{s:f,s:f,s:f,s:f}}", "results", results, "total",
+                                (json_int_t)json_array_size(results), "timing", "decode_ms",
+                                t.decode_ms, "embed_ms", t.embed_ms, "search_ms", t.search_ms,
+                                "total_ms", t.total_ms);
+        print_json(doc);
+        json_decref(doc);
+        rc = 0;
+    }
+    eng_close(e);
+    free(data);
+    return rc;
+}
+
+/* stats and add take only the engine options (and add its images). */
+static int engine_only_args(int argc, char **argv, const char *cmd, const char *usage,
+                            cmd_engine_opts *eo, const char **patent_id)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, 0, 1},       {"model", required_argument, 0, 1},
+        {"collection", required_argument, 0, 1}, {"preprocess", required_argument, 0, 1},
+        {"patent-id", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c, index;
+    cmd_engine_defaults(eo);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, &index)) != -1) {
+        if (c == 1 && cmd_engine_option(eo, cmd, opts[index].name, optarg) < 0)
+            return 2;
+        if (c == 'p' && patent_id)
+            *patent_id = optarg;
+        else if (c == 'p' || c == 'h' || c == '?') {
+            fprintf(c == 'h' ? stdout : stderr, "%s%s", usage, cmd_engine_help);
+            return c == 'h' ? 0 : 2;
+        }
+    }
+    return -1;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+    cmd_engine_opts eo;
+    int status = engine_only_args(argc, argv, "stats",
+                                  "usage: dinoseek stats [engine options]\n\nStatistics of a "
+                                  "collection, as JSON.\n\n", &eo, NULL);
+    if (status >= 0)
+        return status;
+    eng *e = cmd_open_engine(&eo, "stats");
+    json_t *doc = NULL;
+    ds_err err = {0};
+    int rc = e && eng_stats(e, eo.cfg.collection, &doc, &err) == 0 ? 0 : 1;
+    if (rc == 0)
+        print_json(doc);
+    else if (e)
+        fprintf(stderr, "dinoseek stats: %s\n", err.msg);
+    json_decref(doc);
+    eng_close(e);
+    return rc;
+}
+
+int cmd_add(int argc, char **argv)
+{
+    cmd_engine_opts eo;
+    const char *patent_id = NULL;
+    int status = engine_only_args(argc, argv, "add",
+                                  "usage: dinoseek add IMAGE... [--patent-id ID] [engine options]\n"
+                                  "\nAdd images to a collection (file name = the image's base "
+                                  "name; already stored content is skipped).\n\n",
+                                  &eo, &patent_id);
+    if (status >= 0)
+        return status;
+    if (optind >= argc) {
+        fprintf(stderr, "dinoseek add: name at least one image\n");
+        return 2;
+    }
+    int first = optind;
+    eng *e = cmd_open_engine(&eo, "add");
+    if (!e)
+        return 1;
+    int failed = 0, added_total = 0;
+    for (int i = first; i < argc; i++) {
+        void *data;
+        size_t len;
+        ds_err err = {0};
+        const char *base = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
+        cat_patent patent = {.patent_id = (char *)patent_id, .image_count = -1};
+        eng_image_in in = {.file_name = base, .patent = patent_id ? &patent : NULL,
+                           .image_index = i - first};
+        int added = 0;
+        if (read_file(argv[i], &data, &len) != 0) {
+            fprintf(stderr, "dinoseek add: cannot read %s\n", argv[i]);
+            failed++;
+            continue;
+        }
+        in.data = data;
+        in.len = len;
+        if (eng_add(e, eo.cfg.collection, &in, NULL, &added, &err) != 0) {
+            fprintf(stderr, "dinoseek add: %s: %s\n", argv[i], err.msg);
+            failed++;
+        }
+        added_total += added;
+        free(data);
+    }
+    fprintf(stderr, "dinoseek add: %d added, %d already there, %d failed\n", added_total,
+            argc - first - added_total - failed, failed);
+    eng_close(e);
+    return failed ? 1 : 0;
+}

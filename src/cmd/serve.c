@@ -1,0 +1,190 @@
+/* serve.c - `dinoseek serve`: the HTTP API (and, later, the web UI) on
+ * embedded defaults. Runs until SIGINT or SIGTERM, then stops accepting,
+ * lets in-flight requests finish, saves the index and exits 0. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd/commands.h"
+#include "cmd/common.h"
+#include "http/api.h"
+
+static const char usage_head[] =
+    "usage: dinoseek serve [options]\n"
+    "\n"
+    "Serve the JSON API (the seed system's routes: POST /api/search, GET\n"
+    "/api/collection/stats, GET /api/image/{file_name}, GET /health, ...; see\n"
+    "docs/api.md or GET /api/openapi.json).\n"
+    "\n";
+
+static const char usage_tail[] =
+    "  --listen HOST:PORT  address (default $DINOSEEK_LISTEN, else 127.0.0.1:8000)\n"
+    "  --threads N         HTTP worker threads (default 4)\n"
+    "  --api-key KEY       require this key on write endpoints (default $DINOSEEK_API_KEY)\n"
+    "  --cors ORIGINS      allowed CORS origins, comma-separated, or * ($DINOSEEK_CORS)\n"
+    "  --max-upload MB     largest accepted upload (default 32)\n"
+    "  --access-log FILE   JSON lines, one per request (- for stderr)\n";
+
+typedef struct serve_args {
+    cmd_engine_opts eng;
+    http_config http;
+    char host[256];
+    long max_upload_mb;
+    const char *access_log;
+} serve_args;
+
+static int parse_listen(const char *s, serve_args *a)
+{
+    const char *colon = strrchr(s, ':');
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || colon == s || *end || port < 0 || port > 65535 ||
+        (size_t)(colon - s) >= sizeof a->host)
+        return -1;
+    memcpy(a->host, s, (size_t)(colon - s));
+    a->host[colon - s] = '\0';
+    a->http.host = a->host;
+    a->http.port = (int)port;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, serve_args *a)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, 0, 1},        {"model", required_argument, 0, 1},
+        {"collection", required_argument, 0, 1},  {"preprocess", required_argument, 0, 1},
+        {"listen", required_argument, 0, 'l'},    {"threads", required_argument, 0, 't'},
+        {"api-key", required_argument, 0, 'k'},   {"cors", required_argument, 0, 'c'},
+        {"max-upload", required_argument, 0, 'u'}, {"access-log", required_argument, 0, 'a'},
+        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+    int c, index;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, &index)) != -1) {
+        char *end;
+        switch (c) {
+        case 1:
+            if (cmd_engine_option(&a->eng, "serve", opts[index].name, optarg) < 0)
+                return 2;
+            break;
+        case 'l':
+            if (parse_listen(optarg, a) != 0) {
+                fprintf(stderr, "dinoseek serve: --listen must be HOST:PORT\n");
+                return 2;
+            }
+            break;
+        case 't':
+            a->http.threads = (int)strtol(optarg, &end, 10);
+            if (*end || a->http.threads < 1 || a->http.threads > 256) {
+                fprintf(stderr, "dinoseek serve: --threads must be from 1 to 256\n");
+                return 2;
+            }
+            break;
+        case 'k': a->http.api_key = optarg; break;
+        case 'c': a->http.cors = optarg; break;
+        case 'u':
+            a->max_upload_mb = strtol(optarg, &end, 10);
+            if (*end || a->max_upload_mb < 1 || a->max_upload_mb > 4096) {
+                fprintf(stderr, "dinoseek serve: --max-upload must be from 1 to 4096 (MB)\n");
+                return 2;
+            }
+            break;
+        case 'a': a->access_log = optarg; break;
+        case 'h': printf("%s%s%s", usage_head, cmd_engine_help, usage_tail); return 0;
+        default: fprintf(stderr, "%s%s%s", usage_head, cmd_engine_help, usage_tail); return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "dinoseek serve: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    return -1;
+}
+
+static void defaults(serve_args *a)
+{
+    memset(a, 0, sizeof *a);
+    cmd_engine_defaults(&a->eng);
+    a->http.host = "127.0.0.1";
+    a->http.port = 8000;
+    a->http.threads = 4;
+    a->max_upload_mb = 32;
+    const char *v;
+    if ((v = getenv("DINOSEEK_LISTEN")) && *v && parse_listen(v, a) != 0)
+        fprintf(stderr, "dinoseek serve: ignoring DINOSEEK_LISTEN '%s' (HOST:PORT)\n", v);
+    if ((v = getenv("DINOSEEK_API_KEY")) && *v)
+        a->http.api_key = v;
+    if ((v = getenv("DINOSEEK_CORS")) && *v)
+        a->http.cors = v;
+}
+
+/* Routes with the upload limit applied: a copy of the table. */
+static http_route *limited_routes(size_t max_upload, size_t *n)
+{
+    const http_route *base = api_routes(n);
+    http_route *r = malloc(sizeof *r * *n);
+    for (size_t i = 0; r && i < *n; i++) {
+        r[i] = base[i];
+        if (r[i].max_body > max_upload)
+            r[i].max_body = max_upload;
+    }
+    return r;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    serve_args a;
+    defaults(&a);
+    int status = parse_args(argc, argv, &a);
+    if (status >= 0)
+        return status;
+    /* Signals are taken by sigwait below; block them before any thread starts
+     * so that every thread inherits the mask. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    api_app app = {.max_upload = (size_t)a.max_upload_mb << 20, .started = time(NULL)};
+    FILE *log = NULL;
+    if (a.access_log)
+        log = strcmp(a.access_log, "-") == 0 ? stderr : fopen(a.access_log, "a");
+    if (a.access_log && !log) {
+        fprintf(stderr, "dinoseek serve: cannot open %s\n", a.access_log);
+        return 1;
+    }
+    a.http.access_log = log;
+    size_t n;
+    http_route *routes = limited_routes(app.max_upload, &n);
+    if (!routes || !(app.engine = cmd_open_engine(&a.eng, "serve"))) {
+        free(routes);
+        return 1;
+    }
+    ds_err err = {0};
+    if (http_start(&a.http, routes, n, &app, &app.server, &err) != 0) {
+        fprintf(stderr, "dinoseek serve: %s\n", err.msg);
+        eng_close(app.engine);
+        free(routes);
+        return 1;
+    }
+    fprintf(stderr, "dinoseek: serving collection %s on http://%s:%d/ (data %s)%s\n",
+            eng_default_collection(app.engine), a.http.host, http_port(app.server),
+            a.eng.cfg.data_dir,
+            eng_generated_weights(app.engine)
+                ? "\ndinoseek: GENERATED weights: similarity between images is not meaningful"
+                : "");
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "dinoseek: %s: finishing requests in flight and stopping\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    http_stop(app.server);
+    eng_close(app.engine);
+    free(routes);
+    if (log && log != stderr)
+        fclose(log);
+    return 0;
+}

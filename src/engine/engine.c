@@ -1,0 +1,363 @@
+/* engine.c - opening, indexes, embedding and adding images (see engine.h). */
+#include "engine/engine_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "base/sha256.h"
+#include "model/ops.h"
+
+double eng_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static int ensure_dir(const char *path, ds_err *err)
+{
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        return ds_fail(err, DS_EIO, "cannot create %s: %s", path, strerror(errno));
+    return 0;
+}
+
+/* ---- indexes ------------------------------------------------------------ */
+
+static void index_path(const eng *e, const eng_collection *c, char *out, size_t n)
+{
+    snprintf(out, n, "%s/index/%s.idx", e->data_dir, c->name);
+}
+
+/* The tag that ties an index file to the catalog state it was built from. */
+static int catalog_tag(eng *e, int64_t coll, uint64_t *tag, ds_err *err)
+{
+    int64_t count, max_id;
+    if (cat_vector_count(e->db, coll, &count, &max_id, err) != 0)
+        return -1;
+    *tag = ((uint64_t)count << 32) ^ (uint64_t)max_id ^ 0x64696e6fULL;
+    return 0;
+}
+
+typedef struct rebuild_ctx {
+    idx_index *index;
+    int64_t ids[256];
+    float *vecs;
+    size_t n;
+    int dim;
+    ds_err *err;
+} rebuild_ctx;
+
+static int flush_rebuild(rebuild_ctx *r)
+{
+    int rc = r->n ? idx_add(r->index, r->ids, r->vecs, r->n, r->err) : 0;
+    r->n = 0;
+    return rc;
+}
+
+static int on_vector(int64_t id, const float *v, void *ctx)
+{
+    rebuild_ctx *r = ctx;
+    r->ids[r->n] = id;
+    memcpy(r->vecs + r->n * (size_t)r->dim, v, sizeof(float) * (size_t)r->dim);
+    if (++r->n == 256)
+        return flush_rebuild(r);
+    return 0;
+}
+
+/* Load the collection's index file, or rebuild it from the catalog when it is
+ * missing, stale or corrupt (and write it back). */
+static int load_index(eng *e, eng_collection *c, ds_err *err)
+{
+    char path[4096];
+    uint64_t tag;
+    index_path(e, c, path, sizeof path);
+    if (catalog_tag(e, c->id, &tag, err) != 0)
+        return -1;
+    ds_err why = {0};
+    if (idx_load(path, e->dim, tag, &c->index, &why) == 0)
+        return 0;
+    if (why.code != DS_ENOTFOUND)
+        fprintf(stderr, "dinoseek: rebuilding the index of %s from the catalog: %s\n", c->name,
+                why.msg);
+    rebuild_ctx r = {.dim = e->dim, .err = err};
+    r.index = idx_flat_new(e->dim, 0, err);
+    r.vecs = malloc(sizeof(float) * 256 * (size_t)e->dim);
+    int rc = -1;
+    if (!r.index || !r.vecs) {
+        if (!r.vecs)
+            ds_fail(err, DS_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (cat_vectors_iterate(e->db, c->id, 0, on_vector, &r, err) != 0 || flush_rebuild(&r) != 0)
+        goto out;
+    c->index = r.index;
+    r.index = NULL;
+    if (idx_save(c->index, path, tag, &why) != 0)
+        fprintf(stderr, "dinoseek: cannot save the index of %s: %s\n", c->name, why.msg);
+    rc = 0;
+out:
+    idx_free(r.index);
+    free(r.vecs);
+    return rc;
+}
+
+/* Register every catalog collection made with this model and dimension. */
+static int load_collections(eng *e, const char *default_name, ds_err *err)
+{
+    cat_collection *list = NULL;
+    size_t n = 0;
+    if (cat_collection_list(e->db, &list, &n, err) != 0)
+        return -1;
+    int rc = 0;
+    e->default_coll = -1;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (list[i].dimension != e->dim || strcmp(list[i].model, e->model_id) != 0)
+            continue; /* made with another model: not searchable with this one */
+        if (e->n_colls == ENG_MAX_COLLECTIONS)
+            break;
+        eng_collection *c = &e->colls[e->n_colls];
+        c->id = list[i].id;
+        snprintf(c->name, sizeof c->name, "%s", list[i].name);
+        rc = load_index(e, c, err);
+        if (rc == 0) {
+            if (strcmp(c->name, default_name) == 0)
+                e->default_coll = e->n_colls;
+            e->n_colls++;
+        }
+    }
+    cat_collection_list_free(list, n);
+    if (rc == 0 && e->default_coll < 0)
+        rc = ds_fail(err, DS_ENOTFOUND, "collection %s was not loaded", default_name);
+    return rc;
+}
+
+eng_collection *eng_find(eng *e, const char *name, ds_err *err)
+{
+    if (!name || !*name)
+        return &e->colls[e->default_coll];
+    for (int i = 0; i < e->n_colls; i++)
+        if (strcmp(e->colls[i].name, name) == 0)
+            return &e->colls[i];
+    ds_fail(err, DS_ENOTFOUND, "no collection called '%s' searchable with model %s", name,
+            e->model_id);
+    return NULL;
+}
+
+/* ---- open and close ----------------------------------------------------- */
+
+static int open_parts(eng *e, const eng_config *cfg, ds_err *err)
+{
+    char path[4200];
+    if (ensure_dir(e->data_dir, err) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/index", e->data_dir);
+    if (ensure_dir(path, err) != 0 || img_init(NULL, err) != 0)
+        return -1;
+    if (vit_open(cfg->model_dir, &e->model, err) != 0)
+        return -1;
+    const vit_config *vc = vit_get_config(e->model);
+    e->dim = vc->hidden_size;
+    snprintf(e->model_id, sizeof e->model_id, "%s",
+             cfg->model_id ? cfg->model_id : vc->generated ? "generated/" : "");
+    if (!cfg->model_id)
+        snprintf(e->model_id + strlen(e->model_id), sizeof e->model_id - strlen(e->model_id),
+                 "%s", vc->name);
+    ops_set_threads(cfg->threads > 0 ? cfg->threads : ops_max_threads());
+    snprintf(path, sizeof path, "%s/blobs", e->data_dir);
+    if (ensure_dir(path, err) != 0 || blob_dir_open(path, &e->blobs, err) != 0 ||
+        cat_open(e->data_dir, &e->db, err) != 0)
+        return -1;
+    const char *name = cfg->collection ? cfg->collection : ENG_DEFAULT_COLLECTION;
+    if (cat_collection_ensure(e->db, name, e->model_id, e->dim, img_input_size(&e->img),
+                              e->img.mode == IMG_SEED ? "seed" : "native", NULL, err) != 0)
+        return -1;
+    return load_collections(e, name, err);
+}
+
+int eng_open(const eng_config *cfg, eng **out, ds_err *err)
+{
+    *out = NULL;
+    if (!cfg->model_dir)
+        return ds_fail(err, DS_EINVAL, "no model directory given");
+    eng *e = calloc(1, sizeof *e);
+    if (!e)
+        return ds_fail(err, DS_ENOMEM, "out of memory");
+    pthread_mutex_init(&e->model_lock, NULL);
+    pthread_mutex_init(&e->colls_lock, NULL);
+    snprintf(e->data_dir, sizeof e->data_dir, "%s", cfg->data_dir ? cfg->data_dir : "./data");
+    img_opts_default(&e->img);
+    e->img.mode = cfg->preprocess;
+    e->img.size = cfg->preprocess == IMG_SEED ? 224 : cfg->input_size > 0 ? cfg->input_size : 224;
+    if (open_parts(e, cfg, err) != 0) {
+        eng_close(e);
+        return -1;
+    }
+    *out = e;
+    return 0;
+}
+
+void eng_close(eng *e)
+{
+    if (!e)
+        return;
+    for (int i = 0; i < e->n_colls; i++) {
+        char path[4096];
+        uint64_t tag;
+        ds_err err = {0};
+        /* Save what the index holds now, so the next start loads it. */
+        if (e->db && catalog_tag(e, e->colls[i].id, &tag, &err) == 0) {
+            index_path(e, &e->colls[i], path, sizeof path);
+            if (idx_save(e->colls[i].index, path, tag, &err) != 0)
+                fprintf(stderr, "dinoseek: cannot save the index of %s: %s\n", e->colls[i].name,
+                        err.msg);
+        }
+        idx_free(e->colls[i].index);
+    }
+    cat_close(e->db);
+    blob_free(e->blobs);
+    vit_close(e->model);
+    pthread_mutex_destroy(&e->model_lock);
+    pthread_mutex_destroy(&e->colls_lock);
+    free(e);
+}
+
+const char *eng_default_collection(const eng *e) { return e->colls[e->default_coll].name; }
+int eng_generated_weights(const eng *e) { return vit_get_config(e->model)->generated; }
+
+/* ---- embedding -------------------------------------------------------- */
+
+int eng_embed(eng *e, const void *data, size_t len, float *vec, double *decode_ms,
+              double *embed_ms, ds_err *err)
+{
+    int size = img_input_size(&e->img);
+    float *px = malloc(sizeof(float) * 3 * (size_t)size * (size_t)size);
+    if (!px)
+        return ds_fail(err, DS_ENOMEM, "out of memory");
+    double t0 = eng_now_ms();
+    int rc = img_preprocess_buffer(data, len, &e->img, px, err);
+    double t1 = eng_now_ms();
+    if (rc == 0) {
+        pthread_mutex_lock(&e->model_lock);
+        rc = vit_embed(e->model, px, 1, size, vec, err);
+        pthread_mutex_unlock(&e->model_lock);
+    }
+    if (decode_ms)
+        *decode_ms = t1 - t0;
+    if (embed_ms)
+        *embed_ms = eng_now_ms() - t1;
+    free(px);
+    return rc;
+}
+
+/* ---- adding ------------------------------------------------------------- */
+
+/* Store the original and its thumbnail; keys are written into orig/thumb. */
+static int put_blobs(eng *e, const eng_collection *c, const eng_image_in *in, char *orig,
+                     char *thumb, size_t n, ds_err *err)
+{
+    snprintf(orig, n, "originals/%s/%s", c->name, in->file_name);
+    snprintf(thumb, n, "thumbnails/%s/%s.jpg", c->name, in->file_name);
+    if (blob_key_check(orig, err) != 0 || blob_key_check(thumb, err) != 0)
+        return ds_wrap(err, "file name '%s': ", in->file_name);
+    void *jpeg = NULL;
+    size_t jlen = 0;
+    if (img_thumbnail_buffer(in->data, in->len, 300, 85, &jpeg, &jlen, err) != 0)
+        return -1;
+    int rc = blob_put(e->blobs, orig, in->data, in->len, NULL, err);
+    if (rc == 0)
+        rc = blob_put(e->blobs, thumb, jpeg, jlen, "image/jpeg", err);
+    free(jpeg);
+    return rc;
+}
+
+/* Whether this content or this file name is already in the collection. */
+static int already_there(eng *e, const eng_collection *c, const eng_image_in *in, char *hash,
+                         int *there, ds_err *err)
+{
+    uint8_t digest[DS_SHA256_LEN];
+    ds_sha256_buf(in->data, in->len, digest);
+    ds_sha256_hex(digest, hash);
+    int64_t id;
+    if (cat_image_exists_hash(e->db, c->id, hash, there, &id, err) != 0)
+        return -1;
+    if (*there)
+        return 0;
+    cat_image img = {0};
+    ds_err missing = {0};
+    if (cat_image_by_file_name(e->db, c->id, in->file_name, &img, &missing) == 0) {
+        *there = 1;
+        cat_image_clear(&img);
+    } else if (missing.code != DS_ENOTFOUND) {
+        *err = missing;
+        return -1;
+    }
+    return 0;
+}
+
+static int store(eng *e, eng_collection *c, const eng_image_in *in, const char *hash,
+                 const char *orig, const float *vec, int64_t *id, ds_err *err)
+{
+    cat_image img = {.patent_id = in->patent ? in->patent->patent_id : NULL,
+                     .image_index = in->image_index, .file_name = (char *)in->file_name,
+                     .object_key = (char *)orig, .content_hash = (char *)hash};
+    if (cat_begin(e->db, err) != 0)
+        return -1;
+    if ((in->patent && cat_patent_upsert(e->db, c->id, in->patent, err) != 0) ||
+        cat_image_add(e->db, c->id, &img, vec, (size_t)e->dim, id, err) != 0 ||
+        cat_commit(e->db, err) != 0) {
+        ds_err ignored;
+        cat_rollback(e->db, &ignored);
+        return -1;
+    }
+    return idx_add(c->index, id, vec, 1, err);
+}
+
+int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_out, int *added,
+            ds_err *err)
+{
+    eng_collection *c = eng_find(e, collection, err);
+    char hash[DS_SHA256_HEXLEN + 1], orig[BLOB_KEY_MAX + 1], thumb[BLOB_KEY_MAX + 1];
+    int there = 0;
+    int64_t id = 0;
+    *added = 0;
+    if (!c || !in->file_name || !*in->file_name)
+        return c ? ds_fail(err, DS_EINVAL, "an image needs a file name") : -1;
+    if (already_there(e, c, in, hash, &there, err) != 0)
+        return -1;
+    if (there)
+        return 0;
+    float *vec = malloc(sizeof(float) * (size_t)e->dim);
+    int rc = -1;
+    if (!vec) {
+        ds_fail(err, DS_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (eng_embed(e, in->data, in->len, vec, NULL, NULL, err) != 0 ||
+        put_blobs(e, c, in, orig, thumb, sizeof orig, err) != 0 ||
+        store(e, c, in, hash, orig, vec, &id, err) != 0)
+        goto out;
+    *added = 1;
+    if (id_out)
+        *id_out = id;
+    rc = 0;
+out:
+    free(vec);
+    return rc;
+}
+
+void eng_health_get(eng *e, eng_health *h)
+{
+    h->model = e->model != NULL;
+    ds_err err = {0};
+    cat_stats st;
+    h->catalog = e->db && cat_stats_get(e->db, e->colls[e->default_coll].id, &st, &err) == 0;
+    blob_info info;
+    ds_err missing = {0};
+    h->blobs = e->blobs && (blob_head(e->blobs, "health-check-none", &info, &missing) == 0 ||
+                            missing.code == DS_ENOTFOUND);
+    h->index = e->colls[e->default_coll].index != NULL;
+}

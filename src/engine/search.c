@@ -1,0 +1,331 @@
+/* search.c - searching and describing what is stored, as JSON (see engine.h).
+ *
+ * Result keys keep the seed system's names ("id", "score", "file_name",
+ * "patent_id", "page_num", "file_path" and the patent's fields, dates as
+ * YYYYMMDD integers as in its Milvus schema) and add "image_url",
+ * "thumbnail_url", "image_index" and ISO dates beside them.
+ */
+#include "engine/engine_internal.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* "USD0701016-20140318-D00001.TIF" -> "D00001"; "" when there is none. */
+static void page_num(const char *file_name, char out[16])
+{
+    out[0] = '\0';
+    for (const char *p = file_name; p && (p = strchr(p, 'D')); p++) {
+        int digits = 0;
+        while (digits < 5 && isdigit((unsigned char)p[1 + digits]))
+            digits++;
+        if (digits == 5 && (p == file_name || p[-1] == '-' || p[-1] == '_') &&
+            !isdigit((unsigned char)p[6])) {
+            memcpy(out, p, 6);
+            out[6] = '\0';
+        }
+    }
+}
+
+/* "2014-03-18" -> 20140318, the seed's INT64 dates; 0 when absent. */
+static json_int_t yyyymmdd(const char *iso)
+{
+    if (!iso || strlen(iso) != 10)
+        return 0;
+    json_int_t v = 0;
+    for (int i = 0; i < 10; i++) {
+        if (i == 4 || i == 7)
+            continue;
+        if (!isdigit((unsigned char)iso[i]))
+            return 0;
+        v = v * 10 + (iso[i] - '0');
+    }
+    return v;
+}
+
+static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+static json_t *int_or_null(json_int_t v, int known) { return known ? json_integer(v) : json_null(); }
+
+/* The patent's fields, with the seed's names, into obj. */
+static void patent_fields(json_t *obj, const cat_patent *p)
+{
+    json_object_set_new(obj, "title", str_or_null(p->title));
+    json_object_set_new(obj, "kind", str_or_null(p->kind));
+    json_object_set_new(obj, "loc_class", str_or_null(p->loc_class));
+    json_object_set_new(obj, "loc_edition", str_or_null(p->loc_edition));
+    json_object_set_new(obj, "pub_date", int_or_null(yyyymmdd(p->pub_date), p->pub_date != NULL));
+    json_object_set_new(obj, "pub_date_iso", str_or_null(p->pub_date));
+    json_object_set_new(obj, "filing_date",
+                        int_or_null(yyyymmdd(p->filing_date), p->filing_date != NULL));
+    json_object_set_new(obj, "filing_date_iso", str_or_null(p->filing_date));
+    json_object_set_new(obj, "grant_term", int_or_null(p->grant_term, p->grant_term > 0));
+    json_object_set_new(obj, "applicant_name", str_or_null(p->applicant_name));
+    json_object_set_new(obj, "applicant_country", str_or_null(p->applicant_country));
+    json_object_set_new(obj, "inventor_names", str_or_null(p->inventor_names));
+    json_object_set_new(obj, "assignee_name", str_or_null(p->assignee_name));
+    json_object_set_new(obj, "claim_text", str_or_null(p->claim_text));
+    json_object_set_new(obj, "image_count", int_or_null(p->image_count, p->image_count >= 0));
+}
+
+/* URLs are built from the file name, percent-encoded. */
+static json_t *image_url(const char *file_name, int thumbnail)
+{
+    char out[3 * 1024 + 64];
+    size_t n = (size_t)snprintf(out, sizeof out, "/api/image/");
+    for (const unsigned char *p = (const unsigned char *)file_name; *p && n + 4 < sizeof out; p++)
+        n += (size_t)(isalnum(*p) || strchr("-._~", *p)
+                          ? snprintf(out + n, sizeof out - n, "%c", *p)
+                          : snprintf(out + n, sizeof out - n, "%%%02X", *p));
+    if (!thumbnail)
+        snprintf(out + n, sizeof out - n, "?size=full");
+    return json_string(out);
+}
+
+/* One image as JSON: the seed's keys first. */
+static json_t *image_json(const cat_image *img, float score, int with_score)
+{
+    char page[16];
+    page_num(img->file_name, page);
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(img->id));
+    if (with_score)
+        json_object_set_new(o, "score", json_real(score));
+    json_object_set_new(o, "file_name", json_string(img->file_name));
+    json_object_set_new(o, "patent_id", str_or_null(img->patent_id));
+    json_object_set_new(o, "page_num", json_string(page));
+    json_object_set_new(o, "file_path", str_or_null(img->object_key));
+    json_object_set_new(o, "image_index", json_integer(img->image_index));
+    json_object_set_new(o, "image_url", image_url(img->file_name, 0));
+    json_object_set_new(o, "thumbnail_url", image_url(img->file_name, 1));
+    return o;
+}
+
+/* A hit with its image and patent fields (the seed's flat result). */
+static json_t *hit_json(eng *e, const eng_collection *c, const idx_hit *h, ds_err *err)
+{
+    cat_image img = {0};
+    if (cat_image_get(e->db, h->id, &img, err) != 0)
+        return NULL;
+    json_t *o = image_json(&img, h->score, 1);
+    cat_patent p = {0};
+    ds_err missing = {0};
+    if (img.patent_id && cat_patent_get(e->db, c->id, img.patent_id, &p, &missing) == 0)
+        patent_fields(o, &p);
+    cat_patent_clear(&p);
+    cat_image_clear(&img);
+    return o;
+}
+
+/* Top k hits (after the filter and min_score) into hits[]; *n their number. */
+static int ranked(eng *e, eng_collection *c, const float *vec, const eng_query *q, int k,
+                  idx_hit *hits, int *n, ds_err *err)
+{
+    idx_filter f = {0};
+    int64_t *ids = NULL;
+    size_t n_ids = 0;
+    if (!cat_filter_is_empty(&q->filter)) {
+        if (cat_filter_ids(e->db, c->id, &q->filter, &ids, &n_ids, err) != 0)
+            return -1;
+        f.ids = ids ? ids : (const int64_t *)"";
+        f.n_ids = n_ids;
+    }
+    int rc = idx_search(c->index, vec, k, &f, hits, n, err);
+    free(ids);
+    while (rc == 0 && *n > 0 && hits[*n - 1].score < q->min_score)
+        (*n)--;
+    return rc;
+}
+
+/* Group image hits by patent, best first; each group lists its images.
+ * Images without a patent form a group of their own. */
+static json_t *group(json_t *flat, int k)
+{
+    json_t *groups = json_array(), *by_id = json_object();
+    size_t i;
+    json_t *hit;
+    json_array_foreach(flat, i, hit) {
+        const char *pid = json_string_value(json_object_get(hit, "patent_id"));
+        char key[300];
+        snprintf(key, sizeof key, "%s", pid ? pid : json_string_value(json_object_get(hit, "file_name")));
+        json_t *g = json_object_get(by_id, key);
+        if (!g) {
+            if ((int)json_array_size(groups) == k)
+                continue;
+            g = json_deep_copy(hit);
+            json_object_set_new(g, "images", json_array());
+            /* A group is a patent: image-only keys live in its images. */
+            static const char *const image_keys[] = {"id", "file_name", "page_num", "file_path",
+                                                     "image_index", "image_url", "thumbnail_url"};
+            for (size_t j = 0; j < sizeof image_keys / sizeof image_keys[0]; j++)
+                json_object_del(g, image_keys[j]);
+            json_object_set(by_id, key, g);
+            json_array_append_new(groups, g);
+        }
+        json_t *img = json_object();
+        static const char *const keep[] = {"id", "score", "file_name", "page_num", "file_path",
+                                           "image_index", "image_url", "thumbnail_url"};
+        for (size_t j = 0; j < sizeof keep / sizeof keep[0]; j++)
+            json_object_set(img, keep[j], json_object_get(hit, keep[j]));
+        json_array_append_new(json_object_get(g, "images"), img);
+    }
+    json_decref(by_id);
+    return groups;
+}
+
+static json_t *hits_json(eng *e, eng_collection *c, const idx_hit *hits, int n, ds_err *err)
+{
+    json_t *flat = json_array();
+    for (int i = 0; i < n; i++) {
+        json_t *h = hit_json(e, c, &hits[i], err);
+        if (!h) {
+            json_decref(flat);
+            return NULL;
+        }
+        json_array_append_new(flat, h);
+    }
+    return flat;
+}
+
+/* Grouped: ask for more images until k patents are found or none are left. */
+static int search_grouped(eng *e, eng_collection *c, const float *vec, const eng_query *q,
+                          json_t **out, ds_err *err)
+{
+    idx_stats st;
+    idx_stats_get(c->index, &st);
+    int want = q->top_k * 8;
+    for (;;) {
+        if (want > (int)st.count)
+            want = st.count ? (int)st.count : 1;
+        idx_hit *hits = malloc(sizeof *hits * (size_t)want);
+        int n = 0;
+        if (!hits)
+            return ds_fail(err, DS_ENOMEM, "out of memory");
+        json_t *flat = ranked(e, c, vec, q, want, hits, &n, err) == 0
+                           ? hits_json(e, c, hits, n, err) : NULL;
+        free(hits);
+        if (!flat)
+            return -1;
+        json_t *groups = group(flat, q->top_k);
+        int enough = (int)json_array_size(groups) >= q->top_k || n < want ||
+                     want >= (int)st.count;
+        json_decref(flat);
+        if (enough) {
+            *out = groups;
+            return 0;
+        }
+        json_decref(groups);
+        want *= 4;
+    }
+}
+
+int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_err *err)
+{
+    double t0 = eng_now_ms();
+    *results = NULL;
+    eng_collection *c = eng_find(e, q->collection, err);
+    if (!c)
+        return -1;
+    if (q->top_k < 1 || q->top_k > 1000)
+        return ds_fail(err, DS_EINVAL, "top_k must be in [1, 1000]");
+    float *vec = malloc(sizeof(float) * (size_t)e->dim);
+    idx_hit *hits = malloc(sizeof *hits * (size_t)q->top_k);
+    int rc = -1, n = 0;
+    if (!vec || !hits) {
+        ds_fail(err, DS_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (eng_embed(e, q->data, q->len, vec, &t->decode_ms, &t->embed_ms, err) != 0)
+        goto out;
+    double t1 = eng_now_ms();
+    if (q->group_by_patent)
+        rc = search_grouped(e, c, vec, q, results, err);
+    else if ((rc = ranked(e, c, vec, q, q->top_k, hits, &n, err)) == 0)
+        rc = (*results = hits_json(e, c, hits, n, err)) ? 0 : -1;
+    t->search_ms = eng_now_ms() - t1;
+out:
+    t->total_ms = eng_now_ms() - t0;
+    free(vec);
+    free(hits);
+    return rc;
+}
+
+/* ---- describing what is stored ------------------------------------------- */
+
+int eng_stats(eng *e, const char *collection, json_t **out, ds_err *err)
+{
+    eng_collection *c = eng_find(e, collection, err);
+    cat_stats st;
+    if (!c || cat_stats_get(e->db, c->id, &st, err) != 0)
+        return -1;
+    idx_stats is;
+    idx_stats_get(c->index, &is);
+    json_t *loc = json_array();
+    for (size_t i = 0; i < st.n_loc; i++)
+        json_array_append_new(loc, json_pack("{s:s,s:I}", "loc_class", st.loc[i].loc_class,
+                                             "images", (json_int_t)st.loc[i].images));
+    *out = json_pack("{s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:o,s:{s:s,s:I,s:I,s:b},s:b}",
+                     "collection_name", c->name, "model", e->model_id, "dimension", e->dim,
+                     "row_count", (json_int_t)st.images, "patents", (json_int_t)st.patents,
+                     "images", (json_int_t)st.images, "db_bytes", (json_int_t)st.db_bytes,
+                     "top_loc_classes", loc, "index", "kind", is.kind, "count",
+                     (json_int_t)is.count, "bytes", (json_int_t)is.bytes, "f16", is.f16,
+                     "generated_weights", eng_generated_weights(e));
+    return *out ? 0 : ds_fail(err, DS_ENOMEM, "out of memory");
+}
+
+int eng_collections(eng *e, json_t **out, ds_err *err)
+{
+    *out = json_array();
+    for (int i = 0; i < e->n_colls; i++) {
+        json_t *s;
+        if (eng_stats(e, e->colls[i].name, &s, err) != 0) {
+            json_decref(*out);
+            return -1;
+        }
+        json_array_append_new(*out, s);
+    }
+    return 0;
+}
+
+int eng_patent(eng *e, const char *collection, const char *patent_id, json_t **out, ds_err *err)
+{
+    eng_collection *c = eng_find(e, collection, err);
+    cat_patent p = {0};
+    cat_image *imgs = NULL;
+    size_t n = 0;
+    if (!c || cat_patent_get(e->db, c->id, patent_id, &p, err) != 0)
+        return -1;
+    if (cat_images_of_patent(e->db, c->id, patent_id, &imgs, &n, err) != 0) {
+        cat_patent_clear(&p);
+        return -1;
+    }
+    *out = json_object();
+    json_object_set_new(*out, "patent_id", json_string(p.patent_id));
+    patent_fields(*out, &p);
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, image_json(&imgs[i], 0, 0));
+    json_object_set_new(*out, "images", list);
+    cat_image_list_free(imgs, n);
+    cat_patent_clear(&p);
+    return 0;
+}
+
+int eng_image_bytes(eng *e, const char *collection, const char *file_name, int full, void **data,
+                    size_t *len, blob_info *info, ds_err *err)
+{
+    eng_collection *c = eng_find(e, collection, err);
+    char key[BLOB_KEY_MAX + 64];
+    if (!c)
+        return -1;
+    snprintf(key, sizeof key, full ? "originals/%s/%s" : "thumbnails/%s/%s.jpg", c->name,
+             file_name);
+    if (blob_key_check(key, err) != 0)
+        return ds_fail(err, DS_ENOTFOUND, "no image called '%s'", file_name);
+    if (blob_get(e->blobs, key, data, len, info, err) != 0) {
+        if (err->code == DS_ENOTFOUND)
+            ds_fail(err, DS_ENOTFOUND, "no image called '%s'", file_name);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,437 @@
+/* api.c - the route table and its handlers (see api.h).
+ *
+ * Every handler: parse and check the parameters (400 naming the parameter),
+ * call the engine, answer in the seed's envelope. Engine errors map to HTTP
+ * statuses in one place (status_of).
+ */
+#include "http/api.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MB (1024 * 1024)
+
+/* The HTTP status for an engine error. */
+static int status_of(const ds_err *err)
+{
+    switch (err->code) {
+    case DS_EINVAL: return 400;
+    case DS_ENOTFOUND: return 404;
+    case DS_ETOOBIG: return 413;
+    case DS_EFORMAT:
+    case DS_EUNSUPPORTED: return 415;
+    default: return 500;
+    }
+}
+
+/* A parameter from the multipart form (text fields) or else the query. */
+typedef struct params {
+    const http_form *form;
+    const http_params *query;
+    char buf[16][256]; /* copies of form fields, NUL-terminated */
+    int used;
+} params;
+
+static const char *param(params *p, const char *name)
+{
+    const http_part *part = p->form ? http_form_get(p->form, name) : NULL;
+    if (part && !part->filename && p->used < 16 && part->len < sizeof p->buf[0] &&
+        !memchr(part->data, '\0', part->len)) {
+        memcpy(p->buf[p->used], part->data, part->len);
+        p->buf[p->used][part->len] = '\0';
+        return p->buf[p->used++];
+    }
+    return http_params_get(p->query, name);
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_float(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !(v >= lo && v <= hi))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    if (!strcasecmp(s, "true") || !strcmp(s, "1") || !strcasecmp(s, "yes"))
+        *out = 1;
+    else if (!strcasecmp(s, "false") || !strcmp(s, "0") || !strcasecmp(s, "no"))
+        *out = 0;
+    else
+        return -1;
+    return 0;
+}
+
+/* ISO date yyyy-mm-dd, or the seed's YYYYMMDD (rewritten into iso). */
+static int parse_date(const char *s, char iso[11])
+{
+    int y, m, d;
+    char tail;
+    if (strlen(s) == 8 && sscanf(s, "%4d%2d%2d%c", &y, &m, &d, &tail) == 3) {
+    } else if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || strlen(s) != 10) {
+        return -1;
+    }
+    if (y < 1790 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
+        return -1;
+    snprintf(iso, 11, "%04d-%02d-%02d", y, m, d);
+    return 0;
+}
+
+typedef struct search_args {
+    eng_query q;
+    char dates[4][11];
+    char *ids_copy;
+    const char *ids[1000];
+} search_args;
+
+/* Read the filters into a->q.filter; 0, or -1 with the message in err. */
+static int parse_filters(params *p, search_args *a, ds_err *err)
+{
+    cat_filter *f = &a->q.filter;
+    f->loc_class = param(p, "loc_class");
+    f->applicant = param(p, "applicant");
+    f->assignee = param(p, "assignee");
+    f->inventor = param(p, "inventor");
+    f->applicant_country = param(p, "applicant_country");
+    static const char *const date_names[4] = {"pub_date_from", "pub_date_to", "filing_date_from",
+                                              "filing_date_to"};
+    const char **date_dst[4] = {&f->pub_date_from, &f->pub_date_to, &f->filing_date_from,
+                                &f->filing_date_to};
+    for (int i = 0; i < 4; i++) {
+        const char *v = param(p, date_names[i]);
+        if (!v || !*v)
+            continue;
+        if (parse_date(v, a->dates[i]) != 0)
+            return ds_fail(err, DS_EINVAL, "%s must be a date, yyyy-mm-dd or YYYYMMDD", date_names[i]);
+        *date_dst[i] = a->dates[i];
+    }
+    const char *ids = param(p, "patent_ids");
+    if (ids && *ids) {
+        a->ids_copy = strdup(ids);
+        for (char *save = NULL, *t = strtok_r(a->ids_copy, ", ", &save); t;
+             t = strtok_r(NULL, ", ", &save)) {
+            if (f->n_patent_ids == 1000)
+                return ds_fail(err, DS_EINVAL, "patent_ids: at most 1000");
+            a->ids[f->n_patent_ids++] = t;
+        }
+        f->patent_ids = a->ids;
+    }
+    return 0;
+}
+
+static int parse_search(params *p, search_args *a, ds_err *err)
+{
+    long top_k = 10;
+    double min_score = 0.0;
+    int group = 0;
+    const char *v;
+    if ((v = param(p, "top_k")) && parse_int(v, 1, 1000, &top_k) != 0)
+        return ds_fail(err, DS_EINVAL, "top_k must be an integer from 1 to 1000 (got \"%.40s\")", v);
+    if ((v = param(p, "min_score")) && parse_float(v, -1.0, 1.0, &min_score) != 0)
+        return ds_fail(err, DS_EINVAL, "min_score must be a number from -1 to 1 (got \"%.40s\")", v);
+    if ((v = param(p, "group_by_patent")) && parse_bool(v, &group) != 0)
+        return ds_fail(err, DS_EINVAL, "group_by_patent must be true or false");
+    a->q.top_k = (int)top_k;
+    a->q.min_score = (float)min_score;
+    a->q.group_by_patent = group;
+    a->q.collection = param(p, "collection");
+    return parse_filters(p, a, err);
+}
+
+static int h_search(void *app_, const http_request *req, http_response *resp)
+{
+    api_app *app = app_;
+    char boundary[80];
+    http_form form = {0};
+    ds_err err = {0};
+    search_args a = {0};
+    params p = {.form = &form, .query = &req->query};
+    const char *ct = http_header(req, "Content-Type");
+    if (http_multipart_boundary(ct, boundary, sizeof boundary, &err) != 0 ||
+        http_parse_multipart(req->body, req->body_len, boundary, 64, &form, &err) != 0) {
+        http_respond_error(resp, err.code == DS_ETOOBIG ? 413 : 400, "%s", err.msg);
+        goto out;
+    }
+    const http_part *file = http_form_get(&form, "file");
+    if (!file || file->len == 0) {
+        http_respond_error(resp, 400, "the form needs a non-empty 'file' part (the image)");
+        goto out;
+    }
+    if (parse_search(&p, &a, &err) != 0) {
+        http_respond_error(resp, 400, "%s", err.msg);
+        goto out;
+    }
+    a.q.data = file->data;
+    a.q.len = file->len;
+    json_t *results;
+    eng_timing t = {0};
+    if (eng_search(app->engine, &a.q, &results, &t, &err) != 0) {
+        http_respond_error(resp, status_of(&err), "%s", err.msg);
+        goto out;
+    }
+    json_t *data = json_pack(
+        "{s:o,s:I,s:b,s:s,s:b,s:{s:f,s:f,s:f,s:f,s:f,s:f}}", "results", results, "total",
+        (json_int_t)json_array_size(results), "group_by_patent", a.q.group_by_patent, "collection",
+        a.q.collection ? a.q.collection : eng_default_collection(app->engine), "generated_weights",
+        eng_generated_weights(app->engine), "timing", "feature_extraction_ms",
+        t.decode_ms + t.embed_ms, "milvus_search_ms", t.search_ms, "total_ms", t.total_ms,
+        "decode_ms", t.decode_ms, "embed_ms", t.embed_ms, "search_ms", t.search_ms);
+    http_respond_ok(resp, data);
+out:
+    free(a.ids_copy);
+    http_form_free(&form);
+    return 0;
+}
+
+static int h_stats(void *app_, const http_request *req, http_response *resp)
+{
+    api_app *app = app_;
+    ds_err err = {0};
+    json_t *stats;
+    if (eng_stats(app->engine, http_params_get(&req->query, "collection"), &stats, &err) != 0)
+        http_respond_error(resp, status_of(&err), "%s", err.msg);
+    else
+        http_respond_ok(resp, stats);
+    return 0;
+}
+
+static int h_collections(void *app_, const http_request *req, http_response *resp)
+{
+    api_app *app = app_;
+    ds_err err = {0};
+    json_t *list;
+    (void)req;
+    if (eng_collections(app->engine, &list, &err) != 0)
+        http_respond_error(resp, status_of(&err), "%s", err.msg);
+    else
+        http_respond_ok(resp, json_pack("{s:o}", "collections", list));
+    return 0;
+}
+
+static int h_image(void *app_, const http_request *req, http_response *resp)
+{
+    api_app *app = app_;
+    ds_err err = {0};
+    const char *size = http_params_get(&req->query, "size");
+    int full = size && strcmp(size, "full") == 0;
+    if (size && !full && strcmp(size, "thumbnail") != 0) {
+        http_respond_error(resp, 400, "size must be 'full' or 'thumbnail'");
+        return 0;
+    }
+    void *data;
+    size_t len;
+    blob_info info;
+    if (eng_image_bytes(app->engine, http_params_get(&req->query, "collection"), req->tail, full,
+                        &data, &len, &info, &err) != 0) {
+        http_respond_error(resp, status_of(&err), "%s", err.msg);
+        return 0;
+    }
+    char etag[BLOB_ETAG_MAX + 4];
+    snprintf(etag, sizeof etag, "\"%.64s\"", info.etag);
+    const char *inm = http_header(req, "If-None-Match");
+    if (inm && strstr(inm, etag)) {
+        free(data);
+        http_respond_bytes(resp, 304, NULL, NULL, 0);
+    } else {
+        /* The content type is copied into a header: info lives on our stack. */
+        http_respond_bytes(resp, 200, NULL, data, len);
+        http_set_header(resp, "Content-Type", !full ? "image/jpeg"
+                                              : info.content_type[0] ? info.content_type
+                                                                     : "application/octet-stream");
+    }
+    http_set_header(resp, "ETag", etag);
+    http_set_header(resp, "Cache-Control", "public, max-age=86400");
+    return 0;
+}
+
+static int h_patent(void *app_, const http_request *req, http_response *resp)
+{
+    api_app *app = app_;
+    ds_err err = {0};
+    json_t *p;
+    if (eng_patent(app->engine, http_params_get(&req->query, "collection"), req->tail, &p, &err))
+        http_respond_error(resp, status_of(&err), "%s", err.msg);
+    else
+        http_respond_ok(resp, p);
+    return 0;
+}
+
+/* The seed's /health shape, with our parts named beside its "milvus" and
+ * "minio" (the index and the blob store play their roles). */
+static int h_health(void *app_, const http_request *req, http_response *resp)
+{
+    api_app *app = app_;
+    eng_health h;
+    (void)req;
+    eng_health_get(app->engine, &h);
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    int ok = h.model && h.catalog && h.blobs && h.index;
+    json_t *doc = json_pack(
+        "{s:s,s:s,s:{s:s,s:s,s:s,s:s,s:s,s:s},s:b,s:I}", "status", ok ? "ok" : "degraded",
+        "timestamp", ts, "components", "milvus", h.index ? "ok" : "error", "minio",
+        h.blobs ? "ok" : "error", "index", h.index ? "ok" : "error", "blobs",
+        h.blobs ? "ok" : "error", "catalog", h.catalog ? "ok" : "error", "model",
+        h.model ? "ok" : "error", "ready", ok, "uptime_s", (json_int_t)(now - app->started));
+    http_respond_json(resp, ok ? 200 : 503, doc);
+    return 0;
+}
+
+static int h_batch_start(void *app_, const http_request *req, http_response *resp)
+{
+    (void)app_, (void)req;
+    http_respond_error(resp, 501, "the import pipeline is not in this version yet (issue #4); "
+                                  "add images with POST /api/images");
+    return 0;
+}
+
+/* Add one image: multipart 'file', 'file_name' (default: the upload's file
+ * name, without any directory), optional 'patent_id', 'image_index'. */
+static int h_add_image(void *app_, const http_request *req, http_response *resp)
+{
+    api_app *app = app_;
+    char boundary[80];
+    http_form form = {0};
+    ds_err err = {0};
+    params p = {.form = &form, .query = &req->query};
+    if (http_multipart_boundary(http_header(req, "Content-Type"), boundary, sizeof boundary,
+                                &err) != 0 ||
+        http_parse_multipart(req->body, req->body_len, boundary, 64, &form, &err) != 0) {
+        http_respond_error(resp, 400, "%s", err.msg);
+        goto out;
+    }
+    const http_part *file = http_form_get(&form, "file");
+    const char *name = param(&p, "file_name");
+    if (!name && file && file->filename) {
+        const char *slash = strrchr(file->filename, '/');
+        name = slash ? slash + 1 : file->filename; /* never a client's path */
+    }
+    long index = 0;
+    const char *idx = param(&p, "image_index");
+    if (!file || !file->len || !name || !*name ||
+        (idx && parse_int(idx, 0, 10000, &index) != 0)) {
+        http_respond_error(resp, 400, "needs a 'file' part with a file name (or 'file_name'), "
+                                      "and 'image_index' from 0 to 10000 if given");
+        goto out;
+    }
+    cat_patent patent = {.patent_id = (char *)param(&p, "patent_id"), .image_count = -1};
+    eng_image_in in = {.data = file->data, .len = file->len, .file_name = name,
+                       .patent = patent.patent_id ? &patent : NULL, .image_index = (int)index};
+    int64_t id = 0;
+    int added = 0;
+    if (eng_add(app->engine, param(&p, "collection"), &in, &id, &added, &err) != 0)
+        http_respond_error(resp, status_of(&err), "%s", err.msg);
+    else
+        http_respond_ok(resp, json_pack("{s:I,s:b,s:s}", "id", (json_int_t)id, "added", added,
+                                        "file_name", name));
+out:
+    http_form_free(&form);
+    return 0;
+}
+
+static int h_metrics(void *app_, const http_request *req, http_response *resp)
+{
+    api_app *app = app_;
+    (void)req;
+    char *text = http_metrics_text(app->server);
+    json_t *stats = NULL;
+    ds_err err = {0};
+    if (!text)
+        return -1;
+    size_t len = strlen(text), cap = len + 1024;
+    char *out = realloc(text, cap);
+    if (!out) {
+        free(text);
+        return -1;
+    }
+    if (eng_stats(app->engine, NULL, &stats, &err) == 0) {
+        snprintf(out + len, cap - len,
+                 "# HELP dinoseek_index_vectors Vectors in the default collection's index.\n"
+                 "# TYPE dinoseek_index_vectors gauge\ndinoseek_index_vectors %lld\n"
+                 "# HELP dinoseek_model_info The model that embeds images.\n"
+                 "# TYPE dinoseek_model_info gauge\ndinoseek_model_info{model=\"%s\",dim=\"%lld\"} 1\n",
+                 (long long)json_integer_value(json_object_get(json_object_get(stats, "index"), "count")),
+                 json_string_value(json_object_get(stats, "model")),
+                 (long long)json_integer_value(json_object_get(stats, "dimension")));
+        json_decref(stats);
+    }
+    http_respond_bytes(resp, 200, "text/plain; version=0.0.4", out, strlen(out));
+    return 0;
+}
+
+static int h_openapi(void *app_, const http_request *req, http_response *resp);
+
+/* Every route, in one table. */
+static const http_route routes[] = {
+    {"POST", "/api/search", h_search, 0, 32 * MB, "Search by image (multipart 'file')"},
+    {"GET", "/api/collection/stats", h_stats, 0, 0, "Statistics of a collection"},
+    {"GET", "/api/collections", h_collections, 0, 0, "Every collection"},
+    {"GET", "/api/image/", h_image, HTTP_PREFIX, 0, "Thumbnail (or ?size=full original) by file name"},
+    {"GET", "/api/patent/", h_patent, HTTP_PREFIX, 0, "A patent with all its images"},
+    {"POST", "/api/images", h_add_image, HTTP_WRITE, 64 * MB, "Add one image (multipart 'file')"},
+    {"POST", "/api/batch/start", h_batch_start, HTTP_WRITE, 0, "Start an import (issue #4)"},
+    {"GET", "/health", h_health, 0, 0, "Liveness and readiness"},
+    {"GET", "/metrics", h_metrics, 0, 0, "Prometheus metrics"},
+    {"GET", "/api/openapi.json", h_openapi, 0, 0, "This API as OpenAPI 3.1"},
+};
+
+static int h_openapi(void *app_, const http_request *req, http_response *resp)
+{
+    (void)app_, (void)req;
+    json_t *paths = json_object();
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        char path[128];
+        const char *param_name = strstr(routes[i].path, "image") ? "file_name" : "patent_id";
+        if (routes[i].flags & HTTP_PREFIX)
+            snprintf(path, sizeof path, "%s{%s}", routes[i].path, param_name);
+        else
+            snprintf(path, sizeof path, "%s", routes[i].path);
+        json_t *item = json_object_get(paths, path);
+        if (!item)
+            json_object_set_new(paths, path, item = json_object());
+        char method[8];
+        for (size_t k = 0; k < sizeof method - 1 && routes[i].method[k]; k++)
+            method[k] = (char)(routes[i].method[k] | 0x20), method[k + 1] = '\0';
+        json_t *op = json_pack("{s:s,s:{s:{s:s}}}", "summary", routes[i].summary, "responses",
+                               "200", "description", "success");
+        if (routes[i].flags & HTTP_PREFIX)
+            json_object_set_new(op, "parameters",
+                                json_pack("[{s:s,s:s,s:b,s:{s:s}}]", "name", param_name, "in",
+                                          "path", "required", 1, "schema", "type", "string"));
+        if (routes[i].flags & HTTP_WRITE)
+            json_object_set_new(op, "security", json_pack("[{s:[]}]", "apiKey"));
+        json_object_set_new(item, method, op);
+    }
+    json_t *doc = json_pack("{s:s,s:{s:s,s:s},s:o,s:{s:{s:{s:s,s:s,s:s}}}}", "openapi", "3.1.0",
+                            "info", "title", "dinoseek", "version", "1", "paths", paths,
+                            "components", "securitySchemes", "apiKey", "type", "apiKey", "in",
+                            "header", "name", "X-API-Key");
+    http_respond_json(resp, 200, doc);
+    return 0;
+}
+
+const http_route *api_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
