@@ -27,6 +27,7 @@ static const struct {
     {"catalog", catalog_tests},
     {"blob", blob_tests},
     {"http", http_tests},
+    {"api", api_tests},
     {"parity", parity_tests},
 };
 

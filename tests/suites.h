@@ -15,5 +15,6 @@ extern const ds_test index_tests[];
 extern const ds_test catalog_tests[];
 extern const ds_test blob_tests[];
 extern const ds_test http_tests[];
+extern const ds_test api_tests[];
 
 #endif

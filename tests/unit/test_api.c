@@ -1,0 +1,549 @@
+/* test_api.c - `dinoseek serve` as users meet it: the real binary on a free
+ * port of 127.0.0.1, spoken to over HTTP with libcurl. Every route and every
+ * error of the API, searches while images are added, a clean SIGTERM. */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../suites.h"
+
+#define IMG "tests/fixtures/images/"
+
+typedef struct server {
+    pid_t pid;
+    int port;
+    char dir[512];
+} server;
+
+/* Generate a model once per run (shared by the tests). */
+static const char *model_dir(void)
+{
+    static char dir[512];
+    if (!dir[0]) {
+        char cmd[1200];
+        snprintf(dir, sizeof dir, "%s/model", ds_test_tmpdir);
+        snprintf(cmd, sizeof cmd, "%s model generate --arch small --seed 5 %s 2>/dev/null",
+                 ds_test_bin(), dir);
+        if (system(cmd) != 0)
+            dir[0] = '\0';
+    }
+    return dir[0] ? dir : NULL;
+}
+
+/* Start `dinoseek serve --listen 127.0.0.1:0` on a fresh data directory and
+ * read the port it reports. extra: more flags. */
+static int start(server *s, const char *name, const char *extra)
+{
+    const char *model = model_dir();
+    if (!model)
+        return -1;
+    snprintf(s->dir, sizeof s->dir, "%s/%s", ds_test_tmpdir, name);
+    char log[600], cmd[2048];
+    static int starts;
+    snprintf(log, sizeof log, "%s.%d.log", s->dir, ++starts); /* a fresh log each start */
+    snprintf(cmd, sizeof cmd, "exec %s serve --data %s --model %s --listen 127.0.0.1:0 %s >/dev/null 2>%s",
+             ds_test_bin(), s->dir, model, extra ? extra : "", log);
+    s->pid = fork();
+    if (s->pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 300; i++) { /* up to 30 s under ASan */
+        char *text = ds_test_read_file(log, NULL);
+        const char *at = text ? strstr(text, "http://127.0.0.1:") : NULL;
+        s->port = at ? atoi(at + 17) : 0;
+        free(text);
+        if (s->port > 0)
+            return 0;
+        usleep(100000);
+    }
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+    return -1;
+}
+
+/* SIGTERM, then up to 30 s for a clean exit (SIGKILL after); returns the
+ * exit status. */
+static int stop(server *s)
+{
+    int status = -1;
+    kill(s->pid, SIGTERM);
+    for (int i = 0; i < 300; i++) {
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        usleep(100000);
+    }
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, &status, 0);
+    return -1;
+}
+
+typedef struct reply {
+    long status;
+    char *body;
+    size_t len;
+    char headers[4096];
+    size_t hlen;
+    json_t *json;
+} reply;
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    reply *r = ud;
+    char *grown = realloc(r->body, r->len + size * n + 1);
+    if (!grown)
+        return 0;
+    r->body = grown;
+    memcpy(r->body + r->len, p, size * n);
+    r->len += size * n;
+    r->body[r->len] = '\0';
+    return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    reply *r = ud;
+    size_t k = size * n, room = sizeof r->headers - 1 - r->hlen;
+    memcpy(r->headers + r->hlen, p, k < room ? k : room);
+    r->hlen += k < room ? k : room;
+    r->headers[r->hlen] = '\0';
+    return k;
+}
+
+static void reply_free(reply *r)
+{
+    free(r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+/* A request: form (may be NULL) is sent as multipart; raw/raw_len as the
+ * body with content_type otherwise. header: one extra header line or NULL. */
+static reply call(const server *s, const char *method, const char *path, curl_mime *(*form)(CURL *),
+                  const char *content_type, const char *raw, size_t raw_len, const char *header)
+{
+    reply r = {0};
+    char url[1024], ct[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s->port, path);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = header ? curl_slist_append(NULL, header) : NULL;
+    if (content_type) {
+        snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
+        h = curl_slist_append(h, ct);
+    }
+    curl_mime *mime = form ? form(c) : NULL;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    if (mime)
+        curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+    else if (raw) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, raw);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)raw_len);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    CHECKF(rc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    if (r.body)
+        r.json = json_loads(r.body, 0, NULL);
+    curl_mime_free(mime);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return r;
+}
+
+static long code_of(const reply *r) { return json_integer_value(json_object_get(r->json, "code")); }
+static const char *message_of(const reply *r)
+{
+    const char *m = json_string_value(json_object_get(r->json, "message"));
+    return m ? m : "";
+}
+
+/* Forms. */
+static curl_mime *file_part(CURL *c, const char *path, const char *name)
+{
+    curl_mime *m = curl_mime_init(c);
+    curl_mimepart *p = curl_mime_addpart(m);
+    curl_mime_name(p, "file");
+    curl_mime_filedata(p, path);
+    if (name)
+        curl_mime_filename(p, name);
+    return m;
+}
+
+static void field(curl_mime *m, const char *name, const char *value)
+{
+    curl_mimepart *p = curl_mime_addpart(m);
+    curl_mime_name(p, name);
+    curl_mime_data(p, value, CURL_ZERO_TERMINATED);
+}
+
+static curl_mime *add_drawing(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "drawing_g4.tif", "USD0701016-20140318-D00001.TIF");
+    field(m, "patent_id", "D0701016");
+    return m;
+}
+static curl_mime *add_photo(CURL *c) { return file_part(c, IMG "parity_photo.jpg", NULL); }
+static curl_mime *add_tall(CURL *c) { return file_part(c, IMG "parity_tall.png", NULL); }
+static curl_mime *add_sneaky(CURL *c) { return file_part(c, IMG "quad.png", "../../etc/quad.png"); }
+static curl_mime *add_text(CURL *c) { return file_part(c, IMG "text.png", NULL); }
+static curl_mime *search_photo(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "parity_photo.png", NULL);
+    field(m, "top_k", "2");
+    return m;
+}
+static curl_mime *search_grouped(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "drawing_2page.tif", NULL);
+    field(m, "top_k", "5");
+    field(m, "group_by_patent", "true");
+    return m;
+}
+static curl_mime *search_filtered(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "parity_photo.png", NULL);
+    field(m, "patent_ids", "D0701016");
+    return m;
+}
+static curl_mime *search_min_score(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "parity_photo.png", NULL);
+    field(m, "min_score", "0.999");
+    return m;
+}
+static curl_mime *search_no_file(CURL *c)
+{
+    curl_mime *m = curl_mime_init(c);
+    field(m, "top_k", "3");
+    return m;
+}
+#define SEARCH_TOPK(v)                                                                  \
+    static curl_mime *search_topk_##v(CURL *c)                                          \
+    {                                                                                   \
+        curl_mime *m = file_part(c, IMG "quad.png", NULL);                              \
+        field(m, "top_k", #v);                                                          \
+        return m;                                                                       \
+    }
+SEARCH_TOPK(0)
+SEARCH_TOPK(100000)
+SEARCH_TOPK(abc)
+static curl_mime *search_text(CURL *c) { return file_part(c, IMG "text.png", NULL); }
+static curl_mime *search_bad_date(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "quad.png", NULL);
+    field(m, "pub_date_from", "yesterday");
+    return m;
+}
+
+static void add_samples(const server *s)
+{
+    curl_mime *(*adds[])(CURL *) = {add_drawing, add_photo, add_tall};
+    for (size_t i = 0; i < 3; i++) {
+        reply r = call(s, "POST", "/api/images", adds[i], NULL, NULL, 0, "X-API-Key: k");
+        CHECKF(r.status == 200 && code_of(&r) == 0, "%ld %s", r.status, r.body);
+        reply_free(&r);
+    }
+}
+
+static void test_search_routes(void)
+{
+    server s;
+    if (start(&s, "search", "--api-key k --cors http://ui.example") != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    add_samples(&s);
+    reply r = call(&s, "POST", "/api/search", search_photo, NULL, NULL, 0, NULL);
+    json_t *data = json_object_get(r.json, "data"), *results = json_object_get(data, "results");
+    CHECKF(r.status == 200 && code_of(&r) == 0 && !strcmp(message_of(&r), "success"), "%s", r.body);
+    CHECK(json_array_size(results) == 2);
+    json_t *best = json_array_get(results, 0);
+    CHECK(!strcmp(json_string_value(json_object_get(best, "file_name")), "parity_photo.jpg"));
+    CHECK(json_real_value(json_object_get(best, "score")) > 0.99);
+    static const char *const seed_keys[] = {"id", "score", "file_name", "patent_id", "page_num",
+                                            "file_path"};
+    for (size_t i = 0; i < 6; i++)
+        CHECKF(json_object_get(best, seed_keys[i]) != NULL, "result lacks %s", seed_keys[i]);
+    json_t *timing = json_object_get(data, "timing");
+    static const char *const timing_keys[] = {"feature_extraction_ms", "milvus_search_ms",
+                                              "total_ms", "decode_ms", "embed_ms", "search_ms"};
+    for (size_t i = 0; i < 6; i++)
+        CHECKF(json_is_number(json_object_get(timing, timing_keys[i])), "timing lacks %s",
+               timing_keys[i]);
+    reply_free(&r);
+    /* Grouped: the drawing's patent first, with its page number. */
+    r = call(&s, "POST", "/api/search", search_grouped, NULL, NULL, 0, NULL);
+    results = json_object_get(json_object_get(r.json, "data"), "results");
+    best = json_array_get(results, 0);
+    CHECKF(r.status == 200 && !strcmp(json_string_value(json_object_get(best, "patent_id")),
+                                      "D0701016"), "%s", r.body);
+    json_t *img = json_array_get(json_object_get(best, "images"), 0);
+    CHECK(img && !strcmp(json_string_value(json_object_get(img, "page_num")), "D00001"));
+    CHECK(json_array_size(results) == 3); /* one patent, two plain images */
+    reply_free(&r);
+    /* A filter is applied before ranking: only the patent's image comes back. */
+    r = call(&s, "POST", "/api/search", search_filtered, NULL, NULL, 0, NULL);
+    results = json_object_get(json_object_get(r.json, "data"), "results");
+    CHECKF(r.status == 200 && json_array_size(results) == 1, "%s", r.body);
+    reply_free(&r);
+    r = call(&s, "POST", "/api/search", search_min_score, NULL, NULL, 0, NULL);
+    results = json_object_get(json_object_get(r.json, "data"), "results");
+    CHECKF(r.status == 200 && json_array_size(results) == 1, "%s", r.body);
+    reply_free(&r);
+    CHECK(stop(&s) == 0);
+}
+
+static void test_errors(void)
+{
+    server s;
+    if (start(&s, "errors", "--api-key k --max-upload 1") != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    add_samples(&s);
+    const struct {
+        curl_mime *(*form)(CURL *);
+        long status;
+        const char *text;
+    } cases[] = {
+        {search_no_file, 400, "'file'"},   {search_topk_0, 400, "top_k"},
+        {search_topk_100000, 400, "top_k"}, {search_topk_abc, 400, "top_k"},
+        {search_text, 415, "not an image"}, {search_bad_date, 400, "pub_date_from"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        reply r = call(&s, "POST", "/api/search", cases[i].form, NULL, NULL, 0, NULL);
+        CHECKF(r.status == cases[i].status && code_of(&r) == 1 && strstr(message_of(&r), cases[i].text),
+               "case %zu: %ld %s", i, r.status, r.body);
+        reply_free(&r);
+    }
+    reply r = call(&s, "POST", "/api/search", NULL, "multipart/form-data", "x", 1, NULL);
+    CHECK(r.status == 400 && strstr(message_of(&r), "boundary"));
+    reply_free(&r);
+    const char *cut = "--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc";
+    r = call(&s, "POST", "/api/search", NULL, "multipart/form-data; boundary=b", cut, strlen(cut), NULL);
+    CHECK(r.status == 400 && strstr(message_of(&r), "truncated"));
+    reply_free(&r);
+    /* 10,000 parts. */
+    size_t cap = 10000 * 64, pos = 0;
+    char *many = malloc(cap);
+    for (int i = 0; i < 10000; i++)
+        pos += (size_t)snprintf(many + pos, cap - pos,
+                                "--b\r\nContent-Disposition: form-data; name=\"p%d\"\r\n\r\nx\r\n", i);
+    pos += (size_t)snprintf(many + pos, cap - pos, "--b--\r\n");
+    r = call(&s, "POST", "/api/search", NULL, "multipart/form-data; boundary=b", many, pos, NULL);
+    CHECKF(r.status == 413 && strstr(message_of(&r), "parts"), "%ld %s", r.status, r.body);
+    reply_free(&r);
+    /* Over --max-upload 1 (MB). */
+    char *big = malloc(3 << 20);
+    memset(big, 'x', 3 << 20);
+    r = call(&s, "POST", "/api/search", NULL, "multipart/form-data; boundary=b", big, 3 << 20, NULL);
+    CHECK(r.status == 413 && code_of(&r) == 1);
+    reply_free(&r);
+    free(big);
+    free(many);
+    /* Writes need the key; a client's path never reaches the store. */
+    r = call(&s, "POST", "/api/images", add_photo, NULL, NULL, 0, NULL);
+    CHECK(r.status == 401 && code_of(&r) == 1);
+    reply_free(&r);
+    r = call(&s, "POST", "/api/images", add_sneaky, NULL, NULL, 0, "Authorization: Bearer k");
+    CHECKF(r.status == 200 && !strcmp(json_string_value(json_object_get(json_object_get(r.json, "data"),
+                                                                         "file_name")), "quad.png"),
+           "%s", r.body);
+    reply_free(&r);
+    r = call(&s, "POST", "/api/images", add_text, NULL, NULL, 0, "X-API-Key: k");
+    CHECK(r.status == 415);
+    reply_free(&r);
+    r = call(&s, "GET", "/api/image/..%2F..%2Fcatalog.sqlite3", NULL, NULL, NULL, 0, NULL);
+    CHECK(r.status == 404 && code_of(&r) == 1);
+    reply_free(&r);
+    r = call(&s, "GET", "/api/image/nothing.png", NULL, NULL, NULL, 0, NULL);
+    CHECK(r.status == 404 && strstr(message_of(&r), "nothing.png"));
+    reply_free(&r);
+    r = call(&s, "GET", "/api/patent/D9999999", NULL, NULL, NULL, 0, NULL);
+    CHECK(r.status == 404);
+    reply_free(&r);
+    r = call(&s, "GET", "/api/collection/stats?collection=nope", NULL, NULL, NULL, 0, NULL);
+    CHECK(r.status == 404 && strstr(message_of(&r), "nope"));
+    reply_free(&r);
+    r = call(&s, "PUT", "/api/search", NULL, NULL, NULL, 0, NULL);
+    CHECK(r.status == 405);
+    reply_free(&r);
+    r = call(&s, "GET", "/no/such/thing", NULL, NULL, NULL, 0, NULL);
+    CHECK(r.status == 404 && code_of(&r) == 1);
+    reply_free(&r);
+    CHECK(stop(&s) == 0);
+}
+
+static void test_other_routes(void)
+{
+    server s;
+    if (start(&s, "other", NULL) != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    add_samples(&s);
+    reply r = call(&s, "GET", "/health", NULL, NULL, NULL, 0, NULL);
+    CHECK(r.status == 200 && !strcmp(json_string_value(json_object_get(r.json, "status")), "ok"));
+    json_t *comp = json_object_get(r.json, "components");
+    CHECK(json_object_get(comp, "milvus") && json_object_get(comp, "minio") &&
+          json_object_get(r.json, "timestamp"));
+    reply_free(&r);
+    r = call(&s, "GET", "/api/collection/stats", NULL, NULL, NULL, 0, NULL);
+    CHECK(r.status == 200 && json_integer_value(json_object_get(json_object_get(r.json, "data"),
+                                                                "images")) == 3);
+    reply_free(&r);
+    r = call(&s, "GET", "/api/collections", NULL, NULL, NULL, 0, NULL);
+    CHECK(r.status == 200 && json_array_size(json_object_get(json_object_get(r.json, "data"),
+                                                             "collections")) == 1);
+    reply_free(&r);
+    r = call(&s, "GET", "/api/patent/D0701016", NULL, NULL, NULL, 0, NULL);
+    CHECK(r.status == 200 && json_array_size(json_object_get(json_object_get(r.json, "data"),
+                                                             "images")) == 1);
+    reply_free(&r);
+    /* Thumbnails: JPEG with an ETag; If-None-Match gives 304; originals as stored. */
+    r = call(&s, "GET", "/api/image/USD0701016-20140318-D00001.TIF", NULL, NULL, NULL, 0, NULL);
+    CHECK(r.status == 200 && r.len > 100 && (unsigned char)r.body[0] == 0xFF &&
+          strstr(r.headers, "image/jpeg") && strstr(r.headers, "Cache-Control"));
+    const char *etag = strstr(r.headers, "ETag: ");
+    char inm[200] = "If-None-Match: ";
+    if (etag)
+        strncat(inm, etag + 6, strcspn(etag + 6, "\r\n"));
+    reply_free(&r);
+    r = call(&s, "GET", "/api/image/USD0701016-20140318-D00001.TIF", NULL, NULL, NULL, 0, inm);
+    CHECK(r.status == 304);
+    reply_free(&r);
+    r = call(&s, "GET", "/api/image/parity_photo.jpg?size=full", NULL, NULL, NULL, 0, NULL);
+    size_t orig_len = 0;
+    char *orig = ds_test_read_file(IMG "parity_photo.jpg", &orig_len);
+    CHECK(r.status == 200 && r.len == orig_len && orig && !memcmp(r.body, orig, orig_len));
+    free(orig);
+    reply_free(&r);
+    r = call(&s, "GET", "/metrics", NULL, NULL, NULL, 0, NULL);
+    CHECK(r.status == 200 && strstr(r.body, "dinoseek_http_requests_total") &&
+          strstr(r.body, "dinoseek_index_vectors 3"));
+    reply_free(&r);
+    r = call(&s, "POST", "/api/batch/start", NULL, NULL, NULL, 0, NULL);
+    CHECK(r.status == 501 && code_of(&r) == 1);
+    reply_free(&r);
+    CHECK(stop(&s) == 0);
+}
+
+/* The OpenAPI document lists every route, and every route it lists answers
+ * (anything but 404/405 for the documented method). */
+static void test_openapi(void)
+{
+    server s;
+    if (start(&s, "openapi", NULL) != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    reply doc = call(&s, "GET", "/api/openapi.json", NULL, NULL, NULL, 0, NULL);
+    json_t *paths = json_object_get(doc.json, "paths");
+    CHECK(doc.status == 200 && json_object_size(paths) >= 10);
+    const char *path;
+    json_t *item;
+    json_object_foreach(paths, path, item) {
+        const char *method;
+        json_t *op;
+        json_object_foreach(item, method, op) {
+            char url[256], upper[8] = {0};
+            snprintf(url, sizeof url, "%s", path);
+            char *brace = strchr(url, '{');
+            if (brace)
+                snprintf(brace, sizeof url - (size_t)(brace - url), "x");
+            for (int i = 0; method[i] && i < 7; i++)
+                upper[i] = (char)(method[i] & ~0x20);
+            reply r = call(&s, upper, url, NULL, NULL, NULL, 0, NULL);
+            CHECKF(r.status != 405 && (r.status != 404 || json_object_get(r.json, "code")),
+                   "%s %s answered %ld", upper, url, r.status);
+            CHECKF(strstr(r.body ? r.body : "", "no such path") == NULL, "%s %s", upper, url);
+            reply_free(&r);
+        }
+    }
+    reply_free(&doc);
+    CHECK(stop(&s) == 0);
+}
+
+/* Searches keep answering, correctly, while images are being added. */
+typedef struct race {
+    const server *s;
+    int ok, failed;
+} race;
+
+static void *searcher(void *arg)
+{
+    race *r = arg;
+    for (int i = 0; i < 8; i++) {
+        reply x = call(r->s, "POST", "/api/search", search_photo, NULL, NULL, 0, NULL);
+        if (x.status == 200 && code_of(&x) == 0)
+            r->ok++;
+        else
+            r->failed++;
+        reply_free(&x);
+    }
+    return NULL;
+}
+
+static curl_mime *add_numbered(CURL *c)
+{
+    static int n;
+    char name[64];
+    snprintf(name, sizeof name, "copy-%d.png", __atomic_fetch_add(&n, 1, __ATOMIC_SEQ_CST));
+    return file_part(c, IMG "quad_gray.png", name);
+}
+
+static void test_search_while_adding(void)
+{
+    server s;
+    if (start(&s, "race", NULL) != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    add_samples(&s);
+    race r = {.s = &s};
+    pthread_t t;
+    pthread_create(&t, NULL, searcher, &r);
+    int added = 0;
+    for (int i = 0; i < 6; i++) {
+        /* Distinct names but identical content: the first is added, the
+         * rest are recognised as already stored. */
+        reply x = call(&s, "POST", "/api/images", add_numbered, NULL, NULL, 0, NULL);
+        if (x.status == 200)
+            added += json_is_true(json_object_get(json_object_get(x.json, "data"), "added"));
+        reply_free(&x);
+    }
+    pthread_join(t, NULL);
+    CHECKF(r.ok == 8 && r.failed == 0, "%d ok, %d failed", r.ok, r.failed);
+    CHECK(added == 1);
+    CHECK(stop(&s) == 0);
+    /* Restarted on the same data, the index comes back with every image. */
+    server again;
+    if (start(&again, "race", NULL) == 0) {
+        reply x = call(&again, "GET", "/api/collection/stats", NULL, NULL, NULL, 0, NULL);
+        json_t *data = json_object_get(x.json, "data");
+        CHECKF(json_integer_value(json_object_get(json_object_get(data, "index"), "count")) == 4,
+               "%s", x.body);
+        reply_free(&x);
+        CHECK(stop(&again) == 0);
+    }
+}
+
+const ds_test api_tests[] = {
+    {"search: seed shapes, grouping, filters, min_score", test_search_routes},
+    {"every error: 400, 401, 404, 405, 413, 415, multipart abuse", test_errors},
+    {"health, stats, collections, patent, images + ETag, metrics", test_other_routes},
+    {"every route in the OpenAPI document answers", test_openapi},
+    {"searches while images are added; restart keeps the index", test_search_while_adding},
+    {0},
+};
