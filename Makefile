@@ -44,7 +44,7 @@ TEST_SRC := $(wildcard tests/unit/*.c) tests/run.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 FUZZ_NAMES := $(basename $(notdir $(wildcard fuzz/*_fuzzer.c)))
 REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%_replay)
-BENCH_BINS := $(BUILD)/bench/embed
+BENCH_BINS := $(BUILD)/bench/embed $(BUILD)/bench/search
 
 .PHONY: all deps test check asan demo bench fuzz clean venv
 all: deps $(BUILD)/dinoseek
@@ -73,7 +73,7 @@ $(BUILD)/tests/run: $(TEST_OBJ) $(BUILD)/libdinoseek.a
 $(BUILD)/fuzz/%_replay: $(BUILD)/fuzz/%.o $(BUILD)/fuzz/replay.o $(BUILD)/libdinoseek.a
 	$(CC) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bench/embed: $(BUILD)/bench/embed.o $(BUILD)/libdinoseek.a
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libdinoseek.a
 	$(CC) -o $@ $^ $(LDLIBS)
 
 # The whole suite, in C; its `fuzz` suite replays each fuzz corpus.
@@ -89,14 +89,17 @@ test: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check
 
-# The PyTorch side of the benchmarks (and tools/hf_reference.py) run in a
-# venv over Debian's torch, with the transformers release that supports it.
+# The Python sides of the benchmarks (PyTorch, faiss) and tools/hf_reference.py
+# run in a venv over Debian's torch, with the transformers release that
+# supports it; numpy stays below 2, which Debian's torch 1.13 was built for.
 TRANSFORMERS_VERSION := 4.46.3
+FAISS_VERSION := 1.15.1
 venv: .venv/.stamp
 .venv/.stamp:
 	./mk/deps.sh python3-torch python3-pil python3-numpy python3-venv
 	/usr/bin/python3 -m venv --system-site-packages .venv
-	.venv/bin/pip install -q 'transformers==$(TRANSFORMERS_VERSION)'
+	.venv/bin/pip install -q 'transformers==$(TRANSFORMERS_VERSION)' 'numpy<2' \
+	    'faiss-cpu==$(FAISS_VERSION)'
 	touch $@
 
 bench: deps venv $(BUILD)/dinoseek $(BENCH_BINS)

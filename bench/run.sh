@@ -8,3 +8,6 @@ cd "$(dirname "$0")/.."
 echo "== bench/embed: DINOv2 forward pass vs sgemm roofline and PyTorch"
 echo "   machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 "$build/bench/embed" "$@"
+echo
+echo "== bench/search: vector index vs faiss-cpu"
+"$build/bench/search" "$@"
