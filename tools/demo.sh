@@ -1,6 +1,8 @@
 #!/bin/sh
 # demo.sh BIN - what `make demo` runs: get DINOv2 weights, embed sample
-# images, and show how similar the images are to each other.
+# images and show how similar they are to each other, add them to a
+# collection in ./data, and serve the search API on 127.0.0.1:8000 until
+# Ctrl-C (DINOSEEK_DEMO_NO_SERVE=1 stops after adding).
 #
 # Weights: the official facebook/dinov2-small when it can be downloaded (once;
 # it is cached under ~/.cache/dinoseek/models), otherwise deterministic
@@ -76,3 +78,20 @@ if [ "$model" = "$generated" ]; then
     echo "demo: reminder: GENERATED weights; these similarities are not meaningful."
     echo "demo: with network access, run: $bin model fetch facebook/dinov2-small"
 fi
+
+echo
+echo "demo: adding the sample images to the collection in $data"
+# The USPTO-style drawings as pages of one design patent, the rest as images.
+"$bin" add --data "$data" --model "$model" --patent-id D0701016 \
+    tests/fixtures/images/drawing_g4.tif tests/fixtures/images/drawing_2page.tif
+# shellcheck disable=SC2086
+"$bin" add --data "$data" --model "$model" $(echo "$imgs" | tr ' ' '\n' | grep -v drawing_)
+"$bin" stats --data "$data" --model "$model" | grep -E '"(collection_name|images|patents)"'
+[ -n "${DINOSEEK_DEMO_NO_SERVE:-}" ] && exit 0
+listen=${DINOSEEK_LISTEN:-127.0.0.1:8000}
+echo
+echo "demo: serving on http://$listen/ (Ctrl-C stops). Try:"
+echo "  curl -F file=@tests/fixtures/images/parity_photo.png -F top_k=3 http://$listen/api/search"
+echo "  curl http://$listen/api/collection/stats"
+echo "  curl http://$listen/health"
+exec "$bin" serve --data "$data" --model "$model" --listen "$listen"
