@@ -44,7 +44,7 @@ TEST_SRC := $(wildcard tests/unit/*.c) tests/run.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 FUZZ_NAMES := $(basename $(notdir $(wildcard fuzz/*_fuzzer.c)))
 REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%_replay)
-BENCH_BINS := $(BUILD)/bench/embed $(BUILD)/bench/search
+BENCH_BINS := $(BUILD)/bench/embed $(BUILD)/bench/search $(BUILD)/bench/http
 
 .PHONY: all deps test check asan demo bench fuzz clean venv
 all: deps $(BUILD)/dinoseek

@@ -22,7 +22,7 @@ static const char usage_head[] =
 
 static const char usage_tail[] =
     "  --listen HOST:PORT  address (default $DINOSEEK_LISTEN, else 127.0.0.1:8000)\n"
-    "  --threads N         HTTP worker threads (default 4)\n"
+    "  --threads N         HTTP worker threads (default 8)\n"
     "  --api-key KEY       require this key on write endpoints (default $DINOSEEK_API_KEY)\n"
     "  --cors ORIGINS      allowed CORS origins, comma-separated, or * ($DINOSEEK_CORS)\n"
     "  --max-upload MB     largest accepted upload (default 32)\n"
@@ -109,7 +109,7 @@ static void defaults(serve_args *a)
     cmd_engine_defaults(&a->eng);
     a->http.host = "127.0.0.1";
     a->http.port = 8000;
-    a->http.threads = 4;
+    a->http.threads = 8;
     a->max_upload_mb = 32;
     const char *v;
     if ((v = getenv("DINOSEEK_LISTEN")) && *v && parse_listen(v, a) != 0)

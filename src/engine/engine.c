@@ -187,6 +187,7 @@ int eng_open(const eng_config *cfg, eng **out, ds_err *err)
     if (!e)
         return ds_fail(err, DS_ENOMEM, "out of memory");
     pthread_mutex_init(&e->model_lock, NULL);
+    pthread_cond_init(&e->model_turn, NULL);
     pthread_mutex_init(&e->colls_lock, NULL);
     snprintf(e->data_dir, sizeof e->data_dir, "%s", cfg->data_dir ? cfg->data_dir : "./data");
     img_opts_default(&e->img);
@@ -221,6 +222,7 @@ void eng_close(eng *e)
     blob_free(e->blobs);
     vit_close(e->model);
     pthread_mutex_destroy(&e->model_lock);
+    pthread_cond_destroy(&e->model_turn);
     pthread_mutex_destroy(&e->colls_lock);
     free(e);
 }
@@ -241,8 +243,18 @@ int eng_embed(eng *e, const void *data, size_t len, float *vec, double *decode_m
     int rc = img_preprocess_buffer(data, len, &e->img, px, err);
     double t1 = eng_now_ms();
     if (rc == 0) {
+        /* A ticket queue, not a bare mutex: under load every request waits
+         * its turn in arrival order, so the slowest wait is the queue's
+         * length, not luck. The model itself uses every core. */
         pthread_mutex_lock(&e->model_lock);
+        unsigned long ticket = e->next_ticket++;
+        while (ticket != e->now_serving)
+            pthread_cond_wait(&e->model_turn, &e->model_lock);
+        pthread_mutex_unlock(&e->model_lock);
         rc = vit_embed(e->model, px, 1, size, vec, err);
+        pthread_mutex_lock(&e->model_lock);
+        e->now_serving++;
+        pthread_cond_broadcast(&e->model_turn);
         pthread_mutex_unlock(&e->model_lock);
     }
     if (decode_ms)

@@ -23,7 +23,9 @@ struct eng {
     img_opts img;
     int dim;
     vit_model *model;
-    pthread_mutex_t model_lock;  /* the model's buffers are not shareable */
+    pthread_mutex_t model_lock;  /* the model's buffers are not shareable; */
+    pthread_cond_t model_turn;   /* requests take turns in arrival order */
+    unsigned long next_ticket, now_serving;
     cat_db *db;
     blob_store *blobs;
     pthread_mutex_t colls_lock;  /* guards colls[] and n_colls */
