@@ -24,29 +24,130 @@ const char *cmd_default_model(char *buf, size_t n)
     return NULL;
 }
 
+const char *const cmd_known_settings[] = {
+    "data", "model", "collection", "preprocess", "index", "listen", "threads",
+    "api-key", "cors", "max-upload", "access-log", NULL,
+};
+
 const char cmd_engine_help[] =
     "  --data DIR          data directory (default $DINOSEEK_DATA, else ./data)\n"
     "  --model DIR         model directory (default $DINOSEEK_MODEL, else the cached\n"
     "                      facebook/dinov2-small)\n"
     "  --collection NAME   collection (default $DINOSEEK_COLLECTION, else patent_images)\n"
-    "  --preprocess MODE   native or seed (default $DINOSEEK_PREPROCESS, else native)\n";
+    "  --preprocess MODE   native or seed (default $DINOSEEK_PREPROCESS, else native)\n"
+    "  --index KIND        flat (exact), flat16 (exact, float16 storage) or ivf\n"
+    "                      (default $DINOSEEK_INDEX, else flat)\n"
+    "  --config FILE       settings file, lines 'name = value' with the long flag names\n"
+    "                      (default $DINOSEEK_CONFIG, else ./dinoseek.conf if present);\n"
+    "                      flags win over DINOSEEK_* variables, which win over the file\n";
 
-static const char *env(const char *name)
+/* The configuration file's settings (loaded once per process). */
+static struct {
+    char name[32];
+    char value[1024];
+} config[64];
+static int n_config;
+
+const char *cmd_setting(const char *name)
 {
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
+    char var[64] = "DINOSEEK_";
+    for (size_t i = 0; name[i] && i < 40; i++)
+        var[9 + i] = name[i] == '-' ? '_' : (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+    const char *v = getenv(var);
+    if (v && *v)
+        return v;
+    for (int i = 0; i < n_config; i++)
+        if (strcmp(config[i].name, name) == 0)
+            return config[i].value;
+    return NULL;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    char *end = s + strlen(s);
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+        *--end = '\0';
+    return s;
+}
+
+static int is_known(const char *name, const char *const *known)
+{
+    for (int i = 0; known && known[i]; i++)
+        if (strcmp(known[i], name) == 0)
+            return 1;
+    return known == NULL;
+}
+
+int cmd_config_load(int argc, char **argv, const char *const *known, const char *cmd)
+{
+    const char *path = getenv("DINOSEEK_CONFIG");
+    int explicit = path && *path;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[i + 1], explicit = 1;
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9, explicit = 1;
+    }
+    if (!explicit)
+        path = "dinoseek.conf";
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (!explicit)
+            return 0; /* no ./dinoseek.conf: fine */
+        fprintf(stderr, "dinoseek %s: cannot read configuration file %s\n", cmd, path);
+        return -1;
+    }
+    char line[2048];
+    int lineno = 0, rc = 0;
+    n_config = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *s = trim(line), *eq = strchr(s, '=');
+        if (!*s)
+            continue;
+        if (!eq) {
+            fprintf(stderr, "dinoseek %s: %s:%d: expected 'name = value'\n", cmd, path, lineno);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *name = trim(s), *value = trim(eq + 1);
+        if (!is_known(name, known) || strlen(name) >= sizeof config[0].name) {
+            fprintf(stderr, "dinoseek %s: %s:%d: unknown setting '%s'\n", cmd, path, lineno, name);
+            rc = -1;
+        } else if (strlen(value) >= sizeof config[0].value || n_config == 64) {
+            fprintf(stderr, "dinoseek %s: %s:%d: value too long or too many settings\n", cmd,
+                    path, lineno);
+            rc = -1;
+        } else {
+            snprintf(config[n_config].name, sizeof config[0].name, "%s", name);
+            snprintf(config[n_config].value, sizeof config[0].value, "%s", value);
+            n_config++;
+        }
+    }
+    fclose(f);
+    return rc;
 }
 
 void cmd_engine_defaults(cmd_engine_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->cfg.data_dir = env("DINOSEEK_DATA") ? env("DINOSEEK_DATA") : "./data";
-    o->cfg.model_dir = cmd_default_model(o->model_buf, sizeof o->model_buf);
-    o->cfg.collection = env("DINOSEEK_COLLECTION");
+    o->cfg.data_dir = cmd_setting("data") ? cmd_setting("data") : "./data";
+    o->cfg.model_dir = cmd_setting("model") ? cmd_setting("model")
+                                            : cmd_default_model(o->model_buf, sizeof o->model_buf);
+    o->cfg.collection = cmd_setting("collection");
     ds_err err = {0};
-    if (env("DINOSEEK_PREPROCESS") && img_mode_parse(env("DINOSEEK_PREPROCESS"),
-                                                     &o->cfg.preprocess, &err) != 0)
-        fprintf(stderr, "dinoseek: ignoring DINOSEEK_PREPROCESS: %s\n", err.msg);
+    if (cmd_setting("preprocess") && img_mode_parse(cmd_setting("preprocess"),
+                                                    &o->cfg.preprocess, &err) != 0)
+        fprintf(stderr, "dinoseek: ignoring the preprocess setting: %s\n", err.msg);
+    const char *index = cmd_setting("index");
+    if (index && cmd_engine_option(o, "", "index", index) < 0)
+        fprintf(stderr, "dinoseek: ignoring the index setting '%s'\n", index);
 }
 
 int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, const char *value)
@@ -61,6 +162,17 @@ int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, con
     else if (strcmp(name, "preprocess") == 0) {
         if (img_mode_parse(value, &o->cfg.preprocess, &err) != 0) {
             fprintf(stderr, "dinoseek %s: %s\n", cmd, err.msg);
+            return -1;
+        }
+    } else if (strcmp(name, "index") == 0) {
+        if (strcmp(value, "flat") == 0)
+            o->cfg.index = ENG_INDEX_FLAT;
+        else if (strcmp(value, "flat16") == 0)
+            o->cfg.index = ENG_INDEX_FLAT16;
+        else if (strcmp(value, "ivf") == 0)
+            o->cfg.index = ENG_INDEX_IVF;
+        else {
+            fprintf(stderr, "dinoseek %s: --index must be flat, flat16 or ivf\n", cmd);
             return -1;
         }
     } else

@@ -13,7 +13,18 @@
  * NULL. buf (size n) may receive the path. */
 const char *cmd_default_model(char *buf, size_t n);
 
-/* Engine options. cmd_engine_defaults fills them from the environment;
+/* Settings other than flags, by name ("data", "listen", "api-key", ...):
+ * the environment variable DINOSEEK_<NAME> ("DINOSEEK_API_KEY"), else the
+ * configuration file, else NULL. Flags, applied after, win over both. */
+const char *cmd_setting(const char *name);
+
+/* Load the configuration file: --config FILE in argv, else $DINOSEEK_CONFIG,
+ * else ./dinoseek.conf when it exists. Lines are "name = value" (names as the
+ * long flags), '#' starts a comment. Returns 0, or -1 after printing the file
+ * and line of a mistake (an unknown name is a mistake when known[] is given). */
+int cmd_config_load(int argc, char **argv, const char *const *known, const char *cmd);
+
+/* Engine options. cmd_engine_defaults fills them from cmd_setting;
  * cmd_engine_option applies one flag (name without "--") and returns 1 when
  * it was one of them, 0 when not, -1 when its value is bad (message printed). */
 typedef struct cmd_engine_opts {
@@ -23,6 +34,9 @@ typedef struct cmd_engine_opts {
 
 void cmd_engine_defaults(cmd_engine_opts *o);
 int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, const char *value);
+
+/* Every setting a configuration file may hold. */
+extern const char *const cmd_known_settings[];
 
 /* The help text of those options. */
 extern const char cmd_engine_help[];

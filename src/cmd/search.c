@@ -88,10 +88,13 @@ int cmd_search(int argc, char **argv)
     static const struct option opts[] = {
         {"data", required_argument, 0, 1},       {"model", required_argument, 0, 1},
         {"collection", required_argument, 0, 1}, {"preprocess", required_argument, 0, 1},
+        {"index", required_argument, 0, 1},      {"config", required_argument, 0, 'C'},
         {"top-k", required_argument, 0, 'k'},    {"min-score", required_argument, 0, 's'},
         {"group-by-patent", no_argument, 0, 'g'}, {"filter", required_argument, 0, 'f'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     cmd_engine_opts eo;
+    if (cmd_config_load(argc, argv, cmd_known_settings, "search") != 0)
+        return 2;
     cmd_engine_defaults(&eo);
     eng_query q = {.top_k = 10};
     const char *ids[64];
@@ -119,6 +122,7 @@ int cmd_search(int argc, char **argv)
             }
             break;
         case 'g': q.group_by_patent = 1; break;
+        case 'C': break; /* read before the flags */
         case 'f':
             if (add_filter(&q.filter, ids, optarg) != 0) {
                 fprintf(stderr, "dinoseek search: unknown filter '%s'\n", optarg);
@@ -168,14 +172,19 @@ static int engine_only_args(int argc, char **argv, const char *cmd, const char *
     static const struct option opts[] = {
         {"data", required_argument, 0, 1},       {"model", required_argument, 0, 1},
         {"collection", required_argument, 0, 1}, {"preprocess", required_argument, 0, 1},
+        {"index", required_argument, 0, 1},      {"config", required_argument, 0, 'C'},
         {"patent-id", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c, index;
+    if (cmd_config_load(argc, argv, cmd_known_settings, cmd) != 0)
+        return 2;
     cmd_engine_defaults(eo);
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, &index)) != -1) {
         if (c == 1 && cmd_engine_option(eo, cmd, opts[index].name, optarg) < 0)
             return 2;
+        if (c == 1 || c == 'C')
+            continue;
         if (c == 'p' && patent_id)
             *patent_id = optarg;
         else if (c == 'p' || c == 'h' || c == '?') {

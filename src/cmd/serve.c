@@ -56,6 +56,7 @@ static int parse_args(int argc, char **argv, serve_args *a)
     static const struct option opts[] = {
         {"data", required_argument, 0, 1},        {"model", required_argument, 0, 1},
         {"collection", required_argument, 0, 1},  {"preprocess", required_argument, 0, 1},
+        {"index", required_argument, 0, 1},       {"config", required_argument, 0, 'C'},
         {"listen", required_argument, 0, 'l'},    {"threads", required_argument, 0, 't'},
         {"api-key", required_argument, 0, 'k'},   {"cors", required_argument, 0, 'c'},
         {"max-upload", required_argument, 0, 'u'}, {"access-log", required_argument, 0, 'a'},
@@ -82,6 +83,7 @@ static int parse_args(int argc, char **argv, serve_args *a)
                 return 2;
             }
             break;
+        case 'C': break; /* read before the flags, by cmd_config_load */
         case 'k': a->http.api_key = optarg; break;
         case 'c': a->http.cors = optarg; break;
         case 'u':
@@ -103,7 +105,9 @@ static int parse_args(int argc, char **argv, serve_args *a)
     return -1;
 }
 
-static void defaults(serve_args *a)
+/* Defaults, then the configuration file and DINOSEEK_* (cmd_setting);
+ * flags come after. Returns 0, or -1 for a bad setting. */
+static int defaults(serve_args *a)
 {
     memset(a, 0, sizeof *a);
     cmd_engine_defaults(&a->eng);
@@ -112,12 +116,25 @@ static void defaults(serve_args *a)
     a->http.threads = 8;
     a->max_upload_mb = 32;
     const char *v;
-    if ((v = getenv("DINOSEEK_LISTEN")) && *v && parse_listen(v, a) != 0)
-        fprintf(stderr, "dinoseek serve: ignoring DINOSEEK_LISTEN '%s' (HOST:PORT)\n", v);
-    if ((v = getenv("DINOSEEK_API_KEY")) && *v)
-        a->http.api_key = v;
-    if ((v = getenv("DINOSEEK_CORS")) && *v)
-        a->http.cors = v;
+    char *end;
+    if ((v = cmd_setting("listen")) && parse_listen(v, a) != 0) {
+        fprintf(stderr, "dinoseek serve: the listen setting '%s' is not HOST:PORT\n", v);
+        return -1;
+    }
+    if ((v = cmd_setting("threads")) &&
+        ((a->http.threads = (int)strtol(v, &end, 10)) < 1 || a->http.threads > 256 || *end)) {
+        fprintf(stderr, "dinoseek serve: the threads setting must be from 1 to 256\n");
+        return -1;
+    }
+    if ((v = cmd_setting("max-upload")) &&
+        ((a->max_upload_mb = strtol(v, &end, 10)) < 1 || a->max_upload_mb > 4096 || *end)) {
+        fprintf(stderr, "dinoseek serve: the max-upload setting must be from 1 to 4096 (MB)\n");
+        return -1;
+    }
+    a->http.api_key = cmd_setting("api-key");
+    a->http.cors = cmd_setting("cors");
+    a->access_log = cmd_setting("access-log");
+    return 0;
 }
 
 /* Routes with the upload limit applied: a copy of the table. */
@@ -136,7 +153,8 @@ static http_route *limited_routes(size_t max_upload, size_t *n)
 int cmd_serve(int argc, char **argv)
 {
     serve_args a;
-    defaults(&a);
+    if (cmd_config_load(argc, argv, cmd_known_settings, "serve") != 0 || defaults(&a) != 0)
+        return 2;
     int status = parse_args(argc, argv, &a);
     if (status >= 0)
         return status;

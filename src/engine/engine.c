@@ -78,13 +78,24 @@ static int load_index(eng *e, eng_collection *c, ds_err *err)
     if (catalog_tag(e, c->id, &tag, err) != 0)
         return -1;
     ds_err why = {0};
-    if (idx_load(path, e->dim, tag, &c->index, &why) == 0)
-        return 0;
+    if (idx_load(path, e->dim, tag, &c->index, &why) == 0) {
+        idx_stats st;
+        idx_stats_get(c->index, &st);
+        int kind = !strcmp(st.kind, "ivf") ? ENG_INDEX_IVF : st.f16 ? ENG_INDEX_FLAT16
+                                                                   : ENG_INDEX_FLAT;
+        if (kind == e->index_kind)
+            return 0;
+        idx_free(c->index); /* another kind was asked for: rebuild */
+        c->index = NULL;
+        snprintf(why.msg, sizeof why.msg, "the index kind changed");
+        why.code = DS_EINVAL;
+    }
     if (why.code != DS_ENOTFOUND)
         fprintf(stderr, "dinoseek: rebuilding the index of %s from the catalog: %s\n", c->name,
                 why.msg);
     rebuild_ctx r = {.dim = e->dim, .err = err};
-    r.index = idx_flat_new(e->dim, 0, err);
+    r.index = e->index_kind == ENG_INDEX_IVF ? idx_ivf_new(e->dim, 0, 0, err)
+                                             : idx_flat_new(e->dim, e->index_kind == ENG_INDEX_FLAT16, err);
     r.vecs = malloc(sizeof(float) * 256 * (size_t)e->dim);
     int rc = -1;
     if (!r.index || !r.vecs) {
@@ -190,6 +201,7 @@ int eng_open(const eng_config *cfg, eng **out, ds_err *err)
     pthread_cond_init(&e->model_turn, NULL);
     pthread_mutex_init(&e->colls_lock, NULL);
     snprintf(e->data_dir, sizeof e->data_dir, "%s", cfg->data_dir ? cfg->data_dir : "./data");
+    e->index_kind = cfg->index;
     img_opts_default(&e->img);
     e->img.mode = cfg->preprocess;
     e->img.size = cfg->preprocess == IMG_SEED ? 224 : cfg->input_size > 0 ? cfg->input_size : 224;

@@ -37,8 +37,10 @@ typedef struct eng_config {
     img_mode preprocess;     /* IMG_NATIVE (default) or IMG_SEED */
     int input_size;          /* default 224 */
     int threads;             /* model threads; default: every core */
-    int f16;                 /* store index vectors as float16 */
+    int index;               /* ENG_INDEX_FLAT (default), _FLAT16 or _IVF */
 } eng_config;
+
+enum { ENG_INDEX_FLAT = 0, ENG_INDEX_FLAT16 = 1, ENG_INDEX_IVF = 2 };
 
 typedef struct eng eng;
 

@@ -22,6 +22,7 @@ struct eng {
     char model_id[256];
     img_opts img;
     int dim;
+    int index_kind;              /* ENG_INDEX_* */
     vit_model *model;
     pthread_mutex_t model_lock;  /* the model's buffers are not shareable; */
     pthread_cond_t model_turn;   /* requests take turns in arrival order */

@@ -147,7 +147,38 @@ static void test_embed(void)
     free(out), free(err);
 }
 
+/* Settings: flags win over DINOSEEK_* variables, which win over the file. */
+static void test_settings_precedence(void)
+{
+    char *out = NULL, *err = NULL, conf[600], args[2048];
+    snprintf(args, sizeof args, "model generate --arch small --seed 3 %s/s", ds_test_tmpdir);
+    CHECK(run(args, NULL, NULL) == 0);
+    snprintf(conf, sizeof conf, "%s/d.conf", ds_test_tmpdir);
+    char text[1400];
+    snprintf(text, sizeof text, "# test\nmodel = %s/s\ndata = %s/sdata   # trailing\n"
+             "index = flat16\n", ds_test_tmpdir, ds_test_tmpdir);
+    CHECK(ds_test_write_file(conf, text, strlen(text)) == 0);
+    snprintf(args, sizeof args, "stats --config %s", conf);
+    CHECK(run(args, &out, &err) == 0 && strstr(out, "\"f16\": true"));
+    free(out), free(err);
+    snprintf(args, sizeof args, "DINOSEEK_INDEX=flat %s stats --config %s", ds_test_bin(), conf);
+    CHECK(ds_test_run(args, &out, &err) == 0 && strstr(out, "\"f16\": false"));
+    free(out), free(err);
+    snprintf(args, sizeof args, "DINOSEEK_INDEX=flat %s stats --config %s --index flat16",
+             ds_test_bin(), conf);
+    CHECK(ds_test_run(args, &out, &err) == 0 && strstr(out, "\"f16\": true"));
+    free(out), free(err);
+    CHECK(ds_test_write_file(conf, "colour = blue\n", 14) == 0);
+    snprintf(args, sizeof args, "stats --config %s", conf);
+    CHECK(run(args, &out, &err) == 2 && strstr(err, ":1: unknown setting 'colour'"));
+    free(out), free(err);
+    CHECK(run("stats --config /nonexistent.conf", &out, &err) == 2 &&
+          strstr(err, "cannot read configuration file"));
+    free(out), free(err);
+}
+
 const ds_test cli_tests[] = {
+    {"settings: flags > DINOSEEK_* > configuration file", test_settings_precedence},
     {"--version, --help, unknown commands", test_version_and_help},
     {"model generate / info / fetch errors", test_model_commands},
     {"embed prints unit vectors; bad images are reported", test_embed},
