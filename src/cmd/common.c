@@ -25,7 +25,7 @@ const char *cmd_default_model(char *buf, size_t n)
 }
 
 const char *const cmd_known_settings[] = {
-    "data", "model", "collection", "preprocess", "index", "listen", "threads",
+    "data", "model", "collection", "preprocess", "index", "listen",
     "api-key", "cors", "max-upload", "access-log", NULL,
 };
 

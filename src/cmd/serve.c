@@ -22,7 +22,6 @@ static const char usage_head[] =
 
 static const char usage_tail[] =
     "  --listen HOST:PORT  address (default $DINOSEEK_LISTEN, else 127.0.0.1:8000)\n"
-    "  --threads N         HTTP worker threads (default 8)\n"
     "  --api-key KEY       require this key on write endpoints (default $DINOSEEK_API_KEY)\n"
     "  --cors ORIGINS      allowed CORS origins, comma-separated, or * ($DINOSEEK_CORS)\n"
     "  --max-upload MB     largest accepted upload (default 32)\n"
@@ -57,7 +56,7 @@ static int parse_args(int argc, char **argv, serve_args *a)
         {"data", required_argument, 0, 1},        {"model", required_argument, 0, 1},
         {"collection", required_argument, 0, 1},  {"preprocess", required_argument, 0, 1},
         {"index", required_argument, 0, 1},       {"config", required_argument, 0, 'C'},
-        {"listen", required_argument, 0, 'l'},    {"threads", required_argument, 0, 't'},
+        {"listen", required_argument, 0, 'l'},
         {"api-key", required_argument, 0, 'k'},   {"cors", required_argument, 0, 'c'},
         {"max-upload", required_argument, 0, 'u'}, {"access-log", required_argument, 0, 'a'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
@@ -73,13 +72,6 @@ static int parse_args(int argc, char **argv, serve_args *a)
         case 'l':
             if (parse_listen(optarg, a) != 0) {
                 fprintf(stderr, "dinoseek serve: --listen must be HOST:PORT\n");
-                return 2;
-            }
-            break;
-        case 't':
-            a->http.threads = (int)strtol(optarg, &end, 10);
-            if (*end || a->http.threads < 1 || a->http.threads > 256) {
-                fprintf(stderr, "dinoseek serve: --threads must be from 1 to 256\n");
                 return 2;
             }
             break;
@@ -113,17 +105,11 @@ static int defaults(serve_args *a)
     cmd_engine_defaults(&a->eng);
     a->http.host = "127.0.0.1";
     a->http.port = 8000;
-    a->http.threads = 8;
     a->max_upload_mb = 32;
     const char *v;
     char *end;
     if ((v = cmd_setting("listen")) && parse_listen(v, a) != 0) {
         fprintf(stderr, "dinoseek serve: the listen setting '%s' is not HOST:PORT\n", v);
-        return -1;
-    }
-    if ((v = cmd_setting("threads")) &&
-        ((a->http.threads = (int)strtol(v, &end, 10)) < 1 || a->http.threads > 256 || *end)) {
-        fprintf(stderr, "dinoseek serve: the threads setting must be from 1 to 256\n");
         return -1;
     }
     if ((v = cmd_setting("max-upload")) &&

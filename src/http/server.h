@@ -2,7 +2,8 @@
  * table, the seed's JSON envelope, limits, an API key, CORS, an access log
  * and request metrics.
  *
- * The application owns the route table: one array of http_route, read in a
+ * One thread per connection (up to 512 connections). The application owns
+ * the route table: one array of http_route, read in a
  * minute (src/cmd/serve.c). Each handler has one signature, gets a parsed
  * request (path, query, headers, whole body) and fills a response. The server
  * does everything else: body size limits (413), the API key on write routes
@@ -10,7 +11,7 @@
  * {"code": 1, "message": ...}, a handler's failure as the seed's
  * {"code": 500, "message": "Internal server error"}.
  *
- * Thread safety: handlers run concurrently on the pool's threads.
+ * Thread safety: handlers run concurrently, one thread per connection.
  */
 #ifndef DS_HTTP_SERVER_H
 #define DS_HTTP_SERVER_H
@@ -87,7 +88,6 @@ typedef struct http_route {
 typedef struct http_config {
     const char *host;      /* default 127.0.0.1 */
     int port;              /* 0: any free port (see http_port) */
-    int threads;           /* pool size, default 4 */
     int timeout_s;         /* idle connection timeout, default 30 */
     const char *api_key;   /* NULL: write routes are open */
     const char *cors;      /* allowed origins, comma-separated, or "*"; NULL: none */

@@ -201,7 +201,7 @@ static reply request(int port, const char *method, const char *path, const char 
 
 static void test_server_routes(void)
 {
-    http_config cfg = {.port = 0, .threads = 2, .api_key = "s3cret", .cors = "http://a.example"};
+    http_config cfg = {.port = 0, .api_key = "s3cret", .cors = "http://a.example"};
     http_server *s;
     ds_err err = {0};
     CHECKF(http_start(&cfg, test_routes, 4, NULL, &s, &err) == 0, "%s", err.msg);
@@ -260,7 +260,7 @@ static void test_server_routes(void)
 
 static void test_server_port_in_use(void)
 {
-    http_config cfg = {.port = 0, .threads = 1};
+    http_config cfg = {.port = 0};
     http_server *a, *b;
     ds_err err = {0};
     CHECK(http_start(&cfg, test_routes, 4, NULL, &a, &err) == 0);
