@@ -35,6 +35,9 @@ const char cmd_engine_help[] =
     "                      facebook/dinov2-small)\n"
     "  --collection NAME   collection (default $DINOSEEK_COLLECTION, else patent_images)\n"
     "  --preprocess MODE   native or seed (default $DINOSEEK_PREPROCESS, else native)\n"
+    "  --collection-model NAME=DIR\n"
+    "                      also serve collection NAME with the model in DIR (any\n"
+    "                      architecture and dimension); repeatable\n"
     "  --index KIND        flat (exact), flat16 (exact, float16 storage) or ivf\n"
     "                      (default $DINOSEEK_INDEX, else flat)\n"
     "  --config FILE       settings file, lines 'name = value' with the long flag names\n"
@@ -164,6 +167,20 @@ int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, con
             fprintf(stderr, "dinoseek %s: %s\n", cmd, err.msg);
             return -1;
         }
+    } else if (strcmp(name, "collection-model") == 0) {
+        int i = o->cfg.n_extra;
+        char *buf = o->extra_buf[i < 7 ? i : 0], *eq;
+        snprintf(buf, sizeof o->extra_buf[0], "%s", value);
+        if (i == 7 || !(eq = strchr(buf, '=')) || eq == buf || !eq[1]) {
+            fprintf(stderr, "dinoseek %s: --collection-model takes NAME=MODEL_DIR (at most 7)\n",
+                    cmd);
+            return -1;
+        }
+        *eq = '\0';
+        o->extra[i] = (eng_extra){.collection = buf, .model_dir = eq + 1,
+                                  .preprocess = o->cfg.preprocess};
+        o->cfg.extra = o->extra;
+        o->cfg.n_extra = i + 1;
     } else if (strcmp(name, "index") == 0) {
         if (strcmp(value, "flat") == 0)
             o->cfg.index = ENG_INDEX_FLAT;

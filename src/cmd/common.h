@@ -30,6 +30,8 @@ int cmd_config_load(int argc, char **argv, const char *const *known, const char 
 typedef struct cmd_engine_opts {
     eng_config cfg;
     char model_buf[4096];
+    eng_extra extra[7];      /* --collection-model NAME=DIR */
+    char extra_buf[7][4096];
 } cmd_engine_opts;
 
 void cmd_engine_defaults(cmd_engine_opts *o);

@@ -55,7 +55,7 @@ static int parse_args(int argc, char **argv, serve_args *a)
     static const struct option opts[] = {
         {"data", required_argument, 0, 1},        {"model", required_argument, 0, 1},
         {"collection", required_argument, 0, 1},  {"preprocess", required_argument, 0, 1},
-        {"index", required_argument, 0, 1},       {"config", required_argument, 0, 'C'},
+        {"index", required_argument, 0, 1}, {"collection-model", required_argument, 0, 1},       {"config", required_argument, 0, 'C'},
         {"listen", required_argument, 0, 'l'},
         {"api-key", required_argument, 0, 'k'},   {"cors", required_argument, 0, 'c'},
         {"max-upload", required_argument, 0, 'u'}, {"access-log", required_argument, 0, 'a'},

@@ -78,7 +78,8 @@ static int load_index(eng *e, eng_collection *c, ds_err *err)
     if (catalog_tag(e, c->id, &tag, err) != 0)
         return -1;
     ds_err why = {0};
-    if (idx_load(path, e->dim, tag, &c->index, &why) == 0) {
+    int dim = c->model->dim;
+    if (idx_load(path, dim, tag, &c->index, &why) == 0) {
         idx_stats st;
         idx_stats_get(c->index, &st);
         int kind = !strcmp(st.kind, "ivf") ? ENG_INDEX_IVF : st.f16 ? ENG_INDEX_FLAT16
@@ -93,10 +94,10 @@ static int load_index(eng *e, eng_collection *c, ds_err *err)
     if (why.code != DS_ENOTFOUND)
         fprintf(stderr, "dinoseek: rebuilding the index of %s from the catalog: %s\n", c->name,
                 why.msg);
-    rebuild_ctx r = {.dim = e->dim, .err = err};
-    r.index = e->index_kind == ENG_INDEX_IVF ? idx_ivf_new(e->dim, 0, 0, err)
-                                             : idx_flat_new(e->dim, e->index_kind == ENG_INDEX_FLAT16, err);
-    r.vecs = malloc(sizeof(float) * 256 * (size_t)e->dim);
+    rebuild_ctx r = {.dim = dim, .err = err};
+    r.index = e->index_kind == ENG_INDEX_IVF ? idx_ivf_new(dim, 0, 0, err)
+                                             : idx_flat_new(dim, e->index_kind == ENG_INDEX_FLAT16, err);
+    r.vecs = malloc(sizeof(float) * 256 * (size_t)dim);
     int rc = -1;
     if (!r.index || !r.vecs) {
         if (!r.vecs)
@@ -116,7 +117,16 @@ out:
     return rc;
 }
 
-/* Register every catalog collection made with this model and dimension. */
+/* The loaded model that made a collection (same id and dimension), or NULL. */
+static eng_model *model_of(eng *e, const cat_collection *c)
+{
+    for (int i = 0; i < e->n_models; i++)
+        if (e->models[i].dim == c->dimension && strcmp(c->model, e->models[i].id) == 0)
+            return &e->models[i];
+    return NULL;
+}
+
+/* Register every catalog collection made with one of the loaded models. */
 static int load_collections(eng *e, const char *default_name, ds_err *err)
 {
     cat_collection *list = NULL;
@@ -126,12 +136,12 @@ static int load_collections(eng *e, const char *default_name, ds_err *err)
     int rc = 0;
     e->default_coll = -1;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (list[i].dimension != e->dim || strcmp(list[i].model, e->model_id) != 0)
-            continue; /* made with another model: not searchable with this one */
-        if (e->n_colls == ENG_MAX_COLLECTIONS)
-            break;
+        eng_model *m = model_of(e, &list[i]);
+        if (!m || e->n_colls == ENG_MAX_COLLECTIONS)
+            continue; /* made with a model not loaded: not searchable now */
         eng_collection *c = &e->colls[e->n_colls];
         c->id = list[i].id;
+        c->model = m;
         snprintf(c->name, sizeof c->name, "%s", list[i].name);
         rc = load_index(e, c, err);
         if (rc == 0) {
@@ -153,12 +163,38 @@ eng_collection *eng_find(eng *e, const char *name, ds_err *err)
     for (int i = 0; i < e->n_colls; i++)
         if (strcmp(e->colls[i].name, name) == 0)
             return &e->colls[i];
-    ds_fail(err, DS_ENOTFOUND, "no collection called '%s' searchable with model %s", name,
-            e->model_id);
+    ds_fail(err, DS_ENOTFOUND, "no collection called '%s' (or its model is not loaded)", name);
     return NULL;
 }
 
 /* ---- open and close ----------------------------------------------------- */
+
+/* Load a model and make sure its collection exists in the catalog. The
+ * model id is what the catalog records: the architecture, and for generated
+ * weights their seed, so vectors of different weights are never mixed. */
+static int open_model(eng *e, const char *dir, img_mode mode, int size, const char *collection,
+                      ds_err *err)
+{
+    if (e->n_models == ENG_MAX_MODELS)
+        return ds_fail(err, DS_EINVAL, "at most %d models", ENG_MAX_MODELS);
+    eng_model *m = &e->models[e->n_models];
+    if (vit_open(dir, &m->vit, err) != 0)
+        return -1;
+    e->n_models++;
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_cond_init(&m->turn, NULL);
+    const vit_config *vc = vit_get_config(m->vit);
+    m->dim = vc->hidden_size;
+    if (vc->generated)
+        snprintf(m->id, sizeof m->id, "generated/%s-seed%lld", vc->name, vc->generated_seed);
+    else
+        snprintf(m->id, sizeof m->id, "%s", vc->name);
+    img_opts_default(&m->img);
+    m->img.mode = mode;
+    m->img.size = mode == IMG_SEED ? 224 : size > 0 ? size : 224;
+    return cat_collection_ensure(e->db, collection, m->id, m->dim, img_input_size(&m->img),
+                                 mode == IMG_SEED ? "seed" : "native", NULL, err);
+}
 
 static int open_parts(eng *e, const eng_config *cfg, ds_err *err)
 {
@@ -168,24 +204,18 @@ static int open_parts(eng *e, const eng_config *cfg, ds_err *err)
     snprintf(path, sizeof path, "%s/index", e->data_dir);
     if (ensure_dir(path, err) != 0 || img_init(NULL, err) != 0)
         return -1;
-    if (vit_open(cfg->model_dir, &e->model, err) != 0)
-        return -1;
-    const vit_config *vc = vit_get_config(e->model);
-    e->dim = vc->hidden_size;
-    snprintf(e->model_id, sizeof e->model_id, "%s",
-             cfg->model_id ? cfg->model_id : vc->generated ? "generated/" : "");
-    if (!cfg->model_id)
-        snprintf(e->model_id + strlen(e->model_id), sizeof e->model_id - strlen(e->model_id),
-                 "%s", vc->name);
-    ops_set_threads(cfg->threads > 0 ? cfg->threads : ops_max_threads());
     snprintf(path, sizeof path, "%s/blobs", e->data_dir);
     if (ensure_dir(path, err) != 0 || blob_dir_open(path, &e->blobs, err) != 0 ||
         cat_open(e->data_dir, &e->db, err) != 0)
         return -1;
     const char *name = cfg->collection ? cfg->collection : ENG_DEFAULT_COLLECTION;
-    if (cat_collection_ensure(e->db, name, e->model_id, e->dim, img_input_size(&e->img),
-                              e->img.mode == IMG_SEED ? "seed" : "native", NULL, err) != 0)
+    if (open_model(e, cfg->model_dir, cfg->preprocess, cfg->input_size, name, err) != 0)
         return -1;
+    for (int i = 0; i < cfg->n_extra; i++)
+        if (open_model(e, cfg->extra[i].model_dir, cfg->extra[i].preprocess, 224,
+                       cfg->extra[i].collection, err) != 0)
+            return ds_wrap(err, "collection %s: ", cfg->extra[i].collection);
+    ops_set_threads(cfg->threads > 0 ? cfg->threads : ops_max_threads());
     return load_collections(e, name, err);
 }
 
@@ -197,14 +227,8 @@ int eng_open(const eng_config *cfg, eng **out, ds_err *err)
     eng *e = calloc(1, sizeof *e);
     if (!e)
         return ds_fail(err, DS_ENOMEM, "out of memory");
-    pthread_mutex_init(&e->model_lock, NULL);
-    pthread_cond_init(&e->model_turn, NULL);
-    pthread_mutex_init(&e->colls_lock, NULL);
     snprintf(e->data_dir, sizeof e->data_dir, "%s", cfg->data_dir ? cfg->data_dir : "./data");
     e->index_kind = cfg->index;
-    img_opts_default(&e->img);
-    e->img.mode = cfg->preprocess;
-    e->img.size = cfg->preprocess == IMG_SEED ? 224 : cfg->input_size > 0 ? cfg->input_size : 224;
     if (open_parts(e, cfg, err) != 0) {
         eng_close(e);
         return -1;
@@ -232,42 +256,43 @@ void eng_close(eng *e)
     }
     cat_close(e->db);
     blob_free(e->blobs);
-    vit_close(e->model);
-    pthread_mutex_destroy(&e->model_lock);
-    pthread_cond_destroy(&e->model_turn);
-    pthread_mutex_destroy(&e->colls_lock);
+    for (int i = 0; i < e->n_models; i++) {
+        vit_close(e->models[i].vit);
+        pthread_mutex_destroy(&e->models[i].lock);
+        pthread_cond_destroy(&e->models[i].turn);
+    }
     free(e);
 }
 
 const char *eng_default_collection(const eng *e) { return e->colls[e->default_coll].name; }
-int eng_generated_weights(const eng *e) { return vit_get_config(e->model)->generated; }
+int eng_generated_weights(const eng *e) { return vit_get_config(e->models[0].vit)->generated; }
 
 /* ---- embedding -------------------------------------------------------- */
 
-int eng_embed(eng *e, const void *data, size_t len, float *vec, double *decode_ms,
+int eng_embed(eng_model *m, const void *data, size_t len, float *vec, double *decode_ms,
               double *embed_ms, ds_err *err)
 {
-    int size = img_input_size(&e->img);
+    int size = img_input_size(&m->img);
     float *px = malloc(sizeof(float) * 3 * (size_t)size * (size_t)size);
     if (!px)
         return ds_fail(err, DS_ENOMEM, "out of memory");
     double t0 = eng_now_ms();
-    int rc = img_preprocess_buffer(data, len, &e->img, px, err);
+    int rc = img_preprocess_buffer(data, len, &m->img, px, err);
     double t1 = eng_now_ms();
     if (rc == 0) {
         /* A ticket queue, not a bare mutex: under load every request waits
          * its turn in arrival order, so the slowest wait is the queue's
          * length, not luck. The model itself uses every core. */
-        pthread_mutex_lock(&e->model_lock);
-        unsigned long ticket = e->next_ticket++;
-        while (ticket != e->now_serving)
-            pthread_cond_wait(&e->model_turn, &e->model_lock);
-        pthread_mutex_unlock(&e->model_lock);
-        rc = vit_embed(e->model, px, 1, size, vec, err);
-        pthread_mutex_lock(&e->model_lock);
-        e->now_serving++;
-        pthread_cond_broadcast(&e->model_turn);
-        pthread_mutex_unlock(&e->model_lock);
+        pthread_mutex_lock(&m->lock);
+        unsigned long ticket = m->next_ticket++;
+        while (ticket != m->now_serving)
+            pthread_cond_wait(&m->turn, &m->lock);
+        pthread_mutex_unlock(&m->lock);
+        rc = vit_embed(m->vit, px, 1, size, vec, err);
+        pthread_mutex_lock(&m->lock);
+        m->now_serving++;
+        pthread_cond_broadcast(&m->turn);
+        pthread_mutex_unlock(&m->lock);
     }
     if (decode_ms)
         *decode_ms = t1 - t0;
@@ -331,7 +356,7 @@ static int store(eng *e, eng_collection *c, const eng_image_in *in, const char *
     if (cat_begin(e->db, err) != 0)
         return -1;
     if ((in->patent && cat_patent_upsert(e->db, c->id, in->patent, err) != 0) ||
-        cat_image_add(e->db, c->id, &img, vec, (size_t)e->dim, id, err) != 0 ||
+        cat_image_add(e->db, c->id, &img, vec, (size_t)c->model->dim, id, err) != 0 ||
         cat_commit(e->db, err) != 0) {
         ds_err ignored;
         cat_rollback(e->db, &ignored);
@@ -354,13 +379,13 @@ int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_
         return -1;
     if (there)
         return 0;
-    float *vec = malloc(sizeof(float) * (size_t)e->dim);
+    float *vec = malloc(sizeof(float) * (size_t)c->model->dim);
     int rc = -1;
     if (!vec) {
         ds_fail(err, DS_ENOMEM, "out of memory");
         goto out;
     }
-    if (eng_embed(e, in->data, in->len, vec, NULL, NULL, err) != 0 ||
+    if (eng_embed(c->model, in->data, in->len, vec, NULL, NULL, err) != 0 ||
         put_blobs(e, c, in, orig, thumb, sizeof orig, err) != 0 ||
         store(e, c, in, hash, orig, vec, &id, err) != 0)
         goto out;
@@ -375,7 +400,7 @@ out:
 
 void eng_health_get(eng *e, eng_health *h)
 {
-    h->model = e->model != NULL;
+    h->model = e->n_models > 0;
     ds_err err = {0};
     cat_stats st;
     h->catalog = e->db && cat_stats_get(e->db, e->colls[e->default_coll].id, &st, &err) == 0;

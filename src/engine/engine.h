@@ -28,31 +28,40 @@
 
 #define ENG_DEFAULT_COLLECTION "patent_images" /* the seed's collection name */
 
+/* A further collection served by its own model (any architecture, so any
+ * dimension), beside the default one. */
+typedef struct eng_extra {
+    const char *collection;
+    const char *model_dir;
+    img_mode preprocess;
+} eng_extra;
+
 typedef struct eng_config {
     const char *data_dir;    /* default "./data"; created if missing */
     const char *model_dir;   /* a Hugging Face model directory (required) */
-    const char *model_id;    /* name stored with the collection, e.g. "facebook/dinov2-small";
-                                default: the model directory's architecture name */
     const char *collection;  /* default ENG_DEFAULT_COLLECTION */
     img_mode preprocess;     /* IMG_NATIVE (default) or IMG_SEED */
     int input_size;          /* default 224 */
     int threads;             /* model threads; default: every core */
     int index;               /* ENG_INDEX_FLAT (default), _FLAT16 or _IVF */
+    const eng_extra *extra;  /* more collections with their own models */
+    int n_extra;
 } eng_config;
 
 enum { ENG_INDEX_FLAT = 0, ENG_INDEX_FLAT16 = 1, ENG_INDEX_IVF = 2 };
 
 typedef struct eng eng;
 
-/* Open the data directory, load the model, and load or rebuild the index of
- * every collection that uses this model. Returns 0, or -1 with err.
+/* Open the data directory, load the models, and load or rebuild the index of
+ * every collection made with one of them. Returns 0, or -1 with err.
  * Cost: model load + one pass over the stored vectors when rebuilding. */
 int eng_open(const eng_config *cfg, eng **out, ds_err *err);
 void eng_close(eng *e);
 
 /* The default collection's name (static for the engine's lifetime). */
 const char *eng_default_collection(const eng *e);
-/* Whether the weights are generated (similarity not meaningful). */
+/* Whether the default model's weights are generated (similarity not
+ * meaningful). */
 int eng_generated_weights(const eng *e);
 
 /* One image to add. */

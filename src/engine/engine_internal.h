@@ -9,37 +9,46 @@
 #include "model/vit.h"
 
 #define ENG_MAX_COLLECTIONS 64
+#define ENG_MAX_MODELS 8
 
-/* A collection this engine can search: its catalog row and its index. */
+/* A loaded model and the queue in front of it: its activation buffers are
+ * not shareable, so requests take turns, in arrival order. */
+typedef struct eng_model {
+    char id[256];                /* stored with each collection it embeds */
+    vit_model *vit;
+    img_opts img;                /* its preprocessing */
+    int dim;
+    pthread_mutex_t lock;
+    pthread_cond_t turn;
+    unsigned long next_ticket, now_serving;
+} eng_model;
+
+/* A collection this engine can search: its catalog row, its index and the
+ * model its vectors come from. */
 typedef struct eng_collection {
     int64_t id;
     char name[128];
     idx_index *index;
+    eng_model *model;
 } eng_collection;
 
 struct eng {
     char data_dir[2048];
-    char model_id[256];
-    img_opts img;
-    int dim;
     int index_kind;              /* ENG_INDEX_* */
-    vit_model *model;
-    pthread_mutex_t model_lock;  /* the model's buffers are not shareable; */
-    pthread_cond_t model_turn;   /* requests take turns in arrival order */
-    unsigned long next_ticket, now_serving;
+    eng_model models[ENG_MAX_MODELS];
+    int n_models;                /* models[0] is the default collection's */
     cat_db *db;
     blob_store *blobs;
-    pthread_mutex_t colls_lock;  /* guards colls[] and n_colls */
     eng_collection colls[ENG_MAX_COLLECTIONS];
-    int n_colls;
+    int n_colls;                 /* fixed after eng_open */
     int default_coll;            /* index into colls */
 };
 
 /* The collection called name (NULL: the default), or NULL with DS_ENOTFOUND. */
 eng_collection *eng_find(eng *e, const char *name, ds_err *err);
 
-/* Preprocess and embed one image into vec[dim]. */
-int eng_embed(eng *e, const void *data, size_t len, float *vec, double *decode_ms,
+/* Preprocess and embed one image with model m into vec[m->dim]. */
+int eng_embed(eng_model *m, const void *data, size_t len, float *vec, double *decode_ms,
               double *embed_ms, ds_err *err);
 
 double eng_now_ms(void);

@@ -227,14 +227,14 @@ int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_e
         return -1;
     if (q->top_k < 1 || q->top_k > 1000)
         return ds_fail(err, DS_EINVAL, "top_k must be in [1, 1000]");
-    float *vec = malloc(sizeof(float) * (size_t)e->dim);
+    float *vec = malloc(sizeof(float) * (size_t)c->model->dim);
     idx_hit *hits = malloc(sizeof *hits * (size_t)q->top_k);
     int rc = -1, n = 0;
     if (!vec || !hits) {
         ds_fail(err, DS_ENOMEM, "out of memory");
         goto out;
     }
-    if (eng_embed(e, q->data, q->len, vec, &t->decode_ms, &t->embed_ms, err) != 0)
+    if (eng_embed(c->model, q->data, q->len, vec, &t->decode_ms, &t->embed_ms, err) != 0)
         goto out;
     double t1 = eng_now_ms();
     if (q->group_by_patent)
@@ -264,12 +264,13 @@ int eng_stats(eng *e, const char *collection, json_t **out, ds_err *err)
         json_array_append_new(loc, json_pack("{s:s,s:I}", "loc_class", st.loc[i].loc_class,
                                              "images", (json_int_t)st.loc[i].images));
     *out = json_pack("{s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:o,s:{s:s,s:I,s:I,s:b},s:b}",
-                     "collection_name", c->name, "model", e->model_id, "dimension", e->dim,
+                     "collection_name", c->name, "model", c->model->id, "dimension",
+                     c->model->dim,
                      "row_count", (json_int_t)st.images, "patents", (json_int_t)st.patents,
                      "images", (json_int_t)st.images, "db_bytes", (json_int_t)st.db_bytes,
                      "top_loc_classes", loc, "index", "kind", is.kind, "count",
                      (json_int_t)is.count, "bytes", (json_int_t)is.bytes, "f16", is.f16,
-                     "generated_weights", eng_generated_weights(e));
+                     "generated_weights", vit_get_config(c->model->vit)->generated);
     return *out ? 0 : ds_fail(err, DS_ENOMEM, "out of memory");
 }
 

@@ -151,7 +151,9 @@ static int parse(const json_t *root, vit_config *c, ds_err *err)
     c->mlp_hidden = mlp_width(c->hidden_size, ratio, c->use_swiglu);
     c->layer_norm_eps = (float)eps;
     c->layerscale_value = (float)ls;
-    c->generated = json_object_get(root, "dinoseek_generated") != NULL;
+    const json_t *gen = json_object_get(root, "dinoseek_generated");
+    c->generated = gen != NULL;
+    c->generated_seed = (long long)json_integer_value(json_object_get(gen, "seed"));
     name_config(c);
     return 0;
 }

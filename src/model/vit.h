@@ -36,6 +36,7 @@ typedef struct vit_config {
     float layer_norm_eps;
     float layerscale_value;
     int generated;       /* 1 when written by `dinoseek model generate` */
+    long long generated_seed; /* its --seed */
     char name[32];       /* "dinov2-small", ... or "dinov2-custom" */
 } vit_config;
 

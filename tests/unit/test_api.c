@@ -539,7 +539,59 @@ static void test_search_while_adding(void)
     }
 }
 
+static curl_mime *add_to_wide(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "parity_photo.jpg", NULL);
+    field(m, "collection", "wide");
+    return m;
+}
+
+static curl_mime *search_wide(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "parity_photo.png", NULL);
+    field(m, "collection", "wide");
+    return m;
+}
+
+/* Two collections, each with its own model and dimension (ViT-S 384 and
+ * ViT-B 768), in one server. */
+static void test_two_models(void)
+{
+    char base[600], extra[700], cmd[1400];
+    snprintf(base, sizeof base, "%s/base-model", ds_test_tmpdir);
+    snprintf(cmd, sizeof cmd, "%s model generate --arch base --seed 7 %s 2>/dev/null",
+             ds_test_bin(), base);
+    CHECK(system(cmd) == 0);
+    snprintf(extra, sizeof extra, "--collection-model wide=%s", base);
+    server s;
+    if (start(&s, "two", extra) != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    reply r = call(&s, "POST", "/api/images", add_to_wide, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200, "%s", r.body);
+    reply_free(&r);
+    r = call(&s, "POST", "/api/search", search_wide, NULL, NULL, 0, NULL);
+    json_t *results = json_object_get(json_object_get(r.json, "data"), "results");
+    CHECKF(r.status == 200 && json_array_size(results) == 1, "%s", r.body);
+    reply_free(&r);
+    r = call(&s, "POST", "/api/search", search_photo, NULL, NULL, 0, NULL);
+    results = json_object_get(json_object_get(r.json, "data"), "results");
+    CHECKF(r.status == 200 && json_array_size(results) == 0, "%s", r.body);
+    reply_free(&r);
+    r = call(&s, "GET", "/api/collections", NULL, NULL, NULL, 0, NULL);
+    json_t *list = json_object_get(json_object_get(r.json, "data"), "collections");
+    CHECK(json_array_size(list) == 2);
+    int dims = 0;
+    for (size_t i = 0; i < json_array_size(list); i++)
+        dims += (int)json_integer_value(json_object_get(json_array_get(list, i), "dimension"));
+    CHECKF(dims == 384 + 768, "%s", r.body);
+    reply_free(&r);
+    CHECK(stop(&s) == 0);
+}
+
 const ds_test api_tests[] = {
+    {"two collections, each with its own model and dimension", test_two_models},
     {"search: seed shapes, grouping, filters, min_score", test_search_routes},
     {"every error: 400, 401, 404, 405, 413, 415, multipart abuse", test_errors},
     {"health, stats, collections, patent, images + ETag, metrics", test_other_routes},
