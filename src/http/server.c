@@ -374,6 +374,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         return MHD_YES;
     }
+    if (*upload_size && ms_since(&st->start) > (double)s->cfg.request_ms) {
+        /* Past the deadline with the body still arriving: close the
+         * connection (libmicrohttpd sends no answer in the middle of an
+         * upload it was told to stop reading). Counted as a 408. */
+        record(s, st->route, method, st->uri, 408, 0, ms_since(&st->start));
+        return MHD_NO;
+    }
     if (*upload_size) {
         size_t limit = st->route ? st->route->max_body : 0;
         if (st->too_large || st->len + *upload_size > limit) {
@@ -434,6 +441,8 @@ int http_start(const http_config *cfg, const http_route *routes, size_t n, void 
     s->n_routes = n;
     s->app = app;
     s->cfg = *cfg;
+    if (s->cfg.request_ms <= 0)
+        s->cfg.request_ms = 60000;
     pthread_mutex_init(&s->lock, NULL);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port)};
     const char *host = cfg->host ? cfg->host : "127.0.0.1";

@@ -1,6 +1,8 @@
 /* test_http.c - query strings and multipart bodies, including hostile ones. */
 #include <curl/curl.h>
+#include <time.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "../suites.h"
 #include "http/form.h"
@@ -258,6 +260,62 @@ static void test_server_routes(void)
     http_stop(s);
 }
 
+/* A body that trickles in slower than the request deadline is cut off. */
+typedef struct trickle {
+    int sent;
+} trickle;
+
+static size_t slow_read(char *buf, size_t size, size_t n, void *ud)
+{
+    trickle *t = ud;
+    (void)size, (void)n;
+    if (t->sent == 10)
+        return 0;
+    usleep(100000); /* 10 bytes over a second */
+    buf[0] = 'x';
+    t->sent++;
+    return 1;
+}
+
+static void test_server_request_deadline(void)
+{
+    http_config cfg = {.port = 0, .request_ms = 300, .api_key = NULL};
+    http_server *s;
+    ds_err err = {0};
+    CHECKF(http_start(&cfg, test_routes, 4, NULL, &s, &err) == 0, "%s", err.msg);
+    if (!s)
+        return;
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/upload", http_port(s));
+    reply r = {0};
+    trickle t = {0};
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Transfer-Encoding: chunked");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, slow_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, &t);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CURLcode rc = curl_easy_perform(c);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    CHECKF(rc != CURLE_OK && r.status != 200 && t.sent < 10, "curl %d, status %ld, %d bytes sent",
+           (int)rc, r.status, t.sent);
+    CHECKF(secs < 0.95, "cut off after %.2f s", secs);
+    char *metrics = http_metrics_text(s);
+    CHECK(metrics && strstr(metrics, "route=\"/upload\",status=\"408\"} 1"));
+    free(metrics);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    http_stop(s);
+}
+
 static void test_server_port_in_use(void)
 {
     http_config cfg = {.port = 0};
@@ -278,6 +336,7 @@ static void test_server_port_in_use(void)
 const ds_test http_tests[] = {
     {"server: routes, errors, API key, limits, CORS, metrics", test_server_routes},
     {"server: port in use and bad address are errors", test_server_port_in_use},
+    {"server: a trickling upload is cut off at the deadline", test_server_request_deadline},
     {"query strings decode and refuse bad escapes", test_query},
     {"multipart boundary from Content-Type", test_boundary},
     {"multipart parts: fields, files, binary data", test_multipart},
