@@ -18,6 +18,7 @@ const char *ds_strerror(ds_code code)
     case DS_EUNSUPPORTED: return "not supported";
     case DS_ECHECKSUM: return "checksum mismatch";
     case DS_ENOTFOUND: return "not found";
+    case DS_EMEDIA: return "unreadable image";
     }
     return "unknown error";
 }

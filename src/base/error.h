@@ -22,6 +22,7 @@ typedef enum ds_code {
     DS_EUNSUPPORTED = 7,/* 7: valid but not supported by this build */
     DS_ECHECKSUM = 8,   /* 8: content does not match its checksum */
     DS_ENOTFOUND = 9,   /* 9: a named thing does not exist */
+    DS_EMEDIA = 10,     /* 10: an image that cannot be decoded (not one, or broken) */
 } ds_code;
 
 typedef struct ds_err {

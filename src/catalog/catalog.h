@@ -136,6 +136,11 @@ int cat_patent_upsert(cat_db *db, int64_t coll, const cat_patent *p, ds_err *err
 
 /* Fetch one patent (DS_ENOTFOUND if absent); *out is freed with
  * cat_patent_clear. O(log N). */
+/* Make sure a patent row exists, creating it with only its id when absent;
+ * an existing row (and its metadata) is left untouched. For adding an image
+ * to a patent whose bibliographic data comes from elsewhere. One statement. */
+int cat_patent_ensure(cat_db *db, int64_t coll, const char *patent_id, ds_err *err);
+
 int cat_patent_get(cat_db *db, int64_t coll, const char *patent_id, cat_patent *out,
                    ds_err *err);
 

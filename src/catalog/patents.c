@@ -92,6 +92,37 @@ out:
     return ok ? 0 : -1;
 }
 
+int cat_patent_ensure(cat_db *db, int64_t coll, const char *patent_id, ds_err *err)
+{
+    if (!patent_id || !*patent_id)
+        return ds_fail(err, DS_EINVAL, "catalog: a patent needs a patent_id");
+    int ok = 0;
+    cat__lock(db);
+    if (cat__write_begin(db, err) < 0)
+        goto out;
+    sqlite3_stmt *st = cat__stmt(db, CS_PATENT_ENSURE,
+                                 "INSERT INTO patents (collection_id, patent_id, updated_at) "
+                                 "VALUES (?1, ?2, ?3) ON CONFLICT (collection_id, patent_id) "
+                                 "DO NOTHING",
+                                 err);
+    if (!st)
+        goto end;
+    sqlite3_bind_int64(st, 1, coll);
+    cat__bind_text(st, 2, patent_id);
+    sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
+    if (sqlite3_step(st) != SQLITE_DONE)
+        cat__sqlfail(db, err, "catalog: storing a patent");
+    else
+        ok = 1;
+    sqlite3_reset(st);
+end:
+    if (cat__write_end(db, ok, err) < 0)
+        ok = 0;
+out:
+    cat__unlock(db);
+    return ok ? 0 : -1;
+}
+
 int cat_patent_get(cat_db *db, int64_t coll, const char *patent_id, cat_patent *out,
                    ds_err *err)
 {

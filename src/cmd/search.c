@@ -241,9 +241,7 @@ int cmd_add(int argc, char **argv)
         size_t len;
         ds_err err = {0};
         const char *base = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
-        cat_patent patent = {.patent_id = (char *)patent_id, .image_count = -1};
-        eng_image_in in = {.file_name = base, .patent = patent_id ? &patent : NULL,
-                           .image_index = i - first};
+        eng_image_in in = {.file_name = base, .patent_id = patent_id, .image_index = i - first};
         int added = 0;
         if (read_file(argv[i], &data, &len) != 0) {
             fprintf(stderr, "dinoseek add: cannot read %s\n", argv[i]);

@@ -123,14 +123,15 @@ static int defaults(serve_args *a)
     return 0;
 }
 
-/* Routes with the upload limit applied: a copy of the table. */
+/* Routes with the upload limit applied to every route that takes a body:
+ * a copy of the table. */
 static http_route *limited_routes(size_t max_upload, size_t *n)
 {
     const http_route *base = api_routes(n);
     http_route *r = malloc(sizeof *r * *n);
     for (size_t i = 0; r && i < *n; i++) {
         r[i] = base[i];
-        if (r[i].max_body > max_upload)
+        if (r[i].max_body > 0)
             r[i].max_body = max_upload;
     }
     return r;
@@ -144,6 +145,10 @@ int cmd_serve(int argc, char **argv)
     int status = parse_args(argc, argv, &a);
     if (status >= 0)
         return status;
+    if (a.http.api_key && !*a.http.api_key) {
+        fprintf(stderr, "dinoseek serve: the API key is empty (leave it unset for open writes)\n");
+        return 2;
+    }
     /* Signals are taken by sigwait below; block them before any thread starts
      * so that every thread inherits the mask. */
     sigset_t stop;

@@ -229,6 +229,7 @@ int eng_open(const eng_config *cfg, eng **out, ds_err *err)
         return ds_fail(err, DS_ENOMEM, "out of memory");
     snprintf(e->data_dir, sizeof e->data_dir, "%s", cfg->data_dir ? cfg->data_dir : "./data");
     e->index_kind = cfg->index;
+    pthread_mutex_init(&e->add_lock, NULL);
     if (open_parts(e, cfg, err) != 0) {
         eng_close(e);
         return -1;
@@ -256,6 +257,7 @@ void eng_close(eng *e)
     }
     cat_close(e->db);
     blob_free(e->blobs);
+    pthread_mutex_destroy(&e->add_lock);
     for (int i = 0; i < e->n_models; i++) {
         vit_close(e->models[i].vit);
         pthread_mutex_destroy(&e->models[i].lock);
@@ -278,6 +280,8 @@ int eng_embed(eng_model *m, const void *data, size_t len, float *vec, double *de
         return ds_fail(err, DS_ENOMEM, "out of memory");
     double t0 = eng_now_ms();
     int rc = img_preprocess_buffer(data, len, &m->img, px, err);
+    if (rc != 0 && (err->code == DS_EFORMAT || err->code == DS_EUNSUPPORTED))
+        err->code = DS_EMEDIA; /* the upload's fault, not the server's */
     double t1 = eng_now_ms();
     if (rc == 0) {
         /* A ticket queue, not a bare mutex: under load every request waits
@@ -325,13 +329,12 @@ static int put_blobs(eng *e, const eng_collection *c, const eng_image_in *in, ch
 
 /* Whether this content or this file name is already in the collection. */
 static int already_there(eng *e, const eng_collection *c, const eng_image_in *in, char *hash,
-                         int *there, ds_err *err)
+                         int *there, int64_t *id, ds_err *err)
 {
     uint8_t digest[DS_SHA256_LEN];
     ds_sha256_buf(in->data, in->len, digest);
     ds_sha256_hex(digest, hash);
-    int64_t id;
-    if (cat_image_exists_hash(e->db, c->id, hash, there, &id, err) != 0)
+    if (cat_image_exists_hash(e->db, c->id, hash, there, id, err) != 0)
         return -1;
     if (*there)
         return 0;
@@ -339,6 +342,7 @@ static int already_there(eng *e, const eng_collection *c, const eng_image_in *in
     ds_err missing = {0};
     if (cat_image_by_file_name(e->db, c->id, in->file_name, &img, &missing) == 0) {
         *there = 1;
+        *id = img.id;
         cat_image_clear(&img);
     } else if (missing.code != DS_ENOTFOUND) {
         *err = missing;
@@ -350,19 +354,27 @@ static int already_there(eng *e, const eng_collection *c, const eng_image_in *in
 static int store(eng *e, eng_collection *c, const eng_image_in *in, const char *hash,
                  const char *orig, const float *vec, int64_t *id, ds_err *err)
 {
-    cat_image img = {.patent_id = in->patent ? in->patent->patent_id : NULL,
+    cat_image img = {.patent_id = in->patent ? in->patent->patent_id : (char *)in->patent_id,
                      .image_index = in->image_index, .file_name = (char *)in->file_name,
                      .object_key = (char *)orig, .content_hash = (char *)hash};
     if (cat_begin(e->db, err) != 0)
         return -1;
     if ((in->patent && cat_patent_upsert(e->db, c->id, in->patent, err) != 0) ||
+        (!in->patent && in->patent_id && cat_patent_ensure(e->db, c->id, in->patent_id, err)) ||
         cat_image_add(e->db, c->id, &img, vec, (size_t)c->model->dim, id, err) != 0 ||
         cat_commit(e->db, err) != 0) {
         ds_err ignored;
         cat_rollback(e->db, &ignored);
         return -1;
     }
-    return idx_add(c->index, id, vec, 1, err);
+    if (idx_add(c->index, id, vec, 1, err) != 0) {
+        /* Keep the catalog and the index in step: without its vector in the
+         * index the row would be "already there" yet never found. */
+        ds_err ignored;
+        cat_image_delete(e->db, *id, &ignored);
+        return -1;
+    }
+    return 0;
 }
 
 int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_out, int *added,
@@ -375,25 +387,23 @@ int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_
     *added = 0;
     if (!c || !in->file_name || !*in->file_name)
         return c ? ds_fail(err, DS_EINVAL, "an image needs a file name") : -1;
-    if (already_there(e, c, in, hash, &there, err) != 0)
-        return -1;
-    if (there)
-        return 0;
     float *vec = malloc(sizeof(float) * (size_t)c->model->dim);
+    if (!vec)
+        return ds_fail(err, DS_ENOMEM, "out of memory");
     int rc = -1;
-    if (!vec) {
-        ds_fail(err, DS_ENOMEM, "out of memory");
+    pthread_mutex_lock(&e->add_lock);
+    if (already_there(e, c, in, hash, &there, &id, err) != 0)
         goto out;
-    }
-    if (eng_embed(c->model, in->data, in->len, vec, NULL, NULL, err) != 0 ||
-        put_blobs(e, c, in, orig, thumb, sizeof orig, err) != 0 ||
-        store(e, c, in, hash, orig, vec, &id, err) != 0)
+    if (!there && (eng_embed(c->model, in->data, in->len, vec, NULL, NULL, err) != 0 ||
+                   put_blobs(e, c, in, orig, thumb, sizeof orig, err) != 0 ||
+                   store(e, c, in, hash, orig, vec, &id, err) != 0))
         goto out;
-    *added = 1;
+    *added = !there;
     if (id_out)
         *id_out = id;
     rc = 0;
 out:
+    pthread_mutex_unlock(&e->add_lock);
     free(vec);
     return rc;
 }

@@ -69,7 +69,11 @@ typedef struct eng_image_in {
     const void *data;           /* the original file's bytes */
     size_t len;
     const char *file_name;      /* unique within the collection; the API's key */
-    const cat_patent *patent;   /* may be NULL (a plain image) */
+    const cat_patent *patent;   /* its bibliographic data, stored (replacing what
+                                   was there); or NULL */
+    const char *patent_id;      /* when patent is NULL: the patent the image
+                                   belongs to, created bare if absent, its
+                                   stored data left as it is; or NULL */
     int image_index;            /* 0-based position among the patent's drawings */
 } eng_image_in;
 

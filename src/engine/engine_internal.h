@@ -39,6 +39,9 @@ struct eng {
     int n_models;                /* models[0] is the default collection's */
     cat_db *db;
     blob_store *blobs;
+    pthread_mutex_t add_lock;    /* one add at a time: from "is it there?" to
+                                    the index, so two uploads of one name
+                                    cannot both write its files */
     eng_collection colls[ENG_MAX_COLLECTIONS];
     int n_colls;                 /* fixed after eng_open */
     int default_coll;            /* index into colls */

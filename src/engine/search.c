@@ -145,8 +145,9 @@ static json_t *group(json_t *flat, int k)
     json_t *hit;
     json_array_foreach(flat, i, hit) {
         const char *pid = json_string_value(json_object_get(hit, "patent_id"));
-        char key[300];
-        snprintf(key, sizeof key, "%s", pid ? pid : json_string_value(json_object_get(hit, "file_name")));
+        char key[1200]; /* a patent and a file name never share a key */
+        snprintf(key, sizeof key, "%s%s", pid ? "patent:" : "file:",
+                 pid ? pid : json_string_value(json_object_get(hit, "file_name")));
         json_t *g = json_object_get(by_id, key);
         if (!g) {
             if ((int)json_array_size(groups) == k)
@@ -196,6 +197,8 @@ static int search_grouped(eng *e, eng_collection *c, const float *vec, const eng
     for (;;) {
         if (want > (int)st.count)
             want = st.count ? (int)st.count : 1;
+        if (want > 100000)
+            want = 100000; /* the index's most per query */
         idx_hit *hits = malloc(sizeof *hits * (size_t)want);
         int n = 0;
         if (!hits)
@@ -207,7 +210,7 @@ static int search_grouped(eng *e, eng_collection *c, const float *vec, const eng
             return -1;
         json_t *groups = group(flat, q->top_k);
         int enough = (int)json_array_size(groups) >= q->top_k || n < want ||
-                     want >= (int)st.count;
+                     want >= (int)st.count || want == 100000;
         json_decref(flat);
         if (enough) {
             *out = groups;

@@ -20,9 +20,8 @@ static int status_of(const ds_err *err)
     case DS_EINVAL: return 400;
     case DS_ENOTFOUND: return 404;
     case DS_ETOOBIG: return 413;
-    case DS_EFORMAT:
-    case DS_EUNSUPPORTED: return 415;
-    default: return 500;
+    case DS_EMEDIA: return 415;
+    default: return 500; /* a corrupt catalog (DS_EFORMAT) is the server's problem */
     }
 }
 
@@ -30,20 +29,28 @@ static int status_of(const ds_err *err)
 typedef struct params {
     const http_form *form;
     const http_params *query;
-    char buf[16][256]; /* copies of form fields, NUL-terminated */
+    char *copies[32]; /* NUL-terminated copies of form fields; freed by params_free */
     int used;
+    int bad;          /* a field could not be read (NUL inside, too many) */
 } params;
 
 static const char *param(params *p, const char *name)
 {
     const http_part *part = p->form ? http_form_get(p->form, name) : NULL;
-    if (part && !part->filename && p->used < 16 && part->len < sizeof p->buf[0] &&
-        !memchr(part->data, '\0', part->len)) {
-        memcpy(p->buf[p->used], part->data, part->len);
-        p->buf[p->used][part->len] = '\0';
-        return p->buf[p->used++];
+    if (!part || part->filename)
+        return http_params_get(p->query, name);
+    if (p->used == 32 || memchr(part->data, '\0', part->len) ||
+        !(p->copies[p->used] = strndup((const char *)part->data, part->len))) {
+        p->bad = 1;
+        return NULL;
     }
-    return http_params_get(p->query, name);
+    return p->copies[p->used++];
+}
+
+static void params_free(params *p)
+{
+    for (int i = 0; i < p->used; i++)
+        free(p->copies[i]);
 }
 
 static int parse_int(const char *s, long lo, long hi, long *out)
@@ -124,7 +131,8 @@ static int parse_filters(params *p, search_args *a, ds_err *err)
     }
     const char *ids = param(p, "patent_ids");
     if (ids && *ids) {
-        a->ids_copy = strdup(ids);
+        if (!(a->ids_copy = strdup(ids)))
+            return ds_fail(err, DS_ENOMEM, "out of memory");
         for (char *save = NULL, *t = strtok_r(a->ids_copy, ", ", &save); t;
              t = strtok_r(NULL, ", ", &save)) {
             if (f->n_patent_ids == 1000)
@@ -152,7 +160,10 @@ static int parse_search(params *p, search_args *a, ds_err *err)
     a->q.min_score = (float)min_score;
     a->q.group_by_patent = group;
     a->q.collection = param(p, "collection");
-    return parse_filters(p, a, err);
+    if (parse_filters(p, a, err) != 0)
+        return -1;
+    return p->bad ? ds_fail(err, DS_EINVAL, "a form field holds a NUL byte, or there are too "
+                                             "many fields") : 0;
 }
 
 static int h_search(void *app_, const http_request *req, http_response *resp)
@@ -196,6 +207,7 @@ static int h_search(void *app_, const http_request *req, http_response *resp)
     http_respond_ok(resp, data);
 out:
     free(a.ids_copy);
+    params_free(&p);
     http_form_free(&form);
     return 0;
 }
@@ -317,7 +329,7 @@ static int h_add_image(void *app_, const http_request *req, http_response *resp)
     if (http_multipart_boundary(http_header(req, "Content-Type"), boundary, sizeof boundary,
                                 &err) != 0 ||
         http_parse_multipart(req->body, req->body_len, boundary, 64, &form, &err) != 0) {
-        http_respond_error(resp, 400, "%s", err.msg);
+        http_respond_error(resp, err.code == DS_ETOOBIG ? 413 : 400, "%s", err.msg);
         goto out;
     }
     const http_part *file = http_form_get(&form, "file");
@@ -334,9 +346,8 @@ static int h_add_image(void *app_, const http_request *req, http_response *resp)
                                       "and 'image_index' from 0 to 10000 if given");
         goto out;
     }
-    cat_patent patent = {.patent_id = (char *)param(&p, "patent_id"), .image_count = -1};
     eng_image_in in = {.data = file->data, .len = file->len, .file_name = name,
-                       .patent = patent.patent_id ? &patent : NULL, .image_index = (int)index};
+                       .patent_id = param(&p, "patent_id"), .image_index = (int)index};
     int64_t id = 0;
     int added = 0;
     if (eng_add(app->engine, param(&p, "collection"), &in, &id, &added, &err) != 0)
@@ -345,6 +356,7 @@ static int h_add_image(void *app_, const http_request *req, http_response *resp)
         http_respond_ok(resp, json_pack("{s:I,s:b,s:s}", "id", (json_int_t)id, "added", added,
                                         "file_name", name));
 out:
+    params_free(&p);
     http_form_free(&form);
     return 0;
 }
@@ -353,7 +365,7 @@ static int h_metrics(void *app_, const http_request *req, http_response *resp)
 {
     api_app *app = app_;
     (void)req;
-    char *text = http_metrics_text(app->server);
+    char *text = app->server ? http_metrics_text(app->server) : NULL;
     json_t *stats = NULL;
     ds_err err = {0};
     if (!text)

@@ -58,6 +58,30 @@ static double ms_since(const struct timespec *t0)
 
 /* ---- responses ---------------------------------------------------------- */
 
+/* Replace every byte that is not part of a valid UTF-8 sequence with '?', in
+ * place: JSON strings must be UTF-8, and messages echo what clients sent (or
+ * were cut by snprintf in the middle of a character). */
+static void utf8_clean(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 && *p >= 0xC2 ? 1 : (*p & 0xF0) == 0xE0 ? 2
+                : (*p & 0xF8) == 0xF0 && *p <= 0xF4 ? 3 : -1;
+        int ok = n >= 0;
+        for (int i = 1; ok && i <= n; i++)
+            ok = (p[i] & 0xC0) == 0x80;
+        if (ok && n == 2) /* no overlong forms or surrogates */
+            ok = !(p[0] == 0xE0 && p[1] < 0xA0) && !(p[0] == 0xED && p[1] >= 0xA0);
+        if (ok && n == 3)
+            ok = !(p[0] == 0xF0 && p[1] < 0x90) && !(p[0] == 0xF4 && p[1] >= 0x90);
+        if (!ok) {
+            *p++ = '?';
+            continue;
+        }
+        p += n + 1;
+    }
+}
+
 void http_respond_json(http_response *r, int status, json_t *doc)
 {
     free(r->body);
@@ -81,6 +105,7 @@ void http_respond_error(http_response *r, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    utf8_clean(msg);
     http_respond_json(r, status, json_pack("{s:i,s:s,s:i}", "code", 1, "message", msg, "status",
                                            status));
 }
@@ -128,9 +153,14 @@ static void record(http_server *s, const http_route *route, const char *method, 
     m->sum_ms += ms;
     m->count++;
     if (s->cfg.access_log) {
+        char meth[16], u[2048];
+        snprintf(meth, sizeof meth, "%s", method);
+        snprintf(u, sizeof u, "%s", uri ? uri : "");
+        utf8_clean(meth);
+        utf8_clean(u);
         json_t *line = json_pack("{s:I,s:s,s:s,s:i,s:I,s:f}", "ts", (json_int_t)time(NULL),
-                                 "method", method, "uri", uri ? uri : "", "status", status,
-                                 "bytes", (json_int_t)bytes, "ms", ms);
+                                 "method", meth, "uri", u, "status", status, "bytes",
+                                 (json_int_t)bytes, "ms", ms);
         char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
         if (text) {
             fprintf(s->cfg.access_log, "%s\n", text);
@@ -323,13 +353,22 @@ static enum MHD_Result answer(http_server *s, struct MHD_Connection *c, request_
     st->route = find_route(s, method, url, &req.tail, &path_known);
     if (strcmp(method, "OPTIONS") == 0 && path_known) {
         http_respond_bytes(&resp, 204, NULL, NULL, 0);
-        http_set_header(&resp, "Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+        http_set_header(&resp, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
         http_set_header(&resp, "Access-Control-Allow-Headers",
                         "Content-Type, X-API-Key, Authorization");
     } else if (!st->route) {
         http_respond_error(&resp, path_known ? 405 : 404, path_known ? "method %s not allowed on %s"
                                                                      : "no such path: %s",
                            path_known ? method : url, url);
+        if (path_known) {
+            char allow[64] = "OPTIONS";
+            const char *tail;
+            for (size_t i = 0; i < s->n_routes; i++)
+                if (path_matches(&s->routes[i], url, &tail) && strlen(allow) + 8 < sizeof allow)
+                    snprintf(allow + strlen(allow), sizeof allow - strlen(allow), ", %s",
+                             s->routes[i].method);
+            http_set_header(&resp, "Allow", allow);
+        }
     } else if (st->too_large) {
         http_respond_error(&resp, 413, "request body over the %zu-byte limit of %s",
                            st->route->max_body, st->route->path);
@@ -389,6 +428,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             if (st->len + *upload_size > st->cap) {
                 size_t cap = 2 * st->cap > st->len + *upload_size ? 2 * st->cap
                                                                   : st->len + *upload_size;
+                if (cap > limit)
+                    cap = limit; /* never more than the route accepts */
                 unsigned char *grown = realloc(st->body, cap);
                 if (!grown)
                     return MHD_NO;
@@ -459,7 +500,8 @@ int http_start(const http_config *cfg, const http_route *routes, size_t n, void 
         (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s > 0 ? cfg->timeout_s : 30),
-        MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64u,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (!s->daemon) {
         http_stop(s);

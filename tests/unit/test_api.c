@@ -216,6 +216,17 @@ static curl_mime *search_filtered(CURL *c)
     field(m, "patent_ids", "D0701016");
     return m;
 }
+static curl_mime *search_many_ids(CURL *c)
+{
+    /* A long field (over 256 bytes) must still be read, not dropped. */
+    char ids[2048] = "D0701016";
+    for (int i = 0; i < 60; i++)
+        snprintf(ids + strlen(ids), sizeof ids - strlen(ids), ",D99%05d", i);
+    curl_mime *m = file_part(c, IMG "parity_photo.png", NULL);
+    field(m, "patent_ids", ids);
+    return m;
+}
+
 static curl_mime *search_min_score(CURL *c)
 {
     curl_mime *m = file_part(c, IMG "parity_photo.png", NULL);
@@ -294,6 +305,10 @@ static void test_search_routes(void)
     reply_free(&r);
     /* A filter is applied before ranking: only the patent's image comes back. */
     r = call(&s, "POST", "/api/search", search_filtered, NULL, NULL, 0, NULL);
+    results = json_object_get(json_object_get(r.json, "data"), "results");
+    CHECKF(r.status == 200 && json_array_size(results) == 1, "%s", r.body);
+    reply_free(&r);
+    r = call(&s, "POST", "/api/search", search_many_ids, NULL, NULL, 0, NULL);
     results = json_object_get(json_object_get(r.json, "data"), "results");
     CHECKF(r.status == 200 && json_array_size(results) == 1, "%s", r.body);
     reply_free(&r);
@@ -377,7 +392,11 @@ static void test_errors(void)
     CHECK(r.status == 404 && strstr(message_of(&r), "nope"));
     reply_free(&r);
     r = call(&s, "PUT", "/api/search", NULL, NULL, NULL, 0, NULL);
-    CHECK(r.status == 405);
+    CHECK(r.status == 405 && strstr(r.headers, "Allow: OPTIONS, POST"));
+    reply_free(&r);
+    /* Bytes that are not UTF-8 in what is echoed back: still a JSON body. */
+    r = call(&s, "GET", "/api/image/%FF%FE.png", NULL, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 404 && code_of(&r) == 1 && strstr(message_of(&r), "?"), "%s", r.body);
     reply_free(&r);
     r = call(&s, "GET", "/no/such/thing", NULL, NULL, NULL, 0, NULL);
     CHECK(r.status == 404 && code_of(&r) == 1);

@@ -758,7 +758,32 @@ static void test_threads(void)
     cat_close(db);
 }
 
+/* cat_patent_ensure creates a bare row, and never touches a stored one. */
+static void test_patent_ensure(void)
+{
+    ds_err err = {0};
+    int64_t coll = 0;
+    cat_db *db = open_with_collection("ensure", 8, &coll);
+    if (!db)
+        return;
+    cat_patent p = {.patent_id = "D0000001", .title = "Lamp", .loc_class = "26-05",
+                    .image_count = 3};
+    CHECK(cat_patent_upsert(db, coll, &p, &err) == 0);
+    CHECK(cat_patent_ensure(db, coll, "D0000001", &err) == 0);
+    CHECK(cat_patent_ensure(db, coll, "D0000002", &err) == 0);
+    cat_patent got = {0};
+    CHECK(cat_patent_get(db, coll, "D0000001", &got, &err) == 0);
+    CHECK(got.title && !strcmp(got.title, "Lamp") && got.loc_class &&
+          !strcmp(got.loc_class, "26-05") && got.image_count == 3);
+    cat_patent_clear(&got);
+    CHECK(cat_patent_get(db, coll, "D0000002", &got, &err) == 0 && !got.title);
+    cat_patent_clear(&got);
+    CHECK(cat_patent_ensure(db, coll, "", &err) != 0);
+    cat_close(db);
+}
+
 const ds_test catalog_tests[] = {
+    {"patents: ensure keeps stored data", test_patent_ensure},
     {"migrations from empty, reopen, user_version", test_migrate_and_reopen},
     {"a newer schema is refused", test_refuse_newer_schema},
     {"corrupt or foreign files give clear errors", test_corrupt_and_foreign_files},

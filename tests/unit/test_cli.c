@@ -172,6 +172,9 @@ static void test_settings_precedence(void)
     snprintf(args, sizeof args, "stats --config %s", conf);
     CHECK(run(args, &out, &err) == 2 && strstr(err, ":1: unknown setting 'colour'"));
     free(out), free(err);
+    CHECK(run("serve --api-key '' --model /nonexistent", &out, &err) == 2 &&
+          strstr(err, "API key is empty"));
+    free(out), free(err);
     CHECK(run("stats --config /nonexistent.conf", &out, &err) == 2 &&
           strstr(err, "cannot read configuration file"));
     free(out), free(err);
