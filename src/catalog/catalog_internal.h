@@ -59,6 +59,11 @@ struct cat_db {
  * mutex held, right after the failing call. */
 int cat__sqlfail(cat_db *db, ds_err *err, const char *what);
 
+/* Make room for one more element in a growing array: when n == *cap, double
+ * *cap (first to `first`) and realloc. Returns the array to use from now on,
+ * or NULL with err (list is then still valid, for the caller to free). */
+void *cat__grow(void *list, size_t *cap, size_t n, size_t elem, size_t first, ds_err *err);
+
 /* The cached statement for slot, prepared on first use, reset and with its
  * bindings cleared. NULL (err filled) on failure. Mutex held. */
 sqlite3_stmt *cat__stmt(cat_db *db, int slot, const char *sql, ds_err *err);

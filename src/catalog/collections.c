@@ -200,16 +200,10 @@ int cat_collection_list(cat_db *db, cat_collection **out, size_t *n_out, ds_err 
     if (!st)
         goto out;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? 2 * cap : 4;
-            cat_collection *bigger = realloc(list, ncap * sizeof *list);
-            if (!bigger) {
-                ds_fail(err, DS_ENOMEM, "catalog: out of memory");
-                goto out;
-            }
-            list = bigger;
-            cap = ncap;
-        }
+        cat_collection *grown = cat__grow(list, &cap, n, sizeof *list, 4, err);
+        if (!grown)
+            goto out;
+        list = grown;
         if (read_row(st, &list[n], err) < 0)
             goto out;
         n++;

@@ -406,3 +406,17 @@ int cat_rollback(cat_db *db, ds_err *err)
 {
     return end_batch(db, 0, err);
 }
+
+void *cat__grow(void *list, size_t *cap, size_t n, size_t elem, size_t first, ds_err *err)
+{
+    if (n < *cap)
+        return list;
+    size_t ncap = *cap ? 2 * *cap : first;
+    void *bigger = realloc(list, ncap * elem);
+    if (!bigger) {
+        ds_fail(err, DS_ENOMEM, "catalog: out of memory");
+        return NULL;
+    }
+    *cap = ncap;
+    return bigger;
+}

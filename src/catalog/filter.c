@@ -129,16 +129,10 @@ int cat_filter_ids(cat_db *db, int64_t coll, const cat_filter *f, int64_t **ids_
     if (bind_filter(st, coll, f ? f : &none, &json, err) < 0)
         goto out;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? 2 * cap : 1024;
-            int64_t *bigger = realloc(ids, ncap * sizeof *ids);
-            if (!bigger) {
-                ds_fail(err, DS_ENOMEM, "catalog: out of memory");
-                goto out;
-            }
-            ids = bigger;
-            cap = ncap;
-        }
+        int64_t *grown = cat__grow(ids, &cap, n, sizeof *ids, 1024, err);
+        if (!grown)
+            goto out;
+        ids = grown;
         ids[n++] = sqlite3_column_int64(st, 0);
     }
     if (step != SQLITE_DONE) {

@@ -323,16 +323,10 @@ int cat_images_of_patent(cat_db *db, int64_t coll, const char *patent_id, cat_im
     sqlite3_bind_int64(st, 1, coll);
     cat__bind_text(st, 2, patent_id);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? 2 * cap : 8;
-            cat_image *bigger = realloc(list, ncap * sizeof *list);
-            if (!bigger) {
-                ds_fail(err, DS_ENOMEM, "catalog: out of memory");
-                goto out;
-            }
-            list = bigger;
-            cap = ncap;
-        }
+        cat_image *grown = cat__grow(list, &cap, n, sizeof *list, 8, err);
+        if (!grown)
+            goto out;
+        list = grown;
         if (read_row(st, &list[n], err) < 0)
             goto out;
         n++;
