@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "../http_client.h"
 #include "../suites.h"
 #include "http/form.h"
 #include "http/server.h"
@@ -144,61 +145,13 @@ static const http_route test_routes[] = {
     {"GET", "/fail", fails, 0, 0, "fails"},
 };
 
-typedef struct reply {
-    long status;
-    char body[4096];
-    size_t len;
-    char headers[4096];
-    size_t hlen;
-} reply;
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    reply *r = ud;
-    size_t k = size * n, room = sizeof r->body - 1 - r->len;
-    memcpy(r->body + r->len, p, k < room ? k : room);
-    r->len += k < room ? k : room;
-    r->body[r->len] = '\0';
-    return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-    reply *r = ud;
-    size_t k = size * n, room = sizeof r->headers - 1 - r->hlen;
-    memcpy(r->headers + r->hlen, p, k < room ? k : room);
-    r->hlen += k < room ? k : room;
-    r->headers[r->hlen] = '\0';
-    return size * n;
-}
+typedef ds_reply reply;
 
 /* One request; extra is a header line or NULL; body NULL for none. */
 static reply request(int port, const char *method, const char *path, const char *extra,
                      const char *body, size_t body_len)
 {
-    reply r = {0};
-    char url[512];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = extra ? curl_slist_append(NULL, extra) : NULL;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
-    }
-    CURLcode rc = curl_easy_perform(c);
-    CHECKF(rc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return r;
+    return ds_http(port, method, path, NULL, NULL, body, body_len, extra);
 }
 
 static void test_server_routes(void)
@@ -214,43 +167,59 @@ static void test_server_routes(void)
     reply r = request(port, "GET", "/echo?name=a%20b&x=1", NULL, NULL, 0);
     CHECK(r.status == 200 && strstr(r.body, "\"code\":0") && strstr(r.body, "\"name\":\"a b\""));
     CHECK(strstr(r.headers, "application/json") != NULL);
+    ds_reply_free(&r);
     r = request(port, "GET", "/nothing", NULL, NULL, 0);
     CHECK(r.status == 404 && strstr(r.body, "\"code\":1") && strstr(r.body, "no such path"));
+    ds_reply_free(&r);
     r = request(port, "DELETE", "/echo", NULL, NULL, 0);
     CHECK(r.status == 405 && strstr(r.body, "not allowed"));
+    ds_reply_free(&r);
     r = request(port, "GET", "/echo?bad=%zz", NULL, NULL, 0);
     CHECK(r.status == 400 && strstr(r.body, "malformed"));
+    ds_reply_free(&r);
     r = request(port, "GET", "/files/a/b.png", NULL, NULL, 0);
     CHECK(r.status == 200 && strstr(r.body, "\"tail\":\"a/b.png\""));
+    ds_reply_free(&r);
     r = request(port, "GET", "/files/", NULL, NULL, 0);
     CHECK(r.status == 404);
+    ds_reply_free(&r);
     r = request(port, "GET", "/fail", NULL, NULL, 0);
     CHECK(r.status == 500 && strstr(r.body, "\"code\":500") &&
           strstr(r.body, "Internal server error"));
     /* The API key guards the write route only. */
+    ds_reply_free(&r);
     r = request(port, "POST", "/upload", NULL, "abc", 3);
     CHECK(r.status == 401 && strstr(r.body, "API key"));
+    ds_reply_free(&r);
     r = request(port, "POST", "/upload", "X-API-Key: wrong!", "abc", 3);
     CHECK(r.status == 401);
+    ds_reply_free(&r);
     r = request(port, "POST", "/upload", "X-API-Key: s3cret", "abc", 3);
     CHECK(r.status == 200 && strstr(r.body, "\"body_len\":3"));
+    ds_reply_free(&r);
     r = request(port, "POST", "/upload", "Authorization: Bearer s3cret", "abcd", 4);
     CHECK(r.status == 200 && strstr(r.body, "\"body_len\":4"));
     /* Over the route's limit: 413, whether announced or not. */
     char *big = calloc(1, 200000);
     memset(big, 'x', 199999);
+    ds_reply_free(&r);
     r = request(port, "POST", "/upload", "X-API-Key: s3cret", big, 199999);
     CHECK(r.status == 413 && strstr(r.body, "limit"));
+    ds_reply_free(&r);
     r = request(port, "POST", "/upload", "Transfer-Encoding: chunked", big, 5000);
     CHECK(r.status == 413);
     free(big);
     /* CORS: the allowed origin is echoed, others are not; preflight answers. */
+    ds_reply_free(&r);
     r = request(port, "GET", "/echo", "Origin: http://a.example", NULL, 0);
     CHECK(strstr(r.headers, "Access-Control-Allow-Origin: http://a.example") != NULL);
+    ds_reply_free(&r);
     r = request(port, "GET", "/echo", "Origin: http://evil.example", NULL, 0);
     CHECK(strstr(r.headers, "Access-Control-Allow-Origin") == NULL);
+    ds_reply_free(&r);
     r = request(port, "OPTIONS", "/upload", "Origin: http://a.example", NULL, 0);
     CHECK(r.status == 204 && strstr(r.headers, "Access-Control-Allow-Methods"));
+    ds_reply_free(&r);
     char *metrics = http_metrics_text(s);
     CHECKF(metrics && strstr(metrics, "dinoseek_http_requests_total{method=\"GET\",route=\"/echo\","
                                       "status=\"200\"} 3"), "%s", metrics);
@@ -296,7 +265,7 @@ static void test_server_request_deadline(void)
     curl_easy_setopt(c, CURLOPT_READFUNCTION, slow_read);
     curl_easy_setopt(c, CURLOPT_READDATA, &t);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ds_reply_on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
     struct timespec t0, t1;
@@ -311,6 +280,7 @@ static void test_server_request_deadline(void)
     char *metrics = http_metrics_text(s);
     CHECK(metrics && strstr(metrics, "route=\"/upload\",status=\"408\"} 1"));
     free(metrics);
+    ds_reply_free(&r);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     http_stop(s);
