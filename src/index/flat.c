@@ -222,6 +222,7 @@ static void search_range(const flat *f, const float *qs, int nq, size_t lo, size
 static void search_scan(const flat *f, const float *qs, int nq, int k, const idx_filter *filter,
                         idx_topk *part, idx_hit *store, int nthreads)
 {
+    (void)nthreads; /* unused when built without OpenMP (the fuzz build) */
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
         int t = ops_thread_index(), nt = ops_active_threads();
