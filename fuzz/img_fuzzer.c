@@ -2,7 +2,7 @@
  * through img_preprocess_buffer in native and seed mode. Must never crash,
  * hang or leak; errors are the expected outcome for most inputs.
  *
- * As libvips' own fuzzers do, images are capped (4 Mpx, so one input costs
+ * As libvips' own fuzzers do, images are capped (1 Mpx, so one input costs
  * milliseconds) and libvips runs single-threaded. Replay the corpus with
  * `make build/fuzz/img_fuzzer_replay && build/fuzz/img_fuzzer_replay
  * fuzz/corpus/img_fuzzer`; tools/make_test_images.py writes the seeds. */
@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ready = 1;
     }
     img_opts_default(&o);
-    o.max_pixels = 4000000;
+    o.max_pixels = 1000000;
     o.mode = IMG_NATIVE;
     img_preprocess_buffer(data, size, &o, chw, &err);
     o.mode = IMG_SEED;
