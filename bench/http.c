@@ -78,7 +78,7 @@ static int fill_catalog(const char *data, int n, ds_err *err)
     int64_t coll;
     if (cat_open(data, &db, err) != 0)
         return -1;
-    int rc = cat_collection_ensure(db, "patent_images", "generated/dinov2-small", 384, 224,
+    int rc = cat_collection_ensure(db, "patent_images", "generated/dinov2-small-seed1", 384, 224,
                                    "native", &coll, err);
     ds_prng r;
     ds_prng_seed(&r, 42);

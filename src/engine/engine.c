@@ -182,7 +182,7 @@ static int open_model(eng *e, const char *dir, img_mode mode, int size, const ch
         return -1;
     e->n_models++;
     pthread_mutex_init(&m->lock, NULL);
-    pthread_cond_init(&m->turn, NULL);
+    pthread_cond_init(&m->changed, NULL);
     const vit_config *vc = vit_get_config(m->vit);
     m->dim = vc->hidden_size;
     if (vc->generated)
@@ -192,6 +192,11 @@ static int open_model(eng *e, const char *dir, img_mode mode, int size, const ch
     img_opts_default(&m->img);
     m->img.mode = mode;
     m->img.size = mode == IMG_SEED ? 224 : size > 0 ? size : 224;
+    size_t side = (size_t)img_input_size(&m->img);
+    m->batch_px = malloc(sizeof(float) * ENG_MAX_BATCH * 3 * side * side);
+    m->batch_vec = malloc(sizeof(float) * ENG_MAX_BATCH * (size_t)m->dim);
+    if (!m->batch_px || !m->batch_vec)
+        return ds_fail(err, DS_ENOMEM, "out of memory");
     return cat_collection_ensure(e->db, collection, m->id, m->dim, img_input_size(&m->img),
                                  mode == IMG_SEED ? "seed" : "native", NULL, err);
 }
@@ -260,8 +265,10 @@ void eng_close(eng *e)
     pthread_mutex_destroy(&e->add_lock);
     for (int i = 0; i < e->n_models; i++) {
         vit_close(e->models[i].vit);
+        free(e->models[i].batch_px);
+        free(e->models[i].batch_vec);
         pthread_mutex_destroy(&e->models[i].lock);
-        pthread_cond_destroy(&e->models[i].turn);
+        pthread_cond_destroy(&e->models[i].changed);
     }
     free(e);
 }
@@ -270,6 +277,37 @@ const char *eng_default_collection(const eng *e) { return e->colls[e->default_co
 int eng_generated_weights(const eng *e) { return vit_get_config(e->models[0].vit)->generated; }
 
 /* ---- embedding -------------------------------------------------------- */
+
+/* Run the oldest waiting jobs (up to ENG_MAX_BATCH) as one batch. Called
+ * with m->lock held and !m->busy; returns with it held. */
+static void run_batch(eng_model *m)
+{
+    eng_job *jobs[ENG_MAX_BATCH];
+    int n = 0, size = img_input_size(&m->img);
+    size_t per = (size_t)3 * size * size;
+    m->busy = 1;
+    while (m->head && n < ENG_MAX_BATCH) {
+        jobs[n++] = m->head;
+        m->head = m->head->next;
+    }
+    if (!m->head)
+        m->tail = NULL;
+    pthread_mutex_unlock(&m->lock);
+    for (int i = 0; i < n; i++)
+        memcpy(m->batch_px + per * (size_t)i, jobs[i]->px, sizeof(float) * per);
+    ds_err err = {0};
+    int rc = vit_embed(m->vit, m->batch_px, n, size, m->batch_vec, &err);
+    for (int i = 0; i < n && rc == 0; i++)
+        memcpy(jobs[i]->vec, m->batch_vec + (size_t)m->dim * i, sizeof(float) * (size_t)m->dim);
+    pthread_mutex_lock(&m->lock);
+    for (int i = 0; i < n; i++) {
+        jobs[i]->rc = rc;
+        jobs[i]->err = err;
+        jobs[i]->done = 1;
+    }
+    m->busy = 0;
+    pthread_cond_broadcast(&m->changed);
+}
 
 int eng_embed(eng_model *m, const void *data, size_t len, float *vec, double *decode_ms,
               double *embed_ms, ds_err *err)
@@ -284,19 +322,24 @@ int eng_embed(eng_model *m, const void *data, size_t len, float *vec, double *de
         err->code = DS_EMEDIA; /* the upload's fault, not the server's */
     double t1 = eng_now_ms();
     if (rc == 0) {
-        /* A ticket queue, not a bare mutex: under load every request waits
-         * its turn in arrival order, so the slowest wait is the queue's
-         * length, not luck. The model itself uses every core. */
+        /* Queue the image; whoever finds the model idle runs the oldest
+         * waiting images as one batch, until ours is done. */
+        eng_job job = {.px = px, .vec = vec};
         pthread_mutex_lock(&m->lock);
-        unsigned long ticket = m->next_ticket++;
-        while (ticket != m->now_serving)
-            pthread_cond_wait(&m->turn, &m->lock);
+        if (m->tail)
+            m->tail->next = &job;
+        else
+            m->head = &job;
+        m->tail = &job;
+        while (!job.done) {
+            if (!m->busy)
+                run_batch(m);
+            else
+                pthread_cond_wait(&m->changed, &m->lock);
+        }
         pthread_mutex_unlock(&m->lock);
-        rc = vit_embed(m->vit, px, 1, size, vec, err);
-        pthread_mutex_lock(&m->lock);
-        m->now_serving++;
-        pthread_cond_broadcast(&m->turn);
-        pthread_mutex_unlock(&m->lock);
+        if ((rc = job.rc) != 0)
+            *err = job.err;
     }
     if (decode_ms)
         *decode_ms = t1 - t0;

@@ -10,17 +10,33 @@
 
 #define ENG_MAX_COLLECTIONS 64
 #define ENG_MAX_MODELS 8
+#define ENG_MAX_BATCH 8          /* images per forward pass when requests queue */
 
-/* A loaded model and the queue in front of it: its activation buffers are
- * not shareable, so requests take turns, in arrival order. */
+/* One image waiting for the model. */
+typedef struct eng_job {
+    const float *px;             /* its preprocessed tensor */
+    float *vec;                  /* where its vector goes */
+    int done, rc;
+    ds_err err;
+    struct eng_job *next;
+} eng_job;
+
+/* A loaded model and the queue in front of it. Its activation buffers are
+ * not shareable, so one forward pass runs at a time; the requests that
+ * arrived meanwhile go in the next pass together (up to ENG_MAX_BATCH, in
+ * arrival order): under load the model runs batches, which cost less per
+ * image than one image at a time. */
 typedef struct eng_model {
     char id[256];                /* stored with each collection it embeds */
     vit_model *vit;
     img_opts img;                /* its preprocessing */
     int dim;
-    pthread_mutex_t lock;
-    pthread_cond_t turn;
-    unsigned long next_ticket, now_serving;
+    pthread_mutex_t lock;        /* guards the queue and busy */
+    pthread_cond_t changed;      /* a batch finished */
+    eng_job *head, *tail;        /* waiting, oldest first */
+    int busy;                    /* a thread is running a batch */
+    float *batch_px;             /* [ENG_MAX_BATCH, 3, S, S] */
+    float *batch_vec;            /* [ENG_MAX_BATCH, dim] */
 } eng_model;
 
 /* A collection this engine can search: its catalog row, its index and the

@@ -46,6 +46,7 @@ typedef struct vit_weights {
 /* Activations, allocated once per (batch, size, threads). */
 typedef struct vit_state {
     int batch, size, threads;
+    int capacity;                   /* the largest batch the buffers hold */
     int grid, patches, tokens;      /* g, N, T */
     float *patch_rows;              /* [B·N, 3·P·P] image cut into patches */
     float *x;                       /* [B·T, D] the residual stream */
@@ -228,7 +229,7 @@ static void free_state(vit_state *s)
         free(*bufs[i]);
         *bufs[i] = NULL;
     }
-    s->batch = s->size = 0;
+    s->batch = s->size = s->capacity = 0;
 }
 
 void vit_close(vit_model *m)
@@ -319,8 +320,12 @@ static int ensure_state(vit_model *m, int batch, int size, ds_err *err)
 {
     vit_state *s = &m->s;
     int threads = ops_max_threads();
-    if (s->batch == batch && s->size == size && s->threads == threads)
+    /* Buffers made for a batch serve any smaller one: a server batching
+     * whatever requests are waiting does not reallocate at every call. */
+    if (s->capacity >= batch && s->size == size && s->threads == threads) {
+        s->batch = batch;
         return 0;
+    }
     free_state(s);
     const vit_config *c = &m->cfg;
     size_t d = (size_t)c->hidden_size, h = (size_t)c->mlp_hidden, p = (size_t)c->patch_size;
@@ -347,7 +352,7 @@ static int ensure_state(vit_model *m, int batch, int size, ds_err *err)
         return ds_fail(err, DS_ENOMEM, "out of memory for activations (batch %d, size %d)",
                        batch, size);
     }
-    s->batch = batch;
+    s->batch = s->capacity = batch;
     s->size = size;
     s->threads = threads;
     /* Dinov2Embeddings.interpolate_pos_encoding: the trained grid as is when

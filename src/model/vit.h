@@ -65,8 +65,9 @@ const vit_config *vit_get_config(const vit_model *m);
 
 /* Embed a batch: pixels is batch x 3 x size x size (normalised, CHW), size a
  * multiple of the patch size. Writes batch x D unit vectors into out.
- * Activation buffers are allocated on the first call for a given (batch,
- * size) and reused; nothing else allocates. Returns 0, or -1 with err. */
+ * Activation buffers are allocated on the first call for a given size and
+ * the largest batch so far, and reused by smaller batches; nothing else
+ * allocates. Returns 0, or -1 with err. */
 int vit_embed(vit_model *m, const float *pixels, int batch, int size, float *out, ds_err *err);
 
 /* Where the time of vit_embed calls went, in seconds, accumulated since the

@@ -540,7 +540,63 @@ static void test_two_models(void)
     CHECK(stop(&s) == 0);
 }
 
+/* Concurrent searches are batched through the model together: each must
+ * still get the answer to its own image. */
+static curl_mime *query_photo(CURL *c) { return file_part(c, IMG "parity_photo.png", NULL); }
+static curl_mime *query_drawing(CURL *c) { return file_part(c, IMG "drawing_2page.tif", NULL); }
+static curl_mime *query_tall(CURL *c) { return file_part(c, IMG "parity_tall.png", NULL); }
+
+typedef struct asker {
+    const server *s;
+    int which, right, wrong;
+} asker;
+
+static void *ask(void *arg)
+{
+    asker *a = arg;
+    static ds_form_fn const forms[3] = {query_photo, query_drawing, query_tall};
+    static const char *const want[3] = {"parity_photo.jpg", "USD0701016-20140318-D00001.TIF",
+                                        "parity_tall.png"};
+    for (int i = 0; i < 6; i++) {
+        int k = (a->which + i) % 3;
+        reply r = call(a->s, "POST", "/api/search", forms[k], NULL, NULL, 0, NULL);
+        json_t *best = json_array_get(json_object_get(json_object_get(r.json, "data"), "results"), 0);
+        const char *name = json_string_value(json_object_get(best, "file_name"));
+        if (r.status == 200 && name && !strcmp(name, want[k]))
+            a->right++;
+        else
+            a->wrong++;
+        reply_free(&r);
+    }
+    return NULL;
+}
+
+static void test_concurrent_searches(void)
+{
+    server s;
+    if (start(&s, "batch", NULL) != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    add_samples(&s);
+    asker a[6];
+    pthread_t t[6];
+    for (int i = 0; i < 6; i++) {
+        a[i] = (asker){.s = &s, .which = i % 3};
+        pthread_create(&t[i], NULL, ask, &a[i]);
+    }
+    int right = 0, wrong = 0;
+    for (int i = 0; i < 6; i++) {
+        pthread_join(t[i], NULL);
+        right += a[i].right;
+        wrong += a[i].wrong;
+    }
+    CHECKF(right == 36 && wrong == 0, "%d right, %d wrong", right, wrong);
+    CHECK(stop(&s) == 0);
+}
+
 const ds_test api_tests[] = {
+    {"concurrent searches, batched, each gets its own answer", test_concurrent_searches},
     {"two collections, each with its own model and dimension", test_two_models},
     {"search: seed shapes, grouping, filters, min_score", test_search_routes},
     {"every error: 400, 401, 404, 405, 413, 415, multipart abuse", test_errors},
