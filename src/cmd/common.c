@@ -25,7 +25,7 @@ const char *cmd_default_model(char *buf, size_t n)
 }
 
 const char *const cmd_known_settings[] = {
-    "data", "model", "collection", "preprocess", "index", "listen",
+    "data", "model", "collection", "preprocess", "index", "collection-model", "listen",
     "api-key", "cors", "max-upload", "access-log", NULL,
 };
 
@@ -151,6 +151,19 @@ void cmd_engine_defaults(cmd_engine_opts *o)
     const char *index = cmd_setting("index");
     if (index && cmd_engine_option(o, "", "index", index) < 0)
         fprintf(stderr, "dinoseek: ignoring the index setting '%s'\n", index);
+    /* collection-model may be given several times: every line of the file
+     * (or the one DINOSEEK_COLLECTION_MODEL) counts. */
+    const char *env = getenv("DINOSEEK_COLLECTION_MODEL");
+    if (env && *env) {
+        if (cmd_engine_option(o, "", "collection-model", env) < 0)
+            fprintf(stderr, "dinoseek: ignoring DINOSEEK_COLLECTION_MODEL '%s'\n", env);
+    } else {
+        for (int i = 0; i < n_config; i++)
+            if (strcmp(config[i].name, "collection-model") == 0 &&
+                cmd_engine_option(o, "", "collection-model", config[i].value) < 0)
+                fprintf(stderr, "dinoseek: ignoring the collection-model setting '%s'\n",
+                        config[i].value);
+    }
 }
 
 int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, const char *value)

@@ -168,6 +168,14 @@ static void test_settings_precedence(void)
              ds_test_bin(), conf);
     CHECK(ds_test_run(args, &out, &err) == 0 && strstr(out, "\"f16\": true"));
     free(out), free(err);
+    /* collection-model lines add collections with their own models. */
+    snprintf(text, sizeof text, "model = %s/s\ndata = %s/sdata2\ncollection-model = one=%s/s\n"
+             "collection-model = two=%s/s\n", ds_test_tmpdir, ds_test_tmpdir, ds_test_tmpdir,
+             ds_test_tmpdir);
+    CHECK(ds_test_write_file(conf, text, strlen(text)) == 0);
+    snprintf(args, sizeof args, "stats --config %s --collection two", conf);
+    CHECKF(run(args, &out, &err) == 0 && strstr(out, "\"collection_name\": \"two\""), "%s", err);
+    free(out), free(err);
     CHECK(ds_test_write_file(conf, "colour = blue\n", 14) == 0);
     snprintf(args, sizeof args, "stats --config %s", conf);
     CHECK(run(args, &out, &err) == 2 && strstr(err, ":1: unknown setting 'colour'"));
