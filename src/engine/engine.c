@@ -169,12 +169,36 @@ eng_collection *eng_find(eng *e, const char *name, ds_err *err)
 
 /* ---- open and close ----------------------------------------------------- */
 
-/* Load a model and make sure its collection exists in the catalog. The
- * model id is what the catalog records: the architecture, and for generated
- * weights their seed, so vectors of different weights are never mixed. */
+/* The model id the catalog records with a collection: the architecture, and
+ * for generated weights their seed, so vectors of different weights are
+ * never mixed. */
+static void model_id(const vit_config *vc, char *out, size_t n)
+{
+    if (vc->generated)
+        snprintf(out, n, "generated/%s-seed%lld", vc->name, vc->generated_seed);
+    else
+        snprintf(out, n, "%s", vc->name);
+}
+
+/* Load a model (unless already loaded) and make sure its collection exists
+ * in the catalog. */
 static int open_model(eng *e, const char *dir, img_mode mode, int size, const char *collection,
                       ds_err *err)
 {
+    vit_config vc;
+    char id[256];
+    size = mode == IMG_SEED ? 224 : size > 0 ? size : 224;
+    if (vit_config_load(dir, &vc, err) != 0)
+        return -1;
+    model_id(&vc, id, sizeof id);
+    /* The same weights with the same preprocessing are loaded once, however
+     * many collections they serve. */
+    for (int i = 0; i < e->n_models; i++) {
+        eng_model *m = &e->models[i];
+        if (!strcmp(m->id, id) && m->img.mode == mode && img_input_size(&m->img) == size)
+            return cat_collection_ensure(e->db, collection, m->id, m->dim, size,
+                                         mode == IMG_SEED ? "seed" : "native", NULL, err);
+    }
     if (e->n_models == ENG_MAX_MODELS)
         return ds_fail(err, DS_EINVAL, "at most %d models", ENG_MAX_MODELS);
     eng_model *m = &e->models[e->n_models];
@@ -183,21 +207,16 @@ static int open_model(eng *e, const char *dir, img_mode mode, int size, const ch
     e->n_models++;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->changed, NULL);
-    const vit_config *vc = vit_get_config(m->vit);
-    m->dim = vc->hidden_size;
-    if (vc->generated)
-        snprintf(m->id, sizeof m->id, "generated/%s-seed%lld", vc->name, vc->generated_seed);
-    else
-        snprintf(m->id, sizeof m->id, "%s", vc->name);
+    m->dim = vit_get_config(m->vit)->hidden_size;
+    model_id(vit_get_config(m->vit), m->id, sizeof m->id);
     img_opts_default(&m->img);
     m->img.mode = mode;
-    m->img.size = mode == IMG_SEED ? 224 : size > 0 ? size : 224;
-    size_t side = (size_t)img_input_size(&m->img);
-    m->batch_px = malloc(sizeof(float) * ENG_MAX_BATCH * 3 * side * side);
+    m->img.size = size;
+    m->batch_px = malloc(sizeof(float) * ENG_MAX_BATCH * 3 * (size_t)size * (size_t)size);
     m->batch_vec = malloc(sizeof(float) * ENG_MAX_BATCH * (size_t)m->dim);
     if (!m->batch_px || !m->batch_vec)
         return ds_fail(err, DS_ENOMEM, "out of memory");
-    return cat_collection_ensure(e->db, collection, m->id, m->dim, img_input_size(&m->img),
+    return cat_collection_ensure(e->db, collection, m->id, m->dim, size,
                                  mode == IMG_SEED ? "seed" : "native", NULL, err);
 }
 
