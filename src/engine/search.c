@@ -100,18 +100,30 @@ static json_t *image_json(const cat_image *img, float score, int with_score)
     return o;
 }
 
-/* A hit with its image and patent fields (the seed's flat result). */
-static json_t *hit_json(eng *e, const eng_collection *c, const idx_hit *h, ds_err *err)
+/* A hit with its image and patent fields (the seed's flat result). The
+ * patents' fields are looked up once per query: cache maps patent_id to
+ * them (null for a patent with no row). */
+static json_t *hit_json(eng *e, const eng_collection *c, const idx_hit *h, json_t *cache,
+                        ds_err *err)
 {
     cat_image img = {0};
     if (cat_image_get(e->db, h->id, &img, err) != 0)
         return NULL;
     json_t *o = image_json(&img, h->score, 1);
-    cat_patent p = {0};
-    ds_err missing = {0};
-    if (img.patent_id && cat_patent_get(e->db, c->id, img.patent_id, &p, &missing) == 0)
-        patent_fields(o, &p);
-    cat_patent_clear(&p);
+    json_t *fields = img.patent_id ? json_object_get(cache, img.patent_id) : NULL;
+    if (img.patent_id && !fields) {
+        cat_patent p = {0};
+        ds_err missing = {0};
+        fields = json_null();
+        if (cat_patent_get(e->db, c->id, img.patent_id, &p, &missing) == 0) {
+            fields = json_object();
+            patent_fields(fields, &p);
+        }
+        cat_patent_clear(&p);
+        json_object_set_new(cache, img.patent_id, fields);
+    }
+    if (json_is_object(fields))
+        json_object_update(o, fields);
     cat_image_clear(&img);
     return o;
 }
@@ -175,15 +187,17 @@ static json_t *group(json_t *flat, int k)
 
 static json_t *hits_json(eng *e, eng_collection *c, const idx_hit *hits, int n, ds_err *err)
 {
-    json_t *flat = json_array();
+    json_t *flat = json_array(), *cache = json_object();
     for (int i = 0; i < n; i++) {
-        json_t *h = hit_json(e, c, &hits[i], err);
+        json_t *h = hit_json(e, c, &hits[i], cache, err);
         if (!h) {
             json_decref(flat);
-            return NULL;
+            flat = NULL;
+            break;
         }
         json_array_append_new(flat, h);
     }
+    json_decref(cache);
     return flat;
 }
 
