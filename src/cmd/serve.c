@@ -158,7 +158,7 @@ int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    api_app app = {.max_upload = (size_t)a.max_upload_mb << 20, .started = time(NULL)};
+    api_app app = {.started = time(NULL)};
     FILE *log = NULL;
     if (a.access_log)
         log = strcmp(a.access_log, "-") == 0 ? stderr : fopen(a.access_log, "a");
@@ -168,7 +168,7 @@ int cmd_serve(int argc, char **argv)
     }
     a.http.access_log = log;
     size_t n;
-    http_route *routes = limited_routes(app.max_upload, &n);
+    http_route *routes = limited_routes((size_t)a.max_upload_mb << 20, &n);
     if (!routes || !(app.engine = cmd_open_engine(&a.eng, "serve"))) {
         free(routes);
         return 1;

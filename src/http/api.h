@@ -13,7 +13,6 @@
 typedef struct api_app {
     eng *engine;
     http_server *server;    /* set once started, for /metrics */
-    size_t max_upload;      /* bytes accepted in an upload */
     time_t started;
 } api_app;
 
