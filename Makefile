@@ -14,7 +14,7 @@ SANITIZE ?=
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 BLASDIR  := /usr/lib/$(MULTIARCH)/openblas-openmp
 BLASINC  := /usr/include/$(MULTIARCH)/openblas-openmp
-PKGS     := vips jansson libcurl sqlite3 libmicrohttpd
+PKGS     := vips jansson libcurl sqlite3 libmicrohttpd libxml-2.0 libarchive
 
 # Library headers are -isystem so that -Werror judges only our code.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')

@@ -16,9 +16,9 @@ for src in fuzz/*_fuzzer.c; do
     echo "== $name: building"
     clang -std=c11 -g -O1 -D_GNU_SOURCE -Isrc \
         -isystem /usr/include/$(gcc -print-multiarch)/openblas-openmp \
-        $(pkg-config --cflags vips jansson libcurl sqlite3 libmicrohttpd) \
+        $(pkg-config --cflags vips jansson libcurl sqlite3 libmicrohttpd libxml-2.0 libarchive) \
         -fsanitize=fuzzer,address,undefined "$src" "$out/libdinoseek.a" \
-        $(pkg-config --libs vips jansson libcurl sqlite3 libmicrohttpd) \
+        $(pkg-config --libs vips jansson libcurl sqlite3 libmicrohttpd libxml-2.0 libarchive) \
         -L/usr/lib/$(gcc -print-multiarch)/openblas-openmp -lopenblas -lm -o "$out/$name"
     mkdir -p "build/fuzz-out/$name"
     echo "== $name: running for ${seconds}s"

@@ -11,7 +11,8 @@ set -eu
 # is chosen because our own parallel loops use OpenMP, and that flavour runs
 # single-threaded when it is called from inside one of them.
 PKGS="build-essential pkg-config libvips-dev libopenblas-openmp-dev
-libjansson-dev libcurl4-openssl-dev libsqlite3-dev libmicrohttpd-dev"
+libjansson-dev libcurl4-openssl-dev libsqlite3-dev libmicrohttpd-dev
+libxml2-dev libarchive-dev"
 # Tests and tools: clang for the fuzz targets (libFuzzer) and sanitizer
 # runtimes; Python for the helper HTTP server used by the download tests.
 PKGS="$PKGS clang libclang-rt-14-dev python3"

@@ -28,6 +28,10 @@ static const struct {
     {"blob", blob_tests},
     {"http", http_tests},
     {"api", api_tests},
+    {"uspto", uspto_tests},
+    {"arc", arc_tests},
+    {"sample", sample_tests},
+    {"import", import_tests},
     {"parity", parity_tests},
 };
 

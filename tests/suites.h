@@ -16,5 +16,9 @@ extern const ds_test catalog_tests[];
 extern const ds_test blob_tests[];
 extern const ds_test http_tests[];
 extern const ds_test api_tests[];
+extern const ds_test uspto_tests[];
+extern const ds_test arc_tests[];
+extern const ds_test sample_tests[];
+extern const ds_test import_tests[];
 
 #endif
