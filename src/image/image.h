@@ -100,4 +100,12 @@ void img_normalize(const uint8_t *rgb, int n, float *chw);
 int img_thumbnail_buffer(const void *buf, size_t len, int max_side, int quality,
                          void **jpeg_out, size_t *len_out, ds_err *err);
 
+/* img_preprocess_buffer and img_thumbnail_buffer of the same image at once,
+ * decoding it once where that is cheaper (see prepare.c). The tensor is
+ * exactly img_preprocess_buffer's; the thumbnail img_thumbnail_buffer's.
+ * On success *jpeg is a new malloc'ed buffer of *jlen bytes. Returns 0, or
+ * -1 with err (nothing allocated). Thread-safe. */
+int img_prepare_buffer(const void *buf, size_t len, const img_opts *o, float *chw,
+                       int thumb_side, int quality, void **jpeg, size_t *jlen, ds_err *err);
+
 #endif

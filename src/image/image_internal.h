@@ -67,4 +67,17 @@ typedef enum img_filter {
 int img_resample(const img_rgb *in, int w, int h, img_filter filter, img_rgb *out,
                  ds_err *err);
 
+/* The stages that img_preprocess_* and img_thumbnail_buffer chain after
+ * img_decode, exposed so that img_prepare_buffer (prepare.c) can run both on
+ * one decoded image. The *_from functions take their own reference on the
+ * image; the caller keeps its one. */
+int img__check_opts(const img_opts *o, ds_err *err);
+int img__native_from(VipsImage *decoded, const char *format, const img_opts *o, uint8_t *rgb,
+                     ds_err *err);
+int img__seed_from(const img_rgb *full, uint8_t *rgb, ds_err *err);
+int img__thumbnail_check(int max_side, int quality, void **jpeg_out, size_t *len_out,
+                         ds_err *err);
+int img__thumbnail_from(VipsImage *decoded, const char *format, int max_side, int quality,
+                        void **jpeg_out, size_t *len_out, ds_err *err);
+
 #endif

@@ -53,7 +53,7 @@ int img_input_size(const img_opts *o)
     return o->size;
 }
 
-static int check_opts(const img_opts *o, ds_err *err)
+int img__check_opts(const img_opts *o, ds_err *err)
 {
     if (o->mode != IMG_NATIVE && o->mode != IMG_SEED)
         return ds_fail(err, DS_EINVAL, "unknown preprocessing mode %d", (int)o->mode);
@@ -84,17 +84,15 @@ void img_normalize(const uint8_t *rgb, int n, float *chw)
 
 /* ---- native ------------------------------------------------------------ */
 
-static int native_pixels(const void *buf, size_t len, const img_opts *o, uint8_t *rgb,
-                         ds_err *err)
+int img__native_from(VipsImage *decoded, const char *format, const img_opts *o, uint8_t *rgb,
+                     ds_err *err)
 {
-    VipsImage *im = NULL, *t = NULL;
+    VipsImage *im = decoded, *t = NULL;
     VipsArrayDouble *white = NULL;
     img_rgb px = {0};
-    const char *format = NULL;
     int size = o->size, rc = -1;
 
-    if (img_decode(buf, len, o, size, &im, &format, err) != 0)
-        return -1;
+    g_object_ref(im);
     int w = im->Xsize, h = im->Ysize;
     int tw = size, th = size;
     if (w > h)
@@ -181,29 +179,41 @@ static int seed_hf(const img_rgb *in, uint8_t *rgb, ds_err *err)
     return 0;
 }
 
+int img__seed_from(const img_rgb *full, uint8_t *rgb, ds_err *err)
+{
+    img_rgb box = {0};
+    int rc = -1;
+    if (seed_letterbox(full, &box, err) == 0)
+        rc = seed_hf(&box, rgb, err);
+    img_rgb_free(&box);
+    return rc;
+}
+
+static int native_pixels(const void *buf, size_t len, const img_opts *o, uint8_t *rgb,
+                         ds_err *err)
+{
+    VipsImage *im = NULL;
+    const char *format = NULL;
+    if (img_decode(buf, len, o, o->size, &im, &format, err) != 0)
+        return -1;
+    int rc = img__native_from(im, format, o, rgb, err);
+    g_object_unref(im);
+    return rc;
+}
+
 static int seed_pixels(const void *buf, size_t len, const img_opts *o, uint8_t *rgb,
                        ds_err *err)
 {
     VipsImage *im = NULL;
-    img_rgb full = {0}, box = {0};
+    img_rgb full = {0};
     const char *format = NULL;
-    int rc = -1;
-
     if (img_decode(buf, len, o, 0, &im, &format, err) != 0)
         return -1;
-    if (img_materialize(im, format, &full, err) != 0)
-        goto out;
+    int rc = img_materialize(im, format, &full, err);
     g_object_unref(im);
-    im = NULL;
-    if (seed_letterbox(&full, &box, err) != 0)
-        goto out;
+    if (rc == 0)
+        rc = img__seed_from(&full, rgb, err);
     img_rgb_free(&full);
-    rc = seed_hf(&box, rgb, err);
-out:
-    if (im)
-        g_object_unref(im);
-    img_rgb_free(&full);
-    img_rgb_free(&box);
     return rc;
 }
 
@@ -212,7 +222,7 @@ out:
 static int pixels_buffer(const void *buf, size_t len, const img_opts *o, uint8_t *rgb,
                          ds_err *err)
 {
-    if (img_init(NULL, err) != 0 || check_opts(o, err) != 0)
+    if (img_init(NULL, err) != 0 || img__check_opts(o, err) != 0)
         return -1;
     if (o->mode == IMG_SEED)
         return seed_pixels(buf, len, o, rgb, err);
@@ -271,7 +281,7 @@ int img_pixels_file(const char *path, const img_opts *o, uint8_t *rgb, ds_err *e
 static int preprocess(const void *buf, size_t len, const img_opts *o, float *chw,
                       ds_err *err)
 {
-    if (check_opts(o, err) != 0)
+    if (img__check_opts(o, err) != 0)
         return -1;
     size_t n = (size_t)o->size * o->size * 3;
     uint8_t *rgb = malloc(n);

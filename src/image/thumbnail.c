@@ -16,16 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int img_thumbnail_buffer(const void *buf, size_t len, int max_side, int quality,
-                         void **jpeg_out, size_t *len_out, ds_err *err)
+int img__thumbnail_check(int max_side, int quality, void **jpeg_out, size_t *len_out,
+                         ds_err *err)
 {
-    VipsImage *im = NULL, *t = NULL;
-    const char *format = NULL;
-    img_opts o;
-    void *jpeg = NULL;
-    size_t n = 0;
-    int rc = -1;
-
     if (jpeg_out)
         *jpeg_out = NULL;
     if (len_out)
@@ -38,12 +31,36 @@ int img_thumbnail_buffer(const void *buf, size_t len, int max_side, int quality,
     if (quality < 1 || quality > 100)
         return ds_fail(err, DS_EINVAL, "thumbnail: JPEG quality %d is not within 1..100",
                        quality);
-    if (img_init(NULL, err) != 0)
+    return 0;
+}
+
+int img_thumbnail_buffer(const void *buf, size_t len, int max_side, int quality,
+                         void **jpeg_out, size_t *len_out, ds_err *err)
+{
+    VipsImage *im = NULL;
+    const char *format = NULL;
+    img_opts o;
+
+    if (img__thumbnail_check(max_side, quality, jpeg_out, len_out, err) != 0 ||
+        img_init(NULL, err) != 0)
         return -1;
     img_opts_default(&o);
     if (img_decode(buf, len, &o, max_side, &im, &format, err) != 0)
         return -1;
+    int rc = img__thumbnail_from(im, format, max_side, quality, jpeg_out, len_out, err);
+    g_object_unref(im);
+    return rc;
+}
 
+int img__thumbnail_from(VipsImage *decoded, const char *format, int max_side, int quality,
+                        void **jpeg_out, size_t *len_out, ds_err *err)
+{
+    VipsImage *im = decoded, *t = NULL;
+    void *jpeg = NULL;
+    size_t n = 0;
+    int rc = -1;
+
+    g_object_ref(im);
     int w = im->Xsize, h = im->Ysize, tw = max_side, th = max_side;
     if (w > h)
         th = (int)((double)h * max_side / w + 0.5);

@@ -385,6 +385,58 @@ out:
     free(b);
 }
 
+
+/* img_prepare_buffer gives, from one decode, exactly what the separate
+ * entry points give: the import's vectors and thumbnails equal add's and
+ * search's. Also a bad image fails with nothing allocated. */
+static void test_prepare_matches_separate(void)
+{
+    static const char *files[] = {"drawing_g4.tif", "quad.png", "quad.jpg", "exif_rot6.jpg",
+                                  "alpha.png", "quad_lzw.tif"};
+    const size_t plane = 3 * 224 * 224;
+    float *a = malloc(plane * sizeof(float)), *b = malloc(plane * sizeof(float));
+    CHECK(a && b);
+    for (int mode = 0; mode < 2 && a && b; mode++) {
+        img_opts o;
+        img_opts_default(&o);
+        o.mode = mode ? IMG_SEED : IMG_NATIVE;
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+            char path[256];
+            snprintf(path, sizeof path, FIX "%s", files[i]);
+            size_t len = 0;
+            char *buf = ds_test_read_file(path, &len);
+            CHECKF(buf != NULL, "cannot read %s", path);
+            if (!buf)
+                continue;
+            ds_err err = {0};
+            void *j1 = NULL, *j2 = NULL;
+            size_t n1 = 0, n2 = 0;
+            CHECKF(img_prepare_buffer(buf, len, &o, a, 300, 85, &j1, &n1, &err) == 0, "%s: %s",
+                   files[i], err.msg);
+            CHECKF(img_preprocess_buffer(buf, len, &o, b, &err) == 0, "%s: %s", files[i],
+                   err.msg);
+            CHECKF(img_thumbnail_buffer(buf, len, 300, 85, &j2, &n2, &err) == 0, "%s: %s",
+                   files[i], err.msg);
+            CHECKF(memcmp(a, b, plane * sizeof(float)) == 0, "%s mode %d: tensors differ",
+                   files[i], mode);
+            CHECKF(n1 == n2 && j1 && j2 && memcmp(j1, j2, n1) == 0,
+                   "%s mode %d: thumbnails differ (%zu vs %zu bytes)", files[i], mode, n1, n2);
+            free(j1);
+            free(j2);
+            free(buf);
+        }
+    }
+    ds_err err = {0};
+    void *j = (void *)1;
+    size_t n = 7;
+    img_opts o;
+    img_opts_default(&o);
+    CHECK(img_prepare_buffer("not an image", 12, &o, a, 300, 85, &j, &n, &err) == -1);
+    CHECK(j == NULL && n == 0 && err.code == DS_EFORMAT);
+    free(a);
+    free(b);
+}
+
 const ds_test image_tests[] = {
     {"opts_and_modes", test_opts_and_modes},
     {"formats", test_formats},
@@ -397,5 +449,6 @@ const ds_test image_tests[] = {
     {"seed_parity_jpeg", test_seed_parity_jpeg},
     {"normalize_matches_hf", test_normalize_matches_hf},
     {"threads", test_threads},
+    {"prepare_matches_separate", test_prepare_matches_separate},
     {0},
 };
