@@ -190,6 +190,19 @@ int cat_image_vector(cat_db *db, int64_t id, float *out, size_t dimension, ds_er
 int cat_image_exists_hash(cat_db *db, int64_t coll, const char *hash, int *exists,
                           int64_t *id_out, ds_err *err);
 
+/* Whether an image is already in the collection, and how it is known: by
+ * its file name, by its place among a patent's drawings (patent_id +
+ * image_index; not checked when patent_id is NULL), or by its content
+ * (hash: may be NULL). The import's resume test: O(log N). */
+typedef enum cat_known {
+    CAT_KNOWN_NOT = 0,
+    CAT_KNOWN_FILE_NAME = 1,
+    CAT_KNOWN_PATENT_INDEX = 2,
+    CAT_KNOWN_CONTENT = 3,
+} cat_known;
+int cat_image_known(cat_db *db, int64_t coll, const char *file_name, const char *patent_id,
+                    int image_index, const char *hash, cat_known *known, ds_err *err);
+
 /* Every image of a patent, ordered by image_index then id: an array of
  * *n_out (NULL when none), freed with cat_image_list_free. */
 int cat_images_of_patent(cat_db *db, int64_t coll, const char *patent_id, cat_image **out,

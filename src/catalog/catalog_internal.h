@@ -25,6 +25,7 @@ enum cat_stmt_slot {
     CS_IMAGE_BY_NAME,
     CS_IMAGE_VECTOR,
     CS_IMAGE_HASH,
+    CS_IMAGE_KNOWN,
     CS_IMAGE_OF_PATENT,
     CS_IMAGE_DELETE,
     CS_VEC_ITER,

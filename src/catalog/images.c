@@ -267,6 +267,47 @@ out:
     return rc;
 }
 
+int cat_image_known(cat_db *db, int64_t coll, const char *file_name, const char *patent_id,
+                    int image_index, const char *hash, cat_known *known, ds_err *err)
+{
+    char norm[65] = "";
+    int rc = -1;
+    *known = CAT_KNOWN_NOT;
+    if (hash && !normalise_hash(hash, norm))
+        return ds_fail(err, DS_EINVAL, "catalog: \"%s\" is not a sha256 hex digest", hash);
+    cat__lock(db);
+    /* Each alternative has its own index (the unique file name, the
+     * patent's images, the content hash), so SQLite answers the OR as a
+     * union of three index lookups. */
+    sqlite3_stmt *st = cat__stmt(db, CS_IMAGE_KNOWN,
+                                 "SELECT CASE WHEN file_name = ?2 THEN 1 "
+                                 "WHEN patent_id = ?3 AND image_index = ?4 THEN 2 ELSE 3 END "
+                                 "FROM images WHERE collection_id = ?1 AND (file_name = ?2 "
+                                 "OR (patent_id = ?3 AND image_index = ?4) "
+                                 "OR content_hash = ?5) ORDER BY 1 LIMIT 1",
+                                 err);
+    if (!st)
+        goto out;
+    sqlite3_bind_int64(st, 1, coll);
+    cat__bind_text(st, 2, file_name);
+    cat__bind_text(st, 3, patent_id);
+    sqlite3_bind_int(st, 4, image_index);
+    cat__bind_text(st, 5, *norm ? norm : NULL);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        *known = (cat_known)sqlite3_column_int(st, 0);
+    else if (step != SQLITE_DONE) {
+        cat__sqlfail(db, err, "catalog: looking up an image");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (st)
+        sqlite3_reset(st);
+    cat__unlock(db);
+    return rc;
+}
+
 int cat_image_exists_hash(cat_db *db, int64_t coll, const char *hash, int *exists,
                           int64_t *id_out, ds_err *err)
 {

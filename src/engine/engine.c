@@ -117,6 +117,16 @@ out:
     return rc;
 }
 
+int eng__save_index(eng *e, eng_collection *c, ds_err *err)
+{
+    char path[4096];
+    uint64_t tag;
+    if (catalog_tag(e, c->id, &tag, err) != 0)
+        return -1;
+    index_path(e, c, path, sizeof path);
+    return idx_save(c->index, path, tag, err);
+}
+
 /* The loaded model that made a collection (same id and dimension), or NULL. */
 static eng_model *model_of(eng *e, const cat_collection *c)
 {
@@ -267,16 +277,11 @@ void eng_close(eng *e)
     if (!e)
         return;
     for (int i = 0; i < e->n_colls; i++) {
-        char path[4096];
-        uint64_t tag;
         ds_err err = {0};
         /* Save what the index holds now, so the next start loads it. */
-        if (e->db && catalog_tag(e, e->colls[i].id, &tag, &err) == 0) {
-            index_path(e, &e->colls[i], path, sizeof path);
-            if (idx_save(e->colls[i].index, path, tag, &err) != 0)
-                fprintf(stderr, "dinoseek: cannot save the index of %s: %s\n", e->colls[i].name,
-                        err.msg);
-        }
+        if (e->db && e->colls[i].index && eng__save_index(e, &e->colls[i], &err) != 0)
+            fprintf(stderr, "dinoseek: cannot save the index of %s: %s\n", e->colls[i].name,
+                    err.msg);
         idx_free(e->colls[i].index);
     }
     cat_close(e->db);
@@ -328,6 +333,29 @@ static void run_batch(eng_model *m)
     pthread_cond_broadcast(&m->changed);
 }
 
+int eng__embed_px(eng_model *m, const float *px, float *vec, ds_err *err)
+{
+    /* Queue the image; whoever finds the model idle runs the oldest waiting
+     * images as one batch, until ours is done. */
+    eng_job job = {.px = px, .vec = vec};
+    pthread_mutex_lock(&m->lock);
+    if (m->tail)
+        m->tail->next = &job;
+    else
+        m->head = &job;
+    m->tail = &job;
+    while (!job.done) {
+        if (!m->busy)
+            run_batch(m);
+        else
+            pthread_cond_wait(&m->changed, &m->lock);
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (job.rc != 0)
+        *err = job.err;
+    return job.rc;
+}
+
 int eng_embed(eng_model *m, const void *data, size_t len, float *vec, double *decode_ms,
               double *embed_ms, ds_err *err)
 {
@@ -340,26 +368,8 @@ int eng_embed(eng_model *m, const void *data, size_t len, float *vec, double *de
     if (rc != 0 && (err->code == DS_EFORMAT || err->code == DS_EUNSUPPORTED))
         err->code = DS_EMEDIA; /* the upload's fault, not the server's */
     double t1 = eng_now_ms();
-    if (rc == 0) {
-        /* Queue the image; whoever finds the model idle runs the oldest
-         * waiting images as one batch, until ours is done. */
-        eng_job job = {.px = px, .vec = vec};
-        pthread_mutex_lock(&m->lock);
-        if (m->tail)
-            m->tail->next = &job;
-        else
-            m->head = &job;
-        m->tail = &job;
-        while (!job.done) {
-            if (!m->busy)
-                run_batch(m);
-            else
-                pthread_cond_wait(&m->changed, &m->lock);
-        }
-        pthread_mutex_unlock(&m->lock);
-        if ((rc = job.rc) != 0)
-            *err = job.err;
-    }
+    if (rc == 0)
+        rc = eng__embed_px(m, px, vec, err);
     if (decode_ms)
         *decode_ms = t1 - t0;
     if (embed_ms)
@@ -368,104 +378,57 @@ int eng_embed(eng_model *m, const void *data, size_t len, float *vec, double *de
     return rc;
 }
 
-/* ---- adding ------------------------------------------------------------- */
-
-/* Store the original and its thumbnail; keys are written into orig/thumb. */
-static int put_blobs(eng *e, const eng_collection *c, const eng_image_in *in, char *orig,
-                     char *thumb, size_t n, ds_err *err)
-{
-    snprintf(orig, n, "originals/%s/%s", c->name, in->file_name);
-    snprintf(thumb, n, "thumbnails/%s/%s.jpg", c->name, in->file_name);
-    if (blob_key_check(orig, err) != 0 || blob_key_check(thumb, err) != 0)
-        return ds_wrap(err, "file name '%s': ", in->file_name);
-    void *jpeg = NULL;
-    size_t jlen = 0;
-    if (img_thumbnail_buffer(in->data, in->len, 300, 85, &jpeg, &jlen, err) != 0)
-        return -1;
-    int rc = blob_put(e->blobs, orig, in->data, in->len, NULL, err);
-    if (rc == 0)
-        rc = blob_put(e->blobs, thumb, jpeg, jlen, "image/jpeg", err);
-    free(jpeg);
-    return rc;
-}
-
-/* Whether this content or this file name is already in the collection. */
-static int already_there(eng *e, const eng_collection *c, const eng_image_in *in, char *hash,
-                         int *there, int64_t *id, ds_err *err)
-{
-    uint8_t digest[DS_SHA256_LEN];
-    ds_sha256_buf(in->data, in->len, digest);
-    ds_sha256_hex(digest, hash);
-    if (cat_image_exists_hash(e->db, c->id, hash, there, id, err) != 0)
-        return -1;
-    if (*there)
-        return 0;
-    cat_image img = {0};
-    ds_err missing = {0};
-    if (cat_image_by_file_name(e->db, c->id, in->file_name, &img, &missing) == 0) {
-        *there = 1;
-        *id = img.id;
-        cat_image_clear(&img);
-    } else if (missing.code != DS_ENOTFOUND) {
-        *err = missing;
-        return -1;
-    }
-    return 0;
-}
-
-static int store(eng *e, eng_collection *c, const eng_image_in *in, const char *hash,
-                 const char *orig, const float *vec, int64_t *id, ds_err *err)
-{
-    cat_image img = {.patent_id = in->patent ? in->patent->patent_id : (char *)in->patent_id,
-                     .image_index = in->image_index, .file_name = (char *)in->file_name,
-                     .object_key = (char *)orig, .content_hash = (char *)hash};
-    if (cat_begin(e->db, err) != 0)
-        return -1;
-    if ((in->patent && cat_patent_upsert(e->db, c->id, in->patent, err) != 0) ||
-        (!in->patent && in->patent_id && cat_patent_ensure(e->db, c->id, in->patent_id, err)) ||
-        cat_image_add(e->db, c->id, &img, vec, (size_t)c->model->dim, id, err) != 0 ||
-        cat_commit(e->db, err) != 0) {
-        ds_err ignored;
-        cat_rollback(e->db, &ignored);
-        return -1;
-    }
-    if (idx_add(c->index, id, vec, 1, err) != 0) {
-        /* Keep the catalog and the index in step: without its vector in the
-         * index the row would be "already there" yet never found. */
-        ds_err ignored;
-        cat_image_delete(e->db, *id, &ignored);
-        return -1;
-    }
-    return 0;
-}
+/* ---- adding one image ---------------------------------------------------
+ * The batch path of batch.c with a batch of one, embedded through the
+ * model's queue so that concurrent uploads share forward passes. */
 
 int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_out, int *added,
             ds_err *err)
 {
     eng_collection *c = eng_find(e, collection, err);
-    char hash[DS_SHA256_HEXLEN + 1], orig[BLOB_KEY_MAX + 1], thumb[BLOB_KEY_MAX + 1];
-    int there = 0;
-    int64_t id = 0;
     *added = 0;
     if (!c || !in->file_name || !*in->file_name)
         return c ? ds_fail(err, DS_EINVAL, "an image needs a file name") : -1;
+    char hash[DS_SHA256_HEXLEN + 1];
+    uint8_t digest[DS_SHA256_LEN];
+    ds_sha256_buf(in->data, in->len, digest);
+    ds_sha256_hex(digest, hash);
+
+    /* Known already: skip before paying for a decode and a forward pass. */
+    cat_known known = CAT_KNOWN_NOT;
+    int64_t id = 0;
+    if (cat_image_known(e->db, c->id, in->file_name, NULL, 0, hash, &known, err) != 0)
+        return -1;
+    if (known != CAT_KNOWN_NOT)
+        return eng__known_id(e, c, in->file_name, hash, id_out, err);
+
+    eng_prepared prep = {0};
     float *vec = malloc(sizeof(float) * (size_t)c->model->dim);
-    if (!vec)
-        return ds_fail(err, DS_ENOMEM, "out of memory");
     int rc = -1;
-    pthread_mutex_lock(&e->add_lock);
-    if (already_there(e, c, in, hash, &there, &id, err) != 0)
+    if (!vec) {
+        ds_fail(err, DS_ENOMEM, "out of memory");
         goto out;
-    if (!there && (eng_embed(c->model, in->data, in->len, vec, NULL, NULL, err) != 0 ||
-                   put_blobs(e, c, in, orig, thumb, sizeof orig, err) != 0 ||
-                   store(e, c, in, hash, orig, vec, &id, err) != 0))
+    }
+    if (eng_prepare(e, c->name, in->data, in->len, &prep, err) != 0 ||
+        eng__embed_px(c->model, prep.px, vec, err) != 0)
         goto out;
-    *added = !there;
+    eng_store_item item = {.in = *in, .hash = hash, .thumb = prep.thumb,
+                           .thumb_len = prep.thumb_len, .vec = vec};
+    if (eng_store_batch(e, c->name, &item, 1, err) != 0)
+        goto out;
+    if (item.failed) {
+        *err = item.err;
+        goto out;
+    }
+    *added = item.added;
+    id = item.id;
+    if (!item.added && eng__known_id(e, c, in->file_name, hash, &id, err) != 0)
+        goto out;
     if (id_out)
         *id_out = id;
     rc = 0;
 out:
-    pthread_mutex_unlock(&e->add_lock);
+    eng_prepared_clear(&prep);
     free(vec);
     return rc;
 }

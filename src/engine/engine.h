@@ -121,4 +121,77 @@ typedef struct eng_health {
 } eng_health;
 void eng_health_get(eng *e, eng_health *h);
 
+/* ---- adding in batches (the import pipeline) -----------------------------
+ *
+ * eng_add does everything for one image. An import splits the same work so
+ * that each stage runs where it is cheapest: eng_prepare (decode, tensor,
+ * thumbnail) on worker threads, eng_embed_tensors on a batch (one forward
+ * pass), eng_store_batch for the batch (blobs, then one catalog
+ * transaction, then the index). The result is the same as eng_add's. */
+
+/* The model input side and vector dimension of a collection (NULL: default). */
+int eng_collection_shape(eng *e, const char *collection, int *input_size, int *dim,
+                         ds_err *err);
+
+/* An image decoded for storing: its tensor and its thumbnail. */
+typedef struct eng_prepared {
+    float *px;              /* 3 x S x S, the collection's preprocessing */
+    void *thumb;            /* the 300x300 JPEG thumbnail */
+    size_t thumb_len;
+} eng_prepared;
+
+/* Decode an image for a collection. Thread-safe, uses no lock; one decode.
+ * DS_EMEDIA for an image that cannot be read. *out is freed with
+ * eng_prepared_clear. */
+int eng_prepare(eng *e, const char *collection, const void *data, size_t len,
+                eng_prepared *out, ds_err *err);
+void eng_prepared_clear(eng_prepared *p);
+
+/* Run the collection's model on n tensors stored back to back (n x 3 x S x
+ * S) and write n L2-normalised vectors into vecs (n x dim). Waits its turn
+ * with searches. */
+int eng_embed_tensors(eng *e, const char *collection, const float *px, int n, float *vecs,
+                      ds_err *err);
+
+/* Whether an image is already stored (by file name, patent_id +
+ * image_index, or content hash): *known != CAT_KNOWN_NOT. */
+int eng_image_known(eng *e, const char *collection, const char *file_name,
+                    const char *patent_id, int image_index, const char *hash,
+                    cat_known *known, ds_err *err);
+
+/* One embedded image for eng_store_batch. */
+typedef struct eng_store_item {
+    eng_image_in in;        /* bytes, file name, patent or patent_id, index */
+    const char *hash;       /* sha256 hex of in.data */
+    const void *thumb;      /* from eng_prepare */
+    size_t thumb_len;
+    const float *vec;       /* dim floats */
+    /* out */
+    int added;              /* 1 stored; 0 skipped or failed */
+    cat_known known;        /* why skipped: it was already there */
+    int failed;             /* 1: err says why (only this item) */
+    ds_err err;
+    int64_t id;
+} eng_store_item;
+
+/* Store a batch: originals and thumbnails first, then every image (and its
+ * patent) in one catalog transaction, then the index. An item already
+ * there is skipped; an item whose files cannot be written fails alone.
+ * Returns 0, or -1 with err when the transaction failed (then nothing of
+ * the batch is in the catalog). */
+int eng_store_batch(eng *e, const char *collection, eng_store_item *items, int n,
+                    ds_err *err);
+
+/* Store patents' bibliographic data alone (patents none of whose drawings
+ * could be stored), in one transaction. */
+int eng_store_patents(eng *e, const char *collection, const cat_patent *const *patents,
+                      int n, ds_err *err);
+
+/* Write the collection's index file now (the import does it at the end; a
+ * crash before only costs a rebuild from the catalog at the next open). */
+int eng_save_index(eng *e, const char *collection, ds_err *err);
+
+/* The catalog the engine uses, for jobs and lookups. */
+cat_db *eng_catalog(eng *e);
+
 #endif

@@ -70,6 +70,17 @@ eng_collection *eng_find(eng *e, const char *name, ds_err *err);
 int eng_embed(eng_model *m, const void *data, size_t len, float *vec, double *decode_ms,
               double *embed_ms, ds_err *err);
 
+/* Embed one preprocessed tensor through the model's queue. */
+int eng__embed_px(eng_model *m, const float *px, float *vec, ds_err *err);
+
+/* The id of the stored image with this file name, or else this content. */
+int eng__known_id(eng *e, const eng_collection *c, const char *file_name, const char *hash,
+                  int64_t *id_out, ds_err *err);
+
 double eng_now_ms(void);
+
+/* Write a collection's index file, tagged with the catalog's current state. */
+int eng__save_index(eng *e, eng_collection *c, ds_err *err);
+
 
 #endif
