@@ -19,6 +19,7 @@ const char *ds_strerror(ds_code code)
     case DS_ECHECKSUM: return "checksum mismatch";
     case DS_ENOTFOUND: return "not found";
     case DS_EMEDIA: return "unreadable image";
+    case DS_EBUSY: return "busy";
     }
     return "unknown error";
 }

@@ -23,6 +23,7 @@ typedef enum ds_code {
     DS_ECHECKSUM = 8,   /* 8: content does not match its checksum */
     DS_ENOTFOUND = 9,   /* 9: a named thing does not exist */
     DS_EMEDIA = 10,     /* 10: an image that cannot be decoded (not one, or broken) */
+    DS_EBUSY = 11,      /* 11: the resource is in use (e.g. an import is running) */
 } ds_code;
 
 typedef struct ds_err {

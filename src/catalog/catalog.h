@@ -314,6 +314,13 @@ int cat_job_add_failure(cat_db *db, int64_t job, const char *item, const char *r
 /* Mark the job finished with the given status and the current time. */
 int cat_job_finish(cat_db *db, int64_t job, const char *status, ds_err *err);
 
+/* Mark the collection's jobs of this kind still "running" as
+ * "interrupted": called by whoever holds the collection's import lock, when
+ * such a job can only be left over from a process that died. *n_out (may be
+ * NULL) receives how many. */
+int cat_job_interrupt_stale(cat_db *db, int64_t coll, const char *kind, int64_t *n_out,
+                            ds_err *err);
+
 /* Fetch a job (DS_ENOTFOUND if absent); freed with cat_job_clear. */
 int cat_job_get(cat_db *db, int64_t job, cat_job *out, ds_err *err);
 

@@ -39,6 +39,7 @@ enum cat_stmt_slot {
     CS_JOB_UPDATE,
     CS_JOB_FAILURE,
     CS_JOB_FINISH,
+    CS_JOB_STALE,
     CS_JOB_GET,
     CS_JOB_LATEST,
     CS_COUNT

@@ -129,6 +129,27 @@ int cat_job_finish(cat_db *db, int64_t job, const char *status, ds_err *err)
     return rc;
 }
 
+int cat_job_interrupt_stale(cat_db *db, int64_t coll, const char *kind, int64_t *n_out,
+                            ds_err *err)
+{
+    int rc = -1;
+    cat__lock(db);
+    sqlite3_stmt *st = cat__stmt(db, CS_JOB_STALE,
+                                 "UPDATE jobs SET status = 'interrupted', finished_at = ?3 "
+                                 "WHERE collection_id = ?1 AND kind = ?2 AND status = 'running'",
+                                 err);
+    if (st) {
+        sqlite3_bind_int64(st, 1, coll);
+        cat__bind_text(st, 2, kind);
+        sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
+        rc = run_write(db, st, 0, err);
+        if (rc == 0 && n_out)
+            *n_out = sqlite3_changes(db->db);
+    }
+    cat__unlock(db);
+    return rc;
+}
+
 /* One job from a bound query (mutex held). */
 static int read_job(cat_db *db, sqlite3_stmt *st, cat_job *out, ds_err *err)
 {

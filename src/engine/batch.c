@@ -20,6 +20,13 @@
 #define THUMB_QUALITY 85
 
 cat_db *eng_catalog(eng *e) { return e->db; }
+const char *eng_data_dir(const eng *e) { return e->data_dir; }
+
+int64_t eng_collection_id(eng *e, const char *collection, ds_err *err)
+{
+    eng_collection *c = eng_find(e, collection, err);
+    return c ? c->id : -1;
+}
 
 int eng_collection_shape(eng *e, const char *collection, int *input_size, int *dim,
                          ds_err *err)

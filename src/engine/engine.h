@@ -191,7 +191,10 @@ int eng_store_patents(eng *e, const char *collection, const cat_patent *const *p
  * crash before only costs a rebuild from the catalog at the next open). */
 int eng_save_index(eng *e, const char *collection, ds_err *err);
 
-/* The catalog the engine uses, for jobs and lookups. */
+/* The catalog the engine uses, for jobs and lookups; its data directory;
+ * a collection's catalog id (-1 with err when unknown). */
 cat_db *eng_catalog(eng *e);
+const char *eng_data_dir(const eng *e);
+int64_t eng_collection_id(eng *e, const char *collection, ds_err *err);
 
 #endif

@@ -1,0 +1,115 @@
+/* importer_internal.h - what the files of src/importer/ share.
+ *
+ *   queue.c     bounded queues between the stages
+ *   pipeline.c  the threads, the counters, the job record, the lock
+ *   source.c    inputs (folders, archives, XML, images) to items
+ *   meta.c      plain images: ids from file names, metadata CSV / JSON
+ *   patent.c    patents shared by their drawings (reference counted)
+ */
+#ifndef DS_IMPORTER_INTERNAL_H
+#define DS_IMPORTER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "catalog/catalog.h"
+#include "importer/importer.h"
+#include "importer/queue.h"
+#include "uspto/uspto.h"
+
+/* A patent's bibliographic data, shared by the items of its drawings. */
+typedef struct imp_patent {
+    cat_patent p;                /* strings owned */
+    atomic_int refs;
+} imp_patent;
+
+/* From a parsed grant (a new patent with one reference), or NULL. */
+imp_patent *imp_patent_from_grant(const us_grant *g);
+imp_patent *imp_patent_ref(imp_patent *p);
+void imp_patent_unref(imp_patent *p);
+
+/* One image (or one image-less patent) travelling through the pipeline. */
+typedef struct imp_item {
+    imp_patent *patent;          /* its patent's data, or NULL */
+    char *patent_id;             /* when patent is NULL: from the name or metadata */
+    int image_index;
+    char *file_name;             /* the id in the collection */
+    char *origin;                /* where it came from, for messages */
+    void *data;                  /* the file's bytes */
+    size_t len;
+    char hash[65];               /* sha256 hex of data */
+    eng_prepared prep;           /* filled by a decode worker */
+    int failed;                  /* err says why */
+    ds_err err;
+    int patent_only;             /* no image: only the patent is stored */
+} imp_item;
+
+void imp_item_free(imp_item *it);
+
+/* ---- metadata of plain images (meta.c) --------------------------------- */
+
+typedef struct imp_meta imp_meta;
+
+/* Load a CSV (header row naming the seed's fields; file_name and/or
+ * patent_id required) or JSON (an array of such objects, or JSON lines).
+ * Returns 0, or -1 with err naming the line. */
+int imp_meta_load(const char *path, imp_meta **out, ds_err *err);
+void imp_meta_free(imp_meta *m);
+
+/* What a plain image is: its patent (a new reference, or NULL), or else its
+ * patent_id (copied into id, "" for none), and its image_index. Metadata
+ * (m may be NULL) wins over what the file name says
+ * ("USD0967598-20221025-D00002.TIF" is patent D0967598, index 1). */
+void imp_meta_describe(const imp_meta *m, const char *file_name, imp_patent **patent,
+                       char *id, size_t n, int *image_index);
+
+/* ---- the pipeline, as the sources see it (pipeline.c) ------------------ */
+
+typedef struct imp_ctx {
+    eng *e;
+    const imp_options *opt;
+    const char *collection;
+    imp_meta *meta;              /* --metadata, or NULL */
+    imp_queue decode_q;          /* imp_item *: reader -> decode workers */
+    imp_queue embed_q;           /* imp_item *: decode workers -> embedder */
+    imp_queue write_q;           /* imp_batch *: embedder -> writer */
+    pthread_mutex_t lock;        /* guards the counters and the job record */
+    imp_progress prog;
+    char last_error[512];
+    int64_t job;
+    double t0;                   /* start, ms */
+    atomic_int stop;             /* cancelled or a fatal error: stages wind down */
+    ds_err fatal;                /* why, when stop came from an error */
+    int input_size, dim;
+} imp_ctx;
+
+/* Hand an item to the pipeline (ownership passes): skipped at once when the
+ * catalog has it, else queued for decoding. Returns 0, or -1 when the
+ * import is stopping (the item was freed). */
+int imp__emit(imp_ctx *x, imp_item *it);
+
+/* Record a failure of something that is not an item (a document, a
+ * member, a file): counted in failed and kept in the job. */
+void imp__fail(imp_ctx *x, const char *what, const char *reason);
+
+/* Count a passed-over document or file. */
+void imp__count_other_doc(imp_ctx *x);
+void imp__count_ignored(imp_ctx *x);
+void imp__count_patent(imp_ctx *x);
+void imp__add_bytes(imp_ctx *x, uint64_t read, uint64_t total);
+void imp__add_parse_ms(imp_ctx *x, double ms);
+int imp__stopping(imp_ctx *x);
+
+/* ---- sources (source.c) ------------------------------------------------ */
+
+/* Sum of the input's bytes (for the ETA); 0 when unknown. */
+uint64_t imp_source_size(const char *path);
+
+/* Read one input PATH and emit its items. Returns 0, or -1 with err when
+ * the whole input cannot be read (a missing path, an unreadable root);
+ * failures inside it are recorded and reading goes on. */
+int imp_source_read(imp_ctx *x, const char *path, ds_err *err);
+
+double imp_now_ms(void);
+
+#endif

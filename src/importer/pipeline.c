@@ -1,0 +1,568 @@
+/* pipeline.c - the import's threads, counters, job record and lock (see
+ * importer.h for the picture).
+ *
+ * Threads: the caller's thread reads the inputs (source.c); N decode
+ * workers turn bytes into tensors and thumbnails; one embedder runs the
+ * model on batches; one writer stores each batch in one transaction and
+ * reports progress. Every queue is bounded (a few batches), so a slow
+ * stage holds back the faster ones instead of letting work pile up.
+ *
+ * Shutting down goes from the front: the reader closes the decode queue
+ * when it is done; the last decode worker to finish closes the embed
+ * queue; the embedder closes the write queue. Cancelling sets `stop`:
+ * the reader stops emitting, and the stages drain what is queued without
+ * decoding or embedding it further, so nothing is left half-written.
+ */
+#include "importer/importer_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct imp_batch {
+    imp_item **items;
+    int n;
+    float *vecs;                 /* n x dim */
+} imp_batch;
+
+double imp_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---- counters --------------------------------------------------------------- */
+
+int imp__stopping(imp_ctx *x)
+{
+    return atomic_load(&x->stop) || (x->opt->cancel && *x->opt->cancel);
+}
+
+/* Fill in the derived figures (lock held). */
+static void derive(imp_ctx *x)
+{
+    imp_progress *p = &x->prog;
+    p->elapsed_s = (imp_now_ms() - x->t0) / 1e3;
+    int64_t items = p->done + p->skipped + p->failed;
+    p->items_per_s = p->elapsed_s > 0 ? (double)items / p->elapsed_s : 0;
+    p->eta_s = -1;
+    if (p->bytes_read > p->bytes_total)
+        p->bytes_read = p->bytes_total;
+    if (p->bytes_total > 0 && p->bytes_read > 0 && p->elapsed_s > 1)
+        p->eta_s = p->elapsed_s * (double)(p->bytes_total - p->bytes_read) / (double)p->bytes_read;
+    p->last_error = x->last_error[0] ? x->last_error : NULL;
+}
+
+static void report(imp_ctx *x)
+{
+    if (!x->opt->progress)
+        return;
+    pthread_mutex_lock(&x->lock);
+    derive(x);
+    imp_progress snap = x->prog;
+    pthread_mutex_unlock(&x->lock);
+    x->opt->progress(x->opt->progress_ctx, &snap);
+}
+
+/* A failure, counted and kept (lock not held). */
+static void record_failure(imp_ctx *x, const char *what, const char *reason, int count)
+{
+    pthread_mutex_lock(&x->lock);
+    if (count)
+        x->prog.failed++;
+    if (snprintf(x->last_error, sizeof x->last_error, "%s: %s", what, reason) >=
+        (int)sizeof x->last_error)
+        memcpy(x->last_error + sizeof x->last_error - 4, "...", 4); /* cut, and says so */
+    if (x->job) {
+        ds_err ignored;
+        cat_job_add_failure(eng_catalog(x->e), x->job, what, reason, &ignored);
+    }
+    if (x->opt->on_failure)
+        x->opt->on_failure(x->opt->progress_ctx, what, reason);
+    pthread_mutex_unlock(&x->lock);
+}
+
+void imp__fail(imp_ctx *x, const char *what, const char *reason)
+{
+    record_failure(x, what, reason, 1);
+}
+
+#define COUNT(field)                                                                    \
+    do {                                                                                \
+        pthread_mutex_lock(&x->lock);                                                   \
+        x->prog.field++;                                                                \
+        pthread_mutex_unlock(&x->lock);                                                 \
+    } while (0)
+
+void imp__count_other_doc(imp_ctx *x) { COUNT(other_docs); }
+void imp__count_ignored(imp_ctx *x) { COUNT(ignored); }
+void imp__count_patent(imp_ctx *x) { COUNT(patents); }
+
+void imp__add_bytes(imp_ctx *x, uint64_t read, uint64_t total)
+{
+    pthread_mutex_lock(&x->lock);
+    x->prog.bytes_read += read;
+    x->prog.bytes_total += total;
+    pthread_mutex_unlock(&x->lock);
+}
+
+void imp__add_parse_ms(imp_ctx *x, double ms)
+{
+    pthread_mutex_lock(&x->lock);
+    x->prog.parse_ms += ms;
+    pthread_mutex_unlock(&x->lock);
+}
+
+/* ---- the reader's side ------------------------------------------------------ */
+
+int imp__emit(imp_ctx *x, imp_item *it)
+{
+    if (imp__stopping(x)) {
+        imp_item_free(it);
+        return -1;
+    }
+    if (x->opt->dry_run) {
+        /* Counted as what would be stored; nothing is decoded. */
+        if (!it->patent_only) {
+            pthread_mutex_lock(&x->lock);
+            int64_t n = ++x->prog.done;
+            pthread_mutex_unlock(&x->lock);
+            if (n % 1000 == 0)
+                report(x);
+        }
+        imp_item_free(it);
+        return 0;
+    }
+    if (!it->patent_only) {
+        /* Resume: what the catalog has is not decoded again. */
+        const char *pid = it->patent ? it->patent->p.patent_id : it->patent_id;
+        cat_known known = CAT_KNOWN_NOT;
+        ds_err err = {0};
+        if (eng_image_known(x->e, x->collection, it->file_name, pid, it->image_index, it->hash,
+                            &known, &err) != 0) {
+            record_failure(x, it->origin, err.msg, 1);
+            imp_item_free(it);
+            return 0;
+        }
+        if (known != CAT_KNOWN_NOT) {
+            COUNT(skipped);
+            imp_item_free(it);
+            return 0;
+        }
+    }
+    if (imp_queue_push(&x->decode_q, it) != 0) {
+        imp_item_free(it);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- decode workers ----------------------------------------------------------- */
+
+typedef struct workers {
+    imp_ctx *x;
+    atomic_int running;
+} workers;
+
+static void *decode_worker(void *arg)
+{
+    workers *w = arg;
+    imp_ctx *x = w->x;
+    imp_item *it;
+    while ((it = imp_queue_pop(&x->decode_q, -1, NULL))) {
+        if (!it->patent_only && !imp__stopping(x)) {
+            double t0 = imp_now_ms();
+            if (eng_prepare(x->e, x->collection, it->data, it->len, &it->prep, &it->err) != 0)
+                it->failed = 1;
+            double ms = imp_now_ms() - t0;
+            pthread_mutex_lock(&x->lock);
+            x->prog.decode_ms += ms;
+            pthread_mutex_unlock(&x->lock);
+        }
+        if (imp_queue_push(&x->embed_q, it) != 0)
+            imp_item_free(it);
+    }
+    if (atomic_fetch_sub(&w->running, 1) == 1)
+        imp_queue_close(&x->embed_q);
+    return NULL;
+}
+
+/* ---- the embedder --------------------------------------------------------------- */
+
+static void batch_free(imp_batch *b)
+{
+    if (!b)
+        return;
+    for (int i = 0; i < b->n; i++)
+        imp_item_free(b->items[i]);
+    free(b->items);
+    free(b->vecs);
+    free(b);
+}
+
+/* Run the model on the batch's decoded images. */
+static void embed_batch(imp_ctx *x, imp_batch *b, float *px)
+{
+    size_t per = (size_t)3 * x->input_size * x->input_size;
+    int n = 0;
+    for (int i = 0; i < b->n; i++) {
+        imp_item *it = b->items[i];
+        if (it->prep.px && !it->failed)
+            memcpy(px + per * (size_t)n++, it->prep.px, per * sizeof(float));
+    }
+    if (n == 0)
+        return;
+    if (imp__stopping(x)) {
+        /* Not embedded: nothing of these may be stored. */
+        for (int i = 0; i < b->n; i++)
+            eng_prepared_clear(&b->items[i]->prep);
+        return;
+    }
+    ds_err err = {0};
+    double t0 = imp_now_ms();
+    int rc = eng_embed_tensors(x->e, x->collection, px, n, b->vecs, &err);
+    double ms = imp_now_ms() - t0;
+    pthread_mutex_lock(&x->lock);
+    x->prog.embed_ms += ms;
+    pthread_mutex_unlock(&x->lock);
+    for (int i = 0; i < b->n && rc != 0; i++) {
+        imp_item *it = b->items[i];
+        if (it->prep.px && !it->failed) {
+            it->failed = 1;
+            it->err = err;
+        }
+    }
+}
+
+static void *embedder(void *arg)
+{
+    imp_ctx *x = arg;
+    int cap = x->opt->batch > 0 ? x->opt->batch : IMP_DEFAULT_BATCH;
+    size_t per = (size_t)3 * x->input_size * x->input_size;
+    float *px = malloc(sizeof(float) * per * (size_t)cap);
+    for (;;) {
+        imp_item *it = imp_queue_pop(&x->embed_q, -1, NULL);
+        if (!it)
+            break;
+        imp_batch *b = calloc(1, sizeof *b);
+        if (b) {
+            b->items = calloc((size_t)cap, sizeof *b->items);
+            b->vecs = malloc(sizeof(float) * (size_t)x->dim * (size_t)cap);
+        }
+        if (!b || !b->items || !b->vecs || !px) {
+            ds_fail(&x->fatal, DS_ENOMEM, "out of memory");
+            atomic_store(&x->stop, 1);
+            imp_item_free(it);
+            batch_free(b);
+            continue; /* drain */
+        }
+        b->items[b->n++] = it;
+        /* Fill the batch; a short pause in the input sends what there is,
+         * so that a slow source still shows progress. */
+        while (b->n < cap) {
+            int timed_out = 0;
+            imp_item *next = imp_queue_pop(&x->embed_q, 500, &timed_out);
+            if (!next)
+                break;
+            b->items[b->n++] = next;
+        }
+        embed_batch(x, b, px);
+        if (imp_queue_push(&x->write_q, b) != 0)
+            batch_free(b);
+    }
+    free(px);
+    imp_queue_close(&x->write_q);
+    return NULL;
+}
+
+/* ---- the writer ----------------------------------------------------------------- */
+
+/* Store the batch's embedded images; a transaction that fails as a whole
+ * (one bad row) is retried an image at a time so that only the bad one
+ * fails. */
+static void store_images(imp_ctx *x, eng_store_item *st, imp_item **src, int n)
+{
+    ds_err err = {0};
+    if (n == 0)
+        return;
+    if (eng_store_batch(x->e, x->collection, st, n, &err) != 0) {
+        for (int i = 0; i < n; i++) {
+            ds_err one = {0};
+            if (eng_store_batch(x->e, x->collection, &st[i], 1, &one) != 0) {
+                st[i].failed = 1;
+                st[i].err = one;
+            }
+        }
+    }
+    int64_t added = 0, known = 0;
+    for (int i = 0; i < n; i++) {
+        if (st[i].failed)
+            record_failure(x, src[i]->origin, st[i].err.msg, 1);
+        else if (st[i].added)
+            added++;
+        else
+            known++;
+    }
+    pthread_mutex_lock(&x->lock);
+    x->prog.done += added;
+    x->prog.skipped += known;
+    pthread_mutex_unlock(&x->lock);
+}
+
+/* Patents none of whose drawings were stored in this batch keep their
+ * bibliographic data anyway. */
+static void store_patents(imp_ctx *x, imp_batch *b)
+{
+    const cat_patent *list[512];
+    int n = 0;
+    for (int i = 0; i < b->n && n < 512; i++) {
+        imp_item *it = b->items[i];
+        if (!it->patent || !(it->patent_only || it->failed))
+            continue;
+        int dup = 0;
+        for (int j = 0; j < n && !dup; j++)
+            dup = list[j] == &it->patent->p;
+        if (!dup)
+            list[n++] = &it->patent->p;
+    }
+    ds_err err = {0};
+    if (n > 0 && eng_store_patents(x->e, x->collection, list, n, &err) != 0) {
+        for (int i = 0; i < n; i++) {
+            ds_err one = {0};
+            if (eng_store_patents(x->e, x->collection, &list[i], 1, &one) != 0)
+                record_failure(x, list[i]->patent_id, one.msg, 0);
+        }
+    }
+}
+
+static void write_batch(imp_ctx *x, imp_batch *b)
+{
+    eng_store_item st[256];
+    imp_item *src[256];
+    int n = 0;
+    double t0 = imp_now_ms();
+    for (int i = 0, k = 0; i < b->n; i++) {
+        imp_item *it = b->items[i];
+        if (it->patent_only)
+            continue;
+        if (it->failed) {
+            record_failure(x, it->origin, it->err.msg, 1);
+            continue;
+        }
+        if (!it->prep.px)
+            continue; /* stopped before it was decoded or embedded: not done */
+        st[n] = (eng_store_item){
+            .in = {.data = it->data, .len = it->len, .file_name = it->file_name,
+                   .patent = it->patent ? &it->patent->p : NULL,
+                   .patent_id = it->patent ? NULL : it->patent_id,
+                   .image_index = it->image_index},
+            .hash = it->hash,
+            .thumb = it->prep.thumb,
+            .thumb_len = it->prep.thumb_len,
+            .vec = b->vecs + (size_t)x->dim * (size_t)k++,
+        };
+        src[n++] = it;
+    }
+    store_images(x, st, src, n);
+    store_patents(x, b);
+    pthread_mutex_lock(&x->lock);
+    x->prog.write_ms += imp_now_ms() - t0;
+    imp_progress p = x->prog;
+    pthread_mutex_unlock(&x->lock);
+    if (x->job) {
+        ds_err ignored;
+        cat_job_update(eng_catalog(x->e), x->job, p.done, p.skipped, p.failed, &ignored);
+    }
+    report(x);
+}
+
+static void *writer(void *arg)
+{
+    imp_ctx *x = arg;
+    imp_batch *b;
+    while ((b = imp_queue_pop(&x->write_q, -1, NULL))) {
+        write_batch(x, b);
+        batch_free(b);
+    }
+    return NULL;
+}
+
+/* ---- the import lock -------------------------------------------------------------- */
+
+/* One import per collection, across processes: an flock the kernel drops
+ * if the holder dies, so a SIGKILLed import never blocks the next one. */
+static int take_lock(imp_ctx *x, int *fd_out, ds_err *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/import-%s.lock", eng_data_dir(x->e), x->collection);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return ds_fail(err, DS_EIO, "%s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return ds_fail(err, DS_EBUSY, "an import into collection %s is already running",
+                           x->collection);
+        return ds_fail(err, DS_EIO, "%s: %s", path, strerror(e));
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+/* ---- running ----------------------------------------------------------------------- */
+
+static int check_paths(const imp_options *opt, ds_err *err)
+{
+    char root[PATH_MAX], real[PATH_MAX];
+    if (opt->n_paths < 1)
+        return ds_fail(err, DS_EINVAL, "nothing to import: give at least one path");
+    if (opt->root && !realpath(opt->root, root))
+        return ds_fail(err, DS_ENOTFOUND, "import root %s: %s", opt->root, strerror(errno));
+    for (int i = 0; i < opt->n_paths; i++) {
+        if (!realpath(opt->paths[i], real))
+            return ds_fail(err, errno == ENOENT ? DS_ENOTFOUND : DS_EIO, "%s: %s",
+                           opt->paths[i], strerror(errno));
+        size_t n = opt->root ? strlen(root) : 0;
+        if (opt->root && !(strncmp(real, root, n) == 0 && (real[n] == 0 || real[n] == '/' ||
+                                                           (n == 1 && root[0] == '/'))))
+            return ds_fail(err, DS_EINVAL, "%s is outside the import roots", opt->paths[i]);
+    }
+    return 0;
+}
+
+static int start_job(imp_ctx *x, ds_err *err)
+{
+    char source[4096] = "";
+    size_t used = 0;
+    for (int i = 0; i < x->opt->n_paths && used < sizeof source; i++)
+        used += (size_t)snprintf(source + used, sizeof source - used, "%s%s", i ? " " : "",
+                                 x->opt->paths[i]);
+    int64_t coll = eng_collection_id(x->e, x->collection, err), stale = 0;
+    if (coll < 0)
+        return -1;
+    cat_db *db = eng_catalog(x->e);
+    if (cat_job_interrupt_stale(db, coll, "import", &stale, err) != 0 ||
+        cat_job_start(db, coll, "import", source, &x->job, err) != 0)
+        return -1;
+    if (x->opt->job_out)
+        *x->opt->job_out = x->job;
+    return 0;
+}
+
+int imp_run(eng *e, const imp_options *opt, imp_progress *summary, ds_err *err)
+{
+    if (!e && !opt->dry_run)
+        return ds_fail(err, DS_EINVAL, "import: no engine");
+    if (check_paths(opt, err) != 0)
+        return -1;
+    imp_ctx *x = calloc(1, sizeof *x);
+    if (!x)
+        return ds_fail(err, DS_ENOMEM, "out of memory");
+    x->e = e;
+    x->opt = opt;
+    x->collection = opt->collection ? opt->collection : e ? eng_default_collection(e) : "";
+    x->t0 = imp_now_ms();
+    x->prog.status = "running";
+    pthread_mutex_init(&x->lock, NULL);
+    atomic_init(&x->stop, 0);
+    int lock_fd = -1, rc = -1, n_workers = 0, started = 0;
+    pthread_t workers_t[64], embed_t, write_t;
+    workers w = {.x = x};
+    int batch = opt->batch > 0 ? opt->batch : IMP_DEFAULT_BATCH;
+    if (batch > 256) {
+        ds_fail(err, DS_EINVAL, "batch %d is over 256", batch);
+        goto out;
+    }
+    if (opt->metadata && imp_meta_load(opt->metadata, &x->meta, err) != 0)
+        goto out;
+    for (int i = 0; i < opt->n_paths; i++)
+        x->prog.bytes_total += imp_source_size(opt->paths[i]);
+    if (!opt->dry_run) {
+        if (eng_collection_shape(e, x->collection, &x->input_size, &x->dim, err) != 0 ||
+            take_lock(x, &lock_fd, err) != 0 || start_job(x, err) != 0)
+            goto out;
+        x->prog.job = x->job;
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n_workers = opt->workers > 0 ? opt->workers : cores > 0 ? (int)cores : 1;
+        if (n_workers > 64)
+            n_workers = 64;
+        if (imp_queue_init(&x->decode_q, (size_t)batch * 2) != 0 ||
+            imp_queue_init(&x->embed_q, (size_t)batch * 2) != 0 ||
+            imp_queue_init(&x->write_q, 2) != 0) {
+            ds_fail(err, DS_ENOMEM, "out of memory");
+            goto out;
+        }
+        atomic_init(&w.running, n_workers);
+        for (int i = 0; i < n_workers; i++)
+            pthread_create(&workers_t[i], NULL, decode_worker, &w);
+        pthread_create(&embed_t, NULL, embedder, x);
+        pthread_create(&write_t, NULL, writer, x);
+        started = 1;
+    }
+
+    /* The reader: this thread. */
+    for (int i = 0; i < opt->n_paths && !imp__stopping(x); i++) {
+        ds_err read_err = {0};
+        if (imp_source_read(x, opt->paths[i], &read_err) != 0)
+            record_failure(x, opt->paths[i], read_err.msg, 1);
+    }
+    if (started) {
+        imp_queue_close(&x->decode_q);
+        for (int i = 0; i < n_workers; i++)
+            pthread_join(workers_t[i], NULL);
+        pthread_join(embed_t, NULL);
+        pthread_join(write_t, NULL);
+    }
+    int cancelled = opt->cancel && *opt->cancel;
+    if (x->fatal.code) {
+        *err = x->fatal;
+        x->prog.status = "failed";
+    } else {
+        x->prog.status = cancelled ? "cancelled" : "done";
+        rc = 0;
+    }
+    if (!opt->dry_run && e) {
+        ds_err ignored;
+        if (eng_save_index(e, x->collection, &ignored) != 0)
+            fprintf(stderr, "dinoseek: the index file of %s is rebuilt at the next start: %s\n",
+                    x->collection, ignored.msg);
+        cat_job_update(eng_catalog(e), x->job, x->prog.done, x->prog.skipped, x->prog.failed,
+                       &ignored);
+        cat_job_finish(eng_catalog(e), x->job, x->prog.status, &ignored);
+    }
+    if (rc != 0 && cancelled)
+        rc = 0;
+out:
+    if (rc != 0 && !x->fatal.code && x->job) {
+        ds_err ignored;
+        cat_job_finish(eng_catalog(e), x->job, "failed", &ignored);
+    }
+    x->prog.finished = 1;
+    if (rc != 0)
+        x->prog.status = "failed";
+    report(x);
+    pthread_mutex_lock(&x->lock);
+    derive(x);
+    if (summary) {
+        *summary = x->prog;
+        summary->last_error = NULL; /* x->last_error dies with x */
+    }
+    pthread_mutex_unlock(&x->lock);
+    imp_queue_destroy(&x->decode_q); /* a queue never initialised is a no-op */
+    imp_queue_destroy(&x->embed_q);
+    imp_queue_destroy(&x->write_q);
+    if (lock_fd >= 0)
+        close(lock_fd);
+    imp_meta_free(x->meta);
+    pthread_mutex_destroy(&x->lock);
+    free(x);
+    return rc;
+}
