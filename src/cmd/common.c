@@ -26,7 +26,7 @@ const char *cmd_default_model(char *buf, size_t n)
 
 const char *const cmd_known_settings[] = {
     "data", "model", "collection", "preprocess", "index", "collection-model", "listen",
-    "api-key", "cors", "max-upload", "access-log", NULL,
+    "api-key", "cors", "max-upload", "access-log", "import-roots", NULL,
 };
 
 const char cmd_engine_help[] =

@@ -11,6 +11,7 @@
 #include "cmd/commands.h"
 #include "cmd/common.h"
 #include "http/api.h"
+#include "http/imports.h"
 
 static const char usage_head[] =
     "usage: dinoseek serve [options]\n"
@@ -25,7 +26,9 @@ static const char usage_tail[] =
     "  --api-key KEY       require this key on write endpoints (default $DINOSEEK_API_KEY)\n"
     "  --cors ORIGINS      allowed CORS origins, comma-separated, or * ($DINOSEEK_CORS)\n"
     "  --max-upload MB     largest accepted upload (default 32)\n"
-    "  --access-log FILE   JSON lines, one per request (- for stderr)\n";
+    "  --access-log FILE   JSON lines, one per request (- for stderr)\n"
+    "  --import-roots DIRS folders (':'-separated) under which POST /api/batch/start may\n"
+    "                      import; default $DINOSEEK_IMPORT_ROOTS, else none (off)\n";
 
 typedef struct serve_args {
     cmd_engine_opts eng;
@@ -33,6 +36,7 @@ typedef struct serve_args {
     char host[256];
     long max_upload_mb;
     const char *access_log;
+    const char *import_roots;
 } serve_args;
 
 static int parse_listen(const char *s, serve_args *a)
@@ -59,6 +63,7 @@ static int parse_args(int argc, char **argv, serve_args *a)
         {"listen", required_argument, 0, 'l'},
         {"api-key", required_argument, 0, 'k'},   {"cors", required_argument, 0, 'c'},
         {"max-upload", required_argument, 0, 'u'}, {"access-log", required_argument, 0, 'a'},
+        {"import-roots", required_argument, 0, 'i'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     int c, index;
     optind = 1;
@@ -86,6 +91,7 @@ static int parse_args(int argc, char **argv, serve_args *a)
             }
             break;
         case 'a': a->access_log = optarg; break;
+        case 'i': a->import_roots = optarg; break;
         case 'h': printf("%s%s%s", usage_head, cmd_engine_help, usage_tail); return 0;
         default: fprintf(stderr, "%s%s%s", usage_head, cmd_engine_help, usage_tail); return 2;
         }
@@ -120,6 +126,7 @@ static int defaults(serve_args *a)
     a->http.api_key = cmd_setting("api-key");
     a->http.cors = cmd_setting("cors");
     a->access_log = cmd_setting("access-log");
+    a->import_roots = cmd_setting("import-roots");
     return 0;
 }
 
@@ -131,7 +138,7 @@ static http_route *limited_routes(size_t max_upload, size_t *n)
     http_route *r = malloc(sizeof *r * *n);
     for (size_t i = 0; r && i < *n; i++) {
         r[i] = base[i];
-        if (r[i].max_body > 0)
+        if (r[i].max_body >= (1u << 20)) /* the upload routes, not small JSON bodies */
             r[i].max_body = max_upload;
     }
     return r;
@@ -174,8 +181,10 @@ int cmd_serve(int argc, char **argv)
         return 1;
     }
     ds_err err = {0};
-    if (http_start(&a.http, routes, n, &app, &app.server, &err) != 0) {
+    if (api_imports_new(app.engine, a.import_roots, &app.imports, &err) != 0 ||
+        http_start(&a.http, routes, n, &app, &app.server, &err) != 0) {
         fprintf(stderr, "dinoseek serve: %s\n", err.msg);
+        api_imports_free(app.imports);
         eng_close(app.engine);
         free(routes);
         return 1;
@@ -190,7 +199,9 @@ int cmd_serve(int argc, char **argv)
     sigwait(&stop, &sig);
     fprintf(stderr, "dinoseek: %s: finishing requests in flight and stopping\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    api_imports_close(app.imports); /* imports stop after their batch; streams end */
     http_stop(app.server);
+    api_imports_free(app.imports);
     eng_close(app.engine);
     free(routes);
     if (log && log != stderr)

@@ -5,6 +5,7 @@
  * statuses in one place (status_of).
  */
 #include "http/api.h"
+#include "http/imports.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -309,14 +310,6 @@ static int h_health(void *app_, const http_request *req, http_response *resp)
     return 0;
 }
 
-static int h_batch_start(void *app_, const http_request *req, http_response *resp)
-{
-    (void)app_, (void)req;
-    http_respond_error(resp, 501, "the import pipeline is not in this version yet (issue #4); "
-                                  "add images with POST /api/images");
-    return 0;
-}
-
 /* Add one image: multipart 'file', 'file_name' (default: the upload's file
  * name, without any directory), optional 'patent_id', 'image_index'. */
 static int h_add_image(void *app_, const http_request *req, http_response *resp)
@@ -401,7 +394,12 @@ static const http_route routes[] = {
     {"GET", "/api/image/", h_image, HTTP_PREFIX, 0, "Thumbnail (or ?size=full original) by file name"},
     {"GET", "/api/patent/", h_patent, HTTP_PREFIX, 0, "A patent with all its images"},
     {"POST", "/api/images", h_add_image, HTTP_WRITE, 64 * MB, "Add one image (multipart 'file')"},
-    {"POST", "/api/batch/start", h_batch_start, HTTP_WRITE, 0, "Start an import (issue #4)"},
+    {"POST", "/api/batch/start", api_h_batch_start, HTTP_WRITE, 64 * 1024,
+     "Start an import of a folder or archive under the import roots (JSON {path, collection})"},
+    {"GET", "/api/batch/status", api_h_batch_status, 0, 0, "The latest import job"},
+    {"GET", "/api/batch/status/", api_h_batch_status, HTTP_PREFIX, 0, "An import job"},
+    {"GET", "/api/batch/events/", api_h_batch_events, HTTP_PREFIX, 0,
+     "An import job's progress as Server-Sent Events"},
     {"GET", "/health", h_health, 0, 0, "Liveness and readiness"},
     {"GET", "/metrics", h_metrics, 0, 0, "Prometheus metrics"},
     {"GET", "/api/openapi.json", h_openapi, 0, 0, "This API as OpenAPI 3.1"},
@@ -413,7 +411,9 @@ static int h_openapi(void *app_, const http_request *req, http_response *resp)
     json_t *paths = json_object();
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         char path[128];
-        const char *param_name = strstr(routes[i].path, "image") ? "file_name" : "patent_id";
+        const char *param_name = strstr(routes[i].path, "image")   ? "file_name"
+                                 : strstr(routes[i].path, "batch") ? "job"
+                                                                   : "patent_id";
         if (routes[i].flags & HTTP_PREFIX)
             snprintf(path, sizeof path, "%s{%s}", routes[i].path, param_name);
         else

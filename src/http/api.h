@@ -10,8 +10,11 @@
 #include "engine/engine.h"
 #include "http/server.h"
 
+typedef struct api_imports api_imports;
+
 typedef struct api_app {
     eng *engine;
+    api_imports *imports;   /* POST /api/batch/start and its jobs */
     http_server *server;    /* set once started, for /metrics */
     time_t started;
 } api_app;

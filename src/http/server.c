@@ -296,13 +296,55 @@ static const char *cors_origin(const http_server *s, struct MHD_Connection *c)
     return NULL;
 }
 
+/* A streamed body: libmicrohttpd's reader callback over http_response's. */
+typedef struct stream_state {
+    long (*fn)(void *ctx, char *buf, size_t max);
+    void *ctx;
+    void (*free_fn)(void *ctx);
+} stream_state;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    stream_state *ss = cls;
+    (void)pos;
+    long n = ss->fn(ss->ctx, buf, max);
+    return n > 0 ? (ssize_t)n : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM
+                                       : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_done(void *cls)
+{
+    stream_state *ss = cls;
+    if (ss->free_fn)
+        ss->free_fn(ss->ctx);
+    free(ss);
+}
+
+static struct MHD_Response *make_response(http_response *resp)
+{
+    if (!resp->stream)
+        return MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
+    stream_state *ss = malloc(sizeof *ss);
+    if (!ss)
+        return NULL;
+    *ss = (stream_state){resp->stream, resp->stream_ctx, resp->stream_free};
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, ss, stream_done);
+    if (!r)
+        free(ss);
+    else
+        resp->stream_free = NULL; /* stream_done owns it now */
+    return r;
+}
+
 static enum MHD_Result send_response(http_server *s, struct MHD_Connection *c, request_state *st,
                             const char *method, http_response *resp)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(resp->len, resp->body,
-                                                             MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r = make_response(resp);
     if (!r) {
         free(resp->body);
+        if (resp->stream_free)
+            resp->stream_free(resp->stream_ctx);
         return MHD_NO;
     }
     if (resp->content_type)

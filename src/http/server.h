@@ -54,6 +54,14 @@ typedef struct http_response {
         char value[200];
     } headers[HTTP_MAX_HEADERS];
     int n_headers;
+    /* A streamed body instead (Server-Sent Events): when stream is set the
+     * server calls it for each chunk, on the connection's own thread, so it
+     * may block until it has something to send. It writes at most max bytes
+     * into buf and returns how many (> 0), 0 at the end, -1 on error; then
+     * stream_free(stream_ctx) is called once. */
+    long (*stream)(void *ctx, char *buf, size_t max);
+    void *stream_ctx;
+    void (*stream_free)(void *ctx);
 } http_response;
 
 /* JSON body (doc is consumed). */

@@ -80,7 +80,9 @@ typedef struct imp_options {
      * one at a time; may be NULL. */
     void (*on_failure)(void *ctx, const char *what, const char *reason);
     volatile int *cancel;        /* set non-zero to stop after the current batch */
-    int64_t *job_out;            /* receives the job id as soon as it exists */
+    /* Called once the job is recorded (after the collection's lock is
+     * taken), from imp_run's thread; may be NULL. */
+    void (*on_start)(void *ctx, int64_t job);
 } imp_options;
 
 /* Run an import. *summary (may be NULL) receives the final counters.
@@ -89,5 +91,8 @@ typedef struct imp_options {
  * DS_EBUSY another import of the collection is running, DS_ENOTFOUND a path
  * does not exist, DS_EINVAL bad options or a path outside root. */
 int imp_run(eng *e, const imp_options *opt, imp_progress *summary, ds_err *err);
+
+/* Whether path, symlinks resolved, is root or inside it (both must exist). */
+int imp_path_inside(const char *path, const char *root);
 
 #endif

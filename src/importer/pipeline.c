@@ -419,20 +419,27 @@ static int take_lock(imp_ctx *x, int *fd_out, ds_err *err)
 
 /* ---- running ----------------------------------------------------------------------- */
 
+int imp_path_inside(const char *path, const char *root)
+{
+    char r[PATH_MAX], p[PATH_MAX];
+    if (!realpath(root, r) || !realpath(path, p))
+        return 0;
+    size_t n = strlen(r);
+    if (n == 1) /* the root is "/" */
+        return 1;
+    return strncmp(p, r, n) == 0 && (p[n] == 0 || p[n] == '/');
+}
+
 static int check_paths(const imp_options *opt, ds_err *err)
 {
-    char root[PATH_MAX], real[PATH_MAX];
+    char real[PATH_MAX];
     if (opt->n_paths < 1)
         return ds_fail(err, DS_EINVAL, "nothing to import: give at least one path");
-    if (opt->root && !realpath(opt->root, root))
-        return ds_fail(err, DS_ENOTFOUND, "import root %s: %s", opt->root, strerror(errno));
     for (int i = 0; i < opt->n_paths; i++) {
         if (!realpath(opt->paths[i], real))
             return ds_fail(err, errno == ENOENT ? DS_ENOTFOUND : DS_EIO, "%s: %s",
                            opt->paths[i], strerror(errno));
-        size_t n = opt->root ? strlen(root) : 0;
-        if (opt->root && !(strncmp(real, root, n) == 0 && (real[n] == 0 || real[n] == '/' ||
-                                                           (n == 1 && root[0] == '/'))))
+        if (opt->root && !imp_path_inside(opt->paths[i], opt->root))
             return ds_fail(err, DS_EINVAL, "%s is outside the import roots", opt->paths[i]);
     }
     return 0;
@@ -452,8 +459,8 @@ static int start_job(imp_ctx *x, ds_err *err)
     if (cat_job_interrupt_stale(db, coll, "import", &stale, err) != 0 ||
         cat_job_start(db, coll, "import", source, &x->job, err) != 0)
         return -1;
-    if (x->opt->job_out)
-        *x->opt->job_out = x->job;
+    if (x->opt->on_start)
+        x->opt->on_start(x->opt->progress_ctx, x->job);
     return 0;
 }
 
@@ -483,8 +490,6 @@ int imp_run(eng *e, const imp_options *opt, imp_progress *summary, ds_err *err)
     }
     if (opt->metadata && imp_meta_load(opt->metadata, &x->meta, err) != 0)
         goto out;
-    for (int i = 0; i < opt->n_paths; i++)
-        x->prog.bytes_total += imp_source_size(opt->paths[i]);
     if (!opt->dry_run) {
         if (eng_collection_shape(e, x->collection, &x->input_size, &x->dim, err) != 0 ||
             take_lock(x, &lock_fd, err) != 0 || start_job(x, err) != 0)
@@ -507,6 +512,10 @@ int imp_run(eng *e, const imp_options *opt, imp_progress *summary, ds_err *err)
         pthread_create(&write_t, NULL, writer, x);
         started = 1;
     }
+
+    /* Sized after the lock: a busy collection answers at once. */
+    for (int i = 0; i < opt->n_paths; i++)
+        imp__add_bytes(x, 0, imp_source_size(opt->paths[i]));
 
     /* The reader: this thread. */
     for (int i = 0; i < opt->n_paths && !imp__stopping(x); i++) {

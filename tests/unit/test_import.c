@@ -1,6 +1,694 @@
-/* test_import.c - the import suite. */
+/* test_import.c - `dinoseek import` as users meet it: the real binary on a
+ * generated USPTO set (dinoseek sample generate: USD* folders and the weekly
+ * tar of ZIPs), a real SQLite catalog checked row by row, SIGKILL at random
+ * moments then a rerun, hostile inputs in the middle of good ones, plain
+ * folders with metadata, and POST /api/batch/start on a real server. */
+#include <dirent.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../http_client.h"
+#include "../server_helper.h"
 #include "../suites.h"
+#include "base/prng.h"
+#include "catalog/catalog.h"
+#include "importer/importer_internal.h"
+
+#define IMG "tests/fixtures/images/"
+#define N_PATENTS 6
+
+/* ---- fixtures ------------------------------------------------------------ */
+
+/* A generated USPTO set, once per suite: <tmp>/sample. */
+static const char *sample_dir(void)
+{
+    static char dir[512];
+    if (!dir[0] || strncmp(dir, ds_test_tmpdir, strlen(ds_test_tmpdir)) != 0) {
+        char cmd[1400];
+        snprintf(dir, sizeof dir, "%s/sample", ds_test_tmpdir);
+        snprintf(cmd, sizeof cmd,
+                 "%s sample generate %s --patents %d --seed 3 --views-min 2 --views-max 4 "
+                 ">/dev/null 2>&1",
+                 ds_test_bin(), dir, N_PATENTS);
+        if (system(cmd) != 0)
+            dir[0] = '\0';
+    }
+    return dir[0] ? dir : NULL;
+}
+
+/* The sample's weekly tar (the one I*.tar file), into out. */
+static int sample_tar(char *out, size_t n)
+{
+    const char *dir = sample_dir();
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *de;
+    int found = 0;
+    while (d && (de = readdir(d)))
+        if (de->d_name[0] == 'I' && strstr(de->d_name, ".tar")) {
+            snprintf(out, n, "%s/%s", dir, de->d_name);
+            found = 1;
+        }
+    if (d)
+        closedir(d);
+    return found ? 0 : -1;
+}
+
+/* The sample's USD* folders as one space-separated argument list. */
+static int sample_folders(char *out, size_t n)
+{
+    const char *dir = sample_dir();
+    struct dirent **list = NULL;
+    int k = dir ? scandir(dir, &list, NULL, alphasort) : -1, found = 0;
+    size_t used = 0;
+    out[0] = 0;
+    for (int i = 0; i < k; i++) {
+        if (strncmp(list[i]->d_name, "USD", 3) == 0 && used + 600 < n) {
+            used += (size_t)snprintf(out + used, n - used, " %s/%s", dir, list[i]->d_name);
+            found++;
+        }
+        free(list[i]);
+    }
+    free(list);
+    return found == N_PATENTS ? 0 : -1;
+}
+
+/* Run `dinoseek import ARGS --data <tmp>/DATA --model M`; the exit status,
+ * stderr into *err_out (may be NULL; caller frees). */
+static int import(const char *data, const char *args, char **err_out)
+{
+    char cmd[8192], *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "%s import %s --data %s/%s --model %s --collection designs",
+             ds_test_bin(), args, ds_test_tmpdir, data, ds_test_model_dir());
+    int status = ds_test_run(cmd, &out, &err);
+    free(out);
+    if (err_out)
+        *err_out = err;
+    else
+        free(err);
+    return status;
+}
+
+/* ---- the catalog, row by row ----------------------------------------------- */
+
+typedef struct row {
+    char key[600];               /* file_name|patent_id|image_index|hash */
+    float vec[384];
+} row;
+
+typedef struct snapshot {
+    row *rows;
+    size_t n;
+    int64_t patents, images, index_count;
+    char *titles;                /* every patent's id=title|loc|pub_date, sorted */
+} snapshot;
+
+typedef struct snap_ctx {
+    cat_db *db;
+    snapshot *s;
+} snap_ctx;
+
+static int on_vec(int64_t id, const float *v, void *ctx)
+{
+    snap_ctx *c = ctx;
+    cat_image img = {0};
+    ds_err err = {0};
+    if (cat_image_get(c->db, id, &img, &err) != 0)
+        return 1;
+    row *r = realloc(c->s->rows, (c->s->n + 1) * sizeof *r);
+    if (!r) {
+        cat_image_clear(&img);
+        return 1;
+    }
+    c->s->rows = r;
+    r += c->s->n++;
+    snprintf(r->key, sizeof r->key, "%s|%s|%d|%s", img.file_name,
+             img.patent_id ? img.patent_id : "", img.image_index,
+             img.content_hash ? img.content_hash : "");
+    memcpy(r->vec, v, sizeof r->vec);
+    cat_image_clear(&img);
+    return 0;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(((const row *)a)->key, ((const row *)b)->key);
+}
+
+/* Read the collection "designs" of <tmp>/DATA straight from SQLite. */
+static int snap(const char *data, snapshot *s)
+{
+    char dir[600];
+    cat_db *db = NULL;
+    ds_err err = {0};
+    cat_collection c = {0};
+    memset(s, 0, sizeof *s);
+    snprintf(dir, sizeof dir, "%s/%s", ds_test_tmpdir, data);
+    if (cat_open(dir, &db, &err) != 0 || cat_collection_get(db, "designs", &c, &err) != 0) {
+        fprintf(stderr, "    snapshot of %s: %s\n", data, err.msg);
+        cat_close(db);
+        return -1;
+    }
+    snap_ctx ctx = {db, s};
+    int rc = cat_vectors_iterate(db, c.id, 0, on_vec, &ctx, &err);
+    qsort(s->rows, s->n, sizeof *s->rows, by_key);
+    cat_stats st;
+    if (rc == 0 && cat_stats_get(db, c.id, &st, &err) == 0) {
+        s->patents = st.patents;
+        s->images = st.images;
+    }
+    cat_collection_clear(&c);
+    cat_close(db);
+    return rc;
+}
+
+static void snap_free(snapshot *s) { free(s->rows); }
+
+/* Same rows (names, patents, places, hashes) and the same vectors. */
+static void check_same(const snapshot *a, const snapshot *b, const char *what)
+{
+    CHECKF(a->n == b->n, "%s: %zu rows vs %zu", what, a->n, b->n);
+    CHECKF(a->patents == b->patents, "%s: %lld patents vs %lld", what, (long long)a->patents,
+           (long long)b->patents);
+    for (size_t i = 0; i < a->n && i < b->n; i++) {
+        CHECKF(strcmp(a->rows[i].key, b->rows[i].key) == 0, "%s: row %zu: %s vs %s", what, i,
+               a->rows[i].key, b->rows[i].key);
+        float worst = 0;
+        for (int k = 0; k < 384; k++) {
+            float d = a->rows[i].vec[k] - b->rows[i].vec[k];
+            worst = d < 0 ? (-d > worst ? -d : worst) : (d > worst ? d : worst);
+        }
+        CHECKF(worst < 1e-4f, "%s: %s: vectors differ by %g", what, a->rows[i].key, worst);
+    }
+}
+
+static int no_duplicates(const snapshot *s)
+{
+    for (size_t i = 1; i < s->n; i++) {
+        const char *a = s->rows[i - 1].key, *b = s->rows[i].key;
+        if (strcmp(strrchr(a, '|'), strrchr(b, '|')) == 0 ||
+            strncmp(a, b, (size_t)(strchr(a, '|') - a)) == 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- tests -------------------------------------------------------------------- */
+
+static int have_fixtures(void)
+{
+    return ds_test_model_dir() && sample_dir();
+}
+
+/* The seed's layout and the weekly archive give the same collection, and a
+ * rerun stores nothing new. */
+static void test_folders_and_tar_agree(void)
+{
+    char folders[8192], tar[600], *err = NULL;
+    if (!have_fixtures() || sample_folders(folders, sizeof folders) != 0 ||
+        sample_tar(tar, sizeof tar) != 0) {
+        CHECKF(0, "the model or the sample set could not be generated");
+        return;
+    }
+    int st = import("folders", folders, &err);
+    CHECKF(st == 0, "import of the folders exited %d:\n%s", st, err ? err : "");
+    CHECKF(err && strstr(err, "design patents"), "no summary:\n%s", err ? err : "");
+    free(err);
+    st = import("tar", tar, &err);
+    CHECKF(st == 0, "import of the tar exited %d:\n%s", st, err ? err : "");
+    free(err);
+    snapshot a, b;
+    if (snap("folders", &a) != 0 || snap("tar", &b) != 0)
+        return;
+    CHECKF(a.patents == N_PATENTS, "%lld patents", (long long)a.patents);
+    CHECKF(a.n >= 2 * N_PATENTS && a.n <= 4 * N_PATENTS, "%zu images", a.n);
+    CHECK(no_duplicates(&a));
+    check_same(&a, &b, "folders vs tar");
+    snap_free(&a);
+    snap_free(&b);
+
+    /* Rerun: everything is skipped, nothing changes. */
+    st = import("tar", tar, &err);
+    CHECKF(st == 0 && err && strstr(err, " 0 stored"), "rerun:\n%s", err ? err : "");
+    free(err);
+    snapshot c;
+    if (snap("tar", &c) == 0) {
+        CHECKF(c.n == b.n, "the rerun changed the row count: %zu", c.n);
+        snap_free(&c);
+    }
+}
+
+/* SIGKILL at random moments, then rerun: the catalog ends exactly as an
+ * uninterrupted import's, with nothing duplicated or missing, and the index
+ * agrees with it. */
+static void test_kill_and_resume(void)
+{
+    char tar[600], cmd[4096];
+    if (!have_fixtures() || sample_tar(tar, sizeof tar) != 0) {
+        CHECKF(0, "the model or the sample set could not be generated");
+        return;
+    }
+    snapshot whole;
+    if (import("whole", tar, NULL) != 0 || snap("whole", &whole) != 0) {
+        CHECK(!"the uninterrupted import failed");
+        return;
+    }
+    ds_prng rng;
+    ds_prng_seed(&rng, (uint64_t)time(NULL));
+    int kills = 0;
+    for (int round = 0; round < 4; round++) {
+        snprintf(cmd, sizeof cmd,
+                 "exec %s import %s --data %s/killed --model %s --collection designs "
+                 "--batch 4 >/dev/null 2>&1",
+                 ds_test_bin(), tar, ds_test_tmpdir, ds_test_model_dir());
+        pid_t pid = fork();
+        if (pid == 0) {
+            execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+            _exit(127);
+        }
+        /* Somewhere in the first seconds: opening, mid-batch, mid-commit. */
+        useconds_t delay = 50000 + (useconds_t)(ds_prng_next(&rng) % 2500000);
+        usleep(delay);
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            kills++;
+        }
+        fprintf(stderr, "    round %d: %s after %u ms\n", round,
+                WIFSIGNALED(status) ? "killed" : "finished", delay / 1000);
+    }
+    char *err = NULL;
+    int st = import("killed", tar, &err);
+    CHECKF(st == 0, "the final run exited %d:\n%s", st, err ? err : "");
+    free(err);
+    snapshot after;
+    if (snap("killed", &after) == 0) {
+        check_same(&whole, &after, "uninterrupted vs killed and resumed");
+        CHECK(no_duplicates(&after));
+        snap_free(&after);
+    }
+    fprintf(stderr, "    %d of 4 runs killed\n", kills);
+
+    /* The index (rebuilt or loaded) holds every stored vector. */
+    snprintf(cmd, sizeof cmd, "%s stats --data %s/killed --model %s --collection designs",
+             ds_test_bin(), ds_test_tmpdir, ds_test_model_dir());
+    char *out = NULL;
+    st = ds_test_run(cmd, &out, NULL);
+    json_t *j = out ? json_loads(out, 0, NULL) : NULL;
+    json_int_t count = json_integer_value(json_object_get(json_object_get(j, "index"), "count"));
+    CHECKF(st == 0 && count == (json_int_t)whole.n, "index count %lld, catalog %zu",
+           (long long)count, whole.n);
+    json_decref(j);
+    free(out);
+    snap_free(&whole);
+}
+
+/* Write a file under <tmp>/bad/. */
+static void put(const char *name, const void *data, size_t n)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/bad/%s", ds_test_tmpdir, name);
+    char *slash = strrchr(path, '/');
+    *slash = 0;
+    char mk[800];
+    snprintf(mk, sizeof mk, "mkdir -p '%s'", path);
+    if (system(mk) != 0)
+        return;
+    *slash = '/';
+    ds_test_write_file(path, data, n);
+}
+
+static void put_copy(const char *name, const char *fixture)
+{
+    size_t n = 0;
+    void *data = ds_test_read_file(fixture, &n);
+    if (data)
+        put(name, data, n);
+    free(data);
+}
+
+/* Hostile input in the middle of good input: each bad thing is recorded
+ * with its reason, the rest is imported, nothing crashes (ASan runs this). */
+static void test_bad_inputs(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    char secret[600];
+    snprintf(secret, sizeof secret, "%s/secret.txt", ds_test_tmpdir);
+    ds_test_write_file(secret, "TOP-SECRET-MARKER", 17);
+
+    put_copy("good/quad.png", IMG "quad.png");
+    put_copy("good/quad.jpg", IMG "quad.jpg");
+    put_copy("good/drawing.tif", IMG "drawing_g4.tif");
+    put_copy("bad/truncated.png", IMG "truncated.png");
+    /* A TIFF whose header claims 100000 x 100000 pixels. */
+    static const unsigned char liar[] = {
+        'I', 'I', 42, 0, 8, 0, 0, 0, 4, 0,            /* header, 4 entries */
+        0, 1, 4, 0, 1, 0, 0, 0, 0xa0, 0x86, 1, 0,     /* width 100000 */
+        1, 1, 4, 0, 1, 0, 0, 0, 0xa0, 0x86, 1, 0,     /* height 100000 */
+        3, 1, 3, 0, 1, 0, 0, 0, 1, 0, 0, 0,           /* no compression */
+        17, 1, 4, 0, 1, 0, 0, 0, 0x40, 0, 0, 0,       /* strip at 64 */
+        0, 0, 0, 0};
+    put("bad/liar.tif", liar, sizeof liar);
+    const char *malformed = "<?xml version=\"1.0\"?>\n<us-patent-grant><us-bibliographic"
+                            "-data-grant><publication-reference>";
+    put("bad/malformed.xml", malformed, strlen(malformed));
+    char xxe[1400];
+    snprintf(xxe, sizeof xxe,
+             "<?xml version=\"1.0\"?>\n<!DOCTYPE us-patent-grant [<!ENTITY x SYSTEM "
+             "\"file://%s\">]>\n<us-patent-grant><us-bibliographic-data-grant>"
+             "<publication-reference><document-id><country>US</country><doc-number>D0900001"
+             "</doc-number><kind>S1</kind><date>20200101</date></document-id>"
+             "</publication-reference><invention-title>&x;</invention-title>"
+             "</us-bibliographic-data-grant></us-patent-grant>\n",
+             secret);
+    put("bad/xxe.xml", xxe, strlen(xxe));
+    const char *laughs =
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [<!ENTITY lol \"lol\">"
+        "<!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">"
+        "<!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">"
+        "<!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">"
+        "<!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">"
+        "<!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">"
+        "<!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">"
+        "<!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">"
+        "<!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">]>"
+        "<us-patent-grant>&lol9;</us-patent-grant>\n";
+    put("bad/laughs.xml", laughs, strlen(laughs));
+    /* An unreadable file in the middle of the folder. */
+    put_copy("good/unreadable.png", IMG "quad_gray.png");
+    char path[700], cmd[2400];
+    snprintf(path, sizeof path, "%s/bad/good/unreadable.png", ds_test_tmpdir);
+    chmod(path, 0);
+    int root = geteuid() == 0;
+
+    /* Archives: a tar with ../ names and a truncated one, and a zip bomb. */
+    snprintf(cmd, sizeof cmd,
+             "cd %s/bad && /usr/bin/python3 - <<'EOF'\n"
+             "import io, tarfile, zipfile\n"
+             "png = open('%s/" IMG "quad_cmyk.jpg', 'rb').read()\n"
+             "with tarfile.open('evil.tar', 'w') as t:\n"
+             "    for name in ('../escape.jpg', '/etc/evil.jpg', 'ok/fine.jpg'):\n"
+             "        i = tarfile.TarInfo(name); i.size = len(png); t.addfile(i, io.BytesIO(png))\n"
+             "data = open('evil.tar', 'rb').read()\n"
+             "open('truncated.tar', 'wb').write(data[:len(data) // 2 + 100])\n"
+             "with zipfile.ZipFile('bomb.zip', 'w', zipfile.ZIP_DEFLATED) as z:\n"
+             "    with z.open('USD0000001-20200101/huge.tif', 'w', force_zip64=True) as f:\n"
+             "        block = bytes(1 << 20)\n"
+             "        for _ in range(600): f.write(block)\n"
+             "EOF",
+             ds_test_tmpdir, getcwd(path, sizeof path) ? path : ".");
+    CHECKF(system(cmd) == 0, "could not build the archives");
+
+    char *err = NULL;
+    snprintf(path, sizeof path, "%s/bad", ds_test_tmpdir);
+    int st = import("bad", path, &err);
+    CHECKF(st == 3, "exit %d (want 3: finished with failures):\n%s", st, err ? err : "");
+    const char *expect[] = {"truncated.png", "liar.tif", "malformed.xml", "xxe.xml",
+                            "laughs.xml", "../escape.jpg", "/etc/evil.jpg", "truncated.tar",
+                            "bomb.zip"};
+    for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
+        CHECKF(err && strstr(err, expect[i]), "no failure recorded for %s:\n%s", expect[i],
+               err ? err : "");
+    if (!root)
+        CHECKF(err && strstr(err, "unreadable.png"), "unreadable file not reported:\n%s",
+               err ? err : "");
+    else
+        fprintf(stderr, "    running as root: an unreadable file cannot be made\n");
+    CHECKF(err && !strstr(err, "TOP-SECRET-MARKER"), "the XXE target was read:\n%s", err);
+    free(err);
+
+    snapshot s;
+    if (snap("bad", &s) == 0) {
+        int fine = 0, good = 0;
+        for (size_t i = 0; i < s.n; i++) {
+            fine += strncmp(s.rows[i].key, "fine.jpg|", 9) == 0;
+            good += strncmp(s.rows[i].key, "quad.png|", 9) == 0 ||
+                    strncmp(s.rows[i].key, "drawing.tif|", 12) == 0;
+            CHECKF(!strstr(s.rows[i].key, "escape") && !strstr(s.rows[i].key, "evil"),
+                   "an unsafe member was imported: %s", s.rows[i].key);
+        }
+        CHECKF(good == 2 && fine == 1, "good images %d, fine.jpg %d", good, fine);
+        snap_free(&s);
+    }
+    /* The job keeps every failure with its reason. */
+    cat_db *db = NULL;
+    ds_err e = {0};
+    cat_job job = {0};
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/bad", ds_test_tmpdir);
+    if (cat_open(dir, &db, &e) == 0 && cat_job_latest(db, 0, &job, &e) == 0) {
+        CHECKF(job.failures && strstr(job.failures, "laughs.xml") &&
+                   strstr(job.failures, "reason"),
+               "job failures: %s", job.failures ? job.failures : "(none)");
+        CHECKF(!strcmp(job.status, "done"), "job status %s", job.status);
+    } else {
+        CHECKF(0, "no job: %s", e.msg);
+    }
+    cat_job_clear(&job);
+    cat_close(db);
+    snprintf(path, sizeof path, "%s/bad/good/unreadable.png", ds_test_tmpdir);
+    chmod(path, 0644);
+}
+
+/* A plain folder: file names are ids, metadata.csv gives patent fields. */
+static void test_plain_folder_with_metadata(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/plain", ds_test_tmpdir);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/sub", dir);
+    mkdir(path, 0755);
+    const char *pairs[][2] = {{"a.png", IMG "quad.png"},
+                              {"sub/USD0123456-20200102-D00002.jpg", IMG "quad.jpg"},
+                              {"c.tif", IMG "drawing_g4.tif"}};
+    for (int i = 0; i < 3; i++) {
+        size_t n = 0;
+        void *data = ds_test_read_file(pairs[i][1], &n);
+        snprintf(path, sizeof path, "%s/%s", dir, pairs[i][0]);
+        if (data)
+            ds_test_write_file(path, data, n);
+        free(data);
+    }
+    const char *csv = "file_name,patent_id,title,loc_class,pub_date\n"
+                      "a.png,D0999999,\"Chair, folding\",06-01,20200107\n"
+                      ",D0123456,Lamp,26-05,2020-01-02\n";
+    snprintf(path, sizeof path, "%s/metadata.csv", dir);
+    ds_test_write_file(path, csv, strlen(csv));
+    char *err = NULL;
+    int st = import("plain", dir, &err);
+    CHECKF(st == 0, "exit %d:\n%s", st, err ? err : "");
+    free(err);
+    cat_db *db = NULL;
+    ds_err e = {0};
+    cat_collection c = {0};
+    cat_patent p = {0};
+    cat_image img = {0};
+    snprintf(path, sizeof path, "%s/plain", ds_test_tmpdir);
+    if (cat_open(path, &db, &e) != 0 || cat_collection_get(db, "designs", &c, &e) != 0) {
+        CHECKF(0, "%s", e.msg);
+        cat_close(db);
+        return;
+    }
+    CHECK(cat_patent_get(db, c.id, "D0999999", &p, &e) == 0 && p.title &&
+          !strcmp(p.title, "Chair, folding") && p.pub_date && !strcmp(p.pub_date, "2020-01-07"));
+    cat_patent_clear(&p);
+    CHECK(cat_patent_get(db, c.id, "D0123456", &p, &e) == 0 && p.title && !strcmp(p.title, "Lamp"));
+    cat_patent_clear(&p);
+    CHECK(cat_image_by_file_name(db, c.id, "USD0123456-20200102-D00002.jpg", &img, &e) == 0 &&
+          img.patent_id && !strcmp(img.patent_id, "D0123456") && img.image_index == 1);
+    cat_image_clear(&img);
+    CHECK(cat_image_by_file_name(db, c.id, "c.tif", &img, &e) == 0 && !img.patent_id);
+    cat_image_clear(&img);
+    cat_collection_clear(&c);
+    cat_close(db);
+
+    /* A metadata file with a misspelt column is refused, naming it. */
+    const char *bad = "file_name,titel\na.png,x\n";
+    snprintf(path, sizeof path, "%s/bad.csv", ds_test_tmpdir);
+    ds_test_write_file(path, bad, strlen(bad));
+    char args[1400];
+    snprintf(args, sizeof args, "%s --metadata %s", dir, path);
+    st = import("plain2", args, &err);
+    CHECKF(st == 1 && err && strstr(err, "unknown column \"titel\""), "exit %d:\n%s", st,
+           err ? err : "");
+    free(err);
+}
+
+/* The metadata parser on its own: CSV quoting, JSON, JSON lines, errors. */
+static void test_metadata_formats(void)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/m.csv", ds_test_tmpdir);
+    const char *csv = "\xEF\xBB\xBFpatent_id,file_name,image_index,title\r\n"
+                      "D1,\"x,\"\"y\"\".png\",2,\"multi\nline\"\r\n\r\n";
+    ds_test_write_file(path, csv, strlen(csv));
+    imp_meta *m = NULL;
+    ds_err err = {0};
+    CHECKF(imp_meta_load(path, &m, &err) == 0, "%s", err.msg);
+    imp_patent *p = NULL;
+    char id[64];
+    int index = -1;
+    imp_meta_describe(m, "x,\"y\".png", &p, id, sizeof id, &index);
+    CHECK(p && !strcmp(p->p.patent_id, "D1") && p->p.title && !strcmp(p->p.title, "multi\nline"));
+    CHECK(index == 2);
+    imp_patent_unref(p);
+    imp_meta_describe(m, "USD0000042-20200101-D00003.TIF", &p, id, sizeof id, &index);
+    CHECK(!p && !strcmp(id, "D0000042") && index == 2);
+    imp_meta_free(m);
+
+    snprintf(path, sizeof path, "%s/m.json", ds_test_tmpdir);
+    const char *json = "{\"file_name\": \"a.png\", \"patent_id\": \"D2\", \"grant_term\": 15}\n"
+                       "{\"patent_id\": \"D2\", \"title\": \"Cup\"}\n";
+    ds_test_write_file(path, json, strlen(json));
+    CHECKF(imp_meta_load(path, &m, &err) == 0, "%s", err.msg);
+    imp_meta_describe(m, "a.png", &p, id, sizeof id, &index);
+    CHECK(p && p->p.grant_term == 15 && p->p.title && !strcmp(p->p.title, "Cup"));
+    imp_patent_unref(p);
+    imp_meta_free(m);
+
+    static const struct {
+        const char *text, *why;
+    } bad[] = {
+        {"file_name,title\na.png,x\n", "patent fields without a patent_id"},
+        {"patent_id,pub_date\nD1,2020-13-01\n", "not a date"},
+        {"patent_id,title\nD1,\"open\n", "not closed"},
+        {"patent_id\nD1,extra\n", "more fields"},
+        {"[1, 2]", "not a JSON object"},
+        {"patent_id,patent_id\n", "twice"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ds_test_write_file(path, bad[i].text, strlen(bad[i].text));
+        memset(&err, 0, sizeof err);
+        CHECKF(imp_meta_load(path, &m, &err) == -1, "case %zu loaded", i);
+        CHECK_MSG(err, bad[i].why);
+    }
+}
+
+/* --dry-run parses and counts and stores nothing. */
+static void test_dry_run(void)
+{
+    char tar[600], cmd[1400], *err = NULL, data[700];
+    if (!sample_dir() || sample_tar(tar, sizeof tar) != 0)
+        SKIP("no sample set");
+    snprintf(data, sizeof data, "%s/dry", ds_test_tmpdir);
+    snprintf(cmd, sizeof cmd, "%s import --dry-run %s --data %s", ds_test_bin(), tar, data);
+    int st = ds_test_run(cmd, NULL, &err);
+    char want[64];
+    snprintf(want, sizeof want, "%d design patents", N_PATENTS);
+    CHECKF(st == 0 && err && strstr(err, "to import") && strstr(err, want), "exit %d:\n%s", st,
+           err ? err : "");
+    struct stat sb;
+    CHECKF(stat(data, &sb) != 0, "a dry run created %s", data);
+    free(err);
+}
+
+/* ---- over HTTP ------------------------------------------------------------------ */
+
+static json_t *data_of(const ds_reply *r) { return json_object_get(r->json, "data"); }
+
+static void test_http_batch(void)
+{
+    char tar[600], extra[1400];
+    if (!have_fixtures() || sample_tar(tar, sizeof tar) != 0)
+        SKIP("no sample set");
+    ds_server s;
+    snprintf(extra, sizeof extra, "--collection designs --import-roots %s", sample_dir());
+    if (ds_server_start(&s, "served", extra) != 0) {
+        CHECK(!"the server did not start");
+        return;
+    }
+    /* Outside the roots, missing, malformed: refused. */
+    const char *outside = "{\"path\": \"/etc\"}";
+    ds_reply r = ds_http(s.port, "POST", "/api/batch/start", NULL, "application/json", outside,
+                         strlen(outside), NULL);
+    CHECKF(r.status == 403, "outside: %ld %s", r.status, r.body);
+    ds_reply_free(&r);
+    r = ds_http(s.port, "POST", "/api/batch/start", NULL, "application/json", "[1]", 3, NULL);
+    CHECKF(r.status == 400, "not an object: %ld", r.status);
+    ds_reply_free(&r);
+    const char *missing = "{\"path\": \"nope\"}";
+    r = ds_http(s.port, "POST", "/api/batch/start", NULL, "application/json", missing,
+                strlen(missing), NULL);
+    CHECKF(r.status == 404, "missing: %ld %s", r.status, r.body);
+    ds_reply_free(&r);
+
+    /* Start the tar, then a second import of the same collection: 409. */
+    char body[800];
+    snprintf(body, sizeof body, "{\"path\": \"%s\", \"collection\": \"designs\"}", tar);
+    r = ds_http(s.port, "POST", "/api/batch/start", NULL, "application/json", body, strlen(body),
+                NULL);
+    CHECKF(r.status == 200, "start: %ld %s", r.status, r.body);
+    json_int_t job = json_integer_value(json_object_get(data_of(&r), "job"));
+    CHECK(job > 0);
+    ds_reply_free(&r);
+    r = ds_http(s.port, "POST", "/api/batch/start", NULL, "application/json", body, strlen(body),
+                NULL);
+    long second = r.status;
+    ds_reply_free(&r);
+
+    /* The event stream runs until the job is done. */
+    char path[128];
+    snprintf(path, sizeof path, "/api/batch/events/%lld", (long long)job);
+    r = ds_http(s.port, "GET", path, NULL, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200 && strstr(r.headers, "text/event-stream"), "events: %ld", r.status);
+    CHECKF(strstr(r.body, "event: done") && strstr(r.body, "\"status\":\"done\""),
+           "stream:\n%s", r.body);
+    ds_reply_free(&r);
+    CHECKF(second == 409 || second == 200, "second start: %ld", second);
+    if (second == 200)
+        fprintf(stderr, "    the first import ended before the second start: no 409 seen\n");
+
+    snprintf(path, sizeof path, "/api/batch/status/%lld", (long long)job);
+    r = ds_http(s.port, "GET", path, NULL, NULL, NULL, 0, NULL);
+    json_t *d = data_of(&r);
+    CHECKF(r.status == 200 && !strcmp(json_string_value(json_object_get(d, "status")), "done") &&
+               json_integer_value(json_object_get(d, "done")) >= 2 * N_PATENTS,
+           "status: %s", r.body);
+    ds_reply_free(&r);
+    r = ds_http(s.port, "GET", "/api/batch/status/999999", NULL, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 404, "unknown job: %ld", r.status);
+    ds_reply_free(&r);
+    r = ds_http(s.port, "GET", "/api/batch/status/abc", NULL, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 400, "bad job id: %ld", r.status);
+    ds_reply_free(&r);
+
+    /* What was imported is searchable at once, with its patent's fields. */
+    r = ds_http(s.port, "GET", "/api/collection/stats?collection=designs", NULL, NULL, NULL, 0,
+                NULL);
+    CHECKF(json_integer_value(json_object_get(data_of(&r), "patents")) == N_PATENTS, "stats: %s",
+           r.body);
+    ds_reply_free(&r);
+    CHECKF(ds_server_stop(&s) == 0, "the server did not stop cleanly");
+}
+
+/* Without import roots the route is off. */
+static void test_http_batch_off(void)
+{
+    ds_server s;
+    if (!ds_test_model_dir() || ds_server_start(&s, "noroots", NULL) != 0)
+        SKIP("the server did not start");
+    ds_reply r = ds_http(s.port, "POST", "/api/batch/start", NULL, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 403 && strstr(r.body, "import-roots"), "%ld %s", r.status, r.body);
+    ds_reply_free(&r);
+    ds_server_stop(&s);
+}
 
 const ds_test import_tests[] = {
+    {"metadata_formats", test_metadata_formats},
+    {"folders_and_tar_agree", test_folders_and_tar_agree},
+    {"kill_and_resume", test_kill_and_resume},
+    {"bad_inputs", test_bad_inputs},
+    {"plain_folder_with_metadata", test_plain_folder_with_metadata},
+    {"dry_run", test_dry_run},
+    {"http_batch", test_http_batch},
+    {"http_batch_off", test_http_batch_off},
     {0},
 };

@@ -1,0 +1,551 @@
+/* imports.c - imports run by the server (see imports.h).
+ *
+ * Each import has an entry here while it runs and a while after (its last
+ * snapshot: rate, ETA, the latest error); the catalog's job row is the
+ * record that lasts. Status and events read both: the row for what is
+ * stored, the entry for what only the running pipeline knows. A job run by
+ * `dinoseek import` in another process has only the row, which its writer
+ * updates after every batch, so it can be followed the same way.
+ */
+#include "http/imports.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http/api.h"
+#include "importer/importer.h"
+
+#define MAX_ROOTS 16
+#define KEEP_FINISHED 16         /* finished entries kept for their live figures */
+
+typedef struct entry {
+    api_imports *owner;
+    char collection[128];
+    char path[PATH_MAX];
+    const char *paths[1];
+    imp_options opt;
+    pthread_t thread;
+    volatile int cancel;
+    int64_t job;                 /* 0 until the pipeline recorded it */
+    int started, finished;
+    ds_err err;                  /* why it could not run */
+    imp_progress prog;           /* the latest snapshot */
+    char status[16];
+    char last_error[512];
+    struct entry *next;
+} entry;
+
+struct api_imports {
+    eng *e;
+    char *roots[MAX_ROOTS];
+    int n_roots;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;      /* an entry moved on, or closing */
+    entry *list;                 /* newest first */
+    int closing;
+};
+
+/* ---- the registry ------------------------------------------------------------- */
+
+int api_imports_new(eng *e, const char *roots, api_imports **out, ds_err *err)
+{
+    api_imports *im = calloc(1, sizeof *im);
+    if (!im)
+        return ds_fail(err, DS_ENOMEM, "out of memory");
+    im->e = e;
+    pthread_mutex_init(&im->lock, NULL);
+    pthread_cond_init(&im->changed, NULL);
+    for (const char *p = roots ? roots : ""; *p;) {
+        size_t n = strcspn(p, ":");
+        if (n > 0) {
+            char dir[PATH_MAX], real[PATH_MAX];
+            snprintf(dir, sizeof dir, "%.*s", (int)n, p);
+            if (im->n_roots == MAX_ROOTS || !realpath(dir, real)) {
+                ds_fail(err, DS_EINVAL, "import root %s: %s", dir,
+                        im->n_roots == MAX_ROOTS ? "too many roots (16 at most)" : strerror(errno));
+                api_imports_free(im);
+                return -1;
+            }
+            if (!(im->roots[im->n_roots++] = strdup(real))) {
+                api_imports_free(im);
+                return ds_fail(err, DS_ENOMEM, "out of memory");
+            }
+        }
+        p += n + (p[n] == ':');
+    }
+    *out = im;
+    return 0;
+}
+
+void api_imports_close(api_imports *im)
+{
+    if (!im)
+        return;
+    pthread_mutex_lock(&im->lock);
+    im->closing = 1;
+    for (entry *e = im->list; e; e = e->next)
+        e->cancel = 1;
+    pthread_cond_broadcast(&im->changed);
+    pthread_mutex_unlock(&im->lock);
+    for (entry *e = im->list; e; e = e->next)
+        if (e->thread) {
+            pthread_join(e->thread, NULL);
+            e->thread = 0;
+        }
+}
+
+void api_imports_free(api_imports *im)
+{
+    if (!im)
+        return;
+    api_imports_close(im);
+    while (im->list) {
+        entry *e = im->list;
+        im->list = e->next;
+        free(e);
+    }
+    for (int i = 0; i < im->n_roots; i++)
+        free(im->roots[i]);
+    pthread_mutex_destroy(&im->lock);
+    pthread_cond_destroy(&im->changed);
+    free(im);
+}
+
+/* Drop the oldest finished entries beyond KEEP_FINISHED (lock held). */
+static void prune(api_imports *im)
+{
+    int kept = 0;
+    for (entry **pp = &im->list; *pp;) {
+        entry *e = *pp;
+        if (e->finished && ++kept > KEEP_FINISHED) {
+            *pp = e->next;
+            if (e->thread)
+                pthread_join(e->thread, NULL); /* finished: returns at once */
+            free(e);
+        } else {
+            pp = &e->next;
+        }
+    }
+}
+
+static entry *find_job(api_imports *im, int64_t job)
+{
+    for (entry *e = im->list; e; e = e->next)
+        if (e->job == job)
+            return e;
+    return NULL;
+}
+
+/* ---- the import's thread ----------------------------------------------------- */
+
+static void on_start(void *ctx, int64_t job)
+{
+    entry *e = ctx;
+    pthread_mutex_lock(&e->owner->lock);
+    e->job = job;
+    e->prog.job = job;
+    e->started = 1;
+    pthread_cond_broadcast(&e->owner->changed);
+    pthread_mutex_unlock(&e->owner->lock);
+}
+
+static void on_progress(void *ctx, const imp_progress *p)
+{
+    entry *e = ctx;
+    pthread_mutex_lock(&e->owner->lock);
+    e->prog = *p;
+    snprintf(e->status, sizeof e->status, "%s", p->status ? p->status : "running");
+    if (p->last_error)
+        snprintf(e->last_error, sizeof e->last_error, "%s", p->last_error);
+    e->prog.status = e->status;
+    e->prog.last_error = e->last_error[0] ? e->last_error : NULL;
+    pthread_cond_broadcast(&e->owner->changed);
+    pthread_mutex_unlock(&e->owner->lock);
+}
+
+static void *run(void *arg)
+{
+    entry *e = arg;
+    imp_progress sum;
+    ds_err err = {0};
+    int rc = imp_run(e->owner->e, &e->opt, &sum, &err);
+    pthread_mutex_lock(&e->owner->lock);
+    if (rc != 0)
+        e->err = err;
+    if (rc != 0 && !e->started)
+        snprintf(e->status, sizeof e->status, "failed");
+    e->finished = 1;
+    pthread_cond_broadcast(&e->owner->changed);
+    pthread_mutex_unlock(&e->owner->lock);
+    return NULL;
+}
+
+/* ---- JSON --------------------------------------------------------------------- */
+
+/* A job as the API shows it: the catalog's row, and the live figures when
+ * this server runs it. failures: include the list of failures. */
+static json_t *job_json(api_imports *im, int64_t id, int failures, ds_err *err)
+{
+    cat_job j = {0};
+    cat_db *db = eng_catalog(im->e);
+    if ((id > 0 ? cat_job_get(db, id, &j, err) : cat_job_latest(db, 0, &j, err)) != 0)
+        return NULL;
+    cat_collection c = {0};
+    ds_err ignored;
+    const char *coll = j.collection_id && cat_collection_get_id(db, j.collection_id, &c,
+                                                                 &ignored) == 0
+                           ? c.name
+                           : NULL;
+    json_t *doc = json_pack("{s:I,s:s?,s:s,s:s,s:s?,s:I,s:I,s:I,s:I,s:I}", "job",
+                            (json_int_t)j.id, "collection", coll, "kind", j.kind, "status",
+                            j.status, "source", j.source, "done", (json_int_t)j.done, "skipped",
+                            (json_int_t)j.skipped, "failed", (json_int_t)j.failed, "started_at",
+                            (json_int_t)j.started_at, "finished_at", (json_int_t)j.finished_at);
+    if (doc && failures) {
+        json_t *list = j.failures ? json_loads(j.failures, 0, NULL) : NULL;
+        json_object_set_new(doc, "failures", list ? list : json_array());
+    }
+    pthread_mutex_lock(&im->lock);
+    entry *e = doc ? find_job(im, j.id) : NULL;
+    if (e) {
+        const imp_progress *p = &e->prog;
+        double frac = p->bytes_total ? (double)p->bytes_read / (double)p->bytes_total : 0;
+        json_object_update_new(
+            doc, json_pack("{s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:s?}", "done", (json_int_t)p->done,
+                           "skipped", (json_int_t)p->skipped, "failed", (json_int_t)p->failed,
+                           "items_per_s", p->items_per_s, "eta_s", p->eta_s, "elapsed_s",
+                           p->elapsed_s, "progress", e->finished ? 1.0 : frac, "last_error",
+                           p->last_error));
+        json_object_set_new(doc, "patents", json_integer(p->patents));
+    }
+    pthread_mutex_unlock(&im->lock);
+    cat_collection_clear(&c);
+    cat_job_clear(&j);
+    if (!doc)
+        ds_fail(err, DS_ENOMEM, "out of memory");
+    return doc;
+}
+
+/* ---- POST /api/batch/start --------------------------------------------------- */
+
+static const char *field(json_t *body, const http_request *req, const char *name)
+{
+    const char *v = json_string_value(json_object_get(body, name));
+    return v ? v : http_params_get(&req->query, name);
+}
+
+/* The path to import: under a root, symlinks resolved. */
+static int resolve(api_imports *im, const char *asked, char *out, size_t n, int *status,
+                   char *why, size_t wn)
+{
+    char joined[PATH_MAX];
+    if (!asked || !*asked)
+        asked = im->roots[0]; /* the seed's route took no path: its configured folder */
+    if (asked[0] == '/')
+        snprintf(joined, sizeof joined, "%s", asked);
+    else if ((size_t)snprintf(joined, sizeof joined, "%s/%s", im->roots[0], asked) >=
+             sizeof joined) {
+        *status = 400;
+        snprintf(why, wn, "path too long");
+        return -1;
+    }
+    char real[PATH_MAX];
+    if (!realpath(joined, real)) {
+        *status = errno == ENOENT ? 404 : 400;
+        snprintf(why, wn, "%s: %s", asked, strerror(errno));
+        return -1;
+    }
+    for (int i = 0; i < im->n_roots; i++)
+        if (imp_path_inside(real, im->roots[i])) {
+            snprintf(out, n, "%s", real);
+            return 0;
+        }
+    *status = 403;
+    snprintf(why, wn, "%s is not under an import root", asked);
+    return -1;
+}
+
+static int status_of_run(const ds_err *err)
+{
+    switch (err->code) {
+    case DS_EBUSY: return 409;
+    case DS_ENOTFOUND: return 404;
+    case DS_EINVAL: return 400;
+    default: return 500;
+    }
+}
+
+int api_h_batch_start(void *app_, const http_request *req, http_response *resp)
+{
+    api_app *app = app_;
+    api_imports *im = app->imports;
+    json_t *body = NULL;
+    if (!im || im->n_roots == 0) {
+        http_respond_error(resp, 403, "imports over HTTP are off: start the server with "
+                                      "--import-roots DIR[:DIR...]");
+        return 0;
+    }
+    if (req->body_len > 0) {
+        json_error_t je;
+        body = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
+        if (!json_is_object(body)) {
+            json_decref(body);
+            http_respond_error(resp, 400, "the body must be a JSON object {\"path\", "
+                                          "\"collection\"}: %s", body ? "not an object" : je.text);
+            return 0;
+        }
+    }
+    const char *asked = field(body, req, "path");
+    const char *coll = field(body, req, "collection");
+    ds_err err = {0};
+    int dim, size, status = 0;
+    char why[PATH_MAX + 64], real[PATH_MAX];
+    if (!coll)
+        coll = eng_default_collection(app->engine);
+    if (eng_collection_shape(app->engine, coll, &size, &dim, &err) != 0) {
+        http_respond_error(resp, 404, "no collection %s on this server", coll);
+        goto out;
+    }
+    if (resolve(im, asked, real, sizeof real, &status, why, sizeof why) != 0) {
+        http_respond_error(resp, status, "%s", why);
+        goto out;
+    }
+    entry *e = calloc(1, sizeof *e);
+    if (!e) {
+        http_respond_error(resp, 500, "out of memory");
+        goto out;
+    }
+    e->owner = im;
+    snprintf(e->collection, sizeof e->collection, "%s", coll);
+    snprintf(e->path, sizeof e->path, "%s", real);
+    snprintf(e->status, sizeof e->status, "running");
+    e->paths[0] = e->path;
+    e->opt = (imp_options){.paths = e->paths, .n_paths = 1, .collection = e->collection,
+                           .progress = on_progress, .progress_ctx = e, .cancel = &e->cancel,
+                           .on_start = on_start};
+    pthread_mutex_lock(&im->lock);
+    for (entry *o = im->list; o; o = o->next)
+        if (!o->finished && strcmp(o->collection, coll) == 0) {
+            pthread_mutex_unlock(&im->lock);
+            free(e);
+            http_respond_error(resp, 409, "an import into collection %s is already running "
+                                          "(job %lld)", coll, (long long)o->job);
+            goto out;
+        }
+    if (im->closing || pthread_create(&e->thread, NULL, run, e) != 0) {
+        pthread_mutex_unlock(&im->lock);
+        free(e);
+        http_respond_error(resp, 503, "the server is stopping");
+        goto out;
+    }
+    e->next = im->list;
+    im->list = e;
+    prune(im);
+    /* Answer once the job exists, or the run failed to start (busy, ...). */
+    while (!e->started && !e->finished)
+        pthread_cond_wait(&im->changed, &im->lock);
+    int64_t job = e->job;
+    int failed = !e->started;
+    ds_err run_err = e->err;
+    pthread_mutex_unlock(&im->lock);
+    if (failed) {
+        http_respond_error(resp, status_of_run(&run_err), "%s", run_err.msg);
+        goto out;
+    }
+    char url[64];
+    json_t *data = json_pack("{s:I,s:s,s:s,s:s}", "job", (json_int_t)job, "status", "running",
+                             "collection", coll, "path", real);
+    snprintf(url, sizeof url, "/api/batch/status/%lld", (long long)job);
+    json_object_set_new(data, "status_url", json_string(url));
+    snprintf(url, sizeof url, "/api/batch/events/%lld", (long long)job);
+    json_object_set_new(data, "events_url", json_string(url));
+    http_respond_ok(resp, data);
+out:
+    json_decref(body);
+    return 0;
+}
+
+/* ---- GET /api/batch/status/{job} ---------------------------------------------- */
+
+static int parse_job(const char *tail, int64_t *job)
+{
+    char *end;
+    if (!tail || !*tail) {
+        *job = 0; /* the latest */
+        return 0;
+    }
+    errno = 0;
+    long long v = strtoll(tail, &end, 10);
+    if (*end || errno || v < 1)
+        return -1;
+    *job = v;
+    return 0;
+}
+
+int api_h_batch_status(void *app_, const http_request *req, http_response *resp)
+{
+    api_app *app = app_;
+    int64_t job;
+    ds_err err = {0};
+    if (parse_job(req->tail, &job) != 0) {
+        http_respond_error(resp, 400, "a job id is a positive integer, not \"%s\"", req->tail);
+        return 0;
+    }
+    json_t *doc = app->imports ? job_json(app->imports, job, 1, &err) : NULL;
+    if (!doc)
+        http_respond_error(resp, err.code == DS_ENOTFOUND ? 404 : 500, "%s",
+                           err.code == DS_ENOTFOUND ? "no such job" : err.msg);
+    else
+        http_respond_ok(resp, doc);
+    return 0;
+}
+
+/* ---- GET /api/batch/events/{job}: Server-Sent Events ---------------------------- */
+
+#define HEARTBEAT_S 10           /* a comment line keeps proxies from closing */
+
+typedef struct stream {
+    api_imports *im;
+    int64_t job;
+    char *pending;               /* formatted, not yet sent */
+    size_t len, off;
+    char *last;                  /* the last state sent, to send changes only */
+    time_t last_sent;
+    int ended;
+} stream;
+
+static void stream_free(void *ctx)
+{
+    stream *s = ctx;
+    free(s->pending);
+    free(s->last);
+    free(s);
+}
+
+/* Wait up to one second for news of the job (or the server closing). */
+static void wait_news(stream *s)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    pthread_mutex_lock(&s->im->lock);
+    if (!s->im->closing)
+        pthread_cond_timedwait(&s->im->changed, &s->im->lock, &until);
+    pthread_mutex_unlock(&s->im->lock);
+}
+
+static int closing(stream *s)
+{
+    pthread_mutex_lock(&s->im->lock);
+    int c = s->im->closing;
+    pthread_mutex_unlock(&s->im->lock);
+    return c;
+}
+
+/* Format the next event into pending; 0 when there is one, 1 at the end. */
+static int next_event(stream *s)
+{
+    for (;;) {
+        ds_err err = {0};
+        json_t *doc = job_json(s->im, s->job, 0, &err);
+        if (!doc) {
+            s->pending = NULL;
+            if (asprintf(&s->pending, "event: error\ndata: {\"message\": \"no such job\"}\n\n") < 0)
+                return 1;
+            s->len = strlen(s->pending);
+            s->ended = 1;
+            return 0;
+        }
+        const char *st = json_string_value(json_object_get(doc, "status"));
+        int over = !st || strcmp(st, "running") != 0;
+        /* elapsed_s changes every call: leave it out of the comparison. */
+        json_t *cmp = json_deep_copy(doc);
+        json_object_del(cmp, "elapsed_s");
+        json_object_del(cmp, "items_per_s");
+        json_object_del(cmp, "eta_s");
+        char *key = json_dumps(cmp, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(cmp);
+        int changed = key && (!s->last || strcmp(key, s->last) != 0);
+        if (changed || over) {
+            char *data = json_dumps(doc, JSON_COMPACT);
+            json_decref(doc);
+            free(s->last);
+            s->last = key;
+            int n = data ? asprintf(&s->pending, "event: %s\ndata: %s\n\n",
+                                    over ? "done" : "progress", data)
+                         : -1;
+            free(data);
+            if (n < 0)
+                return 1;
+            s->len = (size_t)n;
+            s->ended = over;
+            s->last_sent = time(NULL);
+            return 0;
+        }
+        free(key);
+        json_decref(doc);
+        if (time(NULL) - s->last_sent >= HEARTBEAT_S) {
+            if (asprintf(&s->pending, ": keep-alive\n\n") < 0)
+                return 1;
+            s->len = strlen(s->pending);
+            s->last_sent = time(NULL);
+            return 0;
+        }
+        if (closing(s))
+            return 1;
+        wait_news(s);
+    }
+}
+
+static long stream_read(void *ctx, char *buf, size_t max)
+{
+    stream *s = ctx;
+    if (!s->pending) {
+        if (s->ended || next_event(s) != 0)
+            return 0;
+        s->off = 0;
+    }
+    size_t n = s->len - s->off < max ? s->len - s->off : max;
+    memcpy(buf, s->pending + s->off, n);
+    s->off += n;
+    if (s->off == s->len) {
+        free(s->pending);
+        s->pending = NULL;
+    }
+    return (long)n;
+}
+
+int api_h_batch_events(void *app_, const http_request *req, http_response *resp)
+{
+    api_app *app = app_;
+    int64_t job;
+    ds_err err = {0};
+    if (parse_job(req->tail, &job) != 0 || job == 0) {
+        http_respond_error(resp, 400, "a job id is a positive integer, not \"%s\"",
+                           req->tail ? req->tail : "");
+        return 0;
+    }
+    cat_job j = {0};
+    if (!app->imports || cat_job_get(eng_catalog(app->engine), job, &j, &err) != 0) {
+        http_respond_error(resp, 404, "no such job");
+        return 0;
+    }
+    cat_job_clear(&j);
+    stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    s->im = app->imports;
+    s->job = job;
+    resp->status = 200;
+    resp->content_type = "text/event-stream";
+    http_set_header(resp, "Cache-Control", "no-cache");
+    resp->stream = stream_read;
+    resp->stream_ctx = s;
+    resp->stream_free = stream_free;
+    return 0;
+}
