@@ -1,8 +1,9 @@
 #!/bin/sh
 # demo.sh BIN - what `make demo` runs: get DINOv2 weights, embed sample
-# images and show how similar they are to each other, add them to a
-# collection in ./data, and serve the search API on 127.0.0.1:8000 until
-# Ctrl-C (DINOSEEK_DEMO_NO_SERVE=1 stops after adding).
+# images and show how similar they are to each other, generate a synthetic
+# USPTO week and import it (and the real USPTO samples in ../shared) into
+# ./data, and serve the search API on 127.0.0.1:8000 until Ctrl-C
+# (DINOSEEK_DEMO_NO_SERVE=1 stops after importing).
 #
 # Weights: the official facebook/dinov2-small when it can be downloaded (once;
 # it is cached under ~/.cache/dinoseek/models), otherwise deterministic
@@ -80,18 +81,30 @@ if [ "$model" = "$generated" ]; then
 fi
 
 echo
-echo "demo: adding the sample images to the collection in $data"
-# The USPTO-style drawings as pages of one design patent, the rest as images.
-"$bin" add --data "$data" --model "$model" --patent-id D0701016 \
-    tests/fixtures/images/drawing_g4.tif tests/fixtures/images/drawing_2page.tif
-# shellcheck disable=SC2086
-"$bin" add --data "$data" --model "$model" $(echo "$imgs" | tr ' ' '\n' | grep -v drawing_)
+# A synthetic USPTO week (no network needed): a few hundred design patents
+# across several Locarno classes, drawings as 1-bit CCITT G4 TIFFs, packed
+# as the weekly design bulk archive (I20221025.tar of DESIGN/USD*.ZIP).
+samples="$data/samples"
+if [ ! -f "$samples/I20221025.tar" ]; then
+    echo "demo: generating a synthetic USPTO week in $samples"
+    "$bin" sample generate "$samples" --patents "${DINOSEEK_DEMO_PATENTS:-300}"
+fi
+echo "demo: importing $samples/I20221025.tar (a rerun skips what is there)"
+"$bin" import --data "$data" --model "$model" "$samples/I20221025.tar" || [ $? -eq 3 ]
+# The real USPTO grant XML beside the project: bibliographic data only (those
+# files carry no drawings), so their patents show in the catalog and filters.
+shared=../shared/data/uspto-samples
+if [ -d "$shared" ]; then
+    echo "demo: importing the real USPTO samples in $shared (bibliographic data)"
+    "$bin" import --data "$data" --model "$model" --metadata-only \
+        "$shared"/*.xml "$shared"/*.zip || [ $? -eq 3 ]
+fi
 "$bin" stats --data "$data" --model "$model" | grep -E '"(collection_name|images|patents)"'
 [ -n "${DINOSEEK_DEMO_NO_SERVE:-}" ] && exit 0
 listen=${DINOSEEK_LISTEN:-127.0.0.1:8000}
 echo
 echo "demo: serving on http://$listen/ (Ctrl-C stops). Try:"
-echo "  curl -F file=@tests/fixtures/images/parity_photo.png -F top_k=3 http://$listen/api/search"
+echo "  curl -F file=@tests/fixtures/images/drawing_g4.tif -F top_k=3 -F group_by_patent=true http://$listen/api/search"
 echo "  curl http://$listen/api/collection/stats"
 echo "  curl http://$listen/health"
 exec "$bin" serve --data "$data" --model "$model" --listen "$listen"

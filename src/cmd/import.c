@@ -126,6 +126,8 @@ static const char usage[] =
     "  --workers N         decoding threads (default: one per core)\n"
     "  --metadata FILE     CSV or JSON describing plain images (file_name, patent_id,\n"
     "                      and the patent fields by the seed's names)\n"
+    "  --metadata-only     store the patents of XML files without looking for their\n"
+    "                      drawings (bibliographic files, e.g. ipgb20221025.xml)\n"
     "\n"
     "Exit status: 0 all imported, 3 finished with some failures, 1 could not run.\n\n";
 
@@ -137,7 +139,8 @@ int cmd_import(int argc, char **argv)
         {"index", required_argument, 0, 1},      {"collection-model", required_argument, 0, 1},
         {"config", required_argument, 0, 'C'},   {"dry-run", no_argument, 0, 'n'},
         {"batch", required_argument, 0, 'b'},    {"workers", required_argument, 0, 'w'},
-        {"metadata", required_argument, 0, 'm'}, {"help", no_argument, 0, 'h'},
+        {"metadata", required_argument, 0, 'm'}, {"metadata-only", no_argument, 0, 'M'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     cmd_engine_opts eo;
     imp_options io = {0};
@@ -156,6 +159,7 @@ int cmd_import(int argc, char **argv)
         case 'C': break;
         case 'n': io.dry_run = 1; break;
         case 'm': io.metadata = optarg; break;
+        case 'M': io.metadata_only = 1; break;
         case 'b':
         case 'w': {
             long v = strtol(optarg, &end, 10);

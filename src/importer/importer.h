@@ -72,6 +72,8 @@ typedef struct imp_options {
     int dry_run;                 /* parse and count only: nothing decoded or stored
                                     (the engine may then be NULL) */
     const char *metadata;        /* CSV or JSON for plain images, or NULL */
+    int metadata_only;           /* store the XML's patents, look for no drawings
+                                    (bibliographic files such as ipgb*.xml) */
     const char *root;            /* when set, every path must resolve inside it
                                     (the server's import roots) */
     imp_progress_fn progress;

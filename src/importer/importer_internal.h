@@ -38,7 +38,9 @@ typedef struct imp_item {
     void *data;                  /* the file's bytes */
     size_t len;
     char hash[65];               /* sha256 hex of data */
-    eng_prepared prep;           /* filled by a decode worker */
+    eng_prepared prep;           /* filled by a decode worker; its tensor is
+                                    freed once copied into the batch */
+    int embedded;                /* its vector is in the batch's */
     int failed;                  /* err says why */
     ds_err err;
     int patent_only;             /* no image: only the patent is stored */

@@ -232,12 +232,20 @@ static void embed_batch(imp_ctx *x, imp_batch *b, float *px)
     pthread_mutex_lock(&x->lock);
     x->prog.embed_ms += ms;
     pthread_mutex_unlock(&x->lock);
-    for (int i = 0; i < b->n && rc != 0; i++) {
+    for (int i = 0; i < b->n; i++) {
         imp_item *it = b->items[i];
-        if (it->prep.px && !it->failed) {
+        if (!it->prep.px || it->failed)
+            continue;
+        if (rc != 0) {
             it->failed = 1;
             it->err = err;
+        } else {
+            it->embedded = 1;
         }
+        /* The tensor is in the batch's buffer now: only the thumbnail and
+         * the bytes go on to the writer. */
+        free(it->prep.px);
+        it->prep.px = NULL;
     }
 }
 
@@ -356,7 +364,7 @@ static void write_batch(imp_ctx *x, imp_batch *b)
             record_failure(x, it->origin, it->err.msg, 1);
             continue;
         }
-        if (!it->prep.px)
+        if (!it->embedded)
             continue; /* stopped before it was decoded or embedded: not done */
         st[n] = (eng_store_item){
             .in = {.data = it->data, .len = it->len, .file_name = it->file_name,

@@ -234,7 +234,7 @@ static int on_doc(void *ctx, const us_doc *d)
     }
     imp__count_patent(x);
     int emitted = 0;
-    for (int i = 0; i < gr->n_figures && rc == 0; i++) {
+    for (int i = 0; i < gr->n_figures && rc == 0 && !x->opt->metadata_only; i++) {
         const char *fig = gr->figures[i];
         char fwhat[1400];
         snprintf(fwhat, sizeof fwhat, "%s: %s", what, fig);
@@ -410,6 +410,15 @@ static void dir_of(const char *name, char *out, size_t n)
 static void read_archive(imp_ctx *x, arc_reader *r, const char *origin, int depth,
                          uint64_t *counted);
 
+/* A refused member's name may hold control characters (an escape sequence
+ * aimed at the terminal that shows the log): shown as '?'. */
+static void printable(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 /* A ZIP (or tar) inside an archive: read whole, opened from memory. */
 static void read_nested(imp_ctx *x, void *data, size_t len, const char *origin)
 {
@@ -434,6 +443,7 @@ static void read_archive(imp_ctx *x, arc_reader *r, const char *origin, int dept
     int rc;
     while (!imp__stopping(x) && (rc = arc_next(r, &m, &err)) == 1) {
         snprintf(what, sizeof what, "%s!%s", origin, m.name);
+        printable(what);
         if (counted && m.size > 0) {
             imp__add_bytes(x, (uint64_t)m.size, 0);
             *counted += (uint64_t)m.size;
