@@ -11,7 +11,9 @@
  *
  * Safety: libxml2 is never allowed to load a DTD, an external entity or
  * anything over the network; a document that declares entities of its own
- * (billion laughs) is refused before libxml2 sees it; depth and size are
+ * (billion laughs, XXE) is refused before libxml2 sees it, except unparsed
+ * NDATA entities, which nothing expands and with which PATDOC names its
+ * drawings; entity references are never expanded; depth and size are
  * bounded. A bad document is reported and the next one is read.
  *
  * Thread safety: every function may be called from several threads at once.
@@ -25,6 +27,7 @@
 #include "base/error.h"
 
 #define US_MAX_DOC_BYTES (64u << 20) /* one document; a weekly file may be larger */
+#define US_MAX_DEPTH 200              /* element nesting of one document */
 
 typedef enum us_type {
     US_DESIGN = 0,
@@ -57,10 +60,16 @@ typedef struct us_grant {
     int n_figures;           /* = image_count */
 } us_grant;
 
+/* Free what g holds and zero it; NULL, or twice, is harmless. */
 void us_grant_clear(us_grant *g);
 
 /* Parse one XML document (one `<?xml` ... root element). Returns 0, or -1
- * with err (DS_EFORMAT malformed or unsafe, DS_EUNSUPPORTED another root). */
+ * with err (DS_EFORMAT malformed or unsafe, DS_EUNSUPPORTED another root).
+ * Also DS_ETOOBIG past US_MAX_DOC_BYTES, DS_EUNSUPPORTED for an encoding
+ * other than UTF-8, ASCII or ISO-8859-1 and for 2001 PATDOC SGML that is
+ * not XML, DS_ENOMEM. *out is overwritten: the grant on success (free it
+ * with us_grant_clear), empty on failure. Errors name the line. Cost: one
+ * pass over len bytes and the document's tree in memory while it runs. */
 int us_parse_doc(const char *xml, size_t len, us_grant *out, ds_err *err);
 
 /* What us_parse_buffer reports for each document it finds. */
@@ -69,6 +78,13 @@ typedef struct us_doc {
     size_t offset;           /* byte offset of its `<?xml` in the buffer */
     const us_grant *grant;   /* NULL when the document failed */
     const ds_err *error;     /* why, when grant is NULL */
+    int total;               /* documents in the buffer, good and bad */
+    const char *root;        /* the root element's name as its start tag
+                                reads, even when the document then fails
+                                ("us-patent-grant", "PATDOC", "sequence-cwu"
+                                for a sequence listing that weekly files
+                                carry next to its patent, ...); NULL when not
+                                seen; valid during the call */
 } us_doc;
 
 /* Called for every document; return non-zero to stop. */
@@ -77,7 +93,12 @@ typedef int (*us_doc_fn)(void *ctx, const us_doc *d);
 /* Split a buffer holding one or many concatenated documents (CRLF or LF)
  * and parse each in turn, calling fn. A bad document is reported to fn and
  * the next is read. Returns the number of documents, or -1 with err when
- * the buffer holds no XML at all or fn asked to stop. */
+ * the buffer holds no XML at all or fn asked to stop.
+ * A document starts at each `<?xml` that begins a line (a UTF-8 BOM before
+ * it goes with it); text before the first one is a document of its own
+ * when it is not blank (so never silently dropped), and a buffer without
+ * any declaration is one document when it starts with '<'. buf needs no
+ * NUL after it (a mapped file); what fn receives lives during the call. */
 int us_parse_buffer(const char *buf, size_t len, us_doc_fn fn, void *ctx, ds_err *err);
 
 /* The seed's field names (patent_id, title, loc_class, loc_edition,
