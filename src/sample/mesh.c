@@ -33,6 +33,10 @@ void sm_mesh_free(sm_mesh *m)
 
 uint32_t sm_new_id(sm_mesh *m, int mat)
 {
+    if (m->nid >= SM_MAX_ID) {
+        m->oom = 1;
+        return 0;
+    }
     if (m->nid + 2 > m->idcap) {
         uint32_t cap = m->idcap ? 2 * m->idcap : 256;
         uint8_t *p = realloc(m->mat, cap);

@@ -441,9 +441,9 @@ static void build_car(sm_mesh *m, ds_prng *r, int style)
         sm_xf mirror = sm_at(s * (cw / 2 + 0.08f), -L / 2 + ws + 0.15f, belt + 0.12f);
         sm_box(m, &mirror, 0.12f, 0.08f, 0.1f);
         for (int d = 0; d < (style == CAR_SPORTS ? 1 : 2); d++) {
-            sm_xf seam = sm_at(s * (W / 2 + 0.004f), -L / 2 + ws + 0.1f + d * wt * 1.4f,
+            sm_xf seam = sm_at(s * (W / 2 + 0.001f), -L / 2 + ws + 0.1f + d * wt * 1.4f,
                                (ground + belt) / 2 + 0.05f);
-            sm_box(m, &seam, 0.008f, 0.015f, belt - ground - 0.2f);
+            sm_box(m, &seam, 0.004f, 0.004f, belt - ground - 0.2f);
         }
     }
     sm_xf grille = sm_at(0, -L / 2 + 0.02f, nose - 0.18f);
@@ -673,7 +673,7 @@ int obj_build(sm_mesh *m, int f, int v, ds_prng *r, ds_err *err)
         return ds_fail(err, DS_EINVAL, "sample: no article %d/%d", f, v);
     builders[f](m, r, sample_families[f].variants[v].style);
     if (m->oom)
-        return ds_fail(err, DS_ENOMEM, "sample: out of memory building a %s",
+        return ds_fail(err, DS_ENOMEM, "sample: out of memory (or faces) building a %s",
                        sample_families[f].variants[v].title);
     return 0;
 }

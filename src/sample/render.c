@@ -21,15 +21,16 @@
 
 int sm_canvas_init(sm_canvas *c, int w, int h, ds_err *err)
 {
-    size_t n = (size_t)w * h;
+    /* One column and one row of padding, always background: the line finder
+     * compares each pixel with its right and lower neighbours unchecked. */
+    size_t n = (size_t)(w + 1) * (h + 1);
     memset(c, 0, sizeof *c);
     c->w = w;
     c->h = h;
-    c->z = malloc(n * sizeof *c->z);
-    c->id = malloc(n * sizeof *c->id);
-    c->sub = malloc(n * sizeof *c->sub);
-    c->light = malloc(n);
-    if (!c->z || !c->id || !c->sub || !c->light) {
+    c->stride = w + 1;
+    c->z = calloc(n, sizeof *c->z);
+    c->px = calloc(n, sizeof *c->px);
+    if (!c->z || !c->px) {
         sm_canvas_free(c);
         return ds_fail(err, DS_ENOMEM, "sample: out of memory for a %d x %d canvas", w, h);
     }
@@ -43,9 +44,7 @@ int sm_canvas_init(sm_canvas *c, int w, int h, ds_err *err)
 void sm_canvas_free(sm_canvas *c)
 {
     free(c->z);
-    free(c->id);
-    free(c->sub);
-    free(c->light);
+    free(c->px);
     memset(c, 0, sizeof *c);
 }
 
@@ -165,31 +164,50 @@ static int64_t edge(const int32_t a[2], const int32_t b[2], int64_t px, int64_t 
 }
 
 /* The pixels of a row where w(x) = w0 + step * (x - x0) >= 0, narrowed
- * from [*lo, *hi]. */
+ * from [*lo, *hi]. A division in double finds the crossing (an integer
+ * division per edge and row cost more than the pixels); the integer edge
+ * function then settles the last pixel exactly, so that neighbouring
+ * triangles still meet without gaps. */
 static void span(int64_t w0, int64_t step, int x0, int *lo, int *hi)
 {
+    int64_t width = *hi - x0 + 1;
     if (step == 0) {
         if (w0 < 0)
             *hi = *lo - 1;
     } else if (step > 0) {
-        if (w0 < 0) {
-            int64_t k = (-w0 + step - 1) / step;
+        if (w0 < 0) { /* the first k with w0 + step k >= 0 */
+            double est = ceil((double)-w0 / (double)step);
+            if (est > (double)width) {
+                *lo = *hi + 1;
+                return;
+            }
+            int64_t k = (int64_t)est;
+            while (w0 + step * k < 0)
+                k++;
+            while (k > 0 && w0 + step * (k - 1) >= 0)
+                k--;
             if (x0 + k > *lo)
-                *lo = (int)(x0 + k > *hi + 1 ? *hi + 1 : x0 + k);
+                *lo = (int)(x0 + k);
         }
     } else {
         if (w0 < 0) {
             *hi = *lo - 1;
-        } else {
-            int64_t k = w0 / -step;
+        } else { /* the last k with w0 + step k >= 0 */
+            double est = floor((double)w0 / (double)-step);
+            if (est >= (double)width)
+                return;
+            int64_t k = (int64_t)est;
+            while (k >= 0 && w0 + step * k < 0)
+                k--;
+            while (w0 + step * (k + 1) >= 0)
+                k++;
             if (x0 + k < *hi)
-                *hi = (int)(x0 + k < *lo - 1 ? *lo - 1 : x0 + k);
+                *hi = (int)(x0 + k);
         }
     }
 }
 
-static void raster_tri(sm_canvas *c, int32_t q[3][2], const float z[3], uint32_t id,
-                       uint16_t sub, uint8_t light)
+static void raster_tri(sm_canvas *c, int32_t q[3][2], const float z[3], uint32_t face)
 {
     int64_t area = edge(q[0], q[1], q[2][0], q[2][1]);
     if (area == 0)
@@ -221,9 +239,7 @@ static void raster_tri(sm_canvas *c, int32_t q[3][2], const float z[3], uint32_t
     int64_t step_c = -(int64_t)(b[1] - a[1]) * SUBPIXEL;  /* edge a->b, weight of c */
     float dz = ((float)step_a * za + (float)step_b * zb + (float)step_c * zc) * inv;
     float *zbuf = c->z;
-    uint32_t *ids = c->id;
-    uint16_t *subs = c->sub;
-    uint8_t *lights = c->light;
+    uint32_t *faces = c->px;
     for (int y = y0; y <= y1; y++) {
         int64_t py = (int64_t)y * SUBPIXEL + SUBPIXEL / 2, px = (int64_t)x0 * SUBPIXEL + SUBPIXEL / 2;
         int64_t wa = edge(b, cc, px, py), wb = edge(cc, a, px, py), wc = edge(a, b, px, py);
@@ -236,13 +252,11 @@ static void raster_tri(sm_canvas *c, int32_t q[3][2], const float z[3], uint32_t
         wa += step_a * (lo - x0), wb += step_b * (lo - x0), wc += step_c * (lo - x0);
         /* Depth is linear along the row: step it rather than weigh it. */
         float d = ((float)wa * za + (float)wb * zb + (float)wc * zc) * inv;
-        size_t i = (size_t)y * c->w + lo, end = i + (size_t)(hi - lo);
+        size_t i = (size_t)y * c->stride + lo, end = i + (size_t)(hi - lo);
         for (; i <= end; i++, d += dz) {
-            if (!ids[i] || d < zbuf[i]) {
+            if (!faces[i] || d < zbuf[i]) {
                 zbuf[i] = d;
-                ids[i] = id;
-                subs[i] = sub;
-                lights[i] = light;
+                faces[i] = face;
             }
         }
     }
@@ -254,8 +268,8 @@ void sm_render(sm_canvas *c, const sm_mesh *m, const sm_view *v, float fill)
     /* Clear what the last rendering touched. Depth needs no clearing: it
      * means nothing where the id is 0. */
     for (int y = c->box[1]; y <= c->box[3]; y++)
-        memset(c->id + (size_t)y * c->w + c->box[0], 0,
-               (size_t)(c->box[2] - c->box[0] + 1) * sizeof *c->id);
+        memset(c->px + (size_t)y * c->stride + c->box[0], 0,
+               (size_t)(c->box[2] - c->box[0] + 1) * sizeof *c->px);
     c->box[0] = c->box[1] = 1 << 30;
     c->box[2] = c->box[3] = -1;
     if (m->n == 0)
@@ -276,7 +290,9 @@ void sm_render(sm_canvas *c, const sm_mesh *m, const sm_view *v, float fill)
         }
         if (!facing(&cam, vw))
             continue;
-        raster_tri(c, q, z, m->tri[t].id, m->tri[t].sub, brightness(&cam, vw));
+        const sm_tri *tr = &m->tri[t];
+        raster_tri(c, q, z,
+                   tr->id << 19 | (uint32_t)(tr->sub & SM_SUB_MASK) << 8 | brightness(&cam, vw));
     }
 }
 
@@ -297,45 +313,35 @@ static void mark(uint8_t *page, int stride, int x, int y, int box[4])
 }
 
 
-/* The slow cases of separation(): a fold (the depth jumps between these two
- * pixels much more than beside them: a surface seen edge-on changes depth
- * fast, but evenly), or a facet boundary that may carry a shading line. */
-static int fold_or_shade(const sm_canvas *c, const sm_mesh *m, size_t i, size_t step,
-                         int has_prev, int has_next)
+/* Whether pixels i and j = i + step see different things, and so are
+ * separated by a line: 2 an outline, crease or fold (both pixels inked), 1
+ * a shading line (one), 0 none. */
+static int separation(const sm_canvas *c, const sm_mesh *m, size_t i, size_t step)
 {
     size_t j = i + step;
-    uint32_t a = c->id[i];
+    uint32_t a = c->px[i], b = c->px[j], id = a >> 19;
+    if ((a ^ b) >> 19)
+        return 2;
+    if (!a)
+        return 0;
+    /* A fold: the depth jumps between these two pixels much more than
+     * beside them (a surface seen edge-on changes depth fast, but evenly).
+     * The pixels beside are inside the buffer or its padding (id 0). */
     float d1 = fabsf(c->z[j] - c->z[i]);
     if (d1 > 4 * c->pixel) {
-        float d0 = has_prev && c->id[i - step] == a ? fabsf(c->z[i] - c->z[i - step]) : 0;
-        float d2 = has_next && c->id[j + step] == a ? fabsf(c->z[j + step] - c->z[j]) : 0;
+        float d0 = i >= step && c->px[i - step] >> 19 == id ? fabsf(c->z[i] - c->z[i - step]) : 0;
+        float d2 = c->px[j + step] >> 19 == id ? fabsf(c->z[j + step] - c->z[j]) : 0;
         if (d1 > 3 * (d0 > d2 ? d0 : d2))
             return 2;
     }
-    if (m->mat[a] != SM_SMOOTH || c->sub[i] == c->sub[j])
+    int sa = (int)(a >> 8 & SM_SUB_MASK), sb = (int)(b >> 8 & SM_SUB_MASK);
+    if (m->mat[id] != SM_SMOOTH || sa == sb)
         return 0;
-    int sa = c->sub[i], sb = c->sub[j];
     /* The boundary's number: the higher facet, or 0 across the seam. */
     int bound = abs(sa - sb) == 1 ? (sa > sb ? sa : sb) : 0;
-    int shade = shade_step(c->light[i] < c->light[j] ? c->light[i] : c->light[j]);
+    uint8_t la = (uint8_t)a, lb = (uint8_t)b;
+    int shade = shade_step(la < lb ? la : lb);
     return shade && bound % shade == 0 ? 1 : 0;
-}
-
-/* Whether pixels i and j = i + step (neighbours; the one before i and the
- * one after j exist when has_prev, has_next) are separated by a line, and
- * how: 2 an outline or crease (both pixels inked), 1 a shading line (one).
- * Most pixels see the same face as their neighbour at about the same depth:
- * that answer is the quick one. */
-static inline int separation(const sm_canvas *c, const sm_mesh *m, size_t i, size_t step,
-                             int has_prev, int has_next)
-{
-    uint32_t a = c->id[i];
-    if (a != c->id[i + step])
-        return 2;
-    if (!a || (c->sub[i] == c->sub[i + step] &&
-               fabsf(c->z[i + step] - c->z[i]) <= 4 * c->pixel))
-        return 0;
-    return fold_or_shade(c, m, i, step, has_prev, has_next);
 }
 
 void sm_ink(const sm_canvas *c, const sm_mesh *m, uint8_t *page, int stride, int x0, int y0,
@@ -345,29 +351,36 @@ void sm_ink(const sm_canvas *c, const sm_mesh *m, uint8_t *page, int stride, int
     box[2] = box[3] = -1;
     if (c->box[2] < c->box[0])
         return;
+    size_t st = (size_t)c->stride;
+    float flat = 4 * c->pixel;
     /* Outside the rendered box every pixel is background: only its edge and
      * what is inside can hold a line. */
     int xa = c->box[0] > 0 ? c->box[0] - 1 : 0, ya = c->box[1] > 0 ? c->box[1] - 1 : 0;
     for (int y = ya; y <= c->box[3]; y++) {
+        const uint32_t *row = c->px + (size_t)y * st;
+        const float *zr = c->z + (size_t)y * st;
         for (int x = xa; x <= c->box[2]; x++) {
-            size_t i = (size_t)y * c->w + x;
-            if (x + 1 < c->w) {
-                int s = separation(c, m, i, 1, x > 0, x + 2 < c->w);
-                if (s)
-                    mark(page, stride, x0 + x, y0 + y, box);
-                if (s == 2)
-                    mark(page, stride, x0 + x + 1, y0 + y, box);
-            }
-            if (y + 1 < c->h) {
-                int s = separation(c, m, i, (size_t)c->w, y > 0, y + 2 < c->h);
-                if (s)
-                    mark(page, stride, x0 + x, y0 + y, box);
-                if (s == 2)
-                    mark(page, stride, x0 + x, y0 + y + 1, box);
-            }
+            uint32_t a = row[x], r = row[x + 1], d = row[x + st];
+            /* The common cases, quickly: paper all round, or one facet
+             * whose depth runs on smoothly. */
+            if ((a | r | d) == 0)
+                continue;
+            if (a == r && a == d && fabsf(zr[x + 1] - zr[x]) <= flat &&
+                fabsf(zr[x + st] - zr[x]) <= flat && m->mat[a >> 19] != SM_GLASS)
+                continue;
+            size_t i = (size_t)y * st + x;
+            int s = separation(c, m, i, 1);
+            if (s)
+                mark(page, stride, x0 + x, y0 + y, box);
+            if (s == 2)
+                mark(page, stride, x0 + x + 1, y0 + y, box);
+            s = separation(c, m, i, st);
+            if (s)
+                mark(page, stride, x0 + x, y0 + y, box);
+            if (s == 2)
+                mark(page, stride, x0 + x, y0 + y + 1, box);
             /* Glass: groups of three oblique lines across the face. */
-            uint32_t id = c->id[i];
-            if (id && m->mat[id] == SM_GLASS) {
+            if (a && m->mat[a >> 19] == SM_GLASS) {
                 int t = (x + y) % 97;
                 if (t == 0 || t == 7 || t == 14)
                     mark(page, stride, x0 + x, y0 + y, box);

@@ -76,8 +76,13 @@ typedef struct sm_mesh {
     size_t n, cap;
     uint8_t *mat;     /* material of each id (ids start at 1; 0 is the background) */
     uint32_t nid, idcap;
-    int oom;          /* an allocation failed: the mesh is incomplete */
+    int oom;          /* an allocation failed, or more than SM_MAX_ID faces:
+                         the mesh is incomplete */
 } sm_mesh;
+
+/* Limits of the packed pixels of a canvas (below). */
+#define SM_MAX_ID 8191 /* faces in a mesh */
+#define SM_SUB_MASK 2047 /* facets are numbered modulo this + 1 */
 
 void sm_mesh_init(sm_mesh *m);
 void sm_mesh_reset(sm_mesh *m); /* empty, keeping the memory */
@@ -124,10 +129,11 @@ typedef struct sm_view {
 /* Per-pixel buffers of one rendering, allocated once per thread. */
 typedef struct sm_canvas {
     int w, h;
-    float *z;        /* depth of the nearest face (where id is not 0) */
-    uint32_t *id;    /* its id, 0 background */
-    uint16_t *sub;   /* its facet */
-    uint8_t *light;  /* its brightness, 0..255 */
+    int stride;      /* w + 1: a padding column, and a padding row below */
+    float *z;        /* depth of the nearest face (where px is not 0) */
+    uint32_t *px;    /* that face, packed: id << 19 | facet << 8 | brightness
+                        (0..255); 0 is the background. One word a pixel
+                        keeps the rasteriser and the line finder in cache. */
     float pixel;     /* world size of one pixel (for depth jumps) */
     int box[4];      /* x0, y0, x1, y1 (inclusive) of what the last rendering
                         touched; x1 < x0 when nothing */
