@@ -18,6 +18,7 @@
 #include "image/image.h"
 
 #define MAX_THREADS 64
+#define MAX_DIR 3000
 #define BATCH_PER_THREAD 8
 
 void sample_opts_default(sample_opts *o)
@@ -222,6 +223,10 @@ int sample_generate(const char *dir, const sample_opts *o, sample_stats *st, ds_
     job *jobs = NULL;
     int nw = thread_count(o), per = nw * BATCH_PER_THREAD, made = 0, rc = -1;
 
+    /* Every path made below is dir plus at most ~70 bytes: checked once here
+     * rather than at each snprintf. */
+    if (strlen(dir) > MAX_DIR)
+        return ds_fail(err, DS_EINVAL, "sample: directory name longer than %d bytes", MAX_DIR);
     if (sample_opts_check(o, err) != 0 || img_init(NULL, err) != 0 || pk_mkdirs(dir, err) != 0)
         return -1;
     ws = calloc((size_t)nw, sizeof *ws);

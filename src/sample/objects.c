@@ -508,7 +508,7 @@ static void build_screen(sm_mesh *m, ds_prng *r, int style)
     panel(m, r, w, h, d, lift + h / 2, sp_range(r, 0, 0.03f));
     if (style == SCREEN_TV) {
         for (int s = -1; s <= 1; s += 2) {
-            sm_xf foot = sm_rot(sm_at(s * w * sp_range(r, 0.35f, 0.42f), 0, lift / 2), 0, 0);
+            sm_xf foot = sm_at(s * w * sp_range(r, 0.35f, 0.42f), 0, lift / 2);
             sm_box(m, &foot, 0.04f, w * 0.2f, lift + 0.01f);
         }
         return;

@@ -119,43 +119,38 @@ static void camera_fit(camera *cam, const sm_mesh *m, const sm_view *v, int w, i
     cam->oy = h / 2.0f - cam->scale * (sy0 + sy1) / 2;
 }
 
-/* Brightness of a triangle: its normal, turned towards the viewer (faces
- * are two-sided: a cup is seen from inside too), against a light from the
- * upper left, in front. */
-static uint8_t brightness(const camera *cam, float v[3][3])
+/* The (unnormalised) normal of a triangle in view coordinates; solids are
+ * wound outward, so it points out of the solid. */
+static void normal(float v[3][3], float n[3])
 {
-    float a[3], b[3], n[3], eye[3];
+    float a[3], b[3];
     for (int k = 0; k < 3; k++)
         a[k] = v[1][k] - v[0][k], b[k] = v[2][k] - v[0][k];
     n[0] = a[1] * b[2] - a[2] * b[1];
     n[1] = a[2] * b[0] - a[0] * b[2];
     n[2] = a[0] * b[1] - a[1] * b[0];
+}
+
+/* Whether a triangle faces the camera (the others are the far side of
+ * their solid, hidden anyway). */
+static int facing(const camera *cam, float v[3][3], const float n[3])
+{
+    if (cam->dist <= 0)
+        return n[1] < 0; /* looking along +y */
+    float eye[3] = {-v[0][0], -cam->dist - v[0][1], -v[0][2]};
+    return n[0] * eye[0] + n[1] * eye[1] + n[2] * eye[2] > 0;
+}
+
+/* Brightness 0..255 of a face turned to the camera, lit from the upper
+ * left, in front. */
+static uint8_t brightness(const float n[3])
+{
+    static const float light[3] = {-0.48f, -0.56f, 0.67f};
     float len = sqrtf(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
     if (len <= 0)
         return 0;
-    if (cam->dist > 0)
-        eye[0] = -v[0][0], eye[1] = -cam->dist - v[0][1], eye[2] = -v[0][2];
-    else
-        eye[0] = 0, eye[1] = -1, eye[2] = 0;
-    float s = n[0] * eye[0] + n[1] * eye[1] + n[2] * eye[2] < 0 ? -1 / len : 1 / len;
-    static const float light[3] = {-0.48f, -0.56f, 0.67f};
-    float d = s * (n[0] * light[0] + n[1] * light[1] + n[2] * light[2]);
+    float d = (n[0] * light[0] + n[1] * light[1] + n[2] * light[2]) / len;
     return (uint8_t)(d <= 0 ? 0 : d >= 1 ? 255 : d * 255);
-}
-
-/* Whether a triangle (view coordinates, wound outward) faces the camera. */
-static int facing(const camera *cam, float v[3][3])
-{
-    float a[3], b[3], eye[3];
-    for (int k = 0; k < 3; k++)
-        a[k] = v[1][k] - v[0][k], b[k] = v[2][k] - v[0][k];
-    if (cam->dist > 0)
-        eye[0] = -v[0][0], eye[1] = -cam->dist - v[0][1], eye[2] = -v[0][2];
-    else
-        eye[0] = 0, eye[1] = -1, eye[2] = 0;
-    return (a[1] * b[2] - a[2] * b[1]) * eye[0] + (a[2] * b[0] - a[0] * b[2]) * eye[1] +
-               (a[0] * b[1] - a[1] * b[0]) * eye[2] >
-           0;
 }
 
 static int64_t edge(const int32_t a[2], const int32_t b[2], int64_t px, int64_t py)
@@ -288,11 +283,12 @@ void sm_render(sm_canvas *c, const sm_mesh *m, const sm_view *v, float fill)
             q[k][1] = (int32_t)lrintf(sy * SUBPIXEL);
             z[k] = vw[k][1];
         }
-        if (!facing(&cam, vw))
+        float n[3];
+        normal(vw, n);
+        if (!facing(&cam, vw, n))
             continue;
         const sm_tri *tr = &m->tri[t];
-        raster_tri(c, q, z,
-                   tr->id << 19 | (uint32_t)(tr->sub & SM_SUB_MASK) << 8 | brightness(&cam, vw));
+        raster_tri(c, q, z, tr->id << 19 | (uint32_t)(tr->sub & SM_SUB_MASK) << 8 | brightness(n));
     }
 }
 

@@ -17,12 +17,12 @@
  * other classes, so that searching by image means something. Names,
  * companies, places and dates come from small built-in lists.
  *
- * Determinism: the output depends only on the options (not on the thread
- * count, the machine or the time of day): every patent draws its numbers
- * from its own generator seeded by (seed, index). Two caveats are outside
- * our code: ZIP members carry DOS times, which libarchive writes in local
- * time (cmd/sample.c sets TZ=UTC), and the bytes of deflate and of libvips'
- * TIFF writer could change with another zlib or libvips release.
+ * Determinism: the output depends only on the options, not on the thread
+ * count or the time of day: every patent draws its numbers from its own
+ * generator seeded by (seed, index), and patents are written in order.
+ * Outside our code: ZIP members carry DOS times, which libarchive writes in
+ * local time (cmd/sample.c sets TZ=UTC); and another release of zlib,
+ * libvips or libm (sinf, cosf) could change some bytes.
  */
 #ifndef DS_SAMPLE_H
 #define DS_SAMPLE_H
@@ -68,11 +68,11 @@ int sample_opts_check(const sample_opts *o, ds_err *err);
 
 /* Write the data set into dir (created if missing; files of the same names
  * are replaced, others left alone). Patents are made in parallel, written in
- * order. Costs about 3 ms of CPU per sheet; memory stays bounded (a few
- * dozen patents in flight). st may be NULL. Returns 0, or -1 with err
- * (DS_EINVAL options, DS_EIO files, DS_ENOMEM, DS_EFORMAT an encoder).
- * Starts libvips (img_init) if needed. Not to be run twice at once on the
- * same dir. */
+ * order. Costs 5-10 ms of CPU per sheet, half drawing, half libvips' 1-bit
+ * G4 encoding; memory stays bounded (8 patents a thread in flight). st may
+ * be NULL. Returns 0, or -1 with err (DS_EINVAL options, DS_EIO files,
+ * DS_ENOMEM, DS_EFORMAT an encoder). Starts libvips (img_init) if needed.
+ * Not to be run twice at once on the same dir. */
 int sample_generate(const char *dir, const sample_opts *o, sample_stats *st, ds_err *err);
 
 #endif
