@@ -26,6 +26,9 @@ static const command commands[] = {
     {"stats", cmd_stats, "statistics of a collection"},
     {"embed", cmd_embed, "print the DINOv2 vector of each image as a JSON line"},
     {"model", cmd_model, "generate, download and describe model weights"},
+    {"sample", cmd_sample, "generate a synthetic week of USPTO design patents (XML, G4 TIFFs, tar)"},
+    {"import", cmd_import, "import USPTO design grants (XML, TIFF, weekly archives) and image folders"},
+    {"uspto", cmd_uspto, "read USPTO grant XML: the design patents as JSON lines"},
 };
 
 static void usage(FILE *out)

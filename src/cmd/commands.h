@@ -10,5 +10,8 @@ int cmd_serve(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_add(int argc, char **argv);
+int cmd_uspto(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
 
 #endif

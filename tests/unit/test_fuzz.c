@@ -26,11 +26,15 @@ static void test_st_corpus(void) { replay("st_fuzzer"); }
 static void test_img_corpus(void) { replay("img_fuzzer"); }
 static void test_form_corpus(void) { replay("form_fuzzer"); }
 static void test_blob_name_corpus(void) { replay("blob_name_fuzzer"); }
+static void test_arc_corpus(void) { replay("arc_fuzzer"); }
+static void test_xml_corpus(void) { replay("xml_fuzzer"); }
 
 const ds_test fuzz_tests[] = {
     {"safetensors fuzz corpus replays cleanly", test_st_corpus},
     {"image fuzz corpus replays cleanly", test_img_corpus},
     {"HTTP form fuzz corpus replays cleanly", test_form_corpus},
     {"blob key fuzz corpus replays cleanly", test_blob_name_corpus},
+    {"archive fuzz corpus replays cleanly", test_arc_corpus},
+    {"USPTO grant XML fuzz corpus replays cleanly", test_xml_corpus},
     {0},
 };
