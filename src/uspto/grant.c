@@ -2,8 +2,9 @@
  *
  * Where the versions differ:
  *  - parties: v4.0-v4.2 have parties/applicants/applicant, whose app-type
- *    "applicant-inventor" marks the inventors (no inventors list); v4.3 on
- *    have us-parties/us-applicants/us-applicant and us-parties/inventors;
+ *    "applicant-inventor" marks the inventors (parties/inventors holds only
+ *    inventors who are not applicants); v4.3 on have
+ *    us-parties/us-applicants/us-applicant and us-parties/inventors;
  *  - an assignee's name is in assignee/addressbook, or straight in assignee
  *    (v4.0);
  *  - dtd-version reads "v4.2 2006-08-23", or "v40 2004-12-02" in v4.0. */
@@ -66,17 +67,15 @@ static char *party_country(us_x *x, xmlNodePtr party)
  * container's `list` (e.g. applicants/applicant). */
 typedef void (*party_fn)(us_x *x, xmlNodePtr party, void *ctx);
 
-static int each_party(us_x *x, xmlNodePtr bib, const char *list, const char *item, party_fn fn,
-                      void *ctx)
+static void each_party(us_x *x, xmlNodePtr bib, const char *list, const char *item, party_fn fn,
+                       void *ctx)
 {
     static const char *const containers[] = {"us-parties", "parties"};
-    int count = 0;
     for (int i = 0; i < 2; i++)
         for (xmlNodePtr l = us__child(us__child(bib, containers[i]), list); l;
              l = us__next(l, list))
-            for (xmlNodePtr p = us__child(l, item); p; p = us__next(p, item), count++)
+            for (xmlNodePtr p = us__child(l, item); p; p = us__next(p, item))
                 fn(x, p, ctx);
-    return count;
 }
 
 static void first_applicant(us_x *x, xmlNodePtr party, void *ctx)
@@ -89,10 +88,13 @@ static void first_applicant(us_x *x, xmlNodePtr party, void *ctx)
     g->applicant_country = party_country(x, party);
 }
 
+/* Add a name once: the same person may be both an applicant-inventor and
+ * in an inventors list. */
 static void add_inventor(us_x *x, xmlNodePtr party, void *ctx)
 {
     char *name = party_name(x, party);
-    us__list_add(x, ctx, name, ", ");
+    if (name && !us__list_has(ctx, name, ", "))
+        us__list_add(x, ctx, name, ", ");
     free(name);
 }
 
@@ -108,11 +110,13 @@ static void parties(us_x *x, xmlNodePtr bib)
 {
     each_party(x, bib, "us-applicants", "us-applicant", first_applicant, NULL);
     each_party(x, bib, "applicants", "applicant", first_applicant, NULL);
+    /* Up to v4.2 the inventors are the applicants of type
+     * "applicant-inventor", and an inventors list names only those who are
+     * not applicants; from v4.3 the inventors list names them all. */
     us_list inv = {0};
-    if (!each_party(x, bib, "inventors", "inventor", add_inventor, &inv)) {
-        each_party(x, bib, "us-applicants", "us-applicant", add_applicant_inventor, &inv);
-        each_party(x, bib, "applicants", "applicant", add_applicant_inventor, &inv);
-    }
+    each_party(x, bib, "us-applicants", "us-applicant", add_applicant_inventor, &inv);
+    each_party(x, bib, "applicants", "applicant", add_applicant_inventor, &inv);
+    each_party(x, bib, "inventors", "inventor", add_inventor, &inv);
     x->g->inventor_names = inv.s;
     for (xmlNodePtr a = us__path(bib, "assignees/assignee"); a && !x->g->assignee_name;
          a = us__next(a, "assignee"))
@@ -151,24 +155,18 @@ int us__grant_v4(us_x *x, xmlNodePtr root, ds_err *err)
         return ds_fail(err, DS_EFORMAT, "us-patent-grant without us-bibliographic-data-grant");
     g->format = format_of(x, root);
     xmlNodePtr pub = us__path(bib, "publication-reference/document-id");
-    g->patent_id = us__text(x, us__child(pub, "doc-number"));
-    g->kind = us__text(x, us__child(pub, "kind"));
-    char *raw = us__text(x, us__child(pub, "date"));
-    g->pub_date = us__iso_date(x, raw);
-    free(raw);
     xmlNodePtr app = us__child(bib, "application-reference");
-    raw = us__text(x, us__path(app, "document-id/date"));
-    g->filing_date = us__iso_date(x, raw);
-    free(raw);
-    raw = us__text(x, us__path(bib, "us-term-of-grant/length-of-grant"));
+    xmlNodePtr loc = us__child(bib, "classification-locarno");
+    g->patent_id = us__field(x, us__child(pub, "doc-number"), NULL);
+    g->kind = us__field(x, us__child(pub, "kind"), NULL);
+    g->pub_date = us__field(x, us__child(pub, "date"), us__iso_date);
+    g->filing_date = us__field(x, us__path(app, "document-id/date"), us__iso_date);
+    char *raw = us__text(x, us__path(bib, "us-term-of-grant/length-of-grant"));
     g->grant_term = us__years(raw);
     free(raw);
-    xmlNodePtr loc = us__child(bib, "classification-locarno");
-    raw = us__text(x, us__child(loc, "main-classification"));
-    g->loc_class = us__locarno(x, raw);
-    free(raw);
-    g->loc_edition = us__text(x, us__child(loc, "edition"));
-    g->title = us__text(x, us__child(bib, "invention-title"));
+    g->loc_class = us__field(x, us__child(loc, "main-classification"), us__locarno);
+    g->loc_edition = us__field(x, us__child(loc, "edition"), NULL);
+    g->title = us__field(x, us__child(bib, "invention-title"), NULL);
     parties(x, bib);
     claims(x, root);
     figures(x, root);

@@ -114,17 +114,6 @@ static void drawings(us_x *x, xmlNodePtr n)
     }
 }
 
-/* Text of an element, then reformatted by conv (NULL: as it is). */
-static char *field(us_x *x, xmlNodePtr n, char *(*conv)(us_x *, const char *))
-{
-    char *raw = us__text(x, n);
-    if (!conv || !raw)
-        return raw;
-    char *v = conv(x, raw);
-    free(raw);
-    return v;
-}
-
 int us__patdoc(us_x *x, xmlNodePtr root, const us_prolog *p, ds_err *err)
 {
     us_grant *g = x->g;
@@ -136,10 +125,10 @@ int us__patdoc(us_x *x, xmlNodePtr root, const us_prolog *p, ds_err *err)
     free(dtd);
     g->format = us__dup(x, format);
     xmlNodePtr b100 = us__child(sdobi, "B100"), b200 = us__child(sdobi, "B200");
-    g->patent_id = field(x, us__path(b100, "B110/DNUM"), NULL);
-    g->kind = field(x, us__child(b100, "B130"), NULL);
-    g->pub_date = field(x, us__path(b100, "B140/DATE"), us__iso_date);
-    g->filing_date = field(x, us__path(b200, "B220/DATE"), us__iso_date);
+    g->patent_id = us__field(x, us__path(b100, "B110/DNUM"), NULL);
+    g->kind = us__field(x, us__child(b100, "B130"), NULL);
+    g->pub_date = us__field(x, us__path(b100, "B140/DATE"), us__iso_date);
+    g->filing_date = us__field(x, us__path(b200, "B220/DATE"), us__iso_date);
     xmlNodePtr term = us__path(sdobi, "B400/B472/B474");
     char *raw = us__text(x, term ? term : us__find(sdobi, "B474"));
     g->grant_term = us__years(raw);
@@ -149,10 +138,10 @@ int us__patdoc(us_x *x, xmlNodePtr root, const us_prolog *p, ds_err *err)
     free(raw);
     xmlNodePtr b500 = us__child(sdobi, "B500"), b510 = us__child(b500, "B510");
     if (g->type == US_DESIGN) { /* B511 is an IPC class for the others */
-        g->loc_class = field(x, us__child(b510, "B511"), us__locarno);
-        g->loc_edition = field(x, us__child(b510, "B516"), NULL);
+        g->loc_class = us__field(x, us__child(b510, "B511"), us__locarno);
+        g->loc_edition = us__field(x, us__child(b510, "B516"), NULL);
     }
-    g->title = field(x, us__child(b500, "B540"), NULL);
+    g->title = us__field(x, us__child(b500, "B540"), NULL);
     parties(x, sdobi);
     claims(x, root);
     drawings(x, us__child(root, "SDODR"));

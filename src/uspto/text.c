@@ -213,6 +213,16 @@ char *us__text(us_x *x, xmlNodePtr n)
     return b.s;
 }
 
+char *us__field(us_x *x, xmlNodePtr n, char *(*conv)(us_x *, const char *))
+{
+    char *raw = us__text(x, n);
+    if (!conv || !raw)
+        return raw;
+    char *v = conv(x, raw);
+    free(raw);
+    return v;
+}
+
 char *us__attr(us_x *x, xmlNodePtr n, const char *name)
 {
     xmlChar *v = n ? xmlGetNoNsProp(n, (const xmlChar *)name) : NULL;
@@ -252,6 +262,20 @@ void us__list_add(us_x *x, us_list *l, const char *item, const char *sep)
     memcpy(l->s + l->len, sep, k);
     memcpy(l->s + l->len + k, item, n + 1);
     l->len += k + n;
+}
+
+int us__list_has(const us_list *l, const char *item, const char *sep)
+{
+    size_t n = strlen(item), k = strlen(sep);
+    if (n == 0)
+        return 0;
+    for (const char *p = l->s; p && (p = strstr(p, item)); p++) {
+        int starts = p == l->s || ((size_t)(p - l->s) >= k && memcmp(p - k, sep, k) == 0);
+        int ends = p[n] == '\0' || strncmp(p + n, sep, k) == 0;
+        if (starts && ends)
+            return 1;
+    }
+    return 0;
 }
 
 void us__figure_add(us_x *x, const char *file)

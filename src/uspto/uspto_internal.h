@@ -63,6 +63,9 @@ xmlNodePtr us__find(xmlNodePtr n, const char *name);
  * Returns a malloc'ed string, or NULL when n is NULL or holds no text (or
  * on out of memory, which sets x->oom). */
 char *us__text(us_x *x, xmlNodePtr n);
+/* us__text, then made into the seed's form by conv (us__iso_date, ...;
+ * NULL: as it is). */
+char *us__field(us_x *x, xmlNodePtr n, char *(*conv)(us_x *x, const char *raw));
 /* An attribute's value, trimmed; malloc'ed, NULL when absent or empty. */
 char *us__attr(us_x *x, xmlNodePtr n, const char *name);
 /* strdup that records a failure in x. NULL s gives NULL. */
@@ -75,6 +78,8 @@ typedef struct us_list {
 } us_list;
 /* Append item (nothing when NULL or empty), after sep unless first. */
 void us__list_add(us_x *x, us_list *l, const char *item, const char *sep);
+/* Whether item is one of the items of l. */
+int us__list_has(const us_list *l, const char *item, const char *sep);
 
 /* Make s valid UTF-8 without control characters, in place: each byte of a
  * bad or cut sequence becomes '?'. Error messages quote the document and

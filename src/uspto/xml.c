@@ -31,7 +31,7 @@ static void init_libxml(void)
 /* What one parse collects through the context's callbacks. */
 typedef struct read_state {
     startElementNsSAX2Func start; /* libxml2's own, which builds the tree */
-    int too_deep;
+    int too_deep, oom;
     long deep_line;
     int have_fatal, have_error;
     long fatal_line, error_line;
@@ -51,6 +51,7 @@ static void on_error(void *ctx, xmlErrorPtr e)
     read_state *st = state_of(ctx);
     if (!e || e->level == XML_ERR_WARNING || e->code == XML_WAR_UNDECLARED_ENTITY)
         return;
+    st->oom |= e->code == XML_ERR_NO_MEMORY;
     int fatal = e->level == XML_ERR_FATAL;
     if (fatal ? st->have_fatal : st->have_error)
         return;
@@ -96,6 +97,24 @@ static char *blank_subset(const char *xml, size_t len, const us_prolog *p)
     return copy;
 }
 
+/* 0 for a good tree, else -1 with the reason: the depth limit, then
+ * libxml2's first fatal error, then its first error. */
+static int verdict(const read_state *st, xmlParserCtxtPtr ctxt, xmlDocPtr doc, ds_err *err)
+{
+    if (st->too_deep)
+        return ds_fail(err, DS_EFORMAT, "line %ld: elements nested more than %d deep",
+                       st->deep_line, US_MAX_DEPTH);
+    if (doc && ctxt->wellFormed)
+        return 0;
+    if (st->oom || ctxt->errNo == XML_ERR_NO_MEMORY)
+        return ds_fail(err, DS_ENOMEM, "out of memory parsing XML");
+    if (st->have_fatal)
+        return ds_fail(err, DS_EFORMAT, "XML error at line %ld: %s", st->fatal_line, st->fatal);
+    if (st->have_error)
+        return ds_fail(err, DS_EFORMAT, "XML error at line %ld: %s", st->error_line, st->error);
+    return ds_fail(err, DS_EFORMAT, "XML error (libxml2 code %d)", ctxt->errNo);
+}
+
 int us__xml_read(const char *xml, size_t len, const us_prolog *p, xmlDocPtr *out, ds_err *err)
 {
     *out = NULL;
@@ -122,20 +141,7 @@ int us__xml_read(const char *xml, size_t len, const us_prolog *p, xmlDocPtr *out
     int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
                XML_PARSE_IGNORE_ENC | XML_PARSE_NOCDATA | XML_PARSE_COMPACT;
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, copy ? copy : xml, (int)len, NULL, p->encoding, opts);
-    int rc = 0;
-    if (st.too_deep)
-        rc = ds_fail(err, DS_EFORMAT, "line %ld: elements nested more than %d deep", st.deep_line,
-                     US_MAX_DEPTH);
-    else if (!doc || !ctxt->wellFormed) {
-        if (st.have_fatal)
-            rc = ds_fail(err, DS_EFORMAT, "XML error at line %ld: %s", st.fatal_line, st.fatal);
-        else if (st.have_error)
-            rc = ds_fail(err, DS_EFORMAT, "XML error at line %ld: %s", st.error_line, st.error);
-        else if (ctxt->errNo == XML_ERR_NO_MEMORY)
-            rc = ds_fail(err, DS_ENOMEM, "out of memory parsing XML");
-        else
-            rc = ds_fail(err, DS_EFORMAT, "XML error (libxml2 code %d)", ctxt->errNo);
-    }
+    int rc = verdict(&st, ctxt, doc, err);
     if (rc < 0)
         xmlFreeDoc(doc);
     else

@@ -786,6 +786,39 @@ static int grant_with(const char *kind, const char *appl, const char *date, cons
     return rc;
 }
 
+static void test_old_parties(void)
+{
+    /* v4.1: an organisation applicant first, an applicant-inventor, and an
+     * inventors list with one more inventor (not an applicant) and the
+     * applicant-inventor again; the assignee's orgname straight in it */
+    const char *doc =
+        "<?xml version=\"1.0\"?>\n<us-patent-grant dtd-version=\"v4.1 2005-08-25\">"
+        "<us-bibliographic-data-grant><publication-reference><document-id>"
+        "<doc-number>D0520001</doc-number><kind>S1</kind></document-id></publication-reference>"
+        "<parties><applicants>"
+        "<applicant sequence=\"001\" app-type=\"applicant\"><addressbook><orgname>Acme "
+        "Corp</orgname><address><city>Toronto</city></address></addressbook>"
+        "<residence><country>CA</country></residence></applicant>"
+        "<applicant sequence=\"002\" app-type=\"applicant-inventor\"><addressbook>"
+        "<last-name>Lee</last-name><first-name>Ann</first-name><address><country>omitted"
+        "</country></address></addressbook></applicant></applicants>"
+        "<inventors><inventor><addressbook><last-name>Ray</last-name><first-name>Bob"
+        "</first-name></addressbook></inventor><inventor><addressbook><last-name>Lee"
+        "</last-name><first-name>Ann</first-name></addressbook></inventor></inventors>"
+        "</parties><assignees><assignee><orgname>Acme Holdings</orgname><role>03</role>"
+        "</assignee></assignees></us-bibliographic-data-grant></us-patent-grant>";
+    us_grant g;
+    ds_err err = {0};
+    CHECKF(us_parse_doc(doc, strlen(doc), &g, &err) == 0, "%s", err.msg);
+    CHECKF(g.inventor_names && strcmp(g.inventor_names, "Ann Lee, Bob Ray") == 0, "%s",
+           g.inventor_names);
+    CHECK(g.applicant_name && strcmp(g.applicant_name, "Acme Corp") == 0);
+    CHECK(g.applicant_country && strcmp(g.applicant_country, "CA") == 0);
+    CHECK(g.assignee_name && strcmp(g.assignee_name, "Acme Holdings") == 0);
+    CHECK(g.format && strcmp(g.format, "us-patent-grant v4.1") == 0);
+    us_grant_clear(&g);
+}
+
 static void test_normalise(void)
 {
     const char *loc[][2] = {{"0101", "01-01"}, {"1201", "12-01"}, {"12 01", "12-01"},
@@ -1065,6 +1098,7 @@ const ds_test uspto_tests[] = {
     {"a document over US_MAX_DOC_BYTES refused", test_too_big},
     {"roots other than a grant: DS_EUNSUPPORTED", test_other_roots},
     {"undefined entities: the text around them kept", test_undefined_entities},
+    {"v4.0-v4.2 parties: applicants and inventors", test_old_parties},
     {"Locarno, dates, types, v40 normalised", test_normalise},
     {"no XML in the buffer, junk, BOM, stylesheet", test_no_xml},
     {"us_grant_json: keys, nulls, figures, source", test_json},
