@@ -38,13 +38,13 @@ LDLIBS  = $(LDSAN) $(OPENMP) $(PKG_LIBS) -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lop
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/ui_assets.o
 MAIN_OBJ := $(BUILD)/src/main.o
 TEST_SRC := $(wildcard tests/unit/*.c) tests/run.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 FUZZ_NAMES := $(basename $(notdir $(wildcard fuzz/*_fuzzer.c)))
 REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%_replay)
-BENCH_BINS := $(BUILD)/bench/embed $(BUILD)/bench/search $(BUILD)/bench/http
+BENCH_BINS := $(BUILD)/bench/embed $(BUILD)/bench/search $(BUILD)/bench/http $(BUILD)/bench/import
 
 .PHONY: all deps test check asan demo bench fuzz clean venv
 all: deps $(BUILD)/dinoseek
@@ -57,6 +57,24 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "CC $<"
 	@$(CC) $(ALL_CFLAGS) -DDS_VERSION='"$(VERSION)"' -c $< -o $@
+
+# The web UI (web/) is compiled into the binary: tools/embed.c writes its
+# files as a C table. The list of files is kept so that adding or removing
+# one rebuilds the table too.
+WEB_FILES := $(sort $(shell find web -type f 2>/dev/null))
+UI_LIST   := $(BUILD)/gen/ui_files.list
+$(shell mkdir -p $(BUILD)/gen && (echo '$(WEB_FILES)' | cmp -s - $(UI_LIST) || echo '$(WEB_FILES)' > $(UI_LIST)))
+
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/gen/ui_assets.c: $(WEB_FILES) $(UI_LIST) $(BUILD)/tools/embed
+	$(BUILD)/tools/embed $@ web $(WEB_FILES)
+
+$(BUILD)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c
+	@echo "CC $<"
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libdinoseek.a: $(LIB_OBJ)
 	@rm -f $@

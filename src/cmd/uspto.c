@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arc/arc.h"
 #include "cmd/commands.h"
 #include "uspto/uspto.h"
 
@@ -20,9 +22,11 @@ static const char usage_text[] =
     "\n"
     "Read USPTO patent grant XML: one document, or a weekly file of many\n"
     "(ipgYYMMDD.xml, ipgbYYYYMMDD.xml: us-patent-grant v4.0 to v4.7; 2002-2004\n"
-    "PATDOC files). Print one JSON line per grant with the seed's fields\n"
-    "(patent_id, title, loc_class, ..., figures), and \"source\": FILE, or FILE#N\n"
-    "for the N-th document (from 1) of a file holding several.\n"
+    "PATDOC files), or the XML files inside a ZIP or tar (ipgb20221025_wk43.zip,\n"
+    "a USD*.ZIP, the weekly I20221025.tar of ZIPs). Print one JSON line per grant\n"
+    "with the seed's fields (patent_id, title, loc_class, ..., figures), and\n"
+    "\"source\": FILE, FILE#N for the N-th document (from 1) of a file holding\n"
+    "several, and ARCHIVE!MEMBER for a file inside an archive.\n"
     "\n"
     "  --all    print every grant (utility, plant, reissue, ...), not only designs\n"
     "\n"
@@ -86,9 +90,89 @@ static int on_doc(void *ctx, const us_doc *d)
     return 0;
 }
 
+static int ends_with(const char *s, const char *ext)
+{
+    size_t n = strlen(s), e = strlen(ext);
+    return n > e && strcasecmp(s + n - e, ext) == 0;
+}
+
+static int is_archive(const char *path)
+{
+    return ends_with(path, ".zip") || ends_with(path, ".tar") || ends_with(path, ".tgz") ||
+           ends_with(path, ".tar.gz") || ends_with(path, ".tar.xz") || ends_with(path, ".tar.bz2");
+}
+
+static void parse_buffer(tally *t, const char *source, const void *buf, size_t len)
+{
+    ds_err err = {0};
+    t->file = source;
+    if (us_parse_buffer(buf, len, on_doc, t, &err) < 0) {
+        fprintf(stderr, "dinoseek uspto: %s: %s\n", source, err.msg);
+        t->failed++;
+    }
+    fflush(stdout);
+}
+
+/* Every XML member of an archive, streamed; a ZIP inside (the weekly tar's
+ * DESIGN/USD*.ZIP) is opened from memory, one level deep. */
+static void parse_archive(tally *t, arc_reader *r, const char *origin, int depth)
+{
+    arc_member m;
+    ds_err err = {0};
+    int rc;
+    while ((rc = arc_next(r, &m, &err)) == 1) {
+        char source[4200];
+        snprintf(source, sizeof source, "%s!%s", origin, m.name);
+        int nested = depth == 0 && is_archive(m.name);
+        if (m.refused) {
+            if (ends_with(m.name, ".xml") || nested) {
+                fprintf(stderr, "dinoseek uspto: %s: %s\n", source, m.refused);
+                t->failed++;
+            }
+            continue;
+        }
+        if (!nested && !ends_with(m.name, ".xml"))
+            continue;
+        void *data = NULL;
+        size_t len = 0;
+        if (arc_read(r, &data, &len, &err) != 0) {
+            fprintf(stderr, "dinoseek uspto: %s: %s\n", source, err.msg);
+            t->failed++;
+            return; /* the reader cannot go on after a failed read */
+        }
+        arc_reader *inner = NULL;
+        if (!nested) {
+            parse_buffer(t, source, data, len);
+        } else if (arc_open_memory(data, len, NULL, &inner, &err) == 0) {
+            parse_archive(t, inner, source, 1);
+            arc_close(inner);
+        } else {
+            fprintf(stderr, "dinoseek uspto: %s: %s\n", source, err.msg);
+            t->failed++;
+        }
+        free(data);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "dinoseek uspto: %s: %s\n", origin, err.msg);
+        t->failed++;
+    }
+}
+
 /* Map the file and parse every document in it. */
 static void parse_file(tally *t, const char *path)
 {
+    if (is_archive(path)) {
+        arc_reader *r = NULL;
+        ds_err err = {0};
+        if (arc_open_file(path, NULL, &r, &err) != 0) {
+            fprintf(stderr, "dinoseek uspto: %s: %s\n", path, err.msg);
+            t->failed++;
+            return;
+        }
+        parse_archive(t, r, path, 0);
+        arc_close(r);
+        return;
+    }
     t->file = path;
     int fd = open(path, O_RDONLY);
     struct stat st;
@@ -117,13 +201,8 @@ static void parse_file(tally *t, const char *path)
         madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
     }
     close(fd);
-    ds_err err = {0};
     size_t size = map ? (size_t)st.st_size : 0;
-    if (us_parse_buffer(map, size, on_doc, t, &err) < 0) {
-        fprintf(stderr, "dinoseek uspto: %s: %s\n", path, err.msg);
-        t->failed++;
-    }
-    fflush(stdout);
+    parse_buffer(t, path, map, size);
     if (map)
         munmap(map, size);
 }

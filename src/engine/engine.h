@@ -110,10 +110,14 @@ int eng_collections(eng *e, json_t **out, ds_err *err);
 /* A patent with all its images, as a JSON object (DS_ENOTFOUND if absent). */
 int eng_patent(eng *e, const char *collection, const char *patent_id, json_t **out, ds_err *err);
 
-/* The original (full) or the thumbnail of an image by file name. *data is
- * freed by the caller; info has the etag. */
-int eng_image_bytes(eng *e, const char *collection, const char *file_name, int full, void **data,
-                    size_t *len, blob_info *info, ds_err *err);
+/* An image by file name: its thumbnail (300 px JPEG), its original as
+ * stored, or a large JPEG rendition (at most ENG_LARGE_SIDE px, for
+ * browsers, which show no TIFF; made on first request and kept). *data is
+ * freed by the caller; info has the etag and the content type. */
+enum { ENG_IMAGE_THUMB = 0, ENG_IMAGE_FULL = 1, ENG_IMAGE_LARGE = 2 };
+#define ENG_LARGE_SIDE 1600
+int eng_image_bytes(eng *e, const char *collection, const char *file_name, int size,
+                    void **data, size_t *len, blob_info *info, ds_err *err);
 
 /* Whether the parts are up: for /health. */
 typedef struct eng_health {

@@ -6,6 +6,7 @@
  */
 #include "http/api.h"
 #include "http/imports.h"
+#include "http/ui.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -243,16 +244,20 @@ static int h_image(void *app_, const http_request *req, http_response *resp)
     api_app *app = app_;
     ds_err err = {0};
     const char *size = http_params_get(&req->query, "size");
-    int full = size && strcmp(size, "full") == 0;
-    if (size && !full && strcmp(size, "thumbnail") != 0) {
-        http_respond_error(resp, 400, "size must be 'full' or 'thumbnail'");
+    int which = !size || !strcmp(size, "thumbnail") ? ENG_IMAGE_THUMB
+                : !strcmp(size, "full")             ? ENG_IMAGE_FULL
+                : !strcmp(size, "large")            ? ENG_IMAGE_LARGE
+                                                    : -1;
+    int full = which == ENG_IMAGE_FULL;
+    if (which < 0) {
+        http_respond_error(resp, 400, "size must be 'thumbnail', 'large' or 'full'");
         return 0;
     }
     void *data;
     size_t len;
     blob_info info;
-    if (eng_image_bytes(app->engine, http_params_get(&req->query, "collection"), req->tail, full,
-                        &data, &len, &info, &err) != 0) {
+    if (eng_image_bytes(app->engine, http_params_get(&req->query, "collection"), req->tail,
+                        which, &data, &len, &info, &err) != 0) {
         http_respond_error(resp, status_of(&err), "%s", err.msg);
         return 0;
     }
@@ -401,6 +406,8 @@ static const http_route routes[] = {
     {"GET", "/api/batch/events/", api_h_batch_events, HTTP_PREFIX, 0,
      "An import job's progress as Server-Sent Events"},
     {"GET", "/health", h_health, 0, 0, "Liveness and readiness"},
+    {"GET", "/", ui_h_index, 0, 0, "The web UI"},
+    {"GET", "/ui/", ui_h_file, HTTP_PREFIX, 0, "The web UI's files"},
     {"GET", "/metrics", h_metrics, 0, 0, "Prometheus metrics"},
     {"GET", "/api/openapi.json", h_openapi, 0, 0, "This API as OpenAPI 3.1"},
 };
@@ -413,6 +420,7 @@ static int h_openapi(void *app_, const http_request *req, http_response *resp)
         char path[128];
         const char *param_name = strstr(routes[i].path, "image")   ? "file_name"
                                  : strstr(routes[i].path, "batch") ? "job"
+                                 : strstr(routes[i].path, "/ui/")  ? "path"
                                                                    : "patent_id";
         if (routes[i].flags & HTTP_PREFIX)
             snprintf(path, sizeof path, "%s{%s}", routes[i].path, param_name);

@@ -590,6 +590,25 @@ static void test_dry_run(void)
     free(err);
 }
 
+/* `dinoseek uspto parse` reads the XML inside archives too: the weekly tar
+ * of ZIPs, one JSON line per design patent, named ARCHIVE!ZIP!XML. */
+static void test_uspto_parse_archive(void)
+{
+    char tar[600], cmd[1400], *out = NULL, *err = NULL;
+    if (!sample_dir() || sample_tar(tar, sizeof tar) != 0)
+        SKIP("no sample set");
+    snprintf(cmd, sizeof cmd, "%s uspto parse %s", ds_test_bin(), tar);
+    int st = ds_test_run(cmd, &out, &err);
+    int lines = 0;
+    for (char *p = out; p && (p = strchr(p, '\n')); p++)
+        lines++;
+    CHECKF(st == 0 && lines == N_PATENTS, "exit %d, %d lines:\n%s", st, lines, err ? err : "");
+    CHECKF(out && strstr(out, ".tar!DESIGN/USD") && strstr(out, ".ZIP!USD"), "sources:\n%.400s",
+           out ? out : "");
+    free(out);
+    free(err);
+}
+
 /* ---- over HTTP ------------------------------------------------------------------ */
 
 static json_t *data_of(const ds_reply *r) { return json_object_get(r->json, "data"); }
@@ -688,6 +707,7 @@ const ds_test import_tests[] = {
     {"bad_inputs", test_bad_inputs},
     {"plain_folder_with_metadata", test_plain_folder_with_metadata},
     {"dry_run", test_dry_run},
+    {"uspto_parse_archive", test_uspto_parse_archive},
     {"http_batch", test_http_batch},
     {"http_batch_off", test_http_batch_off},
     {0},
