@@ -283,6 +283,11 @@ typedef struct cat_stats {
 /* Counts for one collection. O(N) (a few scans); no allocation. */
 int cat_stats_get(cat_db *db, int64_t coll, cat_stats *out, ds_err *err);
 
+/* Every Locarno class of the collection's patents with its number of
+ * images, in class order: fn(ctx, class, images) per class (non-zero stops). */
+typedef int (*cat_loc_fn)(void *ctx, const char *loc_class, int64_t images);
+int cat_loc_counts(cat_db *db, int64_t coll, cat_loc_fn fn, void *ctx, ds_err *err);
+
 /* ---- import jobs ------------------------------------------------------- */
 
 #define CAT_JOB_MAX_FAILURES 1000  /* failures kept per job; later ones only counted */
@@ -327,6 +332,10 @@ int cat_job_get(cat_db *db, int64_t job, cat_job *out, ds_err *err);
 /* The most recent job (highest id) of a collection (0: of any), or
  * DS_ENOTFOUND. */
 int cat_job_latest(cat_db *db, int64_t coll, cat_job *out, ds_err *err);
+
+/* The ids of the most recent jobs of a collection (0: of any), newest first,
+ * at most max of them into ids. */
+int cat_job_recent(cat_db *db, int64_t coll, int64_t *ids, size_t max, size_t *n, ds_err *err);
 
 void cat_job_clear(cat_job *j);
 

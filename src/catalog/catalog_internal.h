@@ -40,6 +40,8 @@ enum cat_stmt_slot {
     CS_JOB_FAILURE,
     CS_JOB_FINISH,
     CS_JOB_STALE,
+    CS_JOB_RECENT,
+    CS_LOC_ALL,
     CS_JOB_GET,
     CS_JOB_LATEST,
     CS_COUNT

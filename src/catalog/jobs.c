@@ -216,3 +216,29 @@ int cat_job_latest(cat_db *db, int64_t coll, cat_job *out, ds_err *err)
     cat__unlock(db);
     return rc;
 }
+
+int cat_job_recent(cat_db *db, int64_t coll, int64_t *ids, size_t max, size_t *n, ds_err *err)
+{
+    int rc = -1, step;
+    *n = 0;
+    cat__lock(db);
+    sqlite3_stmt *st = cat__stmt(db, CS_JOB_RECENT,
+                                 "SELECT id FROM jobs WHERE ?1 = 0 OR collection_id = ?1 "
+                                 "ORDER BY id DESC LIMIT ?2",
+                                 err);
+    if (!st)
+        goto out;
+    sqlite3_bind_int64(st, 1, coll);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+        ids[(*n)++] = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE && step != SQLITE_ROW) {
+        cat__sqlfail(db, err, "catalog: listing jobs");
+        goto out;
+    }
+    rc = 0;
+out:
+    cat__unlock(db);
+    return rc;
+}

@@ -71,3 +71,30 @@ out:
     cat__unlock(db);
     return rc;
 }
+
+int cat_loc_counts(cat_db *db, int64_t coll, cat_loc_fn fn, void *ctx, ds_err *err)
+{
+    int rc = -1, step;
+    cat__lock(db);
+    sqlite3_stmt *st = cat__stmt(db, CS_LOC_ALL,
+                                 "SELECT p.loc_class, count(*) FROM images i JOIN patents p "
+                                 "ON p.collection_id = i.collection_id AND p.patent_id = "
+                                 "i.patent_id WHERE i.collection_id = ?1 AND p.loc_class IS NOT "
+                                 "NULL GROUP BY 1 ORDER BY 1",
+                                 err);
+    if (!st)
+        goto out;
+    sqlite3_bind_int64(st, 1, coll);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1)) != 0)
+            break;
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE && step != SQLITE_ROW) {
+        cat__sqlfail(db, err, "catalog: counting Locarno classes");
+        goto out;
+    }
+    rc = 0;
+out:
+    cat__unlock(db);
+    return rc;
+}

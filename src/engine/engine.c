@@ -356,15 +356,15 @@ int eng__embed_px(eng_model *m, const float *px, float *vec, ds_err *err)
     return job.rc;
 }
 
-int eng_embed(eng_model *m, const void *data, size_t len, float *vec, double *decode_ms,
-              double *embed_ms, ds_err *err)
+int eng_embed(eng_model *m, const void *data, size_t len, const img_opts *opts, float *vec,
+              double *decode_ms, double *embed_ms, ds_err *err)
 {
     int size = img_input_size(&m->img);
     float *px = malloc(sizeof(float) * 3 * (size_t)size * (size_t)size);
     if (!px)
         return ds_fail(err, DS_ENOMEM, "out of memory");
     double t0 = eng_now_ms();
-    int rc = img_preprocess_buffer(data, len, &m->img, px, err);
+    int rc = img_preprocess_buffer(data, len, opts ? opts : &m->img, px, err);
     if (rc != 0 && (err->code == DS_EFORMAT || err->code == DS_EUNSUPPORTED))
         err->code = DS_EMEDIA; /* the upload's fault, not the server's */
     double t1 = eng_now_ms();

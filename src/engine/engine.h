@@ -84,10 +84,29 @@ typedef struct eng_image_in {
 int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_out, int *added,
             ds_err *err);
 
+/* One view of the queried product: an uploaded image, or an image of the
+ * collection by file name; optionally only a region of it. */
+typedef struct eng_view {
+    const void *data;           /* the image's bytes, or NULL and: */
+    size_t len;
+    const char *file_name;      /* an image already in the collection */
+    int crop_set;
+    float crop[4];              /* x, y, w, h as fractions of the image */
+} eng_view;
+
+#define ENG_MAX_VIEWS 8
+
+/* Several views are fused: an image's score is its best cosine over the
+ * views; a patent's (grouped) the mean over the views of each view's best
+ * match among the patent's drawings, so that patents matching every view
+ * come first. Scores are exact (from the stored vectors). */
 typedef struct eng_query {
     const char *collection;     /* NULL: the default */
-    const void *data;           /* the query image's bytes */
+    const void *data;           /* the query image's bytes (when n_views is 0) */
     size_t len;
+    const eng_view *views;      /* or 1..ENG_MAX_VIEWS views */
+    int n_views;
+    int offset;                 /* skip this many results first (paging), 0..9000 */
     int top_k;                  /* images, or patents when grouped (1..1000) */
     float min_score;            /* hits below are dropped */
     int group_by_patent;

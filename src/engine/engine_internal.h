@@ -66,9 +66,10 @@ struct eng {
 /* The collection called name (NULL: the default), or NULL with DS_ENOTFOUND. */
 eng_collection *eng_find(eng *e, const char *name, ds_err *err);
 
-/* Preprocess and embed one image with model m into vec[m->dim]. */
-int eng_embed(eng_model *m, const void *data, size_t len, float *vec, double *decode_ms,
-              double *embed_ms, ds_err *err);
+/* Preprocess (with opts, or the model's own when NULL: a crop changes them)
+ * and embed one image with model m into vec[m->dim]. */
+int eng_embed(eng_model *m, const void *data, size_t len, const img_opts *opts, float *vec,
+              double *decode_ms, double *embed_ms, ds_err *err);
 
 /* Embed one preprocessed tensor through the model's queue. */
 int eng__embed_px(eng_model *m, const float *px, float *vec, ds_err *err);

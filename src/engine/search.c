@@ -203,11 +203,11 @@ static json_t *hits_json(eng *e, eng_collection *c, const idx_hit *hits, int n, 
 
 /* Grouped: ask for more images until k patents are found or none are left. */
 static int search_grouped(eng *e, eng_collection *c, const float *vec, const eng_query *q,
-                          json_t **out, ds_err *err)
+                          int k, json_t **out, ds_err *err)
 {
     idx_stats st;
     idx_stats_get(c->index, &st);
-    int want = q->top_k * 8;
+    int want = k * 8;
     for (;;) {
         if (want > (int)st.count)
             want = st.count ? (int)st.count : 1;
@@ -222,8 +222,8 @@ static int search_grouped(eng *e, eng_collection *c, const float *vec, const eng
         free(hits);
         if (!flat)
             return -1;
-        json_t *groups = group(flat, q->top_k);
-        int enough = (int)json_array_size(groups) >= q->top_k || n < want ||
+        json_t *groups = group(flat, k);
+        int enough = (int)json_array_size(groups) >= k || n < want ||
                      want >= (int)st.count || want == 100000;
         json_decref(flat);
         if (enough) {
@@ -235,33 +235,357 @@ static int search_grouped(eng *e, eng_collection *c, const float *vec, const eng
     }
 }
 
+/* ---- several views: fused scores ---------------------------------------- */
+
+static float dot(const float *a, const float *b, int n)
+{
+    float s = 0;
+    for (int i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+/* Each view's score of a stored vector, and their best. */
+static float view_scores(const float *vecs, int n_views, int dim, const float *v, float *each)
+{
+    float best = -2;
+    for (int j = 0; j < n_views; j++) {
+        each[j] = dot(vecs + (size_t)j * dim, v, dim);
+        best = each[j] > best ? each[j] : best;
+    }
+    return best;
+}
+
+static int by_score_desc(const void *a, const void *b)
+{
+    float x = ((const idx_hit *)a)->score, y = ((const idx_hit *)b)->score;
+    if (x != y)
+        return x < y ? 1 : -1;
+    int64_t i = ((const idx_hit *)a)->id, j = ((const idx_hit *)b)->id;
+    return (i > j) - (i < j);
+}
+
+static int by_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The union of each view's top k (filtered), ids only, deduplicated. */
+static int candidates(eng *e, eng_collection *c, const float *vecs, int n_views,
+                      const eng_query *q, int k, int64_t **ids, size_t *n, ds_err *err)
+{
+    eng_query loose = *q;
+    loose.min_score = -2; /* min_score applies to the fused score */
+    idx_hit *hits = malloc(sizeof *hits * (size_t)k);
+    int64_t *all = malloc(sizeof *all * (size_t)k * (size_t)n_views);
+    size_t m = 0;
+    if (!hits || !all) {
+        free(hits);
+        free(all);
+        return ds_fail(err, DS_ENOMEM, "out of memory");
+    }
+    for (int v = 0; v < n_views; v++) {
+        int got = 0;
+        if (ranked(e, c, vecs + (size_t)v * c->model->dim, &loose, k, hits, &got, err) != 0) {
+            free(hits);
+            free(all);
+            return -1;
+        }
+        for (int i = 0; i < got; i++)
+            all[m++] = hits[i].id;
+    }
+    free(hits);
+    /* Deduplicate: sort then squeeze. */
+    qsort(all, m, sizeof *all, by_id);
+    size_t u = 0;
+    for (size_t i = 0; i < m; i++)
+        if (u == 0 || all[u - 1] != all[i])
+            all[u++] = all[i];
+    *ids = all;
+    *n = u;
+    return 0;
+}
+
+/* Image hits: each candidate scored exactly against every view. */
+static int fused_images(eng *e, eng_collection *c, const float *vecs, int n_views,
+                        const eng_query *q, int k, json_t **out, ds_err *err)
+{
+    int dim = c->model->dim;
+    int64_t *ids = NULL;
+    size_t n = 0;
+    if (candidates(e, c, vecs, n_views, q, k, &ids, &n, err) != 0)
+        return -1;
+    idx_hit *hits = malloc(sizeof *hits * (n ? n : 1));
+    float *v = malloc(sizeof(float) * (size_t)dim), each[ENG_MAX_VIEWS];
+    int rc = -1, kept = 0;
+    if (!hits || !v) {
+        ds_fail(err, DS_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (cat_image_vector(e->db, ids[i], v, (size_t)dim, err) != 0)
+            goto out;
+        float best = view_scores(vecs, n_views, dim, v, each);
+        if (best >= q->min_score)
+            hits[kept++] = (idx_hit){.id = ids[i], .score = best};
+    }
+    qsort(hits, (size_t)kept, sizeof *hits, by_score_desc);
+    rc = (*out = hits_json(e, c, hits, kept < k ? kept : k, err)) ? 0 : -1;
+out:
+    free(ids);
+    free(hits);
+    free(v);
+    return rc;
+}
+
+/* One patent (or one image without a patent) scored against the views. */
+typedef struct fused_group {
+    char *patent_id;             /* NULL: a plain image, the group of its own */
+    int64_t image_id;            /* for a plain image */
+    float score;
+} fused_group;
+
+static int by_group_score(const void *a, const void *b)
+{
+    float x = ((const fused_group *)a)->score, y = ((const fused_group *)b)->score;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Score a group: the mean over views of each view's best image; the
+ * images' own (best-view) scores go into json_images. */
+static int score_group(eng *e, eng_collection *c, const float *vecs, int n_views,
+                       const cat_image *imgs, size_t n_imgs, float min_score, float *score,
+                       json_t *json_images, ds_err *err)
+{
+    int dim = c->model->dim;
+    float best[ENG_MAX_VIEWS], each[ENG_MAX_VIEWS];
+    float *v = malloc(sizeof(float) * (size_t)dim);
+    idx_hit *order = malloc(sizeof *order * (n_imgs ? n_imgs : 1));
+    if (!v || !order) {
+        free(v);
+        free(order);
+        return ds_fail(err, DS_ENOMEM, "out of memory");
+    }
+    for (int j = 0; j < n_views; j++)
+        best[j] = -2;
+    for (size_t i = 0; i < n_imgs; i++) {
+        if (cat_image_vector(e->db, imgs[i].id, v, (size_t)dim, err) != 0) {
+            free(v);
+            free(order);
+            return -1;
+        }
+        order[i] = (idx_hit){.id = (int64_t)i, .score = view_scores(vecs, n_views, dim, v, each)};
+        for (int j = 0; j < n_views; j++)
+            best[j] = each[j] > best[j] ? each[j] : best[j];
+    }
+    float sum = 0;
+    for (int j = 0; j < n_views; j++)
+        sum += best[j];
+    *score = sum / (float)n_views;
+    qsort(order, n_imgs, sizeof *order, by_score_desc);
+    for (size_t i = 0; json_images && i < n_imgs; i++)
+        if (order[i].score >= min_score)
+            json_array_append_new(json_images,
+                                  image_json(&imgs[order[i].id], order[i].score, 1));
+    free(v);
+    free(order);
+    return 0;
+}
+
+/* The images of a group: the patent's drawings, or the one plain image. */
+static int group_images(eng *e, eng_collection *c, const fused_group *g, cat_image **imgs,
+                        size_t *n, ds_err *err)
+{
+    if (g->patent_id)
+        return cat_images_of_patent(e->db, c->id, g->patent_id, imgs, n, err);
+    *imgs = calloc(1, sizeof **imgs);
+    if (!*imgs)
+        return ds_fail(err, DS_ENOMEM, "out of memory");
+    *n = 1;
+    return cat_image_get(e->db, g->image_id, *imgs, err);
+}
+
+/* Patent groups: the patents of each view's top images, every one scored
+ * over all its drawings. */
+static int fused_groups(eng *e, eng_collection *c, const float *vecs, int n_views,
+                        const eng_query *q, int k, json_t **out, ds_err *err)
+{
+    idx_stats st;
+    idx_stats_get(c->index, &st);
+    int want = k * 8 > (int)st.count ? (int)(st.count ? st.count : 1) : k * 8;
+    if (want > 100000)
+        want = 100000;
+    int64_t *ids = NULL;
+    size_t n = 0, n_groups = 0;
+    fused_group *groups = NULL;
+    int rc = -1;
+    if (candidates(e, c, vecs, n_views, q, want, &ids, &n, err) != 0)
+        return -1;
+    if (!(groups = calloc(n ? n : 1, sizeof *groups))) {
+        ds_fail(err, DS_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* One group per patent (or plain image). */
+    for (size_t i = 0; i < n; i++) {
+        cat_image img = {0};
+        if (cat_image_get(e->db, ids[i], &img, err) != 0)
+            goto out;
+        int seen = 0;
+        for (size_t g = 0; img.patent_id && g < n_groups && !seen; g++)
+            seen = groups[g].patent_id && strcmp(groups[g].patent_id, img.patent_id) == 0;
+        if (!seen) {
+            groups[n_groups].image_id = img.id;
+            groups[n_groups].patent_id = img.patent_id;
+            img.patent_id = NULL; /* moved */
+            n_groups++;
+        }
+        cat_image_clear(&img);
+    }
+    for (size_t g = 0; g < n_groups; g++) {
+        cat_image *imgs = NULL;
+        size_t n_imgs = 0;
+        if (group_images(e, c, &groups[g], &imgs, &n_imgs, err) != 0 ||
+            score_group(e, c, vecs, n_views, imgs, n_imgs, q->min_score, &groups[g].score, NULL,
+                        err) != 0) {
+            cat_image_list_free(imgs, n_imgs);
+            goto out;
+        }
+        cat_image_list_free(imgs, n_imgs);
+    }
+    qsort(groups, n_groups, sizeof *groups, by_group_score);
+    *out = json_array();
+    for (size_t g = 0; g < n_groups && (int)json_array_size(*out) < k; g++) {
+        if (groups[g].score < q->min_score)
+            break;
+        cat_image *imgs = NULL;
+        size_t n_imgs = 0;
+        json_t *o = json_object(), *list = json_array();
+        json_object_set_new(o, "score", json_real(groups[g].score));
+        json_object_set_new(o, "patent_id", str_or_null(groups[g].patent_id));
+        cat_patent p = {0};
+        ds_err missing = {0};
+        if (groups[g].patent_id &&
+            cat_patent_get(e->db, c->id, groups[g].patent_id, &p, &missing) == 0)
+            patent_fields(o, &p);
+        cat_patent_clear(&p);
+        float ignored;
+        if (group_images(e, c, &groups[g], &imgs, &n_imgs, err) != 0 ||
+            score_group(e, c, vecs, n_views, imgs, n_imgs, q->min_score, &ignored, list,
+                        err) != 0) {
+            cat_image_list_free(imgs, n_imgs);
+            json_decref(o);
+            json_decref(list);
+            json_decref(*out);
+            *out = NULL;
+            goto out;
+        }
+        cat_image_list_free(imgs, n_imgs);
+        json_object_set_new(o, "images", list);
+        json_array_append_new(*out, o);
+    }
+    rc = 0;
+out:
+    for (size_t g = 0; g < n_groups; g++)
+        free(groups[g].patent_id);
+    free(groups);
+    free(ids);
+    return rc;
+}
+
+/* ---- searching ------------------------------------------------------------ */
+
+/* A view's vector: an upload embedded now; a stored image's own vector, or,
+ * cropped, its original embedded again. */
+static int view_vector(eng *e, eng_collection *c, const eng_view *v, float *vec,
+                       eng_timing *t, ds_err *err)
+{
+    img_opts o = c->model->img;
+    if (v->crop_set) {
+        if (img_crop_check(v->crop, err) != 0)
+            return -1;
+        o.crop_set = 1;
+        memcpy(o.crop, v->crop, sizeof o.crop);
+    }
+    void *stored = NULL;
+    size_t len = v->len;
+    const void *data = v->data;
+    if (v->file_name) {
+        cat_image img = {0};
+        if (cat_image_by_file_name(e->db, c->id, v->file_name, &img, err) != 0)
+            return err->code == DS_ENOTFOUND
+                       ? ds_fail(err, DS_ENOTFOUND, "no image called '%s' in %s", v->file_name,
+                                 c->name)
+                       : -1;
+        int64_t id = img.id;
+        cat_image_clear(&img);
+        if (!v->crop_set)
+            return cat_image_vector(e->db, id, vec, (size_t)c->model->dim, err);
+        blob_info info;
+        if (eng_image_bytes(e, c->name, v->file_name, ENG_IMAGE_FULL, &stored, &len, &info,
+                            err) != 0)
+            return -1;
+        data = stored;
+    }
+    double dms = 0, ems = 0;
+    int rc = eng_embed(c->model, data, len, &o, vec, &dms, &ems, err);
+    t->decode_ms += dms;
+    t->embed_ms += ems;
+    free(stored);
+    return rc;
+}
+
+/* Drop the first `offset` elements of a JSON array (paging). */
+static void skip(json_t *list, int offset)
+{
+    for (int i = 0; i < offset && json_array_size(list) > 0; i++)
+        json_array_remove(list, 0);
+}
+
 int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_err *err)
 {
     double t0 = eng_now_ms();
     *results = NULL;
+    memset(t, 0, sizeof *t);
     eng_collection *c = eng_find(e, q->collection, err);
     if (!c)
         return -1;
     if (q->top_k < 1 || q->top_k > 1000)
         return ds_fail(err, DS_EINVAL, "top_k must be in [1, 1000]");
-    float *vec = malloc(sizeof(float) * (size_t)c->model->dim);
-    idx_hit *hits = malloc(sizeof *hits * (size_t)q->top_k);
+    if (q->offset < 0 || q->offset > 9000)
+        return ds_fail(err, DS_EINVAL, "offset must be in [0, 9000]");
+    if (q->n_views < 0 || q->n_views > ENG_MAX_VIEWS)
+        return ds_fail(err, DS_EINVAL, "at most %d views", ENG_MAX_VIEWS);
+    eng_view single = {.data = q->data, .len = q->len};
+    const eng_view *views = q->n_views ? q->views : &single;
+    int n_views = q->n_views ? q->n_views : 1, k = q->offset + q->top_k, dim = c->model->dim;
+    float *vecs = malloc(sizeof(float) * (size_t)dim * (size_t)n_views);
+    idx_hit *hits = malloc(sizeof *hits * (size_t)k);
     int rc = -1, n = 0;
-    if (!vec || !hits) {
+    if (!vecs || !hits) {
         ds_fail(err, DS_ENOMEM, "out of memory");
         goto out;
     }
-    if (eng_embed(c->model, q->data, q->len, vec, &t->decode_ms, &t->embed_ms, err) != 0)
-        goto out;
+    for (int v = 0; v < n_views; v++)
+        if (view_vector(e, c, &views[v], vecs + (size_t)v * dim, t, err) != 0) {
+            if (n_views > 1)
+                ds_wrap(err, "view %d: ", v + 1);
+            goto out;
+        }
     double t1 = eng_now_ms();
-    if (q->group_by_patent)
-        rc = search_grouped(e, c, vec, q, results, err);
-    else if ((rc = ranked(e, c, vec, q, q->top_k, hits, &n, err)) == 0)
+    if (n_views > 1)
+        rc = q->group_by_patent ? fused_groups(e, c, vecs, n_views, q, k, results, err)
+                                : fused_images(e, c, vecs, n_views, q, k, results, err);
+    else if (q->group_by_patent)
+        rc = search_grouped(e, c, vecs, q, k, results, err);
+    else if ((rc = ranked(e, c, vecs, q, k, hits, &n, err)) == 0)
         rc = (*results = hits_json(e, c, hits, n, err)) ? 0 : -1;
+    if (rc == 0)
+        skip(*results, q->offset);
     t->search_ms = eng_now_ms() - t1;
 out:
     t->total_ms = eng_now_ms() - t0;
-    free(vec);
+    free(vecs);
     free(hits);
     return rc;
 }

@@ -7,6 +7,8 @@
 #include "http/api.h"
 #include "http/imports.h"
 #include "http/ui.h"
+#include "http/export.h"
+#include "http/locarno.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -168,6 +170,65 @@ static int parse_search(params *p, search_args *a, ds_err *err)
                                              "many fields") : 0;
 }
 
+/* The query's views: the 'file' parts in order, then the 'image' fields
+ * (form, else query string) in order; crop_<i> crops view i. */
+static int parse_views(const http_form *form, const http_request *req, params *p, eng_view *views,
+                       int *n, ds_err *err)
+{
+    *n = 0;
+    for (size_t i = 0; i < form->count; i++) {
+        const http_part *part = &form->parts[i];
+        if (strcmp(part->name, "file") != 0)
+            continue;
+        if (*n == ENG_MAX_VIEWS)
+            return ds_fail(err, DS_EINVAL, "at most %d views (files and images)", ENG_MAX_VIEWS);
+        if (part->len == 0)
+            return ds_fail(err, DS_EINVAL, "file %d is empty", *n + 1);
+        views[(*n)++] = (eng_view){.data = part->data, .len = part->len};
+    }
+    int from_form = http_form_get(form, "image") != NULL;
+    size_t count = from_form ? form->count : req->query.count;
+    for (size_t i = 0; i < count; i++) {
+        const char *name = from_form ? form->parts[i].name : req->query.items[i].name;
+        if (strcmp(name, "image") != 0)
+            continue;
+        const char *v;
+        if (from_form) {
+            const http_part *part = &form->parts[i];
+            if (part->filename || memchr(part->data, 0, part->len) || p->used == 32 ||
+                !(p->copies[p->used] = strndup((const char *)part->data, part->len)))
+                return ds_fail(err, DS_EINVAL, "'image' must be a file name (text)");
+            v = p->copies[p->used++];
+        } else {
+            v = req->query.items[i].value;
+        }
+        if (!*v)
+            continue;
+        if (*n == ENG_MAX_VIEWS)
+            return ds_fail(err, DS_EINVAL, "at most %d views (files and images)", ENG_MAX_VIEWS);
+        views[(*n)++] = (eng_view){.file_name = v};
+    }
+    for (int i = 0; i < *n; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "crop_%d", i);
+        const char *c = param(p, name);
+        if (!c || !*c)
+            continue;
+        float *r = views[i].crop;
+        char tail;
+        if (sscanf(c, "%f,%f,%f,%f%c", &r[0], &r[1], &r[2], &r[3], &tail) != 4 ||
+            img_crop_check(r, err) != 0)
+            return ds_fail(err, DS_EINVAL,
+                           "%s must be x,y,w,h as fractions 0..1 of the image (got \"%.60s\")",
+                           name, c);
+        views[i].crop_set = 1;
+    }
+    if (*n == 0)
+        return ds_fail(err, DS_EINVAL, "the form needs a non-empty 'file' part (the image), or "
+                                       "an 'image' field naming a stored image");
+    return 0;
+}
+
 static int h_search(void *app_, const http_request *req, http_response *resp)
 {
     api_app *app = app_;
@@ -175,37 +236,59 @@ static int h_search(void *app_, const http_request *req, http_response *resp)
     http_form form = {0};
     ds_err err = {0};
     search_args a = {0};
+    eng_view views[ENG_MAX_VIEWS];
     params p = {.form = &form, .query = &req->query};
     const char *ct = http_header(req, "Content-Type");
-    if (http_multipart_boundary(ct, boundary, sizeof boundary, &err) != 0 ||
-        http_parse_multipart(req->body, req->body_len, boundary, 64, &form, &err) != 0) {
+    /* A search by stored images alone may come as a bare query string. */
+    if ((req->body_len > 0 || (ct && strncasecmp(ct, "multipart/", 10) == 0)) &&
+        (http_multipart_boundary(ct, boundary, sizeof boundary, &err) != 0 ||
+         http_parse_multipart(req->body, req->body_len, boundary, 64, &form, &err) != 0)) {
         http_respond_error(resp, err.code == DS_ETOOBIG ? 413 : 400, "%s", err.msg);
         goto out;
     }
-    const http_part *file = http_form_get(&form, "file");
-    if (!file || file->len == 0) {
-        http_respond_error(resp, 400, "the form needs a non-empty 'file' part (the image)");
-        goto out;
-    }
-    if (parse_search(&p, &a, &err) != 0) {
+    long offset = 0;
+    const char *v, *format = param(&p, "format");
+    int csv = format && strcmp(format, "csv") == 0;
+    if (parse_views(&form, req, &p, views, &a.q.n_views, &err) != 0 ||
+        parse_search(&p, &a, &err) != 0 ||
+        ((v = param(&p, "offset")) && parse_int(v, 0, 9000, &offset) != 0 &&
+         ds_fail(&err, DS_EINVAL, "offset must be an integer from 0 to 9000")) ||
+        (format && !csv && strcmp(format, "json") != 0 &&
+         ds_fail(&err, DS_EINVAL, "format must be json or csv"))) {
         http_respond_error(resp, 400, "%s", err.msg);
         goto out;
     }
-    a.q.data = file->data;
-    a.q.len = file->len;
+    a.q.views = views;
+    a.q.offset = (int)offset;
     json_t *results;
     eng_timing t = {0};
     if (eng_search(app->engine, &a.q, &results, &t, &err) != 0) {
         http_respond_error(resp, status_of(&err), "%s", err.msg);
         goto out;
     }
+    if (csv) {
+        size_t len = 0;
+        char *text = api_results_csv(results, a.q.group_by_patent, a.q.offset, &len);
+        json_decref(results);
+        if (!text)
+            return -1;
+        http_respond_bytes(resp, 200, "text/csv; charset=utf-8", text, len);
+        http_set_header(resp, "Content-Disposition", "attachment; filename=\"dinoseek-results.csv\"");
+        goto out;
+    }
     json_t *data = json_pack(
-        "{s:o,s:I,s:b,s:s,s:b,s:{s:f,s:f,s:f,s:f,s:f,s:f}}", "results", results, "total",
-        (json_int_t)json_array_size(results), "group_by_patent", a.q.group_by_patent, "collection",
-        a.q.collection ? a.q.collection : eng_default_collection(app->engine), "generated_weights",
-        eng_generated_weights(app->engine), "timing", "feature_extraction_ms",
-        t.decode_ms + t.embed_ms, "milvus_search_ms", t.search_ms, "total_ms", t.total_ms,
-        "decode_ms", t.decode_ms, "embed_ms", t.embed_ms, "search_ms", t.search_ms);
+        "{s:o,s:I,s:b,s:s,s:b,s:i,s:i,s:s,s:{s:f,s:f,s:f,s:f,s:f,s:f}}", "results", results,
+        "total", (json_int_t)json_array_size(results), "group_by_patent", a.q.group_by_patent,
+        "collection", a.q.collection ? a.q.collection : eng_default_collection(app->engine),
+        "generated_weights", eng_generated_weights(app->engine), "offset", a.q.offset, "views",
+        a.q.n_views, "fusion",
+        a.q.n_views < 2 ? "single view"
+        : a.q.group_by_patent
+            ? "patent score = mean over the views of each view's best drawing of the patent"
+            : "image score = best cosine over the views",
+        "timing", "feature_extraction_ms", t.decode_ms + t.embed_ms, "milvus_search_ms",
+        t.search_ms, "total_ms", t.total_ms, "decode_ms", t.decode_ms, "embed_ms", t.embed_ms,
+        "search_ms", t.search_ms);
     http_respond_ok(resp, data);
 out:
     free(a.ids_copy);
@@ -405,6 +488,11 @@ static const http_route routes[] = {
     {"GET", "/api/batch/status/", api_h_batch_status, HTTP_PREFIX, 0, "An import job"},
     {"GET", "/api/batch/events/", api_h_batch_events, HTTP_PREFIX, 0,
      "An import job's progress as Server-Sent Events"},
+    {"GET", "/api/batch/jobs", api_h_batch_jobs, 0, 0, "The recent import jobs (?limit=20)"},
+    {"GET", "/api/batch/roots", api_h_batch_roots, 0, 0,
+     "The import roots and what can be imported at their top"},
+    {"GET", "/api/locarno", api_h_locarno, 0, 0,
+     "Locarno classes with their names and image counts in a collection"},
     {"GET", "/health", h_health, 0, 0, "Liveness and readiness"},
     {"GET", "/", ui_h_index, 0, 0, "The web UI"},
     {"GET", "/ui/", ui_h_file, HTTP_PREFIX, 0, "The web UI's files"},

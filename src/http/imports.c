@@ -9,12 +9,15 @@
  */
 #include "http/imports.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "http/api.h"
@@ -547,5 +550,108 @@ int api_h_batch_events(void *app_, const http_request *req, http_response *resp)
     resp->stream = stream_read;
     resp->stream_ctx = s;
     resp->stream_free = stream_free;
+    return 0;
+}
+
+/* ---- GET /api/batch/jobs and /api/batch/roots ---------------------------------- */
+
+int api_h_batch_jobs(void *app_, const http_request *req, http_response *resp)
+{
+    api_app *app = app_;
+    long limit = 20;
+    const char *v = http_params_get(&req->query, "limit");
+    char *end;
+    if (v && ((limit = strtol(v, &end, 10)) < 1 || limit > 200 || *end)) {
+        http_respond_error(resp, 400, "limit must be an integer from 1 to 200");
+        return 0;
+    }
+    int64_t ids[200];
+    size_t n = 0;
+    ds_err err = {0};
+    if (cat_job_recent(eng_catalog(app->engine), 0, ids, (size_t)limit, &n, &err) != 0) {
+        http_respond_error(resp, 500, "%s", err.msg);
+        return 0;
+    }
+    json_t *jobs = json_array();
+    for (size_t i = 0; i < n && app->imports; i++) {
+        json_t *j = job_json(app->imports, ids[i], 0, &err);
+        if (j)
+            json_array_append_new(jobs, j);
+    }
+    http_respond_ok(resp, json_pack("{s:o}", "jobs", jobs));
+    return 0;
+}
+
+static const char *entry_kind(const char *name, int is_dir)
+{
+    static const char *const archives[] = {".zip", ".tar", ".tgz", ".tar.gz", ".tar.bz2",
+                                           ".tar.xz", ".tar.zst"};
+    static const char *const images[] = {".tif", ".tiff", ".jpg", ".jpeg", ".png", ".webp",
+                                         ".gif", ".bmp"};
+    size_t n = strlen(name);
+    if (is_dir)
+        return "folder";
+    for (size_t i = 0; i < sizeof archives / sizeof archives[0]; i++)
+        if (n > strlen(archives[i]) && !strcasecmp(name + n - strlen(archives[i]), archives[i]))
+            return "archive";
+    if (n > 4 && !strcasecmp(name + n - 4, ".xml"))
+        return "xml";
+    for (size_t i = 0; i < sizeof images / sizeof images[0]; i++)
+        if (n > strlen(images[i]) && !strcasecmp(name + n - strlen(images[i]), images[i]))
+            return "image";
+    return NULL;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "name")),
+                  json_string_value(json_object_get(*(json_t *const *)b, "name")));
+}
+
+/* What can be imported at the top of a root: folders, archives, XML,
+ * images (hidden files left out), sorted, at most 500. */
+static json_t *root_entries(const char *root)
+{
+    json_t *list = json_array();
+    DIR *d = opendir(root);
+    struct dirent *de;
+    while (d && (de = readdir(d)) && json_array_size(list) < 500) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[PATH_MAX];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", root, de->d_name);
+        if (stat(path, &st) != 0)
+            continue;
+        const char *kind = entry_kind(de->d_name, S_ISDIR(st.st_mode));
+        if (kind && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
+            json_array_append_new(list, json_pack("{s:s,s:s,s:I}", "name", de->d_name, "kind",
+                                                  kind, "bytes", (json_int_t)st.st_size));
+    }
+    if (d)
+        closedir(d);
+    size_t n = json_array_size(list);
+    json_t **items = malloc(sizeof *items * (n ? n : 1));
+    for (size_t i = 0; items && i < n; i++)
+        items[i] = json_incref(json_array_get(list, i));
+    if (items) {
+        qsort(items, n, sizeof *items, by_name);
+        json_array_clear(list);
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(list, items[i]);
+        free(items);
+    }
+    return list;
+}
+
+int api_h_batch_roots(void *app_, const http_request *req, http_response *resp)
+{
+    api_app *app = app_;
+    (void)req;
+    json_t *roots = json_array();
+    for (int i = 0; app->imports && i < app->imports->n_roots; i++)
+        json_array_append_new(roots, json_pack("{s:s,s:o}", "path", app->imports->roots[i],
+                                               "entries", root_entries(app->imports->roots[i])));
+    http_respond_ok(resp, json_pack("{s:o}", "roots", roots));
     return 0;
 }

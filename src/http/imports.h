@@ -27,5 +27,7 @@ void api_imports_free(api_imports *im);
 int api_h_batch_start(void *app, const http_request *req, http_response *resp);
 int api_h_batch_status(void *app, const http_request *req, http_response *resp);
 int api_h_batch_events(void *app, const http_request *req, http_response *resp);
+int api_h_batch_jobs(void *app, const http_request *req, http_response *resp);
+int api_h_batch_roots(void *app, const http_request *req, http_response *resp);
 
 #endif

@@ -41,7 +41,14 @@ typedef struct img_opts {
     int size;              /* model input side in pixels (native: any >= 14;
                               seed: the crop, 224) */
     uint64_t max_pixels;   /* refuse width*height above this before decoding */
+    int crop_set;          /* 1: use only the region crop[] of the image */
+    float crop[4];         /* x, y, w, h as fractions 0..1 of the (oriented)
+                              image: a user's selection of the part to match */
 } img_opts;
+
+/* Check a crop: x, y >= 0, w, h > 0, x + w <= 1, y + h <= 1 (a little slack
+ * for rounding). Returns 0, or -1 with err. */
+int img_crop_check(const float crop[4], ds_err *err);
 
 #define IMG_DEFAULT_MAX_PIXELS 178956970ull /* Pillow's bomb limit: ~179 Mpx */
 /* Longest side accepted, whatever max_pixels says: libvips' streaming costs

@@ -290,6 +290,17 @@ static int jpeg_shrink(int w, int h, int to)
     return s;
 }
 
+int img_crop_check(const float c[4], ds_err *err)
+{
+    const float slack = 1e-4f;
+    if (!(c[0] >= 0 && c[1] >= 0 && c[2] > 0 && c[3] > 0 && c[0] + c[2] <= 1 + slack &&
+          c[1] + c[3] <= 1 + slack))
+        return ds_fail(err, DS_EINVAL,
+                       "crop must be x,y,w,h as fractions of the image: x, y >= 0, w, h > 0, "
+                       "x + w <= 1 and y + h <= 1");
+    return 0;
+}
+
 int img_decode(const void *buf, size_t len, const img_opts *o, int shrink_to,
                VipsImage **out, const char **format, ds_err *err)
 {
@@ -331,6 +342,20 @@ int img_decode(const void *buf, size_t len, const img_opts *o, int shrink_to,
     if (to_srgb_space(&im) != 0 || flatten_white(&im) != 0 || to_uchar(&im) != 0 ||
         to_three_bands(&im) != 0)
         goto vips_fail;
+    if (o->crop_set) {
+        /* After orientation: the fractions are of the image as seen. */
+        if (img_crop_check(o->crop, err) != 0)
+            goto fail;
+        int W = im->Xsize, H = im->Ysize;
+        int x = (int)(o->crop[0] * W + 0.5f), y = (int)(o->crop[1] * H + 0.5f);
+        int w = (int)(o->crop[2] * W + 0.5f), h = (int)(o->crop[3] * H + 0.5f);
+        x = x >= W ? W - 1 : x;
+        y = y >= H ? H - 1 : y;
+        w = w < 1 ? 1 : w > W - x ? W - x : w;
+        h = h < 1 ? 1 : h > H - y ? H - y : h;
+        if (step(&im, vips_extract_area(im, &t, x, y, w, h, NULL), &t) != 0)
+            goto vips_fail;
+    }
     *out = im;
     return 0;
 vips_fail:

@@ -31,6 +31,7 @@ static const float img_std[3] = {0.229f, 0.224f, 0.225f};
 
 void img_opts_default(img_opts *o)
 {
+    memset(o, 0, sizeof *o); /* no crop, and whatever fields come later */
     o->mode = IMG_NATIVE;
     o->size = 224;
     o->max_pixels = IMG_DEFAULT_MAX_PIXELS;

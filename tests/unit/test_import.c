@@ -688,6 +688,177 @@ static void test_http_batch(void)
     CHECKF(ds_server_stop(&s) == 0, "the server did not stop cleanly");
 }
 
+/* ---- what the web UI asks of the API ---------------------------------------------- */
+
+static json_t *results_of(const ds_reply *r) { return json_object_get(data_of(r), "results"); }
+
+static const char *first_file_in(const char *dir_prefix, char *out, size_t n)
+{
+    const char *dir = sample_dir();
+    struct dirent **list = NULL;
+    int k = dir ? scandir(dir, &list, NULL, alphasort) : -1;
+    out[0] = 0;
+    for (int i = 0; i < k; i++) {
+        if (!out[0] && strncmp(list[i]->d_name, dir_prefix, strlen(dir_prefix)) == 0)
+            snprintf(out, n, "%s/%s/%s-D00001.TIF", dir, list[i]->d_name, list[i]->d_name);
+        free(list[i]);
+    }
+    free(list);
+    return out[0] ? out : NULL;
+}
+
+static const char *g_view_a, *g_view_b;
+static curl_mime *two_views(CURL *c)
+{
+    curl_mime *m = curl_mime_init(c);
+    const char *files[2] = {g_view_a, g_view_b};
+    for (int i = 0; i < 2; i++) {
+        curl_mimepart *p = curl_mime_addpart(m);
+        curl_mime_name(p, "file");
+        curl_mime_filedata(p, files[i]);
+    }
+    static const char *const fields[][2] = {{"top_k", "5"}, {"collection", "designs"}};
+    for (size_t i = 0; i < 2; i++) {
+        curl_mimepart *p = curl_mime_addpart(m);
+        curl_mime_name(p, fields[i][0]);
+        curl_mime_data(p, fields[i][1], CURL_ZERO_TERMINATED);
+    }
+    return m;
+}
+
+static ds_reply post_query(int port, const char *query)
+{
+    char path[1400];
+    snprintf(path, sizeof path, "/api/search?collection=designs&%s", query);
+    return ds_http(port, "POST", path, NULL, NULL, NULL, 0, NULL);
+}
+
+static void test_api_for_the_ui(void)
+{
+    char tar[600], a[700], b[700];
+    if (!have_fixtures() || sample_tar(tar, sizeof tar) != 0 || !first_file_in("USD", a, sizeof a))
+        SKIP("no sample set");
+    snprintf(b, sizeof b, "%s", a);
+    char *last = strstr(b, "D00001.TIF");
+    memcpy(last, "D00002", 6); /* another view of the same patent */
+    g_view_a = a;
+    g_view_b = b;
+    if (import("uiapi", tar, NULL) != 0) {
+        CHECK(!"import failed");
+        return;
+    }
+    ds_server s;
+    if (ds_server_start(&s, "uiapi", "--collection designs") != 0) {
+        CHECK(!"the server did not start");
+        return;
+    }
+    /* Several views: fused, and said so. */
+    ds_reply r = ds_http(s.port, "POST", "/api/search", two_views, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200 && json_integer_value(json_object_get(data_of(&r), "views")) == 2 &&
+               json_array_size(results_of(&r)) == 5,
+           "two views: %ld %.300s", r.status, r.body);
+    const char *fusion = json_string_value(json_object_get(data_of(&r), "fusion"));
+    CHECKF(fusion && strstr(fusion, "best"), "fusion: %s", fusion ? fusion : "(none)");
+    /* Both query drawings are in the collection: each is its own best hit. */
+    const char *top = json_string_value(json_object_get(json_array_get(results_of(&r), 0), "file_name"));
+    CHECKF(top && (strstr(a, top) || strstr(b, top)), "top hit %s", top ? top : "(none)");
+    ds_reply_free(&r);
+
+    /* By a stored image's name, paged: offset 1 of 3 = results 2..3. */
+    const char *name = strrchr(a, '/') + 1;
+    char q[1200];
+    snprintf(q, sizeof q, "image=%s&top_k=3", name);
+    ds_reply all = post_query(s.port, q);
+    snprintf(q, sizeof q, "image=%s&top_k=2&offset=1", name);
+    ds_reply page = post_query(s.port, q);
+    CHECKF(all.status == 200 && page.status == 200, "by name: %ld %ld %.200s", all.status,
+           page.status, page.body);
+    for (int i = 0; i < 2 && all.status == 200 && page.status == 200; i++) {
+        json_t *x = json_array_get(results_of(&all), (size_t)i + 1),
+               *y = json_array_get(results_of(&page), (size_t)i);
+        CHECKF(json_integer_value(json_object_get(x, "id")) ==
+                   json_integer_value(json_object_get(y, "id")),
+               "page result %d differs", i);
+    }
+    CHECKF(!strcmp(json_string_value(json_object_get(json_array_get(results_of(&all), 0),
+                                                     "file_name")), name),
+           "a stored image is its own best match");
+    ds_reply_free(&all);
+    ds_reply_free(&page);
+
+    /* A crop is a different query; a bad one is a 400 naming it. */
+    snprintf(q, sizeof q, "image=%s&top_k=1&crop_0=0.0,0.0,0.3,0.3", name);
+    r = post_query(s.port, q);
+    double cropped = json_real_value(json_object_get(json_array_get(results_of(&r), 0), "score"));
+    CHECKF(r.status == 200 && cropped < 0.99999, "crop: %ld score %f %.200s", r.status, cropped,
+           r.body);
+    ds_reply_free(&r);
+    snprintf(q, sizeof q, "image=%s&crop_0=0.5,0.5,0.9,0.2", name);
+    r = post_query(s.port, q);
+    CHECKF(r.status == 400 && strstr(r.body, "crop_0"), "bad crop: %ld %s", r.status, r.body);
+    ds_reply_free(&r);
+    r = post_query(s.port, "image=no-such.tif");
+    CHECKF(r.status == 404, "unknown image: %ld %s", r.status, r.body);
+    ds_reply_free(&r);
+
+    /* CSV export: a header and one row per hit, as an attachment. */
+    snprintf(q, sizeof q, "image=%s&top_k=4&format=csv", name);
+    r = post_query(s.port, q);
+    int rows = 0;
+    for (const char *p = r.body; (p = strstr(p, "\r\n")); p += 2)
+        rows++;
+    CHECKF(r.status == 200 && strstr(r.headers, "text/csv") &&
+               strstr(r.headers, "attachment") && !strncmp(r.body, "rank,score,", 11) &&
+               rows == 5,
+           "csv: %ld rows %d:\n%s", r.status, rows, r.body);
+    ds_reply_free(&r);
+    snprintf(q, sizeof q, "image=%s&top_k=2&format=csv&group_by_patent=true", name);
+    r = post_query(s.port, q);
+    CHECKF(r.status == 200 && strstr(r.body, "\r\n1,"), "grouped csv:\n%s", r.body);
+    ds_reply_free(&r);
+
+    /* Locarno classes with names and counts; jobs; roots; large images. */
+    r = ds_http(s.port, "GET", "/api/locarno?collection=designs", NULL, NULL, NULL, 0, NULL);
+    json_t *classes = json_object_get(data_of(&r), "classes");
+    json_int_t total = 0;
+    for (size_t i = 0; i < json_array_size(classes); i++)
+        total += json_integer_value(json_object_get(json_array_get(classes, i), "images"));
+    CHECKF(r.status == 200 && json_array_size(classes) == 32 &&
+               !strcmp(json_string_value(json_object_get(json_array_get(classes, 5), "name")),
+                       "Furnishing") &&
+               total >= 2 * N_PATENTS,
+           "locarno: %.300s", r.body);
+    ds_reply_free(&r);
+    r = ds_http(s.port, "GET", "/api/batch/jobs?limit=5", NULL, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200 && json_array_size(json_object_get(data_of(&r), "jobs")) == 1,
+           "jobs: %.300s", r.body);
+    ds_reply_free(&r);
+    char path[1200];
+    snprintf(path, sizeof path, "/api/image/%s?size=large&collection=designs", name);
+    r = ds_http(s.port, "GET", path, NULL, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200 && strstr(r.headers, "image/jpeg") && r.len > 1000 &&
+               (unsigned char)r.body[0] == 0xFF,
+           "large: %ld", r.status);
+    ds_reply_free(&r);
+
+    /* The page: index.html under a strict CSP; files under /ui/; nothing
+     * outside web/. */
+    r = ds_http(s.port, "GET", "/", NULL, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200 && strstr(r.headers, "text/html") &&
+               strstr(r.headers, "Content-Security-Policy") && strstr(r.body, "<html"),
+           "index: %ld", r.status);
+    ds_reply_free(&r);
+    static const char *const bad_paths[] = {"/ui/../src/main.c", "/ui/%2e%2e/Makefile",
+                                            "/ui/.hidden", "/ui/no-such.js"};
+    for (size_t i = 0; i < sizeof bad_paths / sizeof bad_paths[0]; i++) {
+        r = ds_http(s.port, "GET", bad_paths[i], NULL, NULL, NULL, 0, NULL);
+        CHECKF(r.status == 404 && !strstr(r.body, "#include"), "%s: %ld", bad_paths[i],
+               r.status);
+        ds_reply_free(&r);
+    }
+    CHECK(ds_server_stop(&s) == 0);
+}
+
 /* Without import roots the route is off. */
 static void test_http_batch_off(void)
 {
@@ -710,5 +881,6 @@ const ds_test import_tests[] = {
     {"uspto_parse_archive", test_uspto_parse_archive},
     {"http_batch", test_http_batch},
     {"http_batch_off", test_http_batch_off},
+    {"api_for_the_ui", test_api_for_the_ui},
     {0},
 };
