@@ -320,8 +320,9 @@ static void test_other_routes(void)
     CHECK(r.status == 200 && strstr(r.body, "dinoseek_http_requests_total") &&
           strstr(r.body, "dinoseek_index_vectors 3"));
     reply_free(&r);
+    /* No import roots configured: imports over HTTP are off, and say how. */
     r = call(&s, "POST", "/api/batch/start", NULL, NULL, NULL, 0, NULL);
-    CHECK(r.status == 501 && code_of(&r) == 1);
+    CHECK(r.status == 403 && code_of(&r) == 1 && strstr(message_of(&r), "--import-roots"));
     reply_free(&r);
     CHECK(stop(&s) == 0);
 }
