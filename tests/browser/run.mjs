@@ -1,0 +1,746 @@
+// run.mjs - the web UI in a real browser: Debian's chromium, headless, driven
+// by playwright-core, against a dinoseek server someone else started.
+//
+//   node tests/browser/run.mjs URL OUTDIR [SCENARIO...]
+//   (or DINOSEEK_URL, DINOSEEK_BROWSER_OUT, DINOSEEK_BROWSER_ONLY=a,b)
+//
+// The server must hold the demo data: `dinoseek sample generate` (12 patents)
+// imported into patent_images, generated weights, and --import-roots naming
+// a folder with a second weekly archive (the import scenario imports it).
+// Each scenario runs in a fresh browser context and fails on any console
+// error, uncaught exception, failed request, or HTTP status >= 400 that it
+// did not announce with expectHttp(). One line per scenario: "ok NAME" or
+// "FAIL NAME: reason"; screenshots go to OUTDIR; exit status 1 on failure.
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const FIXTURES = resolve(here, '../fixtures/images');
+const args = process.argv.slice(2);
+const BASE = (args[0] || process.env.DINOSEEK_URL || '').replace(/\/$/, '');
+const OUT = resolve(args[1] || process.env.DINOSEEK_BROWSER_OUT || 'browser-out');
+const ONLY = args.slice(2).concat((process.env.DINOSEEK_BROWSER_ONLY || '').split(',').filter(Boolean));
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const STEP_MS = 20000;       // the longest any single wait may take
+const SCENARIO_MS = 120000;  // and a whole scenario
+
+if (!BASE) {
+  console.error('usage: node run.mjs URL OUTDIR [SCENARIO...]');
+  process.exit(2);
+}
+mkdirSync(OUT, { recursive: true });
+
+const img = (name) => join(FIXTURES, name);
+const QUAD = img('quad.png');
+const PHOTO = img('parity_photo.jpg');
+// Two views of one chair from the collection, as JPEGs a user might have
+// (written by prepare()).
+const VIEW1 = join(OUT, 'query-view1.jpg');
+const VIEW2 = join(OUT, 'query-view2.jpg');
+
+// ---- the harness ------------------------------------------------------------
+
+const scenarios = [];
+const scenario = (name, fn) => scenarios.push({ name, fn });
+
+class Fail extends Error {}
+function check(cond, what) {
+  if (!cond) throw new Fail(what);
+}
+
+async function runOne(browser, s) {
+  const problems = [];
+  const expected = [];  // [{status, re}]
+  const context = await browser.newContext({
+    viewport: { width: 1400, height: 900 }, acceptDownloads: true, colorScheme: 'light', locale: 'en-US',
+  });
+  context.setDefaultTimeout(STEP_MS);
+  // Keep the fields of each search the page sends (playwright does not
+  // expose multipart bodies with files).
+  await context.addInitScript(() => {
+    window.__forms = [];
+    const orig = window.fetch;
+    window.fetch = (url, init) => {
+      if (String(url).startsWith('/api/search') && init?.body instanceof FormData)
+        window.__forms.push([...init.body.entries()].map(([k, v]) => [k, v instanceof File ? `file:${v.name}` : v]));
+      return orig(url, init);
+    };
+  });
+  const page = await context.newPage();
+  const isExpected = (status, url) => expected.some((e) => e.status === status && e.re.test(url));
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = m.text();
+    const st = /status of (\d{3})/.exec(text);
+    if (st && expected.some((e) => e.status === Number(st[1]))) return; // the browser's echo of an expected answer
+    problems.push(`console error: ${text}`);
+  });
+  page.on('pageerror', (e) => problems.push(`uncaught: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400 && !isExpected(r.status(), r.url())) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
+  });
+  const t = {
+    page, context,
+    expectHttp: (status, re) => expected.push({ status, re }),
+    shot: (name) => page.screenshot({ path: join(OUT, `${name}.png`) }),
+  };
+  const t0 = Date.now();
+  let error = null;
+  try {
+    await Promise.race([
+      s.fn(t),
+      new Promise((_, rej) => setTimeout(() => rej(new Fail(`took over ${SCENARIO_MS / 1000} s`)), SCENARIO_MS)),
+    ]);
+    await page.waitForTimeout(150); // late console errors of the last step
+  } catch (e) {
+    error = e;
+    await page.screenshot({ path: join(OUT, `FAIL-${s.name}.png`) }).catch(() => {});
+  }
+  await context.close();
+  const reason = error ? (error instanceof Fail ? error.message : String(error.message || error).split('\n')[0])
+    : problems.length ? problems.slice(0, 3).join("; ") : null;
+  if (process.env.DINOSEEK_BROWSER_VERBOSE && problems.length) console.error(problems.join("\n"));
+  console.log(reason ? `FAIL ${s.name}: ${reason}` : `ok ${s.name}`);
+  if (process.env.DINOSEEK_BROWSER_VERBOSE) console.error(`  ${s.name}: ${Date.now() - t0} ms`);
+  return !reason;
+}
+
+// ---- helpers ------------------------------------------------------------------
+
+async function open(t, path = '/') {
+  await t.page.goto(BASE + path);
+  await t.page.waitForSelector('body[data-ready]', { state: 'attached' });
+}
+
+// Searches the page has finished, and which document it is (a navigation
+// starts the count again).
+const searches = (page) => page.evaluate(() => [Number(document.body?.dataset.searches || 0), performance.timeOrigin]);
+
+// Do something that starts a search; resolve to the answer's JSON (or the
+// error envelope) once the page has shown it.
+async function searched(page, action) {
+  const before = await searches(page);
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => r.url().startsWith(`${BASE}/api/search`) && r.request().method() === 'POST'),
+    action(),
+  ]);
+  const body = await res.json().catch(() => null);
+  await page.waitForFunction(([n, origin]) => {
+    const done = Number(document.body?.dataset.searches || 0);
+    return performance.timeOrigin === origin ? done > n : done > 0;
+  }, before);
+  const form = await page.evaluate(() => window.__forms.at(-1) || []);
+  return { status: res.status(), body, data: body?.data, form };
+}
+
+const cards = (page) => page.$$eval('#results > .card', (els) => els.map((e) => ({
+  file: e.dataset.file, patent: e.dataset.patent, label: e.getAttribute('aria-label'), text: e.innerText,
+})));
+
+async function upload(t, files) {
+  return searched(t.page, () => t.page.setInputFiles('#file-input', files));
+}
+
+// The multipart fields the page sent with a search (files as "file:NAME").
+const parts = (r) => r.form;
+
+function fileInPage(page, path, name, type) {
+  const b64 = readFileSync(path).toString('base64');
+  return page.evaluateHandle(([b, n, ty]) => {
+    const bytes = Uint8Array.from(atob(b), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], n, { type: ty }));
+    return dt;
+  }, [b64, name, type]);
+}
+
+async function apiJson(path, init) {
+  const res = await fetch(BASE + path, init);
+  const body = await res.json();
+  check(body.code === 0, `${path}: ${body.message}`);
+  return body.data;
+}
+
+// The first result's file name for a search by QUAD (an image in the collection).
+async function someImage() {
+  const form = new FormData();
+  form.append('file', new Blob([readFileSync(QUAD)], { type: 'image/png' }), 'quad.png');
+  form.append('top_k', '5');
+  const data = await apiJson('/api/search', { method: 'POST', body: form });
+  return data.results[0];
+}
+
+// ---- the scenarios ------------------------------------------------------------
+
+scenario('home', async (t) => {
+  const { page } = t;
+  await open(t);
+  check(await page.title() === 'dinoseek · design patent image search', 'title');
+  const notice = await page.textContent('#notice-generated').catch(() => '');
+  check(/not meaningful/.test(notice), 'a notice says generated weights are not meaningful');
+  check(/12 patents/.test(await page.textContent('#brand-stats')), 'the header shows the collection size');
+  await page.waitForFunction(() => document.querySelectorAll('#loc-class option').length >= 33);
+  const opts = await page.$$eval('#loc-class option', (o) => o.map((x) => x.textContent));
+  check(opts.some((o) => /^06 · Furnishing \(\d+\)$/.test(o)), `the class picker names classes (${opts.slice(0, 3)})`);
+  check(await page.isVisible('#results-message'), 'an idle message says what to do');
+  await t.shot('home');
+});
+
+scenario('upload', async (t) => {
+  const { page } = t;
+  await open(t);
+  const r = await upload(t, [VIEW1]);
+  check(r.status === 200, `search answered ${r.status}`);
+  const n = r.data.results.length;
+  check(n === 24, `24 results per page by default (got ${n})`);
+  const cs = await cards(page);
+  check(cs.length === n, `${n} cards shown (got ${cs.length})`);
+  const first = r.data.results[0];
+  check(cs[0].file === first.file_name, 'cards in the API order');
+  check(cs[0].text.includes(first.patent_id) && cs[0].text.includes(first.score.toFixed(3)), 'a card shows the patent and score');
+  check(first.title && cs[0].text.includes(first.title), 'a card shows the title');
+  check(cs[0].text.includes(first.loc_class) && cs[0].text.includes(first.pub_date_iso), 'a card shows class and date');
+  check(/Images 1–24 in \d/.test(await page.textContent('#summary')), 'the summary gives the time taken');
+  await page.waitForFunction(() => [...document.querySelectorAll('#results img')].slice(0, 8).every((i) => i.complete && i.naturalWidth > 0));
+  check(await page.textContent('#views') !== '' && (await page.$$('#views .view')).length === 1, 'one view listed');
+  await t.shot('results');
+});
+
+scenario('drop', async (t) => {
+  const { page } = t;
+  await open(t);
+  const dt = await fileInPage(page, QUAD, 'dropped.png', 'image/png');
+  const r = await searched(page, async () => {
+    for (const type of ['dragenter', 'dragover', 'drop'])
+      await page.dispatchEvent('#results-area', type, { dataTransfer: dt });
+  });
+  check(r.status === 200 && r.data.results.length > 0, 'the dropped image was searched');
+  check(parts(r).some(([k, v]) => k === 'file' && v === 'file:dropped.png'), 'the dropped file was sent');
+  check(await page.isHidden('#drop-overlay'), 'the drop overlay went away');
+});
+
+scenario('paste', async (t) => {
+  const { page } = t;
+  await open(t);
+  const b64 = readFileSync(PHOTO).toString('base64');
+  const r = await searched(page, () => page.evaluate((b) => {
+    const bytes = Uint8Array.from(atob(b), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'image.jpg', { type: 'image/jpeg' }));
+    document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  }, b64));
+  check(r.status === 200 && r.data.results.length > 0, 'the pasted image was searched');
+  check((await page.$$('#views .view')).length === 1, 'the pasted image is a view');
+  check(/Pasted/.test(await page.textContent('#toast')), 'the page says an image was pasted');
+});
+
+scenario('crop', async (t) => {
+  const { page } = t;
+  await open(t);
+  await upload(t, [VIEW1]);
+  await page.click('#views .view button:has-text("Crop")');
+  await page.waitForSelector('#crop-dialog[open]');
+  const img = await page.waitForSelector('.crop-stage img');
+  await page.waitForFunction(() => document.querySelector('.crop-stage img').naturalWidth > 0);
+  const box = await img.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.1, box.y + box.height * 0.2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.4, { steps: 5 });
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.7, { steps: 5 });
+  await page.mouse.up();
+  check(/50% wide, 50% high/.test(await page.textContent('#crop-readout')), `the region is read out (${await page.textContent('#crop-readout')})`);
+  await t.shot('crop');
+  const r = await searched(page, () => page.click('#crop-apply'));
+  check(r.status === 200 && r.data.results.length > 0, 'the cropped query was searched');
+  const crop = parts(r).find(([k]) => k === 'crop_0');
+  check(crop, 'crop_0 was sent');
+  const [x, y, w, hh] = crop[1].split(',').map(Number);
+  const near = (a, b) => Math.abs(a - b) < 0.02;
+  check(near(x, 0.1) && near(y, 0.2) && near(w, 0.5) && near(hh, 0.5), `crop_0 is the drawn region (${crop[1]})`);
+  check(await page.isVisible('#views .crop-outline'), 'the view shows its crop');
+  // Keyboard: the region moves with the arrow keys.
+  await page.click('#views .view button:has-text("Re-crop")');
+  await page.focus('.crop-stage');
+  await page.keyboard.press('ArrowRight');
+  const r2 = await searched(page, () => page.keyboard.press('Enter'));
+  const crop2 = parts(r2).find(([k]) => k === 'crop_0');
+  check(crop2 && near(Number(crop2[1].split(',')[0]), 0.11), `the arrow key moved the region (${crop2?.[1]})`);
+});
+
+scenario('views', async (t) => {
+  const { page } = t;
+  await open(t);
+  await upload(t, [VIEW1, VIEW2]);
+  const hit = await someImage();
+  await page.fill('#image-name', hit.file_name);
+  const r = await searched(page, () => page.click('#add-by-name button[type=submit]'));
+  const p = parts(r);
+  check(p.filter(([k]) => k === 'file').length === 2 && p.filter(([k]) => k === 'image').length === 1,
+    `two uploads and one collection image sent (${p.map(([k]) => k)})`);
+  check(r.status === 200 && r.data.views === 3, `the server fused 3 views (views=${r.data?.views})`);
+  check(/3 views fused/.test(await page.textContent('#summary')), 'the summary says how many views were fused');
+  check((await page.$$('#views .view')).length === 3, 'three views listed');
+  check(new URL(page.url()).searchParams.get('image') === hit.file_name, 'the collection image is in the URL');
+  // "More like this" from a result replaces the query with that drawing.
+  const first = (await cards(page))[1];
+  await page.focus('#results > .card[data-index="1"]');
+  const r2 = await searched(page, () => page.keyboard.press('m'));
+  const p2 = parts(r2);
+  check(p2.length && p2.filter(([k]) => k === 'image').length === 1 && p2.find(([k]) => k === 'image')[1] === first.file
+    && !p2.some(([k]) => k === 'file'), 'more like this searches with that drawing alone');
+  check(r2.data.results[0].file_name === first.file, 'a drawing is its own best match');
+  // The URL is a bookmark: opening it runs the same search.
+  const url = page.url();
+  check(new URL(url).searchParams.getAll('image').length === 1, `the URL holds the query image (${url})`);
+  const r3 = await searched(page, () => page.goto(url));
+  check(r3.data.results.map((x) => x.file_name).join() === r2.data.results.map((x) => x.file_name).join(), 'the bookmark gives the same results');
+  // A patent number adds its drawings as views.
+  await page.fill('#image-name', hit.patent_id);
+  await searched(page, () => page.press('#image-name', 'Enter'));
+  check((await page.$$('#views .view')).length > 1, 'a patent number adds its drawings');
+});
+
+scenario('filters', async (t) => {
+  const { page } = t;
+  const hit = await someImage();
+  await open(t, `/?image=${encodeURIComponent(hit.file_name)}&top_k=100`);
+  await page.waitForFunction(() => Number(document.body.dataset.searches || 0) >= 1);
+  const base = await searched(page, () => page.click('#search-btn'));
+  const all = base.data.results;
+  check(all.length > 10, 'an unfiltered search');
+  const url = () => new URL(page.url()).searchParams;
+
+  // Locarno class, then subclass.
+  const cls = all.find((x) => x.loc_class).loc_class;
+  let r = await searched(page, () => page.selectOption('#loc-class', cls.slice(0, 2)));
+  check(r.data.results.length > 0 && r.data.results.every((x) => x.loc_class.startsWith(`${cls.slice(0, 2)}-`)), `class ${cls.slice(0, 2)} filters`);
+  check(url().get('loc_class') === cls.slice(0, 2), 'the class is in the URL');
+  check(/Locarno|·/.test(await page.textContent('#loc-class option:checked')), 'the class shows its name');
+  r = await searched(page, () => page.selectOption('#loc-sub', cls));
+  check(r.data.results.length > 0 && r.data.results.every((x) => x.loc_class === cls), `subclass ${cls} filters`);
+  check((await cards(page)).every((c) => c.text.includes(cls)), 'the cards show the class');
+  r = await searched(page, () => page.selectOption('#loc-class', ''));
+  check(r.data.results.length === all.length, 'any class again');
+
+  // Publication date range.
+  const day = all[0].pub_date_iso;
+  const next = new Date(Date.parse(day) + 86400000).toISOString().slice(0, 10);
+  r = await searched(page, () => page.fill('#pub-from', next).then(() => page.dispatchEvent('#pub-from', 'change')));
+  check(r.data.results.every((x) => x.pub_date_iso >= next), `published from ${next}`);
+  check(url().get('pub_date_from') === next, 'the date is in the URL');
+  r = await searched(page, () => page.fill('#pub-from', day).then(() => page.fill('#pub-to', day)).then(() => page.dispatchEvent('#pub-to', 'change')));
+  check(r.data.results.length > 0 && r.data.results.every((x) => x.pub_date_iso === day), `published on ${day}`);
+  await searched(page, () => page.click('#clear-filters'));
+
+  // Applicant, assignee (case-insensitive substrings), country.
+  const withApp = all.find((x) => x.applicant_name);
+  const word = withApp.applicant_name.split(/\s+/)[0].toLowerCase();
+  r = await searched(page, () => page.fill('#applicant', word).then(() => page.press('#applicant', 'Enter')));
+  check(r.data.results.length > 0 && r.data.results.every((x) => x.applicant_name.toLowerCase().includes(word)), `applicant “${word}”`);
+  check(url().get('applicant') === word, 'the applicant is in the URL');
+  await searched(page, () => page.fill('#applicant', '').then(() => page.press('#applicant', 'Enter')));
+  const withAsg = all.find((x) => x.assignee_name) || withApp;
+  const aword = (withAsg.assignee_name || withAsg.applicant_name).split(/\s+/)[0].toUpperCase();
+  if (withAsg.assignee_name) {
+    r = await searched(page, () => page.fill('#assignee', aword).then(() => page.press('#assignee', 'Enter')));
+    check(r.data.results.length > 0 && r.data.results.every((x) => (x.assignee_name || '').toUpperCase().includes(aword)), `assignee “${aword}”`);
+    await searched(page, () => page.fill('#assignee', '').then(() => page.press('#assignee', 'Enter')));
+  }
+  const country = all.find((x) => x.applicant_country).applicant_country;
+  r = await searched(page, () => page.fill('#country', country).then(() => page.press('#country', 'Enter')));
+  check(r.data.results.length > 0 && r.data.results.every((x) => x.applicant_country === country), `country ${country}`);
+  check(url().get('applicant_country') === country, 'the country is in the URL');
+  check(/1 active/.test(await page.textContent('#filter-count')), 'the active filters are counted');
+  await t.shot('filters');
+  // Reloading keeps every option.
+  const r2 = await searched(page, () => page.reload());
+  check(r2.data.results.length === r.data.results.length && await page.inputValue('#country') === country, 'a reload keeps the filters');
+});
+
+scenario('grouped', async (t) => {
+  const { page } = t;
+  await open(t);
+  await upload(t, [VIEW1]);
+  const r = await searched(page, () => page.check('#group'));
+  check(r.status === 200, 'grouped search answered');
+  const res = r.data.results;
+  const ids = res.map((x) => x.patent_id);
+  check(res.length > 0 && new Set(ids).size === ids.length, 'each patent once');
+  check(res.every((x) => Array.isArray(x.images) && x.images.length > 0), 'each with its matching drawings');
+  const cs = await cards(page);
+  check(cs.length === res.length && cs.every((c, i) => c.patent === ids[i]), 'one card per patent');
+  const strip = await page.$$eval('#results > .card', (els) => els.map((e) => e.querySelectorAll('.strip img').length));
+  check(strip.every((n, i) => n === Math.min(6, res[i].images.length)), 'cards show the matching drawings');
+  check(/patents? 1–/i.test(await page.textContent('#summary')), 'the summary counts patents');
+  check(new URL(page.url()).searchParams.get('group_by_patent') === 'true', 'grouping is in the URL');
+  await t.shot('grouped');
+  await page.focus('#results > .card');
+  const r2 = await searched(page, () => page.keyboard.press('g'));
+  check(!r2.data.results[0].images, 'g turns grouping off');
+});
+
+scenario('keyboard', async (t) => {
+  const { page } = t;
+  await open(t);
+  await page.keyboard.press('/');
+  check(await page.evaluate(() => document.activeElement.id) === 'add-files', '/ focuses the query');
+  await page.keyboard.press('?');
+  check(await page.isVisible('#help-dialog'), '? shows the shortcuts');
+  await page.keyboard.press('Escape');
+  check(await page.isHidden('#help-dialog'), 'Escape closes them');
+  await upload(t, [QUAD]);
+  await page.keyboard.press('r');
+  const focused = () => page.evaluate(() => document.activeElement?.dataset?.index);
+  check(await focused() === '0', 'r focuses the first result');
+  await page.keyboard.press('ArrowRight');
+  check(await focused() === '1', 'ArrowRight moves to the next result');
+  const cols = await page.evaluate(() => {
+    const c = [...document.querySelectorAll('#results > .card')];
+    return c.filter((x) => x.offsetTop === c[0].offsetTop).length;
+  });
+  await page.keyboard.press('ArrowDown');
+  check(await focused() === String(1 + cols), `ArrowDown moves a row (${cols} columns)`);
+  await page.keyboard.press('End');
+  check(await focused() === '23', 'End goes to the last');
+  await page.keyboard.press('Home');
+  check(await focused() === '0', 'Home to the first');
+  check(await page.evaluate(() => document.querySelectorAll('#results [tabindex="0"]').length) === 1, 'one tab stop in the grid');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#detail[open]');
+  await page.waitForSelector('#drawings .drawing');
+  await page.keyboard.press('Escape');
+  check(await page.isHidden('#detail'), 'Escape closes the detail');
+  check(await focused() === '0', 'focus returns to the result');
+  const r = await searched(page, () => page.keyboard.press('n'));
+  check(parts(r).some(([k, v]) => k === 'offset' && v === '24'), 'n turns the page');
+});
+
+scenario('detail', async (t) => {
+  const { page } = t;
+  await open(t);
+  const r = await upload(t, [VIEW1]);
+  const hit = r.data.results[0];
+  const [pres] = await Promise.all([
+    page.waitForResponse((x) => x.url().includes(`/api/patent/${hit.patent_id}`)),
+    page.click('#results > .card[data-index="0"] .card-body'),
+  ]);
+  const p = (await pres.json()).data;
+  await page.waitForSelector('#drawings .drawing');
+  check((await page.$$('#drawings .drawing')).length === p.images.length && p.images.length === hit.image_count, 'every drawing of the patent');
+  const title = await page.textContent('#detail-title');
+  check(title.includes(hit.patent_id) && title.includes(hit.title), 'the title names the patent');
+  const fields = await page.textContent('#detail-fields');
+  for (const k of ['title', 'loc_class', 'pub_date_iso', 'filing_date_iso', 'applicant_name', 'inventor_names'])
+    if (p[k]) check(fields.includes(String(p[k]).split(',')[0]), `the detail shows ${k}`);
+  if (p.claim_text) check(fields.includes(p.claim_text.slice(0, 30)), 'the detail shows the claim');
+  const href = await page.getAttribute('#uspto-link', 'href');
+  const num = hit.patent_id.replace(/^D0*/, 'D');
+  check(href === `https://ppubs.uspto.gov/pubwebapp/external.html?q=(${num}).pn.&db=USPAT`, `the USPTO link (${href})`);
+  check(await page.$eval(`#drawings .drawing-btn[data-file="${hit.file_name}"]`, (b) => b.getAttribute('aria-pressed')) === 'true', 'the matching drawing is selected');
+  await page.waitForFunction(() => [...document.querySelectorAll('#drawings img')].every((i) => i.complete && i.naturalWidth > 0));
+  check(new URL(page.url()).searchParams.get('patent') === hit.patent_id, 'the open patent is in the URL');
+  await t.shot('detail');
+  // Next result with the arrow key.
+  const next = r.data.results[1];
+  await page.focus('#detail-close');
+  await Promise.all([page.waitForResponse((x) => x.url().includes(`/api/patent/${next.patent_id}`)), page.keyboard.press('ArrowRight')]);
+  await page.waitForFunction((id) => document.querySelector('#detail-title').textContent.startsWith(id), next.patent_id);
+  await page.click('#detail-close');
+  check(!new URL(page.url()).searchParams.get('patent'), 'closing removes the patent from the URL');
+});
+
+scenario('compare', async (t) => {
+  const { page } = t;
+  await open(t);
+  const r = await upload(t, [VIEW1, PHOTO]);
+  await page.focus('#results > .card[data-index="0"]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#drawings .drawing');
+  await page.click('#compare-btn');
+  await page.waitForSelector('#compare:not([hidden])');
+  const loaded = () => page.waitForFunction(() => [...document.querySelectorAll('#compare .side img')].every((i) => i.complete && i.naturalWidth > 0));
+  await loaded();
+  check(await page.isVisible('#cmp-view'), 'a query view can be chosen with several views');
+  check((await page.$$eval('#cmp-view option', (o) => o.length)) === 2, 'both views offered');
+  const src = await page.getAttribute('#compare .side .img-drawing', 'src');
+  check(src.includes(encodeURIComponent(r.data.results[0].file_name)) && src.includes('size=large'), 'the drawing at the large size');
+  await page.click('#cmp-zoom-in');
+  await page.keyboard.press('+');
+  check(await page.textContent('#cmp-zoom-label') === '156%', `zoom in (${await page.textContent('#cmp-zoom-label')})`);
+  const tf = await page.$$eval('#compare .side img', (els) => els.map((e) => e.style.transform));
+  check(tf[0] === tf[1] && tf[0].includes('scale(1.5625)'), 'both sides zoom together');
+  await t.shot('compare');
+  await page.check('input[name="cmp-mode"][value="overlay"]');
+  check(await page.isVisible('#compare .overlay .viewport'), 'overlay mode');
+  await page.fill('#cmp-opacity', '30');
+  await page.dispatchEvent('#cmp-opacity', 'input');
+  check(await page.$eval('#compare .overlay .img-drawing', (e) => e.style.opacity) === '0.3', 'the opacity slider');
+  await page.selectOption('#cmp-view', '1');
+  await page.waitForFunction(() => document.querySelector('#compare .overlay .img-query').src.startsWith('blob:'));
+  await t.shot('compare-overlay');
+  await page.keyboard.press('Escape');
+  check(await page.isVisible('#drawings') && await page.isVisible('#detail'), 'Escape leaves compare first');
+  await page.keyboard.press('Escape');
+  check(await page.isHidden('#detail'), 'then closes the detail');
+});
+
+scenario('paging', async (t) => {
+  const { page } = t;
+  await open(t, '/?top_k=5');
+  await upload(t, [QUAD]);
+  const page1 = (await cards(page)).map((c) => c.file);
+  check(page1.length === 5, 'five per page');
+  const r = await searched(page, () => page.click('#page-next'));
+  check(parts(r).some(([k, v]) => k === 'offset' && v === '5'), 'offset 5 asked');
+  const page2 = (await cards(page)).map((c) => c.file);
+  check(page2.length === 5 && page2.every((f) => !page1.includes(f)), 'the next five');
+  check(/Images 6–10/.test(await page.textContent('#summary')), 'ranks 6–10');
+  check(new URL(page.url()).searchParams.get('page') === '2', 'the page is in the URL');
+  await searched(page, () => page.click('#page-prev'));
+  check((await cards(page)).map((c) => c.file).join() === page1.join(), 'back to the first page');
+});
+
+scenario('export', async (t) => {
+  const { page } = t;
+  await open(t, '/?top_k=5');
+  const r = await upload(t, [QUAD]);
+  // Every result of the query, not just this page: what the API returns at top_k 1000.
+  const form = new FormData();
+  form.append('file', new Blob([readFileSync(QUAD)], { type: 'image/png' }), 'quad.png');
+  form.append('top_k', '1000');
+  const all = (await apiJson('/api/search', { method: 'POST', body: form })).results;
+  check(all.length > 5, 'more results than one page');
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+  check(/\.csv$/.test(dl.suggestedFilename()), 'a .csv file');
+  const csv = readFileSync(await dl.path(), 'utf8');
+  writeFileSync(join(OUT, 'export.csv'), csv);
+  const rows = parseCsv(csv);
+  const head = rows[0];
+  for (const col of ['score', 'file_name', 'patent_id', 'title', 'loc_class'])
+    check(head.includes(col), `the CSV has a ${col} column (${head})`);
+  const body = rows.slice(1);
+  check(body.length === all.length, `one row per result: ${body.length} rows for ${all.length} results`);
+  const fi = head.indexOf('file_name');
+  const pi = head.indexOf('patent_id');
+  const si = head.indexOf('score');
+  check(body.every((row, i) => row[fi] === all[i].file_name && row[pi] === all[i].patent_id), 'the rows are the results, in order');
+  check(Math.abs(Number(body[0][si]) - r.data.results[0].score) < 1e-3, 'with their scores');
+  const [dj] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+  const json = JSON.parse(readFileSync(await dj.path(), 'utf8'));
+  check(json.results.length === all.length && json.results[0].file_name === all[0].file_name, 'the JSON export too');
+});
+
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let cur = '';
+  let q = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (q) {
+      if (c === '"' && text[i + 1] === '"') { cur += '"'; i++; } else if (c === '"') q = false; else cur += c;
+    } else if (c === '"') q = true;
+    else if (c === ',') { row.push(cur); cur = ''; } else if (c === '\n') { row.push(cur.replace(/\r$/, '')); rows.push(row); row = []; cur = ''; } else cur += c;
+  }
+  if (cur || row.length) { row.push(cur); rows.push(row); }
+  return rows;
+}
+
+scenario('errors', async (t) => {
+  const { page } = t;
+  await open(t);
+  // Not an image: 415 and a message saying what is accepted.
+  t.expectHttp(415, /\/api\/search$/);
+  let r = await searched(page, () => page.setInputFiles('#file-input', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('this is not an image\n') }));
+  check(r.status === 415, `a text file is refused with 415 (got ${r.status})`);
+  let msg = await page.textContent('#results-message');
+  check(/failed/.test(msg) && /JPEG, PNG, TIFF/.test(msg) && msg.includes(r.body.message), `the message explains (${msg})`);
+  await t.shot('error');
+  // Over the pixel limit: 413.
+  t.expectHttp(413, /\/api\/search$/);
+  await page.click('#clear-views');
+  r = await searched(page, () => page.setInputFiles('#file-input', img('bomb.png')));
+  check(r.status === 413, `a pixel bomb is refused with 413 (got ${r.status})`);
+  msg = await page.textContent('#results-message');
+  check(/Too large/.test(msg), `the message says too large (${msg})`);
+  // An empty result.
+  await page.click('#clear-views');
+  await page.fill('#min-score', '0.9999');
+  await page.press('#min-score', 'Enter');
+  r = await searched(page, () => page.setInputFiles('#file-input', QUAD));
+  check(r.status === 200 && r.data.results.length === 0, 'nothing reaches 0.9999');
+  msg = await page.textContent('#results-message');
+  check(/No results/.test(msg) && /minimum score/.test(msg), `an empty result is explained (${msg})`);
+  // An image that is not in the collection.
+  t.expectHttp(404, /\/api\/image\/no-such-image\.png/);
+  await page.fill('#image-name', 'no-such-image.png');
+  await page.click('#add-by-name button[type=submit]');
+  await page.waitForSelector('#toast.error');
+  check(/No image named/.test(await page.textContent('#toast')), 'an unknown image name is reported');
+  // A bookmark naming a missing image: the server's 404 message is shown.
+  t.expectHttp(404, /\/api\/search$/);
+  t.expectHttp(404, /\/api\/image\/gone\.png/); // its thumbnail in the query list
+  r = await searched(page, () => page.goto(`${BASE}/?image=gone.png`));
+  check(r.status === 404, `a missing image in the URL: 404 (got ${r.status})`);
+  msg = await page.textContent('#results-message');
+  check(msg.includes(r.body.message), `the server's message is shown (${msg})`);
+});
+
+scenario('phone', async (t) => {
+  const { page } = t;
+  await page.setViewportSize({ width: 360, height: 740 });
+  const hit = await someImage();
+  await open(t, `/?image=${encodeURIComponent(hit.file_name)}&top_k=6`);
+  await page.waitForFunction(() => document.querySelectorAll('#results > .card').length === 6);
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(await overflow() <= 0, `no sideways scrolling at 360 px (${await overflow()} px too wide)`);
+  await t.shot('phone');
+  await page.evaluate(() => document.querySelector('#results-area').scrollIntoView());
+  await t.shot('phone-results');
+  await page.focus('#results > .card');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#drawings .drawing');
+  const box = await page.$eval('#detail', (d) => d.getBoundingClientRect().width);
+  check(box <= 360, 'the detail fits the screen');
+  await page.keyboard.press('Escape');
+  await page.click('[data-screen="admin"]');
+  await page.waitForSelector('#stats .stat');
+  check(await overflow() <= 0, 'the collection screen fits too');
+});
+
+scenario('accessibility', async (t) => {
+  const { page } = t;
+  await open(t);
+  await upload(t, [QUAD]);
+  const issues = await page.evaluate(() => {
+    const out = [];
+    const name = (el) => (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') && document.getElementById(el.getAttribute('aria-labelledby'))?.textContent
+      || (el.labels && [...el.labels].map((l) => l.textContent).join(' ')) || el.textContent || el.title || '').trim();
+    for (const el of document.querySelectorAll('input:not([type=hidden]):not([hidden]), select, textarea')) {
+      if (el.type === 'file' || el.type === 'radio') continue;
+      if (!name(el)) out.push(`unlabelled ${el.tagName.toLowerCase()}#${el.id}`);
+    }
+    for (const el of document.querySelectorAll('button, a[href]')) if (!name(el)) out.push(`nameless ${el.tagName.toLowerCase()}#${el.id}`);
+    for (const el of document.querySelectorAll('img')) if (!el.hasAttribute('alt')) out.push(`img without alt: ${el.src}`);
+    if (!document.documentElement.lang) out.push('no lang');
+    // Contrast of text against its background (WCAG AA: 4.5, large text 3).
+    const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+      .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const bg = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const seen = new Set();
+    for (const el of document.querySelectorAll('body *')) {
+      if (!el.offsetParent || ![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+      const cs = getComputedStyle(el);
+      if (cs.visibility === 'hidden' || Number(cs.opacity) < 1) continue;
+      if (el.closest(':disabled, [disabled], .score')) continue; // disabled controls are exempt; .score sits on its bar (checked below)
+      const fg = rgb(cs.color);
+      const L1 = lum(fg.slice(0, 3));
+      const L2 = lum(bg(el));
+      const ratio = (Math.max(L1, L2) + 0.05) / (Math.min(L1, L2) + 0.05);
+      const large = parseFloat(cs.fontSize) >= 24 || (parseFloat(cs.fontSize) >= 18.66 && Number(cs.fontWeight) >= 700);
+      const key = `${el.tagName}.${el.className}`;
+      if (ratio < (large ? 3 : 4.5) && !seen.has(key)) { seen.add(key); out.push(`contrast ${ratio.toFixed(2)} for ${key}: “${el.textContent.trim().slice(0, 30)}”`); }
+    }
+    return out;
+  });
+  check(!issues.length, issues.slice(0, 4).join('; '));
+  // Tab order: from the top, the query comes before the options, and the results after.
+  const order = [];
+  await page.focus('body');
+  for (let i = 0; i < 60 && order.length < 60; i++) {
+    await page.keyboard.press('Tab');
+    order.push(await page.evaluate(() => document.activeElement.id || document.activeElement.className));
+  }
+  const at = (id) => order.indexOf(id);
+  check(at('add-files') >= 0 && at('add-files') < at('collection') && at('collection') < at('search-btn'), `focus order: query, options, search (${order.slice(0, 12)})`);
+  check(await page.$eval('#live', (e) => e.getAttribute('aria-live')) === 'polite' && /found/.test(await page.textContent('#live')), 'results are announced');
+  // Focus is visible.
+  await page.focus('#search-btn');
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Tab');
+  const ring = await page.$eval('#search-btn', (e) => getComputedStyle(e).outlineStyle);
+  check(ring !== 'none', 'a focus ring on buttons');
+});
+
+scenario('import', async (t) => {
+  const { page } = t;
+  await page.addInitScript(() => {
+    window.__events = [];
+    const ES = window.EventSource;
+    window.EventSource = class extends ES {
+      constructor(...a) {
+        super(...a);
+        this.addEventListener('progress', (e) => window.__events.push(['progress', JSON.parse(e.data).progress]));
+        this.addEventListener('done', (e) => window.__events.push(['done', JSON.parse(e.data).status]));
+      }
+    };
+  });
+  const before = await apiJson('/api/collection/stats');
+  await open(t, '/?screen=admin');
+  await page.waitForSelector('#stats .stat');
+  check((await page.textContent('#stats')).includes(String(before.patents)), 'the stats show the patents');
+  const options = await page.$$eval('#import-path option', (o) => o.map((x) => x.value));
+  const tar = options.find((v) => /I\d{8}\.tar$/.test(v));
+  check(tar, `a weekly archive is offered (${options})`);
+  await page.selectOption('#import-path', tar);
+  const [start] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/batch/start')),
+    page.click('#import-start'),
+  ]);
+  check(start.status() === 200, `the import started (${start.status()})`);
+  await page.waitForSelector('#import-progress:not([hidden])');
+  await t.shot('import-running');
+  await page.waitForSelector('#import-progress[data-status="done"]', { timeout: 90000 });
+  const events = await page.evaluate(() => window.__events);
+  check(events.some(([k]) => k === 'progress') && events.at(-1)[0] === 'done', `progress events, then done (${JSON.stringify(events).slice(0, 120)})`);
+  check(await page.$eval('#import-bar', (b) => b.value) === 1, 'the bar is full');
+  check(/stored/.test(await page.textContent('#import-counts')), 'the counts are shown');
+  await page.waitForFunction(() => document.querySelector('#jobs tbody tr')?.dataset.status === 'done');
+  const after = await apiJson('/api/collection/stats');
+  check(after.patents > before.patents, 'the collection grew');
+  await page.waitForFunction((n) => document.querySelector('#stats').textContent.includes(String(n)), after.patents);
+  await t.shot('admin');
+});
+
+// ---- main ------------------------------------------------------------------------
+
+// Large renditions of two drawings of a chair (Locarno 06), the query images.
+async function prepare() {
+  const form = new FormData();
+  form.append('file', new Blob([readFileSync(QUAD)], { type: 'image/png' }), 'quad.png');
+  form.append('top_k', '200');
+  const all = (await apiJson('/api/search', { method: 'POST', body: form })).results;
+  const pick = all.find((x) => /^06/.test(x.loc_class) && x.image_count >= 2) || all.find((x) => x.image_count >= 2);
+  check(pick, 'the collection has a patent with two drawings');
+  const p = await apiJson(`/api/patent/${encodeURIComponent(pick.patent_id)}`);
+  for (const [i, path] of [[0, VIEW1], [1, VIEW2]]) {
+    const res = await fetch(`${BASE}/api/image/${encodeURIComponent(p.images[i].file_name)}?size=large`);
+    check(res.ok && /jpeg/.test(res.headers.get('content-type')), `the large rendition of ${p.images[i].file_name}`);
+    writeFileSync(path, Buffer.from(await res.arrayBuffer()));
+  }
+}
+
+try {
+  await prepare();
+} catch (e) {
+  console.log(`FAIL prepare: ${e.message}`);
+  process.exit(1);
+}
+const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+let failed = 0;
+for (const s of scenarios) {
+  if (ONLY.length && !ONLY.includes(s.name)) continue;
+  if (!(await runOne(browser, s))) failed++;
+}
+await browser.close();
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,303 @@
+// app.js - the page's entry point: reads the options from the URL, wires the
+// modules together, runs searches, and switches between the Search and
+// Collection screens.
+import * as admin from './admin.js';
+import * as api from './api.js';
+import * as detail from './detail.js';
+import { $, $$, debounce, h, clear } from './dom.js';
+import { exportResults } from './exporter.js';
+import * as locarno from './locarno.js';
+import { announce, notify } from './notify.js';
+import * as query from './query.js';
+import * as results from './results.js';
+import * as shortcuts from './shortcuts.js';
+import * as state from './state.js';
+
+let opts = state.fromUrl();
+let seq = 0;                 // the latest search; older answers are dropped
+let lastParams = null;       // the parameters of the results on screen
+let generated = false;
+let finished = 0;            // searches answered, in <body data-searches> (tests wait on it)
+
+// Form field id -> option name.
+const FIELDS = {
+  'top-k': 'topK', 'min-score': 'minScore', group: 'group', 'pub-from': 'pubFrom', 'pub-to': 'pubTo',
+  'filing-from': 'filingFrom', 'filing-to': 'filingTo', applicant: 'applicant', assignee: 'assignee',
+  inventor: 'inventor', country: 'country', 'patent-ids': 'patentIds',
+};
+
+async function main() {
+  query.init({ change: () => { opts.page = 1; search(true); }, notify });
+  locarno.init({ change: (code) => { opts.locClass = code; optionChanged(); } });
+  results.init({ open: openDetail, more: moreLike, add: addView, page: turnPage });
+  detail.init({
+    more: moreLike, add: addView, step: stepDetail, closed: detailClosed,
+    views: () => query.list().map((v, i) => ({ label: query.label(v, i), url: () => query.displayUrl(v) })),
+  });
+  admin.init({ collection: () => opts.collection, imported: () => { locarno.load(opts.collection, opts.locClass); } });
+  shortcuts.init({
+    '/': () => { showScreen('search'); query.focus(); },
+    g: () => { $('#group').checked = !$('#group').checked; $('#group').dispatchEvent(new Event('change', { bubbles: true })); },
+    n: () => turnPage(1),
+    p: () => turnPage(-1),
+    r: () => results.focusCurrent(),
+    compare: () => detail.compareKey(),
+  });
+  initForm();
+  for (const b of $$('[data-screen]')) b.addEventListener('click', (e) => { e.preventDefault(); showScreen(b.dataset.screen, true); });
+  window.addEventListener('popstate', () => { opts = state.fromUrl(); fillForm(); query.setImages(opts.images); showScreen(opts.screen); search(false); });
+
+  fillForm();
+  checkHealth();
+  await loadCollections();
+  query.setImages(opts.images);
+  showScreen(opts.screen);
+  await Promise.all([locarno.load(opts.collection, opts.locClass), loadNotices()]);
+  if (query.count()) await search(false);
+  else idle();
+  if (opts.patent) openPatent(opts.patent);
+  document.body.dataset.ready = 'true';
+}
+
+function idle() {
+  results.message('idle', 'Search by picture.',
+    'Choose, drop or paste an image (Ctrl+V), then crop it or add more views of the same product. Results appear here.');
+}
+
+// ---- the form ------------------------------------------------------------
+
+function initForm() {
+  const form = $('#search-form');
+  form.addEventListener('submit', (e) => { e.preventDefault(); readForm(); opts.page = 1; search(true); });
+  form.addEventListener('change', (e) => {
+    if (e.target.id === 'loc-class' || e.target.id === 'loc-sub') return; // locarno.js reports
+    if (e.target.id === 'collection') { opts.collection = e.target.value; collectionChanged(); return; }
+    readForm();
+    optionChanged();
+  });
+  $('#clear-filters').addEventListener('click', () => {
+    for (const k of state.FILTER_KEYS) opts[k] = '';
+    fillForm();
+    locarno.set('');
+    optionChanged();
+  });
+  $('#export-csv').addEventListener('click', () => runExport('csv'));
+  $('#export-json').addEventListener('click', () => runExport('json'));
+}
+
+function readForm() {
+  if (!$('#collection').options.length) return; // not filled yet
+  for (const [id, key] of Object.entries(FIELDS)) {
+    const el = $(`#${id}`);
+    if (el.type === 'checkbox') opts[key] = el.checked;
+    else if (key === 'topK') opts.topK = Math.min(1000, Math.max(1, parseInt(el.value, 10) || 24));
+    else opts[key] = el.value.trim();
+  }
+  opts.locClass = locarno.value();
+}
+
+function fillForm() {
+  for (const [id, key] of Object.entries(FIELDS)) {
+    const el = $(`#${id}`);
+    if (el.type === 'checkbox') el.checked = !!opts[key];
+    else el.value = opts[key] ?? '';
+  }
+  if ($('#collection').options.length) $('#collection').value = opts.collection || $('#collection').value;
+  locarno.set(opts.locClass);
+  filterBadge();
+}
+
+function filterBadge() {
+  const n = state.activeFilters(opts);
+  $('#filter-count').textContent = n ? `${n} active` : '';
+  $('#clear-filters').disabled = !n;
+}
+
+const optionChanged = debounce(() => {
+  opts.page = 1;
+  filterBadge();
+  if (query.count()) search(true);
+  else state.save(opts);
+}, 60);
+
+async function collectionChanged() {
+  opts.page = 1;
+  await Promise.all([locarno.load(opts.collection, opts.locClass), loadNotices()]);
+  if ($('#admin').hidden === false) admin.load();
+  if (query.count()) search(true); else state.save(opts);
+}
+
+// ---- collections, health, notices ------------------------------------------
+
+async function loadCollections() {
+  const sel = $('#collection');
+  try {
+    const data = await api.collections();
+    const list = Array.isArray(data) ? data : data.collections || [];
+    clear(sel);
+    for (const c of list) {
+      const name = c.name || c.collection_name;
+      sel.append(h('option', { value: name }, `${name}${typeof c.images === 'number' ? ` (${c.images.toLocaleString('en-US')} images)` : ''}`));
+    }
+    if (!list.length) sel.append(h('option', { value: '' }, 'default'));
+    if (opts.collection && ![...sel.options].some((o) => o.value === opts.collection)) sel.append(h('option', { value: opts.collection }, opts.collection));
+    sel.value = opts.collection || sel.options[0].value;
+    if (!opts.collection && list.length > 1) opts.collection = sel.value;
+  } catch (e) {
+    clear(sel).append(h('option', { value: opts.collection }, opts.collection || 'default'));
+    notify(e.message, 'error');
+  }
+}
+
+async function checkHealth() {
+  try {
+    const hl = await api.health();
+    const model = hl.components?.model;
+    setNotice('model', model && model !== 'ok'
+      ? `No model is loaded (${model}): searching by picture is unavailable. Start the server with --model DIR, or run “dinoseek model fetch facebook/dinov2-small”.` : '');
+    if (hl.status && hl.status !== 'ok' && (!model || model === 'ok')) setNotice('health', `The server reports “${hl.status}”: ${Object.entries(hl.components || {}).filter(([, v]) => v !== 'ok').map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+  } catch (e) {
+    setNotice('health', e.message);
+  }
+}
+
+async function loadNotices() {
+  try {
+    const s = await api.stats(opts.collection);
+    generated = !!s.generated_weights;
+    setNotice('generated', generated
+      ? `This server runs on generated weights (${s.model || 'test model'}): results are ranked, but similarity between images is not meaningful. Use “dinoseek model fetch facebook/dinov2-small” for real search.` : '');
+    setNotice('empty', s.images === 0 ? 'This collection is empty: import drawings from the Collection screen, or with “dinoseek import”.' : '');
+    $('#brand-stats').textContent = `${(s.patents ?? 0).toLocaleString('en-US')} patents · ${(s.images ?? 0).toLocaleString('en-US')} images`;
+  } catch (e) {
+    setNotice('empty', e.message);
+  }
+}
+
+function setNotice(id, text) {
+  const box = $('#notices');
+  let el = $(`#notice-${id}`);
+  if (!text) { el?.remove(); return; }
+  if (!el) { el = h('p', { id: `notice-${id}`, class: `notice ${id}` }); box.append(el); }
+  el.textContent = text;
+}
+
+// ---- search ----------------------------------------------------------------
+
+async function search(push) {
+  readForm();
+  opts.images = query.imageState();
+  state.save(opts, push);
+  if (!query.count()) { idle(); return; }
+  const my = ++seq;
+  const params = state.apiParams(opts);
+  results.message('loading', 'Searching…', `${query.count()} view${query.count() > 1 ? 's' : ''}`);
+  $('#search-btn').disabled = true;
+  const t0 = performance.now();
+  try {
+    const data = await api.search(query.formData(params));
+    if (my !== seq) return;
+    lastParams = params;
+    results.show(data, { page: opts.page, topK: opts.topK, group: opts.group, views: query.count(), filtered: state.activeFilters(opts) > 0 || opts.minScore !== '' });
+    const n = (data.results || []).length;
+    announce(`${n} ${opts.group ? 'patents' : 'images'} found in ${Math.round(data.timing?.total_ms ?? performance.now() - t0)} ms.`);
+  } catch (e) {
+    if (my !== seq) return;
+    lastParams = null;
+    results.message('error', 'The search failed.', e.message);
+    announce(`The search failed: ${e.message}`);
+  } finally {
+    if (my === seq) {
+      $('#search-btn').disabled = false;
+      document.body.dataset.searches = String(++finished);
+    }
+  }
+}
+
+function turnPage(delta) {
+  if (!lastParams) return;
+  const next = opts.page + delta;
+  if (next < 1 || (delta > 0 && $('#page-next').disabled)) return;
+  opts.page = next;
+  search(true).then(() => results.focusFirst());
+}
+
+function moreLike(name) {
+  if (!name) return;
+  detail.close();
+  showScreen('search');
+  query.addImage(name, { replace: true });
+}
+
+function addView(name) {
+  if (name && query.addImage(name)) notify(`Added ${name} as view ${query.count()}.`, 'info');
+}
+
+async function runExport(kind) {
+  if (!lastParams) return;
+  const btns = [$('#export-csv'), $('#export-json')];
+  btns.forEach((b) => { b.disabled = true; });
+  try {
+    const n = await exportResults(kind, (p) => query.formData(p), lastParams, api, (t) => announce(t));
+    notify(`Exported ${n.toLocaleString('en-US')} rows as ${kind.toUpperCase()}.`, 'info');
+  } catch (e) {
+    notify(`Export failed: ${e.message}`, 'error');
+  } finally {
+    btns.forEach((b) => { b.disabled = false; });
+  }
+}
+
+// ---- detail ----------------------------------------------------------------
+
+let detailIndex = -1;
+
+function openDetail(i, compare = false) {
+  const list = results.items();
+  const hit = list[i];
+  if (!hit) return;
+  detailIndex = i;
+  const grouped = results.isGrouped();
+  const hits = grouped ? (hit.images || []) : list.filter((x) => x.patent_id === hit.patent_id);
+  opts.patent = hit.patent_id;
+  state.save(opts);
+  detail.open(hit.patent_id, {
+    collection: opts.collection, hits, compare,
+    select: grouped ? hit.images?.[0]?.file_name : hit.file_name,
+    position: `Result ${(opts.page - 1) * opts.topK + i + 1}`, hasPrev: i > 0, hasNext: i < list.length - 1,
+  });
+}
+
+function openPatent(id) {
+  detailIndex = results.items().findIndex((x) => x.patent_id === id);
+  if (detailIndex >= 0) { openDetail(detailIndex); return; }
+  detail.open(id, { collection: opts.collection, hits: [], position: '', hasPrev: false, hasNext: false });
+}
+
+function stepDetail(delta) {
+  const to = detailIndex + delta;
+  if (to < 0 || to >= results.items().length) return;
+  openDetail(to);
+}
+
+function detailClosed() {
+  opts.patent = '';
+  state.save(opts);
+  if (detailIndex >= 0 && $('#admin').hidden) {
+    const card = $(`#results > .card[data-index="${detailIndex}"]`);
+    if (card) { card.focus(); return; }
+  }
+}
+
+// ---- screens ---------------------------------------------------------------
+
+function showScreen(name, user = false) {
+  opts.screen = name;
+  $('#search').hidden = name !== 'search';
+  $('#admin').hidden = name !== 'admin';
+  for (const b of $$('[data-screen]')) b.setAttribute('aria-current', b.dataset.screen === name ? 'page' : 'false');
+  document.title = name === 'admin' ? 'Collection · dinoseek' : 'dinoseek · design patent image search';
+  if (name === 'admin') admin.load();
+  if (user) { state.save(opts, true); $(name === 'admin' ? '#admin h2' : '#add-files').focus(); }
+}
+
+main().catch((e) => notify(`The page could not start: ${e.message}`, 'error'));

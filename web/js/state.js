@@ -1,0 +1,101 @@
+// state.js - the search options and the URL, kept in step, so that a search
+// can be bookmarked or shared. Uploaded images cannot travel in a URL; images
+// already in the collection do, as `image=<file_name>` (repeatable, with an
+// optional `crop<k>=x,y,w,h` for the k-th of them).
+
+// Option name -> [URL/API parameter, default]. The URL uses the API's names.
+const FIELDS = {
+  collection: ['collection', ''],
+  topK: ['top_k', 24],
+  minScore: ['min_score', ''],
+  group: ['group_by_patent', false],
+  locClass: ['loc_class', ''],
+  pubFrom: ['pub_date_from', ''],
+  pubTo: ['pub_date_to', ''],
+  filingFrom: ['filing_date_from', ''],
+  filingTo: ['filing_date_to', ''],
+  applicant: ['applicant', ''],
+  assignee: ['assignee', ''],
+  inventor: ['inventor', ''],
+  country: ['applicant_country', ''],
+  patentIds: ['patent_ids', ''],
+  page: ['page', 1],
+};
+
+export const FILTER_KEYS = ['locClass', 'pubFrom', 'pubTo', 'filingFrom', 'filingTo', 'applicant',
+  'assignee', 'inventor', 'country', 'patentIds'];
+
+export function defaults() {
+  const o = {};
+  for (const [k, [, d]] of Object.entries(FIELDS)) o[k] = d;
+  o.images = [];        // [{name, crop: 'x,y,w,h'|null}]
+  o.screen = 'search';
+  o.patent = '';        // the patent whose detail is open
+  return o;
+}
+
+const CROP_RE = /^(0|1|0?\.\d+|1\.0*)(,(0|1|0?\.\d+|1\.0*)){3}$/;
+
+export function fromUrl(search = location.search) {
+  const p = new URLSearchParams(search);
+  const o = defaults();
+  for (const [k, [name, d]] of Object.entries(FIELDS)) {
+    const v = p.get(name);
+    if (v === null) continue;
+    if (typeof d === 'boolean') o[k] = v === 'true' || v === '1';
+    else if (typeof d === 'number') {
+      const n = parseInt(v, 10);
+      if (Number.isFinite(n) && n > 0) o[k] = n;
+    } else o[k] = v;
+  }
+  o.images = p.getAll('image').filter(Boolean).slice(0, 8).map((name, i) => {
+    const c = p.get(`crop${i}`);
+    return { name, crop: c && CROP_RE.test(c) ? c : null };
+  });
+  o.screen = p.get('screen') === 'admin' ? 'admin' : 'search';
+  o.patent = p.get('patent') || '';
+  return o;
+}
+
+export function toUrl(o) {
+  const p = new URLSearchParams();
+  if (o.screen === 'admin') p.set('screen', 'admin');
+  o.images.forEach((img, i) => {
+    p.append('image', img.name);
+    if (img.crop) p.set(`crop${i}`, img.crop);
+  });
+  for (const [k, [name, d]] of Object.entries(FIELDS)) {
+    const v = o[k];
+    if (v === d || v === '' || v === null || v === undefined) continue;
+    p.set(name, String(v));
+  }
+  if (o.patent) p.set('patent', o.patent);
+  const s = p.toString();
+  return s ? `/?${s}` : '/';
+}
+
+// Write the options into the address bar: push makes a history entry (a new
+// search), otherwise the current one is replaced (an option changed).
+export function save(o, push = false) {
+  const url = toUrl(o);
+  if (url === location.pathname + location.search) return;
+  if (push) history.pushState(null, '', url);
+  else history.replaceState(null, '', url);
+}
+
+// The search parameters for the API (everything but the views).
+export function apiParams(o) {
+  const p = {};
+  const put = (k, v) => { if (v !== '' && v !== null && v !== undefined) p[k] = String(v); };
+  put('collection', o.collection);
+  put('top_k', o.topK);
+  put('offset', (o.page - 1) * o.topK || '');
+  put('min_score', o.minScore);
+  put('group_by_patent', o.group ? 'true' : '');
+  for (const k of FILTER_KEYS) put(FIELDS[k][0], typeof o[k] === 'string' ? o[k].trim() : o[k]);
+  return p;
+}
+
+export function activeFilters(o) {
+  return FILTER_KEYS.filter((k) => String(o[k] || '').trim() !== '').length;
+}
