@@ -16,6 +16,12 @@ libxml2-dev libarchive-dev"
 # Tests and tools: clang for the fuzz targets (libFuzzer) and sanitizer
 # runtimes; Python for the helper HTTP server used by the download tests.
 PKGS="$PKGS clang libclang-rt-14-dev python3"
+# The browser tests: Debian's chromium driven by playwright-core under node
+# (18 or later). A node installed otherwise (NodeSource's nodejs bundles npm
+# and conflicts with Debian's npm) is kept as it is.
+PKGS="$PKGS chromium"
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 # Extra packages named on the command line (e.g. python3-torch for `make bench`).
 PKGS="$PKGS $*"
 

@@ -33,6 +33,7 @@ static const struct {
     {"sample", sample_tests},
     {"import", import_tests},
     {"parity", parity_tests},
+    {"browser", browser_tests},
 };
 
 void ds_test_skip(const char *fmt, ...)

@@ -20,5 +20,6 @@ extern const ds_test uspto_tests[];
 extern const ds_test arc_tests[];
 extern const ds_test sample_tests[];
 extern const ds_test import_tests[];
+extern const ds_test browser_tests[];
 
 #endif
