@@ -209,7 +209,7 @@ static int parse_views(const http_form *form, const http_request *req, params *p
         views[(*n)++] = (eng_view){.file_name = v};
     }
     for (int i = 0; i < *n; i++) {
-        char name[16];
+        char name[24];
         snprintf(name, sizeof name, "crop_%d", i);
         const char *c = param(p, name);
         if (!c || !*c)
