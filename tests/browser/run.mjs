@@ -611,11 +611,8 @@ scenario('phone', async (t) => {
   check(await overflow() <= 0, 'the collection screen fits too');
 });
 
-scenario('accessibility', async (t) => {
-  const { page } = t;
-  await open(t);
-  await upload(t, [QUAD]);
-  const issues = await page.evaluate(() => {
+// Labels, names, alt text, and text contrast (WCAG AA) of what is on screen.
+const audit = () => {
     const out = [];
     const name = (el) => (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') && document.getElementById(el.getAttribute('aria-labelledby'))?.textContent
       || (el.labels && [...el.labels].map((l) => l.textContent).join(' ')) || el.textContent || el.title || '').trim();
@@ -652,8 +649,18 @@ scenario('accessibility', async (t) => {
       if (ratio < (large ? 3 : 4.5) && !seen.has(key)) { seen.add(key); out.push(`contrast ${ratio.toFixed(2)} for ${key}: “${el.textContent.trim().slice(0, 30)}”`); }
     }
     return out;
-  });
-  check(!issues.length, issues.slice(0, 4).join('; '));
+  };
+
+scenario('accessibility', async (t) => {
+  const { page } = t;
+  await open(t);
+  await upload(t, [QUAD]);
+  const issues = await page.evaluate(audit);
+  check(!issues.length, `light theme: ${issues.slice(0, 4).join('; ')}`);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  const dark = await page.evaluate(audit);
+  check(!dark.length, `dark theme: ${dark.slice(0, 4).join('; ')}`);
+  await page.emulateMedia({ colorScheme: 'light' });
   // Tab order: from the top, the query comes before the options, and the results after.
   const order = [];
   await page.focus('body');

@@ -27,12 +27,12 @@ export async function stats() {
   const box = $('#stats');
   try {
     const s = await api.stats(collection());
-    const card = (label, value, sub) => h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, label), h('span', { class: 'stat-value' }, value), sub ? h('span', { class: 'stat-sub' }, sub) : null);
+    const card = (label, value, sub, text) => h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, label), h('span', { class: text ? 'stat-value text' : 'stat-value' }, value), sub ? h('span', { class: 'stat-sub' }, sub) : null);
     const idx = s.index || {};
     clear(box).append(
       card('Patents', count(s.patents)),
       card('Images', count(s.images)),
-      card('Model', s.model || '–', `${s.dimension || '?'} dimensions${s.generated_weights ? ' · generated weights' : ''}`),
+      card('Model', s.model || '–', `${s.dimension || '?'} dimensions${s.generated_weights ? ' · generated weights' : ''}`, true),
       card('Index', idx.kind || '–', `${count(idx.count)} vectors · ${bytes(idx.bytes)}${idx.f16 ? ' · f16' : ''}`),
       card('Catalog', bytes(s.db_bytes)));
     const top = clear($('#top-classes'));

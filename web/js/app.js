@@ -34,7 +34,7 @@ async function main() {
     more: moreLike, add: addView, step: stepDetail, closed: detailClosed,
     views: () => query.list().map((v, i) => ({ label: query.label(v, i), url: () => query.displayUrl(v) })),
   });
-  admin.init({ collection: () => opts.collection, imported: () => { locarno.load(opts.collection, opts.locClass); } });
+  admin.init({ collection: () => opts.collection, imported: () => { locarno.load(opts.collection, opts.locClass); loadNotices(); loadCollections(); } });
   shortcuts.init({
     '/': () => { showScreen('search'); query.focus(); },
     g: () => { $('#group').checked = !$('#group').checked; $('#group').dispatchEvent(new Event('change', { bubbles: true })); },
@@ -44,6 +44,8 @@ async function main() {
     compare: () => detail.compareKey(),
   });
   initForm();
+  // On a phone the options start folded, so the query and results come first.
+  if (matchMedia('(max-width: 860px)').matches && !state.activeFilters(opts)) $('#options-box').open = false;
   for (const b of $$('[data-screen]')) b.addEventListener('click', (e) => { e.preventDefault(); showScreen(b.dataset.screen, true); });
   window.addEventListener('popstate', () => { opts = state.fromUrl(); fillForm(); query.setImages(opts.images); showScreen(opts.screen); search(false); });
 
@@ -110,6 +112,7 @@ function fillForm() {
 function filterBadge() {
   const n = state.activeFilters(opts);
   $('#filter-count').textContent = n ? `${n} active` : '';
+  $('#filter-summary').textContent = n ? `${n} filter${n > 1 ? 's' : ''} on` : '';
   $('#clear-filters').disabled = !n;
 }
 
