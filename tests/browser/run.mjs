@@ -268,6 +268,12 @@ scenario('crop', async (t) => {
   const r2 = await searched(page, () => page.keyboard.press('Enter'));
   const crop2 = parts(r2).find(([k]) => k === 'crop_0');
   check(crop2 && near(Number(crop2[1].split(',')[0]), 0.11), `the arrow key moved the region (${crop2?.[1]})`);
+  // A crop of a collection image travels in the URL.
+  const hit = await someImage();
+  const r3 = await searched(page, () => page.goto(`${BASE}/?image=${encodeURIComponent(hit.file_name)}&crop0=0.25,0.25,0.5,0.5`));
+  check(r3.status === 200 && parts(r3).some(([k, v]) => k === 'crop_0' && v === '0.25,0.25,0.5,0.5')
+    && parts(r3).some(([k, v]) => k === 'image' && v === hit.file_name), 'a bookmarked crop is searched');
+  check(await page.isVisible('#views .crop-outline'), 'and shown');
 });
 
 scenario('views', async (t) => {

@@ -96,7 +96,7 @@ function drawings(p) {
         'aria-label': `${img.page_num || img.file_name}${s !== undefined ? `, score ${score(s)}` : ''}`,
         onclick: () => select(img.file_name), ondblclick: () => { select(img.file_name); showCompare(true); },
       },
-      h('img', { src: img.thumbnail_url || api.thumbUrl(img.file_name), alt: '', width: 300, height: 300, loading: 'lazy' }),
+      h('img', { src: img.thumbnail_url || api.thumbUrl(img.file_name), alt: '', width: 300, height: 300 }),
       h('span', { class: 'cap' }, img.page_num || `#${img.image_index}`, s !== undefined ? h('b', {}, ` ${score(s)}`) : null))));
   }
   actionsBar();
