@@ -61,11 +61,17 @@ async function runOne(browser, s) {
   // expose multipart bodies with files).
   await context.addInitScript(() => {
     window.__forms = [];
+    window.__inflight = 0;
     const orig = window.fetch;
     window.fetch = (url, init) => {
       if (String(url).startsWith('/api/search') && init?.body instanceof FormData)
         window.__forms.push([...init.body.entries()].map(([k, v]) => [k, v instanceof File ? `file:${v.name}` : v]));
-      return orig(url, init);
+      window.__inflight++;
+      const p = orig(url, init);
+      // done when the body has been read too (the page always reads it)
+      p.then((res) => { const t = res.clone(); t.arrayBuffer().finally(() => { window.__inflight--; }); },
+        () => { window.__inflight--; });
+      return p;
     };
   });
   const page = await context.newPage();
@@ -94,15 +100,15 @@ async function runOne(browser, s) {
       s.fn(t),
       new Promise((_, rej) => setTimeout(() => rej(new Fail(`took over ${SCENARIO_MS / 1000} s`)), SCENARIO_MS)),
     ]);
-    await page.waitForTimeout(150); // late console errors of the last step
+    await settle(page); // the last step's calls, and their errors
   } catch (e) {
     error = e;
     await page.screenshot({ path: join(OUT, `FAIL-${s.name}.png`) }).catch(() => {});
   }
-  await context.close();
   const reason = error ? (error instanceof Fail ? error.message : String(error.message || error).split('\n')[0])
-    : problems.length ? problems.slice(0, 3).join("; ") : null;
-  if (process.env.DINOSEEK_BROWSER_VERBOSE && problems.length) console.error(problems.join("\n"));
+    : problems.length ? problems.slice(0, 3).join('; ') : null;
+  if (process.env.DINOSEEK_BROWSER_VERBOSE && problems.length) console.error(problems.join('\n'));
+  await context.close(); // what closing cuts short is not the page's fault
   console.log(reason ? `FAIL ${s.name}: ${reason}` : `ok ${s.name}`);
   if (process.env.DINOSEEK_BROWSER_VERBOSE) console.error(`  ${s.name}: ${Date.now() - t0} ms`);
   return !reason;
@@ -134,6 +140,18 @@ async function searched(page, action) {
   }, before);
   const form = await page.evaluate(() => window.__forms.at(-1) || []);
   return { status: res.status(), body, data: body?.data, form };
+}
+
+// Leave the page only when none of its calls is under way (navigating
+// would abort it, which counts as a failed request).
+async function settle(page) {
+  await page.waitForTimeout(100); // a debounced search may be about to start
+  await page.waitForFunction(() => window.__inflight === 0);
+}
+
+async function goto(page, path) {
+  await settle(page);
+  return page.goto(BASE + path);
 }
 
 const cards = (page) => page.$$eval('#results > .card', (els) => els.map((e) => ({
@@ -270,7 +288,7 @@ scenario('crop', async (t) => {
   check(crop2 && near(Number(crop2[1].split(',')[0]), 0.11), `the arrow key moved the region (${crop2?.[1]})`);
   // A crop of a collection image travels in the URL.
   const hit = await someImage();
-  const r3 = await searched(page, () => page.goto(`${BASE}/?image=${encodeURIComponent(hit.file_name)}&crop0=0.25,0.25,0.5,0.5`));
+  const r3 = await searched(page, () => goto(page, `/?image=${encodeURIComponent(hit.file_name)}&crop0=0.25,0.25,0.5,0.5`));
   check(r3.status === 200 && parts(r3).some(([k, v]) => k === 'crop_0' && v === '0.25,0.25,0.5,0.5')
     && parts(r3).some(([k, v]) => k === 'image' && v === hit.file_name), 'a bookmarked crop is searched');
   check(await page.isVisible('#views .crop-outline'), 'and shown');
@@ -301,7 +319,7 @@ scenario('views', async (t) => {
   // The URL is a bookmark: opening it runs the same search.
   const url = page.url();
   check(new URL(url).searchParams.getAll('image').length === 1, `the URL holds the query image (${url})`);
-  const r3 = await searched(page, () => page.goto(url));
+  const r3 = await searched(page, () => goto(page, url.slice(BASE.length)));
   check(r3.data.results.map((x) => x.file_name).join() === r2.data.results.map((x) => x.file_name).join(), 'the bookmark gives the same results');
   // A patent number adds its drawings as views.
   await page.fill('#image-name', hit.patent_id);
@@ -362,7 +380,7 @@ scenario('filters', async (t) => {
   check(/1 active/.test(await page.textContent('#filter-count')), 'the active filters are counted');
   await t.shot('filters');
   // Reloading keeps every option.
-  const r2 = await searched(page, () => page.reload());
+  const r2 = await searched(page, () => settle(page).then(() => page.reload()));
   check(r2.data.results.length === r.data.results.length && await page.inputValue('#country') === country, 'a reload keeps the filters');
 });
 
@@ -575,7 +593,7 @@ scenario('errors', async (t) => {
   // An empty result.
   await page.click('#clear-views');
   await page.fill('#min-score', '0.9999');
-  await page.press('#min-score', 'Enter');
+  await page.locator('#min-score').blur();
   r = await searched(page, () => page.setInputFiles('#file-input', QUAD));
   check(r.status === 200 && r.data.results.length === 0, 'nothing reaches 0.9999');
   msg = await page.textContent('#results-message');
@@ -589,7 +607,7 @@ scenario('errors', async (t) => {
   // A bookmark naming a missing image: the server's 404 message is shown.
   t.expectHttp(404, /\/api\/search$/);
   t.expectHttp(404, /\/api\/image\/gone\.png/); // its thumbnail in the query list
-  r = await searched(page, () => page.goto(`${BASE}/?image=gone.png`));
+  r = await searched(page, () => goto(page, '/?image=gone.png'));
   check(r.status === 404, `a missing image in the URL: 404 (got ${r.status})`);
   msg = await page.textContent('#results-message');
   check(msg.includes(r.body.message), `the server's message is shown (${msg})`);

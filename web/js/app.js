@@ -188,7 +188,9 @@ function setNotice(id, text) {
 // ---- search ----------------------------------------------------------------
 
 async function search(push) {
+  optionChanged.cancel(); // this search already has every option
   readForm();
+  filterBadge();
   opts.images = query.imageState();
   state.save(opts, push);
   if (!query.count()) { idle(); return; }

@@ -84,12 +84,15 @@ export function typing(ev) {
   return false;
 }
 
+// fn, called once `wait` ms after the last call; .cancel() drops a pending call.
 export function debounce(fn, wait) {
   let t = 0;
-  return (...args) => {
+  const d = (...args) => {
     clearTimeout(t);
     t = setTimeout(() => fn(...args), wait);
   };
+  d.cancel = () => clearTimeout(t);
+  return d;
 }
 
 // The USPTO public search link for a design patent: D0701016 -> D701016.
