@@ -103,8 +103,9 @@ fi
 [ -n "${DINOSEEK_DEMO_NO_SERVE:-}" ] && exit 0
 listen=${DINOSEEK_LISTEN:-127.0.0.1:8000}
 echo
-echo "demo: serving on http://$listen/ (Ctrl-C stops). Try:"
+echo "demo: serving on http://$listen/ (Ctrl-C stops): open it in a browser for the web UI."
+echo "demo: its Collection tab can import from $samples (the server's import root). Or try:"
 echo "  curl -F file=@tests/fixtures/images/drawing_g4.tif -F top_k=3 -F group_by_patent=true http://$listen/api/search"
 echo "  curl http://$listen/api/collection/stats"
 echo "  curl http://$listen/health"
-exec "$bin" serve --data "$data" --model "$model" --listen "$listen"
+exec "$bin" serve --data "$data" --model "$model" --listen "$listen" --import-roots "$samples"
