@@ -87,7 +87,9 @@ echo
 samples="$data/samples"
 if [ ! -f "$samples/I20221025.tar" ]; then
     echo "demo: generating a synthetic USPTO week in $samples"
-    "$bin" sample generate "$samples" --patents "${DINOSEEK_DEMO_PATENTS:-300}"
+    # Numbered from D2000001, a range the USPTO has not reached: the real
+    # samples imported below (D0967598, ...) keep their own numbers.
+    "$bin" sample generate "$samples" --patents "${DINOSEEK_DEMO_PATENTS:-300}" --first 2000001
 fi
 echo "demo: importing $samples/I20221025.tar (a rerun skips what is there)"
 "$bin" import --data "$data" --model "$model" "$samples/I20221025.tar" || [ $? -eq 3 ]

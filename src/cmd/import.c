@@ -100,8 +100,8 @@ static void print_summary(const imp_progress *p, int dry_run)
             p->elapsed_s > 0 ? (double)p->done / p->elapsed_s : 0);
     if (!dry_run)
         fprintf(stderr,
-                "dinoseek import: time: parse %.1f s (%.0f%%), decode %.1f s (%.0f%%, summed "
-                "over workers), embed %.1f s (%.0f%%), write %.1f s (%.0f%%)\n",
+                "dinoseek import: time: parse %.1f s (%.0f%%), decode %.1f s (%.0f%%, CPU "
+                "time over workers), embed %.1f s (%.0f%%), write %.1f s (%.0f%%)\n",
                 p->parse_ms / 1e3, p->parse_ms * pct, p->decode_ms / 1e3, p->decode_ms * pct,
                 p->embed_ms / 1e3, p->embed_ms * pct, p->write_ms / 1e3, p->write_ms * pct);
     if (p->job)

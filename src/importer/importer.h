@@ -53,7 +53,9 @@ typedef struct imp_progress {
     double elapsed_s;
     double items_per_s;          /* (done + skipped + failed) / elapsed */
     double eta_s;                /* -1: unknown */
-    double parse_ms, decode_ms, embed_ms, write_ms; /* time spent per stage */
+    double parse_ms, decode_ms, embed_ms, write_ms; /* time per stage: wall time of
+                                    the reader, embedder and writer; CPU time
+                                    summed over the decode workers */
     int finished;
     const char *status;          /* "running", "done", "failed", "cancelled" */
     const char *last_error;      /* the latest failure's reason, or NULL */
