@@ -16,7 +16,6 @@ import * as state from './state.js';
 let opts = state.fromUrl();
 let seq = 0;                 // the latest search; older answers are dropped
 let lastParams = null;       // the parameters of the results on screen
-let generated = false;
 let finished = 0;            // searches answered, in <body data-searches> (tests wait on it)
 
 // Form field id -> option name.
@@ -167,8 +166,7 @@ async function checkHealth() {
 async function loadNotices() {
   try {
     const s = await api.stats(opts.collection);
-    generated = !!s.generated_weights;
-    setNotice('generated', generated
+    setNotice('generated', s.generated_weights
       ? `This server runs on generated weights (${s.model || 'test model'}): results are ranked, but similarity between images is not meaningful. Use “dinoseek model fetch facebook/dinov2-small” for real search.` : '');
     setNotice('empty', s.images === 0 ? 'This collection is empty: import drawings from the Collection screen, or with “dinoseek import”.' : '');
     $('#brand-stats').textContent = `${(s.patents ?? 0).toLocaleString('en-US')} patents · ${(s.images ?? 0).toLocaleString('en-US')} images`;

@@ -34,7 +34,6 @@ export function className(code) {
   return c ? c.name : '';
 }
 
-export const known = () => classes;
 
 function fillClasses() {
   const sel = clear($('#loc-class'));
