@@ -442,6 +442,39 @@ out:
     return 0;
 }
 
+/* A browser shows no TIFF: the page sends an upload here to get a JPEG it
+ * can preview and crop (at most 1600 px, the same as ?size=large). */
+static int h_preview(void *app_, const http_request *req, http_response *resp)
+{
+    (void)app_;
+    char boundary[80];
+    http_form form = {0};
+    ds_err err = {0};
+    if (http_multipart_boundary(http_header(req, "Content-Type"), boundary, sizeof boundary,
+                                &err) != 0 ||
+        http_parse_multipart(req->body, req->body_len, boundary, 8, &form, &err) != 0) {
+        http_respond_error(resp, err.code == DS_ETOOBIG ? 413 : 400, "%s", err.msg);
+        goto out;
+    }
+    const http_part *file = http_form_get(&form, "file");
+    void *jpeg = NULL;
+    size_t len = 0;
+    if (!file || !file->len) {
+        http_respond_error(resp, 400, "the form needs a non-empty 'file' part (the image)");
+    } else if (img_thumbnail_buffer(file->data, file->len, ENG_LARGE_SIDE, 88, &jpeg, &len,
+                                    &err) != 0) {
+        if (err.code == DS_EFORMAT || err.code == DS_EUNSUPPORTED)
+            err.code = DS_EMEDIA;
+        http_respond_error(resp, status_of(&err), "%s", err.msg);
+    } else {
+        http_respond_bytes(resp, 200, "image/jpeg", jpeg, len);
+        http_set_header(resp, "Cache-Control", "no-store");
+    }
+out:
+    http_form_free(&form);
+    return 0;
+}
+
 static int h_metrics(void *app_, const http_request *req, http_response *resp)
 {
     api_app *app = app_;
@@ -482,6 +515,8 @@ static const http_route routes[] = {
     {"GET", "/api/image/", h_image, HTTP_PREFIX, 0, "Thumbnail (or ?size=full original) by file name"},
     {"GET", "/api/patent/", h_patent, HTTP_PREFIX, 0, "A patent with all its images"},
     {"POST", "/api/images", h_add_image, HTTP_WRITE, 64 * MB, "Add one image (multipart 'file')"},
+    {"POST", "/api/preview", h_preview, 0, 32 * MB,
+     "A JPEG (at most 1600 px) of an uploaded image, for browsers that cannot show it (TIFF)"},
     {"POST", "/api/batch/start", api_h_batch_start, HTTP_WRITE, 64 * 1024,
      "Start an import of a folder or archive under the import roots (JSON {path, collection})"},
     {"GET", "/api/batch/status", api_h_batch_status, 0, 0, "The latest import job"},

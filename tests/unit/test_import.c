@@ -726,6 +726,15 @@ static curl_mime *two_views(CURL *c)
     return m;
 }
 
+static curl_mime *one_view(CURL *c)
+{
+    curl_mime *m = curl_mime_init(c);
+    curl_mimepart *p = curl_mime_addpart(m);
+    curl_mime_name(p, "file");
+    curl_mime_filedata(p, g_view_a);
+    return m;
+}
+
 static ds_reply post_query(int port, const char *query)
 {
     char path[1400];
@@ -839,6 +848,17 @@ static void test_api_for_the_ui(void)
     CHECKF(r.status == 200 && strstr(r.headers, "image/jpeg") && r.len > 1000 &&
                (unsigned char)r.body[0] == 0xFF,
            "large: %ld", r.status);
+    ds_reply_free(&r);
+
+    /* A TIFF upload previewed as JPEG; not an image: 415. */
+    r = ds_http(s.port, "POST", "/api/preview", one_view, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200 && strstr(r.headers, "image/jpeg") &&
+               (unsigned char)r.body[0] == 0xFF && (unsigned char)r.body[1] == 0xD8,
+           "preview: %ld %.200s", r.status, r.body);
+    ds_reply_free(&r);
+    g_view_a = "tests/fixtures/images/hf_normalize.f32";
+    r = ds_http(s.port, "POST", "/api/preview", one_view, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 415, "preview of a non-image: %ld %.200s", r.status, r.body);
     ds_reply_free(&r);
 
     /* The page: index.html under a strict CSP; files under /ui/; nothing
