@@ -35,6 +35,7 @@ mkdirSync(OUT, { recursive: true });
 const img = (name) => join(FIXTURES, name);
 const QUAD = img('quad.png');
 const PHOTO = img('parity_photo.jpg');
+const TIFF = img('drawing_g4.tif'); // a 1-bit CCITT G4 drawing
 // Two views of one chair from the collection, as JPEGs a user might have
 // (written by prepare()).
 const VIEW1 = join(OUT, 'query-view1.jpg');
@@ -292,6 +293,45 @@ scenario('crop', async (t) => {
   check(r3.status === 200 && parts(r3).some(([k, v]) => k === 'crop_0' && v === '0.25,0.25,0.5,0.5')
     && parts(r3).some(([k, v]) => k === 'image' && v === hit.file_name), 'a bookmarked crop is searched');
   check(await page.isVisible('#views .crop-outline'), 'and shown');
+  // A TIFF upload (a 1-bit CCITT G4 drawing, as the USPTO's): the browser
+  // cannot show it, so the page shows, crops and compares the server's JPEG
+  // preview; the crop goes to the server as fractions of the original.
+  await settle(page);
+  await open(t);
+  const [pres, r4] = await Promise.all([
+    page.waitForResponse((x) => x.url() === `${BASE}/api/preview` && x.request().method() === 'POST'),
+    upload(t, [TIFF]),
+  ]);
+  check(pres.status() === 200 && /image\/jpeg/.test(pres.headers()['content-type']), `a JPEG preview of the TIFF (HTTP ${pres.status()})`);
+  check(r4.status === 200 && r4.data.results.length > 0, 'the TIFF was searched');
+  await page.waitForFunction(() => document.querySelector('#views .view img')?.naturalWidth > 0);
+  check(await page.isEnabled('#views .view button:has-text("Crop")'), 'the TIFF view can be cropped');
+  await page.click('#views .view button:has-text("Crop")');
+  await page.waitForSelector('#crop-dialog[open]');
+  await page.waitForFunction(() => document.querySelector('.crop-stage img').naturalWidth > 0);
+  const tbox = await (await page.$('.crop-stage img')).boundingBox();
+  await page.mouse.move(tbox.x + tbox.width * 0.1, tbox.y + tbox.height * 0.2);
+  await page.mouse.down();
+  await page.mouse.move(tbox.x + tbox.width * 0.6, tbox.y + tbox.height * 0.7, { steps: 5 });
+  await page.mouse.up();
+  await t.shot('crop-tiff');
+  const r5 = await searched(page, () => page.click('#crop-apply'));
+  check(r5.status === 200 && r5.data.results.length > 0, `the cropped TIFF was searched (HTTP ${r5.status})`);
+  check(parts(r5).some(([k, v]) => k === 'file' && v === 'file:drawing_g4.tif'), 'the original TIFF was sent');
+  const tcrop = parts(r5).find(([k]) => k === 'crop_0');
+  const tc = (tcrop?.[1] || '').split(',').map(Number);
+  check(tcrop && near(tc[0], 0.1) && near(tc[1], 0.2) && near(tc[2], 0.5) && near(tc[3], 0.5), `crop_0 is the region drawn on the preview (${tcrop?.[1]})`);
+  check(await page.isVisible('#views .crop-outline'), 'the TIFF view shows its crop');
+  // Compare shows the (cropped) preview as the query.
+  await page.focus('#results > .card[data-index="0"]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#drawings .drawing');
+  await page.click('#compare-btn');
+  await page.waitForSelector('#compare:not([hidden])');
+  await page.waitForFunction(() => [...document.querySelectorAll('#compare .side img')].every((i) => !i.hidden && i.complete && i.naturalWidth > 0));
+  check(await page.isHidden('#cmp-note'), 'no "cannot be shown" note for a TIFF query');
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
 });
 
 scenario('views', async (t) => {
@@ -578,13 +618,19 @@ scenario('errors', async (t) => {
   await open(t);
   // Not an image: 415 and a message saying what is accepted.
   t.expectHttp(415, /\/api\/search$/);
+  t.expectHttp(415, /\/api\/preview$/); // the browser cannot show it either, and asks for a preview
   let r = await searched(page, () => page.setInputFiles('#file-input', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('this is not an image\n') }));
   check(r.status === 415, `a text file is refused with 415 (got ${r.status})`);
   let msg = await page.textContent('#results-message');
   check(/failed/.test(msg) && /JPEG, PNG, TIFF/.test(msg) && msg.includes(r.body.message), `the message explains (${msg})`);
+  await page.waitForSelector('#views .view-error');
+  msg = await page.textContent('#views .view-error');
+  check(/not an image the server can read/.test(msg), `the view says why it has no preview (${msg})`);
+  check(await page.isDisabled('#views .view button:has-text("Crop")'), 'and cannot be cropped');
   await t.shot('error');
   // Over the pixel limit: 413.
   t.expectHttp(413, /\/api\/search$/);
+  t.expectHttp(413, /\/api\/preview$/); // if the browser cannot decode it either
   await page.click('#clear-views');
   r = await searched(page, () => page.setInputFiles('#file-input', img('bomb.png')));
   check(r.status === 413, `a pixel bomb is refused with 413 (got ${r.status})`);

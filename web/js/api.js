@@ -123,3 +123,13 @@ export async function searchCsv(form) {
   if (!res.ok) await envelope(res);
   return res.text();
 }
+
+// POST /api/preview: a JPEG (at most 1600 px, same aspect ratio) of an upload
+// the browser cannot show itself (TIFF drawings), as a Blob.
+export async function preview(file) {
+  const form = new FormData();
+  form.append('file', file, file.name || 'image');
+  const res = await request('/api/preview', { method: 'POST', body: form });
+  if (!res.ok || !/^image\//.test(res.headers.get('content-type') || '')) await envelope(res);
+  return res.blob();
+}

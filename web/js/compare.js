@@ -32,7 +32,7 @@ export function show(query, drawing) {
   $('#cmp-drawing-cap').textContent = drawing.label;
   const note = $('#cmp-note');
   note.hidden = !!query.url;
-  clear(note).append(query.url ? '' : 'This query view cannot be shown by the browser (a TIFF upload): only the drawing is displayed.');
+  clear(note).append(query.url ? '' : 'This query view cannot be shown (the server could not make a preview of it): only the drawing is displayed.');
   reset();
 }
 

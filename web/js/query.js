@@ -9,7 +9,11 @@ import { cropOutline, cropString, editCrop, parseCrop } from './crop.js';
 export const MAX_VIEWS = 8;
 const SHOWABLE = /^image\/(jpeg|png|gif|webp|bmp|svg\+xml|avif)$/;
 
-let views = [];   // {id, kind: 'file'|'image', file, name, url, crop, showable}
+// {id, kind: 'file'|'image', file, name, url, crop, showable, preview}
+// url: what the page shows (for an upload the browser cannot decode, TIFF or
+// any file whose <img> fails, the server's JPEG preview once it has come);
+// preview: the promise of that preview, or its failure {error}.
+let views = [];
 let nextId = 1;
 let listeners = { change: () => {}, notify: () => {} };
 
@@ -60,7 +64,9 @@ export function addFiles(files, { replace = false } = {}) {
   const n = room(images.length);
   for (const file of images.slice(0, n)) {
     const showable = SHOWABLE.test(file.type);
-    views.push({ id: nextId++, kind: 'file', file, name: file.name || 'pasted image', url: showable ? URL.createObjectURL(file) : null, crop: null, showable });
+    const v = { id: nextId++, kind: 'file', file, name: file.name || 'pasted image', url: showable ? URL.createObjectURL(file) : null, crop: null, showable };
+    views.push(v);
+    if (!showable) fetchPreview(v);
   }
   if (n) changed();
   return n;
@@ -96,6 +102,30 @@ function setViews(v) {
 
 function release(v) {
   if (v.kind === 'file' && v.url) URL.revokeObjectURL(v.url);
+  v.url = null;
+  v.gone = true;
+}
+
+// Ask the server for a JPEG of an upload the browser cannot show; the view
+// then shows it and can be cropped on it (the preview keeps the aspect
+// ratio, so fractions of it are fractions of the original, which the server
+// crops itself).
+function fetchPreview(v) {
+  if (v.preview) return v.preview;
+  if (v.url) URL.revokeObjectURL(v.url);
+  Object.assign(v, { url: null, showable: false });
+  v.preview = api.preview(v.file).then((blob) => {
+    if (v.gone) return;
+    Object.assign(v, { url: URL.createObjectURL(blob), showable: true });
+    render();
+  }, (e) => {
+    const why = e.status === 415 ? 'not an image the server can read'
+      : e.status === 413 ? 'too large for the server to read' : e.message.replace(/\.$/, '');
+    v.preview = { error: `No preview: ${why}.` };
+    if (!v.gone) render();
+  });
+  render();
+  return v.preview;
 }
 
 // The collection-image views, for the URL.
@@ -116,6 +146,7 @@ export function formData(params) {
 
 // A URL showing the view as searched (cropped), for the compare screen.
 export async function displayUrl(v) {
+  if (v.kind === 'file' && v.preview?.then) await v.preview;
   const src = v.kind === 'image' ? api.largeUrl(v.name) : v.url;
   if (!src) return null;
   if (!v.crop) return src;
@@ -140,10 +171,17 @@ function render() {
   $('#clear-views').hidden = views.length === 0;
   $('#views-count').textContent = views.length ? `${views.length} of ${MAX_VIEWS}` : '';
   views.forEach((v, i) => {
+    const failed = v.preview?.error;
+    const waiting = v.kind === 'file' && !v.showable && !failed;
+    const onerror = (e) => {
+      if (v.kind === 'file' && !v.preview) fetchPreview(v); // the browser cannot decode it: ask the server
+      else e.target.replaceWith(h('span', { class: 'noprev', title: 'No preview' }, '?'));
+    };
     const wrap = h('span', { class: 'thumbwrap' },
       v.showable
-        ? h('img', { src: v.url, alt: '', width: 80, height: 80, decoding: 'async', onerror: (e) => e.target.replaceWith(h('span', { class: 'noprev', title: 'No preview' }, '?')) })
-        : h('span', { class: 'noprev' }, (v.name.split('.').pop() || '').toUpperCase() || 'IMG'),
+        ? h('img', { src: v.url, alt: '', width: 80, height: 80, decoding: 'async', onerror })
+        : h('span', { class: 'noprev', title: waiting ? 'Making a preview…' : 'No preview' },
+          waiting ? '…' : (v.name.split('.').pop() || '').toUpperCase().slice(0, 4) || 'IMG'),
       v.crop && cropOutline(v.crop));
     ul.append(h('li', { class: 'view', dataset: { kind: v.kind, name: v.name } },
       wrap,
@@ -151,11 +189,13 @@ function render() {
         h('span', { class: 'view-n' }, `View ${i + 1}`),
         h('span', { class: 'view-name', title: v.name }, v.name),
         h('span', { class: 'view-meta' }, v.kind === 'image' ? 'in the collection' : 'upload',
-          v.crop ? ' · cropped' : '')),
+          v.crop ? ' · cropped' : '', waiting ? ' · making a preview…' : ''),
+        failed && h('span', { class: 'view-error', role: 'status' }, failed)),
       h('span', { class: 'view-actions' },
         h('button', {
           type: 'button', class: 'btn small', disabled: !v.showable,
-          title: v.showable ? 'Search only a region of this view' : 'This browser cannot show this file (TIFF): it is searched whole',
+          title: v.showable ? 'Search only a region of this view'
+            : failed ? `${failed} It is searched whole.` : 'Waiting for the server\'s preview of this file',
           'aria-label': `Crop view ${i + 1}`, onclick: () => crop(v, i),
         }, v.crop ? 'Re-crop' : 'Crop'),
         h('button', {
