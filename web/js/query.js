@@ -195,7 +195,7 @@ function render() {
         h('button', {
           type: 'button', class: 'btn small', disabled: !v.showable,
           title: v.showable ? 'Search only a region of this view'
-            : failed ? `${failed} It is searched whole.` : 'Waiting for the server\'s preview of this file',
+            : failed ? `${failed} It cannot be cropped.` : 'Waiting for the server\'s preview of this file',
           'aria-label': `Crop view ${i + 1}`, onclick: () => crop(v, i),
         }, v.crop ? 'Re-crop' : 'Crop'),
         h('button', {
