@@ -11,3 +11,6 @@ echo "   machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 echo
 echo "== bench/search: vector index vs faiss-cpu"
 "$build/bench/search" "$@"
+echo
+echo "== bench/import: dinoseek import of a synthetic USPTO week vs a seed-style Python import"
+"$build/bench/import" "$build/dinoseek"
