@@ -70,8 +70,8 @@ static void die(const char *fmt, const char *what)
 }
 
 /* Run argv with the thread variables set to `threads` (0: left alone),
- * stdout and stderr into files. Returns the exit status (-1: did not run);
- * *cpu_s receives the child's user + system time. */
+ * stdout and stderr into files. Returns the exit status (128 + N: killed by
+ * signal N; -1: did not run); *cpu_s receives the child's user + system time. */
 static int run(char *const *argv, int threads, const char *out_path, const char *err_path,
                double *cpu_s)
 {
@@ -101,7 +101,7 @@ static int run(char *const *argv, int threads, const char *out_path, const char 
     if (cpu_s)
         *cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -258,7 +258,8 @@ static result run_c(bench *b, int threads, const char *preprocess, int use_tar)
     free(argv);
     char *text = slurp(err, NULL);
     if (rc != 0 || !text || parse_c_summary(text, &r) != 0) {
-        fprintf(stderr, "bench/import: dinoseek import exited with %d; its stderr ends:\n", rc);
+        fprintf(stderr, "bench/import: dinoseek import exited with %d%s; its stderr ends:\n", rc,
+                rc > 128 ? " (killed by a signal: 128 + its number)" : "");
         show_tail(err);
     } else {
         r.ok = 1;
