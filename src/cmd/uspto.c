@@ -8,13 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "arc/arc.h"
 #include "cmd/commands.h"
+#include "importer/importer.h"
 #include "uspto/uspto.h"
 
 static const char usage_text[] =
@@ -90,17 +90,7 @@ static int on_doc(void *ctx, const us_doc *d)
     return 0;
 }
 
-static int ends_with(const char *s, const char *ext)
-{
-    size_t n = strlen(s), e = strlen(ext);
-    return n > e && strcasecmp(s + n - e, ext) == 0;
-}
-
-static int is_archive(const char *path)
-{
-    return ends_with(path, ".zip") || ends_with(path, ".tar") || ends_with(path, ".tgz") ||
-           ends_with(path, ".tar.gz") || ends_with(path, ".tar.xz") || ends_with(path, ".tar.bz2");
-}
+static int is_archive(const char *path) { return imp_kind_of(path) == IMP_ARCHIVE; }
 
 static void parse_buffer(tally *t, const char *source, const void *buf, size_t len)
 {
@@ -125,13 +115,13 @@ static void parse_archive(tally *t, arc_reader *r, const char *origin, int depth
         snprintf(source, sizeof source, "%s!%s", origin, m.name);
         int nested = depth == 0 && is_archive(m.name);
         if (m.refused) {
-            if (ends_with(m.name, ".xml") || nested) {
+            if (imp_kind_of(m.name) == IMP_XML || nested) {
                 fprintf(stderr, "dinoseek uspto: %s: %s\n", source, m.refused);
                 t->failed++;
             }
             continue;
         }
-        if (!nested && !ends_with(m.name, ".xml"))
+        if (!nested && imp_kind_of(m.name) != IMP_XML)
             continue;
         void *data = NULL;
         size_t len = 0;

@@ -584,22 +584,9 @@ int api_h_batch_jobs(void *app_, const http_request *req, http_response *resp)
 
 static const char *entry_kind(const char *name, int is_dir)
 {
-    static const char *const archives[] = {".zip", ".tar", ".tgz", ".tar.gz", ".tar.bz2",
-                                           ".tar.xz", ".tar.zst"};
-    static const char *const images[] = {".tif", ".tiff", ".jpg", ".jpeg", ".png", ".webp",
-                                         ".gif", ".bmp"};
-    size_t n = strlen(name);
-    if (is_dir)
-        return "folder";
-    for (size_t i = 0; i < sizeof archives / sizeof archives[0]; i++)
-        if (n > strlen(archives[i]) && !strcasecmp(name + n - strlen(archives[i]), archives[i]))
-            return "archive";
-    if (n > 4 && !strcasecmp(name + n - 4, ".xml"))
-        return "xml";
-    for (size_t i = 0; i < sizeof images / sizeof images[0]; i++)
-        if (n > strlen(images[i]) && !strcasecmp(name + n - strlen(images[i]), images[i]))
-            return "image";
-    return NULL;
+    static const char *const names[] = {[IMP_OTHER] = NULL, [IMP_ARCHIVE] = "archive",
+                                        [IMP_XML] = "xml", [IMP_IMAGE] = "image"};
+    return is_dir ? "folder" : names[imp_kind_of(name)];
 }
 
 static int by_name(const void *a, const void *b)

@@ -96,6 +96,12 @@ typedef struct imp_options {
  * does not exist, DS_EINVAL bad options or a path outside root. */
 int imp_run(eng *e, const imp_options *opt, imp_progress *summary, ds_err *err);
 
+/* What a file is to the import, by its name's extension (case-insensitive):
+ * an archive (.zip, .tar, .tgz, .tar.gz/.bz2/.xz/.zst, ...), USPTO XML
+ * (.xml), an image (.tif .tiff .jpg .jpeg .png .webp .gif .bmp), or other. */
+typedef enum imp_kind { IMP_OTHER = 0, IMP_ARCHIVE, IMP_XML, IMP_IMAGE } imp_kind;
+imp_kind imp_kind_of(const char *name);
+
 /* Whether path, symlinks resolved, is root or inside it (both must exist). */
 int imp_path_inside(const char *path, const char *root);
 

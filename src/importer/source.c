@@ -43,33 +43,9 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-static int ends_with(const char *name, const char *ext)
-{
-    size_t n = strlen(name), e = strlen(ext);
-    return n > e && strcasecmp(name + n - e, ext) == 0;
-}
-
-static int is_image(const char *name)
-{
-    static const char *const exts[] = {".tif", ".tiff", ".jpg", ".jpeg", ".png", ".webp",
-                                       ".gif", ".bmp"};
-    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
-        if (ends_with(name, exts[i]))
-            return 1;
-    return 0;
-}
-
-static int is_xml(const char *name) { return ends_with(name, ".xml"); }
-
-static int is_archive(const char *name)
-{
-    static const char *const exts[] = {".zip", ".tar", ".tgz", ".tar.gz", ".tar.bz2",
-                                       ".tbz2", ".tar.xz", ".txz", ".tar.zst"};
-    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
-        if (ends_with(name, exts[i]))
-            return 1;
-    return 0;
-}
+static int is_image(const char *name) { return imp_kind_of(name) == IMP_IMAGE; }
+static int is_xml(const char *name) { return imp_kind_of(name) == IMP_XML; }
+static int is_archive(const char *name) { return imp_kind_of(name) == IMP_ARCHIVE; }
 
 static int is_metadata(const char *name)
 {
