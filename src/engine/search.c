@@ -604,14 +604,14 @@ int eng_stats(eng *e, const char *collection, json_t **out, ds_err *err)
     for (size_t i = 0; i < st.n_loc; i++)
         json_array_append_new(loc, json_pack("{s:s,s:I}", "loc_class", st.loc[i].loc_class,
                                              "images", (json_int_t)st.loc[i].images));
-    *out = json_pack("{s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:o,s:{s:s,s:I,s:I,s:b},s:b}",
+    *out = json_pack("{s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:o,s:{s:s,s:I,s:I,s:b,s:b},s:b}",
                      "collection_name", c->name, "model", c->model->id, "dimension",
                      c->model->dim,
                      "row_count", (json_int_t)st.images, "patents", (json_int_t)st.patents,
                      "images", (json_int_t)st.images, "db_bytes", (json_int_t)st.db_bytes,
                      "top_loc_classes", loc, "index", "kind", is.kind, "count",
                      (json_int_t)is.count, "bytes", (json_int_t)is.bytes, "f16", is.f16,
-                     "generated_weights", vit_get_config(c->model->vit)->generated);
+                     "prescan", is.prescan, "generated_weights", vit_get_config(c->model->vit)->generated);
     return *out ? 0 : ds_fail(err, DS_ENOMEM, "out of memory");
 }
 

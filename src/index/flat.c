@@ -12,6 +12,14 @@
  * block before scoring, and only the rows it keeps are scored (a selective
  * predicate then costs little more than its calls). With an id list
  * shorter than an eighth of the rows, only the listed rows are scored.
+ *
+ * From IDX_SQ8_MIN_ROWS vectors on, every row also has an 8-bit code and an
+ * error bound (codes[n·dim], bounds[n]), and an unfiltered search scans the
+ * codes and rescores exactly only the rows that can reach the top k (see
+ * sq8.c): the same hits as the float scan, from a quarter of the bytes.
+ * The scale is fitted on every row held and refitted when the count has
+ * grown IDX_SQ8_REFIT_GROWTH× since; a row added in between that falls
+ * outside the scale is clamped, and its larger bound keeps it exact.
  */
 #include "index/internal.h"
 
@@ -32,6 +40,10 @@ typedef struct flat {
     int64_t *ids;   /* [cap] */
     void *rows;     /* [cap·dim] float or uint16_t (float16) */
     idx_map slots;  /* id → slot */
+    idx_sq8 sq;     /* the codes' scale; sq.trained_on == 0: no codes */
+    uint8_t *codes; /* [cap·dim] while sq is trained */
+    float *bounds;  /* [cap] */
+    int prescan;    /* use the codes when searching (idx_set_prescan) */
 } flat;
 
 static const idx_vtable flat_vtable;
@@ -75,6 +87,7 @@ idx_index *idx_flat_new(int dim, int use_f16, ds_err *err)
     f->base.vt = &flat_vtable;
     f->base.dim = dim;
     f->f16 = use_f16 != 0;
+    f->prescan = 1;
     pthread_rwlock_init(&f->lock, NULL);
     return &f->base;
 }
@@ -93,8 +106,51 @@ static int reserve(flat *f, size_t need, ds_err *err)
     if (!rows)
         return ds_fail(err, DS_ENOMEM, "flat index: out of memory growing to %zu vectors", cap);
     f->rows = rows;
+    if (f->sq.trained_on) {
+        uint8_t *codes = realloc(f->codes, cap * (size_t)f->base.dim);
+        if (codes)
+            f->codes = codes;
+        float *bounds = codes ? realloc(f->bounds, cap * sizeof *bounds) : NULL;
+        if (!bounds)
+            return ds_fail(err, DS_ENOMEM, "flat index: out of memory growing to %zu vectors",
+                           cap);
+        f->bounds = bounds;
+    }
     f->cap = cap;
     return 0;
+}
+
+/* Fit the codes' scale to every row held and encode them all. Out of
+ * memory only turns the codes off: searches stay exact, just slower.
+ * Caller holds the write lock. */
+static void refit_codes(flat *f)
+{
+    int dim = f->base.dim;
+    float *lo = malloc((size_t)dim * sizeof *lo), *hi = malloc((size_t)dim * sizeof *hi);
+    uint8_t *codes = malloc(f->cap * (size_t)dim);
+    float *bounds = malloc(f->cap * sizeof *bounds);
+    if (!lo || !hi || !codes || !bounds)
+        goto off;
+    idx_sq8_range_init(lo, hi, dim);
+    idx_sq8_range_add(lo, hi, dim, f->rows, f->f16, f->n);
+    if (idx_sq8_fit(&f->sq, dim, lo, hi, f->n))
+        goto off;
+    idx_sq8_encode(&f->sq, f->rows, f->f16, f->n, codes, bounds);
+    free(f->codes), free(f->bounds);
+    f->codes = codes, f->bounds = bounds;
+    free(lo), free(hi);
+    return;
+off:
+    idx_sq8_free(&f->sq);
+    free(f->codes), free(f->bounds);
+    f->codes = NULL, f->bounds = NULL;
+    free(lo), free(hi), free(codes), free(bounds);
+}
+
+static int codes_due(const flat *f)
+{
+    return f->n >= IDX_SQ8_MIN_ROWS &&
+           (!f->sq.trained_on || f->n >= (size_t)IDX_SQ8_REFIT_GROWTH * f->sq.trained_on);
 }
 
 static void store_row(flat *f, size_t slot, const float *v)
@@ -109,6 +165,16 @@ static void store_row(flat *f, size_t slot, const float *v)
         r[d] = st_f32_to_f16(v[d]);
 }
 
+/* Store row slot and, when codes are kept, its code (from the stored row,
+ * so that the bound is about what the exact kernel reads). */
+static void store(flat *f, size_t slot, const float *v)
+{
+    store_row(f, slot, v);
+    if (f->sq.trained_on)
+        idx_sq8_encode(&f->sq, row_ptr(f, slot), f->f16, 1, f->codes + slot * (size_t)f->base.dim,
+                       f->bounds + slot);
+}
+
 /* Caller holds the write lock. */
 static int add_locked(flat *f, const int64_t *ids, const float *vecs, size_t n, ds_err *err)
 {
@@ -118,16 +184,18 @@ static int add_locked(flat *f, const int64_t *ids, const float *vecs, size_t n, 
         const float *v = vecs + i * (size_t)f->base.dim;
         uint64_t *slot = idx_map_get(&f->slots, ids[i]);
         if (slot) {
-            store_row(f, *slot, v);
+            store(f, *slot, v);
             continue;
         }
         if (idx_map_put(&f->slots, ids[i], f->n))
             return ds_fail(err, DS_ENOMEM, "flat index: out of memory adding id %lld",
                            (long long)ids[i]);
         f->ids[f->n] = ids[i];
-        store_row(f, f->n, v);
+        store(f, f->n, v);
         f->n++;
     }
+    if (codes_due(f))
+        refit_codes(f);
     return 0;
 }
 
@@ -154,6 +222,11 @@ static int flat_remove(idx_index *ix, const int64_t *ids, size_t n, ds_err *err)
         idx_map_del(&f->slots, ids[i]);
         if (slot != last) {
             memcpy(row_ptr(f, slot), row_ptr(f, last), rowbytes);
+            if (f->sq.trained_on) {
+                memcpy(f->codes + slot * (size_t)f->base.dim,
+                       f->codes + last * (size_t)f->base.dim, (size_t)f->base.dim);
+                f->bounds[slot] = f->bounds[last];
+            }
             f->ids[slot] = f->ids[last];
             *idx_map_get(&f->slots, f->ids[slot]) = slot;
         }
@@ -234,6 +307,49 @@ static void search_scan(const flat *f, const float *qs, int nq, int k, const idx
     }
 }
 
+/* One unfiltered query through the codes (see sq8.c): each thread
+ * pre-scans its range, then the candidates are rescored exactly. */
+static int search_prescan(const flat *f, const float *q, int k, idx_hit *hits, int *n_out,
+                          int nthreads)
+{
+    int dim = f->base.dim, rc = -1;
+    size_t row_bytes = (size_t)dim * elt_size(f);
+    idx_prescan *parts = calloc((size_t)nthreads, sizeof *parts);
+    idx_hit *lower = malloc((size_t)nthreads * k * sizeof *lower);
+    float *qs = malloc((size_t)dim * sizeof *qs);
+    if (!parts || !lower || !qs)
+        goto out;
+    idx_sq8_query sq = {qs, 0, 0};
+    idx_sq8_query_init(&f->sq, q, &sq);
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+    {
+        int t = ops_thread_index(), nt = ops_active_threads();
+        size_t lo = f->n * (size_t)t / (size_t)nt, hi = f->n * (size_t)(t + 1) / (size_t)nt;
+        idx_prescan_init(&parts[t], lower + (size_t)t * k, k);
+        idx_prescan_rows(&parts[t], &sq, dim, f->codes + lo * (size_t)dim, f->bounds + lo,
+                         f->ids + lo, row_ptr(f, lo), row_bytes, hi - lo, NULL);
+    }
+    idx_topk best = {hits, k, 0};
+    if (idx_prescan_finish(parts, nthreads, q, dim, f->f16, &best))
+        goto out;
+    idx_topk_sort(&best);
+    *n_out = best.n;
+    rc = 0;
+out:
+    for (int t = 0; parts && t < nthreads; t++)
+        idx_prescan_free(&parts[t]);
+    free(parts), free(lower), free(qs);
+    return rc;
+}
+
+/* The codes serve searches with no filter; a filter is tested first on
+ * every row by the float scan, which for a selective filter scores little. */
+static int use_prescan(const flat *f, const idx_filter *filter)
+{
+    return f->prescan && f->sq.trained_on && f->n >= IDX_SQ8_MIN_ROWS &&
+           !(filter && (filter->allow || filter->ids));
+}
+
 static int flat_search(idx_index *ix, const float *qs, int nq, int k, const idx_filter *filter,
                        idx_hit *hits, int *n_out, ds_err *err)
 {
@@ -248,6 +364,16 @@ static int flat_search(idx_index *ix, const float *qs, int nq, int k, const idx_
         nthreads = 1;
     if (nthreads < 1)
         nthreads = 1;
+    if (!list && use_prescan(f, filter)) {
+        for (int q = 0; q < nq; q++)
+            if (search_prescan(f, qs + (size_t)q * f->base.dim, k, hits + (size_t)q * k,
+                               &n_out[q], nthreads)) {
+                ds_fail(err, DS_ENOMEM, "flat search: out of memory");
+                goto out;
+            }
+        rc = 0;
+        goto out;
+    }
     part = malloc((size_t)nthreads * nq * sizeof *part);
     store = malloc((size_t)nthreads * nq * k * sizeof *store);
     if (!part || !store) {
@@ -354,6 +480,9 @@ static void flat_stats(idx_index *ix, idx_stats *s)
     s->count = f->n;
     s->bytes = f->cap * (sizeof(int64_t) + (size_t)f->base.dim * elt_size(f)) +
                idx_map_bytes(&f->slots);
+    if (f->sq.trained_on)
+        s->bytes += f->cap * ((size_t)f->base.dim + sizeof(float)) + 2 * (size_t)f->base.dim * 4;
+    s->prescan = f->prescan && f->sq.trained_on;
     s->f16 = f->f16;
     s->trained = 1;
     s->trained_on = f->n;
@@ -365,9 +494,23 @@ static void flat_free(idx_index *ix)
     flat *f = (flat *)ix;
     pthread_rwlock_destroy(&f->lock);
     idx_map_free(&f->slots);
+    idx_sq8_free(&f->sq);
+    free(f->codes);
+    free(f->bounds);
     free(f->ids);
     free(f->rows);
     free(f);
+}
+
+int idx_flat_set_prescan(idx_index *ix, int on)
+{
+    if (ix->vt != &flat_vtable)
+        return -1;
+    flat *f = (flat *)ix;
+    pthread_rwlock_wrlock(&f->lock);
+    f->prescan = on != 0;
+    pthread_rwlock_unlock(&f->lock);
+    return 0;
 }
 
 static const idx_vtable flat_vtable = {

@@ -75,6 +75,7 @@ typedef struct idx_stats {
     int nlist, nprobe;  /* IVF cells and cells probed (0 for flat) */
     int trained;        /* IVF: centroids trained (flat: 1) */
     size_t trained_on;  /* IVF: count when last trained */
+    int prescan;        /* searches pre-scan 8-bit codes (exact all the same) */
 } idx_stats;
 
 /* The implementation table. Version 1. Implementations embed
@@ -112,6 +113,14 @@ idx_index *idx_ivf_new(int dim, int nlist, int nprobe, ds_err *err);
 /* Change the IVF index's cells probed per query (1..nlist); -1 with
  * DS_EINVAL for another kind. Write lock. */
 int idx_ivf_set_nprobe(idx_index *ix, int nprobe, ds_err *err);
+
+/* Searches of flat and IVF indexes pre-scan 8-bit codes of the vectors and
+ * rescore exactly only those that can reach the top k: the hits are those
+ * of a float scan, bit for bit, from a quarter of the memory traffic (see
+ * internal.h). on = 0 turns this off (to compare, or to save the codes'
+ * memory traffic on a tiny index; the codes are still kept). -1 with
+ * DS_EINVAL for another kind. Write lock. */
+int idx_set_prescan(idx_index *ix, int on, ds_err *err);
 
 /* Add n vectors (float32[n·dim], unit length) under ids[n]. An id already
  * present has its vector replaced. Copies the data. O(n·dim) amortised

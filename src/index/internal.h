@@ -58,8 +58,82 @@ size_t idx_map_bytes(const idx_map *m);
  * AVX2+FMA(+F16C) when the CPU has it, portable C otherwise; chosen once. */
 void idx_dot_rows_f32(const float *q, const float *rows, size_t n, int dim, float *out);
 void idx_dot_rows_f16(const float *q, const uint16_t *rows, size_t n, int dim, float *out);
+/* out[i] = <q, codes[i]> for n rows of dim bytes (0..255), each widened to
+ * float: the 8-bit pre-scan's kernel (see sq8 below). */
+void idx_dot_rows_u8(const float *q, const uint8_t *rows, size_t n, int dim, float *out);
 /* Which kernel runs ("avx2", "portable"). */
 const char *idx_kernel_name(void);
+
+/* ---- the 8-bit pre-scan (sq8.c) ---------------------------------------------
+ * Exact search reads every stored vector; at 384 float32 per vector that is
+ * memory bandwidth, not arithmetic. So each vector also gets a code: one byte
+ * per dimension on a per-dimension scale (lo[d] + step[d]·c), a quarter of
+ * the float32 bytes, and a bound b ≥ |x − x̂| (plus rounding slack), so that
+ * for any query q its exact score lies within ±|q|·b of the score of the
+ * code (Cauchy–Schwarz). A search scans the codes, keeps the k best LOWER
+ * bounds to get a threshold τ, and rescores exactly, from the stored rows,
+ * only the vectors whose UPPER bound reaches τ: no vector under τ can be in
+ * the top k. The result is the exact search's, hit for hit and bit for bit
+ * (same kernel, same rows); only the work changes. */
+typedef struct idx_sq8 {
+    int dim;
+    float *lo, *step;  /* [dim] each */
+    double lo_norm;    /* |lo|, for the rounding slack */
+    size_t trained_on; /* vectors held when the scale was fitted (0: untrained) */
+} idx_sq8;
+
+/* Below this many vectors a plain scan is as fast: no codes are kept. */
+enum { IDX_SQ8_MIN_ROWS = 4096, IDX_SQ8_REFIT_GROWTH = 4 };
+
+/* Running per-dimension minimum and maximum, to fit a scale from. */
+void idx_sq8_range_init(float *lo, float *hi, int dim);
+void idx_sq8_range_add(float *lo, float *hi, int dim, const void *rows, int f16, size_t n);
+/* Fit z (dim already set, lo/step owned) to [lo, hi]. -1 on out of memory. */
+int idx_sq8_fit(idx_sq8 *z, int dim, const float *lo, const float *hi, size_t count);
+void idx_sq8_free(idx_sq8 *z);
+/* Encode n rows (float32, or float16 if f16) into codes[n·dim] and bounds[n]. */
+void idx_sq8_encode(const idx_sq8 *z, const void *rows, int f16, size_t n, uint8_t *codes,
+                    float *bounds);
+
+/* A query prepared for the codes: qs[d] = q[d]·step[d], bias = Σ q[d]·lo[d],
+ * qnorm = |q| rounded up. qs is caller-owned (dim floats). */
+typedef struct idx_sq8_query {
+    float *qs;
+    float bias, qnorm;
+} idx_sq8_query;
+void idx_sq8_query_init(const idx_sq8 *z, const float *q, idx_sq8_query *out);
+
+/* A vector that may be in the top k: where its exact row is, and its upper
+ * bound. */
+typedef struct idx_cand {
+    const void *row;
+    int64_t id;
+    float upper;
+} idx_cand;
+
+/* One thread's pre-scan state: the k best lower bounds, and the candidates
+ * whose upper bound reached the threshold when they were seen. */
+typedef struct idx_prescan {
+    idx_topk lower;
+    idx_cand *cand;
+    size_t n, cap;
+    int oom;
+} idx_prescan;
+
+/* lower_store holds k hits. */
+void idx_prescan_init(idx_prescan *p, idx_hit *lower_store, int k);
+void idx_prescan_free(idx_prescan *p);
+/* Pre-scan n rows: codes[n·dim], bounds[n], ids[n], their exact rows at
+ * rows + i·row_bytes. The filter is consulted only for rows that could
+ * still be in the top k. */
+void idx_prescan_rows(idx_prescan *p, const idx_sq8_query *q, int dim, const uint8_t *codes,
+                      const float *bounds, const int64_t *ids, const void *rows,
+                      size_t row_bytes, size_t n, const idx_filter *filter);
+/* Merge the parts' thresholds, rescore their candidates exactly against q
+ * (float32 rows, or float16 if f16) and push them into best. -1 if a part
+ * ran out of memory (its candidates are incomplete). */
+int idx_prescan_finish(idx_prescan *parts, int nparts, const float *q, int dim, int f16,
+                       idx_topk *best);
 
 /* ---- file format -----------------------------------------------------------
  * [header 64 bytes][payload]. All integers little-endian (native x86/ARM). */
@@ -103,6 +177,10 @@ int idx_flat_load(const idx_file_header *h, const unsigned char *p, size_t n, id
                   ds_err *err);
 int idx_ivf_load(const idx_file_header *h, const unsigned char *p, size_t n, idx_index **out,
                  ds_err *err);
+
+/* idx_set_prescan for each kind: -1 when ix is not of that kind. */
+int idx_flat_set_prescan(idx_index *ix, int on);
+int idx_ivf_set_prescan(idx_index *ix, int on);
 
 /* Does the filter allow id (id list, then predicate)? NULL allows all. */
 int idx_filter_allows(const idx_filter *f, int64_t id);

@@ -16,6 +16,11 @@
  *
  * The scan is cut into segments of at most SEGMENT rows spread over the
  * OpenMP threads, each thread with its own top-k heap.
+ *
+ * Once trained, every row also has an 8-bit code and an error bound, on a
+ * scale fitted at each training, and the probed cells are pre-scanned
+ * through the codes (see sq8.c): only the rows that can reach the top k are
+ * rescored from their float32 rows, which gives the float scan's hits.
  */
 #include "index/internal.h"
 
@@ -36,8 +41,10 @@ enum {
 };
 
 typedef struct ivf_list {
-    int64_t *ids; /* [cap] */
-    float *rows;  /* [cap·dim] */
+    int64_t *ids;   /* [cap] */
+    float *rows;    /* [cap·dim] */
+    uint8_t *codes; /* [cap·dim], filled once the index is trained */
+    float *bounds;  /* [cap] */
     size_t n, cap;
 } ivf_list;
 
@@ -52,6 +59,8 @@ typedef struct ivf {
     int nl;
     size_t n;
     idx_map where;    /* id → (list << 32) | position */
+    idx_sq8 sq;       /* the codes' scale, fitted at each training */
+    int prescan;      /* search through the codes (idx_set_prescan) */
 } ivf;
 
 static const idx_vtable ivf_vtable;
@@ -63,6 +72,8 @@ static void free_lists(ivf_list *l, int nl)
     for (int i = 0; l && i < nl; i++) {
         free(l[i].ids);
         free(l[i].rows);
+        free(l[i].codes);
+        free(l[i].bounds);
     }
     free(l);
 }
@@ -91,11 +102,13 @@ idx_index *idx_ivf_new(int dim, int nlist, int nprobe, ds_err *err)
     v->nlist = nlist;
     v->nprobe = nprobe < nlist ? nprobe : nlist;
     v->nl = 1;
+    v->prescan = 1;
     pthread_rwlock_init(&v->lock, NULL);
     return &v->base;
 }
 
-static int list_append(ivf_list *l, int dim, int64_t id, const float *row)
+/* Append (id, row) to l, with its code when sq is fitted. */
+static int list_append(ivf_list *l, int dim, int64_t id, const float *row, const idx_sq8 *sq)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
@@ -107,10 +120,20 @@ static int list_append(ivf_list *l, int dim, int64_t id, const float *row)
         if (!rows)
             return -1;
         l->rows = rows;
+        uint8_t *codes = realloc(l->codes, cap * (size_t)dim);
+        if (!codes)
+            return -1;
+        l->codes = codes;
+        float *bounds = realloc(l->bounds, cap * sizeof *bounds);
+        if (!bounds)
+            return -1;
+        l->bounds = bounds;
         l->cap = cap;
     }
     l->ids[l->n] = id;
     memcpy(l->rows + l->n * (size_t)dim, row, (size_t)dim * sizeof *row);
+    if (sq->trained_on)
+        idx_sq8_encode(sq, row, 0, 1, l->codes + l->n * (size_t)dim, l->bounds + l->n);
     l->n++;
     return 0;
 }
@@ -141,10 +164,42 @@ static void remove_one(ivf *v, int64_t id)
         l->ids[pos] = l->ids[last];
         memcpy(l->rows + pos * (size_t)dim, l->rows + last * (size_t)dim,
                (size_t)dim * sizeof(float));
+        memcpy(l->codes + pos * (size_t)dim, l->codes + last * (size_t)dim, (size_t)dim);
+        l->bounds[pos] = l->bounds[last];
         *idx_map_get(&v->where, l->ids[pos]) = pack(li, pos);
     }
     l->n--;
     v->n--;
+}
+
+/* Fit the codes' scale to every row held and encode them all. Out of
+ * memory only turns the codes off (searches stay exact, just slower).
+ * Caller holds the write lock. */
+static void fit_codes(ivf *v)
+{
+    int dim = v->base.dim;
+    float *lo = malloc((size_t)dim * sizeof *lo), *hi = malloc((size_t)dim * sizeof *hi);
+    int ok = lo && hi;
+    if (ok) {
+        idx_sq8_range_init(lo, hi, dim);
+        for (int li = 0; li < v->nl; li++)
+            idx_sq8_range_add(lo, hi, dim, v->lists[li].rows, 0, v->lists[li].n);
+        ok = !idx_sq8_fit(&v->sq, dim, lo, hi, v->n);
+    }
+    for (int li = 0; ok && li < v->nl; li++) {
+        ivf_list *l = &v->lists[li];
+        if (!l->codes || !l->bounds) { /* loaded lists have none yet */
+            free(l->codes), free(l->bounds);
+            l->codes = malloc(l->cap ? l->cap * (size_t)dim : 1);
+            l->bounds = malloc(l->cap ? l->cap * sizeof *l->bounds : 1);
+            ok = l->codes && l->bounds;
+        }
+        if (ok)
+            idx_sq8_encode(&v->sq, l->rows, 0, l->n, l->codes, l->bounds);
+    }
+    if (!ok)
+        idx_sq8_free(&v->sq);
+    free(lo), free(hi);
 }
 
 /* ---- k-means -------------------------------------------------------------- */
@@ -235,6 +290,7 @@ static int train(ivf *v, ds_err *err)
     float *scratch = malloc((size_t)nthreads * k * sizeof *scratch);
     ivf_list *nw = calloc((size_t)k, sizeof *nw);
     const float **sample = NULL;
+    const idx_sq8 no_codes = {0}; /* the moved rows are encoded afterwards */
     if (!all || !assign || !cent || !scratch || !nw)
         goto out;
     size_t at = 0;
@@ -264,7 +320,7 @@ static int train(ivf *v, ds_err *err)
     at = 0;
     for (int li = 0; li < v->nl; li++)
         for (size_t i = 0; i < v->lists[li].n; i++, at++)
-            if (list_append(&nw[assign[at]], dim, v->lists[li].ids[i], all[at]))
+            if (list_append(&nw[assign[at]], dim, v->lists[li].ids[i], all[at], &no_codes))
                 goto out;
     for (int c = 0; c < k; c++)
         for (size_t i = 0; i < nw[c].n; i++)
@@ -278,6 +334,7 @@ static int train(ivf *v, ds_err *err)
     cent = NULL;
     v->trained = 1;
     v->trained_on = n;
+    fit_codes(v);
     rc = 0;
 out:
     if (rc)
@@ -307,7 +364,8 @@ static int ivf_add(idx_index *ix, const int64_t *ids, const float *vecs, size_t 
         remove_one(v, ids[i]);
         int li = v->trained ? nearest(v->centroids, v->nlist, dim, row, scratch) : 0;
         ivf_list *l = &v->lists[li];
-        if (idx_map_put(&v->where, ids[i], pack(li, l->n)) || list_append(l, dim, ids[i], row)) {
+        if (idx_map_put(&v->where, ids[i], pack(li, l->n)) ||
+            list_append(l, dim, ids[i], row, &v->sq)) {
             idx_map_del(&v->where, ids[i]);
             rc = ds_fail(err, DS_ENOMEM, "ivf index: out of memory adding id %lld",
                          (long long)ids[i]);
@@ -352,10 +410,47 @@ static size_t make_segments(const ivf *v, const int *cells, int ncells, segment 
     return ns;
 }
 
+/* Pre-scan the segments' codes against q, then rescore exactly the rows
+ * that can reach the top k, into best. */
+static int prescan_segments(const ivf *v, const float *q, const segment *seg, size_t ns, int k,
+                            const idx_filter *filter, idx_topk *best)
+{
+    int dim = v->base.dim, rc = -1;
+    int nthreads = ns > 1 ? ops_max_threads() : 1;
+    idx_prescan *parts = calloc((size_t)nthreads, sizeof *parts);
+    idx_hit *lower = malloc((size_t)nthreads * k * sizeof *lower);
+    float *qs = malloc((size_t)dim * sizeof *qs);
+    if (!parts || !lower || !qs)
+        goto out;
+    idx_sq8_query sq = {qs, 0, 0};
+    idx_sq8_query_init(&v->sq, q, &sq);
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+    {
+        int t = ops_thread_index();
+        idx_prescan_init(&parts[t], lower + (size_t)t * k, k);
+#pragma omp for schedule(dynamic, 1)
+        for (size_t s = 0; s < ns; s++) {
+            const ivf_list *l = seg[s].l;
+            size_t lo = seg[s].lo;
+            idx_prescan_rows(&parts[t], &sq, dim, l->codes + lo * (size_t)dim, l->bounds + lo,
+                             l->ids + lo, l->rows + lo * (size_t)dim, (size_t)dim * sizeof(float),
+                             seg[s].hi - lo, filter);
+        }
+    }
+    rc = idx_prescan_finish(parts, nthreads, q, dim, 0, best);
+out:
+    for (int t = 0; parts && t < nthreads; t++)
+        idx_prescan_free(&parts[t]);
+    free(parts), free(lower), free(qs);
+    return rc;
+}
+
 /* Score the segments against q into best (which may already hold hits). */
 static int scan_segments(const ivf *v, const float *q, const segment *seg, size_t ns, int k,
                          const idx_filter *filter, idx_topk *best)
 {
+    if (v->prescan && v->sq.trained_on)
+        return prescan_segments(v, q, seg, ns, k, filter, best);
     int dim = v->base.dim;
     int nthreads = ns > 1 ? ops_max_threads() : 1;
     idx_hit *store = malloc((size_t)nthreads * k * sizeof *store);
@@ -586,6 +681,8 @@ int idx_ivf_load(const idx_file_header *h, const unsigned char *p, size_t n, idx
         }
         v->n += sz;
     }
+    if (v->trained)
+        fit_codes(v);
     *out = ix;
     return 0;
 nomem:
@@ -604,7 +701,8 @@ static void ivf_stats(idx_index *ix, idx_stats *s)
     s->count = v->n;
     size_t bytes = idx_map_bytes(&v->where);
     for (int c = 0; c < v->nl; c++)
-        bytes += v->lists[c].cap * (sizeof(int64_t) + (size_t)v->base.dim * sizeof(float));
+        bytes += v->lists[c].cap * (sizeof(int64_t) + (size_t)v->base.dim * (sizeof(float) + 1) +
+                                    sizeof(float));
     if (v->trained)
         bytes += (size_t)v->nlist * v->base.dim * sizeof(float);
     s->bytes = bytes;
@@ -612,6 +710,7 @@ static void ivf_stats(idx_index *ix, idx_stats *s)
     s->nprobe = v->nprobe;
     s->trained = v->trained;
     s->trained_on = v->trained_on;
+    s->prescan = v->prescan && v->sq.trained_on;
     pthread_rwlock_unlock(&v->lock);
 }
 
@@ -622,6 +721,7 @@ static void ivf_free(idx_index *ix)
     free_lists(v->lists, v->nl);
     free(v->centroids);
     idx_map_free(&v->where);
+    idx_sq8_free(&v->sq);
     free(v);
 }
 
@@ -634,6 +734,17 @@ int idx_ivf_set_nprobe(idx_index *ix, int nprobe, ds_err *err)
         return ds_fail(err, DS_EINVAL, "nprobe %d is outside 1..%d", nprobe, v->nlist);
     pthread_rwlock_wrlock(&v->lock);
     v->nprobe = nprobe;
+    pthread_rwlock_unlock(&v->lock);
+    return 0;
+}
+
+int idx_ivf_set_prescan(idx_index *ix, int on)
+{
+    if (ix->vt != &ivf_vtable)
+        return -1;
+    ivf *v = (ivf *)ix;
+    pthread_rwlock_wrlock(&v->lock);
+    v->prescan = on != 0;
     pthread_rwlock_unlock(&v->lock);
     return 0;
 }

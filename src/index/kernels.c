@@ -46,6 +46,17 @@ static void dot_f16_portable(const float *q, const uint16_t *rows, size_t n, int
     }
 }
 
+static void dot_u8_portable(const float *q, const uint8_t *rows, size_t n, int dim, float *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *r = rows + i * (size_t)dim;
+        float s = 0;
+        for (int d = 0; d < dim; d++)
+            s += q[d] * (float)r[d];
+        out[i] = s;
+    }
+}
+
 #ifdef IDX_X86
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -60,6 +71,9 @@ AVX2 static inline float hsum256(__m256 v)
 /* Loads 8 stored values as float32: plain, or widened from float16. */
 #define LOAD_F32(p) _mm256_loadu_ps(p)
 #define LOAD_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p)))
+/* Eight codes (bytes 0..255) widened to float32. */
+#define LOAD_U8(p)                                                                           \
+    _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p))))
 
 #define DOT_ROWS_AVX2(NAME, T, LOAD, SCALAR)                                                 \
     AVX2 static void NAME(const float *q, const T *rows, size_t n, int dim, float *out)      \
@@ -101,13 +115,17 @@ AVX2 static inline float hsum256(__m256 v)
 #define AS_F32(x) (x)
 DOT_ROWS_AVX2(dot_f32_avx2, float, LOAD_F32, AS_F32)
 DOT_ROWS_AVX2(dot_f16_avx2, uint16_t, LOAD_F16, st_f16_to_f32)
+#define U8_TO_F32(x) ((float)(x))
+DOT_ROWS_AVX2(dot_u8_avx2, uint8_t, LOAD_U8, U8_TO_F32)
 #endif
 
 typedef void (*dot_f32_fn)(const float *, const float *, size_t, int, float *);
 typedef void (*dot_f16_fn)(const float *, const uint16_t *, size_t, int, float *);
+typedef void (*dot_u8_fn)(const float *, const uint8_t *, size_t, int, float *);
 
 static dot_f32_fn pick_f32;
 static dot_f16_fn pick_f16;
+static dot_u8_fn pick_u8;
 static const char *pick_name;
 
 static int have_avx2(void)
@@ -131,6 +149,7 @@ __attribute__((constructor)) static void pick_kernels(void)
     if (have_avx2()) {
         pick_f32 = dot_f32_avx2;
         pick_f16 = dot_f16_avx2;
+        pick_u8 = dot_u8_avx2;
         pick_name = "avx2";
         return;
     }
@@ -138,6 +157,7 @@ __attribute__((constructor)) static void pick_kernels(void)
     (void)have_avx2;
     pick_f32 = dot_f32_portable;
     pick_f16 = dot_f16_portable;
+    pick_u8 = dot_u8_portable;
     pick_name = "portable";
 }
 
@@ -149,6 +169,11 @@ void idx_dot_rows_f32(const float *q, const float *rows, size_t n, int dim, floa
 void idx_dot_rows_f16(const float *q, const uint16_t *rows, size_t n, int dim, float *out)
 {
     pick_f16(q, rows, n, dim, out);
+}
+
+void idx_dot_rows_u8(const float *q, const uint8_t *rows, size_t n, int dim, float *out)
+{
+    pick_u8(q, rows, n, dim, out);
 }
 
 const char *idx_kernel_name(void) { return pick_name; }
