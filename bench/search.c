@@ -19,6 +19,7 @@
 
 #include "base/prng.h"
 #include "index/index.h"
+#include "index/internal.h" /* idx_kernel_name */
 #include "model/ops.h"
 
 enum { DIM = 384, NQ = 200, K = 10, NLIST = 128 };
@@ -332,7 +333,8 @@ int main(int argc, char **argv)
         }
     }
     ops_set_threads(threads);
-    printf("# bench/search: %d threads%s\n", threads, python ? ", faiss-cpu beside" : "");
+    printf("# bench/search: %d threads, %s kernels%s\n", threads, idx_kernel_name(),
+           python ? ", faiss-cpu beside" : "");
     size_t sizes[2] = {100000, 1000000};
     for (int s = 0; s < (quick ? 1 : 2); s++)
         for (int c = 0; c < 2; c++)

@@ -545,14 +545,17 @@ int idx_load(const char *path, int expect_dim, uint64_t expect_tag, idx_index **
         ds_fail(err, DS_ECHECKSUM, "index file %s: checksum mismatch (corrupt)", path);
         goto out;
     }
+    idx_mapping m = {map, size, 0};
     if (h.kind == IDX_FLAT)
-        rc = idx_flat_load(&h, payload, h.payload_bytes, out, err);
+        rc = idx_flat_load(&h, payload, h.payload_bytes, &m, out, err);
     else if (h.kind == IDX_IVF)
-        rc = idx_ivf_load(&h, payload, h.payload_bytes, out, err);
+        rc = idx_ivf_load(&h, payload, h.payload_bytes, &m, out, err);
     else
         ds_fail(err, DS_EFORMAT, "index file %s: unknown kind %u", path, h.kind);
     if (rc)
         ds_wrap(err, "index file %s: ", path);
+    if (m.taken)
+        map = MAP_FAILED; /* the index serves from it now */
 out:
     if (map != MAP_FAILED)
         munmap(map, size);

@@ -20,12 +20,16 @@
  * The scale is fitted on every row held and refitted when the count has
  * grown IDX_SQ8_REFIT_GROWTH× since; a row added in between that falls
  * outside the scale is clamped, and its larger bound keeps it exact.
+ *
+ * A loaded index serves ids, rows, codes and bounds from the mapped file
+ * (f->map) and copies them into memory of its own before its first change.
  */
 #include "index/internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "model/ops.h"
 #include "model/safetensors.h"
@@ -44,6 +48,9 @@ typedef struct flat {
     uint8_t *codes; /* [cap·dim] while sq is trained */
     float *bounds;  /* [cap] */
     int prescan;    /* use the codes when searching (idx_set_prescan) */
+    void *map;      /* the index file ids, rows, codes and bounds are served
+                       from (read only), or NULL once they are our own */
+    size_t map_len;
 } flat;
 
 static const idx_vtable flat_vtable;
@@ -120,6 +127,35 @@ static int reserve(flat *f, size_t need, ds_err *err)
     return 0;
 }
 
+/* Copy the arrays served from the mapped file into memory of our own and
+ * unmap it: before any change. Caller holds the write lock. */
+static int own_arrays(flat *f, ds_err *err)
+{
+    if (!f->map)
+        return 0;
+    size_t dim = (size_t)f->base.dim, cap = f->n > 1024 ? f->n : 1024;
+    int codes = f->sq.trained_on != 0;
+    int64_t *ids = malloc(cap * sizeof *ids);
+    void *rows = malloc(cap * dim * elt_size(f));
+    uint8_t *cd = codes ? malloc(cap * dim) : NULL;
+    float *bd = codes ? malloc(cap * sizeof *bd) : NULL;
+    if (!ids || !rows || (codes && (!cd || !bd))) {
+        free(ids), free(rows), free(cd), free(bd);
+        return ds_fail(err, DS_ENOMEM, "flat index: out of memory copying %zu vectors", f->n);
+    }
+    memcpy(ids, f->ids, f->n * sizeof *ids);
+    memcpy(rows, f->rows, f->n * dim * elt_size(f));
+    if (codes) {
+        memcpy(cd, f->codes, f->n * dim);
+        memcpy(bd, f->bounds, f->n * sizeof *bd);
+    }
+    munmap(f->map, f->map_len);
+    f->map = NULL;
+    f->ids = ids, f->rows = rows, f->codes = cd, f->bounds = bd;
+    f->cap = cap;
+    return 0;
+}
+
 /* Fit the codes' scale to every row held and encode them all. Out of
  * memory only turns the codes off: searches stay exact, just slower.
  * Caller holds the write lock. */
@@ -178,7 +214,7 @@ static void store(flat *f, size_t slot, const float *v)
 /* Caller holds the write lock. */
 static int add_locked(flat *f, const int64_t *ids, const float *vecs, size_t n, ds_err *err)
 {
-    if (reserve(f, f->n + n, err))
+    if (own_arrays(f, err) || reserve(f, f->n + n, err))
         return -1;
     for (size_t i = 0; i < n; i++) {
         const float *v = vecs + i * (size_t)f->base.dim;
@@ -210,10 +246,13 @@ static int flat_add(idx_index *ix, const int64_t *ids, const float *vecs, size_t
 
 static int flat_remove(idx_index *ix, const int64_t *ids, size_t n, ds_err *err)
 {
-    (void)err;
     flat *f = (flat *)ix;
     size_t rowbytes = (size_t)f->base.dim * elt_size(f);
     pthread_rwlock_wrlock(&f->lock);
+    if (own_arrays(f, err)) {
+        pthread_rwlock_unlock(&f->lock);
+        return -1;
+    }
     for (size_t i = 0; i < n; i++) {
         uint64_t *p = idx_map_get(&f->slots, ids[i]);
         if (!p)
@@ -407,24 +446,41 @@ out:
     return rc;
 }
 
+/* Payload: u64 codes_fitted_on (0: no codes), ids i64[n]; with codes
+ * bounds f32[n], lo f32[dim], step f32[dim]; rows [n·dim] (float32 or
+ * float16); with codes, codes u8[n·dim]. In this order every array is
+ * aligned for its type in the mapped file (the header is 64 bytes). */
 static int flat_save(idx_index *ix, const char *path, uint64_t tag, ds_err *err)
 {
     flat *f = (flat *)ix;
     idx_writer w;
     idx_file_header h;
     memset(&h, 0, sizeof h);
+    size_t dim = (size_t)f->base.dim;
     pthread_rwlock_rdlock(&f->lock);
     int rc = idx_writer_open(&w, path, err);
     if (rc)
         goto out;
     h.kind = IDX_FLAT;
-    h.dim = (uint32_t)f->base.dim;
+    h.dim = (uint32_t)dim;
     h.flags = f->f16 ? 1u : 0u;
     h.count = f->n;
     h.tag = tag;
-    rc = idx_writer_put(&w, f->ids, f->n * sizeof *f->ids, err);
+    uint64_t fitted = f->sq.trained_on;
+    rc = idx_writer_put(&w, &fitted, sizeof fitted, err);
     if (!rc)
-        rc = idx_writer_put(&w, f->rows, f->n * (size_t)f->base.dim * elt_size(f), err);
+        rc = idx_writer_put(&w, f->ids, f->n * sizeof *f->ids, err);
+    if (!rc && fitted) {
+        rc = idx_writer_put(&w, f->bounds, f->n * sizeof *f->bounds, err);
+        if (!rc)
+            rc = idx_writer_put(&w, f->sq.lo, dim * sizeof(float), err);
+        if (!rc)
+            rc = idx_writer_put(&w, f->sq.step, dim * sizeof(float), err);
+    }
+    if (!rc)
+        rc = idx_writer_put(&w, f->rows, f->n * dim * elt_size(f), err);
+    if (!rc && fitted)
+        rc = idx_writer_put(&w, f->codes, f->n * dim, err);
     if (!rc)
         rc = idx_writer_commit(&w, &h, err);
 out:
@@ -434,25 +490,55 @@ out:
     return rc;
 }
 
-int idx_flat_load(const idx_file_header *h, const unsigned char *p, size_t n, idx_index **out,
-                  ds_err *err)
+int idx_flat_load(const idx_file_header *h, const unsigned char *p, size_t n, idx_mapping *m,
+                  idx_index **out, ds_err *err)
 {
     int use_f16 = (h->flags & 1u) != 0;
-    size_t esz = use_f16 ? 2 : 4;
-    uint64_t count = h->count;
-    if (count > n / (8 + (uint64_t)h->dim * esz) || count * (8 + (uint64_t)h->dim * esz) != n)
+    uint64_t esz = use_f16 ? 2 : 4, dim = h->dim, count = h->count, fitted;
+    if (n < 8)
+        return ds_fail(err, DS_EFORMAT, "flat payload too short");
+    memcpy(&fitted, p, 8);
+    uint64_t per_row = 8 + dim * esz + (fitted ? 4 + dim : 0);
+    uint64_t fixed = 8 + (fitted ? 8 * dim : 0);
+    if (n < fixed || count > (n - fixed) / per_row || fixed + count * per_row != n)
         return ds_fail(err, DS_EFORMAT, "flat payload of %zu bytes does not hold %llu vectors",
                        n, (unsigned long long)count);
-    idx_index *ix = idx_flat_new((int)h->dim, use_f16, err);
+    idx_index *ix = idx_flat_new((int)dim, use_f16, err);
     if (!ix)
         return -1;
     flat *f = (flat *)ix;
-    if (reserve(f, count, err))
-        goto fail;
-    if (count) {
-        memcpy(f->ids, p, count * 8);
-        memcpy(f->rows, p + count * 8, count * h->dim * esz);
+    const unsigned char *at = p + 8;
+    f->ids = (int64_t *)(uintptr_t)at;
+    at += count * 8;
+    if (fitted) {
+        f->bounds = (float *)(uintptr_t)at;
+        at += count * 4;
+        float *lo = malloc(dim * 4), *hi = malloc(dim * 4);
+        int bad = !lo || !hi;
+        if (!bad) {
+            memcpy(lo, at, dim * 4);
+            memcpy(hi, at + dim * 4, dim * 4); /* the steps: made into highs below */
+            for (uint64_t d = 0; d < dim; d++)
+                hi[d] = lo[d] + hi[d] * 255.0f;
+            bad = idx_sq8_fit(&f->sq, (int)dim, lo, hi, fitted);
+            if (!bad) /* keep the file's steps exactly, not lo + 255·step recomputed */
+                memcpy(f->sq.step, at + dim * 4, dim * 4);
+        }
+        free(lo), free(hi);
+        if (bad) {
+            ds_fail(err, DS_ENOMEM, "out of memory");
+            goto fail;
+        }
+        at += 2 * dim * 4;
     }
+    f->rows = (void *)(uintptr_t)at;
+    at += count * dim * esz;
+    if (fitted)
+        f->codes = (uint8_t *)(uintptr_t)at;
+    f->map = m->base;
+    f->map_len = m->len;
+    f->cap = f->n = count;
+    m->taken = 1;
     for (size_t i = 0; i < count; i++) {
         if (idx_map_get(&f->slots, f->ids[i])) {
             ds_fail(err, DS_EFORMAT, "id %lld appears twice", (long long)f->ids[i]);
@@ -462,11 +548,16 @@ int idx_flat_load(const idx_file_header *h, const unsigned char *p, size_t n, id
             ds_fail(err, DS_ENOMEM, "out of memory");
             goto fail;
         }
-        f->n = i + 1;
     }
     *out = ix;
     return 0;
 fail:
+    /* Leave the mapping to the caller, and free nothing that lies in it. */
+    if (f->map) {
+        m->taken = 0;
+        f->map = NULL;
+        f->ids = NULL, f->rows = NULL, f->codes = NULL, f->bounds = NULL;
+    }
     idx_free(ix);
     return -1;
 }
@@ -483,6 +574,7 @@ static void flat_stats(idx_index *ix, idx_stats *s)
     if (f->sq.trained_on)
         s->bytes += f->cap * ((size_t)f->base.dim + sizeof(float)) + 2 * (size_t)f->base.dim * 4;
     s->prescan = f->prescan && f->sq.trained_on;
+    s->mapped = f->map != NULL;
     s->f16 = f->f16;
     s->trained = 1;
     s->trained_on = f->n;
@@ -495,10 +587,14 @@ static void flat_free(idx_index *ix)
     pthread_rwlock_destroy(&f->lock);
     idx_map_free(&f->slots);
     idx_sq8_free(&f->sq);
-    free(f->codes);
-    free(f->bounds);
-    free(f->ids);
-    free(f->rows);
+    if (f->map) {
+        munmap(f->map, f->map_len);
+    } else {
+        free(f->codes);
+        free(f->bounds);
+        free(f->ids);
+        free(f->rows);
+    }
     free(f);
 }
 

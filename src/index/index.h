@@ -76,6 +76,7 @@ typedef struct idx_stats {
     int trained;        /* IVF: centroids trained (flat: 1) */
     size_t trained_on;  /* IVF: count when last trained */
     int prescan;        /* searches pre-scan 8-bit codes (exact all the same) */
+    int mapped;         /* vectors served from the mapped index file */
 } idx_stats;
 
 /* The implementation table. Version 1. Implementations embed
@@ -152,8 +153,12 @@ int idx_search_batch(idx_index *ix, const float *queries, int nq, int k,
 int idx_save(idx_index *ix, const char *path, uint64_t tag, ds_err *err);
 
 /* Open an index file written by idx_save (of any kind): map it, validate
- * header, sizes and checksum, copy it into a new index (*out, caller frees
- * with idx_free). expect_dim > 0 must match the file's dim and expect_tag
+ * header, sizes and checksum, and serve a new index (*out, caller frees
+ * with idx_free) from the mapping: the vectors and codes are read in place,
+ * from the page cache, not copied (only the id map is built), and copied
+ * into memory of their own at the index's first change. The file must not
+ * be modified in place while mapped (idx_save replaces by rename, which is
+ * safe). expect_dim > 0 must match the file's dim and expect_tag
  * the file's tag; otherwise, and when the file is missing, truncated or
  * corrupt, returns -1 with a message naming the problem (DS_ENOTFOUND,
  * DS_EFORMAT, DS_ECHECKSUM, DS_EINVAL for a stale tag) and the caller

@@ -55,14 +55,18 @@ size_t idx_map_bytes(const idx_map *m);
 
 /* ---- kernels ---------------------------------------------------------------
  * out[i] = <q, rows[i]> for n contiguous rows of dim floats (or float16).
- * AVX2+FMA(+F16C) when the CPU has it, portable C otherwise; chosen once. */
+ * AVX-512F, or AVX2+FMA(+F16C), when the CPU has it, portable C otherwise;
+ * chosen once. */
 void idx_dot_rows_f32(const float *q, const float *rows, size_t n, int dim, float *out);
 void idx_dot_rows_f16(const float *q, const uint16_t *rows, size_t n, int dim, float *out);
 /* out[i] = <q, codes[i]> for n rows of dim bytes (0..255), each widened to
  * float: the 8-bit pre-scan's kernel (see sq8 below). */
 void idx_dot_rows_u8(const float *q, const uint8_t *rows, size_t n, int dim, float *out);
-/* Which kernel runs ("avx2", "portable"). */
+/* Which kernels run ("avx512", "avx2", "portable"). */
 const char *idx_kernel_name(void);
+/* Switch to the named kernels: 0, or -1 if unknown or the CPU lacks them.
+ * Not while a search runs (tests and DINOSEEK_KERNEL use it). */
+int idx_use_kernel(const char *name);
 
 /* ---- the 8-bit pre-scan (sq8.c) ---------------------------------------------
  * Exact search reads every stored vector; at 384 float32 per vector that is
@@ -138,7 +142,7 @@ int idx_prescan_finish(idx_prescan *parts, int nparts, const float *q, int dim, 
 /* ---- file format -----------------------------------------------------------
  * [header 64 bytes][payload]. All integers little-endian (native x86/ARM). */
 #define IDX_MAGIC "DSIDX\r\n\032"
-#define IDX_FILE_VERSION 1u
+#define IDX_FILE_VERSION 2u /* 2: the pre-scan's codes are stored; 1 is rebuilt */
 
 typedef struct idx_file_header {
     char magic[8];
@@ -172,11 +176,21 @@ int idx_writer_commit(idx_writer *w, idx_file_header *h, ds_err *err);
 /* Remove the temporary file after a failure. Safe after commit. */
 void idx_writer_abort(idx_writer *w);
 
-/* Implementation loaders, given the validated header and payload. */
-int idx_flat_load(const idx_file_header *h, const unsigned char *p, size_t n, idx_index **out,
-                  ds_err *err);
-int idx_ivf_load(const idx_file_header *h, const unsigned char *p, size_t n, idx_index **out,
-                 ds_err *err);
+/* A read-only mapping of a whole index file. A loader that serves its
+ * arrays from it takes it (sets taken) and unmaps it when it frees the
+ * index or copies them out before its first change. */
+typedef struct idx_mapping {
+    void *base;
+    size_t len;
+    int taken;
+} idx_mapping;
+
+/* Implementation loaders, given the validated header and payload (which
+ * lies inside m). */
+int idx_flat_load(const idx_file_header *h, const unsigned char *p, size_t n, idx_mapping *m,
+                  idx_index **out, ds_err *err);
+int idx_ivf_load(const idx_file_header *h, const unsigned char *p, size_t n, idx_mapping *m,
+                 idx_index **out, ds_err *err);
 
 /* idx_set_prescan for each kind: -1 when ix is not of that kind. */
 int idx_flat_set_prescan(idx_index *ix, int on);

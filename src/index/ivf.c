@@ -21,12 +21,16 @@
  * scale fitted at each training, and the probed cells are pre-scanned
  * through the codes (see sq8.c): only the rows that can reach the top k are
  * rescored from their float32 rows, which gives the float scan's hits.
+ *
+ * A loaded index serves its cells' arrays from the mapped file (v->map) and
+ * copies them into memory of its own before its first change.
  */
 #include "index/internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "base/prng.h"
 #include "model/ops.h"
@@ -61,6 +65,9 @@ typedef struct ivf {
     idx_map where;    /* id → (list << 32) | position */
     idx_sq8 sq;       /* the codes' scale, fitted at each training */
     int prescan;      /* search through the codes (idx_set_prescan) */
+    void *map;        /* the index file the cells' arrays are served from
+                         (read only), or NULL once they are our own */
+    size_t map_len;
 } ivf;
 
 static const idx_vtable ivf_vtable;
@@ -170,6 +177,44 @@ static void remove_one(ivf *v, int64_t id)
     }
     l->n--;
     v->n--;
+}
+
+/* Copy the cells' arrays served from the mapped file into memory of our
+ * own and unmap it: before any change. Caller holds the write lock. */
+static int own_lists(ivf *v, ds_err *err)
+{
+    if (!v->map)
+        return 0;
+    size_t dim = (size_t)v->base.dim;
+    ivf_list *own = calloc((size_t)v->nl, sizeof *own);
+    for (int c = 0; own && c < v->nl; c++) {
+        const ivf_list *l = &v->lists[c];
+        ivf_list *o = &own[c];
+        o->cap = l->n > 64 ? l->n : 64;
+        o->n = l->n;
+        o->ids = malloc(o->cap * sizeof *o->ids);
+        o->rows = malloc(o->cap * dim * sizeof *o->rows);
+        o->codes = malloc(o->cap * dim);
+        o->bounds = malloc(o->cap * sizeof *o->bounds);
+        if (!o->ids || !o->rows || !o->codes || !o->bounds) {
+            free_lists(own, v->nl);
+            own = NULL;
+            break;
+        }
+        memcpy(o->ids, l->ids, l->n * sizeof *o->ids);
+        memcpy(o->rows, l->rows, l->n * dim * sizeof *o->rows);
+        if (l->codes) {
+            memcpy(o->codes, l->codes, l->n * dim);
+            memcpy(o->bounds, l->bounds, l->n * sizeof *o->bounds);
+        }
+    }
+    if (!own)
+        return ds_fail(err, DS_ENOMEM, "ivf index: out of memory copying %zu vectors", v->n);
+    free(v->lists); /* the structs only: their arrays were in the mapping */
+    v->lists = own;
+    munmap(v->map, v->map_len);
+    v->map = NULL;
+    return 0;
 }
 
 /* Fit the codes' scale to every row held and encode them all. Out of
@@ -359,6 +404,7 @@ static int ivf_add(idx_index *ix, const int64_t *ids, const float *vecs, size_t 
     if (!scratch)
         return ds_fail(err, DS_ENOMEM, "ivf index: out of memory");
     pthread_rwlock_wrlock(&v->lock);
+    rc = own_lists(v, err);
     for (size_t i = 0; i < n && !rc; i++) {
         const float *row = vecs + i * (size_t)dim;
         remove_one(v, ids[i]);
@@ -382,13 +428,13 @@ static int ivf_add(idx_index *ix, const int64_t *ids, const float *vecs, size_t 
 
 static int ivf_remove(idx_index *ix, const int64_t *ids, size_t n, ds_err *err)
 {
-    (void)err;
     ivf *v = (ivf *)ix;
     pthread_rwlock_wrlock(&v->lock);
-    for (size_t i = 0; i < n; i++)
+    int rc = own_lists(v, err);
+    for (size_t i = 0; i < n && !rc; i++)
         remove_one(v, ids[i]);
     pthread_rwlock_unlock(&v->lock);
-    return 0;
+    return rc;
 }
 
 /* ---- search --------------------------------------------------------------- */
@@ -569,8 +615,11 @@ static int ivf_search(idx_index *ix, const float *qs, int nq, int k, const idx_f
 }
 
 /* ---- files and the rest ----------------------------------------------------
- * Payload: u64 trained_on, u64 nl, centroids f32[nlist·dim] (when trained),
- * u64 sizes[nl], then each cell's ids, then each cell's rows. */
+ * Payload: u64 head[3] = {trained_on, cells, codes_fitted_on (0: none)},
+ * u64 sizes[cells], each cell's ids (i64), centroids f32[nlist·dim] (when
+ * trained); with codes each cell's bounds (f32), lo f32[dim], step f32[dim];
+ * each cell's rows (f32); with codes each cell's codes (u8). In this order
+ * every array is aligned for its type in the mapped file. */
 
 static int ivf_save(idx_index *ix, const char *path, uint64_t tag, ds_err *err)
 {
@@ -590,18 +639,27 @@ static int ivf_save(idx_index *ix, const char *path, uint64_t tag, ds_err *err)
     h.nlist = (uint32_t)v->nlist;
     h.nprobe = (uint32_t)v->nprobe;
     h.tag = tag;
-    uint64_t head[2] = {v->trained_on, (uint64_t)v->nl};
+    uint64_t fitted = v->sq.trained_on;
+    uint64_t head[3] = {v->trained_on, (uint64_t)v->nl, fitted};
     rc = idx_writer_put(&w, head, sizeof head, err);
-    if (!rc && v->trained)
-        rc = idx_writer_put(&w, v->centroids, (size_t)v->nlist * dim * sizeof(float), err);
     for (int c = 0; c < v->nl && !rc; c++) {
         uint64_t sz = v->lists[c].n;
         rc = idx_writer_put(&w, &sz, sizeof sz, err);
     }
     for (int c = 0; c < v->nl && !rc; c++)
         rc = idx_writer_put(&w, v->lists[c].ids, v->lists[c].n * sizeof(int64_t), err);
+    if (!rc && v->trained)
+        rc = idx_writer_put(&w, v->centroids, (size_t)v->nlist * dim * sizeof(float), err);
+    for (int c = 0; fitted && c < v->nl && !rc; c++)
+        rc = idx_writer_put(&w, v->lists[c].bounds, v->lists[c].n * sizeof(float), err);
+    if (!rc && fitted)
+        rc = idx_writer_put(&w, v->sq.lo, dim * sizeof(float), err);
+    if (!rc && fitted)
+        rc = idx_writer_put(&w, v->sq.step, dim * sizeof(float), err);
     for (int c = 0; c < v->nl && !rc; c++)
         rc = idx_writer_put(&w, v->lists[c].rows, v->lists[c].n * dim * sizeof(float), err);
+    for (int c = 0; fitted && c < v->nl && !rc; c++)
+        rc = idx_writer_put(&w, v->lists[c].codes, v->lists[c].n * dim, err);
     if (!rc)
         rc = idx_writer_commit(&w, &h, err);
 out:
@@ -611,30 +669,31 @@ out:
     return rc;
 }
 
-int idx_ivf_load(const idx_file_header *h, const unsigned char *p, size_t n, idx_index **out,
-                 ds_err *err)
+/* Check the payload's layout against the header: the cells' sizes, and
+ * the total length. Fills head and returns 0, or fails. */
+static int check_layout(const idx_file_header *h, const unsigned char *p, size_t n,
+                        uint64_t head[3], ds_err *err)
 {
-    size_t dim = h->dim;
+    uint64_t dim = h->dim;
     int trained = (h->flags & 2u) != 0;
-    uint64_t head[2];
-    if (n < sizeof head)
+    if (n < 24)
         return ds_fail(err, DS_EFORMAT, "ivf payload too short");
-    memcpy(head, p, sizeof head);
-    uint64_t nl = head[1];
-    if (h->nlist < 1 || h->nlist > 65536 || nl != (trained ? h->nlist : 1u) ||
-        h->nprobe < 1)
+    memcpy(head, p, 24);
+    uint64_t nl = head[1], fitted = head[2];
+    if (h->nlist < 1 || h->nlist > 65536 || nl != (trained ? h->nlist : 1u) || h->nprobe < 1 ||
+        (fitted && !trained))
         return ds_fail(err, DS_EFORMAT, "ivf header: nlist %u, %llu cells, nprobe %u", h->nlist,
                        (unsigned long long)nl, h->nprobe);
-    size_t cent = trained ? (size_t)h->nlist * dim * 4 : 0;
-    size_t fixed = sizeof head + cent + nl * 8;
-    if (h->count > n / (8 + dim * 4) || fixed + h->count * (8 + dim * 4) != n)
+    uint64_t per_row = 8 + dim * 4 + (fitted ? 4 + dim : 0);
+    uint64_t fixed = 24 + nl * 8 + (trained ? (uint64_t)h->nlist * dim * 4 : 0) +
+                     (fitted ? 2 * dim * 4 : 0);
+    if (n < fixed || h->count > (n - fixed) / per_row || fixed + h->count * per_row != n)
         return ds_fail(err, DS_EFORMAT, "ivf payload of %zu bytes does not hold %llu vectors",
                        n, (unsigned long long)h->count);
-    const unsigned char *sizes = p + sizeof head + cent;
     uint64_t total = 0;
     for (uint64_t c = 0; c < nl; c++) {
         uint64_t sz;
-        memcpy(&sz, sizes + c * 8, 8);
+        memcpy(&sz, p + 24 + c * 8, 8);
         if (sz > h->count || sz > 0xffffffffu)
             return ds_fail(err, DS_EFORMAT, "ivf cell %llu has %llu vectors",
                            (unsigned long long)c, (unsigned long long)sz);
@@ -643,34 +702,74 @@ int idx_ivf_load(const idx_file_header *h, const unsigned char *p, size_t n, idx
     if (total != h->count)
         return ds_fail(err, DS_EFORMAT, "ivf cells hold %llu vectors, header says %llu",
                        (unsigned long long)total, (unsigned long long)h->count);
+    return 0;
+}
+
+int idx_ivf_load(const idx_file_header *h, const unsigned char *p, size_t n, idx_mapping *m,
+                 idx_index **out, ds_err *err)
+{
+    size_t dim = h->dim;
+    uint64_t head[3];
+    if (check_layout(h, p, n, head, err))
+        return -1;
+    uint64_t nl = head[1], fitted = head[2];
+    int trained = (h->flags & 2u) != 0;
     idx_index *ix = idx_ivf_new((int)dim, (int)h->nlist, (int)h->nprobe, err);
     if (!ix)
         return -1;
     ivf *v = (ivf *)ix;
-    const unsigned char *ids = sizes + nl * 8, *rows = ids + h->count * 8;
+    const unsigned char *sizes = p + 24, *at = sizes + nl * 8;
+    const unsigned char *ids = at, *bounds, *rows, *codes;
+    at += h->count * 8;
     if (trained) {
         free(v->lists);
         v->lists = calloc(nl, sizeof *v->lists);
-        v->centroids = malloc(cent);
+        v->centroids = malloc((size_t)h->nlist * dim * 4);
         if (!v->lists || !v->centroids)
             goto nomem;
-        memcpy(v->centroids, p + sizeof head, cent);
+        memcpy(v->centroids, at, (size_t)h->nlist * dim * 4);
+        at += (size_t)h->nlist * dim * 4;
         v->nl = (int)nl;
         v->trained = 1;
         v->trained_on = head[0];
     }
+    bounds = at;
+    if (fitted) {
+        at += h->count * 4;
+        float *lo = malloc(dim * 4), *hi = malloc(dim * 4);
+        int bad = !lo || !hi;
+        if (!bad) {
+            memcpy(lo, at, dim * 4);
+            memcpy(hi, at + dim * 4, dim * 4); /* the steps: made into highs below */
+            for (size_t d = 0; d < dim; d++)
+                hi[d] = lo[d] + hi[d] * 255.0f;
+            bad = idx_sq8_fit(&v->sq, (int)dim, lo, hi, fitted);
+            if (!bad) /* keep the file's steps exactly */
+                memcpy(v->sq.step, at + dim * 4, dim * 4);
+        }
+        free(lo), free(hi);
+        if (bad)
+            goto nomem;
+        at += 2 * dim * 4;
+    }
+    rows = at;
+    codes = rows + h->count * dim * 4;
+    /* The cells' arrays are served from the mapping from here on. */
+    v->map = m->base;
+    v->map_len = m->len;
+    m->taken = 1;
     for (uint64_t c = 0; c < nl; c++) {
         uint64_t sz;
         memcpy(&sz, sizes + c * 8, 8);
         ivf_list *l = &v->lists[c];
-        l->ids = malloc(sz ? sz * 8 : 1);
-        l->rows = malloc(sz ? sz * dim * 4 : 1);
-        if (!l->ids || !l->rows)
-            goto nomem;
+        l->ids = (int64_t *)(uintptr_t)ids;
+        l->rows = (float *)(uintptr_t)rows;
+        if (fitted) {
+            l->bounds = (float *)(uintptr_t)bounds;
+            l->codes = (uint8_t *)(uintptr_t)codes;
+        }
         l->cap = l->n = sz;
-        memcpy(l->ids, ids, sz * 8);
-        memcpy(l->rows, rows, sz * dim * 4);
-        ids += sz * 8, rows += sz * dim * 4;
+        ids += sz * 8, rows += sz * dim * 4, bounds += sz * 4, codes += sz * dim;
         for (size_t i = 0; i < sz; i++) {
             if (idx_map_get(&v->where, l->ids[i])) {
                 ds_fail(err, DS_EFORMAT, "id %lld appears twice", (long long)l->ids[i]);
@@ -681,13 +780,16 @@ int idx_ivf_load(const idx_file_header *h, const unsigned char *p, size_t n, idx
         }
         v->n += sz;
     }
-    if (v->trained)
-        fit_codes(v);
     *out = ix;
     return 0;
 nomem:
     ds_fail(err, DS_ENOMEM, "out of memory");
 fail:
+    if (v->map) { /* leave the mapping to the caller, free nothing in it */
+        m->taken = 0;
+        v->map = NULL;
+        memset(v->lists, 0, (size_t)v->nl * sizeof *v->lists);
+    }
     idx_free(ix);
     return -1;
 }
@@ -711,6 +813,7 @@ static void ivf_stats(idx_index *ix, idx_stats *s)
     s->trained = v->trained;
     s->trained_on = v->trained_on;
     s->prescan = v->prescan && v->sq.trained_on;
+    s->mapped = v->map != NULL;
     pthread_rwlock_unlock(&v->lock);
 }
 
@@ -718,7 +821,12 @@ static void ivf_free(idx_index *ix)
 {
     ivf *v = (ivf *)ix;
     pthread_rwlock_destroy(&v->lock);
-    free_lists(v->lists, v->nl);
+    if (v->map) { /* the cells' arrays lie in the mapping */
+        munmap(v->map, v->map_len);
+        free(v->lists);
+    } else {
+        free_lists(v->lists, v->nl);
+    }
     free(v->centroids);
     idx_map_free(&v->where);
     idx_sq8_free(&v->sq);

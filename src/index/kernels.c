@@ -1,14 +1,18 @@
 /* kernels.c - inner products of one query with many stored rows.
  *
- * Two versions of each kernel: AVX2 + FMA (+ F16C to widen float16 rows
- * eight at a time) written with intrinsics, and portable C. The choice is
- * made once, from the CPU's feature bits, through a function pointer, so
- * one binary runs everywhere and works under the sanitizers (which do not
- * mix with GCC's ifunc-based target_clones). Four rows are scored per pass
- * so that each query load feeds four FMAs.
+ * Three versions of each kernel: AVX-512F (sixteen lanes), AVX2 + FMA
+ * (+ F16C to widen float16 rows eight at a time), both written with
+ * intrinsics, and portable C. The choice is made once, from the CPU's
+ * feature bits, through function pointers, so one binary runs everywhere
+ * and works under the sanitizers (which do not mix with GCC's ifunc-based
+ * target_clones). Four rows are scored per pass so that each query load
+ * feeds four FMAs. DINOSEEK_KERNEL=portable|avx2|avx512 picks one by hand
+ * (to compare them; a kernel the CPU lacks is refused with a warning).
  */
 #include "index/internal.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/safetensors.h"
@@ -117,63 +121,137 @@ DOT_ROWS_AVX2(dot_f32_avx2, float, LOAD_F32, AS_F32)
 DOT_ROWS_AVX2(dot_f16_avx2, uint16_t, LOAD_F16, st_f16_to_f32)
 #define U8_TO_F32(x) ((float)(x))
 DOT_ROWS_AVX2(dot_u8_avx2, uint8_t, LOAD_U8, U8_TO_F32)
+
+/* The same at sixteen lanes. Only AVX-512F instructions are used: the
+ * float16 and byte widenings (vcvtph2ps, vpmovzxbd) are in the foundation. */
+#define AVX512 __attribute__((target("avx512f")))
+#define LOAD16_F32(p) _mm512_loadu_ps(p)
+#define LOAD16_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(p)))
+#define LOAD16_U8(p)                                                                         \
+    _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p))))
+
+#define DOT_ROWS_AVX512(NAME, T, LOAD, SCALAR)                                               \
+    AVX512 static void NAME(const float *q, const T *rows, size_t n, int dim, float *out)    \
+    {                                                                                        \
+        int dv = dim & ~15;                                                                  \
+        size_t i = 0;                                                                        \
+        for (; i + 4 <= n; i += 4) {                                                         \
+            const T *r0 = rows + i * (size_t)dim, *r1 = r0 + dim, *r2 = r1 + dim,            \
+                    *r3 = r2 + dim;                                                          \
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                      \
+            for (int d = 0; d < dv; d += 16) {                                               \
+                __m512 qv = _mm512_loadu_ps(q + d);                                          \
+                a0 = _mm512_fmadd_ps(qv, LOAD(r0 + d), a0);                                  \
+                a1 = _mm512_fmadd_ps(qv, LOAD(r1 + d), a1);                                  \
+                a2 = _mm512_fmadd_ps(qv, LOAD(r2 + d), a2);                                  \
+                a3 = _mm512_fmadd_ps(qv, LOAD(r3 + d), a3);                                  \
+            }                                                                                \
+            float s[4] = {_mm512_reduce_add_ps(a0), _mm512_reduce_add_ps(a1),                \
+                          _mm512_reduce_add_ps(a2), _mm512_reduce_add_ps(a3)};               \
+            for (int d = dv; d < dim; d++) {                                                 \
+                s[0] += q[d] * SCALAR(r0[d]);                                                \
+                s[1] += q[d] * SCALAR(r1[d]);                                                \
+                s[2] += q[d] * SCALAR(r2[d]);                                                \
+                s[3] += q[d] * SCALAR(r3[d]);                                                \
+            }                                                                                \
+            memcpy(out + i, s, sizeof s);                                                    \
+        }                                                                                    \
+        for (; i < n; i++) {                                                                 \
+            const T *r = rows + i * (size_t)dim;                                             \
+            __m512 a = _mm512_setzero_ps();                                                  \
+            for (int d = 0; d < dv; d += 16)                                                 \
+                a = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), LOAD(r + d), a);                 \
+            float s = _mm512_reduce_add_ps(a);                                               \
+            for (int d = dv; d < dim; d++)                                                   \
+                s += q[d] * SCALAR(r[d]);                                                    \
+            out[i] = s;                                                                      \
+        }                                                                                    \
+    }
+
+DOT_ROWS_AVX512(dot_f32_avx512, float, LOAD16_F32, AS_F32)
+DOT_ROWS_AVX512(dot_f16_avx512, uint16_t, LOAD16_F16, st_f16_to_f32)
+DOT_ROWS_AVX512(dot_u8_avx512, uint8_t, LOAD16_U8, U8_TO_F32)
 #endif
 
 typedef void (*dot_f32_fn)(const float *, const float *, size_t, int, float *);
 typedef void (*dot_f16_fn)(const float *, const uint16_t *, size_t, int, float *);
 typedef void (*dot_u8_fn)(const float *, const uint8_t *, size_t, int, float *);
 
-static dot_f32_fn pick_f32;
-static dot_f16_fn pick_f16;
-static dot_u8_fn pick_u8;
-static const char *pick_name;
+typedef struct kernel_set {
+    const char *name;
+    dot_f32_fn f32;
+    dot_f16_fn f16;
+    dot_u8_fn u8;
+} kernel_set;
 
-static int have_avx2(void)
-{
+/* Best first. */
+static const kernel_set kernel_sets[] = {
 #ifdef IDX_X86
-    /* F16C from CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports
-     * does not know "f16c". */
-    unsigned a, b, c, d;
-    int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
-#else
-    return 0;
+    {"avx512", dot_f32_avx512, dot_f16_avx512, dot_u8_avx512},
+    {"avx2", dot_f32_avx2, dot_f16_avx2, dot_u8_avx2},
 #endif
-}
+    {"portable", dot_f32_portable, dot_f16_portable, dot_u8_portable},
+};
 
-/* Chosen once at load time: the pointers are then only read. */
-__attribute__((constructor)) static void pick_kernels(void)
+static const kernel_set *picked;
+
+static int cpu_has(const char *name)
 {
 #ifdef IDX_X86
-    if (have_avx2()) {
-        pick_f32 = dot_f32_avx2;
-        pick_f16 = dot_f16_avx2;
-        pick_u8 = dot_u8_avx2;
-        pick_name = "avx2";
-        return;
+    __builtin_cpu_init();
+    if (!strcmp(name, "avx512"))
+        return __builtin_cpu_supports("avx512f");
+    if (!strcmp(name, "avx2")) {
+        /* F16C from CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports
+         * does not know "f16c". */
+        unsigned a, b, c, d;
+        int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
     }
 #endif
-    (void)have_avx2;
-    pick_f32 = dot_f32_portable;
-    pick_f16 = dot_f16_portable;
-    pick_u8 = dot_u8_portable;
-    pick_name = "portable";
+    return !strcmp(name, "portable");
+}
+
+int idx_use_kernel(const char *name)
+{
+    for (size_t i = 0; i < sizeof kernel_sets / sizeof *kernel_sets; i++)
+        if (!strcmp(kernel_sets[i].name, name)) {
+            if (!cpu_has(name))
+                return -1;
+            picked = &kernel_sets[i];
+            return 0;
+        }
+    return -1;
+}
+
+/* Chosen once at load time: the pointer is then only read (tests switch it
+ * with idx_use_kernel while no search runs). */
+__attribute__((constructor)) static void pick_kernels(void)
+{
+    const char *want = getenv("DINOSEEK_KERNEL");
+    if (want && *want && idx_use_kernel(want) == 0)
+        return;
+    if (want && *want)
+        fprintf(stderr, "dinoseek: DINOSEEK_KERNEL=%s is not available on this CPU; "
+                        "choosing the best that is\n", want);
+    for (size_t i = 0; i < sizeof kernel_sets / sizeof *kernel_sets; i++)
+        if (idx_use_kernel(kernel_sets[i].name) == 0)
+            return;
 }
 
 void idx_dot_rows_f32(const float *q, const float *rows, size_t n, int dim, float *out)
 {
-    pick_f32(q, rows, n, dim, out);
+    picked->f32(q, rows, n, dim, out);
 }
 
 void idx_dot_rows_f16(const float *q, const uint16_t *rows, size_t n, int dim, float *out)
 {
-    pick_f16(q, rows, n, dim, out);
+    picked->f16(q, rows, n, dim, out);
 }
 
 void idx_dot_rows_u8(const float *q, const uint8_t *rows, size_t n, int dim, float *out)
 {
-    pick_u8(q, rows, n, dim, out);
+    picked->u8(q, rows, n, dim, out);
 }
 
-const char *idx_kernel_name(void) { return pick_name; }
+const char *idx_kernel_name(void) { return picked->name; }

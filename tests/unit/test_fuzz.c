@@ -28,6 +28,7 @@ static void test_form_corpus(void) { replay("form_fuzzer"); }
 static void test_blob_name_corpus(void) { replay("blob_name_fuzzer"); }
 static void test_arc_corpus(void) { replay("arc_fuzzer"); }
 static void test_xml_corpus(void) { replay("xml_fuzzer"); }
+static void test_index_corpus(void) { replay("index_fuzzer"); }
 
 const ds_test fuzz_tests[] = {
     {"safetensors fuzz corpus replays cleanly", test_st_corpus},
@@ -36,5 +37,6 @@ const ds_test fuzz_tests[] = {
     {"blob key fuzz corpus replays cleanly", test_blob_name_corpus},
     {"archive fuzz corpus replays cleanly", test_arc_corpus},
     {"USPTO grant XML fuzz corpus replays cleanly", test_xml_corpus},
+    {"index file fuzz corpus replays cleanly", test_index_corpus},
     {0},
 };

@@ -4,10 +4,14 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "../suites.h"
 #include "base/prng.h"
 #include "index/index.h"
+#include "index/internal.h"
+#include "model/safetensors.h"
 
 /* n random unit vectors of dim (deterministic). Caller frees. */
 static float *random_unit(size_t n, int dim, uint64_t seed)
@@ -394,13 +398,32 @@ static void path_in_tmp(char *buf, size_t n, const char *name)
     snprintf(buf, n, "%s/%s", ds_test_tmpdir, name);
 }
 
+/* Do ix and back answer every query alike? */
+static int agree(idx_index *ix, idx_index *back, const float *qs, int nq)
+{
+    ds_err err;
+    for (int qi = 0; qi < nq; qi++) {
+        idx_hit h1[20], h2[20];
+        int n1 = -1, n2 = -2;
+        if (idx_search(ix, qs + qi * DIM, 20, NULL, h1, &n1, &err) ||
+            idx_search(back, qs + qi * DIM, 20, NULL, h2, &n2, &err) || n1 != n2 ||
+            !same_hits(h1, h2, n1))
+            return 0;
+    }
+    return 1;
+}
+
+/* Save, load (served from the mapped file), compare; then save the mapped
+ * index again, and change both copies alike: the loaded one copies its
+ * arrays out of the mapping first and must still agree. */
 static void check_round_trip(idx_index *ix, const float *qs, int nq, const char *name)
 {
     ds_err err;
-    char path[512];
+    char path[512], again[600];
     path_in_tmp(path, sizeof path, name);
+    snprintf(again, sizeof again, "%s.again", path);
     CHECK(idx_save(ix, path, 42, &err) == 0);
-    idx_index *back = NULL;
+    idx_index *back = NULL, *back2 = NULL;
     CHECKF(idx_load(path, DIM, 42, &back, &err) == 0, "%s", err.msg);
     if (!back)
         return;
@@ -409,22 +432,33 @@ static void check_round_trip(idx_index *ix, const float *qs, int nq, const char 
     idx_stats_get(ix, &a);
     idx_stats_get(back, &b);
     CHECK(a.count == b.count && a.dim == b.dim && a.f16 == b.f16 && a.nlist == b.nlist &&
-          a.trained == b.trained);
-    for (int qi = 0; qi < nq; qi++) {
-        idx_hit h1[20], h2[20];
-        int n1, n2;
-        CHECK(idx_search(ix, qs + qi * DIM, 20, NULL, h1, &n1, &err) == 0);
-        CHECK(idx_search(back, qs + qi * DIM, 20, NULL, h2, &n2, &err) == 0);
-        CHECKF(n1 == n2 && same_hits(h1, h2, n1), "%s query %d", name,
-               qi);
+          a.trained == b.trained && a.prescan == b.prescan);
+    CHECKF(b.mapped && !a.mapped, "%s: loaded index served from its file", name);
+    CHECKF(agree(ix, back, qs, nq), "%s: loaded", name);
+    CHECK(idx_save(back, again, 43, &err) == 0 && idx_load(again, DIM, 43, &back2, &err) == 0);
+    CHECKF(back2 && agree(ix, back2, qs, nq), "%s: saved from the mapping", name);
+    idx_free(back2);
+    /* Change both: the first query's vector under a new id, one id gone. */
+    idx_hit first[1];
+    int got = 0;
+    if (a.count && idx_search(ix, qs, 1, NULL, first, &got, &err) == 0 && got == 1) {
+        int64_t fresh = 987654321;
+        CHECK(idx_add(ix, &fresh, qs, 1, &err) == 0 && idx_add(back, &fresh, qs, 1, &err) == 0);
+        CHECK(idx_remove(ix, &first[0].id, 1, &err) == 0 &&
+              idx_remove(back, &first[0].id, 1, &err) == 0);
+        idx_stats_get(back, &b);
+        CHECKF(!b.mapped && b.count == a.count, "%s: changed copy owns its arrays", name);
+        CHECKF(agree(ix, back, qs, nq), "%s: changed after loading", name);
+        CHECK(idx_remove(ix, &fresh, 1, &err) == 0);
     }
     idx_free(back);
+    unlink(again);
 }
 
 static void test_save_load(void)
 {
     ds_err err;
-    size_t n = 2000;
+    size_t n = 5000; /* with codes (from 4096) */
     float *v = random_unit(n, DIM, 31);
     int64_t *ids = seq_ids(n, 10, 2);
     float *q = random_unit(3, DIM, 32);
@@ -455,7 +489,7 @@ static void test_load_refuses_bad_files(void)
     CHECK(idx_save(ix, path, 7, &err) == 0);
     size_t size;
     unsigned char *file = ds_test_read_file(path, &size);
-    CHECK(file != NULL && size == 64 + n * 8 + n * DIM * 4);
+    CHECK(file != NULL && size == 64 + 8 + n * 8 + n * DIM * 4);
 
     CHECK(idx_load(bad, DIM, 7, &back, &err) == -1 && err.code == DS_ENOTFOUND);
     CHECK(idx_load(path, DIM, 8, &back, &err) == -1 && err.code == DS_EINVAL);
@@ -483,6 +517,16 @@ static void test_load_refuses_bad_files(void)
         idx_free(back);
         back = NULL;
         file[at] ^= (unsigned char)(1u << (i % 8));
+    }
+    /* A file of another format version (as version 1 before the codes) is
+     * refused by name, and the engine rebuilds it from the catalog. */
+    {
+        unsigned char old[64 + 8];
+        memcpy(old, file, sizeof old);
+        old[8] = 1;
+        ds_test_write_file(bad, old, sizeof old);
+        CHECK(idx_load(bad, DIM, 7, &back, &err) == -1 && err.code == DS_EFORMAT);
+        CHECK_MSG(err, "version 1");
     }
     /* Not an index file at all. */
     char junk[100];
@@ -677,6 +721,74 @@ static void test_prescan_is_exact(void)
     free(v), free(ids), free(q);
 }
 
+/* Every kernel set this CPU can run (AVX-512F, AVX2, portable) against a
+ * double-precision reference, at dimensions around the vector widths and
+ * row counts around the four-row unrolling. A set the CPU lacks is named
+ * as not tested here. */
+static void test_kernels(void)
+{
+    const char *names[] = {"avx512", "avx2", "portable"};
+    const char *was = idx_kernel_name();
+    int dims[] = {1, 7, 8, 9, 15, 16, 17, 33, 48, 384};
+    ds_prng r;
+    ds_prng_seed(&r, 77);
+    float q[384], rows[9 * 384], out[9];
+    uint16_t half[9 * 384];
+    uint8_t codes[9 * 384];
+    for (size_t i = 0; i < 9 * 384; i++) {
+        rows[i] = (float)ds_prng_normal(&r) * 0.1f;
+        half[i] = st_f32_to_f16(rows[i]);
+        codes[i] = (uint8_t)(ds_prng_next(&r) & 0xff);
+    }
+    for (int d = 0; d < 384; d++)
+        q[d] = (float)ds_prng_normal(&r) * 0.1f;
+    for (int ki = 0; ki < 3; ki++) {
+        if (idx_use_kernel(names[ki]) != 0) {
+            fprintf(stderr, "    %s kernels: not tested, this CPU lacks them\n", names[ki]);
+            continue;
+        }
+        for (int di = 0; di < 10; di++)
+            for (int n = 1; n <= 9; n++) {
+                int dim = dims[di];
+                for (int kind = 0; kind < 3; kind++) {
+                    if (kind == 0)
+                        idx_dot_rows_f32(q, rows, (size_t)n, dim, out);
+                    else if (kind == 1)
+                        idx_dot_rows_f16(q, half, (size_t)n, dim, out);
+                    else
+                        idx_dot_rows_u8(q, codes, (size_t)n, dim, out);
+                    for (int i = 0; i < n; i++) {
+                        double want = 0, mag = 0;
+                        for (int d = 0; d < dim; d++) {
+                            size_t at = (size_t)i * dim + (size_t)d;
+                            double x = kind == 0   ? rows[at]
+                                       : kind == 1 ? st_f16_to_f32(half[at])
+                                                   : codes[at];
+                            want += (double)q[d] * x;
+                            mag += fabs((double)q[d] * x);
+                        }
+                        /* The worst-case rounding of a float sum of dim terms. */
+                        CHECKF(fabs(out[i] - want) <= (dim + 2) * 1.2e-7 * mag + 1e-30,
+                               "%s kind %d dim %d n %d row %d: %.9g, want %.9g", names[ki], kind,
+                               dim, n, i, out[i], want);
+                    }
+                }
+            }
+        /* And the pre-scan stays exact with these kernels. */
+        ds_err err;
+        size_t n = 5000;
+        float *v = clustered_unit(n, DIM, 30, 78);
+        int64_t *ids = seq_ids(n, 1, 1);
+        idx_index *ix = idx_flat_new(DIM, 0, &err);
+        CHECK(idx_add(ix, ids, v, n, &err) == 0);
+        CHECKF(prescan_agrees(ix, v, 10, DIM, 10, NULL, names[ki]), "%s", names[ki]);
+        idx_free(ix);
+        free(v), free(ids);
+    }
+    CHECK(idx_use_kernel(was) == 0);
+    CHECK(idx_use_kernel("sse9") == -1);
+}
+
 const ds_test index_tests[] = {
     {"flat_exact", test_flat_exact},
     {"flat_f16", test_flat_f16},
@@ -688,5 +800,6 @@ const ds_test index_tests[] = {
     {"load_refuses_bad_files", test_load_refuses_bad_files},
     {"ivf", test_ivf},
     {"prescan_is_exact", test_prescan_is_exact},
+    {"kernels", test_kernels},
     {0},
 };
