@@ -513,19 +513,7 @@ int idx_flat_load(const idx_file_header *h, const unsigned char *p, size_t n, id
     if (fitted) {
         f->bounds = (float *)(uintptr_t)at;
         at += count * 4;
-        float *lo = malloc(dim * 4), *hi = malloc(dim * 4);
-        int bad = !lo || !hi;
-        if (!bad) {
-            memcpy(lo, at, dim * 4);
-            memcpy(hi, at + dim * 4, dim * 4); /* the steps: made into highs below */
-            for (uint64_t d = 0; d < dim; d++)
-                hi[d] = lo[d] + hi[d] * 255.0f;
-            bad = idx_sq8_fit(&f->sq, (int)dim, lo, hi, fitted);
-            if (!bad) /* keep the file's steps exactly, not lo + 255·step recomputed */
-                memcpy(f->sq.step, at + dim * 4, dim * 4);
-        }
-        free(lo), free(hi);
-        if (bad) {
+        if (idx_sq8_restore(&f->sq, (int)dim, at, fitted)) {
             ds_fail(err, DS_ENOMEM, "out of memory");
             goto fail;
         }

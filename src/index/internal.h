@@ -94,6 +94,8 @@ void idx_sq8_range_init(float *lo, float *hi, int dim);
 void idx_sq8_range_add(float *lo, float *hi, int dim, const void *rows, int f16, size_t n);
 /* Fit z (dim already set, lo/step owned) to [lo, hi]. -1 on out of memory. */
 int idx_sq8_fit(idx_sq8 *z, int dim, const float *lo, const float *hi, size_t count);
+/* Set z from a saved scale: lo f32[dim] then step f32[dim] (unaligned). */
+int idx_sq8_restore(idx_sq8 *z, int dim, const void *lo_step, size_t fitted_on);
 void idx_sq8_free(idx_sq8 *z);
 /* Encode n rows (float32, or float16 if f16) into codes[n·dim] and bounds[n]. */
 void idx_sq8_encode(const idx_sq8 *z, const void *rows, int f16, size_t n, uint8_t *codes,

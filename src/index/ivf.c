@@ -736,19 +736,7 @@ int idx_ivf_load(const idx_file_header *h, const unsigned char *p, size_t n, idx
     bounds = at;
     if (fitted) {
         at += h->count * 4;
-        float *lo = malloc(dim * 4), *hi = malloc(dim * 4);
-        int bad = !lo || !hi;
-        if (!bad) {
-            memcpy(lo, at, dim * 4);
-            memcpy(hi, at + dim * 4, dim * 4); /* the steps: made into highs below */
-            for (size_t d = 0; d < dim; d++)
-                hi[d] = lo[d] + hi[d] * 255.0f;
-            bad = idx_sq8_fit(&v->sq, (int)dim, lo, hi, fitted);
-            if (!bad) /* keep the file's steps exactly */
-                memcpy(v->sq.step, at + dim * 4, dim * 4);
-        }
-        free(lo), free(hi);
-        if (bad)
+        if (idx_sq8_restore(&v->sq, (int)dim, at, fitted))
             goto nomem;
         at += 2 * dim * 4;
     }

@@ -93,6 +93,23 @@ int idx_sq8_fit(idx_sq8 *z, int dim, const float *lo, const float *hi, size_t co
     return 0;
 }
 
+int idx_sq8_restore(idx_sq8 *z, int dim, const void *lo_step, size_t fitted_on)
+{
+    float *lo = malloc((size_t)dim * sizeof *lo), *step = malloc((size_t)dim * sizeof *step);
+    if (!lo || !step) {
+        free(lo), free(step);
+        return -1;
+    }
+    memcpy(lo, lo_step, (size_t)dim * sizeof *lo);
+    memcpy(step, (const char *)lo_step + (size_t)dim * sizeof *lo, (size_t)dim * sizeof *step);
+    double norm = 0;
+    for (int d = 0; d < dim; d++)
+        norm += (double)lo[d] * lo[d];
+    idx_sq8_free(z);
+    *z = (idx_sq8){dim, lo, step, sqrt(norm), fitted_on ? fitted_on : 1};
+    return 0;
+}
+
 void idx_sq8_free(idx_sq8 *z)
 {
     free(z->lo);
