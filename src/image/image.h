@@ -65,8 +65,9 @@ int img_mode_parse(const char *s, img_mode *out, ds_err *err);
 /* Start libvips once per process (idempotent, thread-safe). argv0 may be NULL.
  * Process-wide effects: every libvips loader is blocked except JPEG, PNG,
  * TIFF, WebP, GIF and ImageMagick (which this module calls for BMP only), the
- * libvips operation cache is turned off, and libvips warnings are kept off
- * stderr (set DINOSEEK_VIPS_WARNINGS to see them). The img_preprocess_*
+ * libvips operation cache is turned off, so is libvips' Orc vector code
+ * (liborc 0.4.33 is not thread-safe; see load.c), and libvips warnings are
+ * kept off stderr (set DINOSEEK_VIPS_WARNINGS to see them). The img_preprocess_*
  * functions call it themselves.
  * Returns 0 on success, -1 on error. */
 int img_init(const char *argv0, ds_err *err);
@@ -102,8 +103,9 @@ void img_normalize(const uint8_t *rgb, int n, float *chw);
  * caller frees with free(). Does not keep buf after it returns.
  * Returns 0, or -1 with err filled (DS_EFORMAT: not an image, truncated;
  * DS_ETOOBIG: too many pixels; DS_EINVAL: bad size or quality).
- * Cost: one decode (JPEG shrinks on load) and a Lanczos resize; memory is
- * bounded by libvips' streaming, not by the image size. Thread-safe. */
+ * Cost: one decode (JPEG shrinks on load) and a Lanczos resize; memory: the
+ * decoded image, box-shrunk first while streaming when it is over 16 Mpx
+ * or more than 8 times the size. Thread-safe. */
 int img_thumbnail_buffer(const void *buf, size_t len, int max_side, int quality,
                          void **jpeg_out, size_t *len_out, ds_err *err);
 

@@ -1,5 +1,5 @@
 /* load.c - start libvips, recognise the format, refuse pixel bombs, and
- * decode to 8-bit sRGB.
+ * decode to 8-bit grey or sRGB.
  *
  * Formats are recognised here from their first bytes and each is handed to
  * its own libvips loader by name; img_init() also blocks every other libvips
@@ -9,6 +9,8 @@
  * the data starts with "BM" and its header passes our own size check.
  */
 #include "image/image_internal.h"
+
+#include <vips/vector.h> /* not part of vips/vips.h */
 
 #include <pthread.h>
 #include <stdio.h>
@@ -59,6 +61,15 @@ int img_init(const char *argv0, ds_err *err)
             /* Buffers are the caller's and short-lived: a cached load could
              * outlive its buffer, and uploads never repeat anyway. */
             vips_cache_set_max(0);
+            /* libvips' Orc vector paths (reducev, convolutions) compile and
+             * free code per operation, and liborc before 0.4.34 (Debian 12
+             * has 0.4.33) splits and merges its code-memory list outside
+             * its lock: threads resizing with libvips at once crashed in
+             * orc_code_free about once in 20-40 runs of 6 threads x 300
+             * resizes (the import's rare SIGSEGV). Our pipelines no longer
+             * use those paths (img_scale resizes), so this costs nothing
+             * and keeps any that creeps back in safe. */
+            vips_vector_set_enabled(FALSE);
             /* Warnings (a truncated file, a bad tile) reach the caller as
              * errors; keep them off stderr unless asked for. */
             if (!g_getenv("DINOSEEK_VIPS_WARNINGS"))
@@ -263,17 +274,24 @@ static int to_uchar(VipsImage **im)
     return step(im, vips_cast_uchar(*im, &t, NULL), &t);
 }
 
-/* Exactly three bands: grey is copied into R, G and B; extra bands dropped. */
-static int to_three_bands(VipsImage **im)
+/* Grey stays one band (resizing three equal bands would cost three times as
+ * much for the same pixels; img_to_rgb copies it out at the end); colour is
+ * exactly three bands, extra bands dropped. */
+static int to_grey_or_rgb(VipsImage **im)
 {
     VipsImage *t = NULL;
-    if ((*im)->Bands == 3)
+    if ((*im)->Bands == 1 || (*im)->Bands == 3)
         return 0;
-    if ((*im)->Bands >= 3)
+    if ((*im)->Bands > 3)
         return step(im, vips_extract_band(*im, &t, 0, "n", 3, NULL), &t);
-    if ((*im)->Bands == 2 &&
-        step(im, vips_extract_band(*im, &t, 0, NULL), &t) != 0)
-        return -1;
+    return step(im, vips_extract_band(*im, &t, 0, NULL), &t); /* grey + a band */
+}
+
+int img_to_rgb(VipsImage **im)
+{
+    VipsImage *t = NULL;
+    if ((*im)->Bands != 1)
+        return 0;
     VipsImage *three[3] = {*im, *im, *im};
     if (step(im, vips_bandjoin(three, &t, 3, NULL), &t) != 0)
         return -1;
@@ -340,7 +358,7 @@ int img_decode(const void *buf, size_t len, const img_opts *o, int shrink_to,
     if (orientation > 1 && step(&im, vips_autorot(im, &t, NULL), &t) != 0)
         goto vips_fail;
     if (to_srgb_space(&im) != 0 || flatten_white(&im) != 0 || to_uchar(&im) != 0 ||
-        to_three_bands(&im) != 0)
+        to_grey_or_rgb(&im) != 0)
         goto vips_fail;
     if (o->crop_set) {
         /* After orientation: the fractions are of the image as seen. */
@@ -371,18 +389,23 @@ int img_materialize(VipsImage *im, const char *format, img_rgb *out, ds_err *err
     size_t n = 0;
     char what[64];
     memset(out, 0, sizeof *out);
-    void *px = vips_image_write_to_memory(im, &n);
+    g_object_ref(im);
+    void *px = img_to_rgb(&im) == 0 ? vips_image_write_to_memory(im, &n) : NULL;
     if (!px) {
+        g_object_unref(im);
         snprintf(what, sizeof what, "%s: truncated or corrupt pixel data", format);
         return img_vips_fail(err, DS_EFORMAT, what);
     }
-    if (n != (size_t)im->Xsize * im->Ysize * 3 || im->Bands != 3 ||
-        im->BandFmt != VIPS_FORMAT_UCHAR) {
+    int bad = n != (size_t)im->Xsize * im->Ysize * 3 || im->Bands != 3 ||
+              im->BandFmt != VIPS_FORMAT_UCHAR;
+    out->w = im->Xsize;
+    out->h = im->Ysize;
+    g_object_unref(im);
+    if (bad) {
         g_free(px);
+        memset(out, 0, sizeof *out);
         return ds_fail(err, DS_EFORMAT, "decoding pixels: unexpected layout");
     }
     out->px = px; /* g_malloc-owned, as img_rgb_free expects */
-    out->w = im->Xsize;
-    out->h = im->Ysize;
     return 0;
 }

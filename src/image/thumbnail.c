@@ -2,13 +2,14 @@
  *
  * Decoding is img_decode's (load.c): format sniffed, pixel bombs refused
  * from the header, EXIF orientation applied, alpha flattened onto white,
- * 8-bit sRGB. The image is then scaled to fit within max_side x max_side
- * keeping its aspect ratio (the longer side becomes max_side, the shorter
- * one is rounded, at least 1): fitted, not padded to a square, like the
- * seed's 300 x 300 thumbnails. Unlike Pillow's Image.thumbnail, smaller
- * images are enlarged too, so every thumbnail has the same longer side and
- * the web UI's grid is regular (design drawings are rarely that small). Saved as baseline JPEG with optimised Huffman
- * tables and no metadata (no EXIF, ICC or XMP).
+ * 8-bit grey or sRGB. The image is then scaled (img__scale_to: Lanczos-3)
+ * to fit within max_side x max_side keeping its aspect ratio (the longer
+ * side becomes max_side, the shorter one is rounded, at least 1): fitted,
+ * not padded to a square, like the seed's 300 x 300 thumbnails. Unlike
+ * Pillow's Image.thumbnail, smaller images are enlarged too, so every
+ * thumbnail has the same longer side and the web UI's grid is regular
+ * (design drawings are rarely that small). Saved as baseline RGB JPEG with
+ * optimised Huffman tables and no metadata (no EXIF, ICC or XMP).
  */
 #include "image/image_internal.h"
 
@@ -52,45 +53,23 @@ int img_thumbnail_buffer(const void *buf, size_t len, int max_side, int quality,
     return rc;
 }
 
-int img__thumbnail_from(VipsImage *decoded, const char *format, int max_side, int quality,
-                        void **jpeg_out, size_t *len_out, ds_err *err)
+/* Save w x h pixels of 1 or 3 bands as the thumbnail's JPEG, in RGB as
+ * the seed's thumbnails were. */
+static int save_jpeg(uint8_t *px, int w, int h, int bands, int quality, void **jpeg_out,
+                     size_t *len_out, ds_err *err)
 {
-    VipsImage *im = decoded, *t = NULL;
     void *jpeg = NULL;
     size_t n = 0;
     int rc = -1;
-
-    g_object_ref(im);
-    int w = im->Xsize, h = im->Ysize, tw = max_side, th = max_side;
-    if (w > h)
-        th = (int)((double)h * max_side / w + 0.5);
-    else if (h > w)
-        tw = (int)((double)w * max_side / h + 0.5);
-    tw = tw < 1 ? 1 : tw;
-    th = th < 1 ? 1 : th;
-    if (tw != w || th != h) {
-        if (vips_resize(im, &t, (double)tw / w, "vscale", (double)th / h, "kernel",
-                        VIPS_KERNEL_LANCZOS3, NULL) != 0)
-            goto vips_fail;
-        g_object_unref(im);
-        im = t;
-        /* libvips rounds sizes its own way: crop or extend by a pixel to
-         * land exactly on tw x th. */
-        if ((im->Xsize != tw || im->Ysize != th) &&
-            vips_embed(im, &t, 0, 0, tw, th, "extend", VIPS_EXTEND_COPY, NULL) == 0) {
-            g_object_unref(im);
-            im = t;
-        } else if (im->Xsize != tw || im->Ysize != th) {
-            goto vips_fail;
-        }
-    }
-    /* Pixels are decoded here: truncated or corrupt data shows now. */
-    if (vips_jpegsave_buffer(im, &jpeg, &n, "Q", quality, "strip", TRUE, "optimize_coding",
+    VipsImage *im = vips_image_new_from_memory(px, (size_t)w * h * bands, w, h, bands,
+                                               VIPS_FORMAT_UCHAR);
+    if (!im)
+        return img_vips_fail(err, DS_ENOMEM, "thumbnail");
+    im->Type = bands == 1 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB;
+    if (img_to_rgb(&im) != 0 ||
+        vips_jpegsave_buffer(im, &jpeg, &n, "Q", quality, "strip", TRUE, "optimize_coding",
                              TRUE, "interlace", FALSE, NULL) != 0) {
-        char what[80];
-        snprintf(what, sizeof what, "thumbnail of %s: truncated or corrupt pixel data",
-                 format);
-        img_vips_fail(err, DS_EFORMAT, what);
+        img_vips_fail(err, DS_EFORMAT, "thumbnail: saving JPEG");
         goto out;
     }
     /* Hand over a malloc'ed copy: callers free() as everywhere else. */
@@ -102,12 +81,30 @@ int img__thumbnail_from(VipsImage *decoded, const char *format, int max_side, in
     memcpy(*jpeg_out, jpeg, n);
     *len_out = n;
     rc = 0;
-    goto out;
-vips_fail:
-    img_vips_fail(err, DS_EFORMAT, "thumbnail: resizing");
 out:
     g_free(jpeg);
-    if (im)
-        g_object_unref(im);
+    g_object_unref(im);
+    return rc;
+}
+
+int img__thumbnail_from(VipsImage *decoded, const char *format, int max_side, int quality,
+                        void **jpeg_out, size_t *len_out, ds_err *err)
+{
+    int w = decoded->Xsize, h = decoded->Ysize, tw = max_side, th = max_side;
+    uint8_t *px = NULL;
+    if (w > h)
+        th = (int)((double)h * max_side / w + 0.5);
+    else if (h > w)
+        tw = (int)((double)w * max_side / h + 0.5);
+    tw = tw < 1 ? 1 : tw;
+    th = th < 1 ? 1 : th;
+    /* Scaled while still grey: a third of the work for drawings. Pixels
+     * are decoded here, so truncated or corrupt data shows now. */
+    if (img__scale_to(decoded, format, tw, th, &px, err) != 0) {
+        ds_wrap(err, "thumbnail of ");
+        return -1;
+    }
+    int rc = save_jpeg(px, tw, th, decoded->Bands, quality, jpeg_out, len_out, err);
+    g_free(px);
     return rc;
 }

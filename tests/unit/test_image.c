@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <vips/vips.h>
+#include <vips/vector.h>
+
 #include "image/image.h"
 
 #define FIX "tests/fixtures/images/"
@@ -66,6 +69,8 @@ static void test_opts_and_modes(void)
     CHECK(img_mode_parse("pillow", &m, &err) == -1 && err.code == DS_EINVAL);
     CHECK_MSG(err, "unknown preprocessing mode");
     CHECK(img_init(NULL, &err) == 0 && img_init("again", &err) == 0);
+    /* liborc 0.4.33 frees code without a lock: Orc must stay off (load.c). */
+    CHECK(!vips_vector_isenabled());
 
     o.mode = IMG_SEED;
     o.size = 256;
@@ -437,6 +442,101 @@ static void test_prepare_matches_separate(void)
     free(b);
 }
 
+/* The quadrants scaled down (64 -> 32: 2x) and up (64 -> 200): the
+ * colours stay where they were, grey margins do not appear. */
+static void test_native_scales(void)
+{
+    static const int sizes[] = {32, 200};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        int n = sizes[i], top = n / 8; /* 64 x 48 -> n x 3n/4, centred */
+        ds_err err = {0};
+        CHECKF(load_native(FIX "quad.png", n, &err) == 0, "%d: %s", n, err.msg);
+        char name[32];
+        snprintf(name, sizeof name, "quad at %d", n);
+        CHECK_COLOUR(name, n / 4, top + n * 3 / 16, RED);
+        CHECK_COLOUR(name, n * 3 / 4, top + n * 3 / 16, GREEN);
+        CHECK_COLOUR(name, n / 4, top + n * 9 / 16, BLUE);
+        CHECK_COLOUR(name, n * 3 / 4, top + n * 9 / 16, WHITE);
+        CHECK_COLOUR(name, n / 2, top / 2, WHITE);
+        CHECK_COLOUR(name, n / 2, n - 1 - top / 2, WHITE);
+    }
+}
+
+/* A w x h grey TIFF (uncompressed), white with a black rectangle over
+ * x in [w/5, 2w/5), y in [h/4, 3h/4). Returns a g_malloc'ed buffer. */
+static void *grey_tiff(int w, int h, size_t *len)
+{
+    uint8_t *px = malloc((size_t)w * h);
+    void *out = NULL;
+    *len = 0;
+    if (!px)
+        return NULL;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            px[(size_t)y * w + x] =
+                x >= w / 5 && x < 2 * w / 5 && y >= h / 4 && y < 3 * h / 4 ? 0 : 255;
+    VipsImage *im = vips_image_new_from_memory(px, (size_t)w * h, w, h, 1, VIPS_FORMAT_UCHAR);
+    if (im) {
+        im->Type = VIPS_INTERPRETATION_B_W;
+        if (vips_tiffsave_buffer(im, &out, len, NULL) != 0)
+            out = NULL;
+        g_object_unref(im);
+    }
+    free(px);
+    return out;
+}
+
+/* Images more than 8 times the tensor (box-shrunk first) and over 16 Mpx
+ * (decoded apart, streaming): the rectangle lands where it should, grey
+ * stays grey, and img_prepare_buffer equals the separate entry points. */
+static void test_large_images(void)
+{
+    static const int dims[][2] = {{2400, 1800}, {5000, 4000}};
+    const size_t plane = 3 * 224 * 224;
+    float *a = malloc(plane * sizeof(float)), *b = malloc(plane * sizeof(float));
+    CHECK(a && b);
+    for (size_t i = 0; i < sizeof dims / sizeof *dims && a && b; i++) {
+        int w = dims[i][0], h = dims[i][1];
+        size_t len = 0;
+        void *buf = grey_tiff(w, h, &len);
+        CHECKF(buf != NULL, "%d x %d TIFF", w, h);
+        if (!buf)
+            continue;
+        ds_err err = {0};
+        img_opts o;
+        img_opts_default(&o);
+        void *j1 = NULL, *j2 = NULL;
+        size_t n1 = 0, n2 = 0;
+        CHECKF(img_prepare_buffer(buf, len, &o, a, 300, 85, &j1, &n1, &err) == 0, "%s", err.msg);
+        CHECKF(img_preprocess_buffer(buf, len, &o, b, &err) == 0, "%s", err.msg);
+        CHECKF(img_thumbnail_buffer(buf, len, 300, 85, &j2, &n2, &err) == 0, "%s", err.msg);
+        CHECKF(memcmp(a, b, plane * sizeof(float)) == 0, "%d x %d: tensors differ", w, h);
+        CHECKF(n1 == n2 && j1 && j2 && memcmp(j1, j2, n1) == 0, "%d x %d: thumbnails differ", w,
+               h);
+        /* Landscape: 224 wide, th high from row (224 - th) / 2. */
+        int th = (int)((double)h * 224 / w + 0.5), y0 = (224 - th) / 2;
+        struct {
+            int x, y, dark;
+        } at[] = {{67, y0 + th / 2, 1}, {150, y0 + th / 2, 0}, {67, y0 + th / 8, 0},
+                  {112, y0 / 2, 0}};
+        for (size_t k = 0; k < sizeof at / sizeof *at; k++) {
+            size_t p = (size_t)at[k].y * 224 + at[k].x;
+            float r = a[p], g = a[plane / 3 + p], bl = a[2 * plane / 3 + p];
+            /* Normalised: black is about -2, white about +2 in every channel. */
+            CHECKF(at[k].dark ? r < -1.5f : r > 1.5f, "%d x %d at (%d,%d): R %.2f", w, h,
+                   at[k].x, at[k].y, r);
+            CHECKF(fabsf((r * 0.229f + 0.485f) - (g * 0.224f + 0.456f)) < 1e-5f &&
+                       fabsf((r * 0.229f + 0.485f) - (bl * 0.225f + 0.406f)) < 1e-5f,
+                   "%d x %d at (%d,%d): not grey", w, h, at[k].x, at[k].y);
+        }
+        free(j1);
+        free(j2);
+        g_free(buf);
+    }
+    free(a);
+    free(b);
+}
+
 const ds_test image_tests[] = {
     {"opts_and_modes", test_opts_and_modes},
     {"formats", test_formats},
@@ -450,5 +550,7 @@ const ds_test image_tests[] = {
     {"normalize_matches_hf", test_normalize_matches_hf},
     {"threads", test_threads},
     {"prepare_matches_separate", test_prepare_matches_separate},
+    {"native_scales", test_native_scales},
+    {"large_images", test_large_images},
     {0},
 };
