@@ -98,6 +98,12 @@ static void print_summary(const imp_progress *p, int dry_run)
             (long long)p->skipped, (long long)p->failed, (long long)p->patents,
             (long long)p->other_docs, (long long)p->ignored, p->elapsed_s,
             p->elapsed_s > 0 ? (double)p->done / p->elapsed_s : 0);
+    if (p->absent)
+        fprintf(stderr,
+                "dinoseek import: %lld drawings named by weekly XML files are not beside them "
+                "(their patents' data is stored; the USPTO ships a week's drawings apart: "
+                "import those archives too)\n",
+                (long long)p->absent);
     if (!dry_run)
         fprintf(stderr,
                 "dinoseek import: time: parse %.1f s (%.0f%%), decode %.1f s (%.0f%%, CPU "

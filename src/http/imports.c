@@ -225,6 +225,7 @@ static json_t *job_json(api_imports *im, int64_t id, int failures, ds_err *err)
                            p->elapsed_s, "progress", e->finished ? 1.0 : frac, "last_error",
                            p->last_error));
         json_object_set_new(doc, "patents", json_integer(p->patents));
+        json_object_set_new(doc, "drawings_absent", json_integer(p->absent));
     }
     pthread_mutex_unlock(&im->lock);
     cat_collection_clear(&c);

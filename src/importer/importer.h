@@ -47,6 +47,10 @@ typedef struct imp_progress {
     int64_t failed;              /* images, documents or members that failed */
     int64_t patents;             /* design patents read */
     int64_t other_docs;          /* utility / plant / reissue documents passed over */
+    int64_t absent;              /* drawings a weekly (many-document) XML file names
+                                    that are not beside it: such files are the
+                                    bibliographic text, the USPTO ships the drawings
+                                    apart, so this is not a failure */
     int64_t ignored;             /* files that are neither XML, image nor archive */
     uint64_t bytes_total;        /* input bytes (files and archives), for the ETA */
     uint64_t bytes_read;

@@ -96,6 +96,7 @@ void imp__fail(imp_ctx *x, const char *what, const char *reason);
 
 /* Count a passed-over document or file. */
 void imp__count_other_doc(imp_ctx *x);
+void imp__count_absent(imp_ctx *x);
 void imp__count_ignored(imp_ctx *x);
 void imp__count_patent(imp_ctx *x);
 void imp__add_bytes(imp_ctx *x, uint64_t read, uint64_t total);

@@ -109,6 +109,7 @@ void imp__fail(imp_ctx *x, const char *what, const char *reason)
     } while (0)
 
 void imp__count_other_doc(imp_ctx *x) { COUNT(other_docs); }
+void imp__count_absent(imp_ctx *x) { COUNT(absent); }
 void imp__count_ignored(imp_ctx *x) { COUNT(ignored); }
 void imp__count_patent(imp_ctx *x) { COUNT(patents); }
 

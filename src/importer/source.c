@@ -154,6 +154,7 @@ typedef struct doc_ctx {
     const char *origin;          /* the XML's name, for messages */
     const char *dir;             /* on disk: the XML's directory */
     group *g;                    /* in an archive: its directory's members */
+    int weekly;                  /* on disk, a file of many documents */
     double callback_ms;          /* time spent in the callback, not parsing */
 } doc_ctx;
 
@@ -224,6 +225,10 @@ static int on_doc(void *ctx, const us_doc *d)
         size_t len = 0;
         int found = dc->g ? find_in_group(dc->g, fig, &data, &len)
                           : find_on_disk(dc->dir, fig, &data, &len, &why) == 0;
+        if (!found && dc->weekly && why.code == DS_ENOTFOUND) {
+            imp__count_absent(x); /* the text of a week; its drawings come apart */
+            continue;
+        }
         if (!found) {
             imp__fail(x, fwhat, dc->g ? "the drawing is not in the archive" : why.msg);
             continue;
@@ -248,10 +253,18 @@ out:
     return rc != 0 || imp__stopping(x);
 }
 
+/* Does buf hold more than one XML document (a weekly ipg / ipgb file)? */
+static int many_documents(const char *buf, size_t len)
+{
+    const char *first = memmem(buf, len, "<?xml", 5);
+    return first && memmem(first + 5, len - (size_t)(first + 5 - buf), "<?xml", 5) != NULL;
+}
+
 static void parse_xml(imp_ctx *x, const char *buf, size_t len, const char *origin,
                       const char *dir, group *g)
 {
     doc_ctx dc = {.x = x, .origin = origin, .dir = dir, .g = g};
+    dc.weekly = !g && many_documents(buf, len);
     ds_err err = {0};
     double t0 = imp_now_ms();
     if (us_parse_buffer(buf, len, on_doc, &dc, &err) < 0 && !imp__stopping(x))
