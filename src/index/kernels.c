@@ -62,9 +62,37 @@ static void dot_u8_portable(const float *q, const uint8_t *rows, size_t n, int d
 }
 
 #ifdef IDX_X86
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
+/* Each instruction set as a few names: its target, register type, lanes,
+ * and the operations the kernel body below is written in. AVX-512 uses only
+ * AVX-512F: the float16 and byte widenings (vcvtph2ps, vpmovzxbd) are in
+ * the foundation. */
+#define AVX2_TARGET __attribute__((target("avx2,fma,f16c")))
+#define AVX2_VEC __m256
+#define AVX2_LANES 8
+#define AVX2_ZERO() _mm256_setzero_ps()
+#define AVX2_LOADQ(p) _mm256_loadu_ps(p)
+#define AVX2_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define AVX2_HSUM(v) hsum256(v)
+/* Loads 8 stored values as float32: plain, widened from float16, or codes
+ * (bytes 0..255). */
+#define AVX2_F32(p) _mm256_loadu_ps(p)
+#define AVX2_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p)))
+#define AVX2_U8(p)                                                                           \
+    _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p))))
 
-AVX2 static inline float hsum256(__m256 v)
+#define AVX512_TARGET __attribute__((target("avx512f")))
+#define AVX512_VEC __m512
+#define AVX512_LANES 16
+#define AVX512_ZERO() _mm512_setzero_ps()
+#define AVX512_LOADQ(p) _mm512_loadu_ps(p)
+#define AVX512_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define AVX512_HSUM(v) _mm512_reduce_add_ps(v)
+#define AVX512_F32(p) _mm512_loadu_ps(p)
+#define AVX512_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(p)))
+#define AVX512_U8(p)                                                                         \
+    _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p))))
+
+AVX2_TARGET static inline float hsum256(__m256 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -72,30 +100,27 @@ AVX2 static inline float hsum256(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-/* Loads 8 stored values as float32: plain, or widened from float16. */
-#define LOAD_F32(p) _mm256_loadu_ps(p)
-#define LOAD_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p)))
-/* Eight codes (bytes 0..255) widened to float32. */
-#define LOAD_U8(p)                                                                           \
-    _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p))))
-
-#define DOT_ROWS_AVX2(NAME, T, LOAD, SCALAR)                                                 \
-    AVX2 static void NAME(const float *q, const T *rows, size_t n, int dim, float *out)      \
+/* The kernel, for instruction set ISA (AVX2 or AVX512) and stored type T
+ * loaded by ISA##_##KIND (F32, F16 or U8); SCALAR converts one stored value
+ * for the tail of a row. */
+#define DOT_ROWS(NAME, ISA, T, KIND, SCALAR)                                                 \
+    ISA##_TARGET static void NAME(const float *q, const T *rows, size_t n, int dim,          \
+                                  float *out)                                                \
     {                                                                                        \
-        int dv = dim & ~7;                                                                   \
+        int dv = dim & ~(ISA##_LANES - 1);                                                   \
         size_t i = 0;                                                                        \
         for (; i + 4 <= n; i += 4) {                                                         \
             const T *r0 = rows + i * (size_t)dim, *r1 = r0 + dim, *r2 = r1 + dim,            \
                     *r3 = r2 + dim;                                                          \
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                      \
-            for (int d = 0; d < dv; d += 8) {                                                \
-                __m256 qv = _mm256_loadu_ps(q + d);                                          \
-                a0 = _mm256_fmadd_ps(qv, LOAD(r0 + d), a0);                                  \
-                a1 = _mm256_fmadd_ps(qv, LOAD(r1 + d), a1);                                  \
-                a2 = _mm256_fmadd_ps(qv, LOAD(r2 + d), a2);                                  \
-                a3 = _mm256_fmadd_ps(qv, LOAD(r3 + d), a3);                                  \
+            ISA##_VEC a0 = ISA##_ZERO(), a1 = a0, a2 = a0, a3 = a0;                          \
+            for (int d = 0; d < dv; d += ISA##_LANES) {                                      \
+                ISA##_VEC qv = ISA##_LOADQ(q + d);                                           \
+                a0 = ISA##_FMA(qv, ISA##_##KIND(r0 + d), a0);                                \
+                a1 = ISA##_FMA(qv, ISA##_##KIND(r1 + d), a1);                                \
+                a2 = ISA##_FMA(qv, ISA##_##KIND(r2 + d), a2);                                \
+                a3 = ISA##_FMA(qv, ISA##_##KIND(r3 + d), a3);                                \
             }                                                                                \
-            float s[4] = {hsum256(a0), hsum256(a1), hsum256(a2), hsum256(a3)};               \
+            float s[4] = {ISA##_HSUM(a0), ISA##_HSUM(a1), ISA##_HSUM(a2), ISA##_HSUM(a3)};   \
             for (int d = dv; d < dim; d++) {                                                 \
                 s[0] += q[d] * SCALAR(r0[d]);                                                \
                 s[1] += q[d] * SCALAR(r1[d]);                                                \
@@ -106,10 +131,10 @@ AVX2 static inline float hsum256(__m256 v)
         }                                                                                    \
         for (; i < n; i++) {                                                                 \
             const T *r = rows + i * (size_t)dim;                                             \
-            __m256 a = _mm256_setzero_ps();                                                  \
-            for (int d = 0; d < dv; d += 8)                                                  \
-                a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), LOAD(r + d), a);                 \
-            float s = hsum256(a);                                                            \
+            ISA##_VEC a = ISA##_ZERO();                                                      \
+            for (int d = 0; d < dv; d += ISA##_LANES)                                        \
+                a = ISA##_FMA(ISA##_LOADQ(q + d), ISA##_##KIND(r + d), a);                   \
+            float s = ISA##_HSUM(a);                                                         \
             for (int d = dv; d < dim; d++)                                                   \
                 s += q[d] * SCALAR(r[d]);                                                    \
             out[i] = s;                                                                      \
@@ -117,60 +142,13 @@ AVX2 static inline float hsum256(__m256 v)
     }
 
 #define AS_F32(x) (x)
-DOT_ROWS_AVX2(dot_f32_avx2, float, LOAD_F32, AS_F32)
-DOT_ROWS_AVX2(dot_f16_avx2, uint16_t, LOAD_F16, st_f16_to_f32)
 #define U8_TO_F32(x) ((float)(x))
-DOT_ROWS_AVX2(dot_u8_avx2, uint8_t, LOAD_U8, U8_TO_F32)
-
-/* The same at sixteen lanes. Only AVX-512F instructions are used: the
- * float16 and byte widenings (vcvtph2ps, vpmovzxbd) are in the foundation. */
-#define AVX512 __attribute__((target("avx512f")))
-#define LOAD16_F32(p) _mm512_loadu_ps(p)
-#define LOAD16_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(p)))
-#define LOAD16_U8(p)                                                                         \
-    _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p))))
-
-#define DOT_ROWS_AVX512(NAME, T, LOAD, SCALAR)                                               \
-    AVX512 static void NAME(const float *q, const T *rows, size_t n, int dim, float *out)    \
-    {                                                                                        \
-        int dv = dim & ~15;                                                                  \
-        size_t i = 0;                                                                        \
-        for (; i + 4 <= n; i += 4) {                                                         \
-            const T *r0 = rows + i * (size_t)dim, *r1 = r0 + dim, *r2 = r1 + dim,            \
-                    *r3 = r2 + dim;                                                          \
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                      \
-            for (int d = 0; d < dv; d += 16) {                                               \
-                __m512 qv = _mm512_loadu_ps(q + d);                                          \
-                a0 = _mm512_fmadd_ps(qv, LOAD(r0 + d), a0);                                  \
-                a1 = _mm512_fmadd_ps(qv, LOAD(r1 + d), a1);                                  \
-                a2 = _mm512_fmadd_ps(qv, LOAD(r2 + d), a2);                                  \
-                a3 = _mm512_fmadd_ps(qv, LOAD(r3 + d), a3);                                  \
-            }                                                                                \
-            float s[4] = {_mm512_reduce_add_ps(a0), _mm512_reduce_add_ps(a1),                \
-                          _mm512_reduce_add_ps(a2), _mm512_reduce_add_ps(a3)};               \
-            for (int d = dv; d < dim; d++) {                                                 \
-                s[0] += q[d] * SCALAR(r0[d]);                                                \
-                s[1] += q[d] * SCALAR(r1[d]);                                                \
-                s[2] += q[d] * SCALAR(r2[d]);                                                \
-                s[3] += q[d] * SCALAR(r3[d]);                                                \
-            }                                                                                \
-            memcpy(out + i, s, sizeof s);                                                    \
-        }                                                                                    \
-        for (; i < n; i++) {                                                                 \
-            const T *r = rows + i * (size_t)dim;                                             \
-            __m512 a = _mm512_setzero_ps();                                                  \
-            for (int d = 0; d < dv; d += 16)                                                 \
-                a = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), LOAD(r + d), a);                 \
-            float s = _mm512_reduce_add_ps(a);                                               \
-            for (int d = dv; d < dim; d++)                                                   \
-                s += q[d] * SCALAR(r[d]);                                                    \
-            out[i] = s;                                                                      \
-        }                                                                                    \
-    }
-
-DOT_ROWS_AVX512(dot_f32_avx512, float, LOAD16_F32, AS_F32)
-DOT_ROWS_AVX512(dot_f16_avx512, uint16_t, LOAD16_F16, st_f16_to_f32)
-DOT_ROWS_AVX512(dot_u8_avx512, uint8_t, LOAD16_U8, U8_TO_F32)
+DOT_ROWS(dot_f32_avx2, AVX2, float, F32, AS_F32)
+DOT_ROWS(dot_f16_avx2, AVX2, uint16_t, F16, st_f16_to_f32)
+DOT_ROWS(dot_u8_avx2, AVX2, uint8_t, U8, U8_TO_F32)
+DOT_ROWS(dot_f32_avx512, AVX512, float, F32, AS_F32)
+DOT_ROWS(dot_f16_avx512, AVX512, uint16_t, F16, st_f16_to_f32)
+DOT_ROWS(dot_u8_avx512, AVX512, uint8_t, U8, U8_TO_F32)
 #endif
 
 typedef void (*dot_f32_fn)(const float *, const float *, size_t, int, float *);
