@@ -507,6 +507,10 @@ int idx_flat_load(const idx_file_header *h, const unsigned char *p, size_t n, id
     if (!ix)
         return -1;
     flat *f = (flat *)ix;
+    /* From here the arrays lie in the mapping (the failure path knows). */
+    f->map = m->base;
+    f->map_len = m->len;
+    m->taken = 1;
     const unsigned char *at = p + 8;
     f->ids = (int64_t *)(uintptr_t)at;
     at += count * 8;
@@ -523,10 +527,7 @@ int idx_flat_load(const idx_file_header *h, const unsigned char *p, size_t n, id
     at += count * dim * esz;
     if (fitted)
         f->codes = (uint8_t *)(uintptr_t)at;
-    f->map = m->base;
-    f->map_len = m->len;
     f->cap = f->n = count;
-    m->taken = 1;
     for (size_t i = 0; i < count; i++) {
         if (idx_map_get(&f->slots, f->ids[i])) {
             ds_fail(err, DS_EFORMAT, "id %lld appears twice", (long long)f->ids[i]);

@@ -233,7 +233,7 @@ static void fit_codes(ivf *v)
     }
     for (int li = 0; ok && li < v->nl; li++) {
         ivf_list *l = &v->lists[li];
-        if (!l->codes || !l->bounds) { /* loaded lists have none yet */
+        if (!l->codes || !l->bounds) { /* a cell never appended to has none */
             free(l->codes), free(l->bounds);
             l->codes = malloc(l->cap ? l->cap * (size_t)dim : 1);
             l->bounds = malloc(l->cap ? l->cap * sizeof *l->bounds : 1);
