@@ -67,10 +67,10 @@ int idx_save(idx_index *ix, const char *path, uint64_t tag, ds_err *err)
 
 int idx_set_prescan(idx_index *ix, int on, ds_err *err)
 {
-    if (ix && (!idx_flat_set_prescan(ix, on) || !idx_ivf_set_prescan(ix, on)))
-        return 0;
-    return ds_fail(err, DS_EINVAL, "the pre-scan applies to flat and ivf indexes, not %s",
-                   idx_name(ix));
+    if (!ix)
+        return ds_fail(err, DS_EINVAL, "index pre-scan: NULL index");
+    ix->prescan_off = !on;
+    return 0;
 }
 
 void idx_stats_get(idx_index *ix, idx_stats *out)

@@ -47,7 +47,6 @@ typedef struct flat {
     idx_sq8 sq;     /* the codes' scale; sq.trained_on == 0: no codes */
     uint8_t *codes; /* [cap·dim] while sq is trained */
     float *bounds;  /* [cap] */
-    int prescan;    /* use the codes when searching (idx_set_prescan) */
     void *map;      /* the index file ids, rows, codes and bounds are served
                        from (read only), or NULL once they are our own */
     size_t map_len;
@@ -94,7 +93,6 @@ idx_index *idx_flat_new(int dim, int use_f16, ds_err *err)
     f->base.vt = &flat_vtable;
     f->base.dim = dim;
     f->f16 = use_f16 != 0;
-    f->prescan = 1;
     pthread_rwlock_init(&f->lock, NULL);
     return &f->base;
 }
@@ -385,7 +383,7 @@ out:
  * every row by the float scan, which for a selective filter scores little. */
 static int use_prescan(const flat *f, const idx_filter *filter)
 {
-    return f->prescan && f->sq.trained_on && f->n >= IDX_SQ8_MIN_ROWS &&
+    return !f->base.prescan_off && f->sq.trained_on && f->n >= IDX_SQ8_MIN_ROWS &&
            !(filter && (filter->allow || filter->ids));
 }
 
@@ -562,7 +560,7 @@ static void flat_stats(idx_index *ix, idx_stats *s)
                idx_map_bytes(&f->slots);
     if (f->sq.trained_on)
         s->bytes += f->cap * ((size_t)f->base.dim + sizeof(float)) + 2 * (size_t)f->base.dim * 4;
-    s->prescan = f->prescan && f->sq.trained_on;
+    s->prescan = !f->base.prescan_off && f->sq.trained_on;
     s->mapped = f->map != NULL;
     s->f16 = f->f16;
     s->trained = 1;
@@ -585,17 +583,6 @@ static void flat_free(idx_index *ix)
         free(f->rows);
     }
     free(f);
-}
-
-int idx_flat_set_prescan(idx_index *ix, int on)
-{
-    if (ix->vt != &flat_vtable)
-        return -1;
-    flat *f = (flat *)ix;
-    pthread_rwlock_wrlock(&f->lock);
-    f->prescan = on != 0;
-    pthread_rwlock_unlock(&f->lock);
-    return 0;
 }
 
 static const idx_vtable flat_vtable = {

@@ -96,6 +96,7 @@ typedef struct idx_vtable {
 struct idx_index {
     const idx_vtable *vt;
     int dim;
+    _Atomic int prescan_off; /* idx_set_prescan(ix, 0) (0 after calloc: on) */
 };
 
 /* A new empty exact index of dim-dimensional vectors; use_f16 stores them
@@ -118,9 +119,9 @@ int idx_ivf_set_nprobe(idx_index *ix, int nprobe, ds_err *err);
 /* Searches of flat and IVF indexes pre-scan 8-bit codes of the vectors and
  * rescore exactly only those that can reach the top k: the hits are those
  * of a float scan, bit for bit, from a quarter of the memory traffic (see
- * internal.h). on = 0 turns this off (to compare, or to save the codes'
- * memory traffic on a tiny index; the codes are still kept). -1 with
- * DS_EINVAL for another kind. Write lock. */
+ * internal.h). on = 0 turns this off (to compare them; the codes are still
+ * kept), for the searches that start after the call; no effect on a kind
+ * without codes. -1 with DS_EINVAL only for a NULL index. */
 int idx_set_prescan(idx_index *ix, int on, ds_err *err);
 
 /* Add n vectors (float32[n·dim], unit length) under ids[n]. An id already

@@ -194,10 +194,6 @@ int idx_flat_load(const idx_file_header *h, const unsigned char *p, size_t n, id
 int idx_ivf_load(const idx_file_header *h, const unsigned char *p, size_t n, idx_mapping *m,
                  idx_index **out, ds_err *err);
 
-/* idx_set_prescan for each kind: -1 when ix is not of that kind. */
-int idx_flat_set_prescan(idx_index *ix, int on);
-int idx_ivf_set_prescan(idx_index *ix, int on);
-
 /* Does the filter allow id (id list, then predicate)? NULL allows all. */
 int idx_filter_allows(const idx_filter *f, int64_t id);
 /* Push the rows whose scores[n] and ids[n] are given into t, consulting the

@@ -64,7 +64,6 @@ typedef struct ivf {
     size_t n;
     idx_map where;    /* id → (list << 32) | position */
     idx_sq8 sq;       /* the codes' scale, fitted at each training */
-    int prescan;      /* search through the codes (idx_set_prescan) */
     void *map;        /* the index file the cells' arrays are served from
                          (read only), or NULL once they are our own */
     size_t map_len;
@@ -109,7 +108,6 @@ idx_index *idx_ivf_new(int dim, int nlist, int nprobe, ds_err *err)
     v->nlist = nlist;
     v->nprobe = nprobe < nlist ? nprobe : nlist;
     v->nl = 1;
-    v->prescan = 1;
     pthread_rwlock_init(&v->lock, NULL);
     return &v->base;
 }
@@ -495,7 +493,7 @@ out:
 static int scan_segments(const ivf *v, const float *q, const segment *seg, size_t ns, int k,
                          const idx_filter *filter, idx_topk *best)
 {
-    if (v->prescan && v->sq.trained_on)
+    if (!v->base.prescan_off && v->sq.trained_on)
         return prescan_segments(v, q, seg, ns, k, filter, best);
     int dim = v->base.dim;
     int nthreads = ns > 1 ? ops_max_threads() : 1;
@@ -800,7 +798,7 @@ static void ivf_stats(idx_index *ix, idx_stats *s)
     s->nprobe = v->nprobe;
     s->trained = v->trained;
     s->trained_on = v->trained_on;
-    s->prescan = v->prescan && v->sq.trained_on;
+    s->prescan = !v->base.prescan_off && v->sq.trained_on;
     s->mapped = v->map != NULL;
     pthread_rwlock_unlock(&v->lock);
 }
@@ -830,17 +828,6 @@ int idx_ivf_set_nprobe(idx_index *ix, int nprobe, ds_err *err)
         return ds_fail(err, DS_EINVAL, "nprobe %d is outside 1..%d", nprobe, v->nlist);
     pthread_rwlock_wrlock(&v->lock);
     v->nprobe = nprobe;
-    pthread_rwlock_unlock(&v->lock);
-    return 0;
-}
-
-int idx_ivf_set_prescan(idx_index *ix, int on)
-{
-    if (ix->vt != &ivf_vtable)
-        return -1;
-    ivf *v = (ivf *)ix;
-    pthread_rwlock_wrlock(&v->lock);
-    v->prescan = on != 0;
     pthread_rwlock_unlock(&v->lock);
     return 0;
 }
