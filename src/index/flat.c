@@ -349,34 +349,24 @@ static void search_scan(const flat *f, const float *qs, int nq, int k, const idx
 static int search_prescan(const flat *f, const float *q, int k, idx_hit *hits, int *n_out,
                           int nthreads)
 {
-    int dim = f->base.dim, rc = -1;
+    int dim = f->base.dim;
     size_t row_bytes = (size_t)dim * elt_size(f);
-    idx_prescan *parts = calloc((size_t)nthreads, sizeof *parts);
-    idx_hit *lower = malloc((size_t)nthreads * k * sizeof *lower);
-    float *qs = malloc((size_t)dim * sizeof *qs);
-    if (!parts || !lower || !qs)
-        goto out;
-    idx_sq8_query sq = {qs, 0, 0};
-    idx_sq8_query_init(&f->sq, q, &sq);
+    idx_prescan_search ps;
+    if (idx_prescan_begin(&ps, &f->sq, q, nthreads, k))
+        return -1;
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
         int t = ops_thread_index(), nt = ops_active_threads();
         size_t lo = f->n * (size_t)t / (size_t)nt, hi = f->n * (size_t)(t + 1) / (size_t)nt;
-        idx_prescan_init(&parts[t], lower + (size_t)t * k, k);
-        idx_prescan_rows(&parts[t], &sq, dim, f->codes + lo * (size_t)dim, f->bounds + lo,
+        idx_prescan_rows(&ps.parts[t], &ps.q, dim, f->codes + lo * (size_t)dim, f->bounds + lo,
                          f->ids + lo, row_ptr(f, lo), row_bytes, hi - lo, NULL);
     }
     idx_topk best = {hits, k, 0};
-    if (idx_prescan_finish(parts, nthreads, q, dim, f->f16, &best))
-        goto out;
+    if (idx_prescan_end(&ps, q, dim, f->f16, &best))
+        return -1;
     idx_topk_sort(&best);
     *n_out = best.n;
-    rc = 0;
-out:
-    for (int t = 0; parts && t < nthreads; t++)
-        idx_prescan_free(&parts[t]);
-    free(parts), free(lower), free(qs);
-    return rc;
+    return 0;
 }
 
 /* The codes serve searches with no filter; a filter is tested first on

@@ -120,7 +120,7 @@ typedef struct idx_cand {
 /* One thread's pre-scan state: the k best lower bounds, and the candidates
  * whose upper bound reached the threshold when they were seen. */
 typedef struct idx_prescan {
-    idx_topk lower;
+    _Alignas(64) idx_topk lower; /* a cache line of its own per thread */
     idx_cand *cand;
     size_t n, cap;
     int oom;
@@ -140,6 +140,19 @@ void idx_prescan_rows(idx_prescan *p, const idx_sq8_query *q, int dim, const uin
  * ran out of memory (its candidates are incomplete). */
 int idx_prescan_finish(idx_prescan *parts, int nparts, const float *q, int dim, int f16,
                        idx_topk *best);
+
+/* One search's pre-scan: q prepared for the codes, and a part per thread,
+ * each ready for k hits. begin: -1 on out of memory (nothing to end). end:
+ * idx_prescan_finish into best (unless best is NULL), then frees; its
+ * result is finish's. */
+typedef struct idx_prescan_search {
+    idx_sq8_query q;
+    idx_prescan *parts;
+    idx_hit *lower;
+    int nparts;
+} idx_prescan_search;
+int idx_prescan_begin(idx_prescan_search *s, const idx_sq8 *z, const float *q, int nparts, int k);
+int idx_prescan_end(idx_prescan_search *s, const float *q, int dim, int f16, idx_topk *best);
 
 /* ---- file format -----------------------------------------------------------
  * [header 64 bytes][payload]. All integers little-endian (native x86/ARM). */

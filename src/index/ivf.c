@@ -459,34 +459,20 @@ static size_t make_segments(const ivf *v, const int *cells, int ncells, segment 
 static int prescan_segments(const ivf *v, const float *q, const segment *seg, size_t ns, int k,
                             const idx_filter *filter, idx_topk *best)
 {
-    int dim = v->base.dim, rc = -1;
+    int dim = v->base.dim;
     int nthreads = ns > 1 ? ops_max_threads() : 1;
-    idx_prescan *parts = calloc((size_t)nthreads, sizeof *parts);
-    idx_hit *lower = malloc((size_t)nthreads * k * sizeof *lower);
-    float *qs = malloc((size_t)dim * sizeof *qs);
-    if (!parts || !lower || !qs)
-        goto out;
-    idx_sq8_query sq = {qs, 0, 0};
-    idx_sq8_query_init(&v->sq, q, &sq);
-#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
-    {
-        int t = ops_thread_index();
-        idx_prescan_init(&parts[t], lower + (size_t)t * k, k);
-#pragma omp for schedule(dynamic, 1)
-        for (size_t s = 0; s < ns; s++) {
-            const ivf_list *l = seg[s].l;
-            size_t lo = seg[s].lo;
-            idx_prescan_rows(&parts[t], &sq, dim, l->codes + lo * (size_t)dim, l->bounds + lo,
-                             l->ids + lo, l->rows + lo * (size_t)dim, (size_t)dim * sizeof(float),
-                             seg[s].hi - lo, filter);
-        }
+    idx_prescan_search ps;
+    if (idx_prescan_begin(&ps, &v->sq, q, nthreads, k))
+        return -1;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) if (nthreads > 1)
+    for (size_t s = 0; s < ns; s++) {
+        const ivf_list *l = seg[s].l;
+        size_t lo = seg[s].lo;
+        idx_prescan_rows(&ps.parts[ops_thread_index()], &ps.q, dim, l->codes + lo * (size_t)dim,
+                         l->bounds + lo, l->ids + lo, l->rows + lo * (size_t)dim,
+                         (size_t)dim * sizeof(float), seg[s].hi - lo, filter);
     }
-    rc = idx_prescan_finish(parts, nthreads, q, dim, 0, best);
-out:
-    for (int t = 0; parts && t < nthreads; t++)
-        idx_prescan_free(&parts[t]);
-    free(parts), free(lower), free(qs);
-    return rc;
+    return idx_prescan_end(&ps, q, dim, 0, best);
 }
 
 /* Score the segments against q into best (which may already hold hits). */

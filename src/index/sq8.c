@@ -230,6 +230,39 @@ void idx_prescan_rows(idx_prescan *p, const idx_sq8_query *q, int dim, const uin
     }
 }
 
+int idx_prescan_begin(idx_prescan_search *s, const idx_sq8 *z, const float *q, int nparts, int k)
+{
+    memset(s, 0, sizeof *s);
+    /* The query is read by every thread's kernel, four rows per load: on a
+     * cache line of its own, aligned for the vector loads. The parts, one
+     * per thread and written as they go, each on its own line too. */
+    size_t qbytes = ((size_t)z->dim * sizeof *s->q.qs + 63) / 64 * 64;
+    s->q.qs = aligned_alloc(64, qbytes);
+    s->parts = aligned_alloc(64, (size_t)nparts * sizeof *s->parts);
+    s->lower = malloc((size_t)nparts * k * sizeof *s->lower);
+    s->nparts = nparts;
+    if (s->parts)
+        memset(s->parts, 0, (size_t)nparts * sizeof *s->parts);
+    if (!s->q.qs || !s->parts || !s->lower) {
+        idx_prescan_end(s, NULL, 0, 0, NULL);
+        return -1;
+    }
+    idx_sq8_query_init(z, q, &s->q);
+    for (int t = 0; t < nparts; t++)
+        idx_prescan_init(&s->parts[t], s->lower + (size_t)t * k, k);
+    return 0;
+}
+
+int idx_prescan_end(idx_prescan_search *s, const float *q, int dim, int f16, idx_topk *best)
+{
+    int rc = best ? idx_prescan_finish(s->parts, s->nparts, q, dim, f16, best) : 0;
+    for (int t = 0; s->parts && t < s->nparts; t++)
+        idx_prescan_free(&s->parts[t]);
+    free(s->parts), free(s->lower), free(s->q.qs);
+    memset(s, 0, sizeof *s);
+    return rc;
+}
+
 int idx_prescan_finish(idx_prescan *parts, int nparts, const float *q, int dim, int f16,
                        idx_topk *best)
 {
