@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "image/image.h"
 #include "model/ops.h"
 #include "model/vit.h"
@@ -104,38 +105,10 @@ static int run(char *const *argv, int threads, const char *out_path, const char 
     return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0, got;
-    char *buf = malloc(cap + 1);
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            char *bigger = realloc(buf, cap * 2 + 1);
-            if (!bigger) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (buf)
-        buf[n] = 0;
-    if (len)
-        *len = n;
-    return buf;
-}
-
 static void show_tail(const char *path)
 {
     size_t n = 0;
-    char *s = slurp(path, &n);
+    char *s = ds_read_file(path, &n);
     if (s)
         fprintf(stderr, "%s\n", n > 2000 ? s + n - 2000 : s);
     free(s);
@@ -256,7 +229,7 @@ static result run_c(bench *b, int threads, const char *preprocess, int use_tar)
     int rc = run(argv, threads, out, err, &r.cpu);
     r.load = loadavg();
     free(argv);
-    char *text = slurp(err, NULL);
+    char *text = ds_read_file(err, NULL);
     if (rc != 0 || !text || parse_c_summary(text, &r) != 0) {
         fprintf(stderr, "bench/import: dinoseek import exited with %d%s; its stderr ends:\n", rc,
                 rc > 128 ? " (killed by a signal: 128 + its number)" : "");
@@ -280,7 +253,7 @@ static result run_python(bench *b, int threads, const char *root)
                     "--out", dir, "--threads", t, (char *)root, NULL};
     int rc = run(argv, threads, out, err, &r.cpu);
     r.load = loadavg();
-    char *text = slurp(out, NULL);
+    char *text = ds_read_file(out, NULL);
     if (rc != 0 || !text || parse_py_json(text, &r) != 0) {
         fprintf(stderr, "bench/import: %s bench/seed_import.py exited with %d (it needs torch, "
                         "transformers and Pillow: make venv); its stderr ends:\n", b->python, rc);
@@ -324,7 +297,7 @@ static double decode_alone_ms(bench *b, img_mode mode, double *wall_ms)
             char path[PATH_MAX];
             snprintf(path, sizeof path, "%s/%s", b->inputs[i], de->d_name);
             size_t size = 0;
-            char *buf = slurp(path, &size);
+            char *buf = ds_read_file(path, &size);
             if (!buf)
                 continue;
             void *jpeg = NULL;

@@ -3,6 +3,8 @@
  * "N passed, N failed". */
 #include "suites.h"
 
+#include "base/file.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -72,34 +74,7 @@ int ds_test_write_file(const char *path, const void *data, size_t n)
     return (fclose(f) == 0 && ok) ? 0 : -1;
 }
 
-void *ds_test_read_file(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap + 1);
-    size_t got;
-    while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += got;
-        if (len == cap) {
-            char *bigger = realloc(buf, 2 * cap + 1);
-            if (!bigger) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (buf)
-        buf[len] = '\0';
-    if (n)
-        *n = len;
-    return buf;
-}
+void *ds_test_read_file(const char *path, size_t *n) { return ds_read_file(path, n); }
 
 int ds_test_run(const char *cmd, char **out, char **errout)
 {

@@ -5,37 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/file.h"
 #include "cmd/commands.h"
 #include "cmd/common.h"
-
-static int read_file(const char *path, void **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    size_t cap = 1 << 16, n = 0, got;
-    unsigned char *buf = malloc(cap);
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            unsigned char *grown = realloc(buf, cap *= 2);
-            if (!grown) {
-                free(buf);
-                buf = NULL;
-            }
-            buf = grown;
-        }
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        return -1;
-    }
-    *data = buf;
-    *len = n;
-    return 0;
-}
 
 static void print_json(json_t *doc)
 {
@@ -138,7 +110,7 @@ int cmd_search(int argc, char **argv)
         return 2;
     }
     void *data;
-    if (read_file(argv[optind], &data, &q.len) != 0) {
+    if (!(data = ds_read_file(argv[optind], &q.len))) {
         fprintf(stderr, "dinoseek search: cannot read %s\n", argv[optind]);
         return 1;
     }
@@ -243,7 +215,7 @@ int cmd_add(int argc, char **argv)
         const char *base = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
         eng_image_in in = {.file_name = base, .patent_id = patent_id, .image_index = i - first};
         int added = 0;
-        if (read_file(argv[i], &data, &len) != 0) {
+        if (!(data = ds_read_file(argv[i], &len))) {
             fprintf(stderr, "dinoseek add: cannot read %s\n", argv[i]);
             failed++;
             continue;
