@@ -51,6 +51,20 @@ function check(cond, what) {
   if (!cond) throw new Fail(what);
 }
 
+// A check of what an event handler does. Chromium does not promise when a
+// dialog's `close` (or a control's `change`) handler runs: since 156 a
+// closed <dialog> dispatches `close` a task after the click that closed it.
+// So whatever such a handler sets (the URL, focus) is polled for, up to
+// `ms`, instead of read once right after the action.
+async function eventually(probe, what, ms = 5000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await probe()) return;
+    if (Date.now() > end) throw new Fail(`${what} (still not so after ${ms} ms)`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 async function runOne(browser, s) {
   const problems = [];
   const expected = [];  // [{status, re}]
@@ -238,7 +252,7 @@ scenario('drop', async (t) => {
   });
   check(r.status === 200 && r.data.results.length > 0, 'the dropped image was searched');
   check(parts(r).some(([k, v]) => k === 'file' && v === 'file:dropped.png'), 'the dropped file was sent');
-  check(await page.isHidden('#drop-overlay'), 'the drop overlay went away');
+  await eventually(() => page.isHidden('#drop-overlay'), 'the drop overlay went away');
 });
 
 scenario('paste', async (t) => {
@@ -454,7 +468,7 @@ scenario('keyboard', async (t) => {
   await page.keyboard.press('?');
   check(await page.isVisible('#help-dialog'), '? shows the shortcuts');
   await page.keyboard.press('Escape');
-  check(await page.isHidden('#help-dialog'), 'Escape closes them');
+  await eventually(() => page.isHidden('#help-dialog'), 'Escape closes them');
   await upload(t, [QUAD]);
   await page.keyboard.press('r');
   const focused = () => page.evaluate(() => document.activeElement?.dataset?.index);
@@ -476,8 +490,8 @@ scenario('keyboard', async (t) => {
   await page.waitForSelector('#detail[open]');
   await page.waitForSelector('#drawings .drawing');
   await page.keyboard.press('Escape');
-  check(await page.isHidden('#detail'), 'Escape closes the detail');
-  check(await focused() === '0', 'focus returns to the result');
+  await eventually(() => page.isHidden('#detail'), 'Escape closes the detail');
+  await eventually(async () => await focused() === '0', 'focus returns to the result');
   const r = await searched(page, () => page.keyboard.press('n'));
   check(parts(r).some(([k, v]) => k === 'offset' && v === '24'), 'n turns the page');
 });
@@ -513,7 +527,7 @@ scenario('detail', async (t) => {
   await Promise.all([page.waitForResponse((x) => x.url().includes(`/api/patent/${next.patent_id}`)), page.keyboard.press('ArrowRight')]);
   await page.waitForFunction((id) => document.querySelector('#detail-title').textContent.startsWith(id), next.patent_id);
   await page.click('#detail-close');
-  check(!new URL(page.url()).searchParams.get('patent'), 'closing removes the patent from the URL');
+  await eventually(() => !new URL(page.url()).searchParams.get('patent'), 'closing removes the patent from the URL');
 });
 
 scenario('compare', async (t) => {
@@ -548,7 +562,7 @@ scenario('compare', async (t) => {
   await page.keyboard.press('Escape');
   check(await page.isVisible('#drawings') && await page.isVisible('#detail'), 'Escape leaves compare first');
   await page.keyboard.press('Escape');
-  check(await page.isHidden('#detail'), 'then closes the detail');
+  await eventually(() => page.isHidden('#detail'), 'then closes the detail');
 });
 
 scenario('paging', async (t) => {
