@@ -16,6 +16,10 @@ libxml2-dev libarchive-dev"
 # Tests and tools: clang for the fuzz targets (libFuzzer) and sanitizer
 # runtimes; Python for the helper HTTP server used by the download tests.
 PKGS="$PKGS clang libclang-rt-14-dev python3"
+# The backend suites: a venv (python3-venv) for the real S3 and Milvus
+# servers and pymilvus (tests/peers/peers.py), and the curl command, which
+# plays a foreign S3 client.
+PKGS="$PKGS python3-venv curl"
 # The browser tests: Debian's chromium driven by playwright-core under node
 # (18 or later). A node installed otherwise (NodeSource's nodejs bundles npm
 # and conflicts with Debian's npm) is kept as it is.

@@ -29,6 +29,7 @@ static const struct {
     {"index", index_tests},
     {"catalog", catalog_tests},
     {"blob", blob_tests},
+    {"s3", s3_tests},
     {"http", http_tests},
     {"api", api_tests},
     {"uspto", uspto_tests},

@@ -25,15 +25,14 @@ static int store_check(const blob_store *s, ds_err *err)
     return 0;
 }
 
-int blob_open(const char *spec, blob_store **out, ds_err *err)
+int blob_open(const char *spec, const blob_s3_config *s3, blob_store **out, ds_err *err)
 {
     if (out)
         *out = NULL;
     if (!spec || !*spec || !out)
         return ds_fail(err, DS_EINVAL, "blob store: no location given");
     if (strncmp(spec, "s3://", 5) == 0)
-        return ds_fail(err, DS_EUNSUPPORTED, "blob store \"%s\": S3 is not supported yet "
-                       "(use a directory)", spec);
+        return blob_s3_open(spec, s3, out, err);
     if (strncmp(spec, "dir:", 4) == 0)
         spec += 4;
     else if (strstr(spec, "://"))

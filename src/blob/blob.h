@@ -2,8 +2,8 @@
  *
  * One interface, several implementations behind a const table of function
  * pointers (as SQLite's VFS), chosen once at start-up: a local directory
- * (blob_dir_open, src/blob/dir.c) now, S3 later. Callers hold a blob_store *
- * and never know which one it is.
+ * (blob_dir_open, src/blob/dir.c) or an S3 bucket (blob_s3_open,
+ * src/blob/s3.c). Callers hold a blob_store * and never know which one it is.
  *
  * Keys are strings such as "originals/D0701016/D0701016-D00001.TIF" or
  * "thumbnails/D0701016/D0701016-D00001.jpg". Every key is checked by
@@ -56,7 +56,7 @@ typedef struct blob_info {
                                             "application/octet-stream" */
 } blob_info;
 
-/* Called once per key by blob_list, in byte order of the keys. info has size
+/* Called once per key by blob_list, in the store's order (below). info has size
  * and mtime (etag is ""; content_type may be ""). key and info are valid only
  * during the call. Return 0 to go on, non-zero to stop the listing (then
  * blob_list returns 0). */
@@ -82,10 +82,38 @@ int blob_key_check(const char *key, ds_err *err);
  * writable, ...). */
 int blob_dir_open(const char *root, blob_store **out, ds_err *err);
 
+/* How an S3 store is reached. Every field may be left 0/NULL for its
+ * default; credentials default to the usual AWS environment variables. */
+typedef enum blob_s3_addressing {
+    BLOB_S3_AUTO = 0,    /* path-style with an endpoint, virtual-host on AWS */
+    BLOB_S3_PATH = 1,    /* http://host/bucket/key (MinIO, SeaweedFS) */
+    BLOB_S3_VIRTUAL = 2, /* http://bucket.host/key (AWS) */
+} blob_s3_addressing;
+
+typedef struct blob_s3_config {
+    const char *endpoint;      /* "http://127.0.0.1:9000"; NULL: AWS,
+                                  https://s3.REGION.amazonaws.com */
+    const char *region;        /* NULL: $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1 */
+    const char *access_key;    /* NULL: $AWS_ACCESS_KEY_ID (none: unsigned requests) */
+    const char *secret_key;    /* NULL: $AWS_SECRET_ACCESS_KEY */
+    const char *session_token; /* NULL: $AWS_SESSION_TOKEN, if set */
+    blob_s3_addressing addressing;
+    int timeout_ms;            /* one attempt, plus 1 ms per KB sent; 0: 30000 */
+    int connect_timeout_ms;    /* 0: 5000 */
+    int retries;               /* attempts after a retryable failure; 0: 4; -1: none */
+} blob_s3_config;
+
+/* Open an S3 store: url is "s3://bucket" or "s3://bucket/prefix" (keys are
+ * stored as objects "prefix/key"). The bucket is created when missing, now
+ * or, when the server cannot be reached, at the first put: a store opens
+ * while S3 is down and its calls fail with DS_ENET until it is back. See
+ * s3.c for signing, retries and integrity checks. */
+int blob_s3_open(const char *url, const blob_s3_config *cfg, blob_store **out, ds_err *err);
+
 /* Open the store a configuration string names, the one choice made at
- * start-up: "dir:PATH" or a plain PATH opens a directory store; "s3://..."
- * is refused with DS_EUNSUPPORTED until the S3 store exists. */
-int blob_open(const char *spec, blob_store **out, ds_err *err);
+ * start-up: "dir:PATH" or a plain PATH opens a directory store, "s3://..."
+ * an S3 store with s3's settings (s3 may be NULL: every default). */
+int blob_open(const char *spec, const blob_s3_config *s3, blob_store **out, ds_err *err);
 
 /* The implementation's name ("dir"). Static; never NULL. */
 const char *blob_store_kind(const blob_store *s);
@@ -125,8 +153,10 @@ int blob_head(blob_store *s, const char *key, blob_info *info_out, ds_err *err);
 int blob_delete(blob_store *s, const char *key, ds_err *err);
 
 /* Call fn for every key starting with prefix (a plain string prefix, as S3's:
- * "thumbnails/D07" matches "thumbnails/D0701016/x.jpg"), in byte order of the
- * keys. prefix may be NULL or "" for every key; it is checked like a key,
+ * "thumbnails/D07" matches "thumbnails/D0701016/x.jpg"), each once, in the
+ * store's order: byte order of the keys for the directory store, AWS S3 and
+ * MinIO; SeaweedFS lists its tree a level at a time ("a/b" before "a-c"), so
+ * callers must not depend on the order. prefix may be NULL or "" for every key; it is checked like a key,
  * except that it may be empty or end in '/' or in a partial segment. Cost:
  * O(entries under the prefix's directory). Blobs put or deleted during the
  * listing may or may not be seen. Returns 0 (also when fn stopped it), or -1. */

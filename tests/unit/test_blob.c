@@ -437,13 +437,13 @@ static void test_open(void)
     char path[600];
     ds_err err;
     blob_store *s = (blob_store *)1;
-    CHECK(blob_open("s3://bucket/prefix", &s, &err) == -1 && err.code == DS_EUNSUPPORTED);
+    CHECK(blob_open("s3://B_ad/prefix", NULL, &s, &err) == -1 && err.code == DS_EINVAL);
     CHECK(s == NULL);
-    CHECK(blob_open("ftp://x", &s, &err) == -1 && err.code == DS_EINVAL);
-    CHECK(blob_open("", &s, &err) == -1 && err.code == DS_EINVAL);
+    CHECK(blob_open("ftp://x", NULL, &s, &err) == -1 && err.code == DS_EINVAL);
+    CHECK(blob_open("", NULL, &s, &err) == -1 && err.code == DS_EINVAL);
     CHECK(blob_dir_open(NULL, &s, &err) == -1 && err.code == DS_EINVAL);
     snprintf(path, sizeof path, "dir:%s/open/deep/er", ds_test_tmpdir);
-    CHECKF(blob_open(path, &s, &err) == 0, "%s", err.msg);
+    CHECKF(blob_open(path, NULL, &s, &err) == 0, "%s", err.msg);
     CHECK(s && strcmp(blob_store_kind(s), "dir") == 0);
     blob_free(s);
     snprintf(path, sizeof path, "%s/open/afile", ds_test_tmpdir);

