@@ -2,6 +2,7 @@
  * line (`build/tests/run image vit`; `-parity` leaves one out), and ends with
  * "N passed, N failed". */
 #include "suites.h"
+#include "peers.h"
 
 #include "base/file.h"
 
@@ -15,29 +16,36 @@ int ds_test_failed;
 char ds_test_tmpdir[256];
 static int ds_test_skipped;
 
+/* A suite with a backend runs its tests against a real server of that kind
+ * (tests/peers/peers.py), started before the suite and stopped after it:
+ * the same tests as the embedded run, through the DINOSEEK_* settings
+ * every dinoseek the tests start reads. */
 static const struct {
     const char *name;
     const ds_test *tests;
+    const char *backend; /* NULL, or "s3" */
 } suites[] = {
-    {"base", base_tests},
-    {"safetensors", safetensors_tests},
-    {"vit", vit_tests},
-    {"image", image_tests},
-    {"fetch", fetch_tests},
-    {"cli", cli_tests},
-    {"fuzz", fuzz_tests},
-    {"index", index_tests},
-    {"catalog", catalog_tests},
-    {"blob", blob_tests},
-    {"s3", s3_tests},
-    {"http", http_tests},
-    {"api", api_tests},
-    {"uspto", uspto_tests},
-    {"arc", arc_tests},
-    {"sample", sample_tests},
-    {"import", import_tests},
-    {"parity", parity_tests},
-    {"browser", browser_tests},
+    {"base", base_tests, NULL},
+    {"safetensors", safetensors_tests, NULL},
+    {"vit", vit_tests, NULL},
+    {"image", image_tests, NULL},
+    {"fetch", fetch_tests, NULL},
+    {"cli", cli_tests, NULL},
+    {"fuzz", fuzz_tests, NULL},
+    {"index", index_tests, NULL},
+    {"catalog", catalog_tests, NULL},
+    {"blob", blob_tests, NULL},
+    {"s3", s3_tests, NULL},
+    {"http", http_tests, NULL},
+    {"api", api_tests, NULL},
+    {"uspto", uspto_tests, NULL},
+    {"arc", arc_tests, NULL},
+    {"sample", sample_tests, NULL},
+    {"import", import_tests, NULL},
+    {"api-s3", api_tests, "s3"},
+    {"import-s3", import_tests, "s3"},
+    {"parity", parity_tests, NULL},
+    {"browser", browser_tests, NULL},
 };
 
 void ds_test_skip(const char *fmt, ...)
@@ -112,6 +120,37 @@ static int wanted(int argc, char **argv, const char *suite)
     return 0;
 }
 
+/* Start the suite's backend and point every dinoseek at it. Returns 0, or
+ * -1 with why (the suite is then skipped, saying so). */
+static int backend_up(const char *backend, ds_peer *peer)
+{
+    if (ds_peer_start(peer, backend, "backend-peer") != 0)
+        return -1;
+    setenv("DINOSEEK_S3_ENDPOINT", peer->endpoint, 1);
+    setenv("AWS_ACCESS_KEY_ID", peer->access_key, 1);
+    setenv("AWS_SECRET_ACCESS_KEY", peer->secret_key, 1);
+    fprintf(stderr, "  (blobs in a real S3 server, SeaweedFS at %s)\n", peer->endpoint);
+    return 0;
+}
+
+static void backend_down(ds_peer *peer)
+{
+    unsetenv("DINOSEEK_BLOBS");
+    unsetenv("DINOSEEK_S3_ENDPOINT");
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    if (ds_peer_stop(peer) != 0)
+        fprintf(stderr, "warning: the %s server did not stop\n", peer->kind);
+}
+
+/* Each test its own prefix in the suite's bucket: tests share no blobs. */
+static void backend_for_test(const char *suite, int n)
+{
+    char spec[128];
+    snprintf(spec, sizeof spec, "s3://dinoseek-%s/t%d", suite, n);
+    setenv("DINOSEEK_BLOBS", spec, 1);
+}
+
 int main(int argc, char **argv)
 {
     int passed = 0, failed = 0, skipped = 0;
@@ -125,10 +164,21 @@ int main(int argc, char **argv)
             return 2;
         }
         fprintf(stderr, "suite %s\n", suites[s].name);
-        for (const ds_test *t = suites[s].tests; t->name; t++) {
+        ds_peer peer = {0};
+        int no_backend = suites[s].backend && backend_up(suites[s].backend, &peer) != 0;
+        if (no_backend)
+            fprintf(stderr, "  skipped: no %s server: %s\n", suites[s].backend, peer.why);
+        int n = 0;
+        for (const ds_test *t = suites[s].tests; t->name; t++, n++) {
             ds_test_failed = 0;
             ds_test_skipped = 0;
-            t->fn();
+            if (no_backend) {
+                ds_test_skipped = 1;
+            } else {
+                if (suites[s].backend)
+                    backend_for_test(suites[s].name, n);
+                t->fn();
+            }
             fprintf(stderr, "  %-52s %s\n", t->name,
                     ds_test_failed ? "FAIL" : ds_test_skipped ? "skip" : "ok");
             if (ds_test_failed)
@@ -138,6 +188,8 @@ int main(int argc, char **argv)
             else
                 passed++;
         }
+        if (suites[s].backend && !no_backend)
+            backend_down(&peer);
         char rm[600];
         snprintf(rm, sizeof rm, "rm -rf '%s'", ds_test_tmpdir);
         if (system(rm) != 0)

@@ -98,9 +98,9 @@ typedef struct blob_s3_config {
     const char *secret_key;    /* NULL: $AWS_SECRET_ACCESS_KEY */
     const char *session_token; /* NULL: $AWS_SESSION_TOKEN, if set */
     blob_s3_addressing addressing;
-    int timeout_ms;            /* one attempt, plus 1 ms per KB sent; 0: 30000 */
+    int timeout_ms;            /* one attempt, plus 1 ms per KB sent; 0: 10000 */
     int connect_timeout_ms;    /* 0: 5000 */
-    int retries;               /* attempts after a retryable failure; 0: 4; -1: none */
+    int retries;               /* attempts after a retryable failure; 0: 3; -1: none */
 } blob_s3_config;
 
 /* Open an S3 store: url is "s3://bucket" or "s3://bucket/prefix" (keys are

@@ -628,9 +628,9 @@ int blob_s3_open(const char *url, const blob_s3_config *cfg_in, blob_store **out
         }
         snprintf(s->sigv4, sizeof s->sigv4, "aws:amz:%s:s3", s->region);
     }
-    s->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
+    s->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
     s->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 5000;
-    s->retries = cfg->retries > 0 ? cfg->retries : cfg->retries < 0 ? 0 : 4;
+    s->retries = cfg->retries > 0 ? cfg->retries : cfg->retries < 0 ? 0 : 3;
     if (!(s->pool = net_pool_new(16, err))) {
         free(s);
         return -1;

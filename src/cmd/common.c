@@ -26,7 +26,8 @@ const char *cmd_default_model(char *buf, size_t n)
 
 const char *const cmd_known_settings[] = {
     "data", "model", "collection", "preprocess", "index", "collection-model", "listen",
-    "api-key", "cors", "max-upload", "access-log", "import-roots", NULL,
+    "api-key", "cors", "max-upload", "access-log", "import-roots", "blobs", "s3-endpoint",
+    "s3-region", "s3-addressing", "s3-timeout-ms", NULL,
 };
 
 const char cmd_engine_help[] =
@@ -40,6 +41,13 @@ const char cmd_engine_help[] =
     "                      architecture and dimension); repeatable\n"
     "  --index KIND        flat (exact), flat16 (exact, float16 storage) or ivf\n"
     "                      (default $DINOSEEK_INDEX, else flat)\n"
+    "  --blobs WHERE       originals and thumbnails: a directory, or s3://BUCKET[/PREFIX]\n"
+    "                      (default $DINOSEEK_BLOBS, else DATA/blobs); S3 credentials\n"
+    "                      from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN\n"
+    "  --s3-endpoint URL   S3 server, e.g. http://127.0.0.1:9000 (default: AWS)\n"
+    "  --s3-region NAME    (default $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1)\n"
+    "  --s3-addressing A   path or virtual (default: path with an endpoint, else virtual)\n"
+    "  --s3-timeout-ms N   limit of one S3 request attempt (default 10000)\n"
     "  --config FILE       settings file, lines 'name = value' with the long flag names\n"
     "                      (default $DINOSEEK_CONFIG, else ./dinoseek.conf if present);\n"
     "                      flags win over DINOSEEK_* variables, which win over the file\n";
@@ -148,6 +156,13 @@ void cmd_engine_defaults(cmd_engine_opts *o)
     if (cmd_setting("preprocess") && img_mode_parse(cmd_setting("preprocess"),
                                                     &o->cfg.preprocess, &err) != 0)
         fprintf(stderr, "dinoseek: ignoring the preprocess setting: %s\n", err.msg);
+    static const char *const backend_settings[] = {"blobs", "s3-endpoint", "s3-region",
+                                                   "s3-addressing", "s3-timeout-ms"};
+    for (size_t i = 0; i < sizeof backend_settings / sizeof *backend_settings; i++) {
+        const char *v = cmd_setting(backend_settings[i]);
+        if (v && cmd_engine_option(o, "", backend_settings[i], v) < 0)
+            fprintf(stderr, "dinoseek: ignoring the %s setting '%s'\n", backend_settings[i], v);
+    }
     const char *index = cmd_setting("index");
     if (index && cmd_engine_option(o, "", "index", index) < 0)
         fprintf(stderr, "dinoseek: ignoring the index setting '%s'\n", index);
@@ -194,6 +209,29 @@ int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, con
                                   .preprocess = o->cfg.preprocess};
         o->cfg.extra = o->extra;
         o->cfg.n_extra = i + 1;
+    } else if (strcmp(name, "blobs") == 0) {
+        o->cfg.blobs = value;
+    } else if (strcmp(name, "s3-endpoint") == 0) {
+        o->cfg.s3.endpoint = value;
+    } else if (strcmp(name, "s3-region") == 0) {
+        o->cfg.s3.region = value;
+    } else if (strcmp(name, "s3-addressing") == 0) {
+        if (strcmp(value, "path") == 0)
+            o->cfg.s3.addressing = BLOB_S3_PATH;
+        else if (strcmp(value, "virtual") == 0)
+            o->cfg.s3.addressing = BLOB_S3_VIRTUAL;
+        else {
+            fprintf(stderr, "dinoseek %s: --s3-addressing must be path or virtual\n", cmd);
+            return -1;
+        }
+    } else if (strcmp(name, "s3-timeout-ms") == 0) {
+        char *end;
+        long v = strtol(value, &end, 10);
+        if (*end || v < 100 || v > 3600000) {
+            fprintf(stderr, "dinoseek %s: --s3-timeout-ms must be 100 to 3600000\n", cmd);
+            return -1;
+        }
+        o->cfg.s3.timeout_ms = (int)v;
     } else if (strcmp(name, "index") == 0) {
         if (strcmp(value, "flat") == 0)
             o->cfg.index = ENG_INDEX_FLAT;

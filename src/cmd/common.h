@@ -37,6 +37,16 @@ typedef struct cmd_engine_opts {
 void cmd_engine_defaults(cmd_engine_opts *o);
 int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, const char *value);
 
+/* The long options every engine-opening command takes, each handled by
+ * cmd_engine_option (getopt value 1), for the commands' option tables. */
+#define CMD_ENGINE_LONG_OPTIONS                                                        \
+    {"data", required_argument, 0, 1}, {"model", required_argument, 0, 1},             \
+    {"collection", required_argument, 0, 1}, {"preprocess", required_argument, 0, 1},  \
+    {"index", required_argument, 0, 1}, {"collection-model", required_argument, 0, 1}, \
+    {"blobs", required_argument, 0, 1}, {"s3-endpoint", required_argument, 0, 1},      \
+    {"s3-region", required_argument, 0, 1}, {"s3-addressing", required_argument, 0, 1}, \
+    {"s3-timeout-ms", required_argument, 0, 1}
+
 /* Every setting a configuration file may hold. */
 extern const char *const cmd_known_settings[];
 

@@ -140,9 +140,7 @@ static const char usage[] =
 int cmd_import(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"data", required_argument, 0, 1},       {"model", required_argument, 0, 1},
-        {"collection", required_argument, 0, 1}, {"preprocess", required_argument, 0, 1},
-        {"index", required_argument, 0, 1},      {"collection-model", required_argument, 0, 1},
+        CMD_ENGINE_LONG_OPTIONS,
         {"config", required_argument, 0, 'C'},   {"dry-run", no_argument, 0, 'n'},
         {"batch", required_argument, 0, 'b'},    {"workers", required_argument, 0, 'w'},
         {"metadata", required_argument, 0, 'm'}, {"metadata-only", no_argument, 0, 'M'},

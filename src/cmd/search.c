@@ -58,9 +58,8 @@ static int add_filter(cat_filter *f, const char **ids, char *kv)
 int cmd_search(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"data", required_argument, 0, 1},       {"model", required_argument, 0, 1},
-        {"collection", required_argument, 0, 1}, {"preprocess", required_argument, 0, 1},
-        {"index", required_argument, 0, 1}, {"collection-model", required_argument, 0, 1},      {"config", required_argument, 0, 'C'},
+        CMD_ENGINE_LONG_OPTIONS,
+        {"config", required_argument, 0, 'C'},
         {"top-k", required_argument, 0, 'k'},    {"min-score", required_argument, 0, 's'},
         {"group-by-patent", no_argument, 0, 'g'}, {"filter", required_argument, 0, 'f'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
@@ -142,9 +141,8 @@ static int engine_only_args(int argc, char **argv, const char *cmd, const char *
                             cmd_engine_opts *eo, const char **patent_id)
 {
     static const struct option opts[] = {
-        {"data", required_argument, 0, 1},       {"model", required_argument, 0, 1},
-        {"collection", required_argument, 0, 1}, {"preprocess", required_argument, 0, 1},
-        {"index", required_argument, 0, 1}, {"collection-model", required_argument, 0, 1},      {"config", required_argument, 0, 'C'},
+        CMD_ENGINE_LONG_OPTIONS,
+        {"config", required_argument, 0, 'C'},
         {"patent-id", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c, index;

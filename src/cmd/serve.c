@@ -57,9 +57,8 @@ static int parse_listen(const char *s, serve_args *a)
 static int parse_args(int argc, char **argv, serve_args *a)
 {
     static const struct option opts[] = {
-        {"data", required_argument, 0, 1},        {"model", required_argument, 0, 1},
-        {"collection", required_argument, 0, 1},  {"preprocess", required_argument, 0, 1},
-        {"index", required_argument, 0, 1}, {"collection-model", required_argument, 0, 1},       {"config", required_argument, 0, 'C'},
+        CMD_ENGINE_LONG_OPTIONS,
+        {"config", required_argument, 0, 'C'},
         {"listen", required_argument, 0, 'l'},
         {"api-key", required_argument, 0, 'k'},   {"cors", required_argument, 0, 'c'},
         {"max-upload", required_argument, 0, 'u'}, {"access-log", required_argument, 0, 'a'},

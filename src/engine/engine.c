@@ -239,8 +239,11 @@ static int open_parts(eng *e, const eng_config *cfg, ds_err *err)
     if (ensure_dir(path, err) != 0 || img_init(NULL, err) != 0)
         return -1;
     snprintf(path, sizeof path, "%s/blobs", e->data_dir);
-    if (ensure_dir(path, err) != 0 || blob_dir_open(path, &e->blobs, err) != 0 ||
-        cat_open(e->data_dir, &e->db, err) != 0)
+    if (!cfg->blobs && ensure_dir(path, err) != 0)
+        return -1;
+    if (blob_open(cfg->blobs ? cfg->blobs : path, &cfg->s3, &e->blobs, err) != 0)
+        return ds_wrap(err, "blob store: ");
+    if (cat_open(e->data_dir, &e->db, err) != 0)
         return -1;
     const char *name = cfg->collection ? cfg->collection : ENG_DEFAULT_COLLECTION;
     if (open_model(e, cfg->model_dir, cfg->preprocess, cfg->input_size, name, err) != 0)
@@ -441,7 +444,14 @@ void eng_health_get(eng *e, eng_health *h)
     h->catalog = e->db && cat_stats_get(e->db, e->colls[e->default_coll].id, &st, &err) == 0;
     blob_info info;
     ds_err missing = {0};
+    h->blobs_kind = blob_store_kind(e->blobs);
+    h->blobs_error[0] = h->index_error[0] = '\0';
+    /* A key no blob has: "not found" is the healthy answer. */
     h->blobs = e->blobs && (blob_head(e->blobs, "health-check-none", &info, &missing) == 0 ||
                             missing.code == DS_ENOTFOUND);
-    h->index = e->colls[e->default_coll].index != NULL;
+    if (!h->blobs)
+        snprintf(h->blobs_error, sizeof h->blobs_error, "%s", missing.msg);
+    idx_index *ix = e->colls[e->default_coll].index;
+    h->index_kind = ix ? idx_name(ix) : "none";
+    h->index = ix != NULL;
 }

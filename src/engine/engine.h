@@ -46,6 +46,9 @@ typedef struct eng_config {
     int index;               /* ENG_INDEX_FLAT (default), _FLAT16 or _IVF */
     const eng_extra *extra;  /* more collections with their own models */
     int n_extra;
+    const char *blobs;       /* blob store: NULL (data_dir/blobs), a directory,
+                                "dir:PATH" or "s3://bucket/prefix" */
+    blob_s3_config s3;       /* how an s3:// store is reached */
 } eng_config;
 
 enum { ENG_INDEX_FLAT = 0, ENG_INDEX_FLAT16 = 1, ENG_INDEX_IVF = 2 };
@@ -138,9 +141,14 @@ enum { ENG_IMAGE_THUMB = 0, ENG_IMAGE_FULL = 1, ENG_IMAGE_LARGE = 2 };
 int eng_image_bytes(eng *e, const char *collection, const char *file_name, int size,
                     void **data, size_t *len, blob_info *info, ds_err *err);
 
-/* Whether the parts are up: for /health. */
+/* Whether the parts are up: for /health. Each remote part is asked (a
+ * request with its own time limit), so a part that is down or answering
+ * garbage shows as down, with why. */
 typedef struct eng_health {
-    int model, catalog, blobs, index;
+    int model, catalog, blobs, index;  /* 1: up */
+    const char *blobs_kind;            /* "dir" or "s3" (static) */
+    const char *index_kind;            /* "flat", "ivf" (static) */
+    char blobs_error[1024], index_error[1024]; /* why a part is down, or "" */
 } eng_health;
 void eng_health_get(eng *e, eng_health *h);
 

@@ -25,6 +25,7 @@ static int status_of(const ds_err *err)
     case DS_ENOTFOUND: return 404;
     case DS_ETOOBIG: return 413;
     case DS_EMEDIA: return 415;
+    case DS_ENET: return 503; /* a backend (Milvus, S3) is down or not answering */
     default: return 500; /* a corrupt catalog (DS_EFORMAT) is the server's problem */
     }
 }
@@ -374,8 +375,11 @@ static int h_patent(void *app_, const http_request *req, http_response *resp)
     return 0;
 }
 
-/* The seed's /health shape, with our parts named beside its "milvus" and
- * "minio" (the index and the blob store play their roles). */
+/* The seed's /health shape. Its "milvus" and "minio" keys stay, and say
+ * what is true: "ok" or "error" when that backend is in use, "disabled"
+ * when the embedded index or the directory store plays its role. "index"
+ * and "blobs" report whichever part is in use; "errors" says why a part is
+ * down. */
 static int h_health(void *app_, const http_request *req, http_response *resp)
 {
     api_app *app = app_;
@@ -388,12 +392,20 @@ static int h_health(void *app_, const http_request *req, http_response *resp)
     gmtime_r(&now, &tm);
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
     int ok = h.model && h.catalog && h.blobs && h.index;
+    int milvus = strcmp(h.index_kind, "milvus") == 0, s3 = strcmp(h.blobs_kind, "s3") == 0;
+    json_t *errors = json_object();
+    if (*h.blobs_error)
+        json_object_set_new(errors, "blobs", json_string(h.blobs_error));
+    if (*h.index_error)
+        json_object_set_new(errors, "index", json_string(h.index_error));
     json_t *doc = json_pack(
-        "{s:s,s:s,s:{s:s,s:s,s:s,s:s,s:s,s:s},s:b,s:I}", "status", ok ? "ok" : "degraded",
-        "timestamp", ts, "components", "milvus", h.index ? "ok" : "error", "minio",
-        h.blobs ? "ok" : "error", "index", h.index ? "ok" : "error", "blobs",
+        "{s:s,s:s,s:{s:s,s:s,s:s,s:s,s:s,s:s},s:{s:s,s:s},s:o,s:b,s:I}", "status",
+        ok ? "ok" : "degraded", "timestamp", ts, "components", "milvus",
+        !milvus ? "disabled" : h.index ? "ok" : "error", "minio",
+        !s3 ? "disabled" : h.blobs ? "ok" : "error", "index", h.index ? "ok" : "error", "blobs",
         h.blobs ? "ok" : "error", "catalog", h.catalog ? "ok" : "error", "model",
-        h.model ? "ok" : "error", "ready", ok, "uptime_s", (json_int_t)(now - app->started));
+        h.model ? "ok" : "error", "backends", "index", h.index_kind, "blobs", h.blobs_kind,
+        "errors", errors, "ready", ok, "uptime_s", (json_int_t)(now - app->started));
     http_respond_json(resp, ok ? 200 : 503, doc);
     return 0;
 }

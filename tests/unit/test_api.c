@@ -285,6 +285,14 @@ static void test_other_routes(void)
     json_t *comp = json_object_get(r.json, "components");
     CHECK(json_object_get(comp, "milvus") && json_object_get(comp, "minio") &&
           json_object_get(r.json, "timestamp"));
+    /* The seed's keys tell the truth: "disabled" for the embedded parts,
+     * "ok" for the backend this run uses (the api-s3 suite: a real S3). */
+    const char *blobs = getenv("DINOSEEK_BLOBS");
+    int s3 = blobs && strncmp(blobs, "s3://", 5) == 0;
+    const char *minio = json_string_value(json_object_get(comp, "minio"));
+    CHECKF(minio && strcmp(minio, s3 ? "ok" : "disabled") == 0, "minio: %s", minio);
+    const char *kind = json_string_value(json_object_get(json_object_get(r.json, "backends"), "blobs"));
+    CHECKF(kind && strcmp(kind, s3 ? "s3" : "dir") == 0, "blobs backend: %s", kind);
     reply_free(&r);
     r = call(&s, "GET", "/api/collection/stats", NULL, NULL, NULL, 0, NULL);
     CHECK(r.status == 200 && json_integer_value(json_object_get(json_object_get(r.json, "data"),
