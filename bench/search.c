@@ -5,8 +5,8 @@
  * For random and for clustered unit vectors (384-d) at 100k and 1M (--quick:
  * 100k only): p50/p99 of one-query flat search (k = 10, float32 and float16),
  * IVF (nlist 128) recall@10 against exact and latency at nprobe 8/16/32, and
- * a filtered query keeping 1% of the vectors (an id list, and a predicate
- * over a bitmap). The same vectors go to a file that bench/faiss_search.py
+ * a filtered query keeping 1% of the vectors (an id list: filters reach the
+ * embedded index compiled to ids, see index.h). The same vectors go to a file that bench/faiss_search.py
  * reads for IndexFlatIP / IndexIVFFlat with the same thread count; ratios
  * are printed as faiss time / our time (> 1: we are faster).
  */
@@ -116,12 +116,6 @@ static double recall(const idx_hit *got, const idx_hit *truth, int nq)
     return (double)found / (nq * K);
 }
 
-static int keep_bitmap(int64_t id, void *ctx)
-{
-    const unsigned char *bits = ctx;
-    return bits[id >> 3] >> (id & 7) & 1;
-}
-
 typedef struct faiss_res {
     int ok;
     lat flat, flat_filtered, ivf[3];
@@ -186,21 +180,18 @@ static int bench_one(size_t n, int clustered, int threads, const char *python)
     float *qs = make_vectors(NQ, clustered, 1000 + (uint64_t)clustered);
     int64_t *ids = malloc(n * sizeof *ids);
     idx_hit *truth = malloc(NQ * K * sizeof *truth), *hits = malloc(NQ * K * sizeof *hits);
-    unsigned char *bits = calloc(n / 8 + 1, 1);
     int64_t *sel = malloc((n / 100 + 1) * sizeof *sel);
     idx_index *flat = NULL, *flat16 = NULL, *ivf = NULL;
     char vpath[64], qpath[64];
     snprintf(vpath, sizeof vpath, "/tmp/dinoseek-bench-v-%d.f32", (int)getpid());
     snprintf(qpath, sizeof qpath, "/tmp/dinoseek-bench-q-%d.f32", (int)getpid());
-    if (!v || !qs || !ids || !truth || !hits || !bits || !sel)
+    if (!v || !qs || !ids || !truth || !hits || !sel)
         goto out;
     size_t nsel = 0;
     for (size_t i = 0; i < n; i++) {
         ids[i] = (int64_t)i;
-        if (i % 100 == 0) {
+        if (i % 100 == 0)
             sel[nsel++] = (int64_t)i;
-            bits[i >> 3] |= (unsigned char)(1u << (i & 7));
-        }
     }
     if (write_floats(vpath, v, n * DIM) || write_floats(qpath, qs, NQ * DIM)) {
         fprintf(stderr, "cannot write %s\n", vpath);
@@ -226,9 +217,8 @@ static int bench_one(size_t n, int clustered, int threads, const char *python)
     idx_set_prescan(flat16, 1, &err);
     lat lh = time_search(flat16, qs, nflat, NULL, hits);
     double r16 = recall(hits, truth, nflat);
-    idx_filter byid = {sel, nsel, NULL, NULL}, bypred = {NULL, 0, keep_bitmap, bits};
+    idx_filter byid = {sel, nsel, NULL};
     lat lfi = time_search(flat, qs, nflat, &byid, hits);
-    lat lfp = time_search(flat, qs, nflat, &bypred, hits);
 
     t0 = now_ms();
     ivf = idx_ivf_new(DIM, NLIST, 16, &err);
@@ -248,7 +238,6 @@ static int bench_one(size_t n, int clustered, int threads, const char *python)
     lat li_plain = time_search(ivf, qs, NQ, NULL, hits);
     idx_set_prescan(ivf, 1, &err);
     lat lii = time_search(ivf, qs, NQ, &byid, hits);
-    lat lip = time_search(ivf, qs, NQ, &bypred, hits);
 
     /* Free our copies before faiss loads its own. */
     idx_free(flat), idx_free(flat16), idx_free(ivf);
@@ -280,8 +269,6 @@ static int bench_one(size_t n, int clustered, int threads, const char *python)
     snprintf(fl99, sizeof fl99, fr.ok ? "%.2f" : "-", fr.flat_filtered.p99);
     snprintf(ratio, sizeof ratio, "%.2f×", fr.flat_filtered.p50 / lfi.p50);
     ROW("flat, 1% id list", lfi, "exact", fl, "exact");
-    snprintf(ratio, sizeof ratio, "%.2f×", fr.flat_filtered.p50 / lfp.p50);
-    ROW("flat, 1% bitmap predicate", lfp, "exact", fl, "exact");
     for (int i = 0; i < 3; i++) {
         char name[64];
         snprintf(name, sizeof name, "ivf nlist %d nprobe %d", NLIST, probes[i]);
@@ -295,8 +282,6 @@ static int bench_one(size_t n, int clustered, int threads, const char *python)
     printf("| ivf nprobe 16, plain float scan | %.2f | %.2f | %.4f | | | | |\n", li_plain.p50,
            li_plain.p99, rec[1]);
     printf("| ivf nprobe 16, 1%% id list | %.2f | %.2f | exact | | | | |\n", lii.p50, lii.p99);
-    printf("| ivf nprobe 16, 1%% bitmap predicate | %.2f | %.2f | k always | | | | |\n", lip.p50,
-           lip.p99);
     printf("\nivf build (add + k-means + assignment): ours %.2f s", train_s);
     if (fr.ok)
         printf(", faiss train + add %.2f s", fr.train_s);
@@ -309,7 +294,7 @@ fail:
 out:
     unlink(vpath), unlink(qpath);
     idx_free(flat), idx_free(flat16), idx_free(ivf);
-    free(v), free(qs), free(ids), free(truth), free(hits), free(bits), free(sel);
+    free(v), free(qs), free(ids), free(truth), free(hits), free(sel);
     return rc;
 }
 

@@ -36,6 +36,7 @@ static const struct {
     {"catalog", catalog_tests, NULL},
     {"blob", blob_tests, NULL},
     {"s3", s3_tests, NULL},
+    {"milvus", milvus_tests, NULL},
     {"http", http_tests, NULL},
     {"api", api_tests, NULL},
     {"uspto", uspto_tests, NULL},

@@ -15,6 +15,7 @@ extern const ds_test index_tests[];
 extern const ds_test catalog_tests[];
 extern const ds_test blob_tests[];
 extern const ds_test s3_tests[];
+extern const ds_test milvus_tests[];
 extern const ds_test http_tests[];
 extern const ds_test api_tests[];
 extern const ds_test uspto_tests[];

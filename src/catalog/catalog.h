@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/filter.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
 #define CAT_SCHEMA_VERSION 1
@@ -236,21 +237,10 @@ int cat_vector_count(cat_db *db, int64_t coll, int64_t *count, int64_t *max_id, 
 
 /* ---- filters ----------------------------------------------------------------- */
 
-/* Which images may be returned by a search. A NULL (or "") field does not
- * filter; set fields are ANDed. Strings are only read. */
-typedef struct cat_filter {
-    /* Locarno class: "12-08" matches exactly; "12" matches "12" and every
-     * "12-xx" (never "120" or "1"). */
-    const char *loc_class;
-    const char *pub_date_from, *pub_date_to;       /* "yyyy-mm-dd", inclusive */
-    const char *filing_date_from, *filing_date_to; /* "yyyy-mm-dd", inclusive */
-    const char *applicant;   /* case-insensitive substring of applicant_name */
-    const char *assignee;    /* case-insensitive substring of assignee_name */
-    const char *inventor;    /* case-insensitive substring of inventor_names */
-    const char *applicant_country; /* exact, case-insensitive */
-    const char *const *patent_ids; /* the image's patent_id is one of these */
-    size_t n_patent_ids;           /* 0: no patent id filter */
-} cat_filter;
+/* Which images may be returned by a search: the description of
+ * base/filter.h, which each part compiles its own way (the catalog to an id
+ * list here, Milvus to a boolean expression). */
+typedef ds_filter cat_filter;
 
 /* 1 when f (may be NULL) filters nothing, else 0. */
 int cat_filter_is_empty(const cat_filter *f);

@@ -36,15 +36,7 @@ static int set(const char *s)
     return s && *s;
 }
 
-int cat_filter_is_empty(const cat_filter *f)
-{
-    if (!f)
-        return 1;
-    return !set(f->loc_class) && !set(f->pub_date_from) && !set(f->pub_date_to) &&
-           !set(f->filing_date_from) && !set(f->filing_date_to) && !set(f->applicant) &&
-           !set(f->assignee) && !set(f->inventor) && !set(f->applicant_country) &&
-           f->n_patent_ids == 0;
-}
+int cat_filter_is_empty(const cat_filter *f) { return ds_filter_is_empty(f); }
 
 /* The ids as a JSON array of strings, malloc'ed; NULL when out of memory. */
 static char *json_string_array(const char *const *s, size_t n)

@@ -42,10 +42,20 @@ int idx_remove(idx_index *ix, const int64_t *ids, size_t n, ds_err *err)
     return n ? ix->vt->remove(ix, ids, n, err) : 0;
 }
 
+/* The embedded kinds hold vectors only: field conditions reach them
+ * compiled to an id list (index.h). */
+static int where_check(const idx_index *ix, const idx_filter *filter, ds_err *err)
+{
+    if (filter && !ix->vt->takes_where && !ds_filter_is_empty(filter->where))
+        return ds_fail(err, DS_EUNSUPPORTED, "the %s index takes field filters compiled to an "
+                       "id list (cat_filter_ids)", ix->vt->name);
+    return 0;
+}
+
 int idx_search(idx_index *ix, const float *query, int k, const idx_filter *filter, idx_hit *hits,
                int *n_out, ds_err *err)
 {
-    if (check_search_args(ix, query, 1, k, hits, n_out, err))
+    if (check_search_args(ix, query, 1, k, hits, n_out, err) || where_check(ix, filter, err))
         return -1;
     return ix->vt->search(ix, query, 1, k, filter, hits, n_out, err);
 }
@@ -53,7 +63,7 @@ int idx_search(idx_index *ix, const float *query, int k, const idx_filter *filte
 int idx_search_batch(idx_index *ix, const float *queries, int nq, int k,
                      const idx_filter *filter, idx_hit *hits, int *n_out, ds_err *err)
 {
-    if (check_search_args(ix, queries, nq, k, hits, n_out, err))
+    if (check_search_args(ix, queries, nq, k, hits, n_out, err) || where_check(ix, filter, err))
         return -1;
     return ix->vt->search(ix, queries, nq, k, filter, hits, n_out, err);
 }
@@ -264,9 +274,7 @@ int idx_filter_allows(const idx_filter *f, int64_t id)
 {
     if (!f)
         return 1;
-    if (f->ids && !idx_filter_has_id(f, id))
-        return 0;
-    return !f->allow || f->allow(id, f->ctx);
+    return !f->ids || idx_filter_has_id(f, id);
 }
 
 /* ---- checksum ------------------------------------------------------------

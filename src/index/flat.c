@@ -277,7 +277,6 @@ static int flat_remove(idx_index *ix, const int64_t *ids, size_t n, ds_err *err)
 static void search_list(const flat *f, const float *qs, int nq, const idx_filter *filter,
                         idx_topk *heaps)
 {
-    const idx_filter pred = {NULL, 0, filter->allow, filter->ctx};
     for (size_t j = 0; j < filter->n_ids; j++) {
         int64_t id = filter->ids[j];
         if (j && id == filter->ids[j - 1])
@@ -288,7 +287,7 @@ static void search_list(const flat *f, const float *qs, int nq, const idx_filter
         for (int q = 0; q < nq; q++) {
             float s;
             score_rows(f, qs + (size_t)q * f->base.dim, *slot, 1, &s);
-            if (idx_topk_wants(&heaps[q], id, s) && idx_filter_allows(&pred, id))
+            if (idx_topk_wants(&heaps[q], id, s))
                 idx_topk_push(&heaps[q], id, s);
         }
     }
@@ -305,7 +304,7 @@ static void search_range(const flat *f, const float *qs, int nq, size_t lo, size
         /* With a filter, test each row first (a bitmap lookup costs less
          * than a dot product) and score only the rows it keeps. */
         size_t nk = n;
-        if (filter && (filter->allow || filter->ids)) {
+        if (filter && filter->ids) {
             nk = 0;
             for (size_t i = 0; i < n; i++)
                 if (idx_filter_allows(filter, f->ids[b + i]))
@@ -374,7 +373,7 @@ static int search_prescan(const flat *f, const float *q, int k, idx_hit *hits, i
 static int use_prescan(const flat *f, const idx_filter *filter)
 {
     return !f->base.prescan_off && f->sq.trained_on && f->n >= IDX_SQ8_MIN_ROWS &&
-           !(filter && (filter->allow || filter->ids));
+           !(filter && filter->ids);
 }
 
 static int flat_search(idx_index *ix, const float *qs, int nq, int k, const idx_filter *filter,

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/filter.h"
 
 typedef struct idx_index idx_index;
 
@@ -39,26 +40,25 @@ typedef struct idx_hit {
     float score;
 } idx_hit;
 
-/* Which ids a search may return. Both parts are optional and combine with
- * AND; a NULL filter (or an all-zero one) allows everything.
+/* Which ids a search may return: a description, never a callback, so that
+ * an index in another process (Milvus) can apply it as well as one in ours.
+ * Both parts are optional and combine with AND; a NULL filter (or an
+ * all-zero one) allows everything.
  *
  * - ids/n_ids: when ids != NULL only these ids are candidates, and only
- *   they are scored (O(n_ids·dim)): the fast path for a selective filter
- *   (the catalog turns "loc_class 12-08" into its id list). Must be sorted
- *   ascending; duplicates and ids not in the index are ignored. n_ids == 0
- *   with ids != NULL allows nothing.
- * - allow(id, ctx): a predicate (a bitmap lookup, a date range); nonzero
- *   keeps the id. It is applied before ranking; the flat index calls it
- *   for every vector and scores only those kept, IVF for the vectors of the
- *   probed cells that score high enough to enter the top k. It is called
- *   from several threads at once and must be thread-safe and pure.
+ *   they are scored (O(n_ids·dim)). Must be sorted ascending; duplicates
+ *   and ids not in the index are ignored. n_ids == 0 with ids != NULL
+ *   allows nothing.
+ * - where: field conditions (base/filter.h). The embedded kinds (flat,
+ *   IVF) hold no fields: their caller compiles `where` into the id list
+ *   through the catalog (cat_filter_ids) and they refuse a non-empty one
+ *   (DS_EUNSUPPORTED); a kind that holds the fields compiles it itself.
  *
  * Owned by the caller; read only during the call. */
 typedef struct idx_filter {
     const int64_t *ids;
     size_t n_ids;
-    int (*allow)(int64_t id, void *ctx);
-    void *ctx;
+    const ds_filter *where;
 } idx_filter;
 
 typedef enum idx_kind {
@@ -84,6 +84,7 @@ typedef struct idx_stats {
 typedef struct idx_vtable {
     int version;
     const char *name;
+    int takes_where;        /* compiles idx_filter.where itself (holds fields) */
     int (*add)(idx_index *ix, const int64_t *ids, const float *vecs, size_t n, ds_err *err);
     int (*remove)(idx_index *ix, const int64_t *ids, size_t n, ds_err *err);
     int (*search)(idx_index *ix, const float *queries, int nq, int k, const idx_filter *filter,

@@ -207,7 +207,7 @@ int idx_flat_load(const idx_file_header *h, const unsigned char *p, size_t n, id
 int idx_ivf_load(const idx_file_header *h, const unsigned char *p, size_t n, idx_mapping *m,
                  idx_index **out, ds_err *err);
 
-/* Does the filter allow id (id list, then predicate)? NULL allows all. */
+/* Does the filter's id list allow id? NULL (or no list) allows all. */
 int idx_filter_allows(const idx_filter *f, int64_t id);
 /* Push the rows whose scores[n] and ids[n] are given into t, consulting the
  * filter only for rows that would be kept. */

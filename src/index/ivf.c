@@ -514,7 +514,6 @@ static int scan_segments(const ivf *v, const float *q, const segment *seg, size_
 /* Score only the filter's listed ids. */
 static void search_list(const ivf *v, const float *q, const idx_filter *filter, idx_topk *best)
 {
-    const idx_filter pred = {NULL, 0, filter->allow, filter->ctx};
     for (size_t j = 0; j < filter->n_ids; j++) {
         int64_t id = filter->ids[j];
         if (j && id == filter->ids[j - 1])
@@ -526,7 +525,7 @@ static void search_list(const ivf *v, const float *q, const idx_filter *filter, 
         float s;
         idx_dot_rows_f32(q, l->rows + (*p & 0xffffffffu) * (size_t)v->base.dim, 1,
                          v->base.dim, &s);
-        if (idx_topk_wants(best, id, s) && idx_filter_allows(&pred, id))
+        if (idx_topk_wants(best, id, s))
             idx_topk_push(best, id, s);
     }
 }

