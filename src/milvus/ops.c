@@ -246,7 +246,8 @@ static int to_int64(json_t *v, json_int_t *out)
 }
 
 /* Rows as milvus.h promises them: "id" an integer, "distance" -> "score";
- * other string-encoded int64 (v1 count(*)) left to the caller. */
+ * other string-encoded int64 (v1 sends every INT64 field so) are left to
+ * the caller, which knows the schema. */
 static int normalise_rows(json_t *rows, const char *pk, ds_err *err)
 {
     if (!json_is_array(rows))
@@ -267,7 +268,8 @@ static int normalise_rows(json_t *rows, const char *pk, ds_err *err)
         if (d) {
             if (!json_is_number(d))
                 return ds_fail(err, DS_EFORMAT, "Milvus: a distance that is not a number");
-            json_object_set(r, "score", d);
+            /* A real always: Milvus writes an exact match as 1. */
+            json_object_set_new(r, "score", json_real(json_number_value(d)));
             json_object_del(r, "distance");
         }
     }

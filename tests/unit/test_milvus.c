@@ -39,8 +39,14 @@ static double now_ms(void)
 
 static void test_start(void)
 {
-    if (ds_peer_start(&peer, "milvus", "milvus") != 0)
+    /* DINOSEEK_TEST_MILVUS_URI: a Milvus of your own (it must be 2.3 for
+     * the dialect check below; collections it gets are dropped first). */
+    const char *own = getenv("DINOSEEK_TEST_MILVUS_URI");
+    if (own && *own) {
+        snprintf(peer.endpoint, sizeof peer.endpoint, "%s", own);
+    } else if (ds_peer_start(&peer, "milvus", "milvus") != 0) {
         SKIP("no Milvus server could be started here: %s", peer.why);
+    }
     mv_config cfg = {.uri = peer.endpoint, .timeout_ms = 20000};
     ds_err err = {0};
     CHECKF(mv_open(&cfg, &client, &err) == 0, "%s", err.msg);
@@ -157,6 +163,11 @@ static void test_seed_collection_searched(void)
     json_t *hits = search(v, NULL, 10, &err);
     CHECKF(hits && json_array_size(hits) == 10, "%s", err.msg);
     json_t *top = json_array_get(hits, 0);
+    if (getenv("DINOSEEK_TEST_VERBOSE")) {
+        char *d = json_dumps(hits, JSON_COMPACT);
+        fprintf(stderr, "%s\n", d);
+        free(d);
+    }
     CHECK(json_real_value(json_object_get(top, "score")) > 0.999);
     CHECK(json_is_integer(json_object_get(top, "id")));
     CHECK(!strcmp(json_string_value(json_object_get(top, "file_name")),
@@ -256,9 +267,12 @@ static void test_injection(void)
         CHECKF(hits && json_array_size(hits) == 0, "patent_id attack %zu: %zu hits (%s)", a,
                json_array_size(hits), err.msg);
         json_decref(hits);
+        /* A country longer than any country is refused before Milvus;
+         * a shorter attack is a value that matches nothing. */
         f = (cat_filter){.applicant_country = attacks[a]};
         hits = search(v, &f, 100, &err);
-        CHECKF(hits && json_array_size(hits) == 0, "country attack %zu", a);
+        CHECKF(hits ? json_array_size(hits) == 0 : err.code == DS_EINVAL, "country attack %zu",
+               a);
         json_decref(hits);
         f = (cat_filter){.applicant = attacks[a]};
         hits = search(v, &f, 100, &err);
