@@ -27,7 +27,8 @@ const char *cmd_default_model(char *buf, size_t n)
 const char *const cmd_known_settings[] = {
     "data", "model", "collection", "preprocess", "index", "collection-model", "listen",
     "api-key", "cors", "max-upload", "access-log", "import-roots", "blobs", "s3-endpoint",
-    "s3-region", "s3-addressing", "s3-timeout-ms", NULL,
+    "s3-region", "s3-addressing", "s3-timeout-ms", "milvus-uri", "milvus-token", "milvus-db",
+    "milvus-timeout-ms", NULL,
 };
 
 const char cmd_engine_help[] =
@@ -39,8 +40,12 @@ const char cmd_engine_help[] =
     "  --collection-model NAME=DIR\n"
     "                      also serve collection NAME with the model in DIR (any\n"
     "                      architecture and dimension); repeatable\n"
-    "  --index KIND        flat (exact), flat16 (exact, float16 storage) or ivf\n"
-    "                      (default $DINOSEEK_INDEX, else flat)\n"
+    "  --index KIND        flat (exact), flat16 (exact, float16 storage), ivf, or milvus\n"
+    "                      (rows and vectors in Milvus; default $DINOSEEK_INDEX, else flat)\n"
+    "  --milvus-uri URL    Milvus's REST address, e.g. http://127.0.0.1:19530\n"
+    "  --milvus-token T    \"user:password\" or an API key (default $DINOSEEK_MILVUS_TOKEN)\n"
+    "  --milvus-db NAME    database (default: default)\n"
+    "  --milvus-timeout-ms N  limit of one Milvus request attempt (default 10000)\n"
     "  --blobs WHERE       originals and thumbnails: a directory, or s3://BUCKET[/PREFIX]\n"
     "                      (default $DINOSEEK_BLOBS, else DATA/blobs); S3 credentials\n"
     "                      from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN\n"
@@ -156,8 +161,9 @@ void cmd_engine_defaults(cmd_engine_opts *o)
     if (cmd_setting("preprocess") && img_mode_parse(cmd_setting("preprocess"),
                                                     &o->cfg.preprocess, &err) != 0)
         fprintf(stderr, "dinoseek: ignoring the preprocess setting: %s\n", err.msg);
-    static const char *const backend_settings[] = {"blobs", "s3-endpoint", "s3-region",
-                                                   "s3-addressing", "s3-timeout-ms"};
+    static const char *const backend_settings[] = {
+        "blobs", "s3-endpoint", "s3-region", "s3-addressing", "s3-timeout-ms", "milvus-uri",
+        "milvus-token", "milvus-db", "milvus-timeout-ms"};
     for (size_t i = 0; i < sizeof backend_settings / sizeof *backend_settings; i++) {
         const char *v = cmd_setting(backend_settings[i]);
         if (v && cmd_engine_option(o, "", backend_settings[i], v) < 0)
@@ -232,6 +238,20 @@ int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, con
             return -1;
         }
         o->cfg.s3.timeout_ms = (int)v;
+    } else if (strcmp(name, "milvus-uri") == 0) {
+        o->cfg.milvus.uri = value;
+    } else if (strcmp(name, "milvus-token") == 0) {
+        o->cfg.milvus.token = value;
+    } else if (strcmp(name, "milvus-db") == 0) {
+        o->cfg.milvus.db = value;
+    } else if (strcmp(name, "milvus-timeout-ms") == 0) {
+        char *end;
+        long v = strtol(value, &end, 10);
+        if (*end || v < 100 || v > 3600000) {
+            fprintf(stderr, "dinoseek %s: --milvus-timeout-ms must be 100 to 3600000\n", cmd);
+            return -1;
+        }
+        o->cfg.milvus.timeout_ms = (int)v;
     } else if (strcmp(name, "index") == 0) {
         if (strcmp(value, "flat") == 0)
             o->cfg.index = ENG_INDEX_FLAT;
@@ -239,8 +259,10 @@ int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, con
             o->cfg.index = ENG_INDEX_FLAT16;
         else if (strcmp(value, "ivf") == 0)
             o->cfg.index = ENG_INDEX_IVF;
+        else if (strcmp(value, "milvus") == 0)
+            o->cfg.index = ENG_INDEX_MILVUS;
         else {
-            fprintf(stderr, "dinoseek %s: --index must be flat, flat16 or ivf\n", cmd);
+            fprintf(stderr, "dinoseek %s: --index must be flat, flat16, ivf or milvus\n", cmd);
             return -1;
         }
     } else

@@ -98,6 +98,8 @@ int eng_image_known(eng *e, const char *collection, const char *file_name,
     eng_collection *c = eng_find(e, collection, err);
     if (!c)
         return -1;
+    if (c->mv)
+        return engm_known(e, c, file_name, patent_id, image_index, hash, known, NULL, err);
     return cat_image_known(e->db, c->id, file_name, patent_id, image_index, hash, known, err);
 }
 
@@ -140,7 +142,7 @@ static int put_blobs(eng *e, const eng_collection *c, const eng_store_item *it, 
 
 /* Whether an item repeats an earlier one of the same batch (same file name
  * or content): the catalog cannot tell, as neither is committed yet. */
-static int repeats_earlier(const eng_store_item *items, int i)
+cat_known eng__repeats_earlier(const eng_store_item *items, int i)
 {
     for (int j = 0; j < i; j++) {
         if (!items[j].added)
@@ -179,6 +181,8 @@ int eng_store_batch(eng *e, const char *collection, eng_store_item *items, int n
     eng_collection *c = eng_find(e, collection, err);
     if (!c)
         return -1;
+    if (c->mv)
+        return engm_store_batch(e, c, items, n, err);
     char(*keys)[BLOB_KEY_MAX + 1] = calloc((size_t)(n > 0 ? n : 1), sizeof *keys);
     if (!keys)
         return ds_fail(err, DS_ENOMEM, "out of memory");
@@ -200,7 +204,7 @@ int eng_store_batch(eng *e, const char *collection, eng_store_item *items, int n
                             err) != 0)
             goto out;
         if (it->known == CAT_KNOWN_NOT)
-            it->known = repeats_earlier(items, i);
+            it->known = eng__repeats_earlier(items, i);
         if (it->known != CAT_KNOWN_NOT)
             continue;
         if (put_blobs(e, c, it, keys[i], sizeof keys[i], &it->err) != 0) {
@@ -242,6 +246,10 @@ int eng_store_patents(eng *e, const char *collection, const cat_patent *const *p
     eng_collection *c = eng_find(e, collection, err);
     if (!c)
         return -1;
+    /* On Milvus a patent is the fields of its images' rows: one without a
+     * stored image has nowhere to go (the import reports its drawings). */
+    if (c->mv)
+        return 0;
     pthread_mutex_lock(&e->add_lock);
     int rc = cat_begin(e->db, err);
     for (int i = 0; i < n && rc == 0; i++)
@@ -261,6 +269,8 @@ int eng_save_index(eng *e, const char *collection, ds_err *err)
     eng_collection *c = eng_find(e, collection, err);
     if (!c)
         return -1;
+    if (c->mv) /* no file: wait until what was stored is searchable */
+        return engm_sync(e, c, err);
     pthread_mutex_lock(&e->add_lock);
     int rc = eng__save_index(e, c, err);
     pthread_mutex_unlock(&e->add_lock);

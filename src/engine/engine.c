@@ -153,7 +153,7 @@ static int load_collections(eng *e, const char *default_name, ds_err *err)
         c->id = list[i].id;
         c->model = m;
         snprintf(c->name, sizeof c->name, "%s", list[i].name);
-        rc = load_index(e, c, err);
+        rc = e->mv ? engm_attach(e, c, err) : load_index(e, c, err);
         if (rc == 0) {
             if (strcmp(c->name, default_name) == 0)
                 e->default_coll = e->n_colls;
@@ -245,6 +245,8 @@ static int open_parts(eng *e, const eng_config *cfg, ds_err *err)
         return ds_wrap(err, "blob store: ");
     if (cat_open(e->data_dir, &e->db, err) != 0)
         return -1;
+    if (cfg->index == ENG_INDEX_MILVUS && mv_open(&cfg->milvus, &e->mv, err) != 0)
+        return -1;
     const char *name = cfg->collection ? cfg->collection : ENG_DEFAULT_COLLECTION;
     if (open_model(e, cfg->model_dir, cfg->preprocess, cfg->input_size, name, err) != 0)
         return -1;
@@ -286,7 +288,9 @@ void eng_close(eng *e)
             fprintf(stderr, "dinoseek: cannot save the index of %s: %s\n", e->colls[i].name,
                     err.msg);
         idx_free(e->colls[i].index);
+        engm_detach(&e->colls[i]);
     }
+    mv_close(e->mv);
     cat_close(e->db);
     blob_free(e->blobs);
     pthread_mutex_destroy(&e->add_lock);
@@ -400,10 +404,20 @@ int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_
     /* Known already: skip before paying for a decode and a forward pass. */
     cat_known known = CAT_KNOWN_NOT;
     int64_t id = 0;
-    if (cat_image_known(e->db, c->id, in->file_name, NULL, 0, hash, &known, err) != 0)
-        return -1;
-    if (known != CAT_KNOWN_NOT)
-        return eng__known_id(e, c, in->file_name, hash, id_out, err);
+    if (c->mv) {
+        if (engm_known(e, c, in->file_name, NULL, 0, hash, &known, &id, err) != 0)
+            return -1;
+        if (known != CAT_KNOWN_NOT) {
+            if (id_out)
+                *id_out = id;
+            return 0;
+        }
+    } else {
+        if (cat_image_known(e->db, c->id, in->file_name, NULL, 0, hash, &known, err) != 0)
+            return -1;
+        if (known != CAT_KNOWN_NOT)
+            return eng__known_id(e, c, in->file_name, hash, id_out, err);
+    }
 
     eng_prepared prep = {0};
     float *vec = malloc(sizeof(float) * (size_t)c->model->dim);
@@ -425,7 +439,11 @@ int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_
     }
     *added = item.added;
     id = item.id;
-    if (!item.added && eng__known_id(e, c, in->file_name, hash, &id, err) != 0)
+    /* On Milvus: answered once searches see it, as embedded mode does. */
+    if (c->mv && item.added && engm_sync(e, c, err) != 0)
+        goto out;
+    if (!item.added && (c->mv ? engm_known(e, c, in->file_name, NULL, 0, hash, &known, &id, err)
+                              : eng__known_id(e, c, in->file_name, hash, &id, err)) != 0)
         goto out;
     if (id_out)
         *id_out = id;
@@ -451,6 +469,14 @@ void eng_health_get(eng *e, eng_health *h)
                             missing.code == DS_ENOTFOUND);
     if (!h->blobs)
         snprintf(h->blobs_error, sizeof h->blobs_error, "%s", missing.msg);
+    if (e->mv) {
+        ds_err down = {0};
+        h->index_kind = "milvus";
+        h->index = mv_ping(e->mv, &down) == 0;
+        if (!h->index)
+            snprintf(h->index_error, sizeof h->index_error, "%s", down.msg);
+        return;
+    }
     idx_index *ix = e->colls[e->default_coll].index;
     h->index_kind = ix ? idx_name(ix) : "none";
     h->index = ix != NULL;

@@ -25,6 +25,7 @@
 #include "blob/blob.h"
 #include "catalog/catalog.h"
 #include "image/image.h"
+#include "milvus/milvus.h"
 
 #define ENG_DEFAULT_COLLECTION "patent_images" /* the seed's collection name */
 
@@ -43,7 +44,8 @@ typedef struct eng_config {
     img_mode preprocess;     /* IMG_NATIVE (default) or IMG_SEED */
     int input_size;          /* default 224 */
     int threads;             /* model threads; default: every core */
-    int index;               /* ENG_INDEX_FLAT (default), _FLAT16 or _IVF */
+    int index;               /* ENG_INDEX_FLAT (default), _FLAT16, _IVF or _MILVUS */
+    mv_config milvus;        /* how Milvus is reached (ENG_INDEX_MILVUS) */
     const eng_extra *extra;  /* more collections with their own models */
     int n_extra;
     const char *blobs;       /* blob store: NULL (data_dir/blobs), a directory,
@@ -51,7 +53,12 @@ typedef struct eng_config {
     blob_s3_config s3;       /* how an s3:// store is reached */
 } eng_config;
 
-enum { ENG_INDEX_FLAT = 0, ENG_INDEX_FLAT16 = 1, ENG_INDEX_IVF = 2 };
+/* ENG_INDEX_MILVUS: Milvus holds each collection's rows (the image, its
+ * vector and its patent's fields, in the seed's schema) and searches them;
+ * the local catalog then keeps only the collections' models and the import
+ * jobs (see docs/architecture.md), so any number of servers can share one
+ * Milvus and one blob store. */
+enum { ENG_INDEX_FLAT = 0, ENG_INDEX_FLAT16 = 1, ENG_INDEX_IVF = 2, ENG_INDEX_MILVUS = 3 };
 
 typedef struct eng eng;
 
@@ -147,7 +154,7 @@ int eng_image_bytes(eng *e, const char *collection, const char *file_name, int s
 typedef struct eng_health {
     int model, catalog, blobs, index;  /* 1: up */
     const char *blobs_kind;            /* "dir" or "s3" (static) */
-    const char *index_kind;            /* "flat", "ivf" (static) */
+    const char *index_kind;            /* "flat", "ivf", "milvus" (static) */
     char blobs_error[1024], index_error[1024]; /* why a part is down, or "" */
 } eng_health;
 void eng_health_get(eng *e, eng_health *h);

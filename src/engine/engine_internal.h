@@ -41,10 +41,13 @@ typedef struct eng_model {
 
 /* A collection this engine can search: its catalog row, its index and the
  * model its vectors come from. */
+typedef struct eng_milvus_coll eng_milvus_coll; /* on_milvus.c */
+
 typedef struct eng_collection {
     int64_t id;
     char name[128];
-    idx_index *index;
+    idx_index *index;            /* embedded; NULL on Milvus */
+    eng_milvus_coll *mv;         /* on Milvus; NULL embedded */
     eng_model *model;
 } eng_collection;
 
@@ -55,6 +58,7 @@ struct eng {
     int n_models;                /* models[0] is the default collection's */
     cat_db *db;
     blob_store *blobs;
+    mv_client *mv;               /* ENG_INDEX_MILVUS */
     pthread_mutex_t add_lock;    /* one add at a time: from "is it there?" to
                                     the index, so two uploads of one name
                                     cannot both write its files */
@@ -83,5 +87,29 @@ double eng_now_ms(void);
 /* Write a collection's index file, tagged with the catalog's current state. */
 int eng__save_index(eng *e, eng_collection *c, ds_err *err);
 
+/* Shared by search.c and on_milvus.c: result JSON in the seed's shape. */
+void eng__page_num(const char *file_name, char out[16]);
+json_int_t eng__yyyymmdd(const char *iso);
+json_t *eng__image_url(const char *file_name, int thumbnail);
+json_t *eng__group(json_t *flat, int k);
+/* Whether items[i] repeats an earlier added item of its batch. */
+cat_known eng__repeats_earlier(const eng_store_item *items, int i);
+
+/* ---- the engine on Milvus (on_milvus.c) ----------------------------------
+ * Each function does for a collection on Milvus what its namesake does
+ * for an embedded one. */
+int engm_attach(eng *e, eng_collection *c, ds_err *err);
+void engm_detach(eng_collection *c);
+int engm_known(eng *e, eng_collection *c, const char *file_name, const char *patent_id,
+               int image_index, const char *hash, cat_known *known, int64_t *id, ds_err *err);
+int engm_store_batch(eng *e, eng_collection *c, eng_store_item *items, int n, ds_err *err);
+/* Wait until what this process stored is visible to searches. */
+int engm_sync(eng *e, eng_collection *c, ds_err *err);
+int engm_search(eng *e, eng_collection *c, const float *vecs, int n_views, const eng_query *q,
+                int k, json_t **out, ds_err *err);
+int engm_stored_vector(eng *e, eng_collection *c, const char *file_name, float *vec,
+                       ds_err *err);
+int engm_stats(eng *e, eng_collection *c, json_t **out, ds_err *err);
+int engm_patent(eng *e, eng_collection *c, const char *patent_id, json_t **out, ds_err *err);
 
 #endif

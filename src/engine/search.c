@@ -12,7 +12,7 @@
 #include <string.h>
 
 /* "USD0701016-20140318-D00001.TIF" -> "D00001"; "" when there is none. */
-static void page_num(const char *file_name, char out[16])
+void eng__page_num(const char *file_name, char out[16])
 {
     out[0] = '\0';
     for (const char *p = file_name; p && (p = strchr(p, 'D')); p++) {
@@ -28,7 +28,7 @@ static void page_num(const char *file_name, char out[16])
 }
 
 /* "2014-03-18" -> 20140318, the seed's INT64 dates; 0 when absent. */
-static json_int_t yyyymmdd(const char *iso)
+json_int_t eng__yyyymmdd(const char *iso)
 {
     if (!iso || strlen(iso) != 10)
         return 0;
@@ -53,10 +53,10 @@ static void patent_fields(json_t *obj, const cat_patent *p)
     json_object_set_new(obj, "kind", str_or_null(p->kind));
     json_object_set_new(obj, "loc_class", str_or_null(p->loc_class));
     json_object_set_new(obj, "loc_edition", str_or_null(p->loc_edition));
-    json_object_set_new(obj, "pub_date", int_or_null(yyyymmdd(p->pub_date), p->pub_date != NULL));
+    json_object_set_new(obj, "pub_date", int_or_null(eng__yyyymmdd(p->pub_date), p->pub_date != NULL));
     json_object_set_new(obj, "pub_date_iso", str_or_null(p->pub_date));
     json_object_set_new(obj, "filing_date",
-                        int_or_null(yyyymmdd(p->filing_date), p->filing_date != NULL));
+                        int_or_null(eng__yyyymmdd(p->filing_date), p->filing_date != NULL));
     json_object_set_new(obj, "filing_date_iso", str_or_null(p->filing_date));
     json_object_set_new(obj, "grant_term", int_or_null(p->grant_term, p->grant_term > 0));
     json_object_set_new(obj, "applicant_name", str_or_null(p->applicant_name));
@@ -68,7 +68,7 @@ static void patent_fields(json_t *obj, const cat_patent *p)
 }
 
 /* URLs are built from the file name, percent-encoded. */
-static json_t *image_url(const char *file_name, int thumbnail)
+json_t *eng__image_url(const char *file_name, int thumbnail)
 {
     char out[3 * 1024 + 64];
     size_t n = (size_t)snprintf(out, sizeof out, "/api/image/");
@@ -85,7 +85,7 @@ static json_t *image_url(const char *file_name, int thumbnail)
 static json_t *image_json(const cat_image *img, float score, int with_score)
 {
     char page[16];
-    page_num(img->file_name, page);
+    eng__page_num(img->file_name, page);
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(img->id));
     if (with_score)
@@ -95,8 +95,8 @@ static json_t *image_json(const cat_image *img, float score, int with_score)
     json_object_set_new(o, "page_num", json_string(page));
     json_object_set_new(o, "file_path", str_or_null(img->object_key));
     json_object_set_new(o, "image_index", json_integer(img->image_index));
-    json_object_set_new(o, "image_url", image_url(img->file_name, 0));
-    json_object_set_new(o, "thumbnail_url", image_url(img->file_name, 1));
+    json_object_set_new(o, "image_url", eng__image_url(img->file_name, 0));
+    json_object_set_new(o, "thumbnail_url", eng__image_url(img->file_name, 1));
     return o;
 }
 
@@ -150,7 +150,7 @@ static int ranked(eng *e, eng_collection *c, const float *vec, const eng_query *
 
 /* Group image hits by patent, best first; each group lists its images.
  * Images without a patent form a group of their own. */
-static json_t *group(json_t *flat, int k)
+json_t *eng__group(json_t *flat, int k)
 {
     json_t *groups = json_array(), *by_id = json_object();
     size_t i;
@@ -222,7 +222,7 @@ static int search_grouped(eng *e, eng_collection *c, const float *vec, const eng
         free(hits);
         if (!flat)
             return -1;
-        json_t *groups = group(flat, k);
+        json_t *groups = eng__group(flat, k);
         int enough = (int)json_array_size(groups) >= k || n < want ||
                      want >= (int)st.count || want == 100000;
         json_decref(flat);
@@ -510,7 +510,10 @@ static int view_vector(eng *e, eng_collection *c, const eng_view *v, float *vec,
     void *stored = NULL;
     size_t len = v->len;
     const void *data = v->data;
-    if (v->file_name) {
+    if (v->file_name && c->mv) {
+        if (!v->crop_set)
+            return engm_stored_vector(e, c, v->file_name, vec, err);
+    } else if (v->file_name) {
         cat_image img = {0};
         if (cat_image_by_file_name(e->db, c->id, v->file_name, &img, err) != 0)
             return err->code == DS_ENOTFOUND
@@ -521,6 +524,8 @@ static int view_vector(eng *e, eng_collection *c, const eng_view *v, float *vec,
         cat_image_clear(&img);
         if (!v->crop_set)
             return cat_image_vector(e->db, id, vec, (size_t)c->model->dim, err);
+    }
+    if (v->file_name) {
         blob_info info;
         if (eng_image_bytes(e, c->name, v->file_name, ENG_IMAGE_FULL, &stored, &len, &info,
                             err) != 0)
@@ -573,7 +578,9 @@ int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_e
             goto out;
         }
     double t1 = eng_now_ms();
-    if (n_views > 1)
+    if (c->mv)
+        rc = engm_search(e, c, vecs, n_views, q, k, results, err);
+    else if (n_views > 1)
         rc = q->group_by_patent ? fused_groups(e, c, vecs, n_views, q, k, results, err)
                                 : fused_images(e, c, vecs, n_views, q, k, results, err);
     else if (q->group_by_patent)
@@ -596,6 +603,8 @@ int eng_stats(eng *e, const char *collection, json_t **out, ds_err *err)
 {
     eng_collection *c = eng_find(e, collection, err);
     cat_stats st;
+    if (c && c->mv)
+        return engm_stats(e, c, out, err);
     if (!c || cat_stats_get(e->db, c->id, &st, err) != 0)
         return -1;
     idx_stats is;
@@ -635,6 +644,8 @@ int eng_patent(eng *e, const char *collection, const char *patent_id, json_t **o
     cat_patent p = {0};
     cat_image *imgs = NULL;
     size_t n = 0;
+    if (c && c->mv)
+        return engm_patent(e, c, patent_id, out, err);
     if (!c || cat_patent_get(e->db, c->id, patent_id, &p, err) != 0)
         return -1;
     if (cat_images_of_patent(e->db, c->id, patent_id, &imgs, &n, err) != 0) {

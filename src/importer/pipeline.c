@@ -311,7 +311,13 @@ static void store_images(imp_ctx *x, eng_store_item *st, imp_item **src, int n)
     if (n == 0)
         return;
     if (eng_store_batch(x->e, x->collection, st, n, &err) != 0) {
-        for (int i = 0; i < n; i++) {
+        /* A backend out of reach (after its retries) fails every item the
+         * same way: trying them one by one would only wait n times. */
+        for (int i = 0; err.code == DS_ENET && i < n; i++) {
+            st[i].failed = 1;
+            st[i].err = err;
+        }
+        for (int i = 0; err.code != DS_ENET && i < n; i++) {
             ds_err one = {0};
             if (eng_store_batch(x->e, x->collection, &st[i], 1, &one) != 0) {
                 st[i].failed = 1;
