@@ -5,9 +5,11 @@
 #include "peers.h"
 
 #include "base/file.h"
+#include "milvus/milvus.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,7 +25,7 @@ static int ds_test_skipped;
 static const struct {
     const char *name;
     const ds_test *tests;
-    const char *backend; /* NULL, or "s3" */
+    const char *backend; /* NULL, "s3", or "milvus+s3" (both) */
 } suites[] = {
     {"base", base_tests, NULL},
     {"safetensors", safetensors_tests, NULL},
@@ -45,6 +47,8 @@ static const struct {
     {"import", import_tests, NULL},
     {"api-s3", api_tests, "s3"},
     {"import-s3", import_tests, "s3"},
+    {"api-milvus", api_tests, "milvus+s3"},
+    {"import-milvus", import_tests, "milvus+s3"},
     {"parity", parity_tests, NULL},
     {"browser", browser_tests, NULL},
 };
@@ -121,35 +125,77 @@ static int wanted(int argc, char **argv, const char *suite)
     return 0;
 }
 
+/* The servers of a suite's backend: S3 always, Milvus for "milvus+s3". */
+typedef struct backend {
+    ds_peer s3, milvus;
+    mv_client *mv;        /* the runner's own client, to empty Milvus */
+    char why[1200];
+} backend;
+
 /* Start the suite's backend and point every dinoseek at it. Returns 0, or
  * -1 with why (the suite is then skipped, saying so). */
-static int backend_up(const char *backend, ds_peer *peer)
+static int backend_up(const char *kind, backend *b)
 {
-    if (ds_peer_start(peer, backend, "backend-peer") != 0)
+    if (ds_peer_start(&b->s3, "s3", "backend-peer") != 0) {
+        snprintf(b->why, sizeof b->why, "no s3 server: %s", b->s3.why);
         return -1;
-    setenv("DINOSEEK_S3_ENDPOINT", peer->endpoint, 1);
-    setenv("AWS_ACCESS_KEY_ID", peer->access_key, 1);
-    setenv("AWS_SECRET_ACCESS_KEY", peer->secret_key, 1);
-    fprintf(stderr, "  (blobs in a real S3 server, SeaweedFS at %s)\n", peer->endpoint);
+    }
+    setenv("DINOSEEK_S3_ENDPOINT", b->s3.endpoint, 1);
+    setenv("AWS_ACCESS_KEY_ID", b->s3.access_key, 1);
+    setenv("AWS_SECRET_ACCESS_KEY", b->s3.secret_key, 1);
+    fprintf(stderr, "  (blobs in a real S3 server, SeaweedFS at %s)\n", b->s3.endpoint);
+    if (strcmp(kind, "milvus+s3") != 0)
+        return 0;
+    ds_err err = {0};
+    if (ds_peer_start(&b->milvus, "milvus", "backend-milvus") != 0) {
+        snprintf(b->why, sizeof b->why, "no milvus server: %s", b->milvus.why);
+        return -1;
+    }
+    mv_config cfg = {.uri = b->milvus.endpoint, .timeout_ms = 20000};
+    if (mv_open(&cfg, &b->mv, &err) != 0) {
+        snprintf(b->why, sizeof b->why, "milvus does not answer: %s", err.msg);
+        return -1;
+    }
+    setenv("DINOSEEK_INDEX", "milvus", 1);
+    setenv("DINOSEEK_MILVUS_URI", b->milvus.endpoint, 1);
+    fprintf(stderr, "  (rows and vectors in a real Milvus 2.3.5 at %s)\n", b->milvus.endpoint);
     return 0;
 }
 
-static void backend_down(ds_peer *peer)
+static void backend_down(backend *b)
 {
-    unsetenv("DINOSEEK_BLOBS");
-    unsetenv("DINOSEEK_S3_ENDPOINT");
-    unsetenv("AWS_ACCESS_KEY_ID");
-    unsetenv("AWS_SECRET_ACCESS_KEY");
-    if (ds_peer_stop(peer) != 0)
-        fprintf(stderr, "warning: the %s server did not stop\n", peer->kind);
+    static const char *const vars[] = {"DINOSEEK_BLOBS", "DINOSEEK_S3_ENDPOINT",
+                                       "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                       "DINOSEEK_INDEX", "DINOSEEK_MILVUS_URI"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        unsetenv(vars[i]);
+    mv_close(b->mv);
+    b->mv = NULL;
+    if (b->milvus.up && ds_peer_stop(&b->milvus) != 0)
+        fprintf(stderr, "warning: the milvus server did not stop\n");
+    if (b->s3.up && ds_peer_stop(&b->s3) != 0)
+        fprintf(stderr, "warning: the s3 server did not stop\n");
 }
 
-/* Each test its own prefix in the suite's bucket: tests share no blobs. */
-static void backend_for_test(const char *suite, int n)
+/* Each test its own prefix in the suite's bucket, and an empty Milvus:
+ * tests share nothing, as with a fresh data directory. */
+static void backend_for_test(backend *b, const char *suite, int n)
 {
     char spec[128];
     snprintf(spec, sizeof spec, "s3://dinoseek-%s/t%d", suite, n);
     setenv("DINOSEEK_BLOBS", spec, 1);
+    json_t *names = NULL;
+    ds_err err = {0};
+    if (b->mv && mv_list(b->mv, &names, &err) == 0) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(names, i, v)
+            if (mv_drop(b->mv, json_string_value(v), &err) != 0)
+                fprintf(stderr, "warning: cannot drop %s: %s\n", json_string_value(v), err.msg);
+    } else if (b->mv) {
+        fprintf(stderr, "warning: cannot list Milvus's collections: %s\n", err.msg);
+    }
+    json_decref(names);
 }
 
 int main(int argc, char **argv)
@@ -165,10 +211,12 @@ int main(int argc, char **argv)
             return 2;
         }
         fprintf(stderr, "suite %s\n", suites[s].name);
-        ds_peer peer = {0};
+        backend peer = {0};
         int no_backend = suites[s].backend && backend_up(suites[s].backend, &peer) != 0;
-        if (no_backend)
-            fprintf(stderr, "  skipped: no %s server: %s\n", suites[s].backend, peer.why);
+        if (no_backend) {
+            fprintf(stderr, "  skipped: %s\n", peer.why);
+            backend_down(&peer);
+        }
         int n = 0;
         for (const ds_test *t = suites[s].tests; t->name; t++, n++) {
             ds_test_failed = 0;
@@ -177,7 +225,7 @@ int main(int argc, char **argv)
                 ds_test_skipped = 1;
             } else {
                 if (suites[s].backend)
-                    backend_for_test(suites[s].name, n);
+                    backend_for_test(&peer, suites[s].name, n);
                 t->fn();
             }
             fprintf(stderr, "  %-52s %s\n", t->name,

@@ -28,7 +28,7 @@ const char *const cmd_known_settings[] = {
     "data", "model", "collection", "preprocess", "index", "collection-model", "listen",
     "api-key", "cors", "max-upload", "access-log", "import-roots", "blobs", "s3-endpoint",
     "s3-region", "s3-addressing", "s3-timeout-ms", "milvus-uri", "milvus-token", "milvus-db",
-    "milvus-timeout-ms", NULL,
+    "milvus-timeout-ms", "milvus-prefix", NULL,
 };
 
 const char cmd_engine_help[] =
@@ -45,6 +45,8 @@ const char cmd_engine_help[] =
     "  --milvus-uri URL    Milvus's REST address, e.g. http://127.0.0.1:19530\n"
     "  --milvus-token T    \"user:password\" or an API key (default $DINOSEEK_MILVUS_TOKEN)\n"
     "  --milvus-db NAME    database (default: default)\n"
+    "  --milvus-prefix P   put P before each collection's name in Milvus (several\n"
+    "                      deployments on one Milvus; default none)\n"
     "  --milvus-timeout-ms N  limit of one Milvus request attempt (default 10000)\n"
     "  --blobs WHERE       originals and thumbnails: a directory, or s3://BUCKET[/PREFIX]\n"
     "                      (default $DINOSEEK_BLOBS, else DATA/blobs); S3 credentials\n"
@@ -163,7 +165,7 @@ void cmd_engine_defaults(cmd_engine_opts *o)
         fprintf(stderr, "dinoseek: ignoring the preprocess setting: %s\n", err.msg);
     static const char *const backend_settings[] = {
         "blobs", "s3-endpoint", "s3-region", "s3-addressing", "s3-timeout-ms", "milvus-uri",
-        "milvus-token", "milvus-db", "milvus-timeout-ms"};
+        "milvus-token", "milvus-db", "milvus-timeout-ms", "milvus-prefix"};
     for (size_t i = 0; i < sizeof backend_settings / sizeof *backend_settings; i++) {
         const char *v = cmd_setting(backend_settings[i]);
         if (v && cmd_engine_option(o, "", backend_settings[i], v) < 0)
@@ -242,6 +244,8 @@ int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, con
         o->cfg.milvus.uri = value;
     } else if (strcmp(name, "milvus-token") == 0) {
         o->cfg.milvus.token = value;
+    } else if (strcmp(name, "milvus-prefix") == 0) {
+        o->cfg.milvus_prefix = value;
     } else if (strcmp(name, "milvus-db") == 0) {
         o->cfg.milvus.db = value;
     } else if (strcmp(name, "milvus-timeout-ms") == 0) {

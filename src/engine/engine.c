@@ -1,6 +1,7 @@
 /* engine.c - opening, indexes, embedding and adding images (see engine.h). */
 #include "engine/engine_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,8 +246,19 @@ static int open_parts(eng *e, const eng_config *cfg, ds_err *err)
         return ds_wrap(err, "blob store: ");
     if (cat_open(e->data_dir, &e->db, err) != 0)
         return -1;
-    if (cfg->index == ENG_INDEX_MILVUS && mv_open(&cfg->milvus, &e->mv, err) != 0)
-        return -1;
+    if (cfg->index == ENG_INDEX_MILVUS) {
+        const char *p = cfg->milvus_prefix ? cfg->milvus_prefix : "";
+        /* Milvus names: letters, digits and '_', not starting with a digit. */
+        for (const char *q = p; *q; q++)
+            if (!(isalnum((unsigned char)*q) || *q == '_') || (q == p && isdigit((unsigned char)*q)))
+                return ds_fail(err, DS_EINVAL, "Milvus prefix '%s': letters, digits and '_' "
+                               "only, not starting with a digit", p);
+        if (strlen(p) >= sizeof e->mv_prefix)
+            return ds_fail(err, DS_EINVAL, "Milvus prefix too long");
+        snprintf(e->mv_prefix, sizeof e->mv_prefix, "%s", p);
+        if (mv_open(&cfg->milvus, &e->mv, err) != 0)
+            return -1;
+    }
     const char *name = cfg->collection ? cfg->collection : ENG_DEFAULT_COLLECTION;
     if (open_model(e, cfg->model_dir, cfg->preprocess, cfg->input_size, name, err) != 0)
         return -1;

@@ -46,6 +46,8 @@ typedef struct eng_config {
     int threads;             /* model threads; default: every core */
     int index;               /* ENG_INDEX_FLAT (default), _FLAT16, _IVF or _MILVUS */
     mv_config milvus;        /* how Milvus is reached (ENG_INDEX_MILVUS) */
+    const char *milvus_prefix; /* before each collection's name in Milvus (several
+                                  deployments on one Milvus); NULL: none */
     const eng_extra *extra;  /* more collections with their own models */
     int n_extra;
     const char *blobs;       /* blob store: NULL (data_dir/blobs), a directory,
@@ -136,6 +138,9 @@ int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_e
 int eng_stats(eng *e, const char *collection, json_t **out, ds_err *err);
 /* Every collection, as a JSON array. */
 int eng_collections(eng *e, json_t **out, ds_err *err);
+/* The images per Locarno class of a collection, in class order (see
+ * cat_loc_counts). */
+int eng_loc_counts(eng *e, const char *collection, cat_loc_fn fn, void *ctx, ds_err *err);
 /* A patent with all its images, as a JSON object (DS_ENOTFOUND if absent). */
 int eng_patent(eng *e, const char *collection, const char *patent_id, json_t **out, ds_err *err);
 

@@ -59,6 +59,7 @@ struct eng {
     cat_db *db;
     blob_store *blobs;
     mv_client *mv;               /* ENG_INDEX_MILVUS */
+    char mv_prefix[128];         /* before each collection's name in Milvus */
     pthread_mutex_t add_lock;    /* one add at a time: from "is it there?" to
                                     the index, so two uploads of one name
                                     cannot both write its files */
@@ -110,6 +111,7 @@ int engm_search(eng *e, eng_collection *c, const float *vecs, int n_views, const
 int engm_stored_vector(eng *e, eng_collection *c, const char *file_name, float *vec,
                        ds_err *err);
 int engm_stats(eng *e, eng_collection *c, json_t **out, ds_err *err);
+int engm_loc_counts(eng *e, eng_collection *c, cat_loc_fn fn, void *ctx, ds_err *err);
 int engm_patent(eng *e, eng_collection *c, const char *patent_id, json_t **out, ds_err *err);
 
 #endif

@@ -73,6 +73,7 @@ typedef struct recent_row {
 } recent_row;
 
 struct eng_milvus_coll {
+    char name[MV_NAME_MAX];       /* in Milvus: --milvus-prefix + the name */
     mv_schema schema;
     const char *out_fields[40];   /* what searches and queries ask for */
     int has_sha256;               /* content-hash dedupe is possible */
@@ -154,18 +155,23 @@ int engm_attach(eng *e, eng_collection *c, ds_err *err)
         free(m);
         return ds_fail(err, DS_ENOMEM, "out of memory");
     }
+    if (snprintf(m->name, sizeof m->name, "%s%s", e->mv_prefix, c->name) >= (int)sizeof m->name) {
+        free(m->recent);
+        free(m);
+        return ds_fail(err, DS_EINVAL, "collection %s: the Milvus name is too long", c->name);
+    }
     ds_err why = {0};
-    if (mv_describe(e->mv, c->name, &m->schema, &why) != 0) {
+    if (mv_describe(e->mv, m->name, &m->schema, &why) != 0) {
         if (why.code != DS_ENOTFOUND) {
             *err = why;
             goto fail;
         }
         mv_schema want;
         seed_schema(&want, c->model->dim);
-        if (mv_create(e->mv, c->name, &want, err) != 0 ||
-            mv_describe(e->mv, c->name, &m->schema, err) != 0)
+        if (mv_create(e->mv, m->name, &want, err) != 0 ||
+            mv_describe(e->mv, m->name, &m->schema, err) != 0)
             goto fail;
-        fprintf(stderr, "dinoseek: created the Milvus collection %s (%d-d, COSINE)\n", c->name,
+        fprintf(stderr, "dinoseek: created the Milvus collection %s (%d-d, COSINE)\n", m->name,
                 c->model->dim);
     }
     const mv_field *pk = mv_schema_field(&m->schema, m->schema.primary);
@@ -430,7 +436,7 @@ int engm_known(eng *e, eng_collection *c, const char *file_name, const char *pat
         return 0;
     }
     json_t *rows = NULL;
-    int rc = mv_query(e->mv, c->name, q, m->out_fields, 4, 0, &rows, err);
+    int rc = mv_query(e->mv, c->mv->name, q, m->out_fields, 4, 0, &rows, err);
     free(q);
     if (rc != 0)
         return ds_wrap(err, "Milvus: ");
@@ -543,7 +549,7 @@ static int arrived(eng *e, eng_collection *c, const char *const *names, size_t n
     char *q = in_list("file_name", names, n, err);
     if (!q)
         return -1;
-    int rc = mv_query(e->mv, c->name, q, c->mv->out_fields, (int)(n * 2 + 8), 0, rows, err);
+    int rc = mv_query(e->mv, c->mv->name, q, c->mv->out_fields, (int)(n * 2 + 8), 0, rows, err);
     free(q);
     return rc;
 }
@@ -569,7 +575,7 @@ static int insert_rows(eng *e, eng_collection *c, eng_store_item *items, int n,
         json_t *rows = json_array(), *ids = NULL;
         for (int t = 0; t < n_todo; t++)
             json_array_append_new(rows, item_row(c, &items[todo[t]], keys[todo[t]]));
-        rc = mv_insert(e->mv, c->name, rows, &ids, err);
+        rc = mv_insert(e->mv, c->mv->name, rows, &ids, err);
         json_decref(rows);
         if (rc == 0) {
             for (int t = 0; t < n_todo; t++)
@@ -643,7 +649,7 @@ static int known_batch(eng *e, eng_collection *c, eng_store_item *items, int n, 
     }
     sprintf(q, "%s%s%s", a, b ? " or " : "", b ? b : "");
     int limit = m * 4 + 8 > WINDOW ? WINDOW : m * 4 + 8;
-    if (mv_query(e->mv, c->name, q, c->mv->out_fields, limit, 0, &rows, err) != 0) {
+    if (mv_query(e->mv, c->mv->name, q, c->mv->out_fields, limit, 0, &rows, err) != 0) {
         ds_wrap(err, "Milvus: ");
         goto out;
     }
@@ -767,7 +773,7 @@ int engm_sync(eng *e, eng_collection *c, ds_err *err)
     int rc = -1;
     for (int i = 0; i < 300; i++) { /* 30 s at most */
         int64_t seen = -1;
-        if (mv_count(e->mv, c->name, q, &seen, err) != 0)
+        if (mv_count(e->mv, c->mv->name, q, &seen, err) != 0)
             break;
         if (seen >= n) {
             rc = 0;
@@ -805,7 +811,7 @@ static int search_rows(eng *e, eng_collection *c, const float *v, const eng_quer
         mv_search_req r = {.vector = v, .dim = c->model->dim, .limit = want, .filter = expr,
                            .fields = with_vec ? fields : c->mv->out_fields, .nprobe = 16};
         json_t *hits = NULL;
-        if (mv_search(e->mv, c->name, &r, &hits, err) != 0) {
+        if (mv_search(e->mv, c->mv->name, &r, &hits, err) != 0) {
             ds_wrap(err, "search of %s: ", c->name);
             break;
         }
@@ -866,6 +872,11 @@ static int search_grouped(eng *e, eng_collection *c, const float *v, const eng_q
         }
         json_decref(groups);
     }
+}
+
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static float dot(const float *a, const float *b, int n)
@@ -1015,7 +1026,7 @@ static int fused_groups(eng *e, eng_collection *c, const float *vecs, int n_view
         size_t m = n_pids - at < 64 ? n_pids - at : 64;
         char *expr = in_list("patent_id", pids + at, m, err);
         json_t *got = NULL;
-        if (!expr || mv_query(e->mv, c->name, expr, fields, WINDOW, 0, &got, err) != 0) {
+        if (!expr || mv_query(e->mv, c->mv->name, expr, fields, WINDOW, 0, &got, err) != 0) {
             free(expr);
             goto out;
         }
@@ -1139,7 +1150,7 @@ int engm_stored_vector(eng *e, eng_collection *c, const char *file_name, float *
     const char *fields[44];
     fields_with_vector(c, fields);
     json_t *rows = NULL;
-    if (!q || mv_query(e->mv, c->name, q, fields, 1, 0, &rows, err) != 0) {
+    if (!q || mv_query(e->mv, c->mv->name, q, fields, 1, 0, &rows, err) != 0) {
         free(q);
         return -1;
     }
@@ -1153,23 +1164,150 @@ int engm_stored_vector(eng *e, eng_collection *c, const char *file_name, float *
 
 /* ---- describing ---------------------------------------------------------------- */
 
+/* What Milvus cannot count (distinct patents, rows per Locarno class) is
+ * counted by reading the rows' patent_id and loc_class, in pages by
+ * primary key (Milvus answers a query in key order), up to SCAN_MAX rows;
+ * beyond that the figures are null, never a guess. */
+#define SCAN_MAX 262144
+
+typedef struct scan {
+    json_t *patents;   /* patent_id -> true */
+    json_t *loc;       /* loc_class ("" for none) -> images */
+    int complete;
+} scan;
+
+static int scan_rows(eng *e, eng_collection *c, scan *sc, ds_err *err)
+{
+    const char *pk = c->mv->schema.primary;
+    const char *fields[4] = {pk, NULL, NULL, NULL};
+    int nf = 1;
+    if (holds(c->mv, "patent_id"))
+        fields[nf++] = "patent_id";
+    if (holds(c->mv, "loc_class"))
+        fields[nf++] = "loc_class";
+    sc->patents = json_object();
+    sc->loc = json_object();
+    sc->complete = 0;
+    json_int_t last = 0;
+    for (int64_t seen = 0; seen <= SCAN_MAX;) {
+        char q[MV_NAME_MAX + 32];
+        snprintf(q, sizeof q, "%s > %lld", pk, (long long)last);
+        json_t *rows = NULL;
+        if (mv_query(e->mv, c->mv->name, q, fields, WINDOW, 0, &rows, err) != 0) {
+            json_decref(sc->patents);
+            json_decref(sc->loc);
+            sc->patents = sc->loc = NULL;
+            return -1;
+        }
+        size_t i, n = json_array_size(rows);
+        json_t *row;
+        json_array_foreach(rows, i, row) {
+            json_int_t id;
+            if (row_int(row, "id", &id) && id > last)
+                last = id;
+            const char *pid = row_str(row, "patent_id"), *loc = row_str(row, "loc_class");
+            if (pid)
+                json_object_set_new(sc->patents, pid, json_true());
+            json_t *k = json_object_get(sc->loc, loc ? loc : "");
+            json_object_set_new(sc->loc, loc ? loc : "",
+                                json_integer(json_integer_value(k) + 1));
+        }
+        json_decref(rows);
+        seen += (int64_t)n;
+        if (n < WINDOW) {
+            sc->complete = 1;
+            break;
+        }
+    }
+    return 0;
+}
+
+static void scan_clear(scan *sc)
+{
+    json_decref(sc->patents);
+    json_decref(sc->loc);
+}
+
+int engm_loc_counts(eng *e, eng_collection *c, cat_loc_fn fn, void *ctx, ds_err *err)
+{
+    scan sc;
+    if (scan_rows(e, c, &sc, err) != 0)
+        return -1;
+    int rc = 0;
+    if (sc.complete) {
+        /* In class order: the keys sorted. */
+        size_t n = json_object_size(sc.loc), m = 0;
+        const char **keys = malloc(sizeof *keys * (n + 1));
+        const char *k;
+        json_t *v;
+        if (!keys) {
+            scan_clear(&sc);
+            return ds_fail(err, DS_ENOMEM, "out of memory");
+        }
+        json_object_foreach(sc.loc, k, v)
+            keys[m++] = k;
+        qsort(keys, m, sizeof *keys, by_string);
+        for (size_t i = 0; i < m && rc == 0; i++)
+            if (fn(ctx, *keys[i] ? keys[i] : NULL,
+                   (int64_t)json_integer_value(json_object_get(sc.loc, keys[i]))) != 0)
+                rc = ds_fail(err, DS_EINVAL, "stopped by the callback");
+        free(keys);
+    } else {
+        /* Too many rows to read: one count per class (no subclasses). */
+        for (int cls = 1; cls <= 99 && rc == 0; cls++) {
+            char q[64], code[3];
+            int64_t n = 0;
+            snprintf(code, sizeof code, "%02d", cls);
+            snprintf(q, sizeof q, "loc_class like \"%s-%%\" or loc_class == \"%s\"", code, code);
+            if (mv_count(e->mv, c->mv->name, q, &n, err) != 0)
+                rc = -1;
+            else if (n > 0 && fn(ctx, code, n) != 0)
+                rc = ds_fail(err, DS_EINVAL, "stopped by the callback");
+        }
+    }
+    scan_clear(&sc);
+    return rc;
+}
+
 int engm_stats(eng *e, eng_collection *c, json_t **out, ds_err *err)
 {
     int64_t n = 0;
-    if (mv_count(e->mv, c->name, NULL, &n, err) != 0)
+    scan sc;
+    if (mv_count(e->mv, c->mv->name, NULL, &n, err) != 0)
         return ds_wrap(err, "count of %s: ", c->name);
+    if (scan_rows(e, c, &sc, err) != 0)
+        return ds_wrap(err, "rows of %s: ", c->name);
+    /* The most frequent classes first, as embedded mode lists them. */
+    json_t *top = json_array();
+    for (int i = 0; sc.complete && i < CAT_STATS_TOP; i++) {
+        const char *best = NULL, *k;
+        json_int_t most = 0;
+        json_t *v;
+        json_object_foreach(sc.loc, k, v)
+            if (*k && (json_integer_value(v) > most ||
+                       (json_integer_value(v) == most && best && strcmp(k, best) < 0))) {
+                best = k;
+                most = json_integer_value(v);
+            }
+        if (!best)
+            break;
+        json_array_append_new(top, json_pack("{s:s,s:I}", "loc_class", best, "images", most));
+        json_object_del(sc.loc, best);
+    }
     const mv_schema *s = &c->mv->schema;
-    /* What Milvus cannot count cheaply (distinct patents, the classes) is
-     * null, not a guess. */
-    *out = json_pack("{s:s,s:s,s:i,s:I,s:n,s:I,s:n,s:[],s:{s:s,s:I,s:s,s:s,s:s,s:b,s:s},s:b}",
+    *out = json_pack("{s:s,s:s,s:i,s:I,s:o,s:I,s:n,s:o,s:{s:s,s:I,s:s,s:s,s:s,s:s,s:b,s:s},s:b}",
                      "collection_name", c->name, "model", c->model->id, "dimension",
-                     c->model->dim, "row_count", (json_int_t)n, "patents", "images",
-                     (json_int_t)n, "db_bytes", "top_loc_classes", "index", "kind", "milvus",
-                     "count", (json_int_t)n, "uri", mv_uri(e->mv), "dialect",
+                     c->model->dim, "row_count", (json_int_t)n, "patents",
+                     sc.complete ? json_integer((json_int_t)json_object_size(sc.patents))
+                                 : json_null(),
+                     "images", (json_int_t)n, "db_bytes", "top_loc_classes", top, "index",
+                     "kind", "milvus", "count", (json_int_t)n, "uri", mv_uri(e->mv),
+                     "collection", c->mv->name, "dialect",
                      mv_get_dialect(e->mv) == MV_V2 ? "v2" : "v1", "metric",
                      *s->metric ? s->metric : "unknown", "dynamic_fields", s->dynamic,
                      "vector_field", s->vector, "generated_weights",
                      vit_get_config(c->model->vit)->generated);
+    scan_clear(&sc);
     return *out ? 0 : ds_fail(err, DS_ENOMEM, "out of memory");
 }
 
@@ -1186,7 +1324,7 @@ int engm_patent(eng *e, eng_collection *c, const char *patent_id, json_t **out, 
         return ds_fail(err, DS_ENOTFOUND, "no patent %s", patent_id);
     char *q = in_list("patent_id", &patent_id, 1, err);
     json_t *rows = NULL;
-    if (!q || mv_query(e->mv, c->name, q, c->mv->out_fields, 1000, 0, &rows, err) != 0) {
+    if (!q || mv_query(e->mv, c->mv->name, q, c->mv->out_fields, 1000, 0, &rows, err) != 0) {
         free(q);
         return -1;
     }

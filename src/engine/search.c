@@ -624,6 +624,14 @@ int eng_stats(eng *e, const char *collection, json_t **out, ds_err *err)
     return *out ? 0 : ds_fail(err, DS_ENOMEM, "out of memory");
 }
 
+int eng_loc_counts(eng *e, const char *collection, cat_loc_fn fn, void *ctx, ds_err *err)
+{
+    eng_collection *c = eng_find(e, collection, err);
+    if (!c)
+        return -1;
+    return c->mv ? engm_loc_counts(e, c, fn, ctx, err) : cat_loc_counts(e->db, c->id, fn, ctx, err);
+}
+
 int eng_collections(eng *e, json_t **out, ds_err *err)
 {
     *out = json_array();

@@ -76,15 +76,14 @@ int api_h_locarno(void *app_, const http_request *req, http_response *resp)
     api_app *app = app_;
     ds_err err = {0};
     const char *coll = http_params_get(&req->query, "collection");
-    int64_t id = eng_collection_id(app->engine, coll, &err);
-    if (id < 0) {
+    if (eng_collection_id(app->engine, coll, &err) < 0) {
         http_respond_error(resp, 404, "%s", err.msg);
         return 0;
     }
     counts c = {.subclasses = json_array()};
-    if (cat_loc_counts(eng_catalog(app->engine), id, on_class, &c, &err) != 0) {
+    if (eng_loc_counts(app->engine, coll, on_class, &c, &err) != 0) {
         json_decref(c.subclasses);
-        http_respond_error(resp, 500, "%s", err.msg);
+        http_respond_error(resp, err.code == DS_ENET ? 503 : 500, "%s", err.msg);
         return 0;
     }
     json_t *classes = json_array();

@@ -131,20 +131,38 @@ int mv__call(mv_client *c, const char *path, json_t *body, json_t **out, long *s
     return rc;
 }
 
-int mv_ping(mv_client *c, ds_err *err)
+/* Both dialects answer the list with "data": [names...]. */
+static int list_call(mv_client *c, int retries, json_t **names, ds_err *err)
 {
     json_t *out = NULL, *body = NULL;
     long status;
     int rc;
     if (c->dialect == MV_V2) {
         body = json_pack("{s:s}", "dbName", c->db);
-        rc = mv__call(c, "/v2/vectordb/collections/list", body, &out, &status, 0, err);
+        rc = mv__call(c, "/v2/vectordb/collections/list", body, &out, &status, retries, err);
     } else {
-        rc = mv__call(c, "/v1/vector/collections", NULL, &out, &status, 0, err);
+        rc = mv__call(c, "/v1/vector/collections", NULL, &out, &status, retries, err);
     }
     json_decref(body);
+    if (rc == 0 && names) {
+        json_t *data = json_object_get(out, "data");
+        size_t i;
+        json_t *v;
+        *names = json_array();
+        json_array_foreach(data, i, v)
+            if (json_is_string(v))
+                json_array_append(*names, v);
+    }
     json_decref(out);
     return rc;
+}
+
+int mv_ping(mv_client *c, ds_err *err) { return list_call(c, 0, NULL, err); }
+
+int mv_list(mv_client *c, json_t **names, ds_err *err)
+{
+    *names = NULL;
+    return list_call(c, -1, names, err);
 }
 
 int mv_open(const mv_config *cfg, mv_client **out, ds_err *err)

@@ -96,6 +96,9 @@ int mv_describe(mv_client *c, const char *coll, mv_schema *out, ds_err *err);
  * fields as dynamic ones (same names, same values; see docs). */
 int mv_create(mv_client *c, const char *coll, const mv_schema *want, ds_err *err);
 
+/* The collections' names: *names a JSON array of strings. */
+int mv_list(mv_client *c, json_t **names, ds_err *err);
+
 /* Drop a collection (absent: 0). */
 int mv_drop(mv_client *c, const char *coll, ds_err *err);
 

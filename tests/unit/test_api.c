@@ -293,6 +293,14 @@ static void test_other_routes(void)
     CHECKF(minio && strcmp(minio, s3 ? "ok" : "disabled") == 0, "minio: %s", minio);
     const char *kind = json_string_value(json_object_get(json_object_get(r.json, "backends"), "blobs"));
     CHECKF(kind && strcmp(kind, s3 ? "s3" : "dir") == 0, "blobs backend: %s", kind);
+    /* The api-milvus suite: rows and vectors in a real Milvus. */
+    const char *index = getenv("DINOSEEK_INDEX");
+    int on_milvus = index && strcmp(index, "milvus") == 0;
+    const char *milvus = json_string_value(json_object_get(comp, "milvus"));
+    CHECKF(milvus && strcmp(milvus, on_milvus ? "ok" : "disabled") == 0, "milvus: %s", milvus);
+    kind = json_string_value(json_object_get(json_object_get(r.json, "backends"), "index"));
+    CHECKF(kind && (on_milvus ? strcmp(kind, "milvus") == 0 : strcmp(kind, "milvus") != 0),
+           "index backend: %s", kind);
     reply_free(&r);
     r = call(&s, "GET", "/api/collection/stats", NULL, NULL, NULL, 0, NULL);
     CHECK(r.status == 200 && json_integer_value(json_object_get(json_object_get(r.json, "data"),

@@ -18,6 +18,7 @@
 #include "base/prng.h"
 #include "catalog/catalog.h"
 #include "importer/importer_internal.h"
+#include "milvus/milvus.h"
 
 #define IMG "tests/fixtures/images/"
 #define N_PATENTS 6
@@ -77,13 +78,50 @@ static int sample_folders(char *out, size_t n)
     return found == N_PATENTS ? 0 : -1;
 }
 
+/* ---- on Milvus (the import-milvus suite) -----------------------------------
+ * Each data directory is a deployment of its own: its collections are
+ * "<data>_<name>" in the one Milvus (--milvus-prefix), so that the
+ * tests comparing two imports compare two collections. */
+
+static int on_milvus(void)
+{
+    const char *index = getenv("DINOSEEK_INDEX");
+    return index && strcmp(index, "milvus") == 0;
+}
+
+/* " --milvus-prefix DATA_" on Milvus, else "". */
+static const char *prefix_arg(const char *data, char *buf, size_t n)
+{
+    if (!on_milvus())
+        return "";
+    snprintf(buf, n, " --milvus-prefix %s_", data);
+    return buf;
+}
+
+/* The rows of <data>_designs passing filter (all: NULL), with fields. */
+static json_t *milvus_rows(const char *data, const char *filter, const char *const *fields)
+{
+    mv_config cfg = {.uri = getenv("DINOSEEK_MILVUS_URI"), .timeout_ms = 20000};
+    mv_client *c = NULL;
+    ds_err err = {0};
+    char coll[300];
+    json_t *rows = NULL;
+    snprintf(coll, sizeof coll, "%s_designs", data);
+    if (mv_open(&cfg, &c, &err) != 0 ||
+        mv_query(c, coll, filter ? filter : "id > 0", fields, 16384, 0, &rows, &err) != 0)
+        fprintf(stderr, "    rows of %s: %s\n", coll, err.msg);
+    mv_close(c);
+    return rows;
+}
+
 /* Run `dinoseek import ARGS --data <tmp>/DATA --model M`; the exit status,
  * stderr into *err_out (may be NULL; caller frees). */
 static int import(const char *data, const char *args, char **err_out)
 {
-    char cmd[8192], *out = NULL, *err = NULL;
-    snprintf(cmd, sizeof cmd, "%s import %s --data %s/%s --model %s --collection designs",
-             ds_test_bin(), args, ds_test_tmpdir, data, ds_test_model_dir());
+    char cmd[8192], *out = NULL, *err = NULL, prefix[300];
+    snprintf(cmd, sizeof cmd, "%s import %s --data %s/%s --model %s --collection designs%s",
+             ds_test_bin(), args, ds_test_tmpdir, data, ds_test_model_dir(),
+             prefix_arg(data, prefix, sizeof prefix));
     int status = ds_test_run(cmd, &out, &err);
     free(out);
     if (err_out)
@@ -139,9 +177,46 @@ static int by_key(const void *a, const void *b)
     return strcmp(((const row *)a)->key, ((const row *)b)->key);
 }
 
-/* Read the collection "designs" of <tmp>/DATA straight from SQLite. */
+/* The same from Milvus: every row, the vectors as stored there. */
+static int snap_milvus(const char *data, snapshot *s)
+{
+    static const char *const fields[] = {"file_name", "patent_id", "image_index", "sha256",
+                                         "embedding", NULL};
+    json_t *rows = milvus_rows(data, NULL, fields), *patents = json_object();
+    if (!rows)
+        return -1;
+    size_t i;
+    json_t *r;
+    s->rows = calloc(json_array_size(rows) + 1, sizeof *s->rows);
+    json_array_foreach(rows, i, r) {
+        row *w = &s->rows[s->n++];
+        const char *pid = json_string_value(json_object_get(r, "patent_id"));
+        snprintf(w->key, sizeof w->key, "%s|%s|%d|%s",
+                 json_string_value(json_object_get(r, "file_name")), pid ? pid : "",
+                 (int)json_integer_value(json_object_get(r, "image_index")),
+                 json_string_value(json_object_get(r, "sha256")));
+        json_t *v = json_object_get(r, "embedding");
+        for (size_t k = 0; k < 384; k++)
+            w->vec[k] = (float)json_number_value(json_array_get(v, k));
+        if (pid && *pid)
+            json_object_set_new(patents, pid, json_true());
+    }
+    qsort(s->rows, s->n, sizeof *s->rows, by_key);
+    s->patents = (int64_t)json_object_size(patents);
+    s->images = (int64_t)s->n;
+    json_decref(patents);
+    json_decref(rows);
+    return 0;
+}
+
+/* Read the collection "designs" of <tmp>/DATA straight from SQLite (or
+ * from Milvus, on Milvus). */
 static int snap(const char *data, snapshot *s)
 {
+    if (on_milvus()) {
+        memset(s, 0, sizeof *s);
+        return snap_milvus(data, s);
+    }
     char dir[600];
     cat_db *db = NULL;
     ds_err err = {0};
@@ -302,11 +377,13 @@ static void test_kill_and_resume(void)
     ds_prng rng;
     ds_prng_seed(&rng, (uint64_t)time(NULL));
     int kills = 0;
+    char prefix[300];
+    prefix_arg("killed", prefix, sizeof prefix);
     for (int round = 0; round < 4; round++) {
         snprintf(cmd, sizeof cmd,
                  "exec %s import %s --data %s/killed --model %s --collection designs "
-                 "--batch 4 >/dev/null 2>&1",
-                 ds_test_bin(), tar, ds_test_tmpdir, ds_test_model_dir());
+                 "--batch 4%s >/dev/null 2>&1",
+                 ds_test_bin(), tar, ds_test_tmpdir, ds_test_model_dir(), prefix);
         pid_t pid = fork();
         if (pid == 0) {
             execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
@@ -337,8 +414,8 @@ static void test_kill_and_resume(void)
     fprintf(stderr, "    %d of 4 runs killed\n", kills);
 
     /* The index (rebuilt or loaded) holds every stored vector. */
-    snprintf(cmd, sizeof cmd, "%s stats --data %s/killed --model %s --collection designs",
-             ds_test_bin(), ds_test_tmpdir, ds_test_model_dir());
+    snprintf(cmd, sizeof cmd, "%s stats --data %s/killed --model %s --collection designs%s",
+             ds_test_bin(), ds_test_tmpdir, ds_test_model_dir(), prefix);
     char *out = NULL;
     st = ds_test_run(cmd, &out, NULL);
     json_t *j = out ? json_loads(out, 0, NULL) : NULL;
@@ -498,6 +575,62 @@ static void test_bad_inputs(void)
     chmod(path, 0644);
 }
 
+/* What the plain folder's import stored, in SQLite. */
+static void check_plain_in_sqlite(char *path, size_t size)
+{
+    cat_db *db = NULL;
+    ds_err e = {0};
+    cat_collection c = {0};
+    cat_patent p = {0};
+    cat_image img = {0};
+    snprintf(path, size, "%s/plain", ds_test_tmpdir);
+    if (cat_open(path, &db, &e) != 0 || cat_collection_get(db, "designs", &c, &e) != 0) {
+        CHECKF(0, "%s", e.msg);
+        cat_close(db);
+        return;
+    }
+    CHECK(cat_patent_get(db, c.id, "D0999999", &p, &e) == 0 && p.title &&
+          !strcmp(p.title, "Chair, folding") && p.pub_date && !strcmp(p.pub_date, "2020-01-07"));
+    cat_patent_clear(&p);
+    CHECK(cat_patent_get(db, c.id, "D0123456", &p, &e) == 0 && p.title && !strcmp(p.title, "Lamp"));
+    cat_patent_clear(&p);
+    CHECK(cat_image_by_file_name(db, c.id, "USD0123456-20200102-D00002.jpg", &img, &e) == 0 &&
+          img.patent_id && !strcmp(img.patent_id, "D0123456") && img.image_index == 1);
+    cat_image_clear(&img);
+    CHECK(cat_image_by_file_name(db, c.id, "c.tif", &img, &e) == 0 && !img.patent_id);
+    cat_image_clear(&img);
+    cat_collection_clear(&c);
+    cat_close(db);
+
+}
+
+/* The same on Milvus: the patent's fields are on its images' rows. */
+static void check_plain_on_milvus(void)
+{
+    static const char *const fields[] = {"file_name", "patent_id", "image_index", "title",
+                                         "pub_date", NULL};
+    json_t *rows = milvus_rows("plain", "patent_id == \"D0999999\"", fields);
+    json_t *r = json_array_get(rows, 0);
+    CHECKF(json_array_size(rows) == 1 &&
+               !strcmp(json_string_value(json_object_get(r, "title")), "Chair, folding") &&
+               (json_is_string(json_object_get(r, "pub_date"))
+                    ? !strcmp(json_string_value(json_object_get(r, "pub_date")), "20200107")
+                    : json_integer_value(json_object_get(r, "pub_date")) == 20200107),
+           "%zu rows for D0999999", json_array_size(rows));
+    json_decref(rows);
+    rows = milvus_rows("plain", "file_name == \"USD0123456-20200102-D00002.jpg\"", fields);
+    r = json_array_get(rows, 0);
+    CHECK(json_array_size(rows) == 1 &&
+          !strcmp(json_string_value(json_object_get(r, "patent_id")), "D0123456") &&
+          !strcmp(json_string_value(json_object_get(r, "title")), "Lamp") &&
+          json_integer_value(json_object_get(r, "image_index")) == 1);
+    json_decref(rows);
+    rows = milvus_rows("plain", "file_name == \"c.tif\"", fields);
+    CHECK(json_array_size(rows) == 1 &&
+          !strcmp(json_string_value(json_object_get(json_array_get(rows, 0), "patent_id")), ""));
+    json_decref(rows);
+}
+
 /* A plain folder: file names are ids, metadata.csv gives patent fields. */
 static void test_plain_folder_with_metadata(void)
 {
@@ -528,29 +661,10 @@ static void test_plain_folder_with_metadata(void)
     int st = import("plain", dir, &err);
     CHECKF(st == 0, "exit %d:\n%s", st, err ? err : "");
     free(err);
-    cat_db *db = NULL;
-    ds_err e = {0};
-    cat_collection c = {0};
-    cat_patent p = {0};
-    cat_image img = {0};
-    snprintf(path, sizeof path, "%s/plain", ds_test_tmpdir);
-    if (cat_open(path, &db, &e) != 0 || cat_collection_get(db, "designs", &c, &e) != 0) {
-        CHECKF(0, "%s", e.msg);
-        cat_close(db);
-        return;
-    }
-    CHECK(cat_patent_get(db, c.id, "D0999999", &p, &e) == 0 && p.title &&
-          !strcmp(p.title, "Chair, folding") && p.pub_date && !strcmp(p.pub_date, "2020-01-07"));
-    cat_patent_clear(&p);
-    CHECK(cat_patent_get(db, c.id, "D0123456", &p, &e) == 0 && p.title && !strcmp(p.title, "Lamp"));
-    cat_patent_clear(&p);
-    CHECK(cat_image_by_file_name(db, c.id, "USD0123456-20200102-D00002.jpg", &img, &e) == 0 &&
-          img.patent_id && !strcmp(img.patent_id, "D0123456") && img.image_index == 1);
-    cat_image_clear(&img);
-    CHECK(cat_image_by_file_name(db, c.id, "c.tif", &img, &e) == 0 && !img.patent_id);
-    cat_image_clear(&img);
-    cat_collection_clear(&c);
-    cat_close(db);
+    if (on_milvus())
+        check_plain_on_milvus();
+    else
+        check_plain_in_sqlite(path, sizeof path);
 
     /* A metadata file with a misspelt column is refused, naming it. */
     const char *bad = "file_name,titel\na.png,x\n";
@@ -799,7 +913,10 @@ static void test_api_for_the_ui(void)
         return;
     }
     ds_server s;
-    if (ds_server_start(&s, "uiapi", "--collection designs") != 0) {
+    char prefix[300];
+    snprintf(prefix, sizeof prefix, "--collection designs%s",
+             prefix_arg("uiapi", prefix + 100, sizeof prefix - 100));
+    if (ds_server_start(&s, "uiapi", prefix) != 0) {
         CHECK(!"the server did not start");
         return;
     }
@@ -831,9 +948,9 @@ static void test_api_for_the_ui(void)
                    json_integer_value(json_object_get(y, "id")),
                "page result %d differs", i);
     }
-    CHECKF(!strcmp(json_string_value(json_object_get(json_array_get(results_of(&all), 0),
-                                                     "file_name")), name),
-           "a stored image is its own best match");
+    const char *best = json_string_value(json_object_get(json_array_get(results_of(&all), 0),
+                                                         "file_name"));
+    CHECKF(best && !strcmp(best, name), "a stored image is its own best match");
     ds_reply_free(&all);
     ds_reply_free(&page);
 
