@@ -44,7 +44,8 @@ TEST_SRC := $(wildcard tests/unit/*.c) tests/run.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 FUZZ_NAMES := $(basename $(notdir $(wildcard fuzz/*_fuzzer.c)))
 REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%_replay)
-BENCH_BINS := $(BUILD)/bench/embed $(BUILD)/bench/search $(BUILD)/bench/http $(BUILD)/bench/import
+BENCH_BINS := $(BUILD)/bench/embed $(BUILD)/bench/search $(BUILD)/bench/http $(BUILD)/bench/import \
+              $(BUILD)/bench/milvus
 
 .PHONY: all deps test check asan demo bench fuzz clean venv
 all: deps $(BUILD)/dinoseek

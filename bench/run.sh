@@ -14,3 +14,6 @@ echo "== bench/search: vector index vs faiss-cpu"
 echo
 echo "== bench/import: dinoseek import of a synthetic USPTO week vs a seed-style Python import"
 "$build/bench/import" "$build/dinoseek"
+echo
+echo "== bench/milvus: Milvus + S3 against the embedded index and blob store"
+"$build/bench/milvus" "$build/dinoseek"

@@ -21,6 +21,10 @@ typedef struct ds_peer {
  * p->why saying what stood in the way (the suite then skips with it). */
 int ds_peer_start(ds_peer *p, const char *kind, const char *name);
 
+/* Start a stopped Milvus again on the same port and data: what it held
+ * before is there again. */
+int ds_peer_restart(ds_peer *p);
+
 /* Stop it by PID (SIGTERM, then SIGKILL). Returns 0 when it is gone. */
 int ds_peer_stop(ds_peer *p);
 

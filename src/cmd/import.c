@@ -98,6 +98,9 @@ static void print_summary(const imp_progress *p, int dry_run)
             (long long)p->skipped, (long long)p->failed, (long long)p->patents,
             (long long)p->other_docs, (long long)p->ignored, p->elapsed_s,
             p->elapsed_s > 0 ? (double)p->done / p->elapsed_s : 0);
+    if (p->other_shard)
+        fprintf(stderr, "dinoseek import: %lld patents or images left to other shards\n",
+                (long long)p->other_shard);
     if (p->absent)
         fprintf(stderr,
                 "dinoseek import: %lld drawings named by weekly XML files are not beside them "
@@ -112,6 +115,22 @@ static void print_summary(const imp_progress *p, int dry_run)
                 p->embed_ms / 1e3, p->embed_ms * pct, p->write_ms / 1e3, p->write_ms * pct);
     if (p->job)
         fprintf(stderr, "dinoseek import: job %lld\n", (long long)p->job);
+}
+
+/* "I/N", 0 <= I < N. */
+static int parse_shard(const char *s, int *i, int *n)
+{
+    char *end = NULL;
+    long a = strtol(s, &end, 10);
+    if (end == s || *end != '/')
+        return -1;
+    const char *rest = end + 1;
+    long b = strtol(rest, &end, 10);
+    if (end == rest || *end || b < 1 || b > 1000000 || a < 0 || a >= b)
+        return -1;
+    *i = (int)a;
+    *n = (int)b;
+    return 0;
 }
 
 static const char usage[] =
@@ -134,6 +153,9 @@ static const char usage[] =
     "                      and the patent fields by the seed's names)\n"
     "  --metadata-only     store the patents of XML files without looking for their\n"
     "                      drawings (bibliographic files, e.g. ipgb20221025.xml)\n"
+    "  --shard I/N         import only part I of N (0 <= I < N): N machines given the\n"
+    "                      same sources and one Milvus + S3 store disjoint parts whose\n"
+    "                      union is the whole; a patent's drawings stay together\n"
     "\n"
     "Exit status: 0 all imported, 3 finished with some failures, 1 could not run.\n\n";
 
@@ -144,7 +166,7 @@ int cmd_import(int argc, char **argv)
         {"config", required_argument, 0, 'C'},   {"dry-run", no_argument, 0, 'n'},
         {"batch", required_argument, 0, 'b'},    {"workers", required_argument, 0, 'w'},
         {"metadata", required_argument, 0, 'm'}, {"metadata-only", no_argument, 0, 'M'},
-        {"help", no_argument, 0, 'h'},
+        {"shard", required_argument, 0, 's'},    {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     cmd_engine_opts eo;
     imp_options io = {0};
@@ -164,6 +186,12 @@ int cmd_import(int argc, char **argv)
         case 'n': io.dry_run = 1; break;
         case 'm': io.metadata = optarg; break;
         case 'M': io.metadata_only = 1; break;
+        case 's':
+            if (parse_shard(optarg, &io.shard, &io.shards) != 0) {
+                fprintf(stderr, "dinoseek import: --shard wants I/N with 0 <= I < N, e.g. 0/4\n");
+                return 2;
+            }
+            break;
         case 'b':
         case 'w': {
             long v = strtol(optarg, &end, 10);

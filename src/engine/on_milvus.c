@@ -567,7 +567,7 @@ static int insert_rows(eng *e, eng_collection *c, eng_store_item *items, int n,
         free(names);
         return ds_fail(err, DS_ENOMEM, "out of memory");
     }
-    int n_todo = 0, rc = -1;
+    int n_todo = 0, rc = 0; /* nothing to insert is done */
     for (int i = 0; i < n; i++)
         if (items[i].added)
             todo[n_todo++] = i;

@@ -52,6 +52,7 @@ typedef struct imp_progress {
                                     bibliographic text, the USPTO ships the drawings
                                     apart, so this is not a failure */
     int64_t ignored;             /* files that are neither XML, image nor archive */
+    int64_t other_shard;         /* patents and plain images left to other shards */
     uint64_t bytes_total;        /* input bytes (files and archives), for the ETA */
     uint64_t bytes_read;
     double elapsed_s;
@@ -82,6 +83,8 @@ typedef struct imp_options {
                                     (bibliographic files such as ipgb*.xml) */
     const char *root;            /* when set, every path must resolve inside it
                                     (the server's import roots) */
+    int shard, shards;           /* import only shard `shard` (0-based) of `shards`
+                                    (0 or 1: everything); see imp_shard_of */
     imp_progress_fn progress;
     void *progress_ctx;          /* also passed to on_failure */
     /* Called for each failure (what failed, why), from any stage's thread,
@@ -105,6 +108,14 @@ int imp_run(eng *e, const imp_options *opt, imp_progress *summary, ds_err *err);
  * (.xml), an image (.tif .tiff .jpg .jpeg .png .webp .gif .bmp), or other. */
 typedef enum imp_kind { IMP_OTHER = 0, IMP_ARCHIVE, IMP_XML, IMP_IMAGE } imp_kind;
 imp_kind imp_kind_of(const char *name);
+
+/* Which of n shards a patent (by its patent_id) or an image without one
+ * (by its file name) belongs to: FNV-1a 64 of the key, modulo n. Machines
+ * importing the same sources with `--shard i/n` for i = 0..n-1 store
+ * disjoint parts whose union is the whole, and all of a patent's drawings
+ * go to the same machine. The function is part of the data's contract:
+ * changing it would make a rerun store what another shard stored. */
+int imp_shard_of(const char *key, int n);
 
 /* Whether path, symlinks resolved, is root or inside it (both must exist). */
 int imp_path_inside(const char *path, const char *root);

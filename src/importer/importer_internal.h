@@ -103,6 +103,10 @@ void imp__add_bytes(imp_ctx *x, uint64_t read, uint64_t total);
 void imp__add_parse_ms(imp_ctx *x, double ms);
 int imp__stopping(imp_ctx *x);
 
+/* Whether an item keyed key (a patent_id, else a file name) is this
+ * import's (--shard); when not, it is counted in other_shard. */
+int imp__mine(imp_ctx *x, const char *key);
+
 /* ---- sources (source.c) ------------------------------------------------ */
 
 /* Sum of the input's bytes (for the ETA); 0 when unknown. */

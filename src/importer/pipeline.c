@@ -25,6 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net/net.h"
+
+/* How long an import waits for a backend out of reach (Milvus or S3 down,
+ * restarting, or not serving the collection yet) before its items fail:
+ * long enough to ride out a restart. */
+#define PATIENCE_MS 120000
+
 typedef struct imp_batch {
     imp_item **items;
     int n;
@@ -113,6 +120,22 @@ void imp__count_absent(imp_ctx *x) { COUNT(absent); }
 void imp__count_ignored(imp_ctx *x) { COUNT(ignored); }
 void imp__count_patent(imp_ctx *x) { COUNT(patents); }
 
+int imp_shard_of(const char *key, int n)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 0x100000001b3u;
+    return n > 1 ? (int)(h % (uint64_t)n) : 0;
+}
+
+int imp__mine(imp_ctx *x, const char *key)
+{
+    if (x->opt->shards <= 1 || imp_shard_of(key, x->opt->shards) == x->opt->shard)
+        return 1;
+    COUNT(other_shard);
+    return 0;
+}
+
 void imp__add_bytes(imp_ctx *x, uint64_t read, uint64_t total)
 {
     pthread_mutex_lock(&x->lock);
@@ -126,6 +149,24 @@ void imp__add_parse_ms(imp_ctx *x, double ms)
     pthread_mutex_lock(&x->lock);
     x->prog.parse_ms += ms;
     pthread_mutex_unlock(&x->lock);
+}
+
+/* The backend is out of reach (why): wait with backoff, and say so once.
+ * Returns 1 to try again, 0 to give up (patience spent since `since`, or
+ * the import stopping). */
+static int wait_for_backend(imp_ctx *x, const ds_err *why, int attempt, double since)
+{
+    if (imp__stopping(x) || imp_now_ms() - since > PATIENCE_MS)
+        return 0;
+    if (attempt == 1)
+        fprintf(stderr, "dinoseek import: %s; waiting for it (up to %d s)\n", why->msg,
+                PATIENCE_MS / 1000);
+    for (unsigned left = net_backoff_ms(attempt, 500, 8000); left > 0 && !imp__stopping(x);) {
+        unsigned step = left < 100 ? left : 100;
+        net_sleep_ms(step);
+        left -= step;
+    }
+    return !imp__stopping(x);
 }
 
 /* ---- the reader's side ------------------------------------------------------ */
@@ -153,11 +194,16 @@ int imp__emit(imp_ctx *x, imp_item *it)
         const char *pid = it->patent ? it->patent->p.patent_id : it->patent_id;
         cat_known known = CAT_KNOWN_NOT;
         ds_err err = {0};
-        if (eng_image_known(x->e, x->collection, it->file_name, pid, it->image_index, it->hash,
-                            &known, &err) != 0) {
-            record_failure(x, it->origin, err.msg, 1);
-            imp_item_free(it);
-            return 0;
+        double since = imp_now_ms();
+        for (int attempt = 1; eng_image_known(x->e, x->collection, it->file_name, pid,
+                                              it->image_index, it->hash, &known, &err) != 0;
+             attempt++) {
+            if (err.code != DS_ENET || !wait_for_backend(x, &err, attempt, since)) {
+                record_failure(x, it->origin, err.msg, 1);
+                imp_item_free(it);
+                return 0;
+            }
+            memset(&err, 0, sizeof err);
         }
         if (known != CAT_KNOWN_NOT) {
             COUNT(skipped);
@@ -310,7 +356,26 @@ static void store_images(imp_ctx *x, eng_store_item *st, imp_item **src, int n)
     ds_err err = {0};
     if (n == 0)
         return;
-    if (eng_store_batch(x->e, x->collection, st, n, &err) != 0) {
+    /* A backend out of reach, for the batch or for some of its items, is
+     * waited for and the batch stored again: what an earlier try stored is
+     * then "known", and still counted as stored by this import. */
+    char *stored = calloc((size_t)n, 1);
+    int rc;
+    double since = imp_now_ms();
+    for (int attempt = 1;; attempt++) {
+        memset(&err, 0, sizeof err);
+        rc = eng_store_batch(x->e, x->collection, st, n, &err);
+        const ds_err *down = rc != 0 && err.code == DS_ENET ? &err : NULL;
+        for (int i = 0; i < n; i++) {
+            if (stored && rc == 0 && st[i].added)
+                stored[i] = 1;
+            if (rc == 0 && !down && st[i].failed && st[i].err.code == DS_ENET)
+                down = &st[i].err;
+        }
+        if (!down || !wait_for_backend(x, down, attempt, since))
+            break;
+    }
+    if (rc != 0) {
         /* A backend out of reach (after its retries) fails every item the
          * same way: trying them one by one would only wait n times. */
         for (int i = 0; err.code == DS_ENET && i < n; i++) {
@@ -325,6 +390,12 @@ static void store_images(imp_ctx *x, eng_store_item *st, imp_item **src, int n)
             }
         }
     }
+    for (int i = 0; stored && i < n; i++)
+        if (stored[i]) {        /* stored by an earlier try of this batch */
+            st[i].failed = 0;
+            st[i].added = 1;
+        }
+    free(stored);
     int64_t added = 0, known = 0;
     for (int i = 0; i < n; i++) {
         if (st[i].failed)
@@ -494,6 +565,10 @@ int imp_run(eng *e, const imp_options *opt, imp_progress *summary, ds_err *err)
         return ds_fail(err, DS_EINVAL, "import: no engine");
     if (check_paths(opt, err) != 0)
         return -1;
+    if (opt->shards < 0 || opt->shards > 1000000 ||
+        (opt->shards > 1 && (opt->shard < 0 || opt->shard >= opt->shards)))
+        return ds_fail(err, DS_EINVAL, "shard %d/%d: want i/n with 0 <= i < n", opt->shard,
+                       opt->shards);
     imp_ctx *x = calloc(1, sizeof *x);
     if (!x)
         return ds_fail(err, DS_ENOMEM, "out of memory");

@@ -95,6 +95,12 @@ static int emit_plain(imp_ctx *x, const char *name, const char *origin, void *da
     char id[128];
     int index = -1;
     imp_meta_describe(x->meta, name, &p, id, sizeof id, &index);
+    /* The shard follows the patent, so that its drawings stay together. */
+    if (!imp__mine(x, p && p->p.patent_id ? p->p.patent_id : *id ? id : name)) {
+        imp_patent_unref(p);
+        free(data);
+        return 0;
+    }
     int rc = emit_image(x, p, p ? NULL : id, index < 0 ? 0 : index, name, origin, data, len);
     imp_patent_unref(p);
     return rc;
@@ -207,6 +213,10 @@ static int on_doc(void *ctx, const us_doc *d)
     imp_patent *p = imp_patent_from_grant(gr);
     if (!p) {
         imp__fail(x, what, gr->patent_id ? "out of memory" : "no patent number");
+        goto out;
+    }
+    if (!imp__mine(x, p->p.patent_id)) {
+        imp_patent_unref(p);    /* another machine's: its drawings are not read */
         goto out;
     }
     imp__count_patent(x);

@@ -40,10 +40,17 @@ static int envelope(const mv_client *c, const char *path, json_t *doc, ds_err *e
     for (const char *p = msg ? msg : ""; *p && o + 1 < sizeof clean; p++)
         clean[o++] = (*p >= 0x20 && *p < 0x7f) ? *p : ' ';
     clean[o] = '\0';
-    /* 100 (2.3) and 100/"collection not found" (2.4+): no such collection. */
+    /* 100 (2.3) and 100/"collection not found" (2.4+): no such collection.
+     * 101 "collection not loaded", and a server not ready: Milvus is there
+     * but cannot serve yet (it loads its collections again after a
+     * restart), which callers treat as out of reach for now (DS_ENET: the
+     * API answers 503, an import waits for it). */
     ds_code dc = (v == 100 || strstr(clean, "collection not found") ||
                   strstr(clean, "can't find collection"))
                      ? DS_ENOTFOUND
+                 : (v == 101 || strstr(clean, "not loaded") || strstr(clean, "not ready") ||
+                    strstr(clean, "service unavailable"))
+                     ? DS_ENET
                      : DS_EIO;
     return ds_fail(err, dc, "Milvus at %s: %s: %s (code %lld)", c->uri, path,
                    *clean ? clean : "refused", (long long)v);

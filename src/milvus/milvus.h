@@ -107,7 +107,8 @@ int mv_drop(mv_client *c, const char *coll, ds_err *err);
 /* Insert rows (a JSON array of objects, field name -> value; vectors as
  * arrays of numbers). *ids_out (may be NULL) receives the new primary keys,
  * a JSON array of integers in row order. Rows are sent in one request:
- * batch them (e.g. 32-256) at the caller. */
+ * batch them (e.g. 32-256) at the caller. The one call that is never
+ * retried: a lost answer may hide a done insert (ask, then insert again). */
 int mv_insert(mv_client *c, const char *coll, json_t *rows, json_t **ids_out, ds_err *err);
 
 /* Delete the rows with these primary keys. */

@@ -283,9 +283,12 @@ int mv_insert(mv_client *c, const char *coll, json_t *rows, json_t **ids_out, ds
     json_t *body = json_pack("{s:s,s:s,s:O}", "dbName", mv__db(c), "collectionName", coll,
                              "data", rows), *doc = NULL;
     long status;
+    /* Never repeated here: an insert whose answer was lost may have been
+     * done, and a blind retry would store the rows twice. The engine
+     * retries after asking which rows arrived (on_milvus.c). */
     int rc = mv__call(c, mv_get_dialect(c) == MV_V2 ? "/v2/vectordb/entities/insert"
                                                      : "/v1/vector/insert",
-                      body, &doc, &status, -1, err);
+                      body, &doc, &status, 0, err);
     json_decref(body);
     if (rc != 0)
         return -1;

