@@ -33,7 +33,7 @@ CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sani
 LDSAN   := -fsanitize=address,undefined
 endif
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(FPFLAGS) $(CFLAGS_EXTRA) -D_GNU_SOURCE $(OPENMP) -Isrc -isystem $(BLASINC) $(PKG_CFLAGS) -MMD -MP
-LDLIBS  = $(LDSAN) $(OPENMP) $(PKG_LIBS) -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -lm -lpthread
+LDLIBS  = $(LDSAN) $(OPENMP) $(PKG_LIBS) -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -ldnnl -lm -lpthread
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 

@@ -79,7 +79,7 @@ static int fill_catalog(const char *data, int n, ds_err *err)
     if (cat_open(data, &db, err) != 0)
         return -1;
     int rc = cat_collection_ensure(db, "patent_images", "generated/dinov2-small-seed1", 384, 224,
-                                   "native", &coll, err);
+                                   "native", NULL, &coll, err);
     ds_prng r;
     ds_prng_seed(&r, 42);
     float v[384];

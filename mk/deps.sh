@@ -13,6 +13,8 @@ set -eu
 PKGS="build-essential pkg-config libvips-dev libopenblas-openmp-dev
 libjansson-dev libcurl4-openssl-dev libsqlite3-dev libmicrohttpd-dev
 libxml2-dev libarchive-dev"
+# oneDNN: the bf16 matrix products (AVX512_BF16, AMX), see src/model/gemm.h.
+PKGS="$PKGS libdnnl-dev"
 # Tests and tools: clang for the fuzz targets (libFuzzer) and sanitizer
 # runtimes; Python for the helper HTTP server used by the download tests.
 PKGS="$PKGS clang libclang-rt-14-dev python3"

@@ -6,6 +6,7 @@
 extern const ds_test base_tests[];
 extern const ds_test safetensors_tests[];
 extern const ds_test vit_tests[];
+extern const ds_test precision_tests[];
 extern const ds_test parity_tests[];
 extern const ds_test image_tests[];
 extern const ds_test fetch_tests[];
@@ -16,6 +17,7 @@ extern const ds_test catalog_tests[];
 extern const ds_test blob_tests[];
 extern const ds_test s3_tests[];
 extern const ds_test milvus_tests[];
+extern const ds_test milvus_v2_tests[];
 extern const ds_test http_tests[];
 extern const ds_test api_tests[];
 extern const ds_test uspto_tests[];

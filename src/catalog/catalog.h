@@ -32,7 +32,7 @@
 #include "base/filter.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define CAT_SCHEMA_VERSION 1
+#define CAT_SCHEMA_VERSION 2
 
 /* The database file's name inside the data directory. */
 #define CAT_FILE_NAME "catalog.sqlite3"
@@ -82,16 +82,18 @@ typedef struct cat_collection {
     int dimension;     /* vector length, e.g. 768 */
     int input_size;    /* model input side in pixels, e.g. 224 */
     char *preprocess;  /* preprocessing mode, e.g. "seed" or "native" */
+    char *precision;   /* of the forward pass that made its vectors: "f32", "bf16" */
     int64_t created_at;
 } cat_collection;
 
 /* Create the collection, or check that the one stored under this name has
- * the same model, dimension, input size and preprocessing (a difference is
- * DS_EINVAL naming the field: vectors from another model cannot be mixed).
+ * the same model, dimension, input size, preprocessing and precision (a
+ * difference is DS_EINVAL naming the field: vectors from another model
+ * cannot be mixed). precision NULL: not checked ("f32" when created).
  * *id_out (may be NULL) receives its id. One transaction; O(1). */
 int cat_collection_ensure(cat_db *db, const char *name, const char *model, int dimension,
-                          int input_size, const char *preprocess, int64_t *id_out,
-                          ds_err *err);
+                          int input_size, const char *preprocess, const char *precision,
+                          int64_t *id_out, ds_err *err);
 
 /* Look a collection up by name (DS_ENOTFOUND if absent). Fills *out, which
  * the caller frees with cat_collection_clear. */

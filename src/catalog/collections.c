@@ -6,7 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#define COLL_COLUMNS "id, name, model, dimension, input_size, preprocess, created_at"
+#define COLL_COLUMNS \
+    "id, name, model, dimension, input_size, preprocess, created_at, precision"
 
 void cat_collection_clear(cat_collection *c)
 {
@@ -15,6 +16,7 @@ void cat_collection_clear(cat_collection *c)
     free(c->name);
     free(c->model);
     free(c->preprocess);
+    free(c->precision);
     memset(c, 0, sizeof *c);
 }
 
@@ -37,6 +39,7 @@ static int read_row(sqlite3_stmt *st, cat_collection *c, ds_err *err)
     c->input_size = sqlite3_column_int(st, 4);
     c->preprocess = cat__col_text(st, 5, &oom);
     c->created_at = sqlite3_column_int64(st, 6);
+    c->precision = cat__col_text(st, 7, &oom);
     if (oom) {
         cat_collection_clear(c);
         return ds_fail(err, DS_ENOMEM, "catalog: out of memory");
@@ -110,7 +113,8 @@ int cat__coll_dim(cat_db *db, int64_t coll, int *dim, ds_err *err)
 
 /* An existing collection must match what the caller expects. */
 static int check_match(const cat_collection *c, const char *model, int dimension,
-                       int input_size, const char *preprocess, ds_err *err)
+                       int input_size, const char *preprocess, const char *precision,
+                       ds_err *err)
 {
     if (c->dimension != dimension)
         return ds_fail(err, DS_EINVAL,
@@ -126,12 +130,16 @@ static int check_match(const cat_collection *c, const char *model, int dimension
         return ds_fail(err, DS_EINVAL,
                        "collection \"%s\" uses preprocessing \"%s\", not \"%s\"", c->name,
                        c->preprocess, preprocess);
+    if (precision && strcmp(c->precision ? c->precision : "f32", precision) != 0)
+        return ds_fail(err, DS_EINVAL,
+                       "collection \"%s\" holds vectors made in %s, not %s (give --precision "
+                       "%s, or auto)", c->name, c->precision, precision, c->precision);
     return 0;
 }
 
 int cat_collection_ensure(cat_db *db, const char *name, const char *model, int dimension,
-                          int input_size, const char *preprocess, int64_t *id_out,
-                          ds_err *err)
+                          int input_size, const char *preprocess, const char *precision,
+                          int64_t *id_out, ds_err *err)
 {
     if (!name || !*name || !model || !preprocess || dimension <= 0 || input_size <= 0)
         return ds_fail(err, DS_EINVAL,
@@ -144,7 +152,7 @@ int cat_collection_ensure(cat_db *db, const char *name, const char *model, int d
         goto out;
     ds_err look = {0};
     if (get_locked(db, name, 0, &c, &look) == 0) {
-        if (check_match(&c, model, dimension, input_size, preprocess, err) < 0)
+        if (check_match(&c, model, dimension, input_size, preprocess, precision, err) < 0)
             goto end;
         if (id_out)
             *id_out = c.id;
@@ -158,8 +166,8 @@ int cat_collection_ensure(cat_db *db, const char *name, const char *model, int d
     }
     sqlite3_stmt *st = cat__stmt(db, CS_COLL_INSERT,
                                  "INSERT INTO collections (name, model, dimension, "
-                                 "input_size, preprocess, created_at) "
-                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                 "input_size, preprocess, created_at, precision) "
+                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                                  err);
     if (!st)
         goto end;
@@ -169,6 +177,7 @@ int cat_collection_ensure(cat_db *db, const char *name, const char *model, int d
     sqlite3_bind_int(st, 4, input_size);
     cat__bind_text(st, 5, preprocess);
     sqlite3_bind_int64(st, 6, (int64_t)time(NULL));
+    cat__bind_text(st, 7, precision ? precision : "f32");
     if (sqlite3_step(st) != SQLITE_DONE) {
         cat__sqlfail(db, err, "catalog: creating a collection");
         sqlite3_reset(st);

@@ -76,6 +76,9 @@ static const char *const migrations[CAT_SCHEMA_VERSION] = {
     "  started_at INTEGER NOT NULL,\n"
     "  finished_at INTEGER\n"
     ");\n",
+    /* 1 -> 2: the precision of the forward pass that made a collection's
+     * vectors (issue #11); the collections made before it were float32. */
+    "ALTER TABLE collections ADD COLUMN precision TEXT NOT NULL DEFAULT 'f32';\n",
 };
 
 void cat__lock(cat_db *db)

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "model/fetch.h"
+#include "model/gemm.h"
 
 const char *cmd_default_model(char *buf, size_t n)
 {
@@ -28,7 +29,7 @@ const char *const cmd_known_settings[] = {
     "data", "model", "collection", "preprocess", "index", "collection-model", "listen",
     "api-key", "cors", "max-upload", "access-log", "import-roots", "blobs", "s3-endpoint",
     "s3-region", "s3-addressing", "s3-timeout-ms", "milvus-uri", "milvus-token", "milvus-db",
-    "milvus-timeout-ms", "milvus-prefix", NULL,
+    "milvus-timeout-ms", "milvus-prefix", "precision", NULL,
 };
 
 const char cmd_engine_help[] =
@@ -37,6 +38,10 @@ const char cmd_engine_help[] =
     "                      facebook/dinov2-small)\n"
     "  --collection NAME   collection (default $DINOSEEK_COLLECTION, else patent_images)\n"
     "  --preprocess MODE   native or seed (default $DINOSEEK_PREPROCESS, else native)\n"
+    "  --precision P       f32, bf16 or auto: the forward pass's arithmetic. auto: the\n"
+    "                      precision the collection was made in, else bf16 where the\n"
+    "                      CPU has bf16 units (AVX512_BF16, AMX), else f32; with\n"
+    "                      --preprocess seed the default is f32, the reference\n"
     "  --collection-model NAME=DIR\n"
     "                      also serve collection NAME with the model in DIR (any\n"
     "                      architecture and dimension); repeatable\n"
@@ -164,7 +169,7 @@ void cmd_engine_defaults(cmd_engine_opts *o)
                                                     &o->cfg.preprocess, &err) != 0)
         fprintf(stderr, "dinoseek: ignoring the preprocess setting: %s\n", err.msg);
     static const char *const backend_settings[] = {
-        "blobs", "s3-endpoint", "s3-region", "s3-addressing", "s3-timeout-ms", "milvus-uri",
+        "precision", "blobs", "s3-endpoint", "s3-region", "s3-addressing", "s3-timeout-ms", "milvus-uri",
         "milvus-token", "milvus-db", "milvus-timeout-ms", "milvus-prefix"};
     for (size_t i = 0; i < sizeof backend_settings / sizeof *backend_settings; i++) {
         const char *v = cmd_setting(backend_settings[i]);
@@ -198,6 +203,14 @@ int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, con
         o->cfg.model_dir = value;
     else if (strcmp(name, "collection") == 0)
         o->cfg.collection = value;
+    else if (strcmp(name, "precision") == 0) {
+        int p;
+        if (gemm_precision_parse(value, &p) != 0) {
+            fprintf(stderr, "dinoseek %s: --precision must be f32, bf16 or auto\n", cmd);
+            return -1;
+        }
+        o->cfg.precision = value;
+    }
     else if (strcmp(name, "preprocess") == 0) {
         if (img_mode_parse(value, &o->cfg.preprocess, &err) != 0) {
             fprintf(stderr, "dinoseek %s: %s\n", cmd, err.msg);

@@ -47,7 +47,8 @@ int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, con
     {"s3-region", required_argument, 0, 1}, {"s3-addressing", required_argument, 0, 1}, \
     {"s3-timeout-ms", required_argument, 0, 1}, {"milvus-uri", required_argument, 0, 1}, \
     {"milvus-token", required_argument, 0, 1}, {"milvus-db", required_argument, 0, 1},   \
-    {"milvus-timeout-ms", required_argument, 0, 1}, {"milvus-prefix", required_argument, 0, 1}
+    {"milvus-timeout-ms", required_argument, 0, 1}, {"milvus-prefix", required_argument, 0, 1}, \
+    {"precision", required_argument, 0, 1}
 
 /* Every setting a configuration file may hold. */
 extern const char *const cmd_known_settings[];

@@ -17,7 +17,7 @@
 
 static const char usage_text[] =
     "usage: dinoseek embed IMAGE... [--model DIR] [--size N] [--preprocess native|seed]\n"
-    "                      [--batch N] [--threads N]\n"
+    "                      [--batch N] [--threads N] [--precision f32|bf16|auto]\n"
     "\n"
     "Print each image's DINOv2 vector (CLS, L2-normalised) as one JSON line:\n"
     "  {\"file\": \"a.png\", \"dim\": 384, \"vector\": [...]}\n"
@@ -28,7 +28,10 @@ static const char usage_text[] =
     "  --preprocess MODE  native (letterbox to N) or seed (the Python system's\n"
     "                     518 letterbox + resize 256 + crop 224)\n"
     "  --batch N          images per forward pass (default 8)\n"
-    "  --threads N        threads (default: all cores)\n";
+    "  --threads N        threads (default: all cores)\n"
+    "  --precision P      f32 (the reference, equal to PyTorch's), bf16 (where the CPU\n"
+    "                     has AVX512_BF16 or AMX), or auto: the fastest this CPU runs\n"
+    "                     natively (default f32; the precision used is said on stderr)\n";
 
 /* A file name as a JSON string. Names that are not UTF-8 (JSON cannot hold
  * raw bytes) get '?' for each byte outside ASCII. Caller frees. */
@@ -62,6 +65,7 @@ typedef struct embed_args {
     const char *model;
     img_opts img;
     int batch, threads;
+    int precision;               /* gemm_precision, or GEMM_AUTO */
 } embed_args;
 
 /* Embed files[0..n) in batches; returns how many failed (or -1 if the model
@@ -127,6 +131,7 @@ static int parse_args(int argc, char **argv, embed_args *a)
                                          {"preprocess", required_argument, 0, 'p'},
                                          {"batch", required_argument, 0, 'b'},
                                          {"threads", required_argument, 0, 't'},
+                                         {"precision", required_argument, 0, 'P'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c, size_set = 0;
@@ -157,6 +162,12 @@ static int parse_args(int argc, char **argv, embed_args *a)
         case 't':
             if (parse_int(optarg, 1, 1024, &a->threads) != 0) {
                 fprintf(stderr, "dinoseek embed: --threads must be an integer in [1, 1024]\n");
+                return 2;
+            }
+            break;
+        case 'P':
+            if (gemm_precision_parse(optarg, &a->precision) != 0) {
+                fprintf(stderr, "dinoseek embed: --precision must be f32, bf16 or auto\n");
                 return 2;
             }
             break;
@@ -199,6 +210,15 @@ int cmd_embed(int argc, char **argv)
         return 1;
     }
     ops_set_threads(a.threads);
+    gemm_precision p = a.precision == GEMM_AUTO ? gemm_precision_auto() : (gemm_precision)a.precision;
+    if (p != GEMM_F32 && vit_set_precision(m, p, &err) != 0) {
+        fprintf(stderr, "dinoseek embed: %s\n", err.msg);
+        vit_close(m);
+        return 1;
+    }
+    if (a.precision != GEMM_F32)
+        fprintf(stderr, "dinoseek embed: precision %s (%s)\n", gemm_precision_name(p),
+                gemm_engine_name(p));
     if (vit_get_config(m)->generated)
         fprintf(stderr, "dinoseek embed: note: %s has generated weights; similarity between "
                         "these vectors is not meaningful\n", a.model);

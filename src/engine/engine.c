@@ -128,11 +128,14 @@ int eng__save_index(eng *e, eng_collection *c, ds_err *err)
     return idx_save(c->index, path, tag, err);
 }
 
-/* The loaded model that made a collection (same id and dimension), or NULL. */
+/* The loaded model that made a collection (same id, dimension and
+ * precision), or NULL. */
 static eng_model *model_of(eng *e, const cat_collection *c)
 {
     for (int i = 0; i < e->n_models; i++)
-        if (e->models[i].dim == c->dimension && strcmp(c->model, e->models[i].id) == 0)
+        if (e->models[i].dim == c->dimension && strcmp(c->model, e->models[i].id) == 0 &&
+            strcmp(c->precision ? c->precision : "f32",
+                   gemm_precision_name(e->models[i].precision)) == 0)
             return &e->models[i];
     return NULL;
 }
@@ -191,24 +194,70 @@ static void model_id(const vit_config *vc, char *out, size_t n)
         snprintf(out, n, "%s", vc->name);
 }
 
+/* The precision to run `collection` in (see eng_config.precision). *check
+ * says whether the collection's recorded precision must then match: not
+ * when a collection made in bf16 meets a CPU without bf16 units, where it
+ * is searched and extended in f32 (the two agree to a cosine >= 0.9999;
+ * docs/architecture.md), said once. */
+static int choose_precision(eng *e, const char *asked, img_mode mode, const char *collection,
+                            gemm_precision *out, int *check, ds_err *err)
+{
+    int p;
+    char why[256];
+    *check = 1;
+    if (!asked)
+        asked = mode == IMG_SEED ? "f32" : "auto";
+    if (gemm_precision_parse(asked, &p) != 0)
+        return ds_fail(err, DS_EINVAL, "precision '%s': want f32, bf16 or auto", asked);
+    if (p != GEMM_AUTO) {
+        if (!gemm_precision_available((gemm_precision)p, why, sizeof why))
+            return ds_fail(err, DS_EUNSUPPORTED, "precision %s: %s", asked, why);
+        *out = (gemm_precision)p;
+        return 0;
+    }
+    cat_collection c = {0};
+    ds_err look = {0};
+    *out = gemm_precision_auto();
+    if (cat_collection_get(e->db, collection, &c, &look) == 0) {
+        int made = GEMM_F32;
+        gemm_precision_parse(c.precision, &made);
+        if (made != GEMM_AUTO && gemm_precision_available((gemm_precision)made, why, sizeof why)) {
+            *out = (gemm_precision)made;
+        } else {
+            fprintf(stderr, "dinoseek: collection %s was made in %s, but %s; it is searched and "
+                    "extended in f32\n", collection, c.precision, why);
+            *out = GEMM_F32;
+            *check = 0;
+        }
+        cat_collection_clear(&c);
+    }
+    return 0;
+}
+
 /* Load a model (unless already loaded) and make sure its collection exists
  * in the catalog. */
-static int open_model(eng *e, const char *dir, img_mode mode, int size, const char *collection,
-                      ds_err *err)
+static int open_model(eng *e, const char *dir, img_mode mode, int size, const char *precision,
+                      const char *collection, ds_err *err)
 {
     vit_config vc;
     char id[256];
+    gemm_precision prec = GEMM_F32;
+    int check = 1;
     size = mode == IMG_SEED ? 224 : size > 0 ? size : 224;
-    if (vit_config_load(dir, &vc, err) != 0)
+    if (vit_config_load(dir, &vc, err) != 0 ||
+        choose_precision(e, precision, mode, collection, &prec, &check, err) != 0)
         return -1;
+    const char *prec_name = check ? gemm_precision_name(prec) : NULL;
     model_id(&vc, id, sizeof id);
-    /* The same weights with the same preprocessing are loaded once, however
-     * many collections they serve. */
+    /* The same weights with the same preprocessing and precision are loaded
+     * once, however many collections they serve. */
     for (int i = 0; i < e->n_models; i++) {
         eng_model *m = &e->models[i];
-        if (!strcmp(m->id, id) && m->img.mode == mode && img_input_size(&m->img) == size)
+        if (!strcmp(m->id, id) && m->img.mode == mode && img_input_size(&m->img) == size &&
+            m->precision == prec)
             return cat_collection_ensure(e->db, collection, m->id, m->dim, size,
-                                         mode == IMG_SEED ? "seed" : "native", NULL, err);
+                                         mode == IMG_SEED ? "seed" : "native", prec_name, NULL,
+                                         err);
     }
     if (e->n_models == ENG_MAX_MODELS)
         return ds_fail(err, DS_EINVAL, "at most %d models", ENG_MAX_MODELS);
@@ -216,6 +265,9 @@ static int open_model(eng *e, const char *dir, img_mode mode, int size, const ch
     if (vit_open(dir, &m->vit, err) != 0)
         return -1;
     e->n_models++;
+    if (prec != GEMM_F32 && vit_set_precision(m->vit, prec, err) != 0)
+        return -1;
+    m->precision = prec;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->changed, NULL);
     m->dim = vit_get_config(m->vit)->hidden_size;
@@ -228,7 +280,7 @@ static int open_model(eng *e, const char *dir, img_mode mode, int size, const ch
     if (!m->batch_px || !m->batch_vec)
         return ds_fail(err, DS_ENOMEM, "out of memory");
     return cat_collection_ensure(e->db, collection, m->id, m->dim, size,
-                                 mode == IMG_SEED ? "seed" : "native", NULL, err);
+                                 mode == IMG_SEED ? "seed" : "native", prec_name, NULL, err);
 }
 
 static int open_parts(eng *e, const eng_config *cfg, ds_err *err)
@@ -260,11 +312,12 @@ static int open_parts(eng *e, const eng_config *cfg, ds_err *err)
             return -1;
     }
     const char *name = cfg->collection ? cfg->collection : ENG_DEFAULT_COLLECTION;
-    if (open_model(e, cfg->model_dir, cfg->preprocess, cfg->input_size, name, err) != 0)
+    if (open_model(e, cfg->model_dir, cfg->preprocess, cfg->input_size, cfg->precision, name,
+                   err) != 0)
         return -1;
     for (int i = 0; i < cfg->n_extra; i++)
         if (open_model(e, cfg->extra[i].model_dir, cfg->extra[i].preprocess, 224,
-                       cfg->extra[i].collection, err) != 0)
+                       cfg->precision, cfg->extra[i].collection, err) != 0)
             return ds_wrap(err, "collection %s: ", cfg->extra[i].collection);
     ops_set_threads(cfg->threads > 0 ? cfg->threads : ops_max_threads());
     return load_collections(e, name, err);

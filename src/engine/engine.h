@@ -44,6 +44,10 @@ typedef struct eng_config {
     img_mode preprocess;     /* IMG_NATIVE (default) or IMG_SEED */
     int input_size;          /* default 224 */
     int threads;             /* model threads; default: every core */
+    const char *precision;   /* the forward pass's: "f32", "bf16" or "auto"; NULL: auto,
+                                but f32 (the HF-equal reference) with IMG_SEED. auto is
+                                the precision the collection was made in, else the
+                                fastest this CPU runs natively (model/gemm.h) */
     int index;               /* ENG_INDEX_FLAT (default), _FLAT16, _IVF or _MILVUS */
     mv_config milvus;        /* how Milvus is reached (ENG_INDEX_MILVUS) */
     const char *milvus_prefix; /* before each collection's name in Milvus (several

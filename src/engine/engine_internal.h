@@ -31,6 +31,7 @@ typedef struct eng_model {
     vit_model *vit;
     img_opts img;                /* its preprocessing */
     int dim;
+    gemm_precision precision;    /* of its forward pass (model/gemm.h) */
     pthread_mutex_t lock;        /* guards the queue and busy */
     pthread_cond_t changed;      /* a batch finished */
     eng_job *head, *tail;        /* waiting, oldest first */

@@ -808,8 +808,12 @@ static int search_rows(eng *e, eng_collection *c, const float *v, const eng_quer
     for (;;) {
         if (want > WINDOW)
             want = WINDOW;
+        /* The vector field and metric as attach read them: no describe
+         * per search. */
         mv_search_req r = {.vector = v, .dim = c->model->dim, .limit = want, .filter = expr,
-                           .fields = with_vec ? fields : c->mv->out_fields, .nprobe = 16};
+                           .fields = with_vec ? fields : c->mv->out_fields, .nprobe = 16,
+                           .anns_field = c->mv->schema.vector,
+                           .metric = *c->mv->schema.metric ? c->mv->schema.metric : NULL};
         json_t *hits = NULL;
         if (mv_search(e->mv, c->mv->name, &r, &hits, err) != 0) {
             ds_wrap(err, "search of %s: ", c->name);
@@ -1255,9 +1259,9 @@ int engm_loc_counts(eng *e, eng_collection *c, cat_loc_fn fn, void *ctx, ds_err 
     } else {
         /* Too many rows to read: one count per class (no subclasses). */
         for (int cls = 1; cls <= 99 && rc == 0; cls++) {
-            char q[64], code[3];
+            char q[64], code[4];
             int64_t n = 0;
-            snprintf(code, sizeof code, "%02d", cls);
+            snprintf(code, sizeof code, "%02d", cls % 100);
             snprintf(q, sizeof q, "loc_class like \"%s-%%\" or loc_class == \"%s\"", code, code);
             if (mv_count(e->mv, c->mv->name, q, &n, err) != 0)
                 rc = -1;

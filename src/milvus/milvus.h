@@ -81,7 +81,8 @@ typedef struct mv_schema {
     int dim;
     char metric[16];          /* "COSINE", "IP", "L2", or "" when not indexed */
     char index_type[32];      /* "IVF_FLAT", ...; "" when unknown (v1) */
-    int nlist;                /* index build parameter, 0 when unknown */
+    int nlist;                /* index build parameter, 0 when unknown (always:
+                                 no documented answer of either dialect has it) */
 } mv_schema;
 
 /* The field called name, or NULL. */
@@ -132,6 +133,12 @@ typedef struct mv_search_req {
     const char *const *fields;/* output fields, NULL-terminated; NULL: none */
     int nprobe;               /* IVF cells to probe; 0: the server's default */
     const char *group_by;     /* v2 only: one hit per value of this field */
+    /* v2 names the vector field searched (annsField, required) and, with
+     * nprobe, the collection's metric (searchParams.metricType must match
+     * it). NULL: read by describing the collection first (one more request
+     * per search: callers that know them pass them). v1 needs neither. */
+    const char *anns_field;
+    const char *metric;
 } mv_search_req;
 
 /* The hits, best first: a JSON array of objects with "id" (integer),

@@ -105,7 +105,46 @@ static int read_schema(const char *coll, json_t *data, mv_schema *s, ds_err *err
     return 0;
 }
 
-int mv_describe(mv_client *c, const char *coll, mv_schema *out, ds_err *err)
+/* v2: the vector index's type, from indexes/describe (collections/describe
+ * names the index but not its type). data is an array of indexes in the
+ * documented examples, an object in the documented schema: both are read. */
+static int index_type_v2(mv_client *c, const char *coll, json_t *described, mv_schema *s,
+                         ds_err *err)
+{
+    const char *name = NULL;
+    size_t i;
+    json_t *ix;
+    json_array_foreach(json_object_get(described, "indexes"), i, ix) {
+        const char *field = json_string_value(json_object_get(ix, "fieldName"));
+        if (field && strcmp(field, s->vector) == 0)
+            name = json_string_value(json_object_get(ix, "indexName"));
+    }
+    if (!name)
+        return 0; /* not indexed: no type */
+    json_t *body = json_pack("{s:s,s:s,s:s}", "dbName", mv__db(c), "collectionName", coll,
+                             "indexName", name), *doc = NULL;
+    long status;
+    int rc = mv__call(c, "/v2/vectordb/indexes/describe", body, &doc, &status, -1, err);
+    json_decref(body);
+    if (rc != 0)
+        return -1;
+    json_t *data = json_object_get(doc, "data");
+    json_array_foreach(data, i, ix) {
+        const char *n = json_string_value(json_object_get(ix, "indexName"));
+        if (n && strcmp(n, name) == 0)
+            data = ix;
+    }
+    const char *type = json_string_value(json_object_get(data, "indexType"));
+    if (type)
+        snprintf(s->index_type, sizeof s->index_type, "%s", type);
+    json_decref(doc);
+    return 0;
+}
+
+/* with_index: also ask v2 for the index's type (mv_search's own look-up
+ * needs only the field and the metric). */
+static int describe(mv_client *c, const char *coll, mv_schema *out, int with_index,
+                    ds_err *err)
 {
     json_t *doc = NULL, *body = NULL;
     long status;
@@ -122,9 +161,16 @@ int mv_describe(mv_client *c, const char *coll, mv_schema *out, ds_err *err)
     }
     if (rc == 0)
         rc = read_schema(coll, json_object_get(doc, "data"), out, err);
+    if (rc == 0 && with_index && mv_get_dialect(c) == MV_V2)
+        rc = index_type_v2(c, coll, json_object_get(doc, "data"), out, err);
     json_decref(body);
     json_decref(doc);
     return rc;
+}
+
+int mv_describe(mv_client *c, const char *coll, mv_schema *out, ds_err *err)
+{
+    return describe(c, coll, out, 1, err);
 }
 
 /* ---- creating ------------------------------------------------------------- */
@@ -429,18 +475,34 @@ int mv_search(mv_client *c, const char *coll, const mv_search_req *r, json_t **h
     if (r->group_by && mv_get_dialect(c) != MV_V2)
         return ds_fail(err, DS_EUNSUPPORTED, "Milvus at %s: no grouping search (REST v1)",
                        mv_uri(c));
+    /* v2: annsField is required, and searchParams.metricType must be the
+     * collection's; what the caller does not give is read from Milvus. */
+    const char *anns = r->anns_field, *metric = r->metric;
+    mv_schema *known = NULL;
+    if (mv_get_dialect(c) == MV_V2 && (!anns || (r->nprobe > 0 && !metric))) {
+        if (!(known = malloc(sizeof *known)))
+            return ds_fail(err, DS_ENOMEM, "out of memory");
+        if (describe(c, coll, known, 0, err) != 0) {
+            free(known);
+            return -1;
+        }
+        anns = anns ? anns : known->vector;
+        metric = metric ? metric : *known->metric ? known->metric : NULL;
+    }
     json_t *vec = json_array();
     for (int i = 0; i < r->dim; i++)
         json_array_append_new(vec, json_real(r->vector[i]));
     json_t *body;
     if (mv_get_dialect(c) == MV_V2) {
-        body = json_pack("{s:s,s:s,s:[o],s:i,s:i,s:o}", "dbName", mv__db(c), "collectionName",
-                         coll, "data", vec, "limit", r->limit, "offset", r->offset,
-                         "outputFields", field_list(r->fields ? r->fields : (const char *const[]){NULL}));
+        body = json_pack("{s:s,s:s,s:[o],s:s,s:i,s:i,s:o}", "dbName", mv__db(c),
+                         "collectionName", coll, "data", vec, "annsField", anns, "limit",
+                         r->limit, "offset", r->offset, "outputFields",
+                         field_list(r->fields ? r->fields : (const char *const[]){NULL}));
         if (r->nprobe > 0)
             json_object_set_new(body, "searchParams",
-                                json_pack("{s:s,s:{s:i}}", "metricType", "COSINE", "params",
-                                          "nprobe", r->nprobe));
+                                json_pack("{s:s,s:{s:i}}", "metricType",
+                                          metric ? metric : "COSINE", "params", "nprobe",
+                                          r->nprobe));
         if (r->group_by)
             json_object_set_new(body, "groupingField", json_string(r->group_by));
     } else {
@@ -448,6 +510,7 @@ int mv_search(mv_client *c, const char *coll, const mv_search_req *r, json_t **h
                          coll, "vector", vec, "limit", r->limit, "offset", r->offset,
                          "outputFields", field_list(r->fields ? r->fields : (const char *const[]){NULL}));
     }
+    free(known);
     if (r->filter && *r->filter)
         json_object_set_new(body, "filter", json_string(r->filter));
     json_t *doc = NULL;

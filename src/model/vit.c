@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/gemm.h"
 #include "model/ops.h"
 #include "model/safetensors.h"
 
@@ -32,6 +33,7 @@ typedef struct vit_layer {
     const float *fc1_w, *fc1_b;     /* [H, D]   mlp.fc1 (SwiGLU: [2H, D] mlp.weights_in) */
     const float *fc2_w, *fc2_b;     /* [D, H]   mlp.fc2 (SwiGLU: mlp.weights_out) */
     const float *ls2;               /* [D]      layer_scale2.lambda1 */
+    gemm_linear *qkv, *proj, *fc1, *fc2; /* the four products, in the model's precision */
 } vit_layer;
 
 typedef struct vit_weights {
@@ -41,6 +43,7 @@ typedef struct vit_weights {
     const float *patch_b;           /* [D]           ....projection.bias */
     vit_layer *layers;              /* [L] */
     const float *norm_w, *norm_b;   /* [D]           layernorm.{weight,bias} */
+    gemm_linear *patch;             /* the patch embedding as a product */
 } vit_weights;
 
 /* Activations, allocated once per (batch, size, threads). */
@@ -65,6 +68,8 @@ typedef struct vit_state {
 
 struct vit_model {
     vit_config cfg;
+    gemm_precision precision;       /* of the products (gemm.h) */
+    ds_err fault;                   /* the first product that failed in this pass */
     vit_profile prof;
     vit_weights w;
     vit_state s;
@@ -200,6 +205,50 @@ static int bind_all(vit_model *m, ds_err *err)
     return 0;
 }
 
+static void free_linears(vit_model *m)
+{
+    gemm_linear_free(m->w.patch);
+    m->w.patch = NULL;
+    for (int i = 0; m->w.layers && i < m->cfg.num_layers; i++) {
+        vit_layer *l = &m->w.layers[i];
+        gemm_linear_free(l->qkv);
+        gemm_linear_free(l->proj);
+        gemm_linear_free(l->fc1);
+        gemm_linear_free(l->fc2);
+        l->qkv = l->proj = l->fc1 = l->fc2 = NULL;
+    }
+}
+
+int vit_set_precision(vit_model *m, gemm_precision p, ds_err *err)
+{
+    const vit_config *c = &m->cfg;
+    int d = c->hidden_size, h = c->mlp_hidden, k = c->num_channels * c->patch_size * c->patch_size;
+    int h_in = c->use_swiglu ? 2 * h : h;
+    free_linears(m);
+    m->precision = p;
+    if (gemm_linear_new(getenv("PATCH32") ? GEMM_F32 : p, m->w.patch_w, m->w.patch_b, d, k, &m->w.patch, err) != 0)
+        goto fail;
+    for (int i = 0; i < c->num_layers; i++) {
+        vit_layer *l = &m->w.layers[i];
+        if (gemm_linear_new(p, l->qkv_w, l->qkv_b, 3 * d, d, &l->qkv, err) != 0 ||
+            gemm_linear_new(p, l->proj_w, l->proj_b, d, d, &l->proj, err) != 0 ||
+            gemm_linear_new(p, l->fc1_w, l->fc1_b, h_in, d, &l->fc1, err) != 0 ||
+            gemm_linear_new(p, l->fc2_w, l->fc2_b, d, h, &l->fc2, err) != 0)
+            goto fail;
+    }
+    return 0;
+fail:
+    ds_wrap(err, "%s weights: ", gemm_precision_name(p));
+    free_linears(m);
+    /* Back to the reference, which cannot fail: the model stays usable. */
+    m->precision = GEMM_F32;
+    ds_err ignored = {0};
+    vit_set_precision(m, GEMM_F32, &ignored);
+    return -1;
+}
+
+gemm_precision vit_get_precision(const vit_model *m) { return m->precision; }
+
 int vit_open(const char *dir, vit_model **out, ds_err *err)
 {
     *out = NULL;
@@ -214,6 +263,8 @@ int vit_open(const char *dir, vit_model **out, ds_err *err)
         ds_wrap(err, "%s: ", path);
         goto fail;
     }
+    if (vit_set_precision(m, GEMM_F32, err) != 0)
+        goto fail;
     *out = m;
     return 0;
 fail:
@@ -237,6 +288,7 @@ void vit_close(vit_model *m)
     if (!m)
         return;
     free_state(&m->s);
+    free_linears(m);
     for (int i = 0; i < m->n_owned; i++)
         free(m->owned[i]);
     free(m->owned);
@@ -368,6 +420,16 @@ static int ensure_state(vit_model *m, int batch, int size, ds_err *err)
 
 /* ---- the forward pass ---------------------------------------------------- */
 
+/* y = x·Wᵀ + b through the layer's prepared product. Only a reduced
+ * precision can fail (out of memory); the first failure is kept and
+ * vit_embed reports it once the pass is over. */
+static void linear(vit_model *m, gemm_linear *l, const float *x, int rows, float *y)
+{
+    ds_err err = {0};
+    if (!m->fault.code && gemm_linear_run(l, x, rows, y, &err) != 0)
+        m->fault = err;
+}
+
 /* Dinov2PatchEmbeddings + CLS + position: x = [cls; conv14x14(pixels)] + pos.
  * The stride-14 convolution is a GEMM once each patch is laid out as a row
  * in (channel, y, x) order, the order of the conv kernel's weights. */
@@ -387,7 +449,7 @@ static void embed(vit_model *m, const float *pixels)
                            (size_t)px * p,
                        sizeof(float) * (size_t)p);
     }
-    ops_linear(s->patch_rows, s->batch * s->patches, k, m->w.patch_w, m->w.patch_b, d, s->tmp);
+    linear(m, m->w.patch, s->patch_rows, s->batch * s->patches, s->tmp);
     for (int b = 0; b < s->batch; b++) {
         float *x = s->x + (size_t)b * s->tokens * d;
         for (int i = 0; i < d; i++)
@@ -461,7 +523,7 @@ static void attention_output(vit_model *m, const vit_layer *l, const float *ctx,
                              int rows)
 {
     int d = m->cfg.hidden_size;
-    TIMED(linear, ops_linear(ctx, rows, d, l->proj_w, l->proj_b, d, m->s.tmp));
+    TIMED(linear, linear(m, l->proj, ctx, rows, m->s.tmp));
     TIMED(residual, ops_add_scaled(x, m->s.tmp, l->ls1, rows, d));
 }
 
@@ -474,13 +536,13 @@ static void mlp(vit_model *m, const vit_layer *l, float *x, int rows)
     int d = c->hidden_size, h = c->mlp_hidden;
     TIMED(norm, ops_layernorm(x, rows, d, l->norm2_w, l->norm2_b, c->layer_norm_eps, s->xn));
     if (c->use_swiglu) {
-        TIMED(linear, ops_linear(s->xn, rows, d, l->fc1_w, l->fc1_b, 2 * h, s->hidden));
+        TIMED(linear, linear(m, l->fc1, s->xn, rows, s->hidden));
         TIMED(act, ops_swiglu(s->hidden, rows, h, s->gated));
-        TIMED(linear, ops_linear(s->gated, rows, h, l->fc2_w, l->fc2_b, d, s->tmp));
+        TIMED(linear, linear(m, l->fc2, s->gated, rows, s->tmp));
     } else {
-        TIMED(linear, ops_linear(s->xn, rows, d, l->fc1_w, l->fc1_b, h, s->hidden));
+        TIMED(linear, linear(m, l->fc1, s->xn, rows, s->hidden));
         TIMED(act, ops_gelu(s->hidden, (size_t)rows * h));
-        TIMED(linear, ops_linear(s->hidden, rows, h, l->fc2_w, l->fc2_b, d, s->tmp));
+        TIMED(linear, linear(m, l->fc2, s->hidden, rows, s->tmp));
     }
     TIMED(residual, ops_add_scaled(x, s->tmp, l->ls2, rows, d));
 }
@@ -492,7 +554,7 @@ static void queries_keys_values(vit_model *m, const vit_layer *l)
     int d = m->cfg.hidden_size, rows = s->batch * s->tokens;
     TIMED(norm, ops_layernorm(s->x, rows, d, l->norm1_w, l->norm1_b, m->cfg.layer_norm_eps,
                               s->xn));
-    TIMED(linear, ops_linear(s->xn, rows, d, l->qkv_w, l->qkv_b, 3 * d, s->qkv));
+    TIMED(linear, linear(m, l->qkv, s->xn, rows, s->qkv));
 }
 
 /* Dinov2Layer: pre-norm attention and MLP, each scaled by its LayerScale. */
@@ -553,11 +615,16 @@ int vit_embed(vit_model *m, const float *pixels, int batch, int size, float *out
                        "in [%d, 4096]", size, c->patch_size, c->patch_size);
     if (ensure_state(m, batch, size, err) != 0)
         return -1;
+    memset(&m->fault, 0, sizeof m->fault);
     TIMED(embed, embed(m, pixels));
     m->prof.images += batch;
     for (int i = 0; i < c->num_layers - 1; i++)
         block(m, &m->w.layers[i]);
     last_block(m, &m->w.layers[c->num_layers - 1]);
+    if (m->fault.code) {
+        *err = m->fault;
+        return -1;
+    }
     /* last_hidden_state = layernorm(x); the image vector is its CLS row. */
     int d = c->hidden_size;
     ops_layernorm(m->s.cls, batch, d, m->w.norm_w, m->w.norm_b, c->layer_norm_eps, out);

@@ -41,7 +41,7 @@ static cat_db *open_with_collection(const char *name, int dim, int64_t *coll)
         fprintf(stderr, "    cat_open: %s\n", err.msg);
         return NULL;
     }
-    if (cat_collection_ensure(db, "designs", "facebook/dinov2-small", dim, 224, "seed", coll,
+    if (cat_collection_ensure(db, "designs", "facebook/dinov2-small", dim, 224, "seed", NULL, coll,
                               &err) < 0) {
         fprintf(stderr, "    ensure: %s\n", err.msg);
         cat_close(db);
@@ -157,22 +157,22 @@ static void test_collections(void)
     if (!db)
         return;
     CHECK(id > 0);
-    CHECK(cat_collection_ensure(db, "designs", "facebook/dinov2-small", 8, 224, "seed", &id2,
+    CHECK(cat_collection_ensure(db, "designs", "facebook/dinov2-small", 8, 224, "seed", NULL, &id2,
                                 &err) == 0);
     CHECK(id2 == id);
-    CHECK(cat_collection_ensure(db, "designs", "facebook/dinov2-small", 768, 224, "seed", NULL,
+    CHECK(cat_collection_ensure(db, "designs", "facebook/dinov2-small", 768, 224, "seed", NULL, NULL,
                                 &err) == -1);
     CHECK(err.code == DS_EINVAL);
     CHECK_MSG(err, "768");
-    CHECK(cat_collection_ensure(db, "designs", "facebook/dinov2-base", 8, 224, "seed", NULL,
+    CHECK(cat_collection_ensure(db, "designs", "facebook/dinov2-base", 8, 224, "seed", NULL, NULL,
                                 &err) == -1);
     CHECK_MSG(err, "model");
-    CHECK(cat_collection_ensure(db, "designs", "facebook/dinov2-small", 8, 224, "native", NULL,
+    CHECK(cat_collection_ensure(db, "designs", "facebook/dinov2-small", 8, 224, "native", NULL, NULL,
                                 &err) == -1);
     CHECK_MSG(err, "preprocessing");
-    CHECK(cat_collection_ensure(db, "alpha", "m", 4, 518, "native", &id3, &err) == 0);
+    CHECK(cat_collection_ensure(db, "alpha", "m", 4, 518, "native", NULL, &id3, &err) == 0);
     CHECK(id3 != id);
-    CHECK(cat_collection_ensure(db, "bad", "m", 0, 224, "native", NULL, &err) == -1);
+    CHECK(cat_collection_ensure(db, "bad", "m", 0, 224, "native", NULL, NULL, &err) == -1);
 
     cat_collection c = {0};
     CHECK(cat_collection_get(db, "designs", &c, &err) == 0);
@@ -512,7 +512,7 @@ static void test_filters(void)
 
     /* Another collection sees none of them. */
     int64_t other = 0;
-    CHECK(cat_collection_ensure(db, "other", "m", 2, 224, "seed", &other, &err) == 0);
+    CHECK(cat_collection_ensure(db, "other", "m", 2, 224, "seed", NULL, &other, &err) == 0);
     CHECK(filter_is(db, other, NULL, ids, NULL, 0));
     cat_close(db);
 }
@@ -542,7 +542,7 @@ static void test_iterate_vectors(void)
     cat_db *db = open_with_collection("iterate", 3, &coll);
     if (!db)
         return;
-    CHECK(cat_collection_ensure(db, "other", "m", 3, 224, "seed", &other, &err) == 0);
+    CHECK(cat_collection_ensure(db, "other", "m", 3, 224, "seed", NULL, &other, &err) == 0);
     char name[32];
     for (int i = 0; i < 10; i++) {
         snprintf(name, sizeof name, "img%d", i);

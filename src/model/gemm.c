@@ -1,0 +1,329 @@
+/* gemm.c - nn.Linear in float32 (OpenBLAS) or bfloat16 (oneDNN); see gemm.h.
+ *
+ * A bf16 layer keeps its weights in the layout oneDNN's kernel chose for
+ * them (asked once, for a typical row count: the blocking depends on the
+ * output width, not on the rows), and one matmul primitive for each of the
+ * few row counts it meets (B·T tokens for each batch size, B for the last
+ * block's CLS rows), the most recent ones kept. The activations are rounded
+ * to bf16 into a buffer of the layer's own; the bias is added in float32
+ * by the kernel.
+ */
+#include "model/gemm.h"
+
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cpu.h"
+#include "model/ops.h"
+
+#define PRIMS 6             /* row counts remembered per layer */
+#define REF_ROWS 1024       /* the row count the weights' layout is chosen for */
+
+typedef struct prim {
+    int rows;
+    dnnl_primitive_t p;
+} prim;
+
+struct gemm_linear {
+    gemm_precision precision;
+    int in, out, has_bias;
+    const float *w, *b;          /* f32: the caller's (bf16: read once, at load) */
+    /* bf16 */
+    dnnl_memory_desc_t wmd;      /* the weights' layout */
+    dnnl_memory_t weights, bias; /* oneDNN-owned copies */
+    dnnl_stream_t stream;
+    uint16_t *xbuf;              /* the activations in bf16 */
+    size_t xcap;                 /* its capacity, in elements */
+    prim prims[PRIMS];
+    int next;                    /* the slot to reuse next */
+};
+
+/* ---- oneDNN's engine, shared ------------------------------------------------- */
+
+static dnnl_engine_t engine;
+static dnnl_status_t engine_status = dnnl_success;
+static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
+static char impl_name[96];
+static pthread_mutex_t impl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void engine_make(void)
+{
+    /* oneDNN 2.x leaves ISAs it calls "initial support" out of its default
+     * (AMX among them in some releases): ask for AMX by name where the CPU
+     * has it, unless the user chose a limit (ONEDNN_MAX_CPU_ISA, which the
+     * tests use to run the AVX512_BF16 kernels on an AMX machine). */
+    const char *limit = getenv("ONEDNN_MAX_CPU_ISA");
+    const char *old_limit = getenv("DNNL_MAX_CPU_ISA");
+    if (ds_cpu_get()->amx_bf16 && !(limit && *limit) && !(old_limit && *old_limit))
+        dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx512_core_amx);
+    engine_status = dnnl_engine_create(&engine, dnnl_cpu, 0);
+}
+
+static int dnnl_fail(ds_err *err, dnnl_status_t st, const char *what)
+{
+    return ds_fail(err, st == dnnl_out_of_memory ? DS_ENOMEM : DS_EUNSUPPORTED,
+                   "oneDNN: %s: %s", what, dnnl_status2str(st));
+}
+
+#define DNNL_TRY(call, what)                                                      \
+    do {                                                                          \
+        dnnl_status_t st_ = (call);                                               \
+        if (st_ != dnnl_success) {                                                \
+            dnnl_fail(err, st_, what);                                            \
+            goto fail;                                                            \
+        }                                                                         \
+    } while (0)
+
+/* ---- precisions ------------------------------------------------------------ */
+
+const char *gemm_precision_name(gemm_precision p) { return p == GEMM_BF16 ? "bf16" : "f32"; }
+
+int gemm_precision_parse(const char *s, int *out)
+{
+    if (!s)
+        return -1;
+    if (!strcmp(s, "f32"))
+        *out = GEMM_F32;
+    else if (!strcmp(s, "bf16"))
+        *out = GEMM_BF16;
+    else if (!strcmp(s, "auto"))
+        *out = GEMM_AUTO;
+    else
+        return -1;
+    return 0;
+}
+
+int gemm_precision_available(gemm_precision p, char *why, size_t n)
+{
+    const ds_cpu *c = ds_cpu_get();
+    if (p == GEMM_F32)
+        return 1;
+    if (c->avx512_bf16 || c->amx_bf16)
+        return 1;
+    if (why)
+        snprintf(why, n, "this CPU (%s) has neither AVX512_BF16 nor AMX-BF16: bf16 would be "
+                 "emulated, slower than f32", *c->brand ? c->brand : "unknown");
+    return 0;
+}
+
+gemm_precision gemm_precision_auto(void)
+{
+    return gemm_precision_available(GEMM_BF16, NULL, 0) ? GEMM_BF16 : GEMM_F32;
+}
+
+const char *gemm_engine_name(gemm_precision p)
+{
+    if (p == GEMM_F32)
+        return "OpenBLAS sgemm";
+    static char name[128];
+    pthread_mutex_lock(&impl_lock);
+    const ds_cpu *c = ds_cpu_get();
+    snprintf(name, sizeof name, "oneDNN %s", *impl_name ? impl_name
+                                             : c->amx_bf16 ? "(AMX-BF16)"
+                                                           : "(AVX512_BF16)");
+    pthread_mutex_unlock(&impl_lock);
+    return name;
+}
+
+/* ---- bf16 --------------------------------------------------------------------- */
+
+void gemm_to_bf16(const float *x, uint16_t *y, size_t n)
+{
+    /* Round to nearest, ties to even: add 0x7fff plus the bit that will
+     * become the last one kept, then drop the low 16 bits. (No NaNs reach
+     * here: the activations of a finite model are finite.) */
+#pragma omp parallel for schedule(static) if (n >= 65536)
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        u += 0x7fffu + ((u >> 16) & 1u);
+        y[i] = (uint16_t)(u >> 16);
+    }
+}
+
+/* The matmul's descriptors for `rows` rows; wei is the weights' layout. */
+static dnnl_status_t matmul_pd(const gemm_linear *l, int rows, const dnnl_memory_desc_t *wei,
+                               dnnl_primitive_desc_t *pd)
+{
+    dnnl_memory_desc_t src, dst, bias;
+    dnnl_dims_t sd = {rows, l->in}, dd = {rows, l->out}, bd = {1, l->out};
+    dnnl_status_t st;
+    if ((st = dnnl_memory_desc_init_by_tag(&src, 2, sd, dnnl_bf16, dnnl_ab)) ||
+        (st = dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_f32, dnnl_ab)) ||
+        (st = dnnl_memory_desc_init_by_tag(&bias, 2, bd, dnnl_f32, dnnl_ab)))
+        return st;
+    dnnl_matmul_desc_t md;
+    if ((st = dnnl_matmul_desc_init(&md, &src, wei, l->has_bias ? &bias : NULL, &dst)))
+        return st;
+    return dnnl_primitive_desc_create(pd, &md, NULL, engine, NULL);
+}
+
+static void note_impl(dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl) {
+        pthread_mutex_lock(&impl_lock);
+        snprintf(impl_name, sizeof impl_name, "%s", impl);
+        pthread_mutex_unlock(&impl_lock);
+    }
+}
+
+static int bf16_prepare(gemm_linear *l, ds_err *err)
+{
+    pthread_once(&engine_once, engine_make);
+    if (engine_status != dnnl_success)
+        return dnnl_fail(err, engine_status, "no CPU engine");
+    dnnl_primitive_desc_t pd = NULL, rpd = NULL;
+    dnnl_primitive_t reorder = NULL;
+    dnnl_memory_t user_w = NULL;
+    dnnl_memory_desc_t any, user_md, bias_md;
+    dnnl_dims_t wd = {l->in, l->out}, bd = {1, l->out};
+    DNNL_TRY(dnnl_stream_create(&l->stream, engine, dnnl_stream_default_flags), "a stream");
+    /* W is [out, in] row-major: as the [in, out] matrix oneDNN multiplies
+     * by, that is the transposed plain layout "ba". */
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&any, 2, wd, dnnl_bf16, dnnl_format_tag_any), "weights");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&user_md, 2, wd, dnnl_f32, dnnl_ba), "weights");
+    DNNL_TRY(matmul_pd(l, REF_ROWS, &any, &pd), "a bf16 matmul");
+    note_impl(pd);
+    l->wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    DNNL_TRY(dnnl_memory_create(&l->weights, &l->wmd, engine, DNNL_MEMORY_ALLOCATE), "weights");
+    DNNL_TRY(dnnl_memory_create(&user_w, &user_md, engine, (void *)l->w), "weights");
+    DNNL_TRY(dnnl_reorder_primitive_desc_create(&rpd, &user_md, engine, &l->wmd, engine, NULL),
+             "converting the weights");
+    DNNL_TRY(dnnl_primitive_create(&reorder, rpd), "converting the weights");
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, user_w}, {DNNL_ARG_TO, l->weights}};
+    DNNL_TRY(dnnl_primitive_execute(reorder, l->stream, 2, args), "converting the weights");
+    DNNL_TRY(dnnl_stream_wait(l->stream), "converting the weights");
+    if (l->b) {
+        /* The bias stays float32; a copy, so the layer owns all it reads. */
+        DNNL_TRY(dnnl_memory_desc_init_by_tag(&bias_md, 2, bd, dnnl_f32, dnnl_ab), "bias");
+        DNNL_TRY(dnnl_memory_create(&l->bias, &bias_md, engine, DNNL_MEMORY_ALLOCATE), "bias");
+        void *dst = NULL;
+        DNNL_TRY(dnnl_memory_get_data_handle(l->bias, &dst), "bias");
+        memcpy(dst, l->b, sizeof(float) * (size_t)l->out);
+    }
+    dnnl_primitive_destroy(reorder);
+    dnnl_primitive_desc_destroy(rpd);
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_memory_destroy(user_w);
+    l->w = l->b = NULL; /* only the converted copies are read from now on */
+    return 0;
+fail:
+    dnnl_primitive_destroy(reorder);
+    dnnl_primitive_desc_destroy(rpd);
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_memory_destroy(user_w);
+    return -1;
+}
+
+/* The primitive for `rows` rows: remembered, or made now. */
+static dnnl_primitive_t bf16_primitive(gemm_linear *l, int rows, ds_err *err)
+{
+    for (int i = 0; i < PRIMS; i++)
+        if (l->prims[i].p && l->prims[i].rows == rows)
+            return l->prims[i].p;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t p = NULL;
+    DNNL_TRY(matmul_pd(l, rows, &l->wmd, &pd), "a bf16 matmul for this batch");
+    note_impl(pd);
+    DNNL_TRY(dnnl_primitive_create(&p, pd), "a bf16 matmul for this batch");
+    dnnl_primitive_desc_destroy(pd);
+    prim *slot = &l->prims[l->next];
+    l->next = (l->next + 1) % PRIMS;
+    if (slot->p)
+        dnnl_primitive_destroy(slot->p);
+    slot->p = p;
+    slot->rows = rows;
+    return p;
+fail:
+    dnnl_primitive_desc_destroy(pd);
+    return NULL;
+}
+
+static int bf16_run(gemm_linear *l, const float *x, int rows, float *y, ds_err *err)
+{
+    size_t need = (size_t)rows * (size_t)l->in;
+    if (need > l->xcap) {
+        uint16_t *b = realloc(l->xbuf, need * sizeof *b);
+        if (!b)
+            return ds_fail(err, DS_ENOMEM, "out of memory for bf16 activations");
+        l->xbuf = b;
+        l->xcap = need;
+    }
+    gemm_to_bf16(x, l->xbuf, need);
+    dnnl_primitive_t p = bf16_primitive(l, rows, err);
+    if (!p)
+        return -1;
+    dnnl_memory_t src = NULL, dst = NULL;
+    dnnl_memory_desc_t smd, dmd;
+    dnnl_dims_t sd = {rows, l->in}, dd = {rows, l->out};
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&smd, 2, sd, dnnl_bf16, dnnl_ab), "activations");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab), "output");
+    DNNL_TRY(dnnl_memory_create(&src, &smd, engine, l->xbuf), "activations");
+    DNNL_TRY(dnnl_memory_create(&dst, &dmd, engine, y), "output");
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, l->weights},
+                               {DNNL_ARG_DST, dst}, {DNNL_ARG_BIAS, l->bias}};
+    DNNL_TRY(dnnl_primitive_execute(p, l->stream, l->bias ? 4 : 3, args), "a bf16 matmul");
+    DNNL_TRY(dnnl_stream_wait(l->stream), "a bf16 matmul");
+    dnnl_memory_destroy(src);
+    dnnl_memory_destroy(dst);
+    return 0;
+fail:
+    dnnl_memory_destroy(src);
+    dnnl_memory_destroy(dst);
+    return -1;
+}
+
+/* ---- the layer ------------------------------------------------------------------- */
+
+int gemm_linear_new(gemm_precision p, const float *w, const float *b, int out, int in,
+                    gemm_linear **lp, ds_err *err)
+{
+    char why[200];
+    if (!gemm_precision_available(p, why, sizeof why))
+        return ds_fail(err, DS_EUNSUPPORTED, "%s", why);
+    gemm_linear *l = calloc(1, sizeof *l);
+    if (!l)
+        return ds_fail(err, DS_ENOMEM, "out of memory");
+    l->precision = p;
+    l->in = in;
+    l->out = out;
+    l->w = w;
+    l->b = b;
+    l->has_bias = b != NULL;
+    if (p == GEMM_BF16 && bf16_prepare(l, err) != 0) {
+        gemm_linear_free(l);
+        return -1;
+    }
+    *lp = l;
+    return 0;
+}
+
+void gemm_linear_free(gemm_linear *l)
+{
+    if (!l)
+        return;
+    for (int i = 0; i < PRIMS; i++)
+        if (l->prims[i].p)
+            dnnl_primitive_destroy(l->prims[i].p);
+    dnnl_memory_destroy(l->weights);
+    dnnl_memory_destroy(l->bias);
+    if (l->stream)
+        dnnl_stream_destroy(l->stream);
+    free(l->xbuf);
+    free(l);
+}
+
+int gemm_linear_run(gemm_linear *l, const float *x, int rows, float *y, ds_err *err)
+{
+    if (rows <= 0)
+        return 0;
+    if (l->precision == GEMM_BF16)
+        return bf16_run(l, x, rows, y, err);
+    ops_linear(x, rows, l->in, l->w, l->b, l->out, y);
+    return 0;
+}
