@@ -100,13 +100,14 @@ check: $(BUILD)/dinoseek $(BUILD)/tests/run $(REPLAY_BINS)
 	DINOSEEK_BIN=$(BUILD)/dinoseek DINOSEEK_BUILD=$(BUILD) $(BUILD)/tests/run $(TESTS)
 
 # Every suite twice: optimised, then under ASan + UBSan (bad input must never
-# crash or leak, and the sanitizers are what prove it). Two suites run once:
-# parity (the forward pass against Hugging Face's numbers: no outside input,
-# and minutes under ASan; the vit suite runs the same code sanitized) and
+# crash or leak, and the sanitizers are what prove it). Three suites run once:
+# parity and precision (the forward pass against Hugging Face's numbers and
+# against f32: no outside input, and minutes under ASan; the vit suite runs
+# the same code, every precision included, sanitized) and
 # browser (the page in Chromium: the server it drives is the plain build's
 # code; the api and import suites run that code sanitized). `make asan` runs
 # everything sanitized.
-ASAN_SKIP := -parity -browser
+ASAN_SKIP := -parity -browser -precision
 test: deps
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 TESTS="$(ASAN_SKIP)" check

@@ -1,7 +1,8 @@
 /* embed.c - how fast is the DINOv2 forward pass, against the machine's own
  * limit and against PyTorch, measured side by side in one run.
  *
- *   build/bench/embed [--quick] [--no-torch] [--seconds S]
+ *   build/bench/embed [--quick] [--no-torch] [--seconds S] [--threads N]
+ *                     [--precisions f32,bf16,bf16x2]
  *
  * For each configuration (model, input size, batch, threads) it prints:
  *   - C: ms per image and images per second (median batch time / batch);
@@ -10,7 +11,9 @@
  *     of it the model reaches (model GFLOPs / time / sgemm rate);
  *   - PyTorch (transformers Dinov2Model) on the same weights and threads,
  *     measured right after by bench/torch_embed.py, and the speed ratio.
- * Then where the C time went (GEMM, attention, LayerNorm, GELU, ...) and
+ * Each C row is run in every precision asked for (default: f32 and each
+ * reduced one this CPU runs natively), with the CLS cosine against f32 on
+ * the same input. Then where the C time went (GEMM, attention, LayerNorm, GELU, ...) and
  * the cost of preprocessing an image. The machine is shared and noisy:
  * compare the ratios, which are measured within seconds of each other.
  */
@@ -24,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cpu.h"
 #include "base/prng.h"
 #include "image/image.h"
 #include "model/generate.h"
@@ -129,12 +133,12 @@ static void torch_stop(torch_peer *p)
     waitpid(p->pid, NULL, 0);
 }
 
-/* Median ms per image over batches run for about `seconds` (>= 3). */
-static double c_ms(vit_model *m, int size, int batch, double seconds)
+/* Median ms per image over batches run for about `seconds` (>= 3); out
+ * receives the batch's vectors. */
+static double c_ms(vit_model *m, int size, int batch, double seconds, float *out)
 {
     size_t n = (size_t)batch * 3 * size * size;
     float *x = malloc(sizeof(float) * n);
-    float *out = malloc(sizeof(float) * (size_t)batch * vit_get_config(m)->hidden_size);
     ds_prng r;
     ds_prng_seed(&r, 1);
     for (size_t i = 0; i < n; i++)
@@ -153,7 +157,7 @@ static double c_ms(vit_model *m, int size, int batch, double seconds)
         vit_embed(m, x, batch, size, out, &err);
         t[reps++] = now() - t0;
     }
-    free(x), free(out);
+    free(x);
     return median(t, reps) * 1000.0 / batch;
 }
 
@@ -212,9 +216,27 @@ static void bench_preprocess(void)
     free(px);
 }
 
+/* The worst cosine between rows of a and b (n vectors of d). */
+static double worst_cosine(const float *a, const float *b, int n, int d)
+{
+    double worst = 1;
+    for (int i = 0; i < n; i++) {
+        double ab = 0, aa = 0, bb = 0;
+        for (int k = 0; k < d; k++) {
+            ab += (double)a[i * d + k] * b[i * d + k];
+            aa += (double)a[i * d + k] * a[i * d + k];
+            bb += (double)b[i * d + k] * b[i * d + k];
+        }
+        double c = ab / sqrt(aa * bb);
+        worst = c < worst ? c : worst;
+    }
+    return worst;
+}
+
 int main(int argc, char **argv)
 {
-    int quick = 0, use_torch = 1;
+    int quick = 0, use_torch = 1, only_threads = 0, n_prec = 0;
+    gemm_precision precs[4];
     double seconds = 3.0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
@@ -223,11 +245,32 @@ int main(int argc, char **argv)
             use_torch = 0;
         else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
             seconds = atof(argv[++i]);
-        else {
-            fprintf(stderr, "usage: %s [--quick] [--no-torch] [--seconds S]\n", argv[0]);
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            only_threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--precisions") == 0 && i + 1 < argc) {
+            char list[64];
+            snprintf(list, sizeof list, "%s", argv[++i]);
+            for (char *t = strtok(list, ","); t && n_prec < 4; t = strtok(NULL, ",")) {
+                int p;
+                if (gemm_precision_parse(t, &p) != 0 || p == GEMM_AUTO) {
+                    fprintf(stderr, "bench: unknown precision %s\n", t);
+                    return 2;
+                }
+                precs[n_prec++] = (gemm_precision)p;
+            }
+        } else {
+            fprintf(stderr, "usage: %s [--quick] [--no-torch] [--seconds S] [--threads N] "
+                    "[--precisions f32,bf16,bf16x2]\n", argv[0]);
             return 2;
         }
     }
+    if (!n_prec) {
+        precs[n_prec++] = GEMM_F32;
+        for (int p = GEMM_BF16; p <= GEMM_BF16X2; p++)
+            if (gemm_precision_available((gemm_precision)p, NULL, 0))
+                precs[n_prec++] = (gemm_precision)p;
+    }
+    printf("CPU: %s; flags: %s\n", ds_cpu_get()->brand, ds_cpu_flags());
     static const struct {
         const char *arch;
         int size;
@@ -236,8 +279,9 @@ int main(int argc, char **argv)
     torch_peer torch = {0};
     if (use_torch)
         torch_start(&torch);
-    printf("%-6s %4s %5s %3s | %9s %8s | %8s %6s | %9s %7s\n", "model", "size", "batch", "thr",
-           "C ms/img", "img/s", "sgemm GF", "%roof", "torch ms", "speedup");
+    printf("%-6s %4s %5s %3s %-6s | %9s %8s %9s | %8s %6s | %9s %7s\n", "model", "size",
+           "batch", "thr", "prec", "C ms/img", "img/s", "cos f32", "sgemm GF", "%roof",
+           "torch ms", "speedup");
     for (size_t mi = 0; mi < sizeof models / sizeof models[0]; mi++) {
         const char *dir = model_dir(models[mi].arch);
         vit_model *m;
@@ -250,17 +294,33 @@ int main(int argc, char **argv)
         for (int bi = 0; bi < 2; bi++) {
             for (int ti = 0; ti < 2; ti++) {
                 int b = batches[bi], th = threads[ti], size = models[mi].size;
-                if (quick && size == 518 && b == 8)
+                if ((quick && size == 518 && b == 8) || (only_threads && th != only_threads))
                     continue;
                 ops_set_threads(th);
                 double peak = sgemm_gflops(2048);
-                double ms = c_ms(m, size, b, seconds);
-                double tms = torch_ms(&torch, dir, size, b, th, seconds);
-                printf("%-6s %4d %5d %3d | %9.1f %8.2f | %8.1f %5.0f%% | %9.1f %6.2fx\n",
-                       models[mi].arch, size, b, th, ms, 1000.0 / ms, peak,
-                       100.0 * gflop / (ms / 1000.0) / peak, tms, tms / ms);
-                print_profile(m);
-                fflush(stdout);
+                int d = vit_get_config(m)->hidden_size;
+                float *ref = malloc(sizeof(float) * (size_t)b * d);
+                float *out = malloc(sizeof(float) * (size_t)b * d);
+                double tms = NAN;
+                for (int pi = 0; pi < n_prec; pi++) {
+                    if (vit_set_precision(m, precs[pi], &err) != 0) {
+                        fprintf(stderr, "bench: %s\n", err.msg);
+                        continue;
+                    }
+                    double ms = c_ms(m, size, b, seconds, precs[pi] == GEMM_F32 ? ref : out);
+                    double cos = precs[pi] == GEMM_F32 ? 1.0 : worst_cosine(ref, out, b, d);
+                    if (pi == 0)
+                        tms = torch_ms(&torch, dir, size, b, th, seconds);
+                    printf("%-6s %4d %5d %3d %-6s | %9.1f %8.2f %9.6f | %8.1f %5.0f%% | %9.1f "
+                           "%6.2fx\n", models[mi].arch, size, b, th,
+                           gemm_precision_name(precs[pi]), ms, 1000.0 / ms, cos, peak,
+                           100.0 * gflop / (ms / 1000.0) / peak, tms, tms / ms);
+                    print_profile(m);
+                    fflush(stdout);
+                }
+                vit_set_precision(m, GEMM_F32, &err);
+                free(ref);
+                free(out);
             }
         }
         vit_close(m);

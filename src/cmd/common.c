@@ -38,10 +38,11 @@ const char cmd_engine_help[] =
     "                      facebook/dinov2-small)\n"
     "  --collection NAME   collection (default $DINOSEEK_COLLECTION, else patent_images)\n"
     "  --preprocess MODE   native or seed (default $DINOSEEK_PREPROCESS, else native)\n"
-    "  --precision P       f32, bf16 or auto: the forward pass's arithmetic. auto: the\n"
-    "                      precision the collection was made in, else bf16 where the\n"
-    "                      CPU has bf16 units (AVX512_BF16, AMX), else f32; with\n"
-    "                      --preprocess seed the default is f32, the reference\n"
+    "  --precision P       the forward pass's arithmetic: f32 (the reference), bf16\n"
+    "                      (fastest; CPUs with AVX512_BF16 or AMX), bf16x2 (bf16\n"
+    "                      weights, activations in two bf16 halves: f32's neighbours),\n"
+    "                      or auto (default): the precision the collection was made in,\n"
+    "                      else bf16x2 on AMX, else f32; f32 with --preprocess seed\n"
     "  --collection-model NAME=DIR\n"
     "                      also serve collection NAME with the model in DIR (any\n"
     "                      architecture and dimension); repeatable\n"
@@ -206,7 +207,7 @@ int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, con
     else if (strcmp(name, "precision") == 0) {
         int p;
         if (gemm_precision_parse(value, &p) != 0) {
-            fprintf(stderr, "dinoseek %s: --precision must be f32, bf16 or auto\n", cmd);
+            fprintf(stderr, "dinoseek %s: --precision must be f32, bf16, bf16x2 or auto\n", cmd);
             return -1;
         }
         o->cfg.precision = value;

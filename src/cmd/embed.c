@@ -17,7 +17,7 @@
 
 static const char usage_text[] =
     "usage: dinoseek embed IMAGE... [--model DIR] [--size N] [--preprocess native|seed]\n"
-    "                      [--batch N] [--threads N] [--precision f32|bf16|auto]\n"
+    "                      [--batch N] [--threads N] [--precision P]\n"
     "\n"
     "Print each image's DINOv2 vector (CLS, L2-normalised) as one JSON line:\n"
     "  {\"file\": \"a.png\", \"dim\": 384, \"vector\": [...]}\n"
@@ -29,9 +29,10 @@ static const char usage_text[] =
     "                     518 letterbox + resize 256 + crop 224)\n"
     "  --batch N          images per forward pass (default 8)\n"
     "  --threads N        threads (default: all cores)\n"
-    "  --precision P      f32 (the reference, equal to PyTorch's), bf16 (where the CPU\n"
-    "                     has AVX512_BF16 or AMX), or auto: the fastest this CPU runs\n"
-    "                     natively (default f32; the precision used is said on stderr)\n";
+    "  --precision P      f32 (the reference, equal to PyTorch's; default), bf16 (where\n"
+    "                     the CPU has AVX512_BF16 or AMX), bf16x2 (bf16 weights,\n"
+    "                     activations in two bf16 halves), or auto: bf16x2 on AMX, else\n"
+    "                     f32 (the precision used is said on stderr)\n";
 
 /* A file name as a JSON string. Names that are not UTF-8 (JSON cannot hold
  * raw bytes) get '?' for each byte outside ASCII. Caller frees. */
@@ -167,7 +168,7 @@ static int parse_args(int argc, char **argv, embed_args *a)
             break;
         case 'P':
             if (gemm_precision_parse(optarg, &a->precision) != 0) {
-                fprintf(stderr, "dinoseek embed: --precision must be f32, bf16 or auto\n");
+                fprintf(stderr, "dinoseek embed: --precision must be f32, bf16, bf16x2 or auto\n");
                 return 2;
             }
             break;

@@ -8,6 +8,12 @@
  *         oneDNN runs it on AMX tiles where the CPU has them (amx_bf16),
  *         else with AVX512_BF16's vdpbf16ps. Offered only on CPUs with one
  *         of the two: elsewhere oneDNN would emulate bf16, slower than f32.
+ *   bf16x2  the same weights, but each activation carried as two bf16
+ *         halves, hi = bf16(x) and lo = bf16(x - hi), multiplied as one
+ *         product of twice the depth ([hi | lo] · [W | W]ᵀ): 16 significant
+ *         bits instead of 8, at twice bf16's work. The rounding of the
+ *         activations, not of the weights, is what moves close neighbours
+ *         in a search; bf16x2 keeps them where f32 has them.
  *
  * Why oneDNN: it is the library OpenVINO and PyTorch run their CPU bf16 on,
  * Debian ships it (libdnnl, 2.6), and its kernels are generated at run time
@@ -25,20 +31,20 @@
 
 #include "base/error.h"
 
-typedef enum gemm_precision { GEMM_F32 = 0, GEMM_BF16 = 1 } gemm_precision;
+typedef enum gemm_precision { GEMM_F32 = 0, GEMM_BF16 = 1, GEMM_BF16X2 = 2 } gemm_precision;
 
 /* "f32", "bf16". */
 const char *gemm_precision_name(gemm_precision p);
 
-/* Parse "f32", "bf16" or "auto" (GEMM_AUTO). Returns 0, or -1. */
+/* Parse "f32", "bf16", "bf16x2" or "auto" (GEMM_AUTO). Returns 0, or -1. */
 #define GEMM_AUTO (-1)
 int gemm_precision_parse(const char *s, int *out);
 
 /* Whether this CPU runs p natively; when not, why (into why[n]). */
 int gemm_precision_available(gemm_precision p, char *why, size_t n);
 
-/* The fastest precision this CPU runs natively (bf16 where it has
- * AVX512_BF16 or AMX, else f32). */
+/* The fastest precision this CPU runs natively that keeps retrieval as
+ * f32 has it (tests/unit/test_precision.c): bf16x2 on AMX, else f32. */
 gemm_precision gemm_precision_auto(void);
 
 /* What runs a precision's products here, e.g. "OpenBLAS sgemm",

@@ -8,6 +8,7 @@
 
 #include "../suites.h"
 #include "base/prng.h"
+#include "base/cpu.h"
 #include "model/generate.h"
 #include "model/ops.h"
 #include "model/vit.h"
@@ -154,6 +155,60 @@ static void test_half_precision(void)
     }
 }
 
+/* The reduced precisions on the library's own path (also under ASan, where
+ * the precision suite does not run): each one this CPU has gives vectors
+ * close to f32's, through batches and sizes that need new oneDNN
+ * primitives, and back to f32 exactly. One it lacks is refused, and the
+ * model stays usable. */
+static void test_reduced_precision(void)
+{
+    const char *src = small_model();
+    if (!src)
+        return;
+    ops_set_threads(2);
+    ds_err err = {0};
+    vit_model *m = NULL;
+    float ref224[384], ref70[384], v[384], back[384];
+    CHECKF(vit_open(src, &m, &err) == 0, "%s", err.msg);
+    if (!m)
+        return;
+    CHECK(vit_get_precision(m) == GEMM_F32);
+    embed_random(m, 224, ref224);
+    embed_random(m, 70, ref70);
+    int ran = 0;
+    for (int p = GEMM_BF16; p <= GEMM_BF16X2; p++) {
+        char why[256];
+        if (!gemm_precision_available((gemm_precision)p, why, sizeof why)) {
+            CHECK(vit_set_precision(m, (gemm_precision)p, &err) == -1 &&
+                  err.code == DS_EUNSUPPORTED && vit_get_precision(m) == GEMM_F32);
+            fprintf(stderr, "    %s: not tested: %s\n", gemm_precision_name((gemm_precision)p),
+                    why);
+            continue;
+        }
+        ran++;
+        CHECKF(vit_set_precision(m, (gemm_precision)p, &err) == 0, "%s", err.msg);
+        CHECK(vit_get_precision(m) == (gemm_precision)p);
+        for (int round = 0; round < 2; round++) { /* the second reuses the primitives */
+            const int sizes[2] = {224, 70};
+            for (int si = 0; si < 2; si++) {
+                embed_random(m, sizes[si], v);
+                const float *ref = si ? ref70 : ref224;
+                double dot = 0;
+                for (int i = 0; i < 384; i++)
+                    dot += (double)ref[i] * v[i];
+                CHECKF(dot > 0.9999, "%s at %d: cosine %.7f", gemm_precision_name((gemm_precision)p),
+                       sizes[si], dot);
+            }
+        }
+    }
+    CHECK(vit_set_precision(m, GEMM_F32, &err) == 0);
+    embed_random(m, 224, back);
+    CHECK(memcmp(back, ref224, sizeof back) == 0);
+    if (!ran)
+        fprintf(stderr, "    no reduced precision on this CPU (%s)\n", ds_cpu_flags());
+    vit_close(m);
+}
+
 static void test_bad_arguments(void)
 {
     const char *src = small_model();
@@ -224,6 +279,7 @@ const ds_test vit_tests[] = {
     {"truncated, missing and malformed model files are refused", test_broken_files},
     {"F16 and BF16 weights match F32", test_half_precision},
     {"bad batch and input sizes are refused", test_bad_arguments},
+    {"bf16 and bf16x2 where the CPU has them; back to f32", test_reduced_precision},
     {"bicubic position interpolation: identity and constants", test_interpolation_properties},
     {"architectures and their parameter counts", test_arch_table},
     {0},
