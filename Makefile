@@ -115,17 +115,24 @@ test: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check
 
-# The Python sides of the benchmarks (PyTorch, faiss) and tools/hf_reference.py
-# run in a venv over Debian's torch, with the transformers release that
-# supports it; numpy stays below 2, which Debian's torch 1.13 was built for.
+# The Python sides of the benchmarks (PyTorch, ONNX Runtime, OpenVINO, faiss)
+# and tools/hf_reference.py run in a venv over Debian's torch, with the
+# transformers release that supports it; numpy stays below 2, which Debian's
+# torch 1.13 was built for (these onnx, onnxruntime and openvino run on 1.26).
+# torch also writes the ONNX files that bench/onnx_embed.py times. The stamp
+# follows the Makefile, so that a changed pin reaches an existing .venv.
 TRANSFORMERS_VERSION := 4.46.3
 FAISS_VERSION := 1.15.1
+ONNX_VERSION := 1.23.2
+ONNXRUNTIME_VERSION := 1.32.0
+OPENVINO_VERSION := 2026.4.1
 venv: .venv/.stamp
-.venv/.stamp:
+.venv/.stamp: Makefile
 	./mk/deps.sh python3-torch python3-pil python3-numpy python3-venv
 	/usr/bin/python3 -m venv --system-site-packages .venv
 	.venv/bin/pip install -q 'transformers==$(TRANSFORMERS_VERSION)' 'numpy<2' \
-	    'faiss-cpu==$(FAISS_VERSION)'
+	    'faiss-cpu==$(FAISS_VERSION)' 'onnx==$(ONNX_VERSION)' \
+	    'onnxruntime==$(ONNXRUNTIME_VERSION)' 'openvino==$(OPENVINO_VERSION)'
 	touch $@
 
 bench: deps venv $(BUILD)/dinoseek $(BENCH_BINS)

@@ -1,8 +1,8 @@
 /* embed.c - how fast is the DINOv2 forward pass, against the machine's own
  * limit and against PyTorch, measured side by side in one run.
  *
- *   build/bench/embed [--quick] [--no-torch] [--seconds S] [--threads N]
- *                     [--precisions f32,bf16,bf16x2]
+ *   build/bench/embed [--quick] [--no-torch] [--no-onnx] [--seconds S]
+ *                     [--threads N] [--precisions f32,bf16,bf16x2]
  *
  * For each configuration (model, input size, batch, threads) it prints:
  *   - C: ms per image and images per second (median batch time / batch);
@@ -13,12 +13,19 @@
  *     measured right after by bench/torch_embed.py, and the speed ratio.
  * Each C row is run in every precision asked for (default: f32 and each
  * reduced one this CPU runs natively), with the CLS cosine against f32 on
- * the same input. Then where the C time went (GEMM, attention, LayerNorm, GELU, ...) and
- * the cost of preprocessing an image. The machine is shared and noisy:
- * compare the ratios, which are measured within seconds of each other.
+ * the same input. Then, from bench/onnx_embed.py, the same weights exported
+ * to ONNX, on the same threads and the same input: ONNX Runtime in f32
+ * ("ort"), OpenVINO in f32 ("ov-f32") and in OpenVINO's default precision
+ * ("ov-dflt": bf16 where the CPU has AVX512_BF16 or AMX), each with its CLS
+ * cosine against dinoseek f32 (a wrong export shows there, not only a
+ * speed); --no-onnx leaves them out. Then where the C time went (GEMM,
+ * attention, LayerNorm, GELU, ...) and the cost of preprocessing an image.
+ * The machine is shared and noisy: compare the ratios, which are measured
+ * within seconds of each other.
  */
 #include <cblas.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,13 +82,25 @@ static double sgemm_gflops(int n)
     return 2.0 * n * n * n / median(t, 5) / 1e9;
 }
 
-/* The PyTorch side: bench/torch_embed.py as a child, spoken to by pipes. */
-typedef struct torch_peer {
+/* A Python side (bench/torch_embed.py, bench/onnx_embed.py) as a child,
+ * spoken to by pipes, one request line and one answer line at a time. */
+typedef struct py_peer {
     FILE *to, *from;
     pid_t pid;
-} torch_peer;
+} py_peer;
 
-static int torch_start(torch_peer *p)
+static void peer_stop(py_peer *p)
+{
+    if (!p->to)
+        return;
+    fclose(p->to), fclose(p->from);
+    waitpid(p->pid, NULL, 0);
+    p->to = NULL;
+}
+
+/* Starts `script`; without its "ready" line (packages missing), says once
+ * what is needed, and the run goes on without that comparison. */
+static int peer_start(py_peer *p, const char *script, const char *needs)
 {
     int in[2], out[2];
     const char *py = getenv("DINOSEEK_BENCH_PYTHON");
@@ -94,7 +113,7 @@ static int torch_start(torch_peer *p)
         dup2(in[0], 0);
         dup2(out[1], 1);
         close(in[1]), close(out[0]);
-        execl(py, py, "bench/torch_embed.py", (char *)NULL);
+        execl(py, py, script, (char *)NULL);
         _exit(127);
     }
     close(in[0]), close(out[1]);
@@ -102,35 +121,66 @@ static int torch_start(torch_peer *p)
     p->from = fdopen(out[0], "r");
     char line[64];
     if (!fgets(line, sizeof line, p->from) || strncmp(line, "ready", 5) != 0) {
-        fprintf(stderr, "bench: PyTorch side did not start (%s bench/torch_embed.py needs torch "
-                        "and transformers); comparing with C only\n", py);
-        fclose(p->to), fclose(p->from);
-        waitpid(p->pid, NULL, 0);
-        p->to = NULL;
+        fprintf(stderr, "bench: %s %s did not start (it needs %s: make venv); going on "
+                        "without it\n", py, script, needs);
+        peer_stop(p);
         return -1;
     }
     return 0;
 }
 
-static double torch_ms(torch_peer *p, const char *dir, int size, int batch, int threads,
-                       double seconds)
+/* Sends one request line and reads the answer into line; a side that died
+ * is stopped, so that the rest of the run no longer asks it. */
+static int peer_ask(py_peer *p, const char *request, char *line, int n)
 {
     if (!p->to)
-        return NAN;
-    char line[64];
-    fprintf(p->to, "%s %d %d %d %g\n", dir, size, batch, threads, seconds);
-    fflush(p->to);
-    if (!fgets(line, sizeof line, p->from))
-        return NAN;
-    return atof(line);
+        return -1;
+    fputs(request, p->to);
+    if (fflush(p->to) != 0 || !fgets(line, n, p->from)) {
+        fprintf(stderr, "bench: a Python side stopped answering; going on without it\n");
+        peer_stop(p);
+        return -1;
+    }
+    return 0;
 }
 
-static void torch_stop(torch_peer *p)
+static double torch_ms(py_peer *p, const char *dir, int size, int batch, int threads,
+                       double seconds)
 {
-    if (!p->to)
-        return;
-    fclose(p->to), fclose(p->from);
-    waitpid(p->pid, NULL, 0);
+    char req[400], line[64];
+    snprintf(req, sizeof req, "%s %d %d %d %g\n", dir, size, batch, threads, seconds);
+    return peer_ask(p, req, line, sizeof line) == 0 ? atof(line) : NAN;
+}
+
+/* One bench/onnx_embed.py engine on the same input as c_ms: ms per image,
+ * the worst CLS cosine against ref (dinoseek f32, which the Python side
+ * reads from ref_path, written here) and the precision the engine ran in. */
+static double onnx_ms(py_peer *p, const char *engine, const char *dir, int size, int batch,
+                      int threads, double seconds, const char *ref_path, double *cos,
+                      char prec[16])
+{
+    char req[600], line[128];
+    *cos = NAN;
+    snprintf(prec, 16, "-");
+    snprintf(req, sizeof req, "%s %s %d %d %d %g %s\n", engine, dir, size, batch, threads,
+             seconds, ref_path);
+    if (peer_ask(p, req, line, sizeof line) != 0)
+        return NAN;
+    double ms = NAN;
+    char pr[16];
+    if (sscanf(line, "%lf %lf %15s", &ms, cos, pr) == 3)
+        snprintf(prec, 16, "%s", pr);
+    return ms;
+}
+
+/* Writes n floats to path, for the Python side to read; 0 on success. */
+static int write_floats(const char *path, const float *v, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = fwrite(v, sizeof *v, n, f);
+    return (fclose(f) != 0 || w != n) ? -1 : 0;
 }
 
 /* Median ms per image over batches run for about `seconds` (>= 3); out
@@ -235,7 +285,7 @@ static double worst_cosine(const float *a, const float *b, int n, int d)
 
 int main(int argc, char **argv)
 {
-    int quick = 0, use_torch = 1, only_threads = 0, n_prec = 0;
+    int quick = 0, use_torch = 1, use_onnx = 1, only_threads = 0, n_prec = 0;
     gemm_precision precs[4];
     double seconds = 3.0;
     for (int i = 1; i < argc; i++) {
@@ -243,6 +293,8 @@ int main(int argc, char **argv)
             quick = 1, seconds = 1.0;
         else if (strcmp(argv[i], "--no-torch") == 0)
             use_torch = 0;
+        else if (strcmp(argv[i], "--no-onnx") == 0)
+            use_onnx = 0;
         else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
             seconds = atof(argv[++i]);
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
@@ -259,8 +311,8 @@ int main(int argc, char **argv)
                 precs[n_prec++] = (gemm_precision)p;
             }
         } else {
-            fprintf(stderr, "usage: %s [--quick] [--no-torch] [--seconds S] [--threads N] "
-                    "[--precisions f32,bf16,bf16x2]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--no-torch] [--no-onnx] [--seconds S] "
+                    "[--threads N] [--precisions f32,bf16,bf16x2]\n", argv[0]);
             return 2;
         }
     }
@@ -276,11 +328,28 @@ int main(int argc, char **argv)
         int size;
     } models[] = {{"small", 224}, {"base", 224}, {"small", 518}};
     static const int batches[] = {1, 8}, threads[] = {1, 2};
-    torch_peer torch = {0};
+    /* A Python side that dies must cost its comparison, not the whole run:
+     * writing to its pipe then fails instead of killing us. */
+    signal(SIGPIPE, SIG_IGN);
+    py_peer torch = {0}, onnx = {0};
     if (use_torch)
-        torch_start(&torch);
-    printf("%-6s %4s %5s %3s %-6s | %9s %8s %9s | %8s %6s | %9s %7s\n", "model", "size",
-           "batch", "thr", "prec", "C ms/img", "img/s", "cos f32", "sgemm GF", "%roof",
+        peer_start(&torch, "bench/torch_embed.py", "torch and transformers");
+    /* dinoseek's f32 vectors go to the ONNX side through this file. */
+    char ref_path[] = "/tmp/dinoseek-bench-ref-XXXXXX";
+    if (use_onnx) {
+        int fd = mkstemp(ref_path);
+        if (fd < 0 || close(fd) != 0)
+            snprintf(ref_path, sizeof ref_path, "-");
+        peer_start(&onnx, "bench/onnx_embed.py",
+                   "onnxruntime, openvino, onnx, torch and transformers");
+    }
+    /* Engines of the ONNX side: what it is asked for, and the row's name. */
+    static const char *const engines[][2] = {{"ort", "ort"}, {"ov-f32", "ov-f32"},
+                                             {"ov", "ov-dflt"}};
+    /* Rows: dinoseek in each precision, then ONNX Runtime and OpenVINO;
+     * speedup is always PyTorch f32's time over the row's. */
+    printf("%-6s %4s %5s %3s %-7s | %9s %8s %9s | %8s %6s | %9s %7s\n", "model", "size",
+           "batch", "thr", "prec", "ms/img", "img/s", "cos f32", "sgemm GF", "%roof",
            "torch ms", "speedup");
     for (size_t mi = 0; mi < sizeof models / sizeof models[0]; mi++) {
         const char *dir = model_dir(models[mi].arch);
@@ -302,16 +371,18 @@ int main(int argc, char **argv)
                 float *ref = malloc(sizeof(float) * (size_t)b * d);
                 float *out = malloc(sizeof(float) * (size_t)b * d);
                 double tms = NAN;
+                int have_ref = 0;
                 for (int pi = 0; pi < n_prec; pi++) {
                     if (vit_set_precision(m, precs[pi], &err) != 0) {
                         fprintf(stderr, "bench: %s\n", err.msg);
                         continue;
                     }
                     double ms = c_ms(m, size, b, seconds, precs[pi] == GEMM_F32 ? ref : out);
+                    have_ref |= precs[pi] == GEMM_F32;
                     double cos = precs[pi] == GEMM_F32 ? 1.0 : worst_cosine(ref, out, b, d);
                     if (pi == 0)
                         tms = torch_ms(&torch, dir, size, b, th, seconds);
-                    printf("%-6s %4d %5d %3d %-6s | %9.1f %8.2f %9.6f | %8.1f %5.0f%% | %9.1f "
+                    printf("%-6s %4d %5d %3d %-7s | %9.1f %8.2f %9.6f | %8.1f %5.0f%% | %9.1f "
                            "%6.2fx\n", models[mi].arch, size, b, th,
                            gemm_precision_name(precs[pi]), ms, 1000.0 / ms, cos, peak,
                            100.0 * gflop / (ms / 1000.0) / peak, tms, tms / ms);
@@ -319,13 +390,34 @@ int main(int argc, char **argv)
                     fflush(stdout);
                 }
                 vit_set_precision(m, GEMM_F32, &err);
+                /* Without an f32 row there is nothing to compare with. */
+                const char *rp = have_ref && strcmp(ref_path, "-") != 0 &&
+                                         write_floats(ref_path, ref, (size_t)b * d) == 0
+                                     ? ref_path
+                                     : "-";
+                for (int ei = 0; onnx.to && ei < 3; ei++) {
+                    double cos;
+                    char prec[16];
+                    double ms = onnx_ms(&onnx, engines[ei][0], dir, size, b, th, seconds, rp,
+                                        &cos, prec);
+                    printf("%-6s %4d %5d %3d %-7s | %9.1f %8.2f %9.6f | %8.1f %5.0f%% | %9.1f "
+                           "%6.2fx\n", models[mi].arch, size, b, th, engines[ei][1], ms,
+                           1000.0 / ms, cos, peak, 100.0 * gflop / (ms / 1000.0) / peak, tms,
+                           tms / ms);
+                    if (strcmp(engines[ei][0], "ov") == 0)
+                        printf("      OpenVINO's default precision here: %s\n", prec);
+                    fflush(stdout);
+                }
                 free(ref);
                 free(out);
             }
         }
         vit_close(m);
     }
-    torch_stop(&torch);
+    peer_stop(&torch);
+    peer_stop(&onnx);
+    if (use_onnx && strcmp(ref_path, "-") != 0)
+        unlink(ref_path);
     bench_preprocess();
     return 0;
 }

@@ -158,41 +158,58 @@ int cmd_config_load(int argc, char **argv, const char *const *known, const char 
     return rc;
 }
 
-void cmd_engine_defaults(cmd_engine_opts *o)
+int cmd_engine_defaults(cmd_engine_opts *o)
 {
+    int rc = 0;
     memset(o, 0, sizeof *o);
     o->cfg.data_dir = cmd_setting("data") ? cmd_setting("data") : "./data";
     o->cfg.model_dir = cmd_setting("model") ? cmd_setting("model")
                                             : cmd_default_model(o->model_buf, sizeof o->model_buf);
     o->cfg.collection = cmd_setting("collection");
     ds_err err = {0};
+    /* A bad value from DINOSEEK_* or the file stops the command, as a bad
+     * flag does: a misspelt "index = milvsu" must not quietly serve the
+     * embedded index. */
     if (cmd_setting("preprocess") && img_mode_parse(cmd_setting("preprocess"),
-                                                    &o->cfg.preprocess, &err) != 0)
-        fprintf(stderr, "dinoseek: ignoring the preprocess setting: %s\n", err.msg);
+                                                    &o->cfg.preprocess, &err) != 0) {
+        fprintf(stderr, "dinoseek: the preprocess setting: %s\n", err.msg);
+        rc = -1;
+    }
     static const char *const backend_settings[] = {
         "precision", "blobs", "s3-endpoint", "s3-region", "s3-addressing", "s3-timeout-ms", "milvus-uri",
         "milvus-token", "milvus-db", "milvus-timeout-ms", "milvus-prefix"};
     for (size_t i = 0; i < sizeof backend_settings / sizeof *backend_settings; i++) {
         const char *v = cmd_setting(backend_settings[i]);
-        if (v && cmd_engine_option(o, "", backend_settings[i], v) < 0)
-            fprintf(stderr, "dinoseek: ignoring the %s setting '%s'\n", backend_settings[i], v);
+        if (v && cmd_engine_option(o, "", backend_settings[i], v) < 0) {
+            fprintf(stderr, "dinoseek: bad %s setting '%s' (from DINOSEEK_* or the "
+                    "configuration file)\n", backend_settings[i], v);
+            rc = -1;
+        }
     }
     const char *index = cmd_setting("index");
-    if (index && cmd_engine_option(o, "", "index", index) < 0)
-        fprintf(stderr, "dinoseek: ignoring the index setting '%s'\n", index);
+    if (index && cmd_engine_option(o, "", "index", index) < 0) {
+        fprintf(stderr, "dinoseek: bad index setting '%s' (from DINOSEEK_INDEX or the "
+                "configuration file)\n", index);
+        rc = -1;
+    }
     /* collection-model may be given several times: every line of the file
      * (or the one DINOSEEK_COLLECTION_MODEL) counts. */
     const char *env = getenv("DINOSEEK_COLLECTION_MODEL");
     if (env && *env) {
-        if (cmd_engine_option(o, "", "collection-model", env) < 0)
-            fprintf(stderr, "dinoseek: ignoring DINOSEEK_COLLECTION_MODEL '%s'\n", env);
+        if (cmd_engine_option(o, "", "collection-model", env) < 0) {
+            fprintf(stderr, "dinoseek: bad DINOSEEK_COLLECTION_MODEL '%s'\n", env);
+            rc = -1;
+        }
     } else {
         for (int i = 0; i < n_config; i++)
             if (strcmp(config[i].name, "collection-model") == 0 &&
-                cmd_engine_option(o, "", "collection-model", config[i].value) < 0)
-                fprintf(stderr, "dinoseek: ignoring the collection-model setting '%s'\n",
+                cmd_engine_option(o, "", "collection-model", config[i].value) < 0) {
+                fprintf(stderr, "dinoseek: bad collection-model setting '%s'\n",
                         config[i].value);
+                rc = -1;
+            }
     }
+    return rc;
 }
 
 int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, const char *value)

@@ -34,7 +34,9 @@ typedef struct cmd_engine_opts {
     char extra_buf[7][4096];
 } cmd_engine_opts;
 
-void cmd_engine_defaults(cmd_engine_opts *o);
+/* Returns 0, or -1 when a setting from DINOSEEK_* or the file is bad (said
+ * on stderr): the command then exits 2, as for a bad flag. */
+int cmd_engine_defaults(cmd_engine_opts *o);
 int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, const char *value);
 
 /* The long options every engine-opening command takes, each handled by

@@ -173,7 +173,8 @@ int cmd_import(int argc, char **argv)
     int c, index;
     if (cmd_config_load(argc, argv, cmd_known_settings, "import") != 0)
         return 2;
-    cmd_engine_defaults(&eo);
+    if (cmd_engine_defaults(&eo) != 0)
+        return 2;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, &index)) != -1) {
         char *end = NULL;

@@ -66,7 +66,8 @@ int cmd_search(int argc, char **argv)
     cmd_engine_opts eo;
     if (cmd_config_load(argc, argv, cmd_known_settings, "search") != 0)
         return 2;
-    cmd_engine_defaults(&eo);
+    if (cmd_engine_defaults(&eo) != 0)
+        return 2;
     eng_query q = {.top_k = 10};
     const char *ids[64];
     int c, index;
@@ -148,7 +149,8 @@ static int engine_only_args(int argc, char **argv, const char *cmd, const char *
     int c, index;
     if (cmd_config_load(argc, argv, cmd_known_settings, cmd) != 0)
         return 2;
-    cmd_engine_defaults(eo);
+    if (cmd_engine_defaults(eo) != 0)
+        return 2;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, &index)) != -1) {
         if (c == 1 && cmd_engine_option(eo, cmd, opts[index].name, optarg) < 0)

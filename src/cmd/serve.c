@@ -107,7 +107,8 @@ static int parse_args(int argc, char **argv, serve_args *a)
 static int defaults(serve_args *a)
 {
     memset(a, 0, sizeof *a);
-    cmd_engine_defaults(&a->eng);
+    if (cmd_engine_defaults(&a->eng) != 0)
+        return -1;
     a->http.host = "127.0.0.1";
     a->http.port = 8000;
     a->max_upload_mb = 32;

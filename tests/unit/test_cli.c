@@ -186,6 +186,23 @@ static void test_settings_precedence(void)
     CHECK(run("stats --config /nonexistent.conf", &out, &err) == 2 &&
           strstr(err, "cannot read configuration file"));
     free(out), free(err);
+    /* A bad value from the file or a variable stops the command as a bad
+     * flag does: a misspelt index never quietly serves the embedded one. */
+    snprintf(text, sizeof text, "model = %s/s\ndata = %s/sdata\nindex = milvsu\n",
+             ds_test_tmpdir, ds_test_tmpdir);
+    CHECK(ds_test_write_file(conf, text, strlen(text)) == 0);
+    snprintf(args, sizeof args, "stats --config %s", conf);
+    CHECKF(run(args, &out, &err) == 2 && strstr(err, "bad index setting 'milvsu'"), "%s", err);
+    free(out), free(err);
+    static const char *const bad_vars[] = {"DINOSEEK_PRECISION=bf17", "DINOSEEK_S3_TIMEOUT_MS=5",
+                                           "DINOSEEK_PREPROCESS=fancy"};
+    for (size_t i = 0; i < sizeof bad_vars / sizeof *bad_vars; i++) {
+        snprintf(args, sizeof args, "%s %s stats --model %s/s --data %s/sdata", bad_vars[i],
+                 ds_test_bin(), ds_test_tmpdir, ds_test_tmpdir);
+        CHECKF(ds_test_run(args, &out, &err) == 2 && err && *err, "%s: %s", bad_vars[i],
+               err ? err : "");
+        free(out), free(err);
+    }
 }
 
 const ds_test cli_tests[] = {

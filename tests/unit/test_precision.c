@@ -12,11 +12,12 @@
  *    photos from tests/fixtures;
  *  - on a retrieval set of 510 drawings from `dinoseek sample generate`,
  *    each image's top 10 among the others overlaps f32's top 10 by >= 9.5
- *    on average: bf16x2 does (and so auto may pick it); bf16 does not (8.6
- *    here): with generated weights every drawing's vector is nearly the
- *    same (cosine 0.9998 between any two, top-10 gaps of 1e-6), and 8-bit
- *    activations move them more than that. Its figure is printed, held
- *    to a floor, and auto must never pick it.
+ *    on average: bf16x2 does, and so auto may pick it. bf16 does not (8.6
+ *    to 9.2, bench/RESULTS.md): with generated weights every drawing's
+ *    vector is nearly the same (cosine 0.9998 between any two, top-10 gaps
+ *    of 1e-6), and 8-bit activations move them more than that; auto never
+ *    picks it (checked in the first test), and its retrieval is not rerun
+ *    here, to keep `make test` short.
  * Everything goes through `dinoseek embed` (the shipped binary), each path
  * in a process of its own, since oneDNN fixes its ISA once per process.
  */
@@ -128,7 +129,8 @@ static void test_paths_said(void)
     for (int i = 0, n = paths(ps); i < n; i++)
         tested += !report_missing(&ps[i]);
     fprintf(stderr, "    CPU: %s; flags: %s\n", ds_cpu_get()->brand, ds_cpu_flags());
-    /* auto is bf16x2 on AMX, f32 elsewhere. */
+    /* auto is bf16x2 on AMX, f32 elsewhere; never bf16 (see the top). */
+    CHECK(gemm_precision_auto() != GEMM_BF16);
     char *err = NULL;
     json_t *v = embed("", ds_test_model_dir(), "auto", 224, IMG "quad.png", &err);
     CHECKF(v && err && strstr(err, ds_cpu_get()->amx_bf16 ? "precision bf16x2" : "precision f32"),
@@ -253,8 +255,7 @@ static void test_retrieval_overlap(void)
     int n = (int)json_array_size(ref), dim = 0;
     CHECKF(n >= 500, "%d drawings embedded", n);
     float *a = n ? as_floats(ref, &dim) : NULL;
-    for (int pr = 0; a && pr < n_paths * 2; pr++) {
-        int i = pr / 2, r = pr % 2;
+    for (int i = 0, r = 1; a && i < n_paths; i++) {
         if (!ps[i].have)
             continue;
         json_t *got = embed(ps[i].env, ds_test_model_dir(), reduced[r], 224, files, NULL);
@@ -278,14 +279,7 @@ static void test_retrieval_overlap(void)
         }
         fprintf(stderr, "    %s, %s: %d drawings, top-10 overlap with f32 %.3f on average "
                 "(worst query %d)\n", ps[i].name, reduced[r], n, sum / n, worst);
-        if (r == 1)
-            CHECKF(sum / n >= 9.5, "%s bf16x2: overlap %.3f", ps[i].name, sum / n);
-        else
-            /* Not the issue's 9.5 (see the top): a floor that catches a
-             * bf16 path gone wrong, and auto must not choose it. */
-            CHECKF(sum / n >= 7.5 && gemm_precision_auto() != GEMM_BF16,
-                   "%s bf16: overlap %.3f, auto %s", ps[i].name, sum / n,
-                   gemm_precision_name(gemm_precision_auto()));
+        CHECKF(sum / n >= 9.5, "%s bf16x2: overlap %.3f", ps[i].name, sum / n);
         free(b);
         json_decref(got);
     }
@@ -296,6 +290,6 @@ static void test_retrieval_overlap(void)
 const ds_test precision_tests[] = {
     {"the paths this CPU has; auto and refusals", test_paths_said},
     {"bf16, bf16x2 CLS cosine >= 0.9999: small, base; 224, 518", test_cls_cosine},
-    {"retrieval: bf16x2 top-10 overlap >= 9.5; bf16 said", test_retrieval_overlap},
+    {"retrieval: bf16x2 top-10 overlap >= 9.5 of 10", test_retrieval_overlap},
     {0},
 };
