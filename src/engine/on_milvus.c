@@ -1312,6 +1312,9 @@ int engm_stats(eng *e, eng_collection *c, json_t **out, ds_err *err)
                      "vector_field", s->vector, "generated_weights",
                      vit_get_config(c->model->vit)->generated);
     scan_clear(&sc);
+    if (*out)
+        json_object_set_new(*out, "precision",
+                            json_string(gemm_precision_name(c->model->precision)));
     return *out ? 0 : ds_fail(err, DS_ENOMEM, "out of memory");
 }
 

@@ -621,6 +621,9 @@ int eng_stats(eng *e, const char *collection, json_t **out, ds_err *err)
                      "top_loc_classes", loc, "index", "kind", is.kind, "count",
                      (json_int_t)is.count, "bytes", (json_int_t)is.bytes, "f16", is.f16,
                      "prescan", is.prescan, "generated_weights", vit_get_config(c->model->vit)->generated);
+    if (*out)
+        json_object_set_new(*out, "precision",
+                            json_string(gemm_precision_name(c->model->precision)));
     return *out ? 0 : ds_fail(err, DS_ENOMEM, "out of memory");
 }
 

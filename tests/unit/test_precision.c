@@ -287,9 +287,50 @@ static void test_retrieval_overlap(void)
     json_decref(ref);
 }
 
+/* `dinoseek stats` of DATA with extra args: its JSON's "precision", into
+ * out ("" when the command failed); returns the exit status. */
+static int stats_precision(const char *data, const char *extra, char *out, size_t n, char **err)
+{
+    char cmd[2048], *text = NULL;
+    snprintf(cmd, sizeof cmd, "%s stats --model %s --data %s/%s %s", ds_test_bin(),
+             ds_test_model_dir(), ds_test_tmpdir, data, extra);
+    int st = ds_test_run(cmd, &text, err);
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    const char *p = json_string_value(json_object_get(j, "precision"));
+    snprintf(out, n, "%s", st == 0 && p ? p : "");
+    json_decref(j);
+    free(text);
+    return st;
+}
+
+/* A collection remembers the precision its vectors were made in: auto
+ * follows it, another one asked for is refused, naming both. */
+static void test_collection_remembers(void)
+{
+    char p[32], *err = NULL, cmd[1600];
+    snprintf(cmd, sizeof cmd, "%s add --model %s --data %s/made32 --precision f32 "
+             IMG "quad.png", ds_test_bin(), ds_test_model_dir(), ds_test_tmpdir);
+    CHECK(ds_test_run(cmd, NULL, NULL) == 0);
+    CHECKF(stats_precision("made32", "", p, sizeof p, NULL) == 0 && !strcmp(p, "f32"),
+           "auto on an f32 collection: '%s'", p);
+    if (!gemm_precision_available(GEMM_BF16, NULL, 0))
+        SKIP("no bf16 units: the refusal of a bf16 request is tested where they exist");
+    CHECKF(stats_precision("made32", "--precision bf16x2", p, sizeof p, &err) == 1 && err &&
+               strstr(err, "made in f32, not bf16x2"), "%s", err ? err : "");
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s add --model %s --data %s/made16 --precision bf16 "
+             IMG "quad.png", ds_test_bin(), ds_test_model_dir(), ds_test_tmpdir);
+    CHECK(ds_test_run(cmd, NULL, NULL) == 0);
+    CHECKF(stats_precision("made16", "", p, sizeof p, NULL) == 0 && !strcmp(p, "bf16"),
+           "auto on a bf16 collection: '%s'", p);
+    CHECKF(stats_precision("made16", "--precision f32", p, sizeof p, NULL) == 1,
+           "f32 asked of a bf16 collection: '%s'", p);
+}
+
 const ds_test precision_tests[] = {
     {"the paths this CPU has; auto and refusals", test_paths_said},
     {"bf16, bf16x2 CLS cosine >= 0.9999: small, base; 224, 518", test_cls_cosine},
     {"retrieval: bf16x2 top-10 overlap >= 9.5 of 10", test_retrieval_overlap},
+    {"a collection remembers its precision", test_collection_remembers},
     {0},
 };
