@@ -24,6 +24,7 @@
  * within seconds of each other.
  */
 #include <cblas.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -106,7 +107,9 @@ static int peer_start(py_peer *p, const char *script, const char *needs)
     const char *py = getenv("DINOSEEK_BENCH_PYTHON");
     if (!py)
         py = access(".venv/bin/python", X_OK) == 0 ? ".venv/bin/python" : "/usr/bin/python3";
-    if (pipe(in) || pipe(out))
+    /* Close-on-exec: our ends must not leak into a side started later, or
+     * closing them here would never reach this side as end of input. */
+    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
         return -1;
     p->pid = fork();
     if (p->pid == 0) {

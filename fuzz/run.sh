@@ -1,11 +1,16 @@
 #!/bin/sh
-# run.sh SECONDS - build every fuzz target with clang's libFuzzer (+ ASan and
-# UBSan) and run each for SECONDS, starting from its corpus in fuzz/corpus/.
+# run.sh SECONDS [TARGET...] - build every fuzz target (or only the TARGETs
+# named, e.g. s3_xml_fuzzer) with clang's libFuzzer (+ ASan and UBSan) and
+# run each for SECONDS, starting from its corpus in fuzz/corpus/.
 # New interesting inputs go to build/fuzz-out/<target>/ (promote the useful
 # ones into fuzz/corpus/ by hand); a crash stops the run with its input saved.
 set -eu
 seconds=${1:-60}
+[ $# -gt 0 ] && shift
 cd "$(dirname "$0")/.."
+for want in "$@"; do
+    [ -f "fuzz/$want.c" ] || { echo "run.sh: no fuzz target fuzz/$want.c" >&2; exit 2; }
+done
 out=build/fuzz-libfuzzer
 mkdir -p "$out"
 # No OpenMP here: clang would need its own runtime, and fuzzing wants one thread.
@@ -13,13 +18,16 @@ make --no-print-directory CC=clang OPENMP= BUILD="$out" SANITIZE=1 \
     CFLAGS_EXTRA=-fsanitize=fuzzer-no-link "$out/libdinoseek.a"
 for src in fuzz/*_fuzzer.c; do
     name=$(basename "$src" .c)
+    if [ $# -gt 0 ]; then
+        case " $* " in *" $name "*) ;; *) continue ;; esac
+    fi
     echo "== $name: building"
     clang -std=c11 -g -O1 -D_GNU_SOURCE -Isrc \
         -isystem /usr/include/$(gcc -print-multiarch)/openblas-openmp \
         $(pkg-config --cflags vips jansson libcurl sqlite3 libmicrohttpd libxml-2.0 libarchive) \
         -fsanitize=fuzzer,address,undefined "$src" "$out/libdinoseek.a" \
         $(pkg-config --libs vips jansson libcurl sqlite3 libmicrohttpd libxml-2.0 libarchive) \
-        -L/usr/lib/$(gcc -print-multiarch)/openblas-openmp -lopenblas -lm -o "$out/$name"
+        -L/usr/lib/$(gcc -print-multiarch)/openblas-openmp -lopenblas -ldnnl -lm -lpthread -o "$out/$name"
     mkdir -p "build/fuzz-out/$name"
     echo "== $name: running for ${seconds}s"
     "$out/$name" -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 \

@@ -104,6 +104,47 @@ static int is_known(const char *name, const char *const *known)
     return known == NULL;
 }
 
+int cmd_config_parse(FILE *f, const char *path, const char *const *known, char *msg,
+                     size_t msg_n)
+{
+    /* Whole lines, however long: a line cut in two would be read as two
+     * (the second a setting of its own) and counted twice. */
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0, rc = 0;
+    n_config = 0;
+    msg[0] = '\0';
+    while (rc == 0 && getline(&line, &cap, f) >= 0) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *s = trim(line), *eq = strchr(s, '=');
+        if (!*s)
+            continue;
+        if (!eq) {
+            snprintf(msg, msg_n, "%s:%d: expected 'name = value'", path, lineno);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *name = trim(s), *value = trim(eq + 1);
+        if (!is_known(name, known) || strlen(name) >= sizeof config[0].name) {
+            snprintf(msg, msg_n, "%s:%d: unknown setting '%s'", path, lineno, name);
+            rc = -1;
+        } else if (strlen(value) >= sizeof config[0].value || n_config == 64) {
+            snprintf(msg, msg_n, "%s:%d: value too long or too many settings", path, lineno);
+            rc = -1;
+        } else {
+            snprintf(config[n_config].name, sizeof config[0].name, "%s", name);
+            snprintf(config[n_config].value, sizeof config[0].value, "%s", value);
+            n_config++;
+        }
+    }
+    free(line);
+    return rc;
+}
+
 int cmd_config_load(int argc, char **argv, const char *const *known, const char *cmd)
 {
     const char *path = getenv("DINOSEEK_CONFIG");
@@ -123,38 +164,11 @@ int cmd_config_load(int argc, char **argv, const char *const *known, const char 
         fprintf(stderr, "dinoseek %s: cannot read configuration file %s\n", cmd, path);
         return -1;
     }
-    char line[2048];
-    int lineno = 0, rc = 0;
-    n_config = 0;
-    while (rc == 0 && fgets(line, sizeof line, f)) {
-        lineno++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
-        char *s = trim(line), *eq = strchr(s, '=');
-        if (!*s)
-            continue;
-        if (!eq) {
-            fprintf(stderr, "dinoseek %s: %s:%d: expected 'name = value'\n", cmd, path, lineno);
-            rc = -1;
-            break;
-        }
-        *eq = '\0';
-        char *name = trim(s), *value = trim(eq + 1);
-        if (!is_known(name, known) || strlen(name) >= sizeof config[0].name) {
-            fprintf(stderr, "dinoseek %s: %s:%d: unknown setting '%s'\n", cmd, path, lineno, name);
-            rc = -1;
-        } else if (strlen(value) >= sizeof config[0].value || n_config == 64) {
-            fprintf(stderr, "dinoseek %s: %s:%d: value too long or too many settings\n", cmd,
-                    path, lineno);
-            rc = -1;
-        } else {
-            snprintf(config[n_config].name, sizeof config[0].name, "%s", name);
-            snprintf(config[n_config].value, sizeof config[0].value, "%s", value);
-            n_config++;
-        }
-    }
+    char msg[8192];
+    int rc = cmd_config_parse(f, path, known, msg, sizeof msg);
     fclose(f);
+    if (rc != 0)
+        fprintf(stderr, "dinoseek %s: %s\n", cmd, msg);
     return rc;
 }
 

@@ -6,6 +6,7 @@
 #define DS_CMD_COMMON_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "engine/engine.h"
 
@@ -23,6 +24,12 @@ const char *cmd_setting(const char *name);
  * long flags), '#' starts a comment. Returns 0, or -1 after printing the file
  * and line of a mistake (an unknown name is a mistake when known[] is given). */
 int cmd_config_load(int argc, char **argv, const char *const *known, const char *cmd);
+
+/* The reading behind cmd_config_load (and its fuzz target): the settings of
+ * the file f (named path in messages) replace those loaded before. Returns
+ * 0, or -1 with "PATH:LINE: what is wrong" in msg (size msg_n). */
+int cmd_config_parse(FILE *f, const char *path, const char *const *known, char *msg,
+                     size_t msg_n);
 
 /* Engine options. cmd_engine_defaults fills them from cmd_setting;
  * cmd_engine_option applies one flag (name without "--") and returns 1 when

@@ -25,12 +25,12 @@ const char *mv__db(const mv_client *c) { return c->db; }
 
 /* The envelope's verdict: 0 for success (v1 code 200, v2 code 0), else
  * -1 with Milvus's code and message. */
-static int envelope(const mv_client *c, const char *path, json_t *doc, ds_err *err)
+static int envelope(const char *uri, const char *path, json_t *doc, ds_err *err)
 {
     json_t *code = json_object_get(doc, "code");
     if (!json_is_object(doc) || !json_is_integer(code))
         return ds_fail(err, DS_EFORMAT, "Milvus at %s: %s: the answer is not Milvus's JSON "
-                       "(no \"code\")", c->uri, path);
+                       "(no \"code\")", uri, path);
     json_int_t v = json_integer_value(code);
     if (v == 0 || v == 200)
         return 0;
@@ -52,8 +52,25 @@ static int envelope(const mv_client *c, const char *path, json_t *doc, ds_err *e
                     strstr(clean, "service unavailable"))
                      ? DS_ENET
                      : DS_EIO;
-    return ds_fail(err, dc, "Milvus at %s: %s: %s (code %lld)", c->uri, path,
+    return ds_fail(err, dc, "Milvus at %s: %s: %s (code %lld)", uri, path,
                    *clean ? clean : "refused", (long long)v);
+}
+
+int mv__answer(const char *uri, const char *path, const char *text, size_t len, json_t **out,
+               ds_err *err)
+{
+    json_error_t je;
+    *out = NULL;
+    json_t *doc = json_loadb(text ? text : "", len, 0, &je);
+    if (!doc)
+        return ds_fail(err, DS_EFORMAT, "Milvus at %s: %s: the answer is not JSON (%s)", uri,
+                       path, je.text);
+    if (envelope(uri, path, doc, err) != 0) {
+        json_decref(doc);
+        return -1;
+    }
+    *out = doc;
+    return 0;
 }
 
 int mv__call(mv_client *c, const char *path, json_t *body, json_t **out, long *status,
@@ -105,19 +122,7 @@ int mv__call(mv_client *c, const char *path, json_t *body, json_t **out, long *s
         else
             curl_easy_cleanup(h);
         if (cc == CURLE_OK && *status == 200) {
-            json_error_t je;
-            json_t *doc = json_loadb(resp.data ? resp.data : "", resp.len, 0, &je);
-            if (!doc) {
-                ds_fail(err, DS_EFORMAT, "Milvus at %s: %s: the answer is not JSON (%s)", c->uri,
-                        path, je.text);
-                break;
-            }
-            if (envelope(c, path, doc, err) != 0) {
-                json_decref(doc);
-                break;
-            }
-            *out = doc;
-            rc = 0;
+            rc = mv__answer(c->uri, path, resp.data, resp.len, out, err);
             break;
         }
         if (attempt > retries || !net_retryable(cc, *status) || resp.over || resp.nomem) {
@@ -151,17 +156,20 @@ static int list_call(mv_client *c, int retries, json_t **names, ds_err *err)
         rc = mv__call(c, "/v1/vector/collections", NULL, &out, &status, retries, err);
     }
     json_decref(body);
-    if (rc == 0 && names) {
-        json_t *data = json_object_get(out, "data");
-        size_t i;
-        json_t *v;
-        *names = json_array();
-        json_array_foreach(data, i, v)
-            if (json_is_string(v))
-                json_array_append(*names, v);
-    }
+    if (rc == 0 && names)
+        *names = mv__parse_names(out);
     json_decref(out);
     return rc;
+}
+
+json_t *mv__parse_names(json_t *doc)
+{
+    json_t *data = json_object_get(doc, "data"), *names = json_array(), *v;
+    size_t i;
+    json_array_foreach(data, i, v)
+        if (json_is_string(v))
+            json_array_append(names, v);
+    return names;
 }
 
 int mv_ping(mv_client *c, ds_err *err) { return list_call(c, 0, NULL, err); }

@@ -114,6 +114,20 @@ static long yyyymmdd(const char *s)
     return m >= 1 && m <= 12 && d >= 1 && d <= 31 ? v : -1;
 }
 
+/* A Milvus field name: a letter or '_', then letters, digits and '_', at
+ * most 255 bytes. */
+static int is_field_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 255 || (s[0] >= '0' && s[0] <= '9'))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
 static void and_(mv_buf *b)
 {
     if (b->len)
@@ -200,8 +214,17 @@ int mv_expr_compile(const cat_filter *f, const char *pk, const int64_t *ids, siz
         }
     }
     if (ids) {
+        /* The primary key's name comes from the collection's schema (Milvus's
+         * describe): written as a name only when it is one, and whole
+         * (printf_ would cut a long one). */
+        const char *name = pk && *pk ? pk : "id";
+        if (!is_field_name(name)) {
+            rc = ds_fail(err, DS_EINVAL, "primary key \"%.40s\" is not a Milvus field name", name);
+            goto out;
+        }
         and_(&b);
-        printf_(&b, "%s in [", pk && *pk ? pk : "id");
+        puts_(&b, name);
+        puts_(&b, " in [");
         for (size_t i = 0; i < n_ids; i++)
             printf_(&b, "%s%lld", i ? "," : "", (long long)ids[i]);
         puts_(&b, "]");

@@ -10,7 +10,9 @@
  *     (DS_EINVAL otherwise);
  *   - Locarno classes must look like one ("12" or "12-08") and dates like a
  *     date ("2014-03-18", then the seed's YYYYMMDD integers); ids are printed
- *     integers; nothing else reaches the expression.
+ *     integers, after the primary key's name when it is a field name
+ *     (letters, digits, '_'; DS_EINVAL otherwise); nothing else reaches the
+ *     expression.
  *
  * What Milvus cannot express is left for the caller to apply to the rows it
  * gets back (mv_residual_allows): Milvus 2.3 matches strings only exactly or

@@ -4,6 +4,7 @@
  * the one shape milvus.h promises (integer ids, "score"). */
 #include "milvus/milvus_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,8 +59,9 @@ static int param_int(json_t *params, const char *key)
     return 0;
 }
 
-static int read_schema(const char *coll, json_t *data, mv_schema *s, ds_err *err)
+int mv__parse_schema(const char *coll, json_t *doc, mv_schema *s, ds_err *err)
 {
+    json_t *data = json_object_get(doc, "data");
     memset(s, 0, sizeof *s);
     json_t *fields = json_object_get(data, "fields");
     if (!json_is_array(fields))
@@ -102,23 +104,46 @@ static int read_schema(const char *coll, json_t *data, mv_schema *s, ds_err *err
     if (!*s->primary || !*s->vector || s->dim <= 0)
         return ds_fail(err, DS_EUNSUPPORTED, "Milvus: %s has no primary key or float vector "
                        "field dinoseek can use", coll);
+    /* Milvus's own limit is 32768; callers size buffers from dim. */
+    if (s->dim > 32768)
+        return ds_fail(err, DS_EFORMAT, "Milvus: %s: a %d-dimensional vector field", coll,
+                       s->dim);
     return 0;
 }
 
-/* v2: the vector index's type, from indexes/describe (collections/describe
- * names the index but not its type). data is an array of indexes in the
- * documented examples, an object in the documented schema: both are read. */
-static int index_type_v2(mv_client *c, const char *coll, json_t *described, mv_schema *s,
-                         ds_err *err)
+const char *mv__index_name(json_t *described, const char *vector)
 {
     const char *name = NULL;
     size_t i;
     json_t *ix;
-    json_array_foreach(json_object_get(described, "indexes"), i, ix) {
+    json_array_foreach(json_object_get(json_object_get(described, "data"), "indexes"), i, ix) {
         const char *field = json_string_value(json_object_get(ix, "fieldName"));
-        if (field && strcmp(field, s->vector) == 0)
+        if (field && strcmp(field, vector) == 0)
             name = json_string_value(json_object_get(ix, "indexName"));
     }
+    return name;
+}
+
+void mv__parse_index_type(json_t *doc, const char *name, mv_schema *s)
+{
+    size_t i;
+    json_t *ix, *data = json_object_get(doc, "data");
+    json_array_foreach(data, i, ix) {
+        const char *n = json_string_value(json_object_get(ix, "indexName"));
+        if (n && strcmp(n, name) == 0)
+            data = ix;
+    }
+    const char *type = json_string_value(json_object_get(data, "indexType"));
+    if (type)
+        snprintf(s->index_type, sizeof s->index_type, "%s", type);
+}
+
+/* v2: the vector index's type, from indexes/describe (collections/describe
+ * names the index but not its type). */
+static int index_type_v2(mv_client *c, const char *coll, json_t *described, mv_schema *s,
+                         ds_err *err)
+{
+    const char *name = mv__index_name(described, s->vector);
     if (!name)
         return 0; /* not indexed: no type */
     json_t *body = json_pack("{s:s,s:s,s:s}", "dbName", mv__db(c), "collectionName", coll,
@@ -128,15 +153,7 @@ static int index_type_v2(mv_client *c, const char *coll, json_t *described, mv_s
     json_decref(body);
     if (rc != 0)
         return -1;
-    json_t *data = json_object_get(doc, "data");
-    json_array_foreach(data, i, ix) {
-        const char *n = json_string_value(json_object_get(ix, "indexName"));
-        if (n && strcmp(n, name) == 0)
-            data = ix;
-    }
-    const char *type = json_string_value(json_object_get(data, "indexType"));
-    if (type)
-        snprintf(s->index_type, sizeof s->index_type, "%s", type);
+    mv__parse_index_type(doc, name, s);
     json_decref(doc);
     return 0;
 }
@@ -160,9 +177,9 @@ static int describe(mv_client *c, const char *coll, mv_schema *out, int with_ind
         rc = mv__call(c, path, NULL, &doc, &status, -1, err);
     }
     if (rc == 0)
-        rc = read_schema(coll, json_object_get(doc, "data"), out, err);
+        rc = mv__parse_schema(coll, doc, out, err);
     if (rc == 0 && with_index && mv_get_dialect(c) == MV_V2)
-        rc = index_type_v2(c, coll, json_object_get(doc, "data"), out, err);
+        rc = index_type_v2(c, coll, doc, out, err);
     json_decref(body);
     json_decref(doc);
     return rc;
@@ -273,7 +290,8 @@ int mv_drop(mv_client *c, const char *coll, ds_err *err)
 
 /* ---- entities ------------------------------------------------------------- */
 
-/* An id as v1 sends it (a string) or v2 (a number), as an integer. */
+/* An id as v1 sends it (a string) or v2 (a number), as an integer; one
+ * past int64's range is refused (strtoll would clamp it to another id). */
 static int to_int64(json_t *v, json_int_t *out)
 {
     if (json_is_integer(v)) {
@@ -284,8 +302,9 @@ static int to_int64(json_t *v, json_int_t *out)
     char *end;
     if (!s || !*s)
         return -1;
+    errno = 0;
     long long x = strtoll(s, &end, 10);
-    if (*end)
+    if (*end || errno == ERANGE)
         return -1;
     *out = x;
     return 0;
@@ -338,12 +357,26 @@ int mv_insert(mv_client *c, const char *coll, json_t *rows, json_t **ids_out, ds
     json_decref(body);
     if (rc != 0)
         return -1;
+    json_t *out = NULL;
+    rc = mv__parse_insert_ids(doc, coll, json_array_size(rows), &out, err);
+    json_decref(doc);
+    if (rc != 0)
+        return -1;
+    if (ids_out)
+        *ids_out = out;
+    else
+        json_decref(out);
+    return 0;
+}
+
+int mv__parse_insert_ids(json_t *doc, const char *coll, size_t n_rows, json_t **ids_out,
+                         ds_err *err)
+{
+    *ids_out = NULL;
     json_t *ids = json_object_get(json_object_get(doc, "data"), "insertIds");
-    if (!json_is_array(ids) || json_array_size(ids) != json_array_size(rows)) {
-        json_decref(doc);
+    if (!json_is_array(ids) || json_array_size(ids) != n_rows)
         return ds_fail(err, DS_EFORMAT, "Milvus: insert into %s: %zu ids for %zu rows", coll,
-                       json_array_size(ids), json_array_size(rows));
-    }
+                       json_array_size(ids), n_rows);
     json_t *out = json_array();
     size_t i;
     json_t *v;
@@ -351,17 +384,12 @@ int mv_insert(mv_client *c, const char *coll, json_t *rows, json_t **ids_out, ds
         json_int_t x;
         if (to_int64(v, &x) != 0) {
             json_decref(out);
-            json_decref(doc);
             return ds_fail(err, DS_EFORMAT, "Milvus: insert into %s: an id that is not an "
                            "integer", coll);
         }
         json_array_append_new(out, json_integer(x));
     }
-    json_decref(doc);
-    if (ids_out)
-        *ids_out = out;
-    else
-        json_decref(out);
+    *ids_out = out;
     return 0;
 }
 
@@ -429,13 +457,18 @@ int mv_query(mv_client *c, const char *coll, const char *filter, const char *con
     json_decref(body);
     if (rc != 0)
         return -1;
-    json_t *data = json_object_get(doc, "data");
-    if (normalise_rows(data, NULL, err) != 0) {
-        json_decref(doc);
-        return -1;
-    }
-    *rows = json_incref(data);
+    rc = mv__parse_rows(doc, rows, err);
     json_decref(doc);
+    return rc;
+}
+
+int mv__parse_rows(json_t *doc, json_t **rows, ds_err *err)
+{
+    *rows = NULL;
+    json_t *data = json_object_get(doc, "data");
+    if (normalise_rows(data, NULL, err) != 0)
+        return -1;
+    *rows = json_incref(data);
     return 0;
 }
 
@@ -456,11 +489,16 @@ int mv_count(mv_client *c, const char *coll, const char *filter, int64_t *n, ds_
     json_decref(body);
     if (rc != 0)
         return -1;
+    rc = mv__parse_count(doc, coll, n, err);
+    json_decref(doc);
+    return rc;
+}
+
+int mv__parse_count(json_t *doc, const char *coll, int64_t *n, ds_err *err)
+{
     json_t *row = json_array_get(json_object_get(doc, "data"), 0);
     json_int_t v = 0;
-    rc = to_int64(json_object_get(row, "count(*)"), &v);
-    json_decref(doc);
-    if (rc != 0 || v < 0)
+    if (to_int64(json_object_get(row, "count(*)"), &v) != 0 || v < 0)
         return ds_fail(err, DS_EFORMAT, "Milvus: count of %s: no count in the answer", coll);
     *n = v;
     return 0;
@@ -521,12 +559,7 @@ int mv_search(mv_client *c, const char *coll, const mv_search_req *r, json_t **h
     json_decref(body);
     if (rc != 0)
         return -1;
-    json_t *data = json_object_get(doc, "data");
-    if (normalise_rows(data, NULL, err) != 0) {
-        json_decref(doc);
-        return -1;
-    }
-    *hits = json_incref(data);
+    rc = mv__parse_rows(doc, hits, err);
     json_decref(doc);
-    return 0;
+    return rc;
 }

@@ -29,6 +29,10 @@ static void test_blob_name_corpus(void) { replay("blob_name_fuzzer"); }
 static void test_arc_corpus(void) { replay("arc_fuzzer"); }
 static void test_xml_corpus(void) { replay("xml_fuzzer"); }
 static void test_index_corpus(void) { replay("index_fuzzer"); }
+static void test_s3_xml_corpus(void) { replay("s3_xml_fuzzer"); }
+static void test_milvus_corpus(void) { replay("milvus_fuzzer"); }
+static void test_expr_corpus(void) { replay("expr_fuzzer"); }
+static void test_conf_corpus(void) { replay("conf_fuzzer"); }
 
 const ds_test fuzz_tests[] = {
     {"safetensors fuzz corpus replays cleanly", test_st_corpus},
@@ -38,5 +42,9 @@ const ds_test fuzz_tests[] = {
     {"archive fuzz corpus replays cleanly", test_arc_corpus},
     {"USPTO grant XML fuzz corpus replays cleanly", test_xml_corpus},
     {"index file fuzz corpus replays cleanly", test_index_corpus},
+    {"S3 XML answer fuzz corpus replays cleanly", test_s3_xml_corpus},
+    {"Milvus REST answer fuzz corpus replays cleanly", test_milvus_corpus},
+    {"Milvus filter expression fuzz corpus replays cleanly", test_expr_corpus},
+    {"configuration file fuzz corpus replays cleanly", test_conf_corpus},
     {0},
 };
