@@ -31,6 +31,8 @@ typedef struct prim {
 struct gemm_linear {
     gemm_precision precision;
     int in, out, has_bias;
+    int onednn;                  /* the product runs in oneDNN (else OpenBLAS) */
+    dnnl_data_type_t dt;         /* of the weights and activations: bf16, or f32 */
     int k;                       /* the product's depth: in, or 2·in for bf16x2, whose
                                     activations come as two bf16 halves side by side */
     const float *w, *b;          /* f32: the caller's (bf16: read once, at load) */
@@ -49,7 +51,7 @@ struct gemm_linear {
 static dnnl_engine_t engine;
 static dnnl_status_t engine_status = dnnl_success;
 static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
-static char impl_name[96];
+static char impl_name[2][96];   /* what oneDNN chose: [0] bf16, [1] f32 */
 static pthread_mutex_t impl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void engine_make(void)
@@ -127,14 +129,26 @@ gemm_precision gemm_precision_auto(void)
     return ds_cpu_get()->amx_bf16 ? GEMM_BF16X2 : GEMM_F32;
 }
 
+/* f32 products run in oneDNN too, unless DINOSEEK_F32_GEMM=openblas: its
+ * f32 matmul reaches 205-225 GFLOP/s on the ViT's shapes on two Zen 4
+ * cores against OpenBLAS's 175-185 (the same float32 arithmetic, summed
+ * in another order: parity with Hugging Face holds, tests/unit/test_parity.c). */
+static int f32_in_onednn(void)
+{
+    const char *v = getenv("DINOSEEK_F32_GEMM");
+    return !(v && !strcmp(v, "openblas"));
+}
+
 const char *gemm_engine_name(gemm_precision p)
 {
-    if (p == GEMM_F32)
+    if (p == GEMM_F32 && !f32_in_onednn())
         return "OpenBLAS sgemm";
-    static char name[128];
+    static char name[200];
     pthread_mutex_lock(&impl_lock);
     const ds_cpu *c = ds_cpu_get();
-    snprintf(name, sizeof name, "oneDNN %s", *impl_name ? impl_name
+    const char *impl = impl_name[p == GEMM_F32];
+    snprintf(name, sizeof name, "oneDNN %s", *impl ? impl
+                                             : p == GEMM_F32 ? "(f32)"
                                              : c->amx_bf16 ? "(AMX-BF16)"
                                                            : "(AVX512_BF16)");
     pthread_mutex_unlock(&impl_lock);
@@ -195,7 +209,7 @@ static dnnl_status_t matmul_pd(const gemm_linear *l, int rows, const dnnl_memory
     dnnl_memory_desc_t src, dst, bias;
     dnnl_dims_t sd = {rows, l->k}, dd = {rows, l->out}, bd = {1, l->out};
     dnnl_status_t st;
-    if ((st = dnnl_memory_desc_init_by_tag(&src, 2, sd, dnnl_bf16, dnnl_ab)) ||
+    if ((st = dnnl_memory_desc_init_by_tag(&src, 2, sd, l->dt, dnnl_ab)) ||
         (st = dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_f32, dnnl_ab)) ||
         (st = dnnl_memory_desc_init_by_tag(&bias, 2, bd, dnnl_f32, dnnl_ab)))
         return st;
@@ -205,17 +219,17 @@ static dnnl_status_t matmul_pd(const gemm_linear *l, int rows, const dnnl_memory
     return dnnl_primitive_desc_create(pd, &md, NULL, engine, NULL);
 }
 
-static void note_impl(dnnl_primitive_desc_t pd)
+static void note_impl(const gemm_linear *l, dnnl_primitive_desc_t pd)
 {
     const char *impl = NULL;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl) {
         pthread_mutex_lock(&impl_lock);
-        snprintf(impl_name, sizeof impl_name, "%s", impl);
+        snprintf(impl_name[l->dt == dnnl_f32], sizeof impl_name[0], "%s", impl);
         pthread_mutex_unlock(&impl_lock);
     }
 }
 
-static int bf16_prepare(gemm_linear *l, ds_err *err)
+static int onednn_prepare(gemm_linear *l, ds_err *err)
 {
     pthread_once(&engine_once, engine_make);
     if (engine_status != dnnl_success)
@@ -229,10 +243,10 @@ static int bf16_prepare(gemm_linear *l, ds_err *err)
     DNNL_TRY(dnnl_stream_create(&l->stream, engine, dnnl_stream_default_flags), "a stream");
     /* W is [out, in] row-major: as the [in, out] matrix oneDNN multiplies
      * by, that is the transposed plain layout "ba". */
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&any, 2, wd, dnnl_bf16, dnnl_format_tag_any), "weights");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&any, 2, wd, l->dt, dnnl_format_tag_any), "weights");
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&user_md, 2, wd, dnnl_f32, dnnl_ba), "weights");
     DNNL_TRY(matmul_pd(l, REF_ROWS, &any, &pd), "a bf16 matmul");
-    note_impl(pd);
+    note_impl(l, pd);
     l->wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     DNNL_TRY(dnnl_memory_create(&l->weights, &l->wmd, engine, DNNL_MEMORY_ALLOCATE), "weights");
     if (l->k != l->in) {
@@ -269,7 +283,7 @@ static int bf16_prepare(gemm_linear *l, ds_err *err)
     dnnl_primitive_desc_destroy(pd);
     dnnl_memory_destroy(user_w);
     free(twice);
-    l->w = l->b = NULL; /* only the converted copies are read from now on */
+    l->w = l->b = NULL; /* only oneDNN's copies are read from now on */
     return 0;
 fail:
     free(twice);
@@ -281,7 +295,7 @@ fail:
 }
 
 /* The primitive for `rows` rows: remembered, or made now. */
-static dnnl_primitive_t bf16_primitive(gemm_linear *l, int rows, ds_err *err)
+static dnnl_primitive_t onednn_primitive(gemm_linear *l, int rows, ds_err *err)
 {
     for (int i = 0; i < PRIMS; i++)
         if (l->prims[i].p && l->prims[i].rows == rows)
@@ -289,7 +303,7 @@ static dnnl_primitive_t bf16_primitive(gemm_linear *l, int rows, ds_err *err)
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_t p = NULL;
     DNNL_TRY(matmul_pd(l, rows, &l->wmd, &pd), "a bf16 matmul for this batch");
-    note_impl(pd);
+    note_impl(l, pd);
     DNNL_TRY(dnnl_primitive_create(&p, pd), "a bf16 matmul for this batch");
     dnnl_primitive_desc_destroy(pd);
     prim *slot = &l->prims[l->next];
@@ -304,34 +318,37 @@ fail:
     return NULL;
 }
 
-static int bf16_run(gemm_linear *l, const float *x, int rows, float *y, ds_err *err)
+static int onednn_run(gemm_linear *l, const float *x, int rows, float *y, ds_err *err)
 {
     size_t need = (size_t)rows * (size_t)l->k;
-    if (need > l->xcap) {
+    if (l->dt != dnnl_f32 && need > l->xcap) {
         uint16_t *b = realloc(l->xbuf, need * sizeof *b);
         if (!b)
             return ds_fail(err, DS_ENOMEM, "out of memory for bf16 activations");
         l->xbuf = b;
         l->xcap = need;
     }
-    if (l->k == l->in)
+    if (l->dt == dnnl_f32)
+        ; /* read in place */
+    else if (l->k == l->in)
         gemm_to_bf16(x, l->xbuf, need);
     else
         split_bf16(x, rows, l->in, l->xbuf);
-    dnnl_primitive_t p = bf16_primitive(l, rows, err);
+    dnnl_primitive_t p = onednn_primitive(l, rows, err);
     if (!p)
         return -1;
     dnnl_memory_t src = NULL, dst = NULL;
     dnnl_memory_desc_t smd, dmd;
     dnnl_dims_t sd = {rows, l->k}, dd = {rows, l->out};
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&smd, 2, sd, dnnl_bf16, dnnl_ab), "activations");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&smd, 2, sd, l->dt, dnnl_ab), "activations");
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab), "output");
-    DNNL_TRY(dnnl_memory_create(&src, &smd, engine, l->xbuf), "activations");
+    DNNL_TRY(dnnl_memory_create(&src, &smd, engine, l->dt == dnnl_f32 ? (void *)x : l->xbuf),
+             "activations");
     DNNL_TRY(dnnl_memory_create(&dst, &dmd, engine, y), "output");
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, l->weights},
                                {DNNL_ARG_DST, dst}, {DNNL_ARG_BIAS, l->bias}};
-    DNNL_TRY(dnnl_primitive_execute(p, l->stream, l->bias ? 4 : 3, args), "a bf16 matmul");
-    DNNL_TRY(dnnl_stream_wait(l->stream), "a bf16 matmul");
+    DNNL_TRY(dnnl_primitive_execute(p, l->stream, l->bias ? 4 : 3, args), "a matmul");
+    DNNL_TRY(dnnl_stream_wait(l->stream), "a matmul");
     dnnl_memory_destroy(src);
     dnnl_memory_destroy(dst);
     return 0;
@@ -359,9 +376,17 @@ int gemm_linear_new(gemm_precision p, const float *w, const float *b, int out, i
     l->b = b;
     l->has_bias = b != NULL;
     l->k = p == GEMM_BF16X2 ? 2 * in : in;
-    if (p != GEMM_F32 && bf16_prepare(l, err) != 0) {
-        gemm_linear_free(l);
-        return -1;
+    l->dt = p == GEMM_F32 ? dnnl_f32 : dnnl_bf16;
+    l->onednn = p != GEMM_F32 || f32_in_onednn();
+    if (l->onednn && onednn_prepare(l, err) != 0) {
+        if (p != GEMM_F32) {
+            gemm_linear_free(l);
+            return -1;
+        }
+        /* f32 has OpenBLAS to fall back on, and the caller's weights. */
+        l->onednn = 0;
+        l->w = w;
+        l->b = b;
     }
     *lp = l;
     return 0;
@@ -386,8 +411,8 @@ int gemm_linear_run(gemm_linear *l, const float *x, int rows, float *y, ds_err *
 {
     if (rows <= 0)
         return 0;
-    if (l->precision != GEMM_F32)
-        return bf16_run(l, x, rows, y, err);
+    if (l->onednn)
+        return onednn_run(l, x, rows, y, err);
     ops_linear(x, rows, l->in, l->w, l->b, l->out, y);
     return 0;
 }
