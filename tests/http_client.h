@@ -27,6 +27,13 @@ ds_reply ds_http(int port, const char *method, const char *path, ds_form_fn form
                  const char *content_type, const char *raw, size_t raw_len, const char *header);
 void ds_reply_free(ds_reply *r);
 
+/* The API's envelope: {"code", "message", "data": {... "results": [...]}}. */
+static inline json_t *ds_reply_data(const ds_reply *r) { return json_object_get(r->json, "data"); }
+static inline json_t *ds_reply_results(const ds_reply *r)
+{
+    return json_object_get(ds_reply_data(r), "results");
+}
+
 /* libcurl write callback appending to a ds_reply's body (for tests that
  * drive curl themselves). */
 size_t ds_reply_on_body(char *p, size_t size, size_t n, void *reply);

@@ -831,7 +831,6 @@ static void test_uspto_parse_archive(void)
 
 /* ---- over HTTP ------------------------------------------------------------------ */
 
-static json_t *data_of(const ds_reply *r) { return json_object_get(r->json, "data"); }
 
 static void test_http_batch(void)
 {
@@ -865,7 +864,7 @@ static void test_http_batch(void)
     r = ds_http(s.port, "POST", "/api/batch/start", NULL, "application/json", body, strlen(body),
                 NULL);
     CHECKF(r.status == 200, "start: %ld %s", r.status, r.body);
-    json_int_t job = json_integer_value(json_object_get(data_of(&r), "job"));
+    json_int_t job = json_integer_value(json_object_get(ds_reply_data(&r), "job"));
     CHECK(job > 0);
     ds_reply_free(&r);
     r = ds_http(s.port, "POST", "/api/batch/start", NULL, "application/json", body, strlen(body),
@@ -887,7 +886,7 @@ static void test_http_batch(void)
 
     snprintf(path, sizeof path, "/api/batch/status/%lld", (long long)job);
     r = ds_http(s.port, "GET", path, NULL, NULL, NULL, 0, NULL);
-    json_t *d = data_of(&r);
+    json_t *d = ds_reply_data(&r);
     CHECKF(r.status == 200 && !strcmp(json_string_value(json_object_get(d, "status")), "done") &&
                json_integer_value(json_object_get(d, "done")) >= 2 * N_PATENTS,
            "status: %s", r.body);
@@ -902,7 +901,7 @@ static void test_http_batch(void)
     /* What was imported is searchable at once, with its patent's fields. */
     r = ds_http(s.port, "GET", "/api/collection/stats?collection=designs", NULL, NULL, NULL, 0,
                 NULL);
-    CHECKF(json_integer_value(json_object_get(data_of(&r), "patents")) == N_PATENTS, "stats: %s",
+    CHECKF(json_integer_value(json_object_get(ds_reply_data(&r), "patents")) == N_PATENTS, "stats: %s",
            r.body);
     ds_reply_free(&r);
     CHECKF(ds_server_stop(&s) == 0, "the server did not stop cleanly");
@@ -910,7 +909,6 @@ static void test_http_batch(void)
 
 /* ---- what the web UI asks of the API ---------------------------------------------- */
 
-static json_t *results_of(const ds_reply *r) { return json_object_get(data_of(r), "results"); }
 
 static const char *first_file_in(const char *dir_prefix, char *out, size_t n)
 {
@@ -986,13 +984,13 @@ static void test_api_for_the_ui(void)
     }
     /* Several views: fused, and said so. */
     ds_reply r = ds_http(s.port, "POST", "/api/search", two_views, NULL, NULL, 0, NULL);
-    CHECKF(r.status == 200 && json_integer_value(json_object_get(data_of(&r), "views")) == 2 &&
-               json_array_size(results_of(&r)) == 5,
+    CHECKF(r.status == 200 && json_integer_value(json_object_get(ds_reply_data(&r), "views")) == 2 &&
+               json_array_size(ds_reply_results(&r)) == 5,
            "two views: %ld %.300s", r.status, r.body);
-    const char *fusion = json_string_value(json_object_get(data_of(&r), "fusion"));
+    const char *fusion = json_string_value(json_object_get(ds_reply_data(&r), "fusion"));
     CHECKF(fusion && strstr(fusion, "best"), "fusion: %s", fusion ? fusion : "(none)");
     /* Both query drawings are in the collection: each is its own best hit. */
-    const char *top = json_string_value(json_object_get(json_array_get(results_of(&r), 0), "file_name"));
+    const char *top = json_string_value(json_object_get(json_array_get(ds_reply_results(&r), 0), "file_name"));
     CHECKF(top && (strstr(a, top) || strstr(b, top)), "top hit %s", top ? top : "(none)");
     ds_reply_free(&r);
 
@@ -1006,13 +1004,13 @@ static void test_api_for_the_ui(void)
     CHECKF(all.status == 200 && page.status == 200, "by name: %ld %ld %.200s", all.status,
            page.status, page.body);
     for (int i = 0; i < 2 && all.status == 200 && page.status == 200; i++) {
-        json_t *x = json_array_get(results_of(&all), (size_t)i + 1),
-               *y = json_array_get(results_of(&page), (size_t)i);
+        json_t *x = json_array_get(ds_reply_results(&all), (size_t)i + 1),
+               *y = json_array_get(ds_reply_results(&page), (size_t)i);
         CHECKF(json_integer_value(json_object_get(x, "id")) ==
                    json_integer_value(json_object_get(y, "id")),
                "page result %d differs", i);
     }
-    const char *best = json_string_value(json_object_get(json_array_get(results_of(&all), 0),
+    const char *best = json_string_value(json_object_get(json_array_get(ds_reply_results(&all), 0),
                                                          "file_name"));
     CHECKF(best && !strcmp(best, name), "a stored image is its own best match");
     ds_reply_free(&all);
@@ -1021,7 +1019,7 @@ static void test_api_for_the_ui(void)
     /* A crop is a different query; a bad one is a 400 naming it. */
     snprintf(q, sizeof q, "image=%s&top_k=1&crop_0=0.0,0.0,0.3,0.3", name);
     r = post_query(s.port, q);
-    double cropped = json_real_value(json_object_get(json_array_get(results_of(&r), 0), "score"));
+    double cropped = json_real_value(json_object_get(json_array_get(ds_reply_results(&r), 0), "score"));
     CHECKF(r.status == 200 && cropped < 0.99999, "crop: %ld score %f %.200s", r.status, cropped,
            r.body);
     ds_reply_free(&r);
@@ -1051,7 +1049,7 @@ static void test_api_for_the_ui(void)
 
     /* Locarno classes with names and counts; jobs; roots; large images. */
     r = ds_http(s.port, "GET", "/api/locarno?collection=designs", NULL, NULL, NULL, 0, NULL);
-    json_t *classes = json_object_get(data_of(&r), "classes");
+    json_t *classes = json_object_get(ds_reply_data(&r), "classes");
     json_int_t total = 0;
     for (size_t i = 0; i < json_array_size(classes); i++)
         total += json_integer_value(json_object_get(json_array_get(classes, i), "images"));
@@ -1062,7 +1060,7 @@ static void test_api_for_the_ui(void)
            "locarno: %.300s", r.body);
     ds_reply_free(&r);
     r = ds_http(s.port, "GET", "/api/batch/jobs?limit=5", NULL, NULL, NULL, 0, NULL);
-    CHECKF(r.status == 200 && json_array_size(json_object_get(data_of(&r), "jobs")) == 1,
+    CHECKF(r.status == 200 && json_array_size(json_object_get(ds_reply_data(&r), "jobs")) == 1,
            "jobs: %.300s", r.body);
     ds_reply_free(&r);
     char path[1200];

@@ -439,8 +439,6 @@ static ds_server srv;            /* serving the seed's collection */
 #define SERVED "design_patents_full"
 #define FIRST_LAMP "USD1100000-20251230-D00002.TIF" /* row 1: a lamp, 26-05 */
 
-static json_t *data_of(const ds_reply *r) { return json_object_get(r->json, "data"); }
-static json_t *results_of(const ds_reply *r) { return json_object_get(data_of(r), "results"); }
 
 static ds_reply search_by_name(const char *query)
 {
@@ -476,8 +474,8 @@ static void test_seed_collection_served(void)
     }
     /* A stored image by name: itself first, with the seed's fields. */
     ds_reply r = search_by_name("top_k=5");
-    json_t *top = json_array_get(results_of(&r), 0);
-    CHECKF(r.status == 200 && json_array_size(results_of(&r)) == 5, "%ld %.300s", r.status,
+    json_t *top = json_array_get(ds_reply_results(&r), 0);
+    CHECKF(r.status == 200 && json_array_size(ds_reply_results(&r)) == 5, "%ld %.300s", r.status,
            r.body);
     CHECK(top && !strcmp(json_string_value(json_object_get(top, "file_name")), FIRST_LAMP) &&
           json_real_value(json_object_get(top, "score")) > 0.999);
@@ -491,11 +489,11 @@ static void test_seed_collection_served(void)
     ds_reply_free(&r);
     /* Grouped: k distinct patents, never fewer when that many exist. */
     r = search_by_name("top_k=7&group_by_patent=true");
-    CHECKF(r.status == 200 && json_array_size(results_of(&r)) == 7, "grouped: %.300s", r.body);
+    CHECKF(r.status == 200 && json_array_size(ds_reply_results(&r)) == 7, "grouped: %.300s", r.body);
     json_t *seen = json_object();
     size_t i;
     json_t *g;
-    json_array_foreach(results_of(&r), i, g) {
+    json_array_foreach(ds_reply_results(&r), i, g) {
         const char *pid = json_string_value(json_object_get(g, "patent_id"));
         CHECK(pid && !json_object_get(seen, pid) && json_array_size(json_object_get(g, "images")) >= 1);
         if (pid)
@@ -505,19 +503,19 @@ static void test_seed_collection_served(void)
     ds_reply_free(&r);
     /* Filters reach Milvus; the substring one is applied to the rows. */
     r = search_by_name("top_k=50&loc_class=06");
-    CHECKF(r.status == 200 && json_array_size(results_of(&r)) == SEED_ROWS / 2, "class 06: %zu",
-           json_array_size(results_of(&r)));
-    json_array_foreach(results_of(&r), i, g)
+    CHECKF(r.status == 200 && json_array_size(ds_reply_results(&r)) == SEED_ROWS / 2, "class 06: %zu",
+           json_array_size(ds_reply_results(&r)));
+    json_array_foreach(ds_reply_results(&r), i, g)
         CHECK(!strncmp(json_string_value(json_object_get(g, "loc_class")), "06-", 3));
     ds_reply_free(&r);
     r = search_by_name("top_k=50&applicant=lumen");
-    CHECKF(r.status == 200 && json_array_size(results_of(&r)) == SEED_ROWS / 3, "lumen: %zu",
-           json_array_size(results_of(&r)));
+    CHECKF(r.status == 200 && json_array_size(ds_reply_results(&r)) == SEED_ROWS / 3, "lumen: %zu",
+           json_array_size(ds_reply_results(&r)));
     ds_reply_free(&r);
     /* The patent: every drawing, in order. */
     r = ds_http(srv.port, "GET", "/api/patent/D1100001?collection=" SERVED, NULL, NULL, NULL, 0,
                 NULL);
-    json_t *imgs = json_object_get(data_of(&r), "images");
+    json_t *imgs = json_object_get(ds_reply_data(&r), "images");
     CHECKF(r.status == 200 && json_array_size(imgs) == 3 &&
                json_integer_value(json_object_get(json_array_get(imgs, 2), "image_index")) == 2,
            "patent: %.300s", r.body);
@@ -529,8 +527,8 @@ static void test_seed_collection_served(void)
     /* Stats counted in Milvus. */
     r = ds_http(srv.port, "GET", "/api/collection/stats?collection=" SERVED, NULL, NULL, NULL, 0,
                 NULL);
-    CHECKF(r.status == 200 && json_integer_value(json_object_get(data_of(&r), "row_count")) ==
-               SEED_ROWS && json_integer_value(json_object_get(data_of(&r), "patents")) ==
+    CHECKF(r.status == 200 && json_integer_value(json_object_get(ds_reply_data(&r), "row_count")) ==
+               SEED_ROWS && json_integer_value(json_object_get(ds_reply_data(&r), "patents")) ==
                SEED_ROWS / 3, "stats: %.300s", r.body);
     ds_reply_free(&r);
     r = ds_http(srv.port, "GET", "/health", NULL, NULL, NULL, 0, NULL);
@@ -571,7 +569,7 @@ static void test_down_and_back(void)
         ds_reply_free(&r);
         usleep(500000);
     }
-    CHECKF(r.status == 200 && json_array_size(results_of(&r)) == 5, "back: %ld %.200s", r.status,
+    CHECKF(r.status == 200 && json_array_size(ds_reply_results(&r)) == 5, "back: %ld %.200s", r.status,
            r.body);
     ds_reply_free(&r);
     CHECK(ds_server_stop(&srv) == 0);

@@ -1045,8 +1045,6 @@ static void test_wrong_shapes_refused(void)
 
 static ds_server srv;
 
-static json_t *data_of(const ds_reply *r) { return json_object_get(r->json, "data"); }
-static json_t *results_of(const ds_reply *r) { return json_object_get(data_of(r), "results"); }
 
 static ds_reply search_by_name(const char *q)
 {
@@ -1085,8 +1083,8 @@ static void test_serve(void)
         return;
     }
     ds_reply r = search_by_name("top_k=5");
-    json_t *top = json_array_get(results_of(&r), 0);
-    CHECKF(r.status == 200 && json_array_size(results_of(&r)) == 5, "%ld %.300s", r.status,
+    json_t *top = json_array_get(ds_reply_results(&r), 0);
+    CHECKF(r.status == 200 && json_array_size(ds_reply_results(&r)) == 5, "%ld %.300s", r.status,
            r.body);
     CHECK(top && !strcmp(str_of(top, "file_name"), FIRST_LAMP) &&
           json_real_value(json_object_get(top, "score")) > 0.999);
@@ -1097,11 +1095,11 @@ static void test_serve(void)
           !strcmp(str_of(top, "page_num"), "D00002"));
     ds_reply_free(&r);
     r = search_by_name("top_k=7&group_by_patent=true");
-    CHECKF(r.status == 200 && json_array_size(results_of(&r)) == 7, "grouped: %.300s", r.body);
+    CHECKF(r.status == 200 && json_array_size(ds_reply_results(&r)) == 7, "grouped: %.300s", r.body);
     json_t *seen = json_object();
     size_t i;
     json_t *g;
-    json_array_foreach(results_of(&r), i, g) {
+    json_array_foreach(ds_reply_results(&r), i, g) {
         const char *pid = str_of(g, "patent_id");
         CHECK(*pid && !json_object_get(seen, pid));
         json_object_set_new(seen, pid, json_true());
@@ -1109,13 +1107,13 @@ static void test_serve(void)
     json_decref(seen);
     ds_reply_free(&r);
     r = search_by_name("top_k=50&loc_class=06");
-    CHECKF(r.status == 200 && json_array_size(results_of(&r)) == ROWS / 2, "class 06: %zu",
-           json_array_size(results_of(&r)));
+    CHECKF(r.status == 200 && json_array_size(ds_reply_results(&r)) == ROWS / 2, "class 06: %zu",
+           json_array_size(ds_reply_results(&r)));
     ds_reply_free(&r);
     r = ds_http(srv.port, "GET", "/api/collection/stats?collection=" SERVED, NULL, NULL, NULL, 0,
                 NULL);
-    CHECKF(r.status == 200 && json_integer_value(json_object_get(data_of(&r), "row_count")) ==
-               ROWS && json_integer_value(json_object_get(data_of(&r), "patents")) == ROWS / 3,
+    CHECKF(r.status == 200 && json_integer_value(json_object_get(ds_reply_data(&r), "row_count")) ==
+               ROWS && json_integer_value(json_object_get(ds_reply_data(&r), "patents")) == ROWS / 3,
            "stats: %.300s", r.body);
     ds_reply_free(&r);
     r = ds_http(srv.port, "GET", "/health", NULL, NULL, NULL, 0, NULL);
