@@ -1,12 +1,13 @@
-/* gemm.c - nn.Linear in float32 (OpenBLAS) or bfloat16 (oneDNN); see gemm.h.
+/* gemm.c - nn.Linear through oneDNN's matmul, in float32 or bfloat16, with
+ * OpenBLAS as the f32 fallback; see gemm.h.
  *
- * A bf16 layer keeps its weights in the layout oneDNN's kernel chose for
+ * A layer keeps its weights in the layout oneDNN's kernel chose for
  * them (asked once, for a typical row count: the blocking depends on the
  * output width, not on the rows), and one matmul primitive for each of the
  * few row counts it meets (B·T tokens for each batch size, B for the last
- * block's CLS rows), the most recent ones kept. The activations are rounded
- * to bf16 into a buffer of the layer's own; the bias is added in float32
- * by the kernel.
+ * block's CLS rows), the most recent ones kept. In bf16 the activations are
+ * rounded into a buffer of the layer's own (f32 reads them in place); the
+ * bias is added in float32 by the kernel.
  */
 #include "model/gemm.h"
 
@@ -35,8 +36,9 @@ struct gemm_linear {
     dnnl_data_type_t dt;         /* of the weights and activations: bf16, or f32 */
     int k;                       /* the product's depth: in, or 2·in for bf16x2, whose
                                     activations come as two bf16 halves side by side */
-    const float *w, *b;          /* f32: the caller's (bf16: read once, at load) */
-    /* bf16 */
+    const float *w, *b;          /* the caller's: read once at load by oneDNN,
+                                    at every call by OpenBLAS */
+    /* oneDNN */
     dnnl_memory_desc_t wmd;      /* the weights' layout */
     dnnl_memory_t weights, bias; /* oneDNN-owned copies */
     dnnl_stream_t stream;
@@ -155,28 +157,24 @@ const char *gemm_engine_name(gemm_precision p)
     return name;
 }
 
-/* ---- bf16 --------------------------------------------------------------------- */
+/* ---- oneDNN ------------------------------------------------------------------- */
 
-void gemm_to_bf16(const float *x, uint16_t *y, size_t n)
-{
-    /* Round to nearest, ties to even: add 0x7fff plus the bit that will
-     * become the last one kept, then drop the low 16 bits. (No NaNs reach
-     * here: the activations of a finite model are finite.) */
-#pragma omp parallel for schedule(static) if (n >= 65536)
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], 4);
-        u += 0x7fffu + ((u >> 16) & 1u);
-        y[i] = (uint16_t)(u >> 16);
-    }
-}
-
+/* Round to nearest, ties to even: add 0x7fff plus the bit that will become
+ * the last one kept, then drop the low 16 bits. (No NaNs reach here: the
+ * activations of a finite model are finite.) */
 static uint16_t to_bf16(float f)
 {
     uint32_t u;
     memcpy(&u, &f, 4);
     u += 0x7fffu + ((u >> 16) & 1u);
     return (uint16_t)(u >> 16);
+}
+
+void gemm_to_bf16(const float *x, uint16_t *y, size_t n)
+{
+#pragma omp parallel for schedule(static) if (n >= 65536)
+    for (size_t i = 0; i < n; i++)
+        y[i] = to_bf16(x[i]);
 }
 
 static float from_bf16(uint16_t h)

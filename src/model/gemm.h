@@ -1,7 +1,9 @@
 /* gemm.h - the ViT's nn.Linear layers in a chosen precision.
  *
- *   f32   OpenBLAS sgemm over float32 weights (used in place): the reference,
- *         equal to PyTorch's float32 forward pass.
+ *   f32   oneDNN's float32 matmul over the weights reordered once (OpenBLAS
+ *         sgemm on the weights in place with DINOSEEK_F32_GEMM=openblas, or
+ *         where oneDNN refuses): the reference, equal to PyTorch's float32
+ *         forward pass.
  *   bf16  oneDNN matmul: the weights converted to bfloat16 once, in the
  *         blocked layout oneDNN's kernel reads; the activations rounded to
  *         bfloat16 at each call; products summed and written in float32.
@@ -55,14 +57,15 @@ const char *gemm_engine_name(gemm_precision p);
 /* One nn.Linear: y[rows, out] = x[rows, in] · W[out, in]ᵀ + b[out]. */
 typedef struct gemm_linear gemm_linear;
 
-/* Prepare W (and b, which may be NULL) for p. f32 keeps the pointers (they
- * must outlive the layer); bf16 converts and keeps its own copy. */
+/* Prepare W (and b, which may be NULL) for p. oneDNN keeps copies of its
+ * own; the OpenBLAS fallback keeps the pointers (they must then outlive the
+ * layer, as the model's weights do). */
 int gemm_linear_new(gemm_precision p, const float *w, const float *b, int out, int in,
                     gemm_linear **l, ds_err *err);
 void gemm_linear_free(gemm_linear *l);
 
 /* Run it on rows of x (float32) into y (float32). Returns 0, or -1 with err
- * (only bf16 can fail: out of memory, or oneDNN refusing a shape). */
+ * (out of memory, or oneDNN refusing a shape). */
 int gemm_linear_run(gemm_linear *l, const float *x, int rows, float *y, ds_err *err);
 
 /* Round n floats to bfloat16 (to nearest, ties to even), as the bf16 path

@@ -5,8 +5,9 @@
  *
  *   pixels [B, 3, S, S] -> patches [B·N, 3·P·P] -> x [B·T, D] -> ... -> out [B, D]
  *
- * Every matrix product is one cblas_sgemm over all B·T rows at once; the
- * attention runs one (image, head) pair per thread.
+ * Every nn.Linear is one product over all B·T rows at once, in the model's
+ * precision (gemm.h); the attention runs one (image, head) pair per thread,
+ * on OpenBLAS in float32.
  */
 #include "model/vit.h"
 
