@@ -12,6 +12,7 @@ for want in "$@"; do
     [ -f "fuzz/$want.c" ] || { echo "run.sh: no fuzz target fuzz/$want.c" >&2; exit 2; }
 done
 out=build/fuzz-libfuzzer
+failed=
 mkdir -p "$out"
 # No OpenMP here: clang would need its own runtime, and fuzzing wants one thread.
 make --no-print-directory CC=clang OPENMP= BUILD="$out" SANITIZE=1 \
@@ -30,6 +31,23 @@ for src in fuzz/*_fuzzer.c; do
         -L/usr/lib/$(gcc -print-multiarch)/openblas-openmp -lopenblas -ldnnl -lm -lpthread -o "$out/$name"
     mkdir -p "build/fuzz-out/$name"
     echo "== $name: running for ${seconds}s"
-    "$out/$name" -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 \
-        -artifact_prefix="build/fuzz-out/$name/" "build/fuzz-out/$name" "fuzz/corpus/$name"
+    # The last lines (stat::number_of_executed_units, cov:, ft:) are the
+    # figures docs/testing.md records; build/fuzz-logs/ keeps each run's log.
+    mkdir -p build/fuzz-logs
+    # (sh has no pipefail: the fuzzer's status travels through a file.)
+    { rc=0
+      "$out/$name" -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 \
+          -print_final_stats=1 -artifact_prefix="build/fuzz-out/$name/" \
+          "build/fuzz-out/$name" "fuzz/corpus/$name" || rc=$?
+      echo $rc >"build/fuzz-logs/$name.rc"; } 2>&1 | tee "build/fuzz-logs/$name.log"
+    rc=$(cat "build/fuzz-logs/$name.rc")
+    if [ "$rc" -ne 0 ]; then
+        echo "== $name: stopped with status $rc (its input is in build/fuzz-out/$name/)" >&2
+        failed="$failed $name"
+    fi
 done
+# One target's crash does not keep the others from their run.
+if [ -n "$failed" ]; then
+    echo "== crashed:$failed" >&2
+    exit 1
+fi
