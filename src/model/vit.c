@@ -7,7 +7,8 @@
  *
  * Every nn.Linear is one product over all B·T rows at once, in the model's
  * precision (gemm.h); the attention runs one (image, head) pair per thread,
- * on OpenBLAS in float32.
+ * on OpenBLAS in float32, or, in bf16, flash-style on bf16 dot products
+ * (attention.h).
  */
 #include "model/vit.h"
 
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/attention.h"
 #include "model/gemm.h"
 #include "model/ops.h"
 #include "model/safetensors.h"
@@ -62,7 +64,8 @@ typedef struct vit_state {
     float *gated;                   /* [B·T, H] SwiGLU's silu(a)·g */
     int tile;                       /* query rows per attention tile */
     size_t work_per_thread;         /* floats of attention workspace per thread */
-    float *scores;                  /* per thread: Q [T, dh], Kᵀ [dh, T], V [T, dh], scores [tile, T] */
+    float *scores;                  /* per thread: Q [T, dh], Kᵀ [dh, T], V [T, dh], scores [tile, T]
+                                     * (or the bf16 attention's workspace) */
     float *pos;                     /* [T, D] position embeddings at this grid */
     float *cls;                     /* [B, D] the CLS rows, in the last block */
 } vit_state;
@@ -396,7 +399,11 @@ static int ensure_state(vit_model *m, int batch, int size, ds_err *err)
     s->gated = c->use_swiglu ? malloc(sizeof(float) * bt * h) : NULL;
     s->tile = attention_tile(s->tokens);
     s->work_per_thread = 3 * t * (d / (size_t)c->num_heads) + (size_t)s->tile * t;
-    s->scores = malloc(sizeof(float) * (size_t)threads * s->work_per_thread);
+    size_t flash = attn_bf16_workspace(s->tokens) / sizeof(float);
+    if (flash > s->work_per_thread)
+        s->work_per_thread = flash;
+    s->work_per_thread = (s->work_per_thread + 15) / 16 * 16; /* 64-byte aligned per thread */
+    s->scores = aligned_alloc(64, sizeof(float) * (size_t)threads * s->work_per_thread);
     s->pos = malloc(sizeof(float) * t * d);
     s->cls = malloc(sizeof(float) * (size_t)batch * d);
     if (!s->cls || !s->patch_rows || !s->x || !s->xn || !s->qkv || !s->ctx || !s->tmp || !s->hidden ||
@@ -470,7 +477,7 @@ static void embed(vit_model *m, const float *pixels)
  * about a third faster on packed operands, and the copy costs 1/T of the
  * work. Then the query rows go through in tiles small enough that a tile of
  * scores stays in L2; softmax is over whole rows, so tiles are independent. */
-static void attention(vit_model *m)
+static void attention_f32(vit_model *m)
 {
     vit_state *s = &m->s;
     int d = m->cfg.hidden_size, heads = m->cfg.num_heads, dh = d / heads, t = s->tokens;
@@ -498,6 +505,34 @@ static void attention(vit_model *m)
                         vh, dh, 0.0f, s->ctx + ((size_t)b * t + r0) * d + (size_t)h * dh, d);
         }
     }
+}
+
+/* The same in bf16 (attention.h), one (image, head) per job. */
+static void attention_bf16(vit_model *m)
+{
+    vit_state *s = &m->s;
+    int d = m->cfg.hidden_size, heads = m->cfg.num_heads, dh = d / heads, t = s->tokens;
+    float scale = 1.0f / sqrtf((float)dh);
+#pragma omp parallel for schedule(dynamic)
+    for (int job = 0; job < s->batch * heads; job++) {
+        int b = job / heads, h = job % heads;
+        const float *q = s->qkv + (size_t)b * t * 3 * d + (size_t)h * dh;
+        attn_bf16_head(q, q + d, q + 2 * d, 3 * (size_t)d, t, scale,
+                       s->ctx + (size_t)b * t * d + (size_t)h * dh, (size_t)d,
+                       s->scores + (size_t)ops_thread_index() * s->work_per_thread);
+    }
+}
+
+/* bf16 runs its attention in bf16 too where the kernel serves (heads of 64
+ * on a CPU with AVX512_BF16); f32 and bf16x2 keep float32's, for their
+ * numbers are the point of them. */
+static void attention(vit_model *m)
+{
+    if (m->precision == GEMM_BF16 && attn_bf16_available() &&
+        m->cfg.hidden_size / m->cfg.num_heads == ATTN_BF16_HEAD)
+        attention_bf16(m);
+    else
+        attention_f32(m);
 }
 
 static double now(void)
