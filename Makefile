@@ -95,6 +95,12 @@ $(BUILD)/fuzz/%_replay: $(BUILD)/fuzz/%.o $(BUILD)/fuzz/replay.o $(BUILD)/libdin
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libdinoseek.a
 	$(CC) -o $@ $^ $(LDLIBS)
 
+# The soak programs (soak/*.c): long runs that make soak starts, kept out of
+# make test.
+SOAK_BINS := $(patsubst %.c,$(BUILD)/%,$(wildcard soak/*.c))
+$(BUILD)/soak/%: $(BUILD)/soak/%.o $(BUILD)/libdinoseek.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
 # The whole suite, in C; its `fuzz` suite replays each fuzz corpus.
 check: $(BUILD)/dinoseek $(BUILD)/tests/run $(REPLAY_BINS)
 	DINOSEEK_BIN=$(BUILD)/dinoseek DINOSEEK_BUILD=$(BUILD) $(BUILD)/tests/run $(TESTS)

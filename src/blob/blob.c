@@ -94,6 +94,19 @@ int blob_delete(blob_store *s, const char *key, ds_err *err)
     return s->m->del(s, key, err);
 }
 
+int blob_sweep(blob_store *s, const char *dir, size_t *removed, ds_err *err)
+{
+    size_t n = 0;
+    int rc = 0;
+    if (store_check(s, err) != 0 || blob_key_check(dir, err) != 0)
+        rc = -1;
+    else if (s->m->sweep)
+        rc = s->m->sweep(s, dir, &n, err);
+    if (removed)
+        *removed = n;
+    return rc;
+}
+
 int blob_list(blob_store *s, const char *prefix, blob_list_fn fn, void *ctx, ds_err *err)
 {
     if (store_check(s, err) != 0)

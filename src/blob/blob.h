@@ -152,6 +152,15 @@ int blob_head(blob_store *s, const char *key, blob_info *info_out, ds_err *err);
  * may ignore that code). */
 int blob_delete(blob_store *s, const char *key, ds_err *err);
 
+/* Remove what puts cut short by a crash (SIGKILL, a power cut) left in the
+ * directory dir (a key prefix without its trailing '/', such as
+ * "originals/designs"): the directory store's temporary files of writers
+ * that no longer run. A live writer's are kept, whichever process it is in.
+ * Nothing to do for a store whose puts leave nothing (S3). *removed (may
+ * be NULL) counts the files removed; a missing directory is no error.
+ * Cost: one pass over the directory's entries. */
+int blob_sweep(blob_store *s, const char *dir, size_t *removed, ds_err *err);
+
 /* Call fn for every key starting with prefix (a plain string prefix, as S3's:
  * "thumbnails/D07" matches "thumbnails/D0701016/x.jpg"), each once, in the
  * store's order: byte order of the keys for the directory store, AWS S3 and

@@ -29,6 +29,9 @@ typedef struct blob_methods {
     /* prefix is never NULL (the wrapper passes "" for NULL). */
     int (*list)(blob_store *s, const char *prefix, blob_list_fn fn, void *ctx, ds_err *err);
     void (*free)(blob_store *s);
+    /* May be NULL: the store's puts leave nothing behind. dir is checked
+     * as a key. */
+    int (*sweep)(blob_store *s, const char *dir, size_t *removed, ds_err *err);
 } blob_methods;
 
 struct blob_store {

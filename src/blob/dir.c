@@ -15,7 +15,8 @@
  * fsyncs the sidecar the same way, renames the sidecar, then renames the
  * content over its name (the commit point), then fsyncs the directory. A
  * crash leaves the old blob or the new one under the name, never a part;
- * it may leave a .tmp-* file, which list skips (remove them by hand).
+ * it may leave a .tmp-* file, which list skips and blob_sweep removes once
+ * its writer is gone (the import does, at its start).
  *
  * Directories are made as needed and never removed (an empty one lists
  * nothing). Unlike S3, "a" and "a/b" cannot both be blobs: the second put
@@ -28,12 +29,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/sha256.h"
@@ -42,6 +45,7 @@ typedef struct dir_store {
     blob_store base; /* first: a dir_store * is a blob_store * */
     int rootfd;
     char *root;      /* for messages */
+    time_t opened;   /* when this process opened the store (see dir_sweep) */
 } dir_store;
 
 /* Room for a key plus the decorations of sidecar and temporary names. */
@@ -619,6 +623,54 @@ static void dir_free(blob_store *s)
     free(d);
 }
 
+/* ---- sweeping what crashed puts left ------------------------------------------ */
+
+/* Whether the temporary file `name` (".tmp-PID-N", see make_temp) in the
+ * open directory dfd was left by a writer that is gone. Its PID says whose
+ * it is: another process's is stale once that process no longer exists;
+ * one with our own PID (a restart reusing the PID of the process that
+ * crashed, as in a container where we are always PID 1) only when it is
+ * older than this store, since our own threads may be writing the others. */
+static int temp_is_stale(const dir_store *d, int dfd, const char *name)
+{
+    char *end;
+    if (strncmp(name, ".tmp-", 5) != 0)
+        return 0;
+    errno = 0;
+    long pid = strtol(name + 5, &end, 10);
+    if (errno || end == name + 5 || *end != '-' || pid <= 0)
+        return 0;
+    if (pid != (long)getpid())
+        return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+    struct stat st;
+    return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime < d->opened;
+}
+
+static int dir_sweep(blob_store *s, const char *dir, size_t *removed, ds_err *err)
+{
+    dir_store *d = (dir_store *)s;
+    int dfd = openat(d->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return errno == ENOENT ? 0 : sys_fail(err, d, "opening the directory", dir);
+    DIR *list = fdopendir(dfd);
+    if (!list) {
+        close(dfd);
+        return sys_fail(err, d, "reading the directory", dir);
+    }
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(list))) {
+        if (!temp_is_stale(d, dfd, de->d_name))
+            continue;
+        if (unlinkat(dfd, de->d_name, 0) == 0)
+            ++*removed;
+        else if (errno != ENOENT) /* another sweeper was first */
+            rc = sys_fail(err, d, "removing a leftover temporary file in", dir);
+    }
+    closedir(list);
+    return rc;
+}
+
 static const blob_methods dir_methods = {
     .version = 1,
     .name = "dir",
@@ -628,6 +680,7 @@ static const blob_methods dir_methods = {
     .del = dir_del,
     .list = dir_list,
     .free = dir_free,
+    .sweep = dir_sweep,
 };
 
 /* mkdir -p root. */
@@ -675,6 +728,7 @@ int blob_dir_open(const char *root, blob_store **out, ds_err *err)
         goto fail;
     }
     d->base.m = &dir_methods;
+    d->opened = time(NULL);
     d->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (d->rootfd < 0) {
         ds_fail(err, errno == ENOTDIR ? DS_EINVAL : DS_EIO, "blob store %s: %s", root,

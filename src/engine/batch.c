@@ -264,6 +264,24 @@ int eng_store_patents(eng *e, const char *collection, const cat_patent *const *p
     return rc;
 }
 
+int eng_sweep_blobs(eng *e, const char *collection, size_t *removed, ds_err *err)
+{
+    eng_collection *c = eng_find(e, collection, err);
+    if (!c)
+        return -1;
+    char dir[BLOB_KEY_MAX + 1];
+    size_t n = 0, total = 0;
+    static const char *const kinds[] = {"originals", "thumbnails"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(dir, sizeof dir, "%s/%s", kinds[i], c->name);
+        if (blob_sweep(e->blobs, dir, &n, err) != 0)
+            return -1;
+        total += n;
+    }
+    *removed = total;
+    return 0;
+}
+
 int eng_save_index(eng *e, const char *collection, ds_err *err)
 {
     eng_collection *c = eng_find(e, collection, err);

@@ -234,6 +234,11 @@ int eng_store_batch(eng *e, const char *collection, eng_store_item *items, int n
 int eng_store_patents(eng *e, const char *collection, const cat_patent *const *patents,
                       int n, ds_err *err);
 
+/* Remove the temporary files that puts killed mid-way left among the
+ * collection's originals and thumbnails (blob_sweep); *removed counts them.
+ * The import calls it at its start, holding the collection's lock. */
+int eng_sweep_blobs(eng *e, const char *collection, size_t *removed, ds_err *err);
+
 /* Write the collection's index file now (the import does it at the end; a
  * crash before only costs a rebuild from the catalog at the next open). */
 int eng_save_index(eng *e, const char *collection, ds_err *err);

@@ -512,6 +512,20 @@ static int take_lock(imp_ctx *x, int *fd_out, ds_err *err)
     return 0;
 }
 
+/* Holding the lock, remove what puts of a killed run left half-written
+ * (the rows they were for were never committed; this run writes them
+ * again), so that a crash costs no disk space for good. */
+static int sweep_blobs(imp_ctx *x, ds_err *err)
+{
+    size_t removed = 0;
+    if (eng_sweep_blobs(x->e, x->collection, &removed, err) != 0)
+        return -1;
+    if (removed > 0)
+        fprintf(stderr, "dinoseek import: removed %zu temporary files that an interrupted "
+                        "run left in the blob store\n", removed);
+    return 0;
+}
+
 /* ---- running ----------------------------------------------------------------------- */
 
 int imp_path_inside(const char *path, const char *root)
@@ -591,7 +605,8 @@ int imp_run(eng *e, const imp_options *opt, imp_progress *summary, ds_err *err)
         goto out;
     if (!opt->dry_run) {
         if (eng_collection_shape(e, x->collection, &x->input_size, &x->dim, err) != 0 ||
-            take_lock(x, &lock_fd, err) != 0 || start_job(x, err) != 0)
+            take_lock(x, &lock_fd, err) != 0 || sweep_blobs(x, err) != 0 ||
+            start_job(x, err) != 0)
             goto out;
         x->prog.job = x->job;
         long cores = sysconf(_SC_NPROCESSORS_ONLN);

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <vips/vips.h>
@@ -397,6 +400,41 @@ static void test_atomic_no_temp_left(void)
     blob_free(s);
 }
 
+/* What a SIGKILLed put leaves (a .tmp-PID-N file) is swept once its
+ * writer is gone: a dead process's, and one of our own PID older than the
+ * store (a restarted process that got the crashed one's PID); a live
+ * writer's (PID 1, or ours and fresh) stays. Blobs and sidecars stay. */
+static void test_sweep_temporaries(void)
+{
+    char root[512], path[800];
+    ds_err err = {0};
+    blob_store *s = open_store("sweep", root, sizeof root);
+    if (!s)
+        return;
+    CHECK(blob_put(s, "originals/c/a.tif", "a", 1, NULL, &err) == 0);
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    waitpid(dead, NULL, 0);
+    const long pids[] = {(long)dead, 1, (long)getpid(), (long)getpid()};
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/originals/c/.tmp-%ld-%d", root, pids[i], 900 + i);
+        CHECK(ds_test_write_file(path, "part", 4) == 0);
+    }
+    /* The last one: ours, but from before this store was opened. */
+    struct timespec old[2] = {{.tv_sec = time(NULL) - 3600}, {.tv_sec = time(NULL) - 3600}};
+    CHECK(utimensat(AT_FDCWD, path, old, 0) == 0);
+    size_t removed = 99;
+    CHECK(blob_sweep(s, "originals/c", &removed, &err) == 0);
+    CHECKF(removed == 2, "removed %zu", removed);
+    CHECK(count_files(root, ".tmp-") == 2);
+    CHECK(count_files(root, ".meta") == 1 && count_files(root, "a.tif") == 2);
+    /* Nothing there yet, or a bad name: no error, a refusal. */
+    CHECK(blob_sweep(s, "thumbnails/none", &removed, &err) == 0 && removed == 0);
+    CHECK(blob_sweep(s, "../x", &removed, &err) == -1 && err.code == DS_EINVAL);
+    blob_free(s);
+}
+
 /* A file replaced behind the store's back: head and get re-hash it. */
 static void test_stale_sidecar(void)
 {
@@ -626,6 +664,7 @@ const ds_test blob_tests[] = {
     {"hostile names refused by every operation, nothing written", test_hostile_names_refused},
     {"list: byte order, prefixes, stop, hidden files", test_list},
     {"puts are atomic and leave no temporary files", test_atomic_no_temp_left},
+    {"sweep: temporaries of dead writers removed, live ones kept", test_sweep_temporaries},
     {"stale or missing sidecars: etag re-hashed", test_stale_sidecar},
     {"opening: specs, bad roots", test_open},
     {"concurrent puts and gets of one key", test_concurrent_puts},
