@@ -7,8 +7,8 @@
  *
  * Every nn.Linear is one product over all B·T rows at once, in the model's
  * precision (gemm.h); the attention runs one (image, head) pair per thread,
- * on OpenBLAS in float32, or, in bf16, flash-style on bf16 dot products
- * (attention.h).
+ * flash-style (attention.h): in float32 with AVX-512, or on bf16 dot
+ * products in the bf16 precision; on OpenBLAS sgemm where neither serves.
  */
 #include "model/vit.h"
 
@@ -65,7 +65,7 @@ typedef struct vit_state {
     int tile;                       /* query rows per attention tile */
     size_t work_per_thread;         /* floats of attention workspace per thread */
     float *scores;                  /* per thread: Q [T, dh], Kᵀ [dh, T], V [T, dh], scores [tile, T]
-                                     * (or the bf16 attention's workspace) */
+                                     * (or the flash attention's workspace) */
     float *pos;                     /* [T, D] position embeddings at this grid */
     float *cls;                     /* [B, D] the CLS rows, in the last block */
 } vit_state;
@@ -399,7 +399,8 @@ static int ensure_state(vit_model *m, int batch, int size, ds_err *err)
     s->gated = c->use_swiglu ? malloc(sizeof(float) * bt * h) : NULL;
     s->tile = attention_tile(s->tokens);
     s->work_per_thread = 3 * t * (d / (size_t)c->num_heads) + (size_t)s->tile * t;
-    size_t flash = attn_bf16_workspace(s->tokens) / sizeof(float);
+    size_t f32 = attn_f32_workspace(s->tokens), bf16 = attn_bf16_workspace(s->tokens);
+    size_t flash = (f32 > bf16 ? f32 : bf16) / sizeof(float);
     if (flash > s->work_per_thread)
         s->work_per_thread = flash;
     s->work_per_thread = (s->work_per_thread + 15) / 16 * 16; /* 64-byte aligned per thread */
@@ -471,7 +472,8 @@ static void embed(vit_model *m, const float *pixels)
 /* Multi-head self-attention on s->qkv into s->ctx:
  * per (image, head): softmax(Q·Kᵀ / √dh) · V, heads side by side.
  *
- * Each (image, head) is one job. The job first copies its head's queries,
+ * On OpenBLAS, where the flash kernels do not serve (no AVX-512, or heads
+ * not 64 wide). Each (image, head) is one job. The job first copies its head's queries,
  * keys (transposed) and values out of the interleaved qkv rows into
  * contiguous per-thread buffers: OpenBLAS runs these dh = 64 products
  * about a third faster on packed operands, and the copy costs 1/T of the
@@ -507,8 +509,11 @@ static void attention_f32(vit_model *m)
     }
 }
 
-/* The same in bf16 (attention.h), one (image, head) per job. */
-static void attention_bf16(vit_model *m)
+typedef void attention_head(const float *q, const float *k, const float *v, size_t ld, int t,
+                            float scale, float *out, size_t ldo, void *work);
+
+/* The same through a flash kernel (attention.h), one (image, head) per job. */
+static void attention_flash(vit_model *m, attention_head *head)
 {
     vit_state *s = &m->s;
     int d = m->cfg.hidden_size, heads = m->cfg.num_heads, dh = d / heads, t = s->tokens;
@@ -517,20 +522,29 @@ static void attention_bf16(vit_model *m)
     for (int job = 0; job < s->batch * heads; job++) {
         int b = job / heads, h = job % heads;
         const float *q = s->qkv + (size_t)b * t * 3 * d + (size_t)h * dh;
-        attn_bf16_head(q, q + d, q + 2 * d, 3 * (size_t)d, t, scale,
-                       s->ctx + (size_t)b * t * d + (size_t)h * dh, (size_t)d,
-                       s->scores + (size_t)ops_thread_index() * s->work_per_thread);
+        head(q, q + d, q + 2 * d, 3 * (size_t)d, t, scale,
+             s->ctx + (size_t)b * t * d + (size_t)h * dh, (size_t)d,
+             s->scores + (size_t)ops_thread_index() * s->work_per_thread);
     }
 }
 
-/* bf16 runs its attention in bf16 too where the kernel serves (heads of 64
- * on a CPU with AVX512_BF16); f32 and bf16x2 keep float32's, for their
- * numbers are the point of them. */
+/* DINOSEEK_ATTENTION=openblas keeps every precision's attention on
+ * OpenBLAS (to compare, and as a way back should a kernel misbehave). */
+static int flash_allowed(void)
+{
+    const char *v = getenv("DINOSEEK_ATTENTION");
+    return !(v && !strcmp(v, "openblas"));
+}
+
+/* bf16 runs its attention in bf16 too; f32 and bf16x2 keep float32's, for
+ * their numbers are the point of them. Each where its kernel serves. */
 static void attention(vit_model *m)
 {
-    if (m->precision == GEMM_BF16 && attn_bf16_available() &&
-        m->cfg.hidden_size / m->cfg.num_heads == ATTN_BF16_HEAD)
-        attention_bf16(m);
+    int fits = m->cfg.hidden_size / m->cfg.num_heads == ATTN_HEAD && flash_allowed();
+    if (fits && m->precision == GEMM_BF16 && attn_bf16_available())
+        attention_flash(m, attn_bf16_head);
+    else if (fits && attn_f32_available())
+        attention_flash(m, attn_f32_head);
     else
         attention_f32(m);
 }

@@ -285,18 +285,18 @@ static void attention_reference(const float *q, const float *k, const float *v, 
         double top = -INFINITY, sum = 0;
         for (int j = 0; j < t; j++) {
             double dot = 0;
-            for (int c = 0; c < ATTN_BF16_HEAD; c++)
+            for (int c = 0; c < ATTN_HEAD; c++)
                 dot += (double)q[i * ld + c] * k[j * ld + c];
             s[j] = dot * scale;
             top = s[j] > top ? s[j] : top;
         }
         for (int j = 0; j < t; j++)
             sum += s[j] = exp(s[j] - top);
-        for (int c = 0; c < ATTN_BF16_HEAD; c++) {
+        for (int c = 0; c < ATTN_HEAD; c++) {
             double acc = 0;
             for (int j = 0; j < t; j++)
                 acc += s[j] * v[j * ld + c];
-            out[i * ATTN_BF16_HEAD + c] = acc / sum;
+            out[i * ATTN_HEAD + c] = acc / sum;
         }
     }
     free(s);
@@ -312,41 +312,47 @@ static float bf16_rounded(float x)
     return f;
 }
 
-/* The bf16 flash attention against attention in double on the same
- * bf16-rounded inputs (what is left is the rounding of the probabilities
- * and the exp), at token counts around its blocks of 16 queries and 64
- * keys, with mild and with peaked scores (the running maximum moves).
- * Seen: at most 1.1e-3 of the largest value. */
-static void test_bf16_attention(void)
+typedef void attention_head(const float *q, const float *k, const float *v, size_t ld, int t,
+                            float scale, float *out, size_t ldo, void *work);
+
+/* A flash kernel against attention in double on the same inputs (rounded
+ * to bf16 for the bf16 kernel: what is left is the rounding of the
+ * probabilities, the exp and the order of the sums), at token counts
+ * around its blocks of 16 queries and 64 keys, with mild and with peaked
+ * scores (the running maximum moves). Largest difference seen, relative to
+ * the largest value: f32 3.9e-6 (peaked scores: float32's own rounding of
+ * scores near 50), bf16 1.1e-3. */
+static void check_flash_attention(const char *name, attention_head *head,
+                                  size_t (*workspace)(int), int bf16, double tolerance)
 {
-    if (!attn_bf16_available())
-        SKIP("no AVX512_BF16 on this CPU: the bf16 attention is not tested here");
     const int counts[] = {1, 2, 15, 16, 17, 63, 64, 65, 130, 257};
-    const size_t ld = 3 * ATTN_BF16_HEAD + 5; /* rows interleaved as in the model's qkv */
+    const size_t ld = 3 * ATTN_HEAD + 5; /* rows interleaved as in the model's qkv */
     ds_prng r;
     ds_prng_seed(&r, 11);
     for (size_t ci = 0; ci < sizeof counts / sizeof *counts; ci++) {
         for (int peaked = 0; peaked < 2; peaked++) {
             int t = counts[ci];
             float *qkv = malloc(sizeof(float) * ld * (size_t)t);
-            float *out = malloc(sizeof(float) * ATTN_BF16_HEAD * (size_t)t);
-            double *want = malloc(sizeof(double) * ATTN_BF16_HEAD * (size_t)t);
-            void *work = aligned_alloc(64, attn_bf16_workspace(t));
-            for (size_t i = 0; i < ld * (size_t)t; i++)
-                qkv[i] = bf16_rounded((float)ds_prng_normal(&r) * (peaked ? 4.0f : 1.0f));
-            const float *q = qkv, *k = qkv + ATTN_BF16_HEAD, *v = qkv + 2 * ATTN_BF16_HEAD;
+            float *out = malloc(sizeof(float) * ATTN_HEAD * (size_t)t);
+            double *want = malloc(sizeof(double) * ATTN_HEAD * (size_t)t);
+            void *work = aligned_alloc(64, (workspace(t) + 63) / 64 * 64);
+            for (size_t i = 0; i < ld * (size_t)t; i++) {
+                float x = (float)ds_prng_normal(&r) * (peaked ? 4.0f : 1.0f);
+                qkv[i] = bf16 ? bf16_rounded(x) : x;
+            }
+            const float *q = qkv, *k = qkv + ATTN_HEAD, *v = qkv + 2 * ATTN_HEAD;
             attention_reference(q, k, v, ld, t, 0.125, want);
-            attn_bf16_head(q, k, v, ld, t, 0.125f, out, ATTN_BF16_HEAD, work);
+            head(q, k, v, ld, t, 0.125f, out, ATTN_HEAD, work);
             double worst = 0, vmax = 0;
-            for (int i = 0; i < t * ATTN_BF16_HEAD; i++) {
+            for (int i = 0; i < t * ATTN_HEAD; i++) {
                 double d = fabs(out[i] - want[i]);
                 worst = d > worst ? d : worst;
             }
             for (int j = 0; j < t; j++)
-                for (int c = 0; c < ATTN_BF16_HEAD; c++)
+                for (int c = 0; c < ATTN_HEAD; c++)
                     vmax = fabs(v[j * ld + c]) > vmax ? fabs(v[j * ld + c]) : vmax;
-            CHECKF(worst <= 3e-3 * vmax, "%d tokens%s: largest difference %.3g (values up to %.3g)",
-                   t, peaked ? ", peaked" : "", worst, vmax);
+            CHECKF(worst <= tolerance * vmax, "%s, %d tokens%s: largest difference %.3g "
+                   "(values up to %.3g)", name, t, peaked ? ", peaked" : "", worst, vmax);
             free(qkv);
             free(out);
             free(want);
@@ -355,13 +361,32 @@ static void test_bf16_attention(void)
     }
 }
 
+static void test_flash_attention(void)
+{
+    int ran = 0;
+    if (attn_f32_available()) {
+        check_flash_attention("f32", attn_f32_head, attn_f32_workspace, 0, 1e-5);
+        ran++;
+    } else {
+        fprintf(stderr, "    f32: not tested: no AVX-512F (the model uses OpenBLAS)\n");
+    }
+    if (attn_bf16_available()) {
+        check_flash_attention("bf16", attn_bf16_head, attn_bf16_workspace, 1, 3e-3);
+        ran++;
+    } else {
+        fprintf(stderr, "    bf16: not tested: no AVX512_BF16\n");
+    }
+    if (!ran)
+        SKIP("no AVX-512 on this CPU: neither flash kernel is tested here");
+}
+
 const ds_test vit_tests[] = {
     {"config.json that does not match the weights is refused", test_config_mismatch},
     {"truncated, missing and malformed model files are refused", test_broken_files},
     {"F16 and BF16 weights match F32", test_half_precision},
     {"bad batch and input sizes are refused", test_bad_arguments},
     {"bf16 and bf16x2 where the CPU has them; back to f32", test_reduced_precision},
-    {"bf16 flash attention against attention in double", test_bf16_attention},
+    {"flash attention, f32 and bf16, against attention in double", test_flash_attention},
     {"bicubic position interpolation: identity and constants", test_interpolation_properties},
     {"architectures and their parameter counts", test_arch_table},
     {0},
