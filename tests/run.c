@@ -47,6 +47,7 @@ static const struct {
     {"arc", arc_tests, NULL},
     {"sample", sample_tests, NULL},
     {"import", import_tests, NULL},
+    {"security", security_tests, NULL},
     {"api-s3", api_tests, "s3"},
     {"import-s3", import_tests, "s3"},
     {"api-milvus", api_tests, "milvus+s3"},

@@ -243,6 +243,32 @@ static const char *field(json_t *body, const http_request *req, const char *name
     return v ? v : http_params_get(&req->query, name);
 }
 
+static int under_a_root(const api_imports *im, const char *real)
+{
+    for (int i = 0; i < im->n_roots; i++)
+        if (imp_path_inside(real, im->roots[i]))
+            return 1;
+    return 0;
+}
+
+/* Whether the nearest folder above path that exists lies under a root. A
+ * path that cannot be resolved is answered 404 (or its error) only there:
+ * elsewhere it gets the same 403 as a path that exists, so that a client
+ * cannot learn which files exist outside the roots. */
+static int parent_under_a_root(const api_imports *im, const char *path)
+{
+    char p[PATH_MAX], real[PATH_MAX];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *slash; (slash = strrchr(p, '/')) != NULL;) {
+        if (slash == p) /* up to "/" itself */
+            return realpath("/", real) && under_a_root(im, real);
+        *slash = '\0';
+        if (realpath(p, real))
+            return under_a_root(im, real);
+    }
+    return 0;
+}
+
 /* The path to import: under a root, symlinks resolved. */
 static int resolve(api_imports *im, const char *asked, char *out, size_t n, int *status,
                    char *why, size_t wn)
@@ -259,16 +285,16 @@ static int resolve(api_imports *im, const char *asked, char *out, size_t n, int 
         return -1;
     }
     char real[PATH_MAX];
-    if (!realpath(joined, real)) {
-        *status = errno == ENOENT ? 404 : 400;
-        snprintf(why, wn, "%s: %s", asked, strerror(errno));
+    int resolved = realpath(joined, real) != NULL, why_not = errno;
+    if (!resolved && parent_under_a_root(im, joined)) {
+        *status = why_not == ENOENT ? 404 : 400;
+        snprintf(why, wn, "%s: %s", asked, strerror(why_not));
         return -1;
     }
-    for (int i = 0; i < im->n_roots; i++)
-        if (imp_path_inside(real, im->roots[i])) {
-            snprintf(out, n, "%s", real);
-            return 0;
-        }
+    if (resolved && under_a_root(im, real)) {
+        snprintf(out, n, "%s", real);
+        return 0;
+    }
     *status = 403;
     snprintf(why, wn, "%s is not under an import root", asked);
     return -1;

@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/secret.h"
+
 #define MAX_QUERY_PARAMS 64
 #define MAX_STATUSES 16
 static const double latency_buckets_ms[] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000};
@@ -373,13 +375,23 @@ static int authorised(const http_server *s, const http_route *route, struct MHD_
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (!key && auth && strncasecmp(auth, "Bearer ", 7) == 0)
         key = auth + 7;
-    if (!key || strlen(key) != strlen(s->cfg.api_key))
-        return 0;
-    /* Compare in constant time: no early exit that times the key. */
-    unsigned char diff = 0;
-    for (size_t i = 0; key[i]; i++)
-        diff |= (unsigned char)(key[i] ^ s->cfg.api_key[i]);
-    return diff == 0;
+    /* Not strcmp: its time would tell a client how much of the key it got
+     * right, and a length check first would tell it the key's length. */
+    return ds_secret_equal(key, s->cfg.api_key);
+}
+
+/* Whether the path of the raw URI (before any '?') holds an escaped NUL.
+ * libmicrohttpd decodes the path before the handlers see it, as a C
+ * string, so "a.png%00.jpg" would reach them as "a.png": the name served
+ * would not be the name asked for (a filter in front of the server that
+ * checks the name would be fooled). The query string refuses %00 itself. */
+static int path_has_nul(const char *uri)
+{
+    size_t n = strcspn(uri, "?");
+    for (size_t i = 0; i + 2 < n; i++)
+        if (uri[i] == '%' && uri[i + 1] == '0' && uri[i + 2] == '0')
+            return 1;
+    return 0;
 }
 
 /* The last call of a request: everything has arrived. */
@@ -393,7 +405,9 @@ static enum MHD_Result answer(http_server *s, struct MHD_Connection *c, request_
     ds_err err = {0};
     int path_known;
     st->route = find_route(s, method, url, &req.tail, &path_known);
-    if (strcmp(method, "OPTIONS") == 0 && path_known) {
+    if (path_has_nul(st->uri ? st->uri : "")) {
+        http_respond_error(&resp, 400, "the path holds a NUL byte (%%00)");
+    } else if (strcmp(method, "OPTIONS") == 0 && path_known) {
         http_respond_bytes(&resp, 204, NULL, NULL, 0);
         http_set_header(&resp, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
         http_set_header(&resp, "Access-Control-Allow-Headers",
