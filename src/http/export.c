@@ -11,14 +11,17 @@ static const char *const patent_cols[] = {
 };
 #define N_PATENT_COLS (sizeof patent_cols / sizeof patent_cols[0])
 
-static void cell(FILE *f, const char *s, int first)
+/* One cell. text: a value from the catalog (a title, a name), which a
+ * spreadsheet would run as a formula if it began with = + - @, or with a
+ * tab or carriage return before one; numbers we print are left alone (a
+ * negative score must stay a number). */
+static void cell(FILE *f, const char *s, int first, int text)
 {
     if (!first)
         fputc(',', f);
     if (!s)
         return;
-    /* Formula injection: a spreadsheet runs =..., +..., -..., @... */
-    int formula = strchr("=+-@", s[0]) && s[0];
+    int formula = text && s[0] && strchr("=+-@\t\r", s[0]);
     int quote = formula || strpbrk(s, ",\"\r\n") != NULL;
     if (quote)
         fputc('"', f);
@@ -37,22 +40,22 @@ static void value(FILE *f, json_t *v)
 {
     char num[64];
     if (json_is_string(v))
-        cell(f, json_string_value(v), 0);
+        cell(f, json_string_value(v), 0, 1);
     else if (json_is_integer(v)) {
         snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
-        cell(f, num, 0);
+        cell(f, num, 0, 0);
     } else if (json_is_real(v)) {
         snprintf(num, sizeof num, "%.6f", json_real_value(v));
-        cell(f, num, 0);
+        cell(f, num, 0, 0);
     } else
-        cell(f, NULL, 0);
+        cell(f, NULL, 0, 0);
 }
 
 static void row(FILE *f, int rank, json_t *patent_score, json_t *hit, json_t *patent)
 {
     char r[16];
     snprintf(r, sizeof r, "%d", rank);
-    cell(f, r, 1);
+    cell(f, r, 1, 0);
     value(f, patent_score ? patent_score : json_object_get(hit, "score"));
     value(f, json_object_get(hit, "score"));
     value(f, json_object_get(patent, "patent_id"));

@@ -22,6 +22,7 @@
 #include "../server_helper.h"
 #include "../suites.h"
 #include "base/secret.h"
+#include "http/export.h"
 #include "http/server.h"
 #include "milvus/expr.h"
 
@@ -641,6 +642,31 @@ static void test_milvus_filter_injection(void)
     }
 }
 
+/* ---- CSV export: no formulas for the spreadsheet ------------------------ */
+
+/* Catalog text comes from USPTO files and uploads: a title such as
+ * =HYPERLINK(...) must reach a spreadsheet as text. Each starting
+ * character a spreadsheet acts on is quoted with a leading '; numbers,
+ * negative ones too, stay numbers. */
+static void test_csv_formulas(void)
+{
+    json_t *hits = json_pack(
+        "[{s:f,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i}]", "score", -0.25, "patent_id", "D1",
+        "file_name", "@SUM(A1).png", "title", "=HYPERLINK(\"http://x\",\"y\")",
+        "applicant_name", "+cmd|' /C calc'!A0", "assignee_name", "-2+3",
+        "inventor_names", "\t=1+1", "kind", "\r=1", "image_index", -1);
+    size_t len = 0;
+    char *csv = api_results_csv(hits, 0, 0, &len);
+    CHECK(csv != NULL);
+    static const char *const want[] = {
+        ",-0.250000,-0.250000,D1,\"'@SUM(A1).png\",-1,", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"",
+        "\"'+cmd|' /C calc'!A0\"", "\"'-2+3\"", "\"'\t=1+1\"", "\"'\r=1\""};
+    for (size_t i = 0; csv && i < sizeof want / sizeof *want; i++)
+        CHECKF(strstr(csv, want[i]), "lacks %s:\n%s", want[i], csv);
+    free(csv);
+    json_decref(hits);
+}
+
 /* ---- secrets stay out of logs, messages and answers -------------------- */
 
 #define API_KEY "apikey-5ecret-A1"
@@ -816,6 +842,7 @@ const ds_test security_tests[] = {
      test_served_hostile_requests},
     {"Milvus filters: hostile values stay quoted constants (no Milvus needed)",
      test_milvus_filter_injection},
+    {"CSV export: cells a spreadsheet would run are quoted, numbers kept", test_csv_formulas},
     {"secrets (API key, S3 secret, Milvus token) in no log, message or answer",
      test_secrets_not_logged},
     {0},
