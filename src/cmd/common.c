@@ -29,7 +29,8 @@ const char *const cmd_known_settings[] = {
     "data", "model", "collection", "preprocess", "index", "collection-model", "listen",
     "api-key", "cors", "max-upload", "access-log", "import-roots", "blobs", "s3-endpoint",
     "s3-region", "s3-addressing", "s3-timeout-ms", "milvus-uri", "milvus-token", "milvus-db",
-    "milvus-timeout-ms", "milvus-prefix", "precision", NULL,
+    "milvus-timeout-ms", "milvus-prefix", "precision", "idle-timeout", "request-timeout",
+    "max-connections", "max-connections-per-ip", NULL,
 };
 
 const char cmd_engine_help[] =

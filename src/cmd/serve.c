@@ -28,7 +28,26 @@ static const char usage_tail[] =
     "  --max-upload MB     largest accepted upload (default 32)\n"
     "  --access-log FILE   JSON lines, one per request (- for stderr)\n"
     "  --import-roots DIRS folders (':'-separated) under which POST /api/batch/start may\n"
-    "                      import; default $DINOSEEK_IMPORT_ROOTS, else none (off)\n";
+    "                      import; default $DINOSEEK_IMPORT_ROOTS, else none (off)\n"
+    "  --idle-timeout S    close a connection silent this long (default 30)\n"
+    "  --request-timeout S a request, headers and body, must arrive whole within this\n"
+    "                      (default 60); past it the connection is closed\n"
+    "  --max-connections N open connections, one thread each (default 512)\n"
+    "  --max-connections-per-ip N\n"
+    "                      of them from one client address (default 64; 0: no limit,\n"
+    "                      e.g. behind a proxy, whose address every request has)\n";
+
+/* The connection settings: name, range, and where each goes. */
+enum { CONN_IDLE, CONN_REQUEST, CONN_MAX, CONN_PER_IP, N_CONN };
+static const struct {
+    const char *name;
+    long lo, hi;
+} conn_settings[N_CONN] = {
+    {"idle-timeout", 1, 86400},
+    {"request-timeout", 1, 86400},
+    {"max-connections", 1, 16384},
+    {"max-connections-per-ip", 0, 16384},
+};
 
 typedef struct serve_args {
     cmd_engine_opts eng;
@@ -38,6 +57,27 @@ typedef struct serve_args {
     const char *access_log;
     const char *import_roots;
 } serve_args;
+
+/* Set connection setting k from text v (a flag when from_flag, else a
+ * variable or the file); returns 0, or -1 after saying what is wrong. */
+static int conn_setting(serve_args *a, int k, const char *v, int from_flag)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < conn_settings[k].lo || n > conn_settings[k].hi) {
+        fprintf(stderr, "dinoseek serve: %s%s must be an integer from %ld to %ld (got '%s')\n",
+                from_flag ? "--" : "the setting ", conn_settings[k].name, conn_settings[k].lo,
+                conn_settings[k].hi, v);
+        return -1;
+    }
+    switch (k) {
+    case CONN_IDLE: a->http.timeout_s = (int)n; break;
+    case CONN_REQUEST: a->http.request_ms = (int)n * 1000; break;
+    case CONN_MAX: a->http.max_connections = (int)n; break;
+    default: a->http.max_per_ip = n ? (int)n : -1; break; /* the server's "no limit" */
+    }
+    return 0;
+}
 
 static int parse_listen(const char *s, serve_args *a)
 {
@@ -63,6 +103,10 @@ static int parse_args(int argc, char **argv, serve_args *a)
         {"api-key", required_argument, 0, 'k'},   {"cors", required_argument, 0, 'c'},
         {"max-upload", required_argument, 0, 'u'}, {"access-log", required_argument, 0, 'a'},
         {"import-roots", required_argument, 0, 'i'},
+        {"idle-timeout", required_argument, 0, 'T' + CONN_IDLE},
+        {"request-timeout", required_argument, 0, 'T' + CONN_REQUEST},
+        {"max-connections", required_argument, 0, 'T' + CONN_MAX},
+        {"max-connections-per-ip", required_argument, 0, 'T' + CONN_PER_IP},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     int c, index;
     optind = 1;
@@ -91,6 +135,13 @@ static int parse_args(int argc, char **argv, serve_args *a)
             break;
         case 'a': a->access_log = optarg; break;
         case 'i': a->import_roots = optarg; break;
+        case 'T' + CONN_IDLE:
+        case 'T' + CONN_REQUEST:
+        case 'T' + CONN_MAX:
+        case 'T' + CONN_PER_IP:
+            if (conn_setting(a, c - 'T', optarg, 1) != 0)
+                return 2;
+            break;
         case 'h': printf("%s%s%s", usage_head, cmd_engine_help, usage_tail); return 0;
         default: fprintf(stderr, "%s%s%s", usage_head, cmd_engine_help, usage_tail); return 2;
         }
@@ -127,6 +178,9 @@ static int defaults(serve_args *a)
     a->http.cors = cmd_setting("cors");
     a->access_log = cmd_setting("access-log");
     a->import_roots = cmd_setting("import-roots");
+    for (int k = 0; k < N_CONN; k++)
+        if ((v = cmd_setting(conn_settings[k].name)) && conn_setting(a, k, v, 0) != 0)
+            return -1;
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "base/secret.h"
@@ -29,6 +30,16 @@ typedef struct route_metrics {
     unsigned long count;
 } route_metrics;
 
+/* One open connection, as the request deadline sees it (see watchdog()). */
+typedef struct conn_state {
+    struct conn_state *prev, *next;
+    int fd;
+    struct timespec ready;    /* waiting for a request since: opened, or last answer sent */
+    int busy;                 /* a request has arrived whole and is being answered */
+    int cut;                  /* the watchdog shut it down */
+    const http_route *route;  /* of the request arriving, once its headers are in */
+} conn_state;
+
 struct http_server {
     struct MHD_Daemon *daemon;
     const http_route *routes;
@@ -37,6 +48,14 @@ struct http_server {
     http_config cfg;
     pthread_mutex_t lock; /* guards metrics and the access log */
     route_metrics *metrics; /* [n_routes + 1] */
+    /* Open connections, for the request deadline; conns_lock is taken
+     * before lock, never after. */
+    pthread_mutex_t conns_lock;
+    pthread_cond_t wake;
+    conn_state *conns;
+    int stopping;
+    int watchdog_running;
+    pthread_t watchdog;
 };
 
 /* Per request, from the URI callback to the completion callback. */
@@ -246,6 +265,118 @@ char *http_metrics_text(http_server *s)
         return NULL;
     }
     return out;
+}
+
+/* ---- the request deadline ----------------------------------------------
+ *
+ * libmicrohttpd's own timeout (cfg.timeout_s) closes a connection that has
+ * been silent that long, but a client that sends one byte of its headers (or
+ * body) every few seconds is never silent, and would hold its connection and
+ * thread for as long as it likes: a few hundred such clients (slowloris)
+ * would fill the connection limit. So every connection is tracked from the
+ * moment it is ready for a request (opened, or its last answer sent), and a
+ * watchdog thread shuts down any whose request has not arrived whole within
+ * cfg.request_ms. Requests being answered (searches, event streams) are
+ * never cut. shutdown() rather than close(): the descriptor stays
+ * libmicrohttpd's, whose thread then reads end-of-file and closes it. */
+
+static conn_state *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+/* Headers in (busy 0: the body may still be arriving) or whole (busy 1). */
+static void conn_update(http_server *s, struct MHD_Connection *c, const http_route *route,
+                        int busy)
+{
+    conn_state *cs = conn_of(c);
+    if (!cs)
+        return;
+    pthread_mutex_lock(&s->conns_lock);
+    cs->route = route;
+    cs->busy = busy;
+    pthread_mutex_unlock(&s->conns_lock);
+}
+
+static void conn_ready(http_server *s, struct MHD_Connection *c)
+{
+    conn_state *cs = conn_of(c);
+    if (!cs)
+        return;
+    pthread_mutex_lock(&s->conns_lock);
+    clock_gettime(CLOCK_MONOTONIC, &cs->ready);
+    cs->busy = 0;
+    cs->route = NULL;
+    pthread_mutex_unlock(&s->conns_lock);
+}
+
+/* libmicrohttpd tells us of each connection opened and closed; it calls the
+ * latter before it closes the descriptor, so a listed fd is always open. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    http_server *s = cls;
+    conn_state *cs = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!info || !(cs = calloc(1, sizeof *cs)))
+            return; /* unguarded: the idle timeout still applies */
+        cs->fd = info->connect_fd;
+        clock_gettime(CLOCK_MONOTONIC, &cs->ready);
+        pthread_mutex_lock(&s->conns_lock);
+        cs->next = s->conns;
+        if (s->conns)
+            s->conns->prev = cs;
+        s->conns = cs;
+        pthread_mutex_unlock(&s->conns_lock);
+        *socket_context = cs;
+    } else if (cs) {
+        pthread_mutex_lock(&s->conns_lock);
+        if (cs->prev)
+            cs->prev->next = cs->next;
+        else
+            s->conns = cs->next;
+        if (cs->next)
+            cs->next->prev = cs->prev;
+        pthread_mutex_unlock(&s->conns_lock);
+        free(cs);
+        *socket_context = NULL;
+    }
+}
+
+/* How often the watchdog looks: a quarter of the deadline, 20 ms to 1 s. */
+static long watchdog_tick_ms(const http_server *s)
+{
+    long t = s->cfg.request_ms / 4;
+    return t < 20 ? 20 : t > 1000 ? 1000 : t;
+}
+
+static void *watchdog(void *arg)
+{
+    http_server *s = arg;
+    pthread_mutex_lock(&s->conns_lock);
+    while (!s->stopping) {
+        for (conn_state *cs = s->conns; cs; cs = cs->next) {
+            double ms = ms_since(&cs->ready);
+            if (cs->busy || cs->cut || ms <= (double)s->cfg.request_ms)
+                continue;
+            shutdown(cs->fd, SHUT_RDWR);
+            cs->cut = 1;
+            record(s, cs->route, cs->route ? cs->route->method : "-",
+                   cs->route ? cs->route->path : "", 408, 0, ms);
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        long ns = until.tv_nsec + watchdog_tick_ms(s) * 1000000L;
+        until.tv_sec += ns / 1000000000L;
+        until.tv_nsec = ns % 1000000000L;
+        pthread_cond_timedwait(&s->wake, &s->conns_lock, &until);
+    }
+    pthread_mutex_unlock(&s->conns_lock);
+    return NULL;
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
@@ -462,19 +593,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         int known;
         st->started = 1;
         st->route = find_route(s, method, url, &tail, &known);
+        conn_update(s, c, st->route, 0);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (st->route && cl && strtoull(cl, NULL, 10) > st->route->max_body) {
             st->too_large = 1;
             return answer(s, c, st, url, method);
         }
         return MHD_YES;
-    }
-    if (*upload_size && ms_since(&st->start) > (double)s->cfg.request_ms) {
-        /* Past the deadline with the body still arriving: close the
-         * connection (libmicrohttpd sends no answer in the middle of an
-         * upload it was told to stop reading). Counted as a 408. */
-        record(s, st->route, method, st->uri, 408, 0, ms_since(&st->start));
-        return MHD_NO;
     }
     if (*upload_size) {
         size_t limit = st->route ? st->route->max_body : 0;
@@ -498,6 +623,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
+    conn_update(s, c, st->route, 1); /* arrived whole: no deadline while it is answered */
     return answer(s, c, st, url, method);
 }
 
@@ -515,7 +641,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)c, (void)toe;
+    (void)toe;
+    conn_ready(cls, c); /* a kept-alive connection waits for its next request */
     request_state *st = *con_cls;
     if (!st)
         return;
@@ -541,6 +668,8 @@ int http_start(const http_config *cfg, const http_route *routes, size_t n, void 
     if (s->cfg.request_ms <= 0)
         s->cfg.request_ms = 60000;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->conns_lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port)};
     const char *host = cfg->host ? cfg->host : "127.0.0.1";
     if (inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host,
@@ -548,22 +677,33 @@ int http_start(const http_config *cfg, const http_route *routes, size_t n, void 
         http_stop(s);
         return ds_fail(err, DS_EINVAL, "listen address '%s' is not an IPv4 address", host);
     }
-    /* A thread per connection (at most 512): handlers block while the model
-     * embeds an image, and with a pool a connection would also wait behind
-     * the other connections of its thread. Measured in bench/RESULTS.md. */
+    /* A thread per connection: handlers block while the model embeds an
+     * image, and with a pool a connection would also wait behind the other
+     * connections of its thread (measured in bench/RESULTS.md). The limits
+     * bound those threads; the per-address one keeps a single client from
+     * taking them all. */
+    unsigned limit = cfg->max_connections > 0 ? (unsigned)cfg->max_connections : 512u;
+    unsigned per_ip = cfg->max_per_ip > 0 ? (unsigned)cfg->max_per_ip
+                      : cfg->max_per_ip < 0 ? 0u /* no limit */ : 64u;
     s->daemon = MHD_start_daemon(
         MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
         (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s > 0 ? cfg->timeout_s : 30),
-        MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64u,
+        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (!s->daemon) {
         http_stop(s);
         return ds_fail(err, DS_EIO, "cannot listen on %s:%d (in use, or not permitted)", host,
                        cfg->port);
     }
+    if (pthread_create(&s->watchdog, NULL, watchdog, s) != 0) {
+        http_stop(s);
+        return ds_fail(err, DS_ENOMEM, "cannot start the request watchdog thread");
+    }
+    s->watchdog_running = 1;
     *out = s;
     return 0;
 }
@@ -578,8 +718,22 @@ void http_stop(http_server *s)
 {
     if (!s)
         return;
+    if (s->watchdog_running) {
+        pthread_mutex_lock(&s->conns_lock);
+        s->stopping = 1;
+        pthread_cond_signal(&s->wake);
+        pthread_mutex_unlock(&s->conns_lock);
+        pthread_join(s->watchdog, NULL);
+    }
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
+    while (s->conns) { /* none should be left: each close removed its own */
+        conn_state *next = s->conns->next;
+        free(s->conns);
+        s->conns = next;
+    }
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->conns_lock);
     pthread_mutex_destroy(&s->lock);
     free(s->metrics);
     free(s);

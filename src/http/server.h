@@ -2,13 +2,14 @@
  * table, the seed's JSON envelope, limits, an API key, CORS, an access log
  * and request metrics.
  *
- * One thread per connection (up to 512 connections). The application owns
+ * One thread per connection (up to 512 connections, 64 from one address).
+ * The application owns
  * the route table: one array of http_route, read in a
  * minute (src/cmd/serve.c). Each handler has one signature, gets a parsed
  * request (path, query, headers, whole body) and fills a response. The server
  * does everything else: body size limits (413), a deadline for the whole
- * body to arrive (past it the connection is closed, counted as 408: no
- * slow-loris upload holds a thread for long), the
+ * request, headers and body, to arrive (past it the connection is shut
+ * down, counted as 408: no slow-loris client holds a thread for long), the
  * API key on write routes
  * (401), unknown paths (404) and methods (405), CORS, errors as
  * {"code": 1, "message": ...}, a handler's failure as the seed's
@@ -100,7 +101,10 @@ typedef struct http_config {
     const char *host;      /* default 127.0.0.1 */
     int port;              /* 0: any free port (see http_port) */
     int timeout_s;         /* idle connection timeout, default 30 */
-    int request_ms;        /* a request must arrive whole within this; default 60000 */
+    int request_ms;        /* a request (headers and body) must arrive whole within this
+                            * of its connection being ready for it; default 60000 */
+    int max_connections;   /* open connections (one thread each); default 512 */
+    int max_per_ip;        /* of them from one client address; default 64, < 0: no limit */
     const char *api_key;   /* NULL: write routes are open */
     const char *cors;      /* allowed origins, comma-separated, or "*"; NULL: none */
     FILE *access_log;      /* JSON lines; NULL: none */

@@ -183,6 +183,15 @@ static void test_settings_precedence(void)
     CHECK(run("serve --api-key '' --model /nonexistent", &out, &err) == 2 &&
           strstr(err, "API key is empty"));
     free(out), free(err);
+    /* The connection limits and timeouts (slow clients), refused out of range. */
+    CHECKF(run("serve --max-connections 0 --model /nonexistent", &out, &err) == 2 &&
+           strstr(err, "--max-connections must be an integer from 1"), "%s", err);
+    free(out), free(err);
+    snprintf(args, sizeof args, "DINOSEEK_REQUEST_TIMEOUT=1s %s serve --model /nonexistent",
+             ds_test_bin());
+    CHECKF(ds_test_run(args, &out, &err) == 2 && strstr(err, "setting request-timeout must"),
+           "%s", err);
+    free(out), free(err);
     CHECK(run("stats --config /nonexistent.conf", &out, &err) == 2 &&
           strstr(err, "cannot read configuration file"));
     free(out), free(err);

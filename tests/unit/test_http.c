@@ -1,5 +1,9 @@
 /* test_http.c - query strings and multipart bodies, including hostile ones. */
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -286,6 +290,144 @@ static void test_server_request_deadline(void)
     http_stop(s);
 }
 
+/* ---- slow clients (slowloris) ------------------------------------------ */
+
+/* A TCP connection to 127.0.0.1:port from the loopback address `from`:
+ * each 127.x.y.z is a client address of its own to the per-address limit. */
+static int connect_from(const char *from, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    inet_pton(AF_INET, from, &a.sin_addr);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0)
+        goto fail;
+    a.sin_port = htons((uint16_t)port);
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
+        return fd;
+fail:
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+static double secs_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
+}
+
+/* Whether the server has closed fd (end of file or a reset) by `by` seconds
+ * after t0 (a shared deadline: a hundred open sockets must not wait a
+ * hundred times). */
+static int closed_by(int fd, const struct timespec *t0, double by)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char buf[512];
+    for (;;) {
+        double left = by - secs_since(t0);
+        if (poll(&p, 1, left > 0 ? (int)(left * 1000) : 0) <= 0)
+            return 0;
+        if (recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
+            return 1;
+    }
+}
+
+/* Clients that send a request line, then one header byte per 100 ms: never
+ * silent long enough for the idle timeout. */
+typedef struct trickler {
+    int fds[100];
+    int n, stop;
+} trickler;
+
+static void *trickle_headers(void *arg)
+{
+    trickler *t = arg;
+    for (int i = 0; i < t->n; i++)
+        send(t->fds[i], "GET /echo HTTP/1.1\r\nX-Slow: ", 28, MSG_NOSIGNAL);
+    while (!__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST)) {
+        for (int i = 0; i < t->n; i++)
+            send(t->fds[i], "a", 1, MSG_NOSIGNAL); /* fails once cut: ignored */
+        usleep(100000);
+    }
+    return NULL;
+}
+
+/* 200 idle or trickling connections (4 addresses, 50 each, under the limit
+ * of 64 per address) and 70 from a fifth address: the 6 over the
+ * per-address limit are refused; a normal request answers at once while the
+ * others hold their threads; the idle ones close at the idle timeout (1 s);
+ * the trickling ones outlive it and are cut at the request deadline (3 s),
+ * counted as 408. Times count from when the server had taken every
+ * connection: on a loaded machine that takes a while. */
+static void test_server_slow_clients(void)
+{
+    http_config cfg = {.port = 0, .timeout_s = 1, .request_ms = 3000};
+    http_server *s;
+    ds_err err = {0};
+    CHECKF(http_start(&cfg, test_routes, 4, NULL, &s, &err) == 0, "%s", err.msg);
+    if (!s)
+        return;
+    int port = http_port(s), idle[100], over[70], n_open = 0;
+    trickler t = {.n = 100};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 100; i++) {
+        idle[i] = connect_from(i < 50 ? "127.0.0.2" : "127.0.0.3", port);
+        t.fds[i] = connect_from(i < 50 ? "127.0.0.4" : "127.0.0.5", port);
+        n_open += (idle[i] >= 0) + (t.fds[i] >= 0);
+    }
+    for (int i = 0; i < 70; i++)
+        n_open += (over[i] = connect_from("127.0.0.6", port)) >= 0;
+    CHECKF(n_open == 270, "%d of 270 connections opened", n_open);
+    pthread_t th;
+    pthread_create(&th, NULL, trickle_headers, &t);
+
+    /* The last ones connected: once they are refused, the server has taken
+     * every connection above, each with its thread. */
+    int refused = 0;
+    for (int i = 64; i < 70; i++)
+        refused += closed_by(over[i], &t0, 5);
+    for (int i = 0; i < 64; i++)
+        refused += closed_by(over[i], &t0, 0);
+    CHECKF(refused == 6, "%d of 70 connections from one address refused (6 over 64)", refused);
+    struct timespec ta;
+    clock_gettime(CLOCK_MONOTONIC, &ta);
+    reply r = request(port, "GET", "/echo?name=x", NULL, NULL, 0);
+    double answer_s = secs_since(&ta);
+    CHECKF(r.status == 200 && answer_s < 1, "status %ld after %.2f s", r.status, answer_s);
+    ds_reply_free(&r);
+
+    int idle_open = 0, slow_cut = 0;
+    for (int i = 0; i < 100; i++)
+        idle_open += !closed_by(idle[i], &ta, 4);
+    CHECKF(idle_open == 0, "%d idle connections still open %.1f s on", idle_open,
+           secs_since(&ta));
+    if (secs_since(&ta) < 2.5) { /* else too slow a machine to tell the two apart */
+        for (int i = 0; i < 100; i++)
+            slow_cut += closed_by(t.fds[i], &ta, 0);
+        CHECKF(slow_cut == 0, "%d trickling connections cut with the idle ones", slow_cut);
+    }
+    slow_cut = 0;
+    for (int i = 0; i < 100; i++)
+        slow_cut += closed_by(t.fds[i], &ta, 8);
+    CHECKF(slow_cut == 100, "%d of 100 trickling connections cut %.1f s on", slow_cut,
+           secs_since(&ta));
+    __atomic_store_n(&t.stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(th, NULL);
+    char *metrics = http_metrics_text(s);
+    CHECKF(metrics && strstr(metrics, "route=\"other\",status=\"408\"} 100"), "%s", metrics);
+    free(metrics);
+    for (int i = 0; i < 100; i++) {
+        close(idle[i]);
+        close(t.fds[i]);
+    }
+    for (int i = 0; i < 70; i++)
+        close(over[i]);
+    http_stop(s);
+}
+
 static void test_server_port_in_use(void)
 {
     http_config cfg = {.port = 0};
@@ -307,6 +449,8 @@ const ds_test http_tests[] = {
     {"server: routes, errors, API key, limits, CORS, metrics", test_server_routes},
     {"server: port in use and bad address are errors", test_server_port_in_use},
     {"server: a trickling upload is cut off at the deadline", test_server_request_deadline},
+    {"server: 270 slow clients: others answered, per-address limit, idle and trickling "
+     "connections closed", test_server_slow_clients},
     {"query strings decode and refuse bad escapes", test_query},
     {"multipart boundary from Content-Type", test_boundary},
     {"multipart parts: fields, files, binary data", test_multipart},
