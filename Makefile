@@ -5,6 +5,7 @@
 #   make asan     the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo     generate or fetch weights and run the main job on embedded defaults
 #   make bench    benchmarks; figures go to stdout (record them in bench/RESULTS.md)
+#   make soak     load and soak: mixed load, flat memory and descriptors, LeakSanitizer
 #   make fuzz     run the fuzz targets for FUZZ_SECONDS each (libFuzzer, clang)
 #   make clean
 
@@ -47,7 +48,7 @@ REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%_replay)
 BENCH_BINS := $(BUILD)/bench/embed $(BUILD)/bench/search $(BUILD)/bench/http $(BUILD)/bench/import \
               $(BUILD)/bench/milvus
 
-.PHONY: all deps test check asan demo bench fuzz clean venv
+.PHONY: all deps test check asan demo bench fuzz soak clean venv
 all: deps $(BUILD)/dinoseek
 
 # Checked on every build; costs one dpkg-query when nothing is missing.
@@ -92,13 +93,15 @@ $(BUILD)/tests/run: $(TEST_OBJ) $(BUILD)/libdinoseek.a
 $(BUILD)/fuzz/%_replay: $(BUILD)/fuzz/%.o $(BUILD)/fuzz/replay.o $(BUILD)/libdinoseek.a
 	$(CC) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libdinoseek.a
+# bench/harness.c: starting, stopping and watching a real server, shared by
+# bench/http and soak/load.
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/harness.o $(BUILD)/libdinoseek.a
 	$(CC) -o $@ $^ $(LDLIBS)
 
 # The soak programs (soak/*.c): long runs that make soak starts, kept out of
 # make test.
 SOAK_BINS := $(patsubst %.c,$(BUILD)/%,$(wildcard soak/*.c))
-$(BUILD)/soak/%: $(BUILD)/soak/%.o $(BUILD)/libdinoseek.a
+$(BUILD)/soak/%: $(BUILD)/soak/%.o $(BUILD)/bench/harness.o $(BUILD)/libdinoseek.a
 	$(CC) -o $@ $^ $(LDLIBS)
 
 # The whole suite, in C; its `fuzz` suite replays each fuzz corpus.
@@ -143,6 +146,15 @@ venv: .venv/.stamp
 
 bench: deps venv $(BUILD)/dinoseek $(BENCH_BINS)
 	./bench/run.sh $(BUILD)
+
+# Load and soak (docs/testing.md, "Load and soak"): SOAK_SECONDS of mixed
+# load on the optimised server, then 10,000 requests to the ASan build
+# (SOAK_ASAN) under LeakSanitizer; soak/run.sh runs the series.
+SOAK_SECONDS ?= 180
+SOAK_ASAN ?= build/asan
+soak: deps $(BUILD)/dinoseek $(SOAK_BINS)
+	@$(MAKE) --no-print-directory BUILD=$(SOAK_ASAN) SANITIZE=1 $(SOAK_ASAN)/dinoseek
+	SOAK_SECONDS=$(SOAK_SECONDS) ./soak/run.sh $(BUILD) $(SOAK_ASAN)
 
 demo: deps $(BUILD)/dinoseek
 	./tools/demo.sh $(BUILD)/dinoseek

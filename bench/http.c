@@ -24,51 +24,10 @@
 
 #include "base/prng.h"
 #include "catalog/catalog.h"
+#include "harness.h"
 #include "model/generate.h"
 
 #define QUERY "tests/fixtures/images/parity_photo.jpg"
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static size_t discard(char *p, size_t size, size_t n, void *ud)
-{
-    (void)p, (void)ud;
-    return size * n;
-}
-
-static long get_status(int port, const char *path)
-{
-    char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    CURL *c = curl_easy_init();
-    long status = 0;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    return status;
-}
-
-static long rss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kb = atol(line + 6);
-    if (f)
-        fclose(f);
-    return kb;
-}
 
 /* Random unit vectors as catalog images (the index is rebuilt from them at
  * start, as it would be after an import). */
@@ -126,13 +85,13 @@ static void *client(void *arg)
     curl_mime_filename(p, "q.jpg");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_MIMEPOST, m);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bh_discard);
     while (!__atomic_load_n(&l->stop, __ATOMIC_SEQ_CST)) {
-        double t0 = now_ms();
+        double t0 = bh_now_ms();
         long status = 0;
         if (curl_easy_perform(c) == CURLE_OK)
             curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        double ms = now_ms() - t0;
+        double ms = bh_now_ms() - t0;
         pthread_mutex_lock(&l->lock);
         if (status != 200)
             l->errors++;
@@ -145,12 +104,6 @@ static void *client(void *arg)
     return NULL;
 }
 
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void run_load(int port, pid_t pid, int conns, double seconds, void *q, size_t qlen,
                      long *peak_rss)
 {
@@ -158,22 +111,22 @@ static void run_load(int port, pid_t pid, int conns, double seconds, void *q, si
     l.lat = malloc(sizeof(double) * (size_t)l.cap);
     pthread_mutex_init(&l.lock, NULL);
     pthread_t t[8];
-    double t0 = now_ms();
+    double t0 = bh_now_ms();
     for (int i = 0; i < conns; i++)
         pthread_create(&t[i], NULL, client, &l);
-    while (now_ms() - t0 < seconds * 1000) {
+    while (bh_now_ms() - t0 < seconds * 1000) {
         usleep(100000);
-        long kb = rss_kb(pid);
+        long kb = bh_rss_kb(pid);
         *peak_rss = kb > *peak_rss ? kb : *peak_rss;
     }
     __atomic_store_n(&l.stop, 1, __ATOMIC_SEQ_CST);
     for (int i = 0; i < conns; i++)
         pthread_join(t[i], NULL);
-    double elapsed = (now_ms() - t0) / 1000.0;
-    qsort(l.lat, (size_t)l.n, sizeof *l.lat, cmp);
+    double elapsed = (bh_now_ms() - t0) / 1000.0;
+    qsort(l.lat, (size_t)l.n, sizeof *l.lat, bh_cmp_double);
     printf("  %d connection%s: %5d requests, %6.2f req/s, p50 %7.1f ms, p99 %7.1f ms, %d errors\n",
-           conns, conns > 1 ? "s" : " ", l.n, l.n / elapsed, l.n ? l.lat[l.n / 2] : 0.0,
-           l.n ? l.lat[(size_t)(l.n * 0.99)] : 0.0, l.errors);
+           conns, conns > 1 ? "s" : " ", l.n, l.n / elapsed, bh_quantile(l.lat, (size_t)l.n, 0.5),
+           bh_quantile(l.lat, (size_t)l.n, 0.99), l.errors);
     free(l.lat);
 }
 
@@ -209,25 +162,18 @@ int main(int argc, char **argv)
     if (f)
         fclose(f);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int port = 18000 + (int)(getpid() % 1000);
-    char listen[64];
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    int port = bh_free_port();
     /* Twice: the first start rebuilds and saves the index; the second is a
      * cold start of a server whose data is in place. */
     for (int round = 0; round < 2; round++) {
-        double t0 = now_ms();
-        pid_t pid = fork();
-        if (pid == 0) {
-            freopen("/dev/null", "w", stderr);
-            execl(bin, bin, "serve", "--data", data, "--model", model, "--listen", listen,
-                  (char *)NULL);
-            _exit(127);
+        double cold;
+        pid_t pid = bh_serve(bin, data, model, port, NULL, NULL, 60000, &cold);
+        if (pid < 0) {
+            fprintf(stderr, "bench: the server did not start\n");
+            return 1;
         }
-        while (get_status(port, "/health") != 200 && now_ms() - t0 < 60000)
-            usleep(2000);
-        double cold = now_ms() - t0;
         usleep(300000);
-        long idle = rss_kb(pid), peak = idle;
+        long idle = bh_rss_kb(pid), peak = idle;
         if (round == 0) {
             printf("first start (index rebuilt from %d vectors): %.0f ms\n", vectors + 5, cold);
         } else {
@@ -239,8 +185,7 @@ int main(int argc, char **argv)
                 run_load(port, pid, conns, seconds, query, qlen, &peak);
             printf("RSS peak under load: %.1f MB\n", peak / 1024.0);
         }
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
+        bh_stop(pid, 60000);
     }
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     return system(cmd) == 0 ? 0 : 1;
