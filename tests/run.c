@@ -221,7 +221,11 @@ int main(int argc, char **argv)
             backend_down(&peer);
         }
         int n = 0;
+        /* DINOSEEK_TEST_ONLY=TEXT runs only the tests whose name holds TEXT. */
+        const char *only = getenv("DINOSEEK_TEST_ONLY");
         for (const ds_test *t = suites[s].tests; t->name; t++, n++) {
+            if (only && *only && !strstr(t->name, only))
+                continue;
             ds_test_failed = 0;
             ds_test_skipped = 0;
             if (no_backend) {

@@ -20,6 +20,7 @@ const char *ds_strerror(ds_code code)
     case DS_ENOTFOUND: return "not found";
     case DS_EMEDIA: return "unreadable image";
     case DS_EBUSY: return "busy";
+    case DS_ENOSPACE: return "no space left";
     }
     return "unknown error";
 }

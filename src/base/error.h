@@ -24,6 +24,7 @@ typedef enum ds_code {
     DS_ENOTFOUND = 9,   /* 9: a named thing does not exist */
     DS_EMEDIA = 10,     /* 10: an image that cannot be decoded (not one, or broken) */
     DS_EBUSY = 11,      /* 11: the resource is in use (e.g. an import is running) */
+    DS_ENOSPACE = 12,   /* 12: the storage is full (no space left, quota, file size limit) */
 } ds_code;
 
 typedef struct ds_err {

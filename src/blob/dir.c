@@ -59,7 +59,11 @@ static atomic_ulong tmp_counter;
 static int sys_fail(ds_err *err, const dir_store *d, const char *what, const char *key)
 {
     int e = errno;
-    ds_code code = e == ENOMEM ? DS_ENOMEM : DS_EIO;
+    /* A full disk is not a broken one: callers stop instead of going on
+     * to fail every further write the same way. */
+    ds_code code = e == ENOMEM ? DS_ENOMEM
+                 : e == ENOSPC || e == EDQUOT || e == EFBIG ? DS_ENOSPACE
+                                                           : DS_EIO;
     return ds_fail(err, code, "blob store %s: %s \"%s\": %s", d->root, what, key, strerror(e));
 }
 

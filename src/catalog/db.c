@@ -103,6 +103,7 @@ int cat__sqlfail(cat_db *db, ds_err *err, const char *what)
     case SQLITE_TOOBIG: code = DS_EINVAL; break;
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT: code = DS_EFORMAT; break;
+    case SQLITE_FULL: code = DS_ENOSPACE; break; /* the disk, not the database */
     default: code = DS_EIO; break;
     }
     const char *hint = code == DS_EFORMAT ? " (not a SQLite database, or corrupt)" : "";

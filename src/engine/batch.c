@@ -125,18 +125,30 @@ int eng__known_id(eng *e, const eng_collection *c, const char *file_name, const 
     return 0;
 }
 
+static void thumb_key(const eng_collection *c, const eng_store_item *it, char *out, size_t n)
+{
+    snprintf(out, n, "thumbnails/%s/%s.jpg", c->name, it->in.file_name);
+}
+
 /* Store one item's original and thumbnail; its keys go into orig. */
 static int put_blobs(eng *e, const eng_collection *c, const eng_store_item *it, char *orig,
                      size_t n, ds_err *err)
 {
     char thumb[BLOB_KEY_MAX + 1];
     snprintf(orig, n, "originals/%s/%s", c->name, it->in.file_name);
-    snprintf(thumb, sizeof thumb, "thumbnails/%s/%s.jpg", c->name, it->in.file_name);
+    thumb_key(c, it, thumb, sizeof thumb);
     if (blob_key_check(orig, err) != 0 || blob_key_check(thumb, err) != 0)
         return ds_wrap(err, "file name '%s': ", it->in.file_name);
-    if (blob_put(e->blobs, orig, it->in.data, it->in.len, NULL, err) != 0 ||
-        blob_put(e->blobs, thumb, it->thumb, it->thumb_len, "image/jpeg", err) != 0)
+    if (blob_put(e->blobs, orig, it->in.data, it->in.len, NULL, err) != 0)
         return -1;
+    if (blob_put(e->blobs, thumb, it->thumb, it->thumb_len, "image/jpeg", err) != 0) {
+        /* No row will name the original (the caller holds the add lock and
+         * the image is not in the catalog): take it back rather than leave
+         * an orphan on a disk that is probably full. */
+        ds_err ignored;
+        blob_delete(e->blobs, orig, &ignored);
+        return -1;
+    }
     return 0;
 }
 
@@ -233,8 +245,20 @@ int eng_store_batch(eng *e, const char *collection, eng_store_item *items, int n
     rc = 0;
 out:
     if (rc != 0)
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
+            /* Rolled back: no row names the blobs this call put (keys[i]
+             * set; `added` alone may be left from an earlier call), so
+             * they go too (the transaction may have failed for want of
+             * space). */
+            if (items[i].added && keys[i][0]) {
+                char thumb[BLOB_KEY_MAX + 1];
+                ds_err ignored;
+                thumb_key(c, &items[i], thumb, sizeof thumb);
+                blob_delete(e->blobs, keys[i], &ignored);
+                blob_delete(e->blobs, thumb, &ignored);
+            }
             items[i].added = 0;
+        }
     pthread_mutex_unlock(&e->add_lock);
     free(keys);
     return rc;

@@ -192,6 +192,26 @@ static void *run(void *arg)
 
 /* A job as the API shows it: the catalog's row, and the live figures when
  * this server runs it. failures: include the list of failures. */
+/* Whether this server runs the job now. */
+static int runs_here(api_imports *im, int64_t job)
+{
+    pthread_mutex_lock(&im->lock);
+    entry *e = find_job(im, job);
+    int running = e && !e->finished;
+    pthread_mutex_unlock(&im->lock);
+    return running;
+}
+
+/* Whether the collection's "running" jobs were left by a dead process: they
+ * are marked "interrupted" then (imp_mark_interrupted), so that status says
+ * so and an event stream of such a job ends instead of waiting forever. */
+static int interrupted(api_imports *im, const char *collection)
+{
+    int64_t n = 0;
+    ds_err ignored;
+    return imp_mark_interrupted(im->e, collection, &n, &ignored) == 0 && n > 0;
+}
+
 static json_t *job_json(api_imports *im, int64_t id, int failures, ds_err *err)
 {
     cat_job j = {0};
@@ -204,6 +224,11 @@ static json_t *job_json(api_imports *im, int64_t id, int failures, ds_err *err)
                                                                  &ignored) == 0
                            ? c.name
                            : NULL;
+    if (coll && !strcmp(j.status, "running") && !strcmp(j.kind, "import") &&
+        !runs_here(im, j.id) && interrupted(im, coll)) {
+        free(j.status); /* its process died (a crash of this server, a killed import) */
+        j.status = strdup("interrupted");
+    }
     json_t *doc = json_pack("{s:I,s:s?,s:s,s:s,s:s?,s:I,s:I,s:I,s:I,s:I}", "job",
                             (json_int_t)j.id, "collection", coll, "kind", j.kind, "status",
                             j.status, "source", j.source, "done", (json_int_t)j.done, "skipped",
@@ -241,6 +266,27 @@ static const char *field(json_t *body, const http_request *req, const char *name
 {
     const char *v = json_string_value(json_object_get(body, name));
     return v ? v : http_params_get(&req->query, name);
+}
+
+/* The optional "batch" (images per forward pass and per transaction, as
+ * `dinoseek import --batch`): 0 when absent, -1 when not 1..256. */
+static int batch_size(json_t *body, const http_request *req)
+{
+    json_t *v = json_object_get(body, "batch");
+    const char *text = v ? NULL : http_params_get(&req->query, "batch");
+    long long n;
+    if (json_is_integer(v)) {
+        n = json_integer_value(v);
+    } else if (text) {
+        char *end;
+        errno = 0;
+        n = strtoll(text, &end, 10);
+        if (errno || end == text || *end)
+            return -1;
+    } else {
+        return v ? -1 : 0;
+    }
+    return n >= 1 && n <= 256 ? (int)n : -1;
 }
 
 static int under_a_root(const api_imports *im, const char *real)
@@ -304,6 +350,7 @@ static int status_of_run(const ds_err *err)
 {
     switch (err->code) {
     case DS_EBUSY: return 409;
+    case DS_ENOSPACE: return 507; /* Insufficient Storage */
     case DS_ENOTFOUND: return 404;
     case DS_EINVAL: return 400;
     default: return 500;
@@ -335,8 +382,14 @@ int api_h_batch_start(void *app_, const http_request *req, http_response *resp)
     ds_err err = {0};
     int dim, size, status = 0;
     char why[PATH_MAX + 64], real[PATH_MAX];
+    int batch = batch_size(body, req);
     if (!coll)
         coll = eng_default_collection(app->engine);
+    if (batch < 0) {
+        http_respond_error(resp, 400, "batch is the number of images per transaction, "
+                                      "1 to 256");
+        goto out;
+    }
     if (eng_collection_shape(app->engine, coll, &size, &dim, &err) != 0) {
         http_respond_error(resp, 404, "no collection %s on this server", coll);
         goto out;
@@ -357,7 +410,7 @@ int api_h_batch_start(void *app_, const http_request *req, http_response *resp)
     e->paths[0] = e->path;
     e->opt = (imp_options){.paths = e->paths, .n_paths = 1, .collection = e->collection,
                            .progress = on_progress, .progress_ctx = e, .cancel = &e->cancel,
-                           .on_start = on_start};
+                           .on_start = on_start, .batch = batch};
     pthread_mutex_lock(&im->lock);
     for (entry *o = im->list; o; o = o->next)
         if (!o->finished && strcmp(o->collection, coll) == 0) {

@@ -103,6 +103,15 @@ typedef struct imp_options {
  * does not exist, DS_EINVAL bad options or a path outside root. */
 int imp_run(eng *e, const imp_options *opt, imp_progress *summary, ds_err *err);
 
+/* Mark the collection's import jobs that a dead process left "running" as
+ * "interrupted", when no import of it runs now (its lock is free: a live
+ * import, in any process, holds it from before its job row is written to
+ * after the row is finished). *n_out (may be NULL) counts them. For readers
+ * of a job that says "running" (the server's status and event stream),
+ * which would otherwise show a killed import as running until the next
+ * import of the collection. */
+int imp_mark_interrupted(eng *e, const char *collection, int64_t *n_out, ds_err *err);
+
 /* What a file is to the import, by its name's extension (case-insensitive):
  * an archive (.zip, .tar, .tgz, .tar.gz/.bz2/.xz/.zst, ...), USPTO XML
  * (.xml), an image (.tif .tiff .jpg .jpeg .png .webp .gif .bmp), or other. */

@@ -82,6 +82,7 @@ typedef struct imp_ctx {
     double t0;                   /* start, ms */
     atomic_int stop;             /* cancelled or a fatal error: stages wind down */
     ds_err fatal;                /* why, when stop came from an error */
+    int storage_full;            /* the writer met DS_ENOSPACE: it writes no more */
     int input_size, dim;
 } imp_ctx;
 

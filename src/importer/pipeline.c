@@ -348,6 +348,33 @@ static void *embedder(void *arg)
 
 /* ---- the writer ----------------------------------------------------------------- */
 
+/* The data directory is full (DS_ENOSPACE, from the blob store or SQLite):
+ * stop the import. Every further write would fail the same way, and the
+ * images are not at fault: they are not recorded as failures but left
+ * undone, for the rerun that follows freeing space. What was committed
+ * stays; what this batch wrote before the failure is written again then. */
+static void stop_storage_full(imp_ctx *x, const ds_err *why)
+{
+    pthread_mutex_lock(&x->lock);
+    if (!x->fatal.code) {
+        x->fatal = *why;
+        ds_wrap(&x->fatal, "the data directory is full, import stopped (what was stored "
+                           "stays: free space and run it again to resume): ");
+    }
+    x->storage_full = 1;
+    pthread_mutex_unlock(&x->lock);
+    atomic_store(&x->stop, 1);
+}
+
+/* The first DS_ENOSPACE among the items' errors, or NULL. */
+static const ds_err *storage_full(const eng_store_item *st, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (st[i].failed && st[i].err.code == DS_ENOSPACE)
+            return &st[i].err;
+    return NULL;
+}
+
 /* Store the batch's embedded images; a transaction that fails as a whole
  * (one bad row) is retried an image at a time so that only the bad one
  * fails. */
@@ -376,13 +403,15 @@ static void store_images(imp_ctx *x, eng_store_item *st, imp_item **src, int n)
             break;
     }
     if (rc != 0) {
-        /* A backend out of reach (after its retries) fails every item the
-         * same way: trying them one by one would only wait n times. */
-        for (int i = 0; err.code == DS_ENET && i < n; i++) {
+        /* A backend out of reach (after its retries) or a full disk fails
+         * every item the same way: trying them one by one would only wait
+         * or fail n times. */
+        int same_for_all = err.code == DS_ENET || err.code == DS_ENOSPACE;
+        for (int i = 0; same_for_all && i < n; i++) {
             st[i].failed = 1;
             st[i].err = err;
         }
-        for (int i = 0; err.code != DS_ENET && i < n; i++) {
+        for (int i = 0; !same_for_all && i < n; i++) {
             ds_err one = {0};
             if (eng_store_batch(x->e, x->collection, &st[i], 1, &one) != 0) {
                 st[i].failed = 1;
@@ -396,8 +425,13 @@ static void store_images(imp_ctx *x, eng_store_item *st, imp_item **src, int n)
             st[i].added = 1;
         }
     free(stored);
+    const ds_err *full = storage_full(st, n);
+    if (full)
+        stop_storage_full(x, full);
     int64_t added = 0, known = 0;
     for (int i = 0; i < n; i++) {
+        if (st[i].failed && st[i].err.code == DS_ENOSPACE)
+            continue; /* not done, not the image's fault: the rerun does it */
         if (st[i].failed)
             record_failure(x, src[i]->origin, st[i].err.msg, 1);
         else if (st[i].added)
@@ -443,6 +477,8 @@ static void write_batch(imp_ctx *x, imp_batch *b)
     imp_item *src[256];
     int n = 0;
     double t0 = imp_now_ms();
+    if (x->storage_full)
+        return; /* the batches still queued wait for the rerun */
     for (int i = 0, k = 0; i < b->n; i++) {
         imp_item *it = b->items[i];
         if (it->patent_only)
@@ -466,7 +502,8 @@ static void write_batch(imp_ctx *x, imp_batch *b)
         src[n++] = it;
     }
     store_images(x, st, src, n);
-    store_patents(x, b);
+    if (!x->storage_full)
+        store_patents(x, b);
     pthread_mutex_lock(&x->lock);
     x->prog.write_ms += imp_now_ms() - t0;
     imp_progress p = x->prog;
@@ -493,23 +530,45 @@ static void *writer(void *arg)
 
 /* One import per collection, across processes: an flock the kernel drops
  * if the holder dies, so a SIGKILLed import never blocks the next one. */
-static int take_lock(imp_ctx *x, int *fd_out, ds_err *err)
+static int lock_collection(eng *e, const char *collection, int *fd_out, ds_err *err)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/import-%s.lock", eng_data_dir(x->e), x->collection);
+    snprintf(path, sizeof path, "%s/import-%s.lock", eng_data_dir(e), collection);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return ds_fail(err, DS_EIO, "%s: %s", path, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
+        int why = errno;
         close(fd);
-        if (e == EWOULDBLOCK)
+        if (why == EWOULDBLOCK)
             return ds_fail(err, DS_EBUSY, "an import into collection %s is already running",
-                           x->collection);
-        return ds_fail(err, DS_EIO, "%s: %s", path, strerror(e));
+                           collection);
+        return ds_fail(err, DS_EIO, "%s: %s", path, strerror(why));
     }
     *fd_out = fd;
     return 0;
+}
+
+static int take_lock(imp_ctx *x, int *fd_out, ds_err *err)
+{
+    return lock_collection(x->e, x->collection, fd_out, err);
+}
+
+int imp_mark_interrupted(eng *e, const char *collection, int64_t *n_out, ds_err *err)
+{
+    int fd = -1;
+    int64_t n = 0, coll = eng_collection_id(e, collection, err);
+    if (n_out)
+        *n_out = 0;
+    if (coll < 0)
+        return -1;
+    if (lock_collection(e, collection, &fd, err) != 0)
+        return err->code == DS_EBUSY ? 0 : -1; /* running: nothing is stale */
+    int rc = cat_job_interrupt_stale(eng_catalog(e), coll, "import", &n, err);
+    close(fd);
+    if (n_out)
+        *n_out = n;
+    return rc;
 }
 
 /* Holding the lock, remove what puts of a killed run left half-written

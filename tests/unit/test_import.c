@@ -5,9 +5,13 @@
  * folders with metadata, and POST /api/batch/start on a real server. */
 #include <dirent.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1100,6 +1104,485 @@ static void test_api_for_the_ui(void)
     CHECK(ds_server_stop(&s) == 0);
 }
 
+/* ---- crash safety (issue #12): the server killed, a full disk, a read-only
+ * data directory --------------------------------------------------------------------- */
+
+/* An uninterrupted import of the sample's tar, made once per suite run (in
+ * <tmp>/reference) for the tests below to compare with; NULL if it failed.
+ * Not freed: it lives as long as the suite. */
+static const snapshot *reference(const char *tar)
+{
+    static snapshot ref;
+    static char made_in[256];
+    if (made_in[0] && strcmp(made_in, ds_test_tmpdir) == 0)
+        return &ref;
+    if (import("reference", tar, NULL) != 0 || snap("reference", &ref) != 0)
+        return NULL;
+    snprintf(made_in, sizeof made_in, "%s", ds_test_tmpdir);
+    return &ref;
+}
+
+/* Start an import of the sample's tar over HTTP, `batch` images per
+ * transaction; the job id, or 0. */
+static int64_t http_import(int port, const char *tar, int batch)
+{
+    char body[900];
+    snprintf(body, sizeof body, "{\"path\": \"%s\", \"collection\": \"designs\", \"batch\": %d}",
+             tar, batch);
+    ds_reply r = ds_http(port, "POST", "/api/batch/start", NULL, "application/json", body,
+                         strlen(body), NULL);
+    int64_t job = r.status == 200 ? json_integer_value(json_object_get(ds_reply_data(&r), "job")) : 0;
+    if (!job)
+        fprintf(stderr, "    import start: %ld %s\n", r.status, r.body);
+    ds_reply_free(&r);
+    return job;
+}
+
+/* The job's status word (into status) and its last error (into why, may be
+ * NULL); returns its `done`, -1 when it cannot be read. */
+static long long job_state(int port, int64_t job, char *status, size_t n, char *why, size_t wn)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/api/batch/status/%lld", (long long)job);
+    ds_reply r = ds_http(port, "GET", path, NULL, NULL, NULL, 0, NULL);
+    json_t *d = ds_reply_data(&r);
+    const char *st = json_string_value(json_object_get(d, "status"));
+    const char *last = json_string_value(json_object_get(d, "last_error"));
+    snprintf(status, n, "%s", st ? st : "");
+    if (why)
+        snprintf(why, wn, "%s", last ? last : "");
+    long long done = r.status == 200 ? json_integer_value(json_object_get(d, "done")) : -1;
+    ds_reply_free(&r);
+    return done;
+}
+
+/* Wait (up to 5 minutes: ASan) until the job has stored at least min
+ * images or is over; its done count. */
+static long long wait_job(int port, int64_t job, long long min, char *status, size_t n)
+{
+    long long done = -1;
+    for (int i = 0; i < 6000; i++) {
+        done = job_state(port, job, status, n, NULL, 0);
+        if (done < 0 || done >= min || strcmp(status, "running") != 0)
+            break;
+        usleep(50000);
+    }
+    return done;
+}
+
+/* The served collection's image count and index count (/api/collection/stats). */
+static void served_counts(int port, long long *images, long long *indexed)
+{
+    ds_reply r = ds_http(port, "GET", "/api/collection/stats?collection=designs", NULL, NULL,
+                         NULL, 0, NULL);
+    json_t *d = ds_reply_data(&r);
+    *images = r.status == 200 ? json_integer_value(json_object_get(d, "images")) : -1;
+    *indexed = r.status == 200
+                   ? json_integer_value(json_object_get(json_object_get(d, "index"), "count"))
+                   : -1;
+    ds_reply_free(&r);
+}
+
+/* Files under dir, recursively: blobs (into *files; sidecars and
+ * temporaries not counted) and temporaries a put left (into *temps). */
+static void count_blob_files(const char *dir, int *files, int *temps)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        char path[1200];
+        struct stat sb;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (lstat(path, &sb) != 0)
+            continue;
+        if (S_ISDIR(sb.st_mode))
+            count_blob_files(path, files, temps);
+        else if (!strncmp(de->d_name, ".tmp-", 5))
+            ++*temps;
+        else if (de->d_name[0] != '.')
+            ++*files;
+    }
+    if (d)
+        closedir(d);
+}
+
+/* No orphan and no leftover: an original and a thumbnail per row. */
+static void check_blobs(const char *data, size_t rows, const char *what)
+{
+    char dir[700];
+    int files = 0, temps = 0;
+    snprintf(dir, sizeof dir, "%s/%s/blobs", ds_test_tmpdir, data);
+    count_blob_files(dir, &files, &temps);
+    CHECKF(files == 2 * (int)rows && temps == 0, "%s: %d blobs and %d temporaries for %zu rows",
+           what, files, temps, rows);
+}
+
+/* Searches by a stored image's name, over and over, while the server dies
+ * under them: each must be answered (200, or 404 before the image is
+ * stored) until the connection fails. */
+typedef struct searcher {
+    int port;
+    const char *image;
+    atomic_int stop;
+    int answered, bad;
+} searcher;
+
+static size_t discard(char *p, size_t size, size_t n, void *ctx)
+{
+    (void)p;
+    (void)ctx;
+    return size * n;
+}
+
+/* One search by name; its HTTP status, 0 when the connection failed (not a
+ * test failure here, unlike ds_http: the server is meant to die). */
+static long search_once(int port, const char *image)
+{
+    char url[1200];
+    snprintf(url, sizeof url,
+             "http://127.0.0.1:%d/api/search?collection=designs&image=%s&top_k=3", port, image);
+    CURL *c = curl_easy_init();
+    long status = 0;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+static void *search_loop(void *arg)
+{
+    searcher *s = arg;
+    while (!atomic_load(&s->stop)) {
+        long st = search_once(s->port, s->image);
+        if (st == 0)
+            break; /* the server is gone */
+        if (st == 200 || st == 404)
+            s->answered++;
+        else
+            s->bad++;
+    }
+    return NULL;
+}
+
+/* A search (or an upload) of the sample's first drawing. */
+static char g_first[700];
+static curl_mime *first_drawing(CURL *c)
+{
+    curl_mime *m = curl_mime_init(c);
+    curl_mimepart *p = curl_mime_addpart(m);
+    curl_mime_name(p, "file");
+    curl_mime_filedata(p, g_first);
+    p = curl_mime_addpart(m);
+    curl_mime_name(p, "collection");
+    curl_mime_data(p, "designs", CURL_ZERO_TERMINATED);
+    return m;
+}
+
+/* Truncate the collection's index file to half: a torn write. */
+static void tear_index(const char *dir)
+{
+    char path[700];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/index/designs.idx", dir);
+    CHECKF(stat(path, &sb) == 0 && truncate(path, sb.st_size / 2) == 0, "tearing %s", path);
+}
+
+/* SIGKILL the server in the middle of an API-started import (batches of 4)
+ * with searches running, twice: as it is, then with its index file torn as
+ * well. The restarted server serves exactly the committed rows (its index
+ * rebuilt from the catalog when stale or torn), says the killed job was
+ * interrupted, searches work, and the import rerun over HTTP completes:
+ * the catalog then equals an uninterrupted import's, with no duplicate and
+ * no orphan blob. */
+static void test_server_killed_mid_import(void)
+{
+    char tar[600], extra[1400];
+    if (!have_fixtures() || sample_tar(tar, sizeof tar) != 0 ||
+        !first_file_in("USD", g_first, sizeof g_first))
+        SKIP("no sample set");
+    const snapshot *ref = reference(tar);
+    if (!ref) {
+        CHECK(!"the uninterrupted import failed");
+        return;
+    }
+    const snapshot whole = *ref;
+    snprintf(extra, sizeof extra, "--collection designs --import-roots %s", sample_dir());
+    for (int torn = 0; torn < 2; torn++) {
+        const char *data = torn ? "srvtorn" : "srvkill";
+        ds_server s;
+        char status[32];
+        if (ds_server_start(&s, data, extra) != 0) {
+            CHECK(!"the server did not start");
+            break;
+        }
+        int64_t job = http_import(s.port, tar, 4);
+        long long done = job ? wait_job(s.port, job, 4, status, sizeof status) : -1;
+        searcher se = {.port = s.port, .image = strrchr(g_first, '/') + 1};
+        atomic_init(&se.stop, 0);
+        pthread_t t;
+        pthread_create(&t, NULL, search_loop, &se);
+        usleep(200000);
+        kill(s.pid, SIGKILL);
+        waitpid(s.pid, NULL, 0);
+        atomic_store(&se.stop, 1);
+        pthread_join(t, NULL);
+        CHECKF(se.bad == 0, "%d searches answered badly before the kill", se.bad);
+
+        snapshot mid;
+        if (snap(data, &mid) != 0)
+            break;
+        fprintf(stderr, "    %s: killed with %lld images reported done, %zu rows committed, "
+                        "%d searches answered\n", data, done, mid.n, se.answered);
+        CHECK(no_duplicates(&mid));
+        if (torn)
+            tear_index(s.dir);
+        if (ds_server_start(&s, data, extra) != 0) {
+            CHECK(!"the server did not restart");
+            snap_free(&mid);
+            break;
+        }
+        long long images, indexed;
+        served_counts(s.port, &images, &indexed);
+        CHECKF(images == (long long)mid.n && indexed == (long long)mid.n,
+               "%s after the restart: stats %lld images, index %lld, catalog %zu", data, images,
+               indexed, mid.n);
+        job_state(s.port, job, status, sizeof status, NULL, 0);
+        CHECKF(!strcmp(status, "interrupted"), "%s: the killed job is %s", data, status);
+        ds_reply r = ds_http(s.port, "POST", "/api/search", first_drawing, NULL, NULL, 0, NULL);
+        CHECKF(r.status == 200 && (mid.n == 0 || json_array_size(ds_reply_results(&r)) > 0),
+               "%s: search after the restart: %ld %.200s", data, r.status, r.body);
+        ds_reply_free(&r);
+
+        /* The rerun over HTTP finishes the job. */
+        int64_t again = http_import(s.port, tar, 4);
+        wait_job(s.port, again, 1LL << 40, status, sizeof status);
+        CHECKF(!strcmp(status, "done"), "%s: the rerun ended %s", data, status);
+        served_counts(s.port, &images, &indexed);
+        CHECKF(images == (long long)whole.n && indexed == (long long)whole.n,
+               "%s after the rerun: stats %lld images, index %lld, expected %zu", data, images,
+               indexed, whole.n);
+        CHECK(ds_server_stop(&s) == 0);
+        snapshot after;
+        if (snap(data, &after) == 0) {
+            check_same(&whole, &after, data);
+            CHECK(no_duplicates(&after));
+            check_blobs(data, after.n, data);
+            snap_free(&after);
+        }
+        snap_free(&mid);
+    }
+}
+
+/* A tmpfs of `size` on <tmp>/NAME, into dir: a disk that can be filled
+ * without filling the machine's. 0 when mounted (root with CAP_SYS_ADMIN;
+ * a container without it cannot). */
+static int mount_tmpfs(const char *name, const char *size, char *dir, size_t n)
+{
+    char cmd[1000];
+    snprintf(dir, n, "%s/%s", ds_test_tmpdir, name);
+    mkdir(dir, 0755);
+    snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=%s tmpfs '%s' 2>/dev/null", size, dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void unmount(const char *dir)
+{
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "umount '%s'", dir);
+    CHECKF(system(cmd) == 0, "umount %s", dir);
+}
+
+/* Fill the file system of dir with <dir>/filler until `leave` bytes are
+ * free; 0 on success. */
+static int fill_leaving(const char *dir, long long leave)
+{
+    char path[800];
+    struct statvfs vfs;
+    if (statvfs(dir, &vfs) != 0)
+        return -1;
+    long long avail = (long long)vfs.f_bavail * (long long)vfs.f_frsize, grow = avail - leave;
+    snprintf(path, sizeof path, "%s/filler", dir);
+    int fd = open(path, O_WRONLY | O_CREAT, 0644);
+    int rc = fd >= 0 && (grow <= 0 || posix_fallocate(fd, 0, grow) == 0) ? 0 : -1;
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+static void free_space(const char *dir)
+{
+    char path[800];
+    snprintf(path, sizeof path, "%s/filler", dir);
+    unlink(path);
+}
+
+/* An import that runs out of disk stops at once with a message naming the
+ * problem and exit status 1, records no image as failed (the images are not
+ * at fault), and leaves a consistent catalog: the rows committed before,
+ * each with its two blobs, no orphan blob, no temporary file. With space
+ * again the rerun completes it, equal to an uninterrupted import. On a
+ * 4 MB tmpfs filled to 300 KB free. Where no tmpfs can be mounted, with a
+ * file size limit instead (RLIMIT_FSIZE, SIGXFSZ ignored: writes fail with
+ * EFBIG); SQLite reports that as "disk I/O error", not as a full disk, so
+ * there only the exit status, the consistency and the rerun are checked. */
+static void test_disk_full(void)
+{
+    char tar[600], dir[700], args[900], cmd[4096], *err = NULL;
+    if (!have_fixtures() || sample_tar(tar, sizeof tar) != 0)
+        SKIP("no sample set");
+    const snapshot *ref = reference(tar);
+    if (!ref) {
+        CHECK(!"the uninterrupted import failed");
+        return;
+    }
+    const snapshot whole = *ref;
+    int mounted = mount_tmpfs("fullfs", "4m", dir, sizeof dir) == 0;
+    int full_fs = mounted && fill_leaving(dir, 300 * 1024) == 0, st;
+    snprintf(args, sizeof args, "%s --batch 4", tar);
+    if (full_fs) {
+        fprintf(stderr, "    a 4 MB tmpfs with 300 KB free (the import needs about 530)\n");
+        st = import("fullfs/data", args, &err);
+    } else {
+        fprintf(stderr, "    no tmpfs could be mounted: a 96 KB file size limit instead\n");
+        snprintf(cmd, sizeof cmd, "trap '' XFSZ; ulimit -f 192; exec %s import %s --data %s/data "
+                 "--model %s --collection designs", ds_test_bin(), args, dir, ds_test_model_dir());
+        st = ds_test_run(cmd, NULL, &err);
+    }
+    const char *e = err ? err : "";
+    if (full_fs)
+        CHECKF(st == 1 && strstr(e, "the data directory is full") &&
+                   (strstr(e, "No space left on device") || strstr(e, "disk is full")) &&
+                   !strstr(e, "failed:"),
+               "exit %d:\n%s", st, e);
+    else
+        CHECKF(st != 0 && (strstr(e, "disk I/O error") || strstr(e, "File too large")),
+               "exit %d:\n%s", st, e);
+    free(err);
+    if (full_fs)
+        free_space(dir);
+    snapshot part;
+    if (snap("fullfs/data", &part) == 0) {
+        fprintf(stderr, "    %zu of %zu images were stored before the disk was full\n", part.n,
+                whole.n);
+        CHECKF(part.n < whole.n, "%zu rows: the disk never filled", part.n);
+        CHECK(no_duplicates(&part));
+        check_blobs("fullfs/data", part.n, "after the full disk");
+        snap_free(&part);
+    }
+    /* Space again: the rerun finishes the job. */
+    st = import("fullfs/data", args, &err);
+    CHECKF(st == 0, "the rerun exited %d:\n%s", st, err ? err : "");
+    free(err);
+    snapshot after;
+    if (snap("fullfs/data", &after) == 0) {
+        check_same(&whole, &after, "full disk, then rerun");
+        check_blobs("fullfs/data", after.n, "after the rerun");
+        snap_free(&after);
+    }
+    if (mounted)
+        unmount(dir);
+}
+
+/* The server on a full disk: an upload answers 507 naming the problem, an
+ * import over HTTP ends "failed" saying why, the server keeps serving, and
+ * with space again both work. Needs a tmpfs (a file size limit would stop
+ * the server's own start-up first). */
+static void test_disk_full_server(void)
+{
+    char tar[600], dir[700], extra[1400], status[32], why[1200];
+    if (!have_fixtures() || sample_tar(tar, sizeof tar) != 0 ||
+        !first_file_in("USD", g_first, sizeof g_first))
+        SKIP("no sample set");
+    if (mount_tmpfs("fullsrv", "4m", dir, sizeof dir) != 0)
+        SKIP("no tmpfs can be mounted here (needs root with CAP_SYS_ADMIN)");
+    ds_server s;
+    snprintf(extra, sizeof extra, "--collection designs --import-roots %s", sample_dir());
+    if (ds_server_start(&s, "fullsrv/data", extra) != 0) {
+        CHECK(!"the server did not start");
+        unmount(dir);
+        return;
+    }
+    CHECK(fill_leaving(dir, 0) == 0);
+    ds_reply r = ds_http(s.port, "POST", "/api/images", first_drawing, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 507 && strstr(r.body, "No space left on device"), "upload: %ld %s",
+           r.status, r.body);
+    ds_reply_free(&r);
+    /* The import is refused at once when even its job row cannot be
+     * written (507), else it starts and fails at its first batch. */
+    char body[900];
+    snprintf(body, sizeof body, "{\"path\": \"%s\", \"collection\": \"designs\"}", tar);
+    r = ds_http(s.port, "POST", "/api/batch/start", NULL, "application/json", body, strlen(body),
+                NULL);
+    int64_t job = r.status == 200 ? json_integer_value(json_object_get(ds_reply_data(&r), "job")) : 0;
+    CHECKF(r.status == 200 || (r.status == 507 && strstr(r.body, "disk is full")),
+           "import start: %ld %s", r.status, r.body);
+    ds_reply_free(&r);
+    if (job) {
+        wait_job(s.port, job, 1LL << 40, status, sizeof status);
+        job_state(s.port, job, status, sizeof status, why, sizeof why);
+        CHECKF(!strcmp(status, "failed") && strstr(why, "the data directory is full"),
+               "import: %s: %s", status, why);
+    }
+    r = ds_http(s.port, "GET", "/health", NULL, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200, "health on a full disk: %ld", r.status);
+    ds_reply_free(&r);
+    long long images, indexed;
+    served_counts(s.port, &images, &indexed);
+    CHECKF(images == 0 && indexed == 0, "%lld images, %lld indexed on a full disk", images,
+           indexed);
+
+    free_space(dir);
+    r = ds_http(s.port, "POST", "/api/images", first_drawing, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200, "upload with space: %ld %s", r.status, r.body);
+    ds_reply_free(&r);
+    served_counts(s.port, &images, &indexed);
+    CHECKF(images == 1 && indexed == 1, "%lld images, %lld indexed after the upload", images,
+           indexed);
+    CHECK(ds_server_stop(&s) == 0);
+    check_blobs("fullsrv/data", 1, "the server's full disk");
+    unmount(dir);
+}
+
+/* A data directory that cannot be written: import and serve refuse to
+ * start with a message naming it, and nothing is half-made. As root,
+ * permissions stop nothing, so it is a read-only tmpfs (a file where the
+ * directory is expected, where no tmpfs can be mounted). */
+static void test_unwritable_data_dir(void)
+{
+    char tar[600], dir[700], data[800], cmd[4096], *err = NULL;
+    if (!have_fixtures() || sample_tar(tar, sizeof tar) != 0)
+        SKIP("no sample set");
+    int mounted = mount_tmpfs("rofs", "4m", dir, sizeof dir) == 0;
+    const char *want = "Read-only file system";
+    snprintf(data, sizeof data, "%s/data", dir);
+    if (mounted) {
+        snprintf(cmd, sizeof cmd, "mount -o remount,ro '%s'", dir);
+        CHECK(system(cmd) == 0);
+    } else {
+        fprintf(stderr, "    no tmpfs could be mounted: a file where the data directory goes\n");
+        ds_test_write_file(data, "not a directory", 15);
+        want = "Not a directory";
+    }
+    static const char *const commands[] = {"import", "serve"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, "timeout 60 %s %s %s --data %s --model %s --collection designs",
+                 ds_test_bin(), commands[i], i == 0 ? tar : "--listen 127.0.0.1:0", data,
+                 ds_test_model_dir());
+        int st = ds_test_run(cmd, NULL, &err);
+        CHECKF(st == 1 && err && strstr(err, want) && strstr(err, data), "%s: exit %d:\n%s",
+               commands[i], st, err ? err : "");
+        free(err);
+    }
+    if (mounted)
+        unmount(dir);
+}
+
 /* Without import roots the route is off. */
 static void test_http_batch_off(void)
 {
@@ -1124,5 +1607,9 @@ const ds_test import_tests[] = {
     {"http_batch", test_http_batch},
     {"http_batch_off", test_http_batch_off},
     {"api_for_the_ui", test_api_for_the_ui},
+    {"server_killed_mid_import", test_server_killed_mid_import},
+    {"disk_full", test_disk_full},
+    {"disk_full_server", test_disk_full_server},
+    {"unwritable_data_dir", test_unwritable_data_dir},
     {0},
 };
