@@ -532,6 +532,7 @@ static int make_inputs(const options *o)
 int main(int argc, char **argv)
 {
     options o;
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each kill as it happens, also into a log */
     if (parse_args(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: kill_import [--bin PATH] [--kills N] [--patents N] [--seed S] "
                         "[--keep]\n");

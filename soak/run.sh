@@ -5,6 +5,7 @@
 #   SOAK_SECONDS  length of the timed mixed load (default 180)
 #   SOAK_CLIENTS  concurrent clients (default 8)
 #   SOAK_REQUESTS requests of the LeakSanitizer run (default 10000)
+#   SOAK_KILLS    SIGKILLs of the kill-and-resume import series (default 20)
 set -eu
 build=${1:-build}
 asan=${2:-build/asan}
@@ -21,3 +22,6 @@ echo "== soak/load: ${SOAK_REQUESTS:-10000} requests to $asan/dinoseek (ASan + U
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$build/soak/load" --bin "$asan/dinoseek" \
     --prep-bin "$build/dinoseek" --requests "${SOAK_REQUESTS:-10000}" --warmup 0 \
     --clients "${SOAK_CLIENTS:-8}" --sanitized
+echo
+echo "== soak/kill_import: ${SOAK_KILLS:-20} SIGKILLs of dinoseek import at random moments, each resumed"
+"$build/soak/kill_import" --bin "$build/dinoseek" --kills "${SOAK_KILLS:-20}"
