@@ -42,6 +42,7 @@ const char cmd_engine_help[] =
     "  --precision P       the forward pass's arithmetic: f32 (the reference), bf16\n"
     "                      (fastest; CPUs with AVX512_BF16 or AMX), bf16x2 (bf16\n"
     "                      weights, activations in two bf16 halves: f32's neighbours),\n"
+    "                      int8 (VNNI or AMX-INT8; cosine ~0.9994 to f32),\n"
     "                      or auto (default): the precision the collection was made in,\n"
     "                      else bf16x2 on AMX, else f32; f32 with --preprocess seed\n"
     "  --collection-model NAME=DIR\n"
@@ -239,7 +240,8 @@ int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, con
     else if (strcmp(name, "precision") == 0) {
         int p;
         if (gemm_precision_parse(value, &p) != 0) {
-            fprintf(stderr, "dinoseek %s: --precision must be f32, bf16, bf16x2 or auto\n", cmd);
+            fprintf(stderr, "dinoseek %s: --precision must be f32, bf16, bf16x2, int8 or auto\n",
+                    cmd);
             return -1;
         }
         o->cfg.precision = value;

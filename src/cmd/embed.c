@@ -31,8 +31,9 @@ static const char usage_text[] =
     "  --threads N        threads (default: all cores)\n"
     "  --precision P      f32 (the reference, equal to PyTorch's; default), bf16 (where\n"
     "                     the CPU has AVX512_BF16 or AMX), bf16x2 (bf16 weights,\n"
-    "                     activations in two bf16 halves), or auto: bf16x2 on AMX, else\n"
-    "                     f32 (the precision used is said on stderr)\n";
+    "                     activations in two bf16 halves), int8 (where the CPU has\n"
+    "                     VNNI or AMX-INT8; cosine ~0.9994 to f32), or auto: bf16x2 on\n"
+    "                     AMX, else f32 (the precision used is said on stderr)\n";
 
 /* A file name as a JSON string. Names that are not UTF-8 (JSON cannot hold
  * raw bytes) get '?' for each byte outside ASCII. Caller frees. */
@@ -168,7 +169,7 @@ static int parse_args(int argc, char **argv, embed_args *a)
             break;
         case 'P':
             if (gemm_precision_parse(optarg, &a->precision) != 0) {
-                fprintf(stderr, "dinoseek embed: --precision must be f32, bf16, bf16x2 or auto\n");
+                fprintf(stderr, "dinoseek embed: --precision must be f32, bf16, bf16x2, int8 or auto\n");
                 return 2;
             }
             break;

@@ -208,7 +208,8 @@ static int choose_precision(eng *e, const char *asked, img_mode mode, const char
     if (!asked)
         asked = mode == IMG_SEED ? "f32" : "auto";
     if (gemm_precision_parse(asked, &p) != 0)
-        return ds_fail(err, DS_EINVAL, "precision '%s': want f32, bf16, bf16x2 or auto", asked);
+        return ds_fail(err, DS_EINVAL, "precision '%s': want f32, bf16, bf16x2, int8 or auto",
+                       asked);
     if (p != GEMM_AUTO) {
         if (!gemm_precision_available((gemm_precision)p, why, sizeof why))
             return ds_fail(err, DS_EUNSUPPORTED, "precision %s: %s", asked, why);

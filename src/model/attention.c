@@ -4,9 +4,11 @@
  * float32 layouts (AVX-512F, vfmadd231ps), the tokens padded to a multiple
  * of 16:
  *
+ *   Q  [Tq][64] f32        the queries as rows, contiguous: a block's 16
+ *                          rows sit at fixed offsets from one pointer
  *   K  [T/16][64][16] f32  16 keys side by side per column: one vector is
  *                          column c of 16 keys, against a query's c-th
- *                          value broadcast (the queries are read in place)
+ *                          value broadcast
  *   V  [T][64] f32         the values as rows; a probability broadcast
  *                          against a row's four vectors
  *
@@ -43,8 +45,7 @@
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
 /* The workspace, carved into 64-byte-aligned pieces. q, k, v and p are in
- * the kernel's layout and element type (above); f32 reads the queries in
- * place and has no q. */
+ * the kernel's layout and element type (above). */
 typedef struct head_space {
     void *q, *k, *v;          /* the head's queries, keys and values, laid out */
     float *s;                 /* [QB][KB] a block of scores */
@@ -57,7 +58,7 @@ typedef struct head_space {
  * the given size (4: f32, 2: bf16); returns the bytes they take. */
 static size_t carve(void *work, int t, size_t elem, head_space *h)
 {
-    size_t tq = elem == 4 ? 0 : round_up((size_t)t, QB), tk = round_up((size_t)t, LANES);
+    size_t tq = round_up((size_t)t, QB), tk = round_up((size_t)t, LANES);
     size_t sizes[] = {tq * DH * elem, tk * DH * elem, tk * DH * elem, QB * KB * 4,
                       QB * KB * elem, QB * DH * 4, QB * 4, QB * 4, QB * 4};
     void *parts[9];
@@ -152,6 +153,14 @@ KERNEL_F32 static void row_softmax(const float *s, int n, int valid, float scale
 
 /* ---- float32 ------------------------------------------------------------ */
 
+KERNEL_F32 static void f32_lay_out_queries(const float *q, size_t ld, int t, head_space *h)
+{
+    int tq = (int)round_up((size_t)t, QB);
+    float *dst = h->q;
+    for (int i = 0; i < tq; i++)
+        memcpy(dst + (size_t)i * DH, i < t ? q + (size_t)i * ld : zero_row, sizeof(float) * DH);
+}
+
 KERNEL_F32 static void f32_lay_out_keys(const float *k, size_t ld, int t, head_space *h)
 {
     int tk = (int)round_up((size_t)t, LANES);
@@ -172,9 +181,8 @@ KERNEL_F32 static void f32_lay_out_values(const float *v, size_t ld, int t, head
         memcpy(dst + (size_t)j * DH, j < t ? v + (size_t)j * ld : zero_row, sizeof(float) * DH);
 }
 
-/* s[QB][16·n] = q[QB] · k[16·n]ᵀ, the query rows read in place. */
-KERNEL_F32 static void f32_block_scores(const float *const rows[QB], const float *k, int n,
-                                        float *s)
+/* s[QB][16·n] = q[QB] · k[16·n]ᵀ. */
+KERNEL_F32 static void f32_block_scores(const float *q, const float *k, int n, float *s)
 {
     for (int g = 0; g < n; g++) {
         const float *kg = k + (size_t)g * DH * LANES;
@@ -186,7 +194,7 @@ KERNEL_F32 static void f32_block_scores(const float *const rows[QB], const float
             __m512 keys = _mm512_loadu_ps(kg + c * LANES);
 #pragma GCC unroll 16
             for (int r = 0; r < QB; r++)
-                acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(rows[r][c]), keys, acc[r]);
+                acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(q[r * DH + c]), keys, acc[r]);
         }
 #pragma GCC unroll 16
         for (int r = 0; r < QB; r++)
@@ -240,23 +248,22 @@ KERNEL_F32 void attn_f32_head(const float *q, const float *k, const float *v, si
 {
     head_space h;
     carve(work, t, 4, &h);
+    f32_lay_out_queries(q, ld, t, &h);
     f32_lay_out_keys(k, ld, t, &h);
     f32_lay_out_values(v, ld, t, &h);
     for (int i0 = 0; i0 < t; i0 += QB) {
-        int rows = t - i0 < QB ? t - i0 : QB;
-        const float *row[QB];
         for (int r = 0; r < QB; r++) {
-            row[r] = r < rows ? q + (size_t)(i0 + r) * ld : zero_row;
             h.max[r] = -INFINITY;
             h.sum[r] = 0.0f;
         }
         memset(h.o, 0, sizeof(float) * QB * DH);
         for (int j0 = 0; j0 < t; j0 += KB) {
             int valid = t - j0 < KB ? t - j0 : KB, n = (valid + LANES - 1) / LANES;
-            f32_block_scores(row, (const float *)h.k + (size_t)(j0 / LANES) * DH * LANES, n, h.s);
+            f32_block_scores((const float *)h.q + (size_t)i0 * DH, (const float *)h.k + (size_t)(j0 / LANES) * DH * LANES, n, h.s);
             f32_block_softmax(&h, n, valid, scale);
             f32_block_values(&h, (const float *)h.v + (size_t)j0 * DH, n);
         }
+        int rows = t - i0 < QB ? t - i0 : QB;
         for (int r = 0; r < rows; r++) {
             __m512 inv = _mm512_set1_ps(1.0f / h.sum[r]);
             for (int c = 0; c < DH; c += LANES)

@@ -1,5 +1,5 @@
-/* gemm.c - nn.Linear through oneDNN's matmul, in float32 or bfloat16, with
- * OpenBLAS as the f32 fallback; see gemm.h.
+/* gemm.c - nn.Linear through oneDNN's matmul, in float32, bfloat16 or
+ * int8, with OpenBLAS as the f32 fallback; see gemm.h.
  *
  * A layer keeps its weights in the layout oneDNN's kernel chose for
  * them (asked once, for a typical row count: the blocking depends on the
@@ -7,12 +7,15 @@
  * few row counts it meets (B·T tokens for each batch size, B for the last
  * block's CLS rows), the most recent ones kept. In bf16 the activations are
  * rounded into a buffer of the layer's own (f32 reads them in place); the
- * bias is added in float32 by the kernel.
+ * bias is added in float32 by the kernel. In int8 the activations are
+ * scaled row by row into int8, oneDNN multiplies and applies the weights'
+ * per-channel scales, and the row scales and the bias are applied after.
  */
 #include "model/gemm.h"
 
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +36,7 @@ struct gemm_linear {
     gemm_precision precision;
     int in, out, has_bias;
     int onednn;                  /* the product runs in oneDNN (else OpenBLAS) */
-    dnnl_data_type_t dt;         /* of the weights and activations: bf16, or f32 */
+    dnnl_data_type_t dt;         /* of the weights and activations: f32, bf16 or s8 */
     int k;                       /* the product's depth: in, or 2·in for bf16x2, whose
                                     activations come as two bf16 halves side by side */
     const float *w, *b;          /* the caller's: read once at load by oneDNN,
@@ -44,6 +47,12 @@ struct gemm_linear {
     dnnl_stream_t stream;
     uint16_t *xbuf;              /* the activations in bf16 */
     size_t xcap;                 /* its capacity, in elements */
+    /* int8 */
+    float *wscale;               /* [out] each weight row's scale */
+    float *bias_f32;             /* [out] the bias, added after the scales */
+    int8_t *xq;                  /* the activations in int8 */
+    float *rscale;               /* [rows] each activation row's scale */
+    size_t xqcap, rcap;
     prim prims[PRIMS];
     int next;                    /* the slot to reuse next */
 };
@@ -53,7 +62,7 @@ struct gemm_linear {
 static dnnl_engine_t engine;
 static dnnl_status_t engine_status = dnnl_success;
 static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
-static char impl_name[2][96];   /* what oneDNN chose: [0] bf16, [1] f32 */
+static char impl_name[3][96];   /* what oneDNN chose: [0] bf16, [1] f32, [2] int8 */
 static pthread_mutex_t impl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void engine_make(void)
@@ -88,7 +97,7 @@ static int dnnl_fail(ds_err *err, dnnl_status_t st, const char *what)
 
 const char *gemm_precision_name(gemm_precision p)
 {
-    return p == GEMM_BF16 ? "bf16" : p == GEMM_BF16X2 ? "bf16x2" : "f32";
+    return p == GEMM_BF16 ? "bf16" : p == GEMM_BF16X2 ? "bf16x2" : p == GEMM_INT8 ? "int8" : "f32";
 }
 
 int gemm_precision_parse(const char *s, int *out)
@@ -101,6 +110,8 @@ int gemm_precision_parse(const char *s, int *out)
         *out = GEMM_BF16;
     else if (!strcmp(s, "bf16x2"))
         *out = GEMM_BF16X2;
+    else if (!strcmp(s, "int8"))
+        *out = GEMM_INT8;
     else if (!strcmp(s, "auto"))
         *out = GEMM_AUTO;
     else
@@ -113,6 +124,14 @@ int gemm_precision_available(gemm_precision p, char *why, size_t n)
     const ds_cpu *c = ds_cpu_get();
     if (p == GEMM_F32)
         return 1;
+    if (p == GEMM_INT8) {
+        if (c->avx512_vnni || c->avx_vnni || c->amx_int8)
+            return 1;
+        if (why)
+            snprintf(why, n, "this CPU (%s) has no VNNI (AVX512_VNNI, AVX-VNNI) nor AMX-INT8: "
+                     "int8 would be slower than f32", *c->brand ? c->brand : "unknown");
+        return 0;
+    }
     if (c->avx512_bf16 || c->amx_bf16)
         return 1;
     if (why)
@@ -141,6 +160,8 @@ static int f32_in_onednn(void)
     return !(v && !strcmp(v, "openblas"));
 }
 
+static int impl_slot(dnnl_data_type_t dt) { return dt == dnnl_f32 ? 1 : dt == dnnl_s8 ? 2 : 0; }
+
 const char *gemm_engine_name(gemm_precision p)
 {
     if (p == GEMM_F32 && !f32_in_onednn())
@@ -148,9 +169,11 @@ const char *gemm_engine_name(gemm_precision p)
     static char name[200];
     pthread_mutex_lock(&impl_lock);
     const ds_cpu *c = ds_cpu_get();
-    const char *impl = impl_name[p == GEMM_F32];
+    const char *impl = impl_name[impl_slot(p == GEMM_F32 ? dnnl_f32 : p == GEMM_INT8 ? dnnl_s8
+                                                                                    : dnnl_bf16)];
     snprintf(name, sizeof name, "oneDNN %s", *impl ? impl
                                              : p == GEMM_F32 ? "(f32)"
+                                             : p == GEMM_INT8 ? (c->amx_int8 ? "(AMX-INT8)" : "(VNNI)")
                                              : c->amx_bf16 ? "(AMX-BF16)"
                                                            : "(AVX512_BF16)");
     pthread_mutex_unlock(&impl_lock);
@@ -214,7 +237,17 @@ static dnnl_status_t matmul_pd(const gemm_linear *l, int rows, const dnnl_memory
     dnnl_matmul_desc_t md;
     if ((st = dnnl_matmul_desc_init(&md, &src, wei, l->has_bias ? &bias : NULL, &dst)))
         return st;
-    return dnnl_primitive_desc_create(pd, &md, NULL, engine, NULL);
+    if (l->dt != dnnl_s8)
+        return dnnl_primitive_desc_create(pd, &md, NULL, engine, NULL);
+    /* int8: the product in int32 times each output channel's weight scale
+     * lands in dst; the row scales follow in int8_finish. */
+    dnnl_primitive_attr_t attr = NULL;
+    if ((st = dnnl_primitive_attr_create(&attr)) == dnnl_success &&
+        (st = dnnl_primitive_attr_set_output_scales(attr, l->out, 1 << 1, l->wscale)) ==
+            dnnl_success)
+        st = dnnl_primitive_desc_create(pd, &md, attr, engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    return st;
 }
 
 static void note_impl(const gemm_linear *l, dnnl_primitive_desc_t pd)
@@ -222,8 +255,24 @@ static void note_impl(const gemm_linear *l, dnnl_primitive_desc_t pd)
     const char *impl = NULL;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl) {
         pthread_mutex_lock(&impl_lock);
-        snprintf(impl_name[l->dt == dnnl_f32], sizeof impl_name[0], "%s", impl);
+        snprintf(impl_name[impl_slot(l->dt)], sizeof impl_name[0], "%s", impl);
         pthread_mutex_unlock(&impl_lock);
+    }
+}
+
+/* Each weight row to int8 with its own scale (max |w| / 127; 1 for a row
+ * of zeros), into q[out, in]; the scales into l->wscale. */
+static void quantize_weights(gemm_linear *l, int8_t *q)
+{
+    for (int o = 0; o < l->out; o++) {
+        const float *w = l->w + (size_t)o * l->in;
+        float top = 0.0f;
+        for (int i = 0; i < l->in; i++)
+            top = fmaxf(top, fabsf(w[i]));
+        float scale = top > 0.0f ? top / 127.0f : 1.0f;
+        l->wscale[o] = scale;
+        for (int i = 0; i < l->in; i++)
+            q[(size_t)o * l->in + i] = (int8_t)lrintf(w[i] / scale);
     }
 }
 
@@ -238,12 +287,23 @@ static int onednn_prepare(gemm_linear *l, ds_err *err)
     dnnl_memory_desc_t any, user_md, bias_md;
     dnnl_dims_t wd = {l->k, l->out}, bd = {1, l->out};
     float *twice = NULL;
+    int8_t *quantized = NULL;
     DNNL_TRY(dnnl_stream_create(&l->stream, engine, dnnl_stream_default_flags), "a stream");
     /* W is [out, in] row-major: as the [in, out] matrix oneDNN multiplies
      * by, that is the transposed plain layout "ba". */
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&any, 2, wd, l->dt, dnnl_format_tag_any), "weights");
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&user_md, 2, wd, dnnl_f32, dnnl_ba), "weights");
-    DNNL_TRY(matmul_pd(l, REF_ROWS, &any, &pd), "a bf16 matmul");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&user_md, 2, wd, l->dt == dnnl_s8 ? dnnl_s8 : dnnl_f32,
+                                          dnnl_ba), "weights");
+    if (l->dt == dnnl_s8) {
+        quantized = malloc((size_t)l->out * (size_t)l->in);
+        l->wscale = malloc(sizeof(float) * (size_t)l->out);
+        if (!quantized || !l->wscale) {
+            ds_fail(err, DS_ENOMEM, "out of memory converting weights");
+            goto fail;
+        }
+        quantize_weights(l, quantized);
+    }
+    DNNL_TRY(matmul_pd(l, REF_ROWS, &any, &pd), "a matmul");
     note_impl(l, pd);
     l->wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     DNNL_TRY(dnnl_memory_create(&l->weights, &l->wmd, engine, DNNL_MEMORY_ALLOCATE), "weights");
@@ -260,7 +320,8 @@ static int onednn_prepare(gemm_linear *l, ds_err *err)
                    sizeof(float) * l->in);
         }
     }
-    DNNL_TRY(dnnl_memory_create(&user_w, &user_md, engine, twice ? twice : (void *)l->w),
+    DNNL_TRY(dnnl_memory_create(&user_w, &user_md, engine,
+                                twice ? twice : quantized ? (void *)quantized : (void *)l->w),
              "weights");
     DNNL_TRY(dnnl_reorder_primitive_desc_create(&rpd, &user_md, engine, &l->wmd, engine, NULL),
              "converting the weights");
@@ -268,7 +329,14 @@ static int onednn_prepare(gemm_linear *l, ds_err *err)
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, user_w}, {DNNL_ARG_TO, l->weights}};
     DNNL_TRY(dnnl_primitive_execute(reorder, l->stream, 2, args), "converting the weights");
     DNNL_TRY(dnnl_stream_wait(l->stream), "converting the weights");
-    if (l->b) {
+    if (l->b && l->dt == dnnl_s8) {
+        /* int8 adds it itself, after the row scales (int8_finish). */
+        if (!(l->bias_f32 = malloc(sizeof(float) * (size_t)l->out))) {
+            ds_fail(err, DS_ENOMEM, "out of memory for the bias");
+            goto fail;
+        }
+        memcpy(l->bias_f32, l->b, sizeof(float) * (size_t)l->out);
+    } else if (l->b) {
         /* The bias stays float32; a copy, so the layer owns all it reads. */
         DNNL_TRY(dnnl_memory_desc_init_by_tag(&bias_md, 2, bd, dnnl_f32, dnnl_ab), "bias");
         DNNL_TRY(dnnl_memory_create(&l->bias, &bias_md, engine, DNNL_MEMORY_ALLOCATE), "bias");
@@ -281,10 +349,12 @@ static int onednn_prepare(gemm_linear *l, ds_err *err)
     dnnl_primitive_desc_destroy(pd);
     dnnl_memory_destroy(user_w);
     free(twice);
+    free(quantized);
     l->w = l->b = NULL; /* only oneDNN's copies are read from now on */
     return 0;
 fail:
     free(twice);
+    free(quantized);
     dnnl_primitive_destroy(reorder);
     dnnl_primitive_desc_destroy(rpd);
     dnnl_primitive_desc_destroy(pd);
@@ -300,9 +370,9 @@ static dnnl_primitive_t onednn_primitive(gemm_linear *l, int rows, ds_err *err)
             return l->prims[i].p;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_t p = NULL;
-    DNNL_TRY(matmul_pd(l, rows, &l->wmd, &pd), "a bf16 matmul for this batch");
+    DNNL_TRY(matmul_pd(l, rows, &l->wmd, &pd), "a matmul for this batch");
     note_impl(l, pd);
-    DNNL_TRY(dnnl_primitive_create(&p, pd), "a bf16 matmul for this batch");
+    DNNL_TRY(dnnl_primitive_create(&p, pd), "a matmul for this batch");
     dnnl_primitive_desc_destroy(pd);
     prim *slot = &l->prims[l->next];
     l->next = (l->next + 1) % PRIMS;
@@ -316,18 +386,73 @@ fail:
     return NULL;
 }
 
+/* Each activation row to int8 with its own scale, into l->xq and
+ * l->rscale (grown to fit). */
+static int quantize_rows(gemm_linear *l, const float *x, int rows, ds_err *err)
+{
+    size_t need = (size_t)rows * (size_t)l->in;
+    if (need > l->xqcap) {
+        int8_t *q = realloc(l->xq, need);
+        if (!q)
+            return ds_fail(err, DS_ENOMEM, "out of memory for int8 activations");
+        l->xq = q;
+        l->xqcap = need;
+    }
+    if ((size_t)rows > l->rcap) {
+        float *r = realloc(l->rscale, sizeof(float) * (size_t)rows);
+        if (!r)
+            return ds_fail(err, DS_ENOMEM, "out of memory for int8 activations");
+        l->rscale = r;
+        l->rcap = (size_t)rows;
+    }
+    int in = l->in;
+#pragma omp parallel for schedule(static) if (need >= 65536)
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * in;
+        float top = 0.0f;
+        for (int i = 0; i < in; i++)
+            top = fmaxf(top, fabsf(xr[i]));
+        float scale = top > 0.0f ? top / 127.0f : 1.0f, inv = 1.0f / scale;
+        int8_t *q = l->xq + (size_t)r * in;
+        for (int i = 0; i < in; i++)
+            q[i] = (int8_t)lrintf(xr[i] * inv);
+        l->rscale[r] = scale;
+    }
+    return 0;
+}
+
+/* y[r] = y[r] · rowscale[r] + b: what oneDNN left (the int32 sums times
+ * the weights' scales) back in the activations' units. */
+static void int8_finish(const gemm_linear *l, int rows, float *y)
+{
+    int out = l->out;
+#pragma omp parallel for schedule(static) if ((size_t)rows * out >= 65536)
+    for (int r = 0; r < rows; r++) {
+        float *yr = y + (size_t)r * out, s = l->rscale[r];
+        if (l->bias_f32)
+            for (int o = 0; o < out; o++)
+                yr[o] = yr[o] * s + l->bias_f32[o];
+        else
+            for (int o = 0; o < out; o++)
+                yr[o] *= s;
+    }
+}
+
 static int onednn_run(gemm_linear *l, const float *x, int rows, float *y, ds_err *err)
 {
     size_t need = (size_t)rows * (size_t)l->k;
-    if (l->dt != dnnl_f32 && need > l->xcap) {
+    if (l->dt == dnnl_s8) {
+        if (quantize_rows(l, x, rows, err) != 0)
+            return -1;
+    } else if (l->dt != dnnl_f32 && need > l->xcap) {
         uint16_t *b = realloc(l->xbuf, need * sizeof *b);
         if (!b)
             return ds_fail(err, DS_ENOMEM, "out of memory for bf16 activations");
         l->xbuf = b;
         l->xcap = need;
     }
-    if (l->dt == dnnl_f32)
-        ; /* read in place */
+    if (l->dt == dnnl_f32 || l->dt == dnnl_s8)
+        ; /* read in place, or quantized above */
     else if (l->k == l->in)
         gemm_to_bf16(x, l->xbuf, need);
     else
@@ -340,8 +465,8 @@ static int onednn_run(gemm_linear *l, const float *x, int rows, float *y, ds_err
     dnnl_dims_t sd = {rows, l->k}, dd = {rows, l->out};
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&smd, 2, sd, l->dt, dnnl_ab), "activations");
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab), "output");
-    DNNL_TRY(dnnl_memory_create(&src, &smd, engine, l->dt == dnnl_f32 ? (void *)x : l->xbuf),
-             "activations");
+    void *xs = l->dt == dnnl_f32 ? (void *)x : l->dt == dnnl_s8 ? (void *)l->xq : (void *)l->xbuf;
+    DNNL_TRY(dnnl_memory_create(&src, &smd, engine, xs), "activations");
     DNNL_TRY(dnnl_memory_create(&dst, &dmd, engine, y), "output");
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, l->weights},
                                {DNNL_ARG_DST, dst}, {DNNL_ARG_BIAS, l->bias}};
@@ -349,6 +474,8 @@ static int onednn_run(gemm_linear *l, const float *x, int rows, float *y, ds_err
     DNNL_TRY(dnnl_stream_wait(l->stream), "a matmul");
     dnnl_memory_destroy(src);
     dnnl_memory_destroy(dst);
+    if (l->dt == dnnl_s8)
+        int8_finish(l, rows, y);
     return 0;
 fail:
     dnnl_memory_destroy(src);
@@ -372,9 +499,9 @@ int gemm_linear_new(gemm_precision p, const float *w, const float *b, int out, i
     l->out = out;
     l->w = w;
     l->b = b;
-    l->has_bias = b != NULL;
+    l->has_bias = b != NULL && p != GEMM_INT8; /* int8 adds its own */
     l->k = p == GEMM_BF16X2 ? 2 * in : in;
-    l->dt = p == GEMM_F32 ? dnnl_f32 : dnnl_bf16;
+    l->dt = p == GEMM_F32 ? dnnl_f32 : p == GEMM_INT8 ? dnnl_s8 : dnnl_bf16;
     l->onednn = p != GEMM_F32 || f32_in_onednn();
     if (l->onednn && onednn_prepare(l, err) != 0) {
         if (p != GEMM_F32) {
@@ -402,6 +529,10 @@ void gemm_linear_free(gemm_linear *l)
     if (l->stream)
         dnnl_stream_destroy(l->stream);
     free(l->xbuf);
+    free(l->wscale);
+    free(l->bias_f32);
+    free(l->xq);
+    free(l->rscale);
     free(l);
 }
 

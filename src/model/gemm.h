@@ -16,6 +16,12 @@
  *         bits instead of 8, at twice bf16's work. The rounding of the
  *         activations, not of the weights, is what moves close neighbours
  *         in a search; bf16x2 keeps them where f32 has them.
+ *   int8  oneDNN's int8 matmul: each weight row (output channel) scaled
+ *         to int8 once, with its own scale; each activation row scaled
+ *         to int8 at each call, with its own scale (max |x| / 127); the
+ *         products summed in int32 (VNNI's vpdpbusd, or AMX-INT8 tiles),
+ *         then scaled back and the bias added in float32. Offered on CPUs
+ *         with AVX512_VNNI, AVX-VNNI or AMX-INT8.
  *
  * Why oneDNN: it is the library OpenVINO and PyTorch run their CPU bf16 on,
  * Debian ships it (libdnnl, 2.6), and its kernels are generated at run time
@@ -33,12 +39,18 @@
 
 #include "base/error.h"
 
-typedef enum gemm_precision { GEMM_F32 = 0, GEMM_BF16 = 1, GEMM_BF16X2 = 2 } gemm_precision;
+typedef enum gemm_precision {
+    GEMM_F32 = 0,
+    GEMM_BF16 = 1,
+    GEMM_BF16X2 = 2,
+    GEMM_INT8 = 3,
+} gemm_precision;
 
-/* "f32", "bf16". */
+/* "f32", "bf16", "bf16x2", "int8". */
 const char *gemm_precision_name(gemm_precision p);
 
-/* Parse "f32", "bf16", "bf16x2" or "auto" (GEMM_AUTO). Returns 0, or -1. */
+/* Parse "f32", "bf16", "bf16x2", "int8" or "auto" (GEMM_AUTO). Returns 0,
+ * or -1. */
 #define GEMM_AUTO (-1)
 int gemm_precision_parse(const char *s, int *out);
 

@@ -536,12 +536,15 @@ static int flash_allowed(void)
     return !(v && !strcmp(v, "openblas"));
 }
 
-/* bf16 runs its attention in bf16 too; f32 and bf16x2 keep float32's, for
- * their numbers are the point of them. Each where its kernel serves. */
+/* bf16 and int8 run their attention in bf16 (int8 attention would round
+ * the probabilities far worse than their products already do); f32 and
+ * bf16x2 keep float32's, for their numbers are the point of them. Each
+ * where its kernel serves. */
 static void attention(vit_model *m)
 {
     int fits = m->cfg.hidden_size / m->cfg.num_heads == ATTN_HEAD && flash_allowed();
-    if (fits && m->precision == GEMM_BF16 && attn_bf16_available())
+    int fast = m->precision == GEMM_BF16 || m->precision == GEMM_INT8;
+    if (fits && fast && attn_bf16_available())
         attention_flash(m, attn_bf16_head);
     else if (fits && attn_f32_available())
         attention_flash(m, attn_f32_head);
