@@ -2,7 +2,7 @@
  * limit and against PyTorch, measured side by side in one run.
  *
  *   build/bench/embed [--quick] [--no-torch] [--no-onnx] [--seconds S]
- *                     [--threads N] [--precisions f32,bf16,bf16x2]
+ *                     [--threads N] [--precisions f32,bf16,bf16x2,int8]
  *
  * For each configuration (model, input size, batch, threads) it prints:
  *   - C: ms per image and images per second (median batch time / batch);
@@ -315,13 +315,13 @@ int main(int argc, char **argv)
             }
         } else {
             fprintf(stderr, "usage: %s [--quick] [--no-torch] [--no-onnx] [--seconds S] "
-                    "[--threads N] [--precisions f32,bf16,bf16x2]\n", argv[0]);
+                    "[--threads N] [--precisions f32,bf16,bf16x2,int8]\n", argv[0]);
             return 2;
         }
     }
     if (!n_prec) {
         precs[n_prec++] = GEMM_F32;
-        for (int p = GEMM_BF16; p <= GEMM_BF16X2; p++)
+        for (int p = GEMM_BF16; p <= GEMM_INT8; p++)
             if (gemm_precision_available((gemm_precision)p, NULL, 0))
                 precs[n_prec++] = (gemm_precision)p;
     }
