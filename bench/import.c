@@ -3,7 +3,8 @@
  * Pillow, Hugging Face Dinov2Model, batch writes), side by side in one run.
  *
  *   build/bench/import [--patents N] [--threads 1,2] [--size WxH] [--keep]
- *                      [--workers N] [--no-python] [--no-tar] [--no-seed] [DINOSEEK_BIN]
+ *                      [--workers N] [--precisions auto,bf16,int8] [--no-python]
+ *                      [--no-tar] [--no-seed] [DINOSEEK_BIN]
  *
  * It generates the data (`dinoseek sample generate`: USD* folders of XML and
  * 1-bit CCITT G4 TIFF drawings, and the weekly tar of ZIPs) and ViT-S/14
@@ -15,7 +16,9 @@
  *     (native) preprocessing and again with --preprocess seed (the seed's
  *     exact preprocessing, what the Python side does), then on the weekly
  *     tar; its summary lines give images/s and the time per stage, wait4()
- *     its CPU time;
+ *     its CPU time; with --precisions, the folders with native
+ *     preprocessing again in each precision named (the first one, default
+ *     auto, is the one the other rows use);
  *   - runs bench/seed_import.py (.venv's Python) on the same USD* folders
  *     with the same weights and T threads; it prints the same figures as
  *     JSON.
@@ -197,6 +200,7 @@ typedef struct bench {
     char tar[PATH_MAX];
     int run_id;
     int workers;                 /* --workers of the C import; 0: the thread count */
+    const char *precision;       /* --precision of the C import (NULL: its default) */
 } bench;
 
 static result run_c(bench *b, int threads, const char *preprocess, int use_tar)
@@ -221,6 +225,8 @@ static result run_c(bench *b, int threads, const char *preprocess, int use_tar)
     argv[n++] = "--preprocess", argv[n++] = (char *)preprocess;
     argv[n++] = "--index", argv[n++] = "flat";
     argv[n++] = "--workers", argv[n++] = workers;
+    if (b->precision)
+        argv[n++] = "--precision", argv[n++] = (char *)b->precision;
     if (use_tar)
         argv[n++] = b->tar;
     else
@@ -451,6 +457,8 @@ int main(int argc, char **argv)
 {
     int patents = 40, use_python = 1, use_tar = 1, use_seed = 1, keep = 0, workers = 0;
     int threads[MAX_THREADS] = {1, 2}, n_threads = 2;
+    char *precisions[8] = {NULL};
+    int n_precisions = 0;
     const char *size = NULL, *bin = getenv("DINOSEEK_BIN");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--patents") == 0 && i + 1 < argc) {
@@ -475,13 +483,17 @@ int main(int argc, char **argv)
             use_seed = 0;
         } else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
             workers = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--precisions") == 0 && i + 1 < argc) {
+            for (char *tok = strtok(argv[++i], ","); tok && n_precisions < 8; tok = strtok(NULL, ","))
+                precisions[n_precisions++] = tok;
         } else if (strcmp(argv[i], "--keep") == 0) {
             keep = 1;
         } else if (argv[i][0] != '-') {
             bin = argv[i];
         } else {
             fprintf(stderr, "usage: %s [--patents N] [--threads 1,2] [--size WxH] [--keep] "
-                            "[--workers N] [--no-python] [--no-tar] [--no-seed] [DINOSEEK_BIN]\n", argv[0]);
+                            "[--workers N] [--precisions auto,bf16,int8] [--no-python] [--no-tar] "
+                            "[--no-seed] [DINOSEEK_BIN]\n", argv[0]);
             return 2;
         }
     }
@@ -580,8 +592,17 @@ int main(int argc, char **argv)
         /* Python first: C's rows are then printed with the ratio. */
         if (use_python)
             py = run_python(&b, th, set);
+        b.precision = n_precisions ? precisions[0] : NULL;
         c = run_c(&b, th, "native", 0);
         print_row(th, "C folders native", &c, &py, dec_native, model_rate);
+        for (int p = 1; p < n_precisions; p++) {
+            char what[32];
+            snprintf(what, sizeof what, "C native %s", precisions[p]);
+            b.precision = precisions[p];
+            c = run_c(&b, th, "native", 0);
+            print_row(th, what, &c, &py, dec_native, model_rate);
+        }
+        b.precision = n_precisions ? precisions[0] : NULL;
         if (use_seed) {
             c = run_c(&b, th, "seed", 0);
             print_row(th, "C folders seed", &c, &py, dec_seed, model_rate);
