@@ -1,6 +1,6 @@
 /* http.c - `dinoseek serve` under load, as a client sees it.
  *
- *   build/bench/http [--seconds S] [--vectors N]
+ *   build/bench/http [--seconds S] [--vectors N] [--precision P]
  *
  * Makes a data directory with N random vectors (default 10,000) plus the
  * sample images, all with generated ViT-S/14 weights; then, against the real
@@ -9,6 +9,8 @@
  *   - RSS when idle, and the most seen under load;
  *   - POST /api/search (a 320x240 JPEG, top_k 10) from 1, 2 and 8 concurrent
  *     connections for S seconds each: p50, p99 and requests per second.
+ * --precision makes the collection in P and serves it so (default: the
+ * server's auto on an f32 collection, i.e. f32).
  */
 #include <curl/curl.h>
 #include <math.h>
@@ -31,14 +33,14 @@
 
 /* Random unit vectors as catalog images (the index is rebuilt from them at
  * start, as it would be after an import). */
-static int fill_catalog(const char *data, int n, ds_err *err)
+static int fill_catalog(const char *data, int n, const char *precision, ds_err *err)
 {
     cat_db *db;
     int64_t coll;
     if (cat_open(data, &db, err) != 0)
         return -1;
     int rc = cat_collection_ensure(db, "patent_images", "generated/dinov2-small-seed1", 384, 224,
-                                   "native", NULL, &coll, err);
+                                   "native", precision, &coll, err);
     ds_prng r;
     ds_prng_seed(&r, 42);
     float v[384];
@@ -134,11 +136,14 @@ int main(int argc, char **argv)
 {
     double seconds = 10;
     int vectors = 10000;
+    const char *precision = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--seconds"))
             seconds = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--vectors"))
             vectors = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--precision"))
+            precision = argv[i + 1];
     }
     const char *bin = getenv("DINOSEEK_BIN") ? getenv("DINOSEEK_BIN") : "build/dinoseek";
     char dir[] = "/tmp/dinoseek-bench-http-XXXXXX", data[128], model[128], cmd[1024];
@@ -148,12 +153,14 @@ int main(int argc, char **argv)
     snprintf(model, sizeof model, "%s/model", dir);
     mkdir(data, 0755);
     ds_err err = {0};
-    if (mdl_generate("small", 1, ST_F32, model, &err) != 0 || fill_catalog(data, vectors, &err)) {
+    if (mdl_generate("small", 1, ST_F32, model, &err) != 0 ||
+        fill_catalog(data, vectors, precision, &err)) {
         fprintf(stderr, "bench: %s\n", err.msg);
         return 1;
     }
-    snprintf(cmd, sizeof cmd, "%s add --data %s --model %s tests/fixtures/images/parity_*.png "
-             "tests/fixtures/images/drawing_g4.tif 2>/dev/null", bin, data, model);
+    snprintf(cmd, sizeof cmd, "%s add --data %s --model %s%s%s tests/fixtures/images/parity_*.png "
+             "tests/fixtures/images/drawing_g4.tif 2>/dev/null", bin, data, model,
+             precision ? " --precision " : "", precision ? precision : "");
     if (system(cmd) != 0)
         fprintf(stderr, "bench: adding sample images failed\n");
     FILE *f = fopen(QUERY, "rb");
@@ -167,7 +174,8 @@ int main(int argc, char **argv)
      * cold start of a server whose data is in place. */
     for (int round = 0; round < 2; round++) {
         double cold;
-        pid_t pid = bh_serve(bin, data, model, port, NULL, NULL, 60000, &cold);
+        const char *extra[] = {"--precision", precision, NULL};
+        pid_t pid = bh_serve(bin, data, model, port, precision ? extra : NULL, NULL, 60000, &cold);
         if (pid < 0) {
             fprintf(stderr, "bench: the server did not start\n");
             return 1;
@@ -179,8 +187,8 @@ int main(int argc, char **argv)
         } else {
             printf("cold start (process start to /health 200): %.0f ms\n", cold);
             printf("RSS idle: %.1f MB\n", idle / 1024.0);
-            printf("POST /api/search, %s (320x240 JPEG), top_k 10, %.0f s per run:\n", QUERY,
-                   seconds);
+            printf("POST /api/search, %s (320x240 JPEG), top_k 10, precision %s, %.0f s per "
+                   "run:\n", QUERY, precision ? precision : "auto (f32 collection)", seconds);
             for (int conns = 1; conns <= 8; conns *= (conns == 2 ? 4 : 2))
                 run_load(port, pid, conns, seconds, query, qlen, &peak);
             printf("RSS peak under load: %.1f MB\n", peak / 1024.0);
