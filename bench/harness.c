@@ -42,18 +42,24 @@ long bh_get_status(int port, const char *path)
     return status;
 }
 
-long bh_rss_kb(pid_t pid)
+long bh_status_kb(pid_t pid, const char *field)
 {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     FILE *f = fopen(path, "r");
+    size_t n = strlen(field);
     long kb = -1;
     while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kb = atol(line + 6);
+        if (strncmp(line, field, n) == 0 && line[n] == ':')
+            kb = atol(line + n + 1);
     if (f)
         fclose(f);
     return kb;
+}
+
+long bh_rss_kb(pid_t pid)
+{
+    return bh_status_kb(pid, "VmRSS");
 }
 
 int bh_fd_count(pid_t pid)

@@ -16,6 +16,9 @@ size_t bh_discard(char *p, size_t size, size_t n, void *ud);
 /* GET http://127.0.0.1:port/path within a second: the status, or 0. */
 long bh_get_status(int port, const char *path);
 
+/* A field of /proc/PID/status in KiB ("VmRSS", "RssAnon", ...), or -1. */
+long bh_status_kb(pid_t pid, const char *field);
+
 /* /proc/PID/status VmRSS in KiB, or -1. */
 long bh_rss_kb(pid_t pid);
 

@@ -3,14 +3,16 @@
  * descriptors stay flat (issue #12, "load and soak").
  *
  *   load --bin DINOSEEK [--prep-bin DINOSEEK] [--seconds S | --requests N]
- *        [--warmup S] [--clients N] [--patents N] [--rss-growth PCT] [--sanitized]
+ *        [--warmup S] [--clients N] [--patents N] [--search-percent P]
+ *        [--rss-growth PCT] [--sanitized]
  *
  * Makes a data directory (a generated ViT-S model, a generated USPTO week of
  * --patents patents imported by --prep-bin, default --bin), starts --bin
  * serve on 127.0.0.1 and finds the drawings and patents it serves. Then
  * --clients threads (default 8) send a weighted mix of requests: searches by
  * upload and by stored image, thumbnails, large and full images, patents,
- * stats, health, metrics, and an unknown patent (404 is its right answer).
+ * stats, health, metrics, and an unknown patent (404 is its right answer);
+ * searches by upload are --search-percent of them (default 15).
  * Half the clients keep their connection, half open one per request, so
  * connection setup and teardown are exercised too.
  *
@@ -47,7 +49,7 @@ typedef struct options {
     const char *bin, *prep_bin;
     double seconds, warmup;
     long requests;
-    int clients, patents, sanitized;
+    int clients, patents, sanitized, search_percent;
     double rss_growth;
 } options;
 
@@ -58,9 +60,11 @@ typedef enum {
     K_METRICS, K_MISSING, N_KINDS
 } kind;
 
-static const struct {
+/* weight: out of 100; --search-percent moves some of the uploads' share to
+ * thumbnails (an upload is embedded by the model: seconds under ASan). */
+static struct {
     const char *name;
-    int weight; /* out of 100 */
+    int weight;
     long expect;
 } kinds[N_KINDS] = {
     [K_SEARCH] = {"search (upload)", 15, 200},
@@ -233,8 +237,9 @@ static void trace(run *r, pid_t pid, double t0, double *next, double step)
     for (int k = 0; k < N_KINDS; k++)
         n += (long)r->tallies[k].n + r->tallies[k].errors;
     pthread_mutex_unlock(&r->lock);
-    printf("  %6.0f s: %7ld requests, RSS %.1f MB, %d descriptors\n", s, n,
-           bh_rss_kb(pid) / 1024.0, bh_fd_count(pid));
+    printf("  %6.0f s: %7ld requests, RSS %.1f MB (anonymous %.1f, files %.1f), %d descriptors\n",
+           s, n, bh_rss_kb(pid) / 1024.0, bh_status_kb(pid, "RssAnon") / 1024.0,
+           bh_status_kb(pid, "RssFile") / 1024.0, bh_fd_count(pid));
     fflush(stdout);
     *next += step;
 }
@@ -422,7 +427,7 @@ static int sanitizer_report(const char *log_path)
 static int parse(int argc, char **argv, options *o)
 {
     *o = (options){.seconds = 60, .warmup = 10, .requests = -1, .clients = 8, .patents = 40,
-                   .rss_growth = 10};
+                   .rss_growth = 10, .search_percent = 15};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--sanitized")) {
@@ -440,10 +445,15 @@ static int parse(int argc, char **argv, options *o)
         else if (!strcmp(a, "--clients")) o->clients = atoi(v);
         else if (!strcmp(a, "--patents")) o->patents = atoi(v);
         else if (!strcmp(a, "--rss-growth")) o->rss_growth = atof(v);
+        else if (!strcmp(a, "--search-percent")) o->search_percent = atoi(v);
         else return -1;
     }
     if (!o->prep_bin)
         o->prep_bin = o->bin;
+    if (o->search_percent < 0 || o->search_percent > kinds[K_SEARCH].weight)
+        return -1;
+    kinds[K_THUMB].weight += kinds[K_SEARCH].weight - o->search_percent;
+    kinds[K_SEARCH].weight = o->search_percent;
     return o->bin && o->clients >= 1 && o->clients <= MAX_CLIENTS && o->patents >= 1 &&
                    o->seconds > 0 && o->warmup >= 0 ? 0 : -1;
 }
@@ -470,7 +480,9 @@ static int soak(const options *o, run *r, pid_t pid)
     tallies_reset(r);
     int fd0 = settled_fds(pid, -1);
     long rss0 = bh_rss_kb(pid);
-    printf("load: after warm-up, RSS %.1f MB, %d descriptors; then:\n", rss0 / 1024.0, fd0);
+    printf("load: after warm-up, RSS %.1f MB (anonymous %.1f, files %.1f), %d descriptors; then:\n",
+           rss0 / 1024.0, bh_status_kb(pid, "RssAnon") / 1024.0,
+           bh_status_kb(pid, "RssFile") / 1024.0, fd0);
     double wall = drive(r, o->clients, o->seconds, o->requests, pid, &peak,
                         o->requests < 0 ? o->seconds / 10 : 0);
     printf("load: %d clients, %.1f s%s:\n", o->clients, wall, o->requests >= 0 ? "" : " (timed)");
@@ -504,7 +516,7 @@ int main(int argc, char **argv)
     if (parse(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: load --bin DINOSEEK [--prep-bin DINOSEEK] [--seconds S | "
                         "--requests N] [--warmup S] [--clients N] [--patents N] "
-                        "[--rss-growth PCT] [--sanitized]\n");
+                        "[--search-percent P] [--rss-growth PCT] [--sanitized]\n");
         return 2;
     }
     run r = {.t = NULL};
