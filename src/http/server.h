@@ -3,17 +3,15 @@
  * and request metrics.
  *
  * One thread per connection (up to 512 connections, 64 from one address).
- * The application owns
- * the route table: one array of http_route, read in a
+ * The application owns the route table: one array of http_route, read in a
  * minute (src/cmd/serve.c). Each handler has one signature, gets a parsed
  * request (path, query, headers, whole body) and fills a response. The server
  * does everything else: body size limits (413), a deadline for the whole
  * request, headers and body, to arrive (past it the connection is shut
  * down, counted as 408: no slow-loris client holds a thread for long), the
- * API key on write routes
- * (401), unknown paths (404) and methods (405), CORS, errors as
- * {"code": 1, "message": ...}, a handler's failure as the seed's
- * {"code": 500, "message": "Internal server error"}.
+ * API key on write routes (401), unknown paths (404) and methods (405),
+ * CORS, errors as {"code": 1, "message": ...}, a handler's failure as the
+ * seed's {"code": 500, "message": "Internal server error"}.
  *
  * Thread safety: handlers run concurrently, one thread per connection.
  */
