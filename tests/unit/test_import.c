@@ -20,6 +20,7 @@
 #include "../server_helper.h"
 #include "../suites.h"
 #include "base/prng.h"
+#include "blob/blob.h"
 #include "catalog/catalog.h"
 #include "importer/importer_internal.h"
 #include "milvus/milvus.h"
@@ -102,6 +103,42 @@ static const char *prefix_arg(const char *data, char *buf, size_t n)
     return buf;
 }
 
+/* ---- blobs in S3 (the import-s3 and import-milvus suites) -------------------
+ * $DINOSEEK_BLOBS gives each test one prefix in the suite's bucket, which
+ * every data directory of that test shares (the same keys: the same
+ * images). The crash-safety tests count a data directory's blobs to find
+ * orphans, so there each data directory gets a prefix of its own under the
+ * test's, as it gets collections of its own in Milvus. */
+
+static int blobs_in_s3(void)
+{
+    const char *blobs = getenv("DINOSEEK_BLOBS");
+    return blobs && strncmp(blobs, "s3://", 5) == 0;
+}
+
+/* The S3 URL of DATA's own blobs ('/' in DATA made '-': one segment), or
+ * NULL where blobs are local (DATA/blobs). */
+static const char *own_blobs(const char *data, char *url, size_t n)
+{
+    if (!blobs_in_s3())
+        return NULL;
+    size_t at = (size_t)snprintf(url, n, "%s/", getenv("DINOSEEK_BLOBS"));
+    for (const char *p = data; *p && at + 1 < n; p++)
+        url[at++] = *p == '/' ? '-' : *p;
+    url[at < n ? at : n - 1] = '\0';
+    return url;
+}
+
+/* " --blobs URL" with DATA's own blobs in S3, else "". */
+static const char *blobs_arg(const char *data, char *buf, size_t n)
+{
+    char url[400];
+    if (!own_blobs(data, url, sizeof url))
+        return "";
+    snprintf(buf, n, " --blobs %s", url);
+    return buf;
+}
+
 /* The rows of <data>_designs passing filter (all: NULL), with fields. */
 static json_t *milvus_rows(const char *data, const char *filter, const char *const *fields)
 {
@@ -116,6 +153,34 @@ static json_t *milvus_rows(const char *data, const char *filter, const char *con
         fprintf(stderr, "    rows of %s: %s\n", coll, err.msg);
     mv_close(c);
     return rows;
+}
+
+/* On Milvus, wait until what a killed writer stored shows in queries: a
+ * write there becomes visible within about a second (bounded consistency),
+ * and the killed process never waited for it. Settled when the count of
+ * <data>_designs has not moved for 3 s (30 s at most). Nothing to do
+ * elsewhere: a committed SQLite row is read at once. */
+static void settle(const char *data)
+{
+    if (!on_milvus())
+        return;
+    mv_config cfg = {.uri = getenv("DINOSEEK_MILVUS_URI"), .timeout_ms = 20000};
+    mv_client *c = NULL;
+    ds_err err = {0};
+    char coll[300];
+    snprintf(coll, sizeof coll, "%s_designs", data);
+    if (mv_open(&cfg, &c, &err) != 0)
+        return; /* the snapshot that follows says why */
+    int64_t last = -1;
+    for (int i = 0, same = 0; i < 150 && same < 15; i++) {
+        int64_t n = -1;
+        if (mv_count(c, coll, NULL, &n, &err) != 0)
+            n = -1;
+        same = n == last ? same + 1 : 0;
+        last = n;
+        usleep(200000);
+    }
+    mv_close(c);
 }
 
 /* Run `dinoseek import ARGS --data <tmp>/DATA --model M`; the exit status,
@@ -1208,13 +1273,49 @@ static void count_blob_files(const char *dir, int *files, int *temps)
         closedir(d);
 }
 
-/* No orphan and no leftover: an original and a thumbnail per row. */
+static int count_key(void *ctx, const char *key, const blob_info *info)
+{
+    (void)key;
+    (void)info;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* DATA's blobs in S3 (own_blobs), listed through the product's own S3
+ * store on the endpoint and credentials the dinoseek under test was given:
+ * into *files; -1 when the listing failed. A put there is one request, so
+ * there is no temporary to count. */
+static int count_s3_blobs(const char *data, int *files)
+{
+    char url[400];
+    blob_s3_config cfg = {.endpoint = getenv("DINOSEEK_S3_ENDPOINT")};
+    blob_store *store = NULL;
+    ds_err err = {0};
+    int rc = blob_open(own_blobs(data, url, sizeof url), &cfg, &store, &err) == 0 &&
+                     blob_list(store, "", count_key, files, &err) == 0
+                 ? 0
+                 : -1;
+    if (rc != 0)
+        fprintf(stderr, "    listing %s: %s\n", url, err.msg);
+    blob_free(store);
+    return rc;
+}
+
+/* No orphan and no leftover: an original and a thumbnail per row, in the
+ * data directory or in DATA's own prefix in S3 (own_blobs). */
 static void check_blobs(const char *data, size_t rows, const char *what)
 {
     char dir[700];
     int files = 0, temps = 0;
-    snprintf(dir, sizeof dir, "%s/%s/blobs", ds_test_tmpdir, data);
-    count_blob_files(dir, &files, &temps);
+    if (blobs_in_s3()) {
+        if (count_s3_blobs(data, &files) != 0) {
+            CHECKF(0, "%s: the blobs in S3 could not be listed", what);
+            return;
+        }
+    } else {
+        snprintf(dir, sizeof dir, "%s/%s/blobs", ds_test_tmpdir, data);
+        count_blob_files(dir, &files, &temps);
+    }
     CHECKF(files == 2 * (int)rows && temps == 0, "%s: %d blobs and %d temporaries for %zu rows",
            what, files, temps, rows);
 }
@@ -1312,11 +1413,21 @@ static void test_server_killed_mid_import(void)
         return;
     }
     const snapshot whole = *ref;
-    snprintf(extra, sizeof extra, "--collection designs --import-roots %s", sample_dir());
     for (int torn = 0; torn < 2; torn++) {
         const char *data = torn ? "srvtorn" : "srvkill";
         ds_server s;
-        char status[32];
+        char status[32], prefix[300], blobs[500];
+        if (torn && on_milvus()) {
+            /* The vectors are in Milvus: there is no index file to tear,
+             * and the round would only repeat the first. */
+            fprintf(stderr, "    srvtorn: not run on Milvus (no local index file to tear)\n");
+            break;
+        }
+        /* Its own collections in Milvus and its own blobs in S3, where it
+         * has them: what is checked after the rerun is this data
+         * directory's alone. */
+        snprintf(extra, sizeof extra, "--collection designs --import-roots %s%s%s", sample_dir(),
+                 prefix_arg(data, prefix, sizeof prefix), blobs_arg(data, blobs, sizeof blobs));
         if (ds_server_start(&s, data, extra) != 0) {
             CHECK(!"the server did not start");
             break;
@@ -1335,8 +1446,11 @@ static void test_server_killed_mid_import(void)
         CHECKF(se.bad == 0, "%d searches answered badly before the kill", se.bad);
 
         snapshot mid;
-        if (snap(data, &mid) != 0)
+        settle(data);
+        if (snap(data, &mid) != 0) {
+            CHECKF(0, "%s: the committed rows cannot be read", data);
             break;
+        }
         fprintf(stderr, "    %s: killed with %lld images reported done, %zu rows committed, "
                         "%d searches answered\n", data, done, mid.n, se.answered);
         CHECK(no_duplicates(&mid));
@@ -1369,7 +1483,9 @@ static void test_server_killed_mid_import(void)
                indexed, whole.n);
         CHECK(ds_server_stop(&s) == 0);
         snapshot after;
-        if (snap(data, &after) == 0) {
+        if (snap(data, &after) != 0) {
+            CHECKF(0, "%s: the rows after the rerun cannot be read", data);
+        } else {
             check_same(&whole, &after, data);
             CHECK(no_duplicates(&after));
             check_blobs(data, after.n, data);
@@ -1430,10 +1546,23 @@ static void free_space(const char *dir)
  * 4 MB tmpfs filled to 300 KB free. Where no tmpfs can be mounted, with a
  * file size limit instead (RLIMIT_FSIZE, SIGXFSZ ignored: writes fail with
  * EFBIG); SQLite reports that as "disk I/O error", not as a full disk, so
- * there only the exit status, the consistency and the rerun are checked. */
+ * there only the exit status, the consistency and the rerun are checked.
+ *
+ * With blobs in S3 the data directory holds only the catalog and the index,
+ * and it is SQLite that finds the disk full (its "database or disk is
+ * full"); the blobs of the batch it could not commit must be gone from S3
+ * all the same. There the import needs about 300 KB at its peak (the WAL
+ * before its checkpoint): creating the catalog about 100, each batch of 4
+ * about 40 more; 200 KB free stops it about half-way. On Milvus nothing is
+ * written to the data directory per image (rows and vectors in Milvus,
+ * blobs in S3): the local disk is not in the import's write path, so the
+ * test does not apply. */
 static void test_disk_full(void)
 {
-    char tar[600], dir[700], args[900], cmd[4096], *err = NULL;
+    char tar[600], dir[700], args[900], cmd[4096], blobs[500], *err = NULL;
+    if (on_milvus())
+        SKIP("on Milvus the data directory's disk is not in the import's write path "
+             "(rows in Milvus, blobs in S3)");
     if (!have_fixtures() || sample_tar(tar, sizeof tar) != 0)
         SKIP("no sample set");
     const snapshot *ref = reference(tar);
@@ -1442,11 +1571,15 @@ static void test_disk_full(void)
         return;
     }
     const snapshot whole = *ref;
+    /* About half of what the import needs in the data directory. */
+    long long leave = (blobs_in_s3() ? 200 : 300) * 1024;
     int mounted = mount_tmpfs("fullfs", "4m", dir, sizeof dir) == 0;
-    int full_fs = mounted && fill_leaving(dir, 300 * 1024) == 0, st;
-    snprintf(args, sizeof args, "%s --batch 4", tar);
+    int full_fs = mounted && fill_leaving(dir, leave) == 0, st;
+    snprintf(args, sizeof args, "%s --batch 4%s", tar,
+             blobs_arg("fullfs/data", blobs, sizeof blobs));
     if (full_fs) {
-        fprintf(stderr, "    a 4 MB tmpfs with 300 KB free (the import needs about 530)\n");
+        fprintf(stderr, "    a 4 MB tmpfs with %lld KB free (the import needs about %s)\n",
+                leave / 1024, blobs_in_s3() ? "300, its blobs being in S3" : "530");
         st = import("fullfs/data", args, &err);
     } else {
         fprintf(stderr, "    no tmpfs could be mounted: a 96 KB file size limit instead\n");
@@ -1455,9 +1588,13 @@ static void test_disk_full(void)
         st = ds_test_run(cmd, NULL, &err);
     }
     const char *e = err ? err : "";
+    /* The reason is the system's or SQLite's, whichever write failed
+     * first; with blobs in S3 only SQLite's commits can stop the import
+     * (a failed save of the index file is only a warning). */
+    int reason = blobs_in_s3() ? strstr(e, "database or disk is full") != NULL
+                               : strstr(e, "No space left on device") || strstr(e, "disk is full");
     if (full_fs)
-        CHECKF(st == 1 && strstr(e, "the data directory is full") &&
-                   (strstr(e, "No space left on device") || strstr(e, "disk is full")) &&
+        CHECKF(st == 1 && strstr(e, "the data directory is full") && reason &&
                    !strstr(e, "failed:"),
                "exit %d:\n%s", st, e);
     else
@@ -1492,17 +1629,24 @@ static void test_disk_full(void)
 /* The server on a full disk: an upload answers 507 naming the problem, an
  * import over HTTP ends "failed" saying why, the server keeps serving, and
  * with space again both work. Needs a tmpfs (a file size limit would stop
- * the server's own start-up first). */
+ * the server's own start-up first). With blobs in S3 it is the catalog's
+ * commit that fails (SQLite's "database or disk is full"), after the blobs
+ * were put: they must be taken back from S3. On Milvus the data directory
+ * is not in an upload's write path (see test_disk_full). */
 static void test_disk_full_server(void)
 {
-    char tar[600], dir[700], extra[1400], status[32], why[1200];
+    char tar[600], dir[700], extra[1400], status[32], why[1200], blobs[500];
+    if (on_milvus())
+        SKIP("on Milvus the data directory's disk is not in an upload's or an import's "
+             "write path (rows in Milvus, blobs in S3)");
     if (!have_fixtures() || sample_tar(tar, sizeof tar) != 0 ||
         !first_file_in("USD", g_first, sizeof g_first))
         SKIP("no sample set");
     if (mount_tmpfs("fullsrv", "4m", dir, sizeof dir) != 0)
         SKIP("no tmpfs can be mounted here (needs root with CAP_SYS_ADMIN)");
     ds_server s;
-    snprintf(extra, sizeof extra, "--collection designs --import-roots %s", sample_dir());
+    snprintf(extra, sizeof extra, "--collection designs --import-roots %s%s", sample_dir(),
+             blobs_arg("fullsrv/data", blobs, sizeof blobs));
     if (ds_server_start(&s, "fullsrv/data", extra) != 0) {
         CHECK(!"the server did not start");
         unmount(dir);
@@ -1510,8 +1654,11 @@ static void test_disk_full_server(void)
     }
     CHECK(fill_leaving(dir, 0) == 0);
     ds_reply r = ds_http(s.port, "POST", "/api/images", first_drawing, NULL, NULL, 0, NULL);
-    CHECKF(r.status == 507 && strstr(r.body, "No space left on device"), "upload: %ld %s",
-           r.status, r.body);
+    /* The first write to fail names the problem: a blob file's (errno's
+     * words) with local blobs, else the catalog's commit (SQLite's). */
+    CHECKF(r.status == 507 && strstr(r.body, blobs_in_s3() ? "database or disk is full"
+                                                           : "No space left on device"),
+           "upload: %ld %s", r.status, r.body);
     ds_reply_free(&r);
     /* The import is refused at once when even its job row cannot be
      * written (507), else it starts and fails at its first batch. */
