@@ -151,6 +151,41 @@ KERNEL_F32 static void row_softmax(const float *s, int n, int valid, float scale
 }
 
 
+/* A kernel's steps on one block: the scores of queries i0.. against keys
+ * j0.. (n groups of 16), their online softmax, and the values added. */
+typedef struct block_steps {
+    void (*scores)(head_space *h, int i0, int j0, int n);
+    void (*softmax)(head_space *h, int n, int valid, float scale);
+    void (*values)(head_space *h, int j0, int n);
+} block_steps;
+
+/* The walk both kernels share: for each block of 16 queries, the keys by
+ * 64, then each row divided by its sum into out. */
+KERNEL_F32 static void walk_blocks(head_space *h, int t, float scale, float *out, size_t ldo,
+                                   const block_steps *k)
+{
+    for (int i0 = 0; i0 < t; i0 += QB) {
+        for (int r = 0; r < QB; r++) {
+            h->max[r] = -INFINITY;
+            h->sum[r] = 0.0f;
+        }
+        memset(h->o, 0, sizeof(float) * QB * DH);
+        for (int j0 = 0; j0 < t; j0 += KB) {
+            int valid = t - j0 < KB ? t - j0 : KB, n = (valid + LANES - 1) / LANES;
+            k->scores(h, i0, j0, n);
+            k->softmax(h, n, valid, scale);
+            k->values(h, j0, n);
+        }
+        int rows = t - i0 < QB ? t - i0 : QB;
+        for (int r = 0; r < rows; r++) {
+            __m512 inv = _mm512_set1_ps(1.0f / h->sum[r]);
+            for (int c = 0; c < DH; c += LANES)
+                _mm512_storeu_ps(out + (size_t)(i0 + r) * ldo + c,
+                                 _mm512_mul_ps(_mm512_loadu_ps(h->o + (size_t)r * DH + c), inv));
+        }
+    }
+}
+
 /* ---- float32 ------------------------------------------------------------ */
 
 KERNEL_F32 static void f32_lay_out_queries(const float *q, size_t ld, int t, head_space *h)
@@ -243,34 +278,28 @@ KERNEL_F32 static void f32_block_values(head_space *h, const float *v, int n)
     }
 }
 
+/* The f32 kernel's three steps on block (i0, j0) of n groups of keys. */
+KERNEL_F32 static void f32_scores(head_space *h, int i0, int j0, int n)
+{
+    f32_block_scores((const float *)h->q + (size_t)i0 * DH,
+                     (const float *)h->k + (size_t)(j0 / LANES) * DH * LANES, n, h->s);
+}
+
+KERNEL_F32 static void f32_values(head_space *h, int j0, int n)
+{
+    f32_block_values(h, (const float *)h->v + (size_t)j0 * DH, n);
+}
+
 KERNEL_F32 void attn_f32_head(const float *q, const float *k, const float *v, size_t ld, int t,
                               float scale, float *out, size_t ldo, void *work)
 {
+    static const block_steps steps = {f32_scores, f32_block_softmax, f32_values};
     head_space h;
     carve(work, t, 4, &h);
     f32_lay_out_queries(q, ld, t, &h);
     f32_lay_out_keys(k, ld, t, &h);
     f32_lay_out_values(v, ld, t, &h);
-    for (int i0 = 0; i0 < t; i0 += QB) {
-        for (int r = 0; r < QB; r++) {
-            h.max[r] = -INFINITY;
-            h.sum[r] = 0.0f;
-        }
-        memset(h.o, 0, sizeof(float) * QB * DH);
-        for (int j0 = 0; j0 < t; j0 += KB) {
-            int valid = t - j0 < KB ? t - j0 : KB, n = (valid + LANES - 1) / LANES;
-            f32_block_scores((const float *)h.q + (size_t)i0 * DH, (const float *)h.k + (size_t)(j0 / LANES) * DH * LANES, n, h.s);
-            f32_block_softmax(&h, n, valid, scale);
-            f32_block_values(&h, (const float *)h.v + (size_t)j0 * DH, n);
-        }
-        int rows = t - i0 < QB ? t - i0 : QB;
-        for (int r = 0; r < rows; r++) {
-            __m512 inv = _mm512_set1_ps(1.0f / h.sum[r]);
-            for (int c = 0; c < DH; c += LANES)
-                _mm512_storeu_ps(out + (size_t)(i0 + r) * ldo + c,
-                                 _mm512_mul_ps(_mm512_loadu_ps(h.o + (size_t)r * DH + c), inv));
-        }
-    }
+    walk_blocks(&h, t, scale, out, ldo, &steps);
 }
 
 /* ---- bfloat16 ----------------------------------------------------------- */
@@ -404,35 +433,27 @@ KERNEL static void bf16_block_values(head_space *h, const uint32_t *v, int n)
     }
 }
 
+KERNEL static void bf16_scores(head_space *h, int i0, int j0, int n)
+{
+    bf16_block_scores((const uint16_t *)h->q + (size_t)i0 * DH,
+                      (const uint32_t *)h->k + (size_t)(j0 / LANES) * PAIRS * LANES, n, h->s);
+}
+
+KERNEL static void bf16_values(head_space *h, int j0, int n)
+{
+    bf16_block_values(h, (const uint32_t *)h->v + (size_t)(j0 / 2) * DH, n);
+}
+
 KERNEL void attn_bf16_head(const float *q, const float *k, const float *v, size_t ld, int t,
                            float scale, float *out, size_t ldo, void *work)
 {
+    static const block_steps steps = {bf16_scores, bf16_block_softmax, bf16_values};
     head_space h;
     carve(work, t, 2, &h);
     bf16_lay_out_queries(q, ld, t, &h);
     bf16_lay_out_keys(k, ld, t, &h);
     bf16_lay_out_values(v, ld, t, &h);
-    for (int i0 = 0; i0 < t; i0 += QB) {
-        for (int r = 0; r < QB; r++) {
-            h.max[r] = -INFINITY;
-            h.sum[r] = 0.0f;
-        }
-        memset(h.o, 0, sizeof(float) * QB * DH);
-        for (int j0 = 0; j0 < t; j0 += KB) {
-            int valid = t - j0 < KB ? t - j0 : KB, n = (valid + LANES - 1) / LANES;
-            bf16_block_scores((const uint16_t *)h.q + (size_t)i0 * DH,
-                         (const uint32_t *)h.k + (size_t)(j0 / LANES) * PAIRS * LANES, n, h.s);
-            bf16_block_softmax(&h, n, valid, scale);
-            bf16_block_values(&h, (const uint32_t *)h.v + (size_t)(j0 / 2) * DH, n);
-        }
-        int rows = t - i0 < QB ? t - i0 : QB;
-        for (int r = 0; r < rows; r++) {
-            __m512 inv = _mm512_set1_ps(1.0f / h.sum[r]);
-            for (int c = 0; c < DH; c += LANES)
-                _mm512_storeu_ps(out + (size_t)(i0 + r) * ldo + c,
-                                 _mm512_mul_ps(_mm512_loadu_ps(h.o + (size_t)r * DH + c), inv));
-        }
-    }
+    walk_blocks(&h, t, scale, out, ldo, &steps);
 }
 
 #else /* not x86-64: the model keeps its attention on OpenBLAS */
