@@ -1174,13 +1174,17 @@ static void test_api_for_the_ui(void)
 
 /* An uninterrupted import of the sample's tar, made once per suite run (in
  * <tmp>/reference) for the tests below to compare with; NULL if it failed.
- * Not freed: it lives as long as the suite. */
+ * Kept until the next suite run (import, import-s3, import-milvus share the
+ * process) replaces it; the last one is still reachable at exit. */
 static const snapshot *reference(const char *tar)
 {
     static snapshot ref;
     static char made_in[256];
     if (made_in[0] && strcmp(made_in, ds_test_tmpdir) == 0)
         return &ref;
+    snap_free(&ref);
+    memset(&ref, 0, sizeof ref);
+    made_in[0] = '\0';
     if (import("reference", tar, NULL) != 0 || snap("reference", &ref) != 0)
         return NULL;
     snprintf(made_in, sizeof made_in, "%s", ds_test_tmpdir);
