@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 int ds_test_failed;
@@ -201,6 +202,13 @@ static void backend_for_test(backend *b, const char *suite, int n)
     json_decref(names);
 }
 
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 int main(int argc, char **argv)
 {
     int passed = 0, failed = 0, skipped = 0;
@@ -214,6 +222,7 @@ int main(int argc, char **argv)
             return 2;
         }
         fprintf(stderr, "suite %s\n", suites[s].name);
+        double suite_start = seconds_now();
         backend peer = {0};
         int no_backend = suites[s].backend && backend_up(suites[s].backend, &peer) != 0;
         if (no_backend) {
@@ -228,6 +237,7 @@ int main(int argc, char **argv)
                 continue;
             ds_test_failed = 0;
             ds_test_skipped = 0;
+            double start = seconds_now();
             if (no_backend) {
                 ds_test_skipped = 1;
             } else {
@@ -235,8 +245,14 @@ int main(int argc, char **argv)
                     backend_for_test(&peer, suites[s].name, n);
                 t->fn();
             }
-            fprintf(stderr, "  %-52s %s\n", t->name,
-                    ds_test_failed ? "FAIL" : ds_test_skipped ? "skip" : "ok");
+            /* Tests of a second or more say how long: make test has a
+             * time budget (docs/testing.md), and this shows where it goes. */
+            double took = seconds_now() - start;
+            char when[32] = "";
+            if (took >= 1.0)
+                snprintf(when, sizeof when, " (%.1f s)", took);
+            fprintf(stderr, "  %-52s %s%s\n", t->name,
+                    ds_test_failed ? "FAIL" : ds_test_skipped ? "skip" : "ok", when);
             if (ds_test_failed)
                 failed++;
             else if (ds_test_skipped)
@@ -246,6 +262,7 @@ int main(int argc, char **argv)
         }
         if (suites[s].backend && !no_backend)
             backend_down(&peer);
+        fprintf(stderr, "  (suite %s: %.1f s)\n", suites[s].name, seconds_now() - suite_start);
         char rm[600];
         snprintf(rm, sizeof rm, "rm -rf '%s'", ds_test_tmpdir);
         if (system(rm) != 0)
