@@ -484,7 +484,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
             workers = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--precisions") == 0 && i + 1 < argc) {
-            for (char *tok = strtok(argv[++i], ","); tok && n_precisions < 8; tok = strtok(NULL, ","))
+            char *tok = strtok(argv[++i], ",");
+            for (; tok && n_precisions < 8; tok = strtok(NULL, ","))
                 precisions[n_precisions++] = tok;
         } else if (strcmp(argv[i], "--keep") == 0) {
             keep = 1;

@@ -124,7 +124,7 @@ KERNEL_F32 static __m512 exp_nonpositive(__m512 x)
  * what was summed under the old one, the probabilities under the new
  * maximum (into e, 0 past the real keys) and the new sum. */
 KERNEL_F32 static void row_softmax(const float *s, int n, int valid, float scale, float *max,
-                               float *sum, float *rescale, float *e)
+                                   float *sum, float *rescale, float *e)
 {
     __m512 sc = _mm512_set1_ps(scale), x[KB / LANES];
     __mmask16 live[KB / LANES];
@@ -149,7 +149,6 @@ KERNEL_F32 static void row_softmax(const float *s, int n, int valid, float scale
     *sum = *sum * *rescale + _mm512_reduce_add_ps(total);
     *max = top;
 }
-
 
 /* A kernel's steps on one block: the scores of queries i0.. against keys
  * j0.. (n groups of 16), their online softmax, and the values added. */
@@ -255,7 +254,8 @@ KERNEL_F32 static void f32_block_values(head_space *h, const float *v, int n)
             __m512 f = _mm512_set1_ps(h->scale[r0 + r]);
 #pragma GCC unroll 4
             for (int c = 0; c < DH / LANES; c++)
-                acc[r][c] = _mm512_mul_ps(_mm512_loadu_ps(h->o + (size_t)(r0 + r) * DH + c * LANES), f);
+                acc[r][c] = _mm512_mul_ps(
+                    _mm512_loadu_ps(h->o + (size_t)(r0 + r) * DH + c * LANES), f);
         }
         for (int j = 0; j < n * LANES; j++) {
             __m512 vals[DH / LANES];
@@ -408,7 +408,8 @@ KERNEL static void bf16_block_values(head_space *h, const uint32_t *v, int n)
             __m512 f = _mm512_set1_ps(h->scale[r0 + r]);
 #pragma GCC unroll 4
             for (int c = 0; c < DH / LANES; c++)
-                acc[r][c] = _mm512_mul_ps(_mm512_loadu_ps(h->o + (size_t)(r0 + r) * DH + c * LANES), f);
+                acc[r][c] = _mm512_mul_ps(
+                    _mm512_loadu_ps(h->o + (size_t)(r0 + r) * DH + c * LANES), f);
         }
         for (int i = 0; i < n * LANES / 2; i++) {
             __m512bh vals[DH / LANES];

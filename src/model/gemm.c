@@ -173,7 +173,8 @@ const char *gemm_engine_name(gemm_precision p)
                                                                                     : dnnl_bf16)];
     snprintf(name, sizeof name, "oneDNN %s", *impl ? impl
                                              : p == GEMM_F32 ? "(f32)"
-                                             : p == GEMM_INT8 ? (c->amx_int8 ? "(AMX-INT8)" : "(VNNI)")
+                                             : p == GEMM_INT8 && c->amx_int8 ? "(AMX-INT8)"
+                                             : p == GEMM_INT8 ? "(VNNI)"
                                              : c->amx_bf16 ? "(AMX-BF16)"
                                                            : "(AVX512_BF16)");
     pthread_mutex_unlock(&impl_lock);
