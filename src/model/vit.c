@@ -80,6 +80,7 @@ struct vit_model {
     st_file *file;
     float **owned;                  /* tensors we converted or fused */
     int n_owned;
+    int flash;                      /* heads 64 wide, and flash kernels allowed (at open) */
 };
 
 /* ---- loading ---------------------------------------------------------- */
@@ -253,6 +254,14 @@ fail:
 
 gemm_precision vit_get_precision(const vit_model *m) { return m->precision; }
 
+/* DINOSEEK_ATTENTION=openblas keeps every precision's attention on
+ * OpenBLAS (to compare, and as a way back should a kernel misbehave). */
+static int flash_allowed(void)
+{
+    const char *v = getenv("DINOSEEK_ATTENTION");
+    return !(v && !strcmp(v, "openblas"));
+}
+
 int vit_open(const char *dir, vit_model **out, ds_err *err)
 {
     *out = NULL;
@@ -269,6 +278,7 @@ int vit_open(const char *dir, vit_model **out, ds_err *err)
     }
     if (vit_set_precision(m, GEMM_F32, err) != 0)
         goto fail;
+    m->flash = m->cfg.hidden_size / m->cfg.num_heads == ATTN_HEAD && flash_allowed();
     *out = m;
     return 0;
 fail:
@@ -528,25 +538,16 @@ static void attention_flash(vit_model *m, attention_head *head)
     }
 }
 
-/* DINOSEEK_ATTENTION=openblas keeps every precision's attention on
- * OpenBLAS (to compare, and as a way back should a kernel misbehave). */
-static int flash_allowed(void)
-{
-    const char *v = getenv("DINOSEEK_ATTENTION");
-    return !(v && !strcmp(v, "openblas"));
-}
-
 /* bf16 and int8 run their attention in bf16 (int8 attention would round
  * the probabilities far worse than their products already do); f32 and
  * bf16x2 keep float32's, for their numbers are the point of them. Each
  * where its kernel serves. */
 static void attention(vit_model *m)
 {
-    int fits = m->cfg.hidden_size / m->cfg.num_heads == ATTN_HEAD && flash_allowed();
     int fast = m->precision == GEMM_BF16 || m->precision == GEMM_INT8;
-    if (fits && fast && attn_bf16_available())
+    if (m->flash && fast && attn_bf16_available())
         attention_flash(m, attn_bf16_head);
-    else if (fits && attn_f32_available())
+    else if (m->flash && attn_f32_available())
         attention_flash(m, attn_f32_head);
     else
         attention_f32(m);
