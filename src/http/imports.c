@@ -190,8 +190,6 @@ static void *run(void *arg)
 
 /* ---- JSON --------------------------------------------------------------------- */
 
-/* A job as the API shows it: the catalog's row, and the live figures when
- * this server runs it. failures: include the list of failures. */
 /* Whether this server runs the job now. */
 static int runs_here(api_imports *im, int64_t job)
 {
@@ -212,6 +210,8 @@ static int interrupted(api_imports *im, const char *collection)
     return imp_mark_interrupted(im->e, collection, &n, &ignored) == 0 && n > 0;
 }
 
+/* A job as the API shows it: the catalog's row, and the live figures when
+ * this server runs it. failures: include the list of failures. */
 static json_t *job_json(api_imports *im, int64_t id, int failures, ds_err *err)
 {
     cat_job j = {0};

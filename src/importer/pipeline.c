@@ -549,11 +549,6 @@ static int lock_collection(eng *e, const char *collection, int *fd_out, ds_err *
     return 0;
 }
 
-static int take_lock(imp_ctx *x, int *fd_out, ds_err *err)
-{
-    return lock_collection(x->e, x->collection, fd_out, err);
-}
-
 int imp_mark_interrupted(eng *e, const char *collection, int64_t *n_out, ds_err *err)
 {
     int fd = -1;
@@ -664,7 +659,7 @@ int imp_run(eng *e, const imp_options *opt, imp_progress *summary, ds_err *err)
         goto out;
     if (!opt->dry_run) {
         if (eng_collection_shape(e, x->collection, &x->input_size, &x->dim, err) != 0 ||
-            take_lock(x, &lock_fd, err) != 0 || sweep_blobs(x, err) != 0 ||
+            lock_collection(e, x->collection, &lock_fd, err) != 0 || sweep_blobs(x, err) != 0 ||
             start_job(x, err) != 0)
             goto out;
         x->prog.job = x->job;
