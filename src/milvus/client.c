@@ -21,6 +21,7 @@ struct mv_client {
 
 mv_dialect mv_get_dialect(const mv_client *c) { return c->dialect; }
 const char *mv_uri(const mv_client *c) { return c->uri; }
+long mv_timeout_ms(const mv_client *c) { return c->timeout_ms; }
 const char *mv__db(const mv_client *c) { return c->db; }
 
 /* The envelope's verdict: 0 for success (v1 code 200, v2 code 0), else
@@ -73,70 +74,136 @@ int mv__answer(const char *uri, const char *path, const char *text, size_t len, 
     return 0;
 }
 
+/* One attempt of a request: 0 with *cc and *status set, -1 when no handle
+ * or headers could be had (DS_ENOMEM in err). once: on a connection of its
+ * own, closed after it (see mv__call_once); *sent: whether any byte of the
+ * request left (0: it surely never reached the server). */
+static int perform(mv_client *c, const char *url, const char *text, int once, net_buf *resp,
+                   char *errbuf, CURLcode *cc, long *status, int *sent, ds_err *err)
+{
+    CURL *h = net_take(c->pool);
+    struct curl_slist *hdr = NULL;
+    if (!h || !(hdr = curl_slist_append(NULL, "Content-Type: application/json")) ||
+        (*c->auth && !curl_slist_append(hdr, c->auth))) {
+        curl_slist_free_all(hdr);
+        net_give(c->pool, h);
+        return ds_fail(err, DS_ENOMEM, "out of memory");
+    }
+    net_buf_reset(resp);
+    errbuf[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, net_buf_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+    if (once) {
+        /* libcurl sends a request again, by itself, when a reused
+         * connection dies before any byte of the answer: on a connection
+         * of its own there is nothing to reuse, so it is sent once. */
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+    }
+    if (text) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(text));
+    }
+    *cc = curl_easy_perform(h);
+    *status = 0;
+    long request_bytes = 0;
+    curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_bytes);
+    *sent = request_bytes > 0;
+    if (*cc == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    curl_slist_free_all(hdr);
+    if (*cc == CURLE_OK)
+        net_give(c->pool, h);
+    else
+        curl_easy_cleanup(h);
+    return 0;
+}
+
+/* The error of a failed attempt (no transfer, or an HTTP status not 200). */
+static int failure(mv_client *c, const char *path, CURLcode cc, long status, const net_buf *resp,
+                   const char *errbuf, int retried, ds_err *err)
+{
+    if (cc != CURLE_OK)
+        return ds_fail(err, resp->over ? DS_ETOOBIG : DS_ENET, "Milvus at %s: %s: %s%s", c->uri,
+                       path, resp->over ? "answer too large" : net_curl_message(cc, errbuf),
+                       retried ? " (after retries)" : "");
+    return ds_fail(err, status == 404 ? DS_ENOTFOUND
+                        : net_retryable(CURLE_OK, status) ? DS_ENET : DS_EIO,
+                   "Milvus at %s: %s: HTTP %ld", c->uri, path, status);
+}
+
+/* The request's JSON text (NULL for a GET) and URL. */
+static int prepare(mv_client *c, const char *path, json_t *body, char *url, size_t url_size,
+                   char **text, ds_err *err)
+{
+    snprintf(url, url_size, "%s%s", c->uri, path);
+    *text = NULL;
+    if (body && !(*text = json_dumps(body, JSON_COMPACT)))
+        return ds_fail(err, DS_ENOMEM, "out of memory");
+    return 0;
+}
+
 int mv__call(mv_client *c, const char *path, json_t *body, json_t **out, long *status,
              int retries, ds_err *err)
 {
     char url[URI_MAX + 256], errbuf[CURL_ERROR_SIZE];
-    snprintf(url, sizeof url, "%s%s", c->uri, path);
-    char *text = NULL;
-    if (body && !(text = json_dumps(body, JSON_COMPACT)))
-        return ds_fail(err, DS_ENOMEM, "out of memory");
+    char *text;
+    *out = NULL;
+    *status = 0;
+    if (prepare(c, path, body, url, sizeof url, &text, err) != 0)
+        return -1;
     if (retries < 0)
         retries = c->retries;
     net_buf resp = {.limit = BODY_LIMIT};
-    int rc = -1;
-    *out = NULL;
-    *status = 0;
+    int rc = -1, sent;
     for (int attempt = 1;; attempt++) {
-        CURL *h = net_take(c->pool);
-        struct curl_slist *hdr = NULL;
-        if (!h || !(hdr = curl_slist_append(NULL, "Content-Type: application/json")) ||
-            (*c->auth && !curl_slist_append(hdr, c->auth))) {
-            curl_slist_free_all(hdr);
-            net_give(c->pool, h);
-            ds_fail(err, DS_ENOMEM, "out of memory");
+        CURLcode cc;
+        if (perform(c, url, text, 0, &resp, errbuf, &cc, status, &sent, err) != 0)
             break;
-        }
-        net_buf_reset(&resp);
-        errbuf[0] = '\0';
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, net_buf_write);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-        if (text) {
-            curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
-            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(text));
-        }
-        CURLcode cc = curl_easy_perform(h);
-        *status = 0;
-        if (cc == CURLE_OK)
-            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-        curl_slist_free_all(hdr);
-        if (cc == CURLE_OK)
-            net_give(c->pool, h);
-        else
-            curl_easy_cleanup(h);
         if (cc == CURLE_OK && *status == 200) {
             rc = mv__answer(c->uri, path, resp.data, resp.len, out, err);
             break;
         }
         if (attempt > retries || !net_retryable(cc, *status) || resp.over || resp.nomem) {
-            if (cc != CURLE_OK)
-                ds_fail(err, resp.over ? DS_ETOOBIG : DS_ENET, "Milvus at %s: %s: %s%s", c->uri,
-                        path, resp.over ? "answer too large" : net_curl_message(cc, errbuf),
-                        attempt > 1 ? " (after retries)" : "");
-            else
-                ds_fail(err, *status == 404 ? DS_ENOTFOUND
-                             : net_retryable(CURLE_OK, *status) ? DS_ENET : DS_EIO,
-                        "Milvus at %s: %s: HTTP %ld", c->uri, path, *status);
+            failure(c, path, cc, *status, &resp, errbuf, attempt > 1, err);
             break;
         }
         net_sleep_ms(net_backoff_ms(attempt, 100, 2000));
+    }
+    net_buf_free(&resp);
+    free(text);
+    return rc;
+}
+
+int mv__call_once(mv_client *c, const char *path, json_t *body, json_t **out, int *maybe_done,
+                  ds_err *err)
+{
+    char url[URI_MAX + 256], errbuf[CURL_ERROR_SIZE];
+    char *text;
+    *out = NULL;
+    *maybe_done = 0;
+    if (prepare(c, path, body, url, sizeof url, &text, err) != 0)
+        return -1;
+    net_buf resp = {.limit = BODY_LIMIT};
+    CURLcode cc;
+    long status = 0;
+    int rc = -1, sent = 0;
+    if (perform(c, url, text, 1, &resp, errbuf, &cc, &status, &sent, err) == 0) {
+        if (cc == CURLE_OK && status == 200)
+            rc = mv__answer(c->uri, path, resp.data, resp.len, out, err);
+        else
+            failure(c, path, cc, status, &resp, errbuf, 0, err);
+        /* Sent, and no answer of Milvus's own: a timeout, a connection
+         * that died, or a gateway's 5xx may each hide a request Milvus
+         * took. Milvus's JSON (rc == 0 or its refusal) settles it. */
+        *maybe_done = rc != 0 && sent && (cc != CURLE_OK || status >= 500);
     }
     net_buf_free(&resp);
     free(text);

@@ -50,6 +50,8 @@ int mv_open(const mv_config *cfg, mv_client **out, ds_err *err);
 void mv_close(mv_client *c);
 mv_dialect mv_get_dialect(const mv_client *c);
 const char *mv_uri(const mv_client *c);
+/* The time limit of one request attempt (mv_config.timeout_ms, resolved). */
+long mv_timeout_ms(const mv_client *c);
 
 /* Whether the server answers now (one short request, no retries). */
 int mv_ping(mv_client *c, ds_err *err);
@@ -109,8 +111,16 @@ int mv_drop(mv_client *c, const char *coll, ds_err *err);
  * arrays of numbers). *ids_out (may be NULL) receives the new primary keys,
  * a JSON array of integers in row order. Rows are sent in one request:
  * batch them (e.g. 32-256) at the caller. The one call that is never
- * retried: a lost answer may hide a done insert (ask, then insert again). */
+ * retried, and sent once on a connection of its own (libcurl repeats a
+ * request by itself when a kept-alive connection dies before the answer):
+ * a lost answer may hide a done insert. */
 int mv_insert(mv_client *c, const char *coll, json_t *rows, json_t **ids_out, ds_err *err);
+
+/* mv_insert, saying on failure whether the rows may be stored all the same
+ * (*maybe_done: the request left and no answer of Milvus's came back, e.g.
+ * a timeout; it may still land later). 0 means surely not stored. */
+int mv_insert_settled(mv_client *c, const char *coll, json_t *rows, json_t **ids_out,
+                      int *maybe_done, ds_err *err);
 
 /* Delete the rows with these primary keys. */
 int mv_delete_ids(mv_client *c, const char *coll, const int64_t *ids, size_t n, ds_err *err);

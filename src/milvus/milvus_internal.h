@@ -11,6 +11,13 @@
 int mv__call(mv_client *c, const char *path, json_t *body, json_t **out, long *status,
              int retries, ds_err *err);
 
+/* One POST sent once: on a connection of its own (libcurl would repeat a
+ * request on its own on a reused connection that died) and never retried.
+ * On failure *maybe_done says whether the server may have done it anyway
+ * (the request left, and no answer of Milvus's came back). */
+int mv__call_once(mv_client *c, const char *path, json_t *body, json_t **out, int *maybe_done,
+                  ds_err *err);
+
 /* The database name requests carry. */
 const char *mv__db(const mv_client *c);
 

@@ -343,17 +343,24 @@ static int normalise_rows(json_t *rows, const char *pk, ds_err *err)
 
 int mv_insert(mv_client *c, const char *coll, json_t *rows, json_t **ids_out, ds_err *err)
 {
+    int maybe_done;
+    return mv_insert_settled(c, coll, rows, ids_out, &maybe_done, err);
+}
+
+int mv_insert_settled(mv_client *c, const char *coll, json_t *rows, json_t **ids_out,
+                      int *maybe_done, ds_err *err)
+{
     if (ids_out)
         *ids_out = NULL;
     json_t *body = json_pack("{s:s,s:s,s:O}", "dbName", mv__db(c), "collectionName", coll,
                              "data", rows), *doc = NULL;
-    long status;
-    /* Never repeated here: an insert whose answer was lost may have been
-     * done, and a blind retry would store the rows twice. The engine
-     * retries after asking which rows arrived (on_milvus.c). */
-    int rc = mv__call(c, mv_get_dialect(c) == MV_V2 ? "/v2/vectordb/entities/insert"
-                                                     : "/v1/vector/insert",
-                      body, &doc, &status, 0, err);
+    /* Sent once, never repeated here (neither by us nor by libcurl): an
+     * insert whose answer was lost may have been done, and a blind retry
+     * would store the rows twice. The engine asks which rows arrived
+     * before it inserts any again (on_milvus.c). */
+    int rc = mv__call_once(c, mv_get_dialect(c) == MV_V2 ? "/v2/vectordb/entities/insert"
+                                                          : "/v1/vector/insert",
+                           body, &doc, maybe_done, err);
     json_decref(body);
     if (rc != 0)
         return -1;

@@ -8,6 +8,16 @@ of what dinoseek does when S3 or Milvus is sick.
     fault_server.py PORTFILE flaky N UPSTREAM the first N requests get 503, the
                                               rest are passed to UPSTREAM unchanged
                                               (the Host header too, so signatures hold)
+    fault_server.py PORTFILE drop-answer PATH UPSTREAM
+                                              everything passed to UPSTREAM; the first
+                                              request whose path holds PATH is passed
+                                              on, then its connection closed unanswered
+                                              (kept alive before: a reused connection)
+    fault_server.py PORTFILE hold MS PATH UPSTREAM
+                                              everything passed to UPSTREAM; the first
+                                              request whose path holds PATH is held MS
+                                              milliseconds, then passed on (it lands
+                                              late, after its client gave up)
 
 It listens on a free 127.0.0.1 port, writes "PORT\\n" to PORTFILE once
 listening, counts requests in PORTFILE.count, and runs until killed.
@@ -23,6 +33,7 @@ import time
 
 lock = threading.Lock()
 count = 0
+matched = 0
 
 
 def bump():
@@ -33,6 +44,17 @@ def bump():
         with open(sys.argv[1] + ".count", "w") as f:
             f.write(f"{n}\n")
     return n
+
+
+def first_match(path):
+    """Whether this is the first request whose path holds the mode's PATH."""
+    global matched
+    want = sys.argv[3] if sys.argv[2] == "drop-answer" else sys.argv[4]
+    if want not in path:
+        return False
+    with lock:
+        matched += 1
+        return matched == 1
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -70,8 +92,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                             "application/xml")
                 return
             self.forward(sys.argv[4], payload)
+        elif mode == "drop-answer":
+            if first_match(self.path):
+                self.forward(sys.argv[4], payload, answer=False)
+                self.close_connection = True
+                return
+            self.forward(sys.argv[4], payload)
+        elif mode == "hold":
+            if first_match(self.path):
+                time.sleep(int(sys.argv[3]) / 1000)
+            self.forward(sys.argv[5], payload)
 
-    def forward(self, upstream, payload):
+    def forward(self, upstream, payload, answer=True):
         host = upstream.split("://", 1)[1].rstrip("/")
         conn = http.client.HTTPConnection(host, timeout=30)
         conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
@@ -80,6 +112,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         conn.endheaders(payload if payload else None)
         r = conn.getresponse()
         data = r.read()
+        conn.close()
+        if not answer:
+            return
+        try:
+            self.reply(r, data)
+        except OSError:  # the client gave up waiting (hold): it is gone
+            self.close_connection = True
+
+    def reply(self, r, data):
         self.send_response(r.status)
         for k, v in r.getheaders():
             if k.lower() not in ("content-length", "transfer-encoding", "connection"):
@@ -88,7 +129,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-        conn.close()
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 

@@ -432,6 +432,71 @@ static void test_faults(void)
     CHECK(mv_open(&bad, &c, &err) == -1 && err.code == DS_EINVAL);
 }
 
+/* A v1 collection of 8-d vectors made afresh for a test. */
+static int fresh_collection(const char *coll)
+{
+    ds_err err = {0};
+    mv_schema w = {.dim = 8, .nlist = 128};
+    snprintf(w.primary, sizeof w.primary, "id");
+    snprintf(w.vector, sizeof w.vector, "embedding");
+    snprintf(w.metric, sizeof w.metric, "COSINE");
+    if (mv_drop(client, coll, &err) != 0 || mv_create(client, coll, &w, &err) != 0) {
+        CHECKF(0, "collection %s: %s", coll, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* n rows of 8-d vectors named file-0.png ... */
+static json_t *small_rows(int n)
+{
+    json_t *rows = json_array();
+    for (int i = 0; i < n; i++) {
+        json_t *vec = json_array();
+        for (int d = 0; d < 8; d++)
+            json_array_append_new(vec, json_real(d == i % 8 ? 1.0 : 0.01 * d));
+        char file[32];
+        snprintf(file, sizeof file, "file-%d.png", i);
+        json_array_append_new(rows, json_pack("{s:o,s:s}", "embedding", vec, "file_name", file));
+    }
+    return rows;
+}
+
+/* A kept-alive connection that dies after the insert went through, before
+ * its answer: libcurl would send the POST again on a new connection (it
+ * does so for a reused connection that dies before any byte of an
+ * answer). An insert must reach Milvus once: the call fails instead, and
+ * the collection holds the rows once. */
+static void test_insert_never_resent(void)
+{
+    NEED_MILVUS();
+    const char *coll = "insert_once";
+    if (fresh_collection(coll) != 0)
+        return;
+    ds_fault f;
+    char mode[300];
+    snprintf(mode, sizeof mode, "drop-answer /v1/vector/insert %s", peer.endpoint);
+    CHECK(ds_fault_start(&f, mode) == 0);
+    mv_config cfg = {.uri = f.url, .timeout_ms = 5000};
+    mv_client *c = NULL;
+    ds_err err = {0};
+    /* mv_open's requests leave a kept-alive connection for the insert. */
+    CHECKF(mv_open(&cfg, &c, &err) == 0, "%s", err.msg);
+    json_t *rows = small_rows(4), *ids = NULL;
+    int rc = c ? mv_insert(c, coll, rows, &ids, &err) : 0;
+    CHECKF(rc == -1 && err.code == DS_ENET && !ids, "the insert whose answer was lost: %d (%s)",
+           rc, err.msg);
+    int64_t n = count_eventually(coll, NULL, 4);
+    usleep(1500000); /* a second copy would show by now too */
+    CHECK(mv_count(client, coll, NULL, &n, &err) == 0);
+    CHECKF(n == 4, "%lld rows for 4 inserted", (long long)n);
+    json_decref(ids);
+    json_decref(rows);
+    mv_close(c);
+    ds_fault_stop(&f);
+    CHECK(mv_drop(client, coll, &err) == 0);
+}
+
 
 /* ---- the engine on Milvus: `dinoseek serve --index milvus` -------------- */
 
@@ -686,6 +751,7 @@ const ds_test milvus_tests[] = {
     {"injection through each filter field fails", test_injection},
     {"dinoseek's collection, read back by pymilvus", test_own_collection_read_by_pymilvus},
     {"down, garbage, silent, 500 and flaky servers", test_faults},
+    {"an insert whose answer is lost is not sent again", test_insert_never_resent},
     {"dinoseek serve on the seed's own collection", test_seed_collection_served},
     {"Milvus stops under a server: 503, then back", test_down_and_back},
     {"import through a Milvus restart: once, no orphans", test_import_through_an_outage},
