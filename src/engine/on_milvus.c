@@ -24,8 +24,10 @@
  *
  * Retries: Milvus calls are retried by the client (src/milvus) when they
  * may pass, but an insert is never repeated blindly, since a lost answer
- * may hide a done insert: after a failure the batch asks which of its
- * names arrived and inserts only the others.
+ * may hide a done insert, even one that lands seconds after its client
+ * gave up: after an insert that was sent and never answered, the batch
+ * asks which of its names arrived until the insert can no longer land
+ * (settle), and inserts only the rows proven absent (exactly once).
  */
 #include "engine/engine_internal.h"
 
@@ -554,9 +556,83 @@ static int arrived(eng *e, eng_collection *c, const char *const *names, size_t n
     return rc;
 }
 
+/* Items of todo whose rows are in Milvus now: their ids taken, and out of
+ * todo (*n_todo shrinks). names: room for *n_todo names. */
+static int take_arrived(eng *e, eng_collection *c, eng_store_item *items, int *todo,
+                        int *n_todo, const char **names, ds_err *err)
+{
+    for (int t = 0; t < *n_todo; t++)
+        names[t] = items[todo[t]].in.file_name;
+    json_t *found = NULL;
+    if (arrived(e, c, names, (size_t)*n_todo, &found, err) != 0)
+        return -1;
+    int keep = 0;
+    for (int t = 0; t < *n_todo; t++) {
+        size_t i;
+        json_t *row;
+        int got = 0;
+        json_array_foreach(found, i, row) {
+            json_int_t rid;
+            if (!got && !strcmp(row_str(row, "file_name") ? row_str(row, "file_name") : "",
+                                names[t]) && row_int(row, "id", &rid)) {
+                items[todo[t]].id = rid;
+                got = 1;
+            }
+        }
+        if (!got)
+            todo[keep++] = todo[t];
+    }
+    json_decref(found);
+    *n_todo = keep;
+    return 0;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* How long after an insert was sent it may still land: Milvus keeps
+ * working on a request whose client gave up, and a proxy on the way may
+ * hold it; three time limits of a request, plus Milvus's bounded
+ * staleness (5 s) before a query shows what landed. */
+static double in_flight_ms(const eng *e) { return 3.0 * (double)mv_timeout_ms(e->mv) + 5000; }
+
+/* After an insert that may have been done (sent, never answered): wait
+ * until Milvus proves whether it was. Its rows found: done. Not found by a
+ * query made when the insert can no longer land (sent_at + in_flight_ms):
+ * lost, and the rows left in todo are inserted again. An insert is never
+ * sent again while its first copy may still land: that is what makes an
+ * insert land exactly once. -1 when Milvus cannot be asked for a minute
+ * after that (the rows may or may not be there: the batch fails, and a
+ * rerun finds what landed). */
+static int settle(eng *e, eng_collection *c, eng_store_item *items, int *todo, int *n_todo,
+                  const char **names, double sent_at, ds_err *err)
+{
+    double lands_by = sent_at + in_flight_ms(e);
+    for (int asked = 1;; asked++) {
+        net_sleep_ms(500);
+        double at = now_ms();
+        ds_err q = {0};
+        if (take_arrived(e, c, items, todo, n_todo, names, &q) == 0) {
+            if (*n_todo == 0 || at >= lands_by)
+                return 0;
+            continue;
+        }
+        if (at >= lands_by + 60000) {
+            *err = q;
+            return ds_wrap(err, "an insert that may have landed, unconfirmed: ");
+        }
+        net_sleep_ms(net_backoff_ms(asked, 500, 5000));
+    }
+}
+
 /* Insert the rows of the added items; their ids into items[]. After a
- * failure: wait (longer each time), ask which rows arrived, insert the
- * rest. */
+ * failure that surely stored nothing (no connection): wait (longer each
+ * time) and insert again. After one that may have stored the rows (no
+ * answer): settle() first, then insert only the rows proven absent. */
 static int insert_rows(eng *e, eng_collection *c, eng_store_item *items, int n,
                        char (*keys)[BLOB_KEY_MAX + 1], ds_err *err)
 {
@@ -575,7 +651,9 @@ static int insert_rows(eng *e, eng_collection *c, eng_store_item *items, int n,
         json_t *rows = json_array(), *ids = NULL;
         for (int t = 0; t < n_todo; t++)
             json_array_append_new(rows, item_row(c, &items[todo[t]], keys[todo[t]]));
-        rc = mv_insert(e->mv, c->mv->name, rows, &ids, err);
+        int maybe_done = 0;
+        double sent_at = now_ms();
+        rc = mv_insert_settled(e->mv, c->mv->name, rows, &ids, &maybe_done, err);
         json_decref(rows);
         if (rc == 0) {
             for (int t = 0; t < n_todo; t++)
@@ -583,35 +661,23 @@ static int insert_rows(eng *e, eng_collection *c, eng_store_item *items, int n,
             json_decref(ids);
             break;
         }
-        if (err->code != DS_ENET || attempt == INSERT_TRIES)
+        if (err->code != DS_ENET)
+            break;
+        if (maybe_done) {
+            fprintf(stderr, "dinoseek: %s: insert unanswered (%s); waiting until Milvus shows "
+                    "whether it landed\n", c->name, err->msg);
+            if (settle(e, c, items, todo, &n_todo, names, sent_at, err) != 0)
+                break;
+            rc = 0;
+            if (n_todo == 0 || attempt < INSERT_TRIES)
+                continue;
+            rc = ds_fail(err, DS_ENET, "Milvus: %s: insert lost %d times", c->name, attempt);
+            break;
+        }
+        if (attempt == INSERT_TRIES)
             break;
         fprintf(stderr, "dinoseek: %s: insert failed (%s); retrying\n", c->name, err->msg);
-        net_sleep_ms(1000 + net_backoff_ms(attempt, 2000, 20000)); /* 1 s: bounded staleness */
-        /* Which arrived? Those are done (with their ids). */
-        for (int t = 0; t < n_todo; t++)
-            names[t] = items[todo[t]].in.file_name;
-        json_t *found = NULL;
-        ds_err q = {0};
-        if (arrived(e, c, names, (size_t)n_todo, &found, &q) != 0)
-            continue; /* still down: try the insert again */
-        int keep = 0;
-        for (int t = 0; t < n_todo; t++) {
-            size_t i;
-            json_t *row;
-            int got = 0;
-            json_array_foreach(found, i, row) {
-                json_int_t rid;
-                if (!got && !strcmp(row_str(row, "file_name") ? row_str(row, "file_name") : "",
-                                    names[t]) && row_int(row, "id", &rid)) {
-                    items[todo[t]].id = rid;
-                    got = 1;
-                }
-            }
-            if (!got)
-                todo[keep++] = todo[t];
-        }
-        json_decref(found);
-        n_todo = keep;
+        net_sleep_ms(net_backoff_ms(attempt, 2000, 20000));
         rc = 0;
     }
     free(todo);

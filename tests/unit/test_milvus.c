@@ -732,6 +732,71 @@ static void test_import_through_an_outage(void)
     json_decref(rows);
 }
 
+/* An import whose first insert meets a fault proxy (mode: its words
+ * before the upstream): it reports each drawing stored, and Milvus holds
+ * each once, also after the faulty insert lands late. */
+static void import_through_fault(const char *mode, const char *coll, int timeout_ms)
+{
+    char cmd[4096], sample[600], data[600], full[600];
+    snprintf(sample, sizeof sample, "%s/fault-sample", ds_test_tmpdir);
+    snprintf(data, sizeof data, "%s/fault-%s", ds_test_tmpdir, coll);
+    snprintf(cmd, sizeof cmd, "test -d %s || %s sample generate %s --patents 6 --size 425x550 "
+             "--no-tar", sample, ds_test_bin(), sample);
+    if (ds_test_run(cmd, NULL, NULL) != 0) {
+        CHECK(!"no sample set");
+        return;
+    }
+    ds_err err = {0};
+    CHECK(mv_drop(client, coll, &err) == 0);
+    ds_fault f;
+    snprintf(full, sizeof full, "%s %s", mode, peer.endpoint);
+    if (ds_fault_start(&f, full) != 0) {
+        CHECK(!"no fault proxy");
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "%s import %s --data %s --model %s --index milvus --milvus-uri %s "
+             "--milvus-timeout-ms %d --collection %s --batch 8", ds_test_bin(), sample, data,
+             ds_test_model_dir(), f.url, timeout_ms, coll);
+    char *out = NULL, *errs = NULL;
+    double t0 = now_ms();
+    int rc = ds_test_run(cmd, &out, &errs);
+    CHECKF(rc == 0 && errs && strstr(errs, "27 stored") && strstr(errs, " 0 failed"),
+           "import %d: %s", rc, errs ? errs : "");
+    /* Whatever the proxy still holds lands by now. */
+    double rest = 9000 - (now_ms() - t0);
+    if (rest > 0)
+        usleep((useconds_t)(rest * 1000));
+    int64_t n = count_eventually(coll, NULL, 27);
+    usleep(1500000);
+    CHECK(mv_count(client, coll, NULL, &n, &err) == 0);
+    CHECKF(n == 27, "%lld rows for 27 drawings", (long long)n);
+    free(out);
+    free(errs);
+    ds_fault_stop(&f);
+    CHECK(mv_drop(client, coll, &err) == 0);
+}
+
+/* An insert answered by nobody (the proxy passes it on, then drops the
+ * connection): the engine finds its rows arrived and inserts none again. */
+static void test_import_insert_answer_lost(void)
+{
+    NEED_MILVUS();
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    import_through_fault("drop-answer /v1/vector/insert", "answer_lost", 5000);
+}
+
+/* An insert held 6 s by a proxy, past the 1.5 s time limit: it lands
+ * after the engine gave up on it, so the engine must not insert its rows
+ * again while it may still land. */
+static void test_import_insert_lands_late(void)
+{
+    NEED_MILVUS();
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    import_through_fault("hold 6000 /v1/vector/insert", "lands_late", 1500);
+}
+
 static void test_stop(void)
 {
     if (srv.pid)
@@ -755,6 +820,8 @@ const ds_test milvus_tests[] = {
     {"dinoseek serve on the seed's own collection", test_seed_collection_served},
     {"Milvus stops under a server: 503, then back", test_down_and_back},
     {"import through a Milvus restart: once, no orphans", test_import_through_an_outage},
+    {"an import's insert whose answer is lost: stored once", test_import_insert_answer_lost},
+    {"an import's insert that lands late: stored once", test_import_insert_lands_late},
     {"the Milvus server stops (by PID)", test_stop},
     {0},
 };
