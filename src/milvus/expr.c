@@ -128,6 +128,44 @@ static int is_field_name(const char *s)
     return 1;
 }
 
+#define COUNTRY_MAX 16       /* longer than any country code or name the seed holds */
+#define CASES_MAX_LETTERS 6  /* 2^6 spellings at most in one "in [...]" */
+
+static int letters(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += isalpha((unsigned char)*s) != 0;
+    return n;
+}
+
+/* "field in [...]" with every upper/lower-case spelling of value (ASCII
+ * letters): Milvus 2.3 compares strings exactly, the catalog compares
+ * lower(field) = lower(value), and the stored case varies ("DE" from the
+ * USPTO's XML, "de" from a CSV). */
+static int any_case(mv_buf *b, const char *field, const char *value, ds_err *err)
+{
+    char spelt[COUNTRY_MAX];
+    size_t n = strlen(value);
+    int pos[CASES_MAX_LETTERS], k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isalpha((unsigned char)value[i]))
+            pos[k++] = (int)i;
+    printf_(b, "%s in [", field);
+    for (unsigned mask = 0; mask < (1u << k); mask++) {
+        memcpy(spelt, value, n + 1);
+        for (int j = 0; j < k; j++)
+            spelt[pos[j]] = (char)((mask >> j & 1) ? toupper((unsigned char)spelt[pos[j]])
+                                                   : tolower((unsigned char)spelt[pos[j]]));
+        if (mask)
+            puts_(b, ",");
+        if (mv_quote(b, spelt, err) != 0)
+            return -1;
+    }
+    puts_(b, "]");
+    return 0;
+}
+
 static void and_(mv_buf *b)
 {
     if (b->len)
@@ -157,8 +195,11 @@ int mv_expr_compile(const cat_filter *f, const char *pk, const int64_t *ids, siz
     if (f) {
         const char *dates[4] = {f->pub_date_from, f->pub_date_to, f->filing_date_from,
                                 f->filing_date_to};
-        static const char *const expr[4] = {"pub_date >= ", "pub_date <= ", "filing_date >= ",
-                                            "filing_date <= "};
+        /* An image without a date holds 0 (Milvus 2.3 has no NULL): it is
+         * before no date, as the catalog's NULL is not. */
+        static const char *const expr[4] = {"pub_date >= ", "pub_date > 0 and pub_date <= ",
+                                            "filing_date >= ",
+                                            "filing_date > 0 and filing_date <= "};
         static const char *const names[4] = {"pub_date_from", "pub_date_to", "filing_date_from",
                                              "filing_date_to"};
         for (int i = 0; i < 4; i++) {
@@ -174,19 +215,17 @@ int mv_expr_compile(const cat_filter *f, const char *pk, const int64_t *ids, siz
             printf_(&b, "%s%ld", expr[i], v);
         }
         if (set(f->applicant_country)) {
-            /* The seed stores countries as USPTO writes them: upper case. */
-            char up[16];
-            size_t n = strlen(f->applicant_country);
-            if (n >= sizeof up) {
+            if (strlen(f->applicant_country) >= COUNTRY_MAX) {
                 rc = ds_fail(err, DS_EINVAL, "filter applicant_country is too long");
                 goto out;
             }
-            for (size_t i = 0; i <= n; i++)
-                up[i] = (char)toupper((unsigned char)f->applicant_country[i]);
-            and_(&b);
-            puts_(&b, "applicant_country == ");
-            if ((rc = mv_quote(&b, up, err)) != 0)
-                goto out;
+            if (letters(f->applicant_country) > CASES_MAX_LETTERS) {
+                *residual = 1; /* too many spellings to list: checked on the rows */
+            } else {
+                and_(&b);
+                if ((rc = any_case(&b, "applicant_country", f->applicant_country, err)) != 0)
+                    goto out;
+            }
         }
         if (f->n_patent_ids > 0) {
             and_(&b);
@@ -261,5 +300,10 @@ int mv_residual_allows(const cat_filter *f, json_t *row)
         if (set(texts[i]) && !contains_ci(json_string_value(json_object_get(row, fields[i])),
                                            texts[i]))
             return 0;
+    /* A country with too many letters to list its spellings (any_case). */
+    if (set(f->applicant_country) && letters(f->applicant_country) > CASES_MAX_LETTERS) {
+        const char *v = json_string_value(json_object_get(row, "applicant_country"));
+        return v && strcasecmp(v, f->applicant_country) == 0;
+    }
     return 1;
 }

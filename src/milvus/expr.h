@@ -19,6 +19,11 @@
  * by prefix, so the case-insensitive substring filters (applicant,
  * assignee, inventor) are checked on the returned fields, and the search
  * over-fetches until it has enough rows that pass.
+ *
+ * Matching the embedded catalog: applicant_country compares without case
+ * (every spelling of a short value listed in "in [...]", a longer one
+ * checked on the rows), and a date's upper bound excludes the images
+ * without that date (stored as 0).
  */
 #ifndef DS_MILVUS_EXPR_H
 #define DS_MILVUS_EXPR_H

@@ -602,6 +602,125 @@ static void test_seed_collection_served(void)
     ds_reply_free(&r);
 }
 
+/* ---- filters on a collection dinoseek made, as embedded mode applies them */
+
+#define OWN "own_filters"
+static ds_server own;            /* serving OWN */
+
+/* A search in OWN by a stored image, with a query's filters: the hits'
+ * file names, sorted and joined by ',' (caller frees), or NULL. */
+static char *own_hits(const char *filters, long *status)
+{
+    char path[2400];
+    snprintf(path, sizeof path, "/api/search?collection=" OWN "&image=a0.tif&min_score=-1"
+             "&top_k=50&%s", filters);
+    ds_reply r = ds_http(own.port, "POST", path, NULL, NULL, NULL, 0, NULL);
+    *status = r.status;
+    char names[8][32];
+    size_t n = 0, i;
+    json_t *h;
+    json_array_foreach(ds_reply_results(&r), i, h)
+        if (n < 8)
+            snprintf(names[n++], sizeof names[0], "%s",
+                     json_string_value(json_object_get(h, "file_name")));
+    qsort(names, n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+    char *out = calloc(1, 8 * 33 + 1);
+    for (i = 0; out && i < n; i++)
+        strcat(strcat(out, i ? "," : ""), names[i]);
+    if (r.status != 200)
+        fprintf(stderr, "    %s: %ld %.300s\n", filters, r.status, r.body);
+    ds_reply_free(&r);
+    return out;
+}
+
+/* Six drawings imported into a collection dinoseek makes on Milvus (its
+ * patent fields dynamic), then served: each filter finds what the
+ * embedded index finds for the same rows. a2, a3 and a5 have no date and
+ * no class; countries are written in mixed case; a0's inventor list is
+ * longer than the seed's VARCHAR(500) and ends with the name asked for. */
+static void test_own_collection_filters(void)
+{
+    NEED_MILVUS();
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    char cmd[4096], dir[600], sample[600];
+    snprintf(sample, sizeof sample, "%s/own-sample", ds_test_tmpdir);
+    snprintf(dir, sizeof dir, "%s/own-images", ds_test_tmpdir);
+    snprintf(cmd, sizeof cmd, "%s sample generate %s --patents 2 --size 425x550 --no-tar "
+             ">/dev/null && mkdir -p %s && i=0 && for f in $(ls %s/USD*/*.TIF | head -6); do "
+             "cp $f %s/a$i.tif; i=$((i+1)); done", ds_test_bin(), sample, dir, sample, dir);
+    if (ds_test_run(cmd, NULL, NULL) != 0) {
+        CHECK(!"no images");
+        return;
+    }
+    char inventors[800] = "";
+    while (strlen(inventors) < 670)
+        strcat(inventors, "Jonathan P. Ive; ");
+    strcat(inventors, "Steven P. Jobs");
+    char csv[2000], path[700];
+    snprintf(csv, sizeof csv,
+             "file_name,patent_id,image_index,title,loc_class,pub_date,applicant_country,"
+             "inventor_names\n"
+             "a0.tif,D0900000,0,Chair,06-01,2020-01-07,US,\"%s\"\n"
+             "a1.tif,D0900001,0,Lamp,26-05,2021-05-04,de,Ada Lovelace\n"
+             "a2.tif,D0900002,0,Cup,,,jp,Alan Turing\n"
+             "a3.tif,D0900003,0,Cup,,,JP,Grace Hopper\n"
+             "a4.tif,D0900004,0,Watch,10-02,2022-03-01,De,Linus Torvalds\n",
+             inventors);
+    snprintf(path, sizeof path, "%s/metadata.csv", dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(csv, f);
+        fclose(f);
+    }
+    ds_err err = {0};
+    CHECK(mv_drop(client, OWN, &err) == 0);
+    char data[600], *errs = NULL;
+    snprintf(data, sizeof data, "%s/own", ds_test_tmpdir);
+    snprintf(cmd, sizeof cmd, "%s import %s --data %s --model %s --index milvus --milvus-uri %s "
+             "--collection " OWN, ds_test_bin(), dir, data, ds_test_model_dir(), peer.endpoint);
+    int rc = ds_test_run(cmd, NULL, &errs);
+    CHECKF(rc == 0 && errs && strstr(errs, "6 stored"), "import %d: %s", rc, errs ? errs : "");
+    free(errs);
+    char extra[600];
+    snprintf(extra, sizeof extra, "--index milvus --milvus-uri %s --collection " OWN,
+             peer.endpoint);
+    if (rc != 0 || ds_server_start(&own, "own", extra) != 0) {
+        CHECK(!"no server on " OWN);
+        return;
+    }
+    static const struct {
+        const char *filters, *want;
+    } cases[] = {
+        /* Undated images have no date to be before (#16 item 21). */
+        {"pub_date_to=2022-12-31", "a0.tif,a1.tif,a4.tif"},
+        {"pub_date_from=2021-01-01", "a1.tif,a4.tif"},
+        /* Countries compare case-insensitively (item 22). */
+        {"applicant_country=DE", "a1.tif,a4.tif"},
+        {"applicant_country=jp", "a2.tif,a3.tif"},
+        /* Text beyond the seed's VARCHAR lengths is searched (item 23). */
+        {"inventor=jobs", "a0.tif"},
+        {"inventor=ive", "a0.tif"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        long status = 0;
+        char *got = own_hits(cases[i].filters, &status);
+        CHECKF(status == 200 && got && !strcmp(got, cases[i].want), "%s: %s, not %s",
+               cases[i].filters, got ? got : "-", cases[i].want);
+        free(got);
+    }
+    /* Images without a class are in no class, "other" included (item 25). */
+    ds_reply r = ds_http(own.port, "GET", "/api/locarno?collection=" OWN, NULL, NULL, NULL, 0,
+                         NULL);
+    CHECKF(r.status == 200 &&
+               json_integer_value(json_object_get(ds_reply_data(&r), "other_images")) == 0 &&
+               json_array_size(json_object_get(ds_reply_data(&r), "subclasses")) == 3,
+           "locarno: %.400s", r.body);
+    ds_reply_free(&r);
+    CHECK(ds_server_stop(&own) == 0);
+    own.pid = 0;
+}
+
 /* Milvus stopped under a running server: searches answer 503 naming
  * Milvus, /health says which part is down, nothing hangs; started again
  * (same port, same data), the same server answers again. */
@@ -801,6 +920,8 @@ static void test_stop(void)
 {
     if (srv.pid)
         ds_server_stop(&srv);
+    if (own.pid)
+        ds_server_stop(&own);
     mv_close(client);
     client = NULL;
     if (!peer.up)
@@ -818,6 +939,7 @@ const ds_test milvus_tests[] = {
     {"down, garbage, silent, 500 and flaky servers", test_faults},
     {"an insert whose answer is lost is not sent again", test_insert_never_resent},
     {"dinoseek serve on the seed's own collection", test_seed_collection_served},
+    {"filters on dinoseek's own collection, as embedded", test_own_collection_filters},
     {"Milvus stops under a server: 503, then back", test_down_and_back},
     {"import through a Milvus restart: once, no orphans", test_import_through_an_outage},
     {"an import's insert whose answer is lost: stored once", test_import_insert_answer_lost},
