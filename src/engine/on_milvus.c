@@ -479,13 +479,18 @@ static json_t *fitted(const char *s, int max)
     return json_stringn(s, n);
 }
 
+/* A dynamic field's longest text: the seed's VARCHAR lengths bind only
+ * fields of a schema, and a cut text is missed by the substring filters
+ * (a long inventor list); this bound keeps a row within Milvus's limits. */
+#define DYNAMIC_TEXT_MAX 8192
+
 static void put_str(json_t *row, const eng_milvus_coll *m, const char *key, const char *v)
 {
     if (!holds(m, key))
         return;
     const mv_field *f = mv_schema_field(&m->schema, key);
     const seed_field *s = known_field(key);
-    int max = f && f->max_length ? f->max_length : s ? s->max_length : 0;
+    int max = !f ? DYNAMIC_TEXT_MAX : f->max_length ? f->max_length : s ? s->max_length : 0;
     json_object_set_new(row, key, fitted(v ? v : "", max));
 }
 
@@ -1317,9 +1322,10 @@ int engm_loc_counts(eng *e, eng_collection *c, cat_loc_fn fn, void *ctx, ds_err 
         json_object_foreach(sc.loc, k, v)
             keys[m++] = k;
         qsort(keys, m, sizeof *keys, by_string);
+        /* Images without a class ("") are in none, as the catalog counts. */
         for (size_t i = 0; i < m && rc == 0; i++)
-            if (fn(ctx, *keys[i] ? keys[i] : NULL,
-                   (int64_t)json_integer_value(json_object_get(sc.loc, keys[i]))) != 0)
+            if (*keys[i] &&
+                fn(ctx, keys[i], (int64_t)json_integer_value(json_object_get(sc.loc, keys[i]))) != 0)
                 rc = ds_fail(err, DS_EINVAL, "stopped by the callback");
         free(keys);
     } else {
