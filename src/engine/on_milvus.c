@@ -1199,11 +1199,41 @@ out:
     return rc;
 }
 
+/* DS_EINVAL naming the first field a filter needs and the collection
+ * lacks (the seed's patent_images has no patent fields): Milvus would
+ * refuse the expression ("field loc_class not exist"), and a filter
+ * checked on the rows would quietly match nothing. */
+static int filter_fields_held(const eng_collection *c, const cat_filter *f, ds_err *err)
+{
+    const struct {
+        int set;
+        const char *field;
+    } need[] = {
+        {f->loc_class && *f->loc_class, "loc_class"},
+        {(f->pub_date_from && *f->pub_date_from) || (f->pub_date_to && *f->pub_date_to),
+         "pub_date"},
+        {(f->filing_date_from && *f->filing_date_from) ||
+             (f->filing_date_to && *f->filing_date_to), "filing_date"},
+        {f->applicant_country && *f->applicant_country, "applicant_country"},
+        {f->n_patent_ids > 0, "patent_id"},
+        {f->applicant && *f->applicant, "applicant_name"},
+        {f->assignee && *f->assignee, "assignee_name"},
+        {f->inventor && *f->inventor, "inventor_names"},
+    };
+    for (size_t i = 0; i < sizeof need / sizeof *need; i++)
+        if (need[i].set && !holds(c->mv, need[i].field))
+            return ds_fail(err, DS_EINVAL, "collection %s has no field %s: it cannot be "
+                           "filtered by it", c->name, need[i].field);
+    return 0;
+}
+
 int engm_search(eng *e, eng_collection *c, const float *vecs, int n_views, const eng_query *q,
                 int k, json_t **out, ds_err *err)
 {
     if (k > WINDOW)
         return ds_fail(err, DS_EINVAL, "Milvus returns at most %d hits", WINDOW);
+    if (filter_fields_held(c, &q->filter, err) != 0)
+        return -1;
     if (n_views > 1)
         return q->group_by_patent ? fused_groups(e, c, vecs, n_views, q, k, out, err)
                                   : fused_images(e, c, vecs, n_views, q, k, out, err);

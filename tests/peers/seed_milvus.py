@@ -5,6 +5,8 @@ through pymilvus (gRPC), as the Python service did it.
         design_patents_full schema (field for field; IVF_FLAT nlist 128,
         COSINE), N rows with deterministic unit vectors, flushed and loaded;
         prints the rows as JSON (one per line, without vectors)
+    python seed_milvus.py URI create-images NAME DIM N   the seed's other
+        collection, patent_images (SEED-API.md: no patent fields), N rows
     python seed_milvus.py URI read NAME FIELD...   every row of a collection
         (as dinoseek wrote it) with those fields, as JSON lines, sorted by id
     python seed_milvus.py URI search NAME DIM SEED  the seed's search (nprobe 16)
@@ -50,6 +52,36 @@ def seed_schema(dim):
         FieldSchema("created_at", DataType.INT64),
     ]
     return CollectionSchema(f, description="design patents (seed schema)")
+
+
+def images_schema(dim):
+    f = [
+        FieldSchema("id", DataType.INT64, is_primary=True, auto_id=True),
+        FieldSchema("file_name", DataType.VARCHAR, max_length=256),
+        FieldSchema("patent_id", DataType.VARCHAR, max_length=64),
+        FieldSchema("page_num", DataType.VARCHAR, max_length=16),
+        FieldSchema("file_path", DataType.VARCHAR, max_length=512),
+        FieldSchema("embedding", DataType.FLOAT_VECTOR, dim=dim),
+        FieldSchema("created_at", DataType.INT64),
+    ]
+    return CollectionSchema(f, description="patent images (seed schema)")
+
+
+def create_images(name, dim, n):
+    if utility.has_collection(name):
+        utility.drop_collection(name)
+    c = Collection(name, images_schema(dim))
+    rows = []
+    for i in range(n):
+        pid = f"D{1200000 + i // 3:07d}"
+        page = f"D{i % 3 + 1:05d}"
+        rows.append({"file_name": f"US{pid}-20251230-{page}.TIF", "patent_id": pid,
+                     "page_num": page, "file_path": f"design_patents/{pid}/{page}.TIF",
+                     "embedding": vector(i, dim), "created_at": 1767000000})
+    c.insert(rows)
+    c.flush()
+    c.create_index("embedding", {"index_type": "IVF_FLAT", "metric_type": "COSINE", "params": {"nlist": 128}})
+    c.load()
 
 
 def create(name, dim, n):
@@ -104,6 +136,8 @@ def main():
     connections.connect(uri=uri)
     if cmd == "create":
         create(sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    elif cmd == "create-images":
+        create_images(sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     elif cmd == "read":
         read(sys.argv[3], sys.argv[4:])
     elif cmd == "search":

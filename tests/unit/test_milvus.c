@@ -721,6 +721,58 @@ static void test_own_collection_filters(void)
     own.pid = 0;
 }
 
+/* The seed's patent_images collection has no patent fields: a filter on
+ * one is the caller's mistake (400 naming the field), not Milvus's "field
+ * not exist" passed on as a 500; a filter on a field it has still works. */
+static void test_filter_on_a_field_the_collection_lacks(void)
+{
+    NEED_MILVUS();
+    const char *py = ds_peer_python();
+    if (!py || !ds_test_model_dir())
+        SKIP("no venv with pymilvus, or no model");
+    char cmd[1024], extra[600];
+    snprintf(cmd, sizeof cmd, "%s tests/peers/seed_milvus.py %s create-images patent_images 384 9",
+             py, peer.endpoint);
+    if (ds_test_run(cmd, NULL, NULL) != 0) {
+        CHECK(!"pymilvus could not build patent_images");
+        return;
+    }
+    ds_server s;
+    snprintf(extra, sizeof extra, "--index milvus --milvus-uri %s --collection patent_images",
+             peer.endpoint);
+    if (ds_server_start(&s, "images", extra) != 0) {
+        CHECK(!"no server on patent_images");
+        return;
+    }
+    static const struct {
+        const char *query, *field;
+    } cases[] = {
+        {"loc_class=06", "loc_class"},
+        {"pub_date_to=2022-01-01", "pub_date"},
+        {"filing_date_from=2022-01-01", "filing_date"},
+        {"applicant_country=US", "applicant_country"},
+        {"applicant=acme", "applicant_name"},
+        {"assignee=acme", "assignee_name"},
+        {"inventor=jobs", "inventor_names"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char path[600];
+        snprintf(path, sizeof path, "/api/search?collection=patent_images&image="
+                 "USD1200000-20251230-D00001.TIF&min_score=-1&%s", cases[i].query);
+        ds_reply r = ds_http(s.port, "POST", path, NULL, NULL, NULL, 0, NULL);
+        CHECKF(r.status == 400 && strstr(r.body, cases[i].field) && !strstr(r.body, "not exist"),
+               "%s: %ld %.300s", cases[i].query, r.status, r.body);
+        ds_reply_free(&r);
+    }
+    ds_reply r = ds_http(s.port, "POST", "/api/search?collection=patent_images&image="
+                         "USD1200000-20251230-D00001.TIF&min_score=-1&patent_ids=D1200001",
+                         NULL, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200 && json_array_size(ds_reply_results(&r)) == 3, "patent_ids: %ld %.300s",
+           r.status, r.body);
+    ds_reply_free(&r);
+    CHECK(ds_server_stop(&s) == 0);
+}
+
 /* Milvus stopped under a running server: searches answer 503 naming
  * Milvus, /health says which part is down, nothing hangs; started again
  * (same port, same data), the same server answers again. */
@@ -940,6 +992,7 @@ const ds_test milvus_tests[] = {
     {"an insert whose answer is lost is not sent again", test_insert_never_resent},
     {"dinoseek serve on the seed's own collection", test_seed_collection_served},
     {"filters on dinoseek's own collection, as embedded", test_own_collection_filters},
+    {"a filter on a field the collection lacks: 400", test_filter_on_a_field_the_collection_lacks},
     {"Milvus stops under a server: 503, then back", test_down_and_back},
     {"import through a Milvus restart: once, no orphans", test_import_through_an_outage},
     {"an import's insert whose answer is lost: stored once", test_import_insert_answer_lost},
