@@ -187,6 +187,18 @@ int engm_attach(eng *e, eng_collection *c, ds_err *err)
                 "primary key (the seed's 'id')", c->name);
         goto fail;
     }
+    /* Scores are cosine similarities (larger is closer): COSINE, or IP on
+     * dinoseek's unit vectors. An L2 index answers distances (0 for the
+     * same image, smaller is closer), which would be served as scores.
+     * "": no metric reported (not indexed yet); Milvus refuses to search
+     * such a collection itself. */
+    if (*m->schema.metric && strcmp(m->schema.metric, "COSINE") != 0 &&
+        strcmp(m->schema.metric, "IP") != 0) {
+        ds_fail(err, DS_EUNSUPPORTED, "Milvus collection %s is indexed with metric %s: dinoseek "
+                "needs COSINE (or IP) similarities; index it again with COSINE", c->name,
+                m->schema.metric);
+        goto fail;
+    }
     if (!holds(m, "file_name")) {
         ds_fail(err, DS_EUNSUPPORTED, "Milvus collection %s has no file_name field", c->name);
         goto fail;

@@ -773,6 +773,35 @@ static void test_filter_on_a_field_the_collection_lacks(void)
     CHECK(ds_server_stop(&s) == 0);
 }
 
+/* A collection indexed with L2 answers distances (0: the same image),
+ * which dinoseek would serve as similarity scores: it refuses the
+ * collection, naming the metric. */
+static void test_l2_collection_refused(void)
+{
+    NEED_MILVUS();
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    ds_err err = {0};
+    mv_schema w = {.dim = 384, .nlist = 128};
+    snprintf(w.primary, sizeof w.primary, "id");
+    snprintf(w.vector, sizeof w.vector, "embedding");
+    snprintf(w.metric, sizeof w.metric, "L2");
+    CHECK(mv_drop(client, "by_l2", &err) == 0);
+    CHECKF(mv_create(client, "by_l2", &w, &err) == 0, "%s", err.msg);
+    char cmd[2048], sample[600], *out = NULL, *errs = NULL;
+    snprintf(sample, sizeof sample, "%s/l2-sample", ds_test_tmpdir);
+    snprintf(cmd, sizeof cmd, "%s sample generate %s --patents 1 --size 425x550 --no-tar "
+             ">/dev/null && %s search $(ls %s/USD*/*.TIF | head -1) --data %s/l2 --model %s "
+             "--index milvus --milvus-uri %s --collection by_l2", ds_test_bin(), sample,
+             ds_test_bin(), sample, ds_test_tmpdir, ds_test_model_dir(), peer.endpoint);
+    int rc = ds_test_run(cmd, &out, &errs);
+    CHECKF(rc != 0 && errs && strstr(errs, "metric L2") && strstr(errs, "COSINE"),
+           "search of an L2 collection: %d %s %s", rc, out ? out : "", errs ? errs : "");
+    free(out);
+    free(errs);
+    CHECK(mv_drop(client, "by_l2", &err) == 0);
+}
+
 /* Milvus stopped under a running server: searches answer 503 naming
  * Milvus, /health says which part is down, nothing hangs; started again
  * (same port, same data), the same server answers again. */
@@ -993,6 +1022,7 @@ const ds_test milvus_tests[] = {
     {"dinoseek serve on the seed's own collection", test_seed_collection_served},
     {"filters on dinoseek's own collection, as embedded", test_own_collection_filters},
     {"a filter on a field the collection lacks: 400", test_filter_on_a_field_the_collection_lacks},
+    {"a collection indexed with L2 is refused", test_l2_collection_refused},
     {"Milvus stops under a server: 503, then back", test_down_and_back},
     {"import through a Milvus restart: once, no orphans", test_import_through_an_outage},
     {"an import's insert whose answer is lost: stored once", test_import_insert_answer_lost},
