@@ -12,6 +12,7 @@ typedef struct ds_peer {
     char endpoint[256];          /* http://127.0.0.1:PORT */
     char health[256];            /* Milvus: its /healthz URL */
     char access_key[64], secret_key[64]; /* S3: the test credentials */
+    long pid, server_pid;        /* the server (Milvus: its keeper) and Milvus itself */
     int up;
     char why[1024];              /* why it is not up */
 } ds_peer;

@@ -7,9 +7,12 @@
 #include "base/file.h"
 #include "milvus/milvus.h"
 
+#include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -18,6 +21,7 @@
 int ds_test_failed;
 char ds_test_tmpdir[256];
 static int ds_test_skipped;
+static pid_t runner_pid;
 
 /* A suite with a backend runs its tests against a real server of that kind
  * (tests/peers/peers.py), started before the suite and stopped after it:
@@ -55,6 +59,8 @@ static const struct {
     {"import-milvus", import_tests, "milvus+s3"},
     {"parity", parity_tests, NULL},
     {"browser", browser_tests, NULL},
+    {"peers", peers_tests, NULL},
+    {"peers-victim", peers_victim_tests, NULL},
 };
 
 void ds_test_skip(const char *fmt, ...)
@@ -108,6 +114,14 @@ int ds_test_run(const char *cmd, char **out, char **errout)
     if (status == -1)
         return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void ds_test_tie_to_runner(void)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* The runner may have died before the line above. */
+    if (getppid() != runner_pid)
+        _exit(127);
 }
 
 /* Suites named on the command line run; "-name" leaves one out; with no
@@ -229,6 +243,13 @@ static double seconds_now(void)
 int main(int argc, char **argv)
 {
     int passed = 0, failed = 0, skipped = 0;
+    /* Servers that tests/peers/peers.py starts stop when this process is
+     * gone (a watcher per server); children forked here use
+     * ds_test_tie_to_runner. */
+    runner_pid = getpid();
+    char pid_text[32];
+    snprintf(pid_text, sizeof pid_text, "%ld", (long)runner_pid);
+    setenv("DINOSEEK_TEST_RUNNER_PID", pid_text, 1);
     for (size_t s = 0; s < sizeof suites / sizeof suites[0]; s++) {
         if (!wanted(argc, argv, suites[s].name))
             continue;

@@ -65,5 +65,10 @@ void *ds_test_read_file(const char *path, size_t *n);
 /* Run a shell command, capture stdout and stderr into caller-freed strings
  * (either may be NULL); returns the exit status. */
 int ds_test_run(const char *cmd, char **out, char **errout);
+/* In a child just forked by the runner to run a server: be killed when the
+ * runner dies, however it dies (PR_SET_PDEATHSIG, kept across exec), so
+ * that a runner killed mid-suite leaves no server behind. Servers started
+ * through tests/peers/peers.py are tied by it (DINOSEEK_TEST_RUNNER_PID). */
+void ds_test_tie_to_runner(void);
 
 #endif

@@ -7,6 +7,14 @@
                                 PORT on that port (a restart keeps its data)
     peers.py stop DIR           stop what was started in DIR (by PID)
     peers.py python             print the venv's interpreter (with pymilvus)
+    peers.py watch OWNER TICKS PID DIR
+                                (started by `start`) stop what was started in
+                                DIR once process OWNER is gone
+
+The servers outlive peers.py (their own sessions): with
+DINOSEEK_TEST_RUNNER_PID set (the C test runner sets it), `start` ties each
+one to that process's life with a watcher, so that a runner killed mid-suite
+(kill -9, a CI time limit) leaves no server behind.
 
 `start` prints one line of key=value pairs (endpoint, pid, ...) once the
 server answers, or exits 2 with the reason on stderr when it cannot be had
@@ -109,6 +117,50 @@ def wait_http(url, timeout, ok=lambda status, body: status < 500, proc=None):
     return f"not answering {url} after {timeout} s ({last})"
 
 
+def start_ticks(pid):
+    """When process pid started (clock ticks since boot), or None when there
+    is none: with the pid, it names one process, not a later reuse of it."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return None if fields[0] == "Z" else fields[19]
+    except (OSError, IndexError):
+        return None
+
+
+def tie_to_runner(d, pid):
+    """Stop the server (process group pid) when the test runner dies. The
+    watcher starts before the server is up: a runner killed while peers.py
+    still waits for it must not leave it behind either."""
+    owner = os.environ.get("DINOSEEK_TEST_RUNNER_PID", "")
+    ticks = start_ticks(owner) if owner.isdigit() else None
+    if ticks is None:
+        return
+    subprocess.Popen(["/usr/bin/python3", os.path.abspath(__file__), "watch", owner, ticks,
+                      str(pid), d], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+
+
+def watch(owner, ticks, pid, d):
+    """Until server pid is gone (stopped): when the runner owner is gone,
+    stop the server, as `stop` does."""
+    while alive(pid):
+        if start_ticks(owner) != ticks:
+            kill_groups([pid] + milvus_server_pid(d))
+            path = os.path.join(d, "peer.json")
+            if os.path.exists(path):
+                os.remove(path)
+            return
+        time.sleep(0.5)
+
+
+def milvus_server_pid(d):
+    try:
+        return [int(open(os.path.join(d, "milvus.pid")).read().split()[0])]
+    except (OSError, ValueError, IndexError):
+        return []
+
+
 def write_state(d, info):
     with open(os.path.join(d, "peer.json"), "w") as f:
         json.dump(info, f)
@@ -131,6 +183,7 @@ def start_s3(d):
            [f"-{k}.port={p}" for k, p in ports.items()]
     log = open(os.path.join(d, "weed.log"), "w")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=d, start_new_session=True)
+    tie_to_runner(d, proc.pid)
     endpoint = f"http://127.0.0.1:{ports['s3']}"
     # Up when S3 answers (403 to an unsigned request is an answer).
     why = wait_http(endpoint + "/", 60, proc=proc)
@@ -199,6 +252,7 @@ def start_milvus(d, port=None):
     log = open(os.path.join(d, "keeper.log"), "a")
     proc = subprocess.Popen([venv_python(), os.path.abspath(__file__), "keep-milvus", d, str(port)],
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    tie_to_runner(d, proc.pid)
     pidfile = os.path.join(d, "milvus.pid")
     end = time.time() + 200
     while not os.path.exists(pidfile) and time.time() < end and proc.poll() is None:
@@ -222,7 +276,13 @@ def stop(d):
     if not os.path.exists(path):
         return
     info = json.load(open(path))
-    pids = [int(info["pid"])] + ([int(info["server_pid"])] if "server_pid" in info else [])
+    kill_groups([int(info["pid"])] + ([int(info["server_pid"])] if "server_pid" in info else []))
+    os.remove(path)
+
+
+def kill_groups(pids):
+    """SIGTERM to each process's group, then SIGKILL to what is left after
+    15 s."""
     for p in pids:
         try:
             os.killpg(p, signal.SIGTERM)
@@ -241,7 +301,6 @@ def stop(d):
                 os.kill(p, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-    os.remove(path)
 
 
 def alive(pid):
@@ -271,6 +330,8 @@ def main():
         start_milvus(os.path.abspath(a[2]), int(a[3]))
     elif a[:1] == ["stop"] and len(a) == 2:
         stop(a[1])
+    elif a[:1] == ["watch"] and len(a) == 5:
+        watch(a[1], a[2], int(a[3]), a[4])
     elif a == ["python"]:
         ensure_venv()
         print(venv_python())

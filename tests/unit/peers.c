@@ -39,6 +39,11 @@ int ds_peer_start(ds_peer *p, const char *kind, const char *name)
         field(out, "health", p->health, sizeof p->health);
         field(out, "access_key", p->access_key, sizeof p->access_key);
         field(out, "secret_key", p->secret_key, sizeof p->secret_key);
+        char pid[32];
+        field(out, "pid", pid, sizeof pid);
+        p->pid = atol(pid);
+        field(out, "server_pid", pid, sizeof pid);
+        p->server_pid = atol(pid);
         p->up = 1;
     } else {
         snprintf(p->why, sizeof p->why, "%s", errs && *errs ? errs : "peers.py failed");
@@ -98,6 +103,7 @@ int ds_fault_start(ds_fault *f, const char *mode)
              f->portfile, mode);
     f->pid = fork();
     if (f->pid == 0) {
+        ds_test_tie_to_runner();
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }

@@ -37,6 +37,7 @@ int ds_server_start(ds_server *s, const char *name, const char *extra)
              ds_test_bin(), s->dir, model, extra ? extra : "", log);
     s->pid = fork();
     if (s->pid == 0) {
+        ds_test_tie_to_runner();
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }

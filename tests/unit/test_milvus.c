@@ -863,6 +863,7 @@ static void test_import_through_an_outage(void)
              ds_test_bin(), sample, data, ds_test_model_dir(), peer.endpoint, data);
     pid_t pid = fork();
     if (pid == 0) {
+        ds_test_tie_to_runner();
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
