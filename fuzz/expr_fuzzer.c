@@ -20,8 +20,10 @@
  *     '\\', the constant closed; decoded it is valid UTF-8;
  *   - the constants, in order, are exactly the filter's values (the
  *     Locarno class and its "-%" prefix pattern, the applicant country in
- *     upper case, each patent id);
- *   - the residual flag is set exactly when a substring filter is;
+ *     every case spelling of its letters (none past 6 letters), each
+ *     patent id);
+ *   - the residual flag is set exactly when a substring filter is, or a
+ *     country of more than 6 letters;
  *   - a refusal says why and leaves no expression; a refused mv_quote
  *     leaves the buffer as it was.
  * Replay with `make build/fuzz/expr_fuzzer_replay &&
@@ -35,7 +37,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-enum { MAX_PIECES = 64, MAX_LITS = 80 };
+enum { MAX_PIECES = 64, MAX_LITS = 200, CASE_LETTERS = 6 };
 
 static void require(int cond)
 {
@@ -169,7 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* The constants expected, in the order the compiler writes them. */
     const char *want[MAX_LITS];
-    char prefix[8], upper[32];
+    char prefix[8];
     size_t n_want = 0;
     if (fp && set(f.loc_class)) {
         want[n_want++] = f.loc_class;
@@ -179,12 +181,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             want[n_want++] = prefix;
         }
     }
+    /* Every spelling: letter j (in order) upper case when bit j is set. */
+    char spelt[1 << CASE_LETTERS][32];
+    int letters = 0;
     if (fp && set(f.applicant_country)) {
         size_t n = strlen(f.applicant_country);
-        require(n < sizeof upper);
-        for (size_t i = 0; i <= n; i++)
-            upper[i] = (char)toupper((unsigned char)f.applicant_country[i]);
-        want[n_want++] = upper;
+        require(n < sizeof spelt[0]);
+        for (size_t i = 0; i < n; i++)
+            letters += isalpha((unsigned char)f.applicant_country[i]) != 0;
+        for (unsigned mask = 0; letters <= CASE_LETTERS && mask < (1u << letters); mask++) {
+            int j = 0;
+            for (size_t i = 0; i <= n; i++) {
+                unsigned char c = (unsigned char)f.applicant_country[i];
+                spelt[mask][i] = (char)(isalpha(c) ? ((mask >> j++ & 1) ? toupper(c) : tolower(c))
+                                                   : c);
+            }
+            want[n_want++] = spelt[mask];
+        }
     }
     for (size_t i = 0; fp && i < f.n_patent_ids; i++)
         want[n_want++] = f.patent_ids[i];
@@ -193,7 +206,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         require(strcmp(lits[i], want[i]) == 0);
         free(lits[i]);
     }
-    require(residual == (fp && (set(f.applicant) || set(f.assignee) || set(f.inventor))));
+    require(residual == (fp && (set(f.applicant) || set(f.assignee) || set(f.inventor) ||
+                                letters > CASE_LETTERS)));
     if (!fp && !(flags & 2))
         require(expr[0] == '\0');
     free(expr);
