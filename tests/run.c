@@ -49,10 +49,12 @@ static const struct {
     {"sample", sample_tests, NULL},
     {"import", import_tests, NULL},
     {"security", security_tests, NULL},
+    {"multiproc", multiproc_tests, NULL},
     {"api-s3", api_tests, "s3"},
     {"import-s3", import_tests, "s3"},
     {"api-milvus", api_tests, "milvus+s3"},
     {"import-milvus", import_tests, "milvus+s3"},
+    {"multiproc-milvus", multiproc_tests, "milvus+s3"},
     {"parity", parity_tests, NULL},
     {"browser", browser_tests, NULL},
 };

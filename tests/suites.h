@@ -26,5 +26,6 @@ extern const ds_test sample_tests[];
 extern const ds_test import_tests[];
 extern const ds_test browser_tests[];
 extern const ds_test security_tests[];
+extern const ds_test multiproc_tests[];
 
 #endif
