@@ -241,6 +241,8 @@ int eng_store_batch(eng *e, const char *collection, eng_store_item *items, int n
                     c->name, items[i].in.file_name, err->msg);
             break;
         }
+        if (items[i].added && items[i].id > c->max_id)
+            c->max_id = items[i].id;
     }
     rc = 0;
 out:

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 
 #include "base/sha256.h"
+#include "base/str.h"
 #include "model/ops.h"
 
 double eng_now_ms(void)
@@ -28,19 +30,30 @@ static int ensure_dir(const char *path, ds_err *err)
 
 /* ---- indexes ------------------------------------------------------------ */
 
-static void index_path(const eng *e, const eng_collection *c, char *out, size_t n)
+/* The tag that ties an index file to the rows it holds: their number and
+ * the highest id. Rows are never deleted and ids only grow, so an index
+ * whose tag equals the catalog's holds exactly the catalog's rows. */
+static uint64_t tag_of(int64_t count, int64_t max_id)
 {
-    snprintf(out, n, "%s/index/%s.idx", e->data_dir, c->name);
+    return ((uint64_t)count << 32) ^ (uint64_t)max_id ^ 0x64696e6fULL;
 }
 
-/* The tag that ties an index file to the catalog state it was built from. */
-static int catalog_tag(eng *e, int64_t coll, uint64_t *tag, ds_err *err)
+/* The tag an index holding every row of the catalog now would carry. */
+static int catalog_tag(eng *e, int64_t coll, uint64_t *tag, int64_t *max_id, ds_err *err)
 {
-    int64_t count, max_id;
-    if (cat_vector_count(e->db, coll, &count, &max_id, err) != 0)
+    int64_t count;
+    if (cat_vector_count(e->db, coll, &count, max_id, err) != 0)
         return -1;
-    *tag = ((uint64_t)count << 32) ^ (uint64_t)max_id ^ 0x64696e6fULL;
+    *tag = tag_of(count, *max_id);
     return 0;
+}
+
+/* The tag of what the index really holds. */
+static uint64_t index_tag(const eng_collection *c)
+{
+    idx_stats st;
+    idx_stats_get(c->index, &st);
+    return tag_of((int64_t)st.count, c->max_id);
 }
 
 typedef struct rebuild_ctx {
@@ -49,6 +62,7 @@ typedef struct rebuild_ctx {
     float *vecs;
     size_t n;
     int dim;
+    int64_t max_id;              /* highest id added */
     ds_err *err;
 } rebuild_ctx;
 
@@ -64,9 +78,62 @@ static int on_vector(int64_t id, const float *v, void *ctx)
     rebuild_ctx *r = ctx;
     r->ids[r->n] = id;
     memcpy(r->vecs + r->n * (size_t)r->dim, v, sizeof(float) * (size_t)r->dim);
+    if (id > r->max_id)
+        r->max_id = id;
     if (++r->n == 256)
         return flush_rebuild(r);
     return 0;
+}
+
+/* Add the catalog's rows with id > after to r->index. */
+static int add_rows_after(eng *e, const eng_collection *c, int64_t after, rebuild_ctx *r,
+                          ds_err *err)
+{
+    r->dim = c->model->dim;
+    r->err = err;
+    r->max_id = after;
+    r->vecs = malloc(sizeof(float) * 256 * (size_t)r->dim);
+    if (!r->vecs)
+        return ds_fail(err, DS_ENOMEM, "out of memory");
+    int rc = cat_vectors_iterate(e->db, c->id, after, on_vector, r, err) != 0 ||
+                     flush_rebuild(r) != 0
+                 ? -1
+                 : 0;
+    free(r->vecs);
+    r->vecs = NULL;
+    return rc;
+}
+
+/* eng__catch_up with e->add_lock held; version: the data_version read
+ * before the scan, so that a commit during it shows at the next check. */
+static int catch_up_locked(eng *e, eng_collection *c, int64_t version, ds_err *err)
+{
+    /* Rows this process added since seen_id are read again: adding an id
+     * the index holds replaces its vector, and seen_id may only pass a row
+     * that a scan has seen (another process may have committed below ours). */
+    rebuild_ctx r = {.index = c->index};
+    if (add_rows_after(e, c, c->seen_id, &r, err) != 0)
+        return ds_wrap(err, "catching up with the catalog: ");
+    c->seen_id = r.max_id;
+    if (r.max_id > c->max_id)
+        c->max_id = r.max_id;
+    atomic_store(&c->data_version, version);
+    return 0;
+}
+
+int eng__catch_up(eng *e, eng_collection *c, ds_err *err)
+{
+    int64_t version;
+    if (c->mv || !c->index)
+        return 0;
+    if (cat_data_version(e->db, &version, err) != 0)
+        return -1;
+    if (version == atomic_load(&c->data_version))
+        return 0; /* nobody else committed: nothing to read */
+    pthread_mutex_lock(&e->add_lock);
+    int rc = catch_up_locked(e, c, version, err);
+    pthread_mutex_unlock(&e->add_lock);
+    return rc;
 }
 
 /* Load the collection's index file, or rebuild it from the catalog when it is
@@ -75,9 +142,15 @@ static int load_index(eng *e, eng_collection *c, ds_err *err)
 {
     char path[4096];
     uint64_t tag;
-    index_path(e, c, path, sizeof path);
-    if (catalog_tag(e, c->id, &tag, err) != 0)
+    int64_t version, max_id;
+    if (ds_snprintf(path, sizeof path, err, "%s/index/%s.idx", e->data_dir, c->name) != 0)
         return -1;
+    /* The version first: whatever commits after it shows at the first
+     * search's check. */
+    if (cat_data_version(e->db, &version, err) != 0 ||
+        catalog_tag(e, c->id, &tag, &max_id, err) != 0)
+        return -1;
+    atomic_store(&c->data_version, version);
     ds_err why = {0};
     int dim = c->model->dim;
     if (idx_load(path, dim, tag, &c->index, &why) == 0) {
@@ -85,47 +158,43 @@ static int load_index(eng *e, eng_collection *c, ds_err *err)
         idx_stats_get(c->index, &st);
         int kind = !strcmp(st.kind, "ivf") ? ENG_INDEX_IVF : st.f16 ? ENG_INDEX_FLAT16
                                                                    : ENG_INDEX_FLAT;
-        if (kind == e->index_kind)
+        if (kind == e->index_kind) {
+            c->max_id = c->seen_id = max_id;
             return 0;
+        }
         idx_free(c->index); /* another kind was asked for: rebuild */
         c->index = NULL;
-        snprintf(why.msg, sizeof why.msg, "the index kind changed");
-        why.code = DS_EINVAL;
+        ds_fail(&why, DS_EINVAL, "the index kind changed");
     }
     if (why.code != DS_ENOTFOUND)
         fprintf(stderr, "dinoseek: rebuilding the index of %s from the catalog: %s\n", c->name,
                 why.msg);
-    rebuild_ctx r = {.dim = dim, .err = err};
+    rebuild_ctx r = {0};
     r.index = e->index_kind == ENG_INDEX_IVF ? idx_ivf_new(dim, 0, 0, err)
                                              : idx_flat_new(dim, e->index_kind == ENG_INDEX_FLAT16, err);
-    r.vecs = malloc(sizeof(float) * 256 * (size_t)dim);
-    int rc = -1;
-    if (!r.index || !r.vecs) {
-        if (!r.vecs)
-            ds_fail(err, DS_ENOMEM, "out of memory");
-        goto out;
+    if (!r.index || add_rows_after(e, c, 0, &r, err) != 0) {
+        idx_free(r.index);
+        return -1;
     }
-    if (cat_vectors_iterate(e->db, c->id, 0, on_vector, &r, err) != 0 || flush_rebuild(&r) != 0)
-        goto out;
     c->index = r.index;
-    r.index = NULL;
-    if (idx_save(c->index, path, tag, &why) != 0)
+    c->max_id = c->seen_id = r.max_id;
+    if (idx_save(c->index, path, index_tag(c), &why) != 0)
         fprintf(stderr, "dinoseek: cannot save the index of %s: %s\n", c->name, why.msg);
-    rc = 0;
-out:
-    idx_free(r.index);
-    free(r.vecs);
-    return rc;
+    return 0;
 }
 
 int eng__save_index(eng *e, eng_collection *c, ds_err *err)
 {
     char path[4096];
-    uint64_t tag;
-    if (catalog_tag(e, c->id, &tag, err) != 0)
+    int64_t version;
+    if (ds_snprintf(path, sizeof path, err, "%s/index/%s.idx", e->data_dir, c->name) != 0 ||
+        cat_data_version(e->db, &version, err) != 0)
         return -1;
-    index_path(e, c, path, sizeof path);
-    return idx_save(c->index, path, tag, err);
+    /* What others committed goes in first, so the file is as fresh as it
+     * can be; its tag says what it holds either way. */
+    if (version != atomic_load(&c->data_version) && catch_up_locked(e, c, version, err) != 0)
+        return -1;
+    return idx_save(c->index, path, index_tag(c), err);
 }
 
 /* The loaded model that made a collection (same id, dimension and

@@ -50,6 +50,14 @@ typedef struct eng_collection {
     idx_index *index;            /* embedded; NULL on Milvus */
     eng_milvus_coll *mv;         /* on Milvus; NULL embedded */
     eng_model *model;
+    /* Freshness of the embedded index (guarded by e->add_lock). Other
+     * processes commit rows too: a search first compares the catalog's
+     * data_version with the one seen last, and when it moved, adds the
+     * rows above seen_id (eng__catch_up). */
+    int64_t max_id;              /* highest id the index holds: with its
+                                    count, the tag its file is saved with */
+    int64_t seen_id;             /* every catalog row up to here is in it */
+    _Atomic int64_t data_version; /* cat_data_version when it last looked */
 } eng_collection;
 
 struct eng {
@@ -86,8 +94,16 @@ int eng__known_id(eng *e, const eng_collection *c, const char *file_name, const 
 
 double eng_now_ms(void);
 
-/* Write a collection's index file, tagged with the catalog's current state. */
+/* Catch up, then write a collection's index file, tagged with what the
+ * index holds (never with a catalog state it may lack). Call with
+ * e->add_lock held (or alone, as eng_close). */
 int eng__save_index(eng *e, eng_collection *c, ds_err *err);
+
+/* Add to an embedded index the rows other processes committed since it
+ * last looked; O(1) (one PRAGMA) when none did. Every search and stats
+ * call does this first, so a search sees every row committed before it
+ * started. No-op on Milvus (its index is shared). Takes e->add_lock. */
+int eng__catch_up(eng *e, eng_collection *c, ds_err *err);
 
 /* Shared by search.c and on_milvus.c: result JSON in the seed's shape. */
 void eng__page_num(const char *file_name, char out[16]);
