@@ -10,9 +10,11 @@
  */
 #include "engine/engine_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 
 #include "base/sha256.h"
 
@@ -187,12 +189,41 @@ static int insert_rows(eng *e, eng_collection *c, eng_store_item *items, int n,
     return 0;
 }
 
+int eng__lock_stores(eng *e, ds_err *err)
+{
+    /* flock orders processes but not the threads of one (they share the
+     * open file): the mutex orders those. */
+    pthread_mutex_lock(&e->store_lock);
+    while (flock(e->store_fd, LOCK_EX) != 0) {
+        if (errno == EINTR)
+            continue;
+        int why = errno;
+        pthread_mutex_unlock(&e->store_lock);
+        return ds_fail(err, DS_EIO, "cannot lock %s/adds.lock: %s", e->data_dir, strerror(why));
+    }
+    return 0;
+}
+
+void eng__unlock_stores(eng *e)
+{
+    flock(e->store_fd, LOCK_UN);
+    pthread_mutex_unlock(&e->store_lock);
+}
+
 int eng_store_batch(eng *e, const char *collection, eng_store_item *items, int n,
                     ds_err *err)
 {
     eng_collection *c = eng_find(e, collection, err);
-    if (!c)
+    if (!c || eng__lock_stores(e, err) != 0)
         return -1;
+    int rc = eng__store_batch_locked(e, c, items, n, err);
+    eng__unlock_stores(e);
+    return rc;
+}
+
+int eng__store_batch_locked(eng *e, eng_collection *c, eng_store_item *items, int n,
+                            ds_err *err)
+{
     if (c->mv)
         return engm_store_batch(e, c, items, n, err);
     char(*keys)[BLOB_KEY_MAX + 1] = calloc((size_t)(n > 0 ? n : 1), sizeof *keys);
@@ -200,8 +231,8 @@ int eng_store_batch(eng *e, const char *collection, eng_store_item *items, int n
         return ds_fail(err, DS_ENOMEM, "out of memory");
     int rc = -1;
     pthread_mutex_lock(&e->add_lock);
-    /* Decide each item under the lock: from here to the index nobody else
-     * can store the same name or content. */
+    /* Decide each item under the locks: from here to the commit no other
+     * thread or process can store the same name or content. */
     for (int i = 0; i < n; i++) {
         eng_store_item *it = &items[i];
         it->added = it->failed = 0;

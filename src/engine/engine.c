@@ -3,12 +3,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/sha256.h"
 #include "base/str.h"
@@ -358,11 +360,16 @@ static int open_parts(eng *e, const eng_config *cfg, ds_err *err)
     char path[4200];
     if (ensure_dir(e->data_dir, err) != 0)
         return -1;
-    snprintf(path, sizeof path, "%s/index", e->data_dir);
-    if (ensure_dir(path, err) != 0 || img_init(NULL, err) != 0)
+    if (ds_snprintf(path, sizeof path, err, "%s/adds.lock", e->data_dir) != 0)
         return -1;
-    snprintf(path, sizeof path, "%s/blobs", e->data_dir);
-    if (!cfg->blobs && ensure_dir(path, err) != 0)
+    e->store_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (e->store_fd < 0)
+        return ds_fail(err, DS_EIO, "cannot open %s: %s", path, strerror(errno));
+    if (ds_snprintf(path, sizeof path, err, "%s/index", e->data_dir) != 0 ||
+        ensure_dir(path, err) != 0 || img_init(NULL, err) != 0)
+        return -1;
+    if (ds_snprintf(path, sizeof path, err, "%s/blobs", e->data_dir) != 0 ||
+        (!cfg->blobs && ensure_dir(path, err) != 0))
         return -1;
     if (blob_open(cfg->blobs ? cfg->blobs : path, &cfg->s3, &e->blobs, err) != 0)
         return ds_wrap(err, "blob store: ");
@@ -404,6 +411,8 @@ int eng_open(const eng_config *cfg, eng **out, ds_err *err)
     snprintf(e->data_dir, sizeof e->data_dir, "%s", cfg->data_dir ? cfg->data_dir : "./data");
     e->index_kind = cfg->index;
     pthread_mutex_init(&e->add_lock, NULL);
+    pthread_mutex_init(&e->store_lock, NULL);
+    e->store_fd = -1;
     if (open_parts(e, cfg, err) != 0) {
         eng_close(e);
         return -1;
@@ -429,6 +438,9 @@ void eng_close(eng *e)
     cat_close(e->db);
     blob_free(e->blobs);
     pthread_mutex_destroy(&e->add_lock);
+    pthread_mutex_destroy(&e->store_lock);
+    if (e->store_fd >= 0)
+        close(e->store_fd);
     for (int i = 0; i < e->n_models; i++) {
         vit_close(e->models[i].vit);
         free(e->models[i].batch_px);
@@ -524,6 +536,65 @@ int eng_embed(eng_model *m, const void *data, size_t len, const img_opts *opts, 
  * The batch path of batch.c with a batch of one, embedded through the
  * model's queue so that concurrent uploads share forward passes. */
 
+/* Whether the image stored under file_name has content other than hash: a
+ * different image under a name already taken. The catalog row's hash, or
+ * on Milvus (whose rows may lack one) the stored original's. What cannot
+ * be told counts as the same content. */
+static int holds_other_content(eng *e, const eng_collection *c, const char *file_name,
+                               const char *hash, int *other, ds_err *err)
+{
+    char stored[DS_SHA256_HEXLEN + 1] = "";
+    *other = 0;
+    if (!c->mv) {
+        cat_image img = {0};
+        if (cat_image_by_file_name(e->db, c->id, file_name, &img, err) != 0)
+            return err->code == DS_ENOTFOUND ? 0 : -1;
+        if (img.content_hash)
+            snprintf(stored, sizeof stored, "%s", img.content_hash);
+        cat_image_clear(&img);
+    } else {
+        char key[BLOB_KEY_MAX + 1];
+        void *data = NULL;
+        size_t len = 0;
+        ds_err missing = {0};
+        if (ds_snprintf(key, sizeof key, NULL, "originals/%s/%s", c->name, file_name) != 0 ||
+            blob_get(e->blobs, key, &data, &len, NULL, &missing) != 0)
+            return 0; /* no original under the derived key: cannot tell */
+        uint8_t digest[DS_SHA256_LEN];
+        ds_sha256_buf(data, len, digest);
+        ds_sha256_hex(digest, stored);
+        free(data);
+    }
+    *other = stored[0] && strcmp(stored, hash) != 0;
+    return 0;
+}
+
+/* The answer for an image already stored: its id, or DS_EEXIST when its
+ * name is taken by other content (an upload must not pass for stored when
+ * what is served under its name is another image). */
+static int answer_known(eng *e, const eng_collection *c, const eng_image_in *in,
+                        const char *hash, cat_known known, int64_t *id_out, ds_err *err)
+{
+    int other = 0;
+    if (known == CAT_KNOWN_FILE_NAME &&
+        holds_other_content(e, c, in->file_name, hash, &other, err) != 0)
+        return -1;
+    if (other)
+        return ds_fail(err, DS_EEXIST, "file name '%s' is already stored with other content "
+                       "(choose another name)", in->file_name);
+    if (c->mv) {
+        cat_known again;
+        int64_t id = 0;
+        if (engm_known(e, (eng_collection *)c, in->file_name, NULL, 0, hash, &again, &id,
+                       err) != 0)
+            return -1;
+        if (id_out)
+            *id_out = id;
+        return 0;
+    }
+    return eng__known_id(e, c, in->file_name, hash, id_out, err);
+}
+
 int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_out, int *added,
             ds_err *err)
 {
@@ -538,21 +609,11 @@ int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_
 
     /* Known already: skip before paying for a decode and a forward pass. */
     cat_known known = CAT_KNOWN_NOT;
-    int64_t id = 0;
-    if (c->mv) {
-        if (engm_known(e, c, in->file_name, NULL, 0, hash, &known, &id, err) != 0)
-            return -1;
-        if (known != CAT_KNOWN_NOT) {
-            if (id_out)
-                *id_out = id;
-            return 0;
-        }
-    } else {
-        if (cat_image_known(e->db, c->id, in->file_name, NULL, 0, hash, &known, err) != 0)
-            return -1;
-        if (known != CAT_KNOWN_NOT)
-            return eng__known_id(e, c, in->file_name, hash, id_out, err);
-    }
+    if ((c->mv ? engm_known(e, c, in->file_name, NULL, 0, hash, &known, NULL, err)
+               : cat_image_known(e->db, c->id, in->file_name, NULL, 0, hash, &known, err)) != 0)
+        return -1;
+    if (known != CAT_KNOWN_NOT)
+        return answer_known(e, c, in, hash, known, id_out, err);
 
     eng_prepared prep = {0};
     float *vec = malloc(sizeof(float) * (size_t)c->model->dim);
@@ -566,22 +627,25 @@ int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_
         goto out;
     eng_store_item item = {.in = *in, .hash = hash, .thumb = prep.thumb,
                            .thumb_len = prep.thumb_len, .vec = vec};
-    if (eng_store_batch(e, c->name, &item, 1, err) != 0)
+    if (eng__lock_stores(e, err) != 0)
+        goto out;
+    int stored = eng__store_batch_locked(e, c, &item, 1, err);
+    /* On Milvus: answered once searches see it, as embedded mode does, and
+     * before another process may ask Milvus whether the name is taken. */
+    if (stored == 0 && c->mv && item.added)
+        stored = engm_sync(e, c, err);
+    eng__unlock_stores(e);
+    if (stored != 0)
         goto out;
     if (item.failed) {
         *err = item.err;
         goto out;
     }
     *added = item.added;
-    id = item.id;
-    /* On Milvus: answered once searches see it, as embedded mode does. */
-    if (c->mv && item.added && engm_sync(e, c, err) != 0)
-        goto out;
-    if (!item.added && (c->mv ? engm_known(e, c, in->file_name, NULL, 0, hash, &known, &id, err)
-                              : eng__known_id(e, c, in->file_name, hash, &id, err)) != 0)
+    if (!item.added && answer_known(e, c, in, hash, item.known, &item.id, err) != 0)
         goto out;
     if (id_out)
-        *id_out = id;
+        *id_out = item.id;
     rc = 0;
 out:
     eng_prepared_clear(&prep);

@@ -72,6 +72,10 @@ struct eng {
     pthread_mutex_t add_lock;    /* one add at a time: from "is it there?" to
                                     the index, so two uploads of one name
                                     cannot both write its files */
+    pthread_mutex_t store_lock;  /* with an flock of store_fd: one store at a
+                                    time across the processes sharing the
+                                    data directory (eng__lock_stores) */
+    int store_fd;                /* <data_dir>/adds.lock, or -1 */
     eng_collection colls[ENG_MAX_COLLECTIONS];
     int n_colls;                 /* fixed after eng_open */
     int default_coll;            /* index into colls */
@@ -93,6 +97,18 @@ int eng__known_id(eng *e, const eng_collection *c, const char *file_name, const 
                   int64_t *id_out, ds_err *err);
 
 double eng_now_ms(void);
+
+/* Take (and give back) the right to store images in this data directory:
+ * from "is it there?" to the committed row, no other thread of this process
+ * nor any other process on the data directory stores one, so two writers
+ * of one file name never overwrite (or, failing, delete) each other's
+ * blobs. Blocks while another process stores a batch. */
+int eng__lock_stores(eng *e, ds_err *err);
+void eng__unlock_stores(eng *e);
+
+/* eng_store_batch with eng__lock_stores held. */
+int eng__store_batch_locked(eng *e, eng_collection *c, eng_store_item *items, int n,
+                            ds_err *err);
 
 /* Catch up, then write a collection's index file, tagged with what the
  * index holds (never with a catalog state it may lack). Call with
