@@ -553,11 +553,11 @@ static int holds_other_content(eng *e, const eng_collection *c, const char *file
             snprintf(stored, sizeof stored, "%s", img.content_hash);
         cat_image_clear(&img);
     } else {
-        char key[BLOB_KEY_MAX + 1];
+        char key[BLOB_KEY_MAX + 1], thumb[BLOB_KEY_MAX + 1];
         void *data = NULL;
         size_t len = 0;
         ds_err missing = {0};
-        if (ds_snprintf(key, sizeof key, NULL, "originals/%s/%s", c->name, file_name) != 0 ||
+        if (eng__blob_keys(c, file_name, key, thumb, NULL) != 0 ||
             blob_get(e->blobs, key, &data, &len, NULL, &missing) != 0)
             return 0; /* no original under the derived key: cannot tell */
         uint8_t digest[DS_SHA256_LEN];
@@ -602,6 +602,10 @@ int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_
     *added = 0;
     if (!c || !in->file_name || !*in->file_name)
         return c ? ds_fail(err, DS_EINVAL, "an image needs a file name") : -1;
+    /* A name no blob key can hold is refused whatever is stored. */
+    char orig[BLOB_KEY_MAX + 1], thumb[BLOB_KEY_MAX + 1];
+    if (eng__blob_keys(c, in->file_name, orig, thumb, err) != 0)
+        return -1;
     char hash[DS_SHA256_HEXLEN + 1];
     uint8_t digest[DS_SHA256_LEN];
     ds_sha256_buf(in->data, in->len, digest);

@@ -106,6 +106,13 @@ double eng_now_ms(void);
 int eng__lock_stores(eng *e, ds_err *err);
 void eng__unlock_stores(eng *e);
 
+/* The blob keys of an image's original and thumbnail (buffers of
+ * BLOB_KEY_MAX + 1). The whole keys are checked, never cut to fit: a cut key
+ * is another name's (two long names overwrite one object) or hides a bad
+ * tail. DS_EINVAL naming the file name (its start) and the reason. */
+int eng__blob_keys(const eng_collection *c, const char *file_name, char *orig, char *thumb,
+                   ds_err *err);
+
 /* eng_store_batch with eng__lock_stores held. */
 int eng__store_batch_locked(eng *e, eng_collection *c, eng_store_item *items, int n,
                             ds_err *err);
