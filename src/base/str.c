@@ -20,6 +20,6 @@ int ds_snprintf(char *buf, size_t cap, ds_err *err, const char *fmt, ...)
     char head[64];
     vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
-    return ds_fail(err, DS_EINVAL, "\"%s...\" is %d bytes long, over the limit of %zu", head, n,
-                   cap - 1);
+    return ds_fail(err, DS_EINVAL, "\"%s%s\" is %d bytes long, over the limit of %zu", head,
+                   (size_t)n >= sizeof head ? "..." : "", n, cap - 1);
 }

@@ -227,8 +227,9 @@ static int load_collections(eng *e, const char *default_name, ds_err *err)
         eng_collection *c = &e->colls[e->n_colls];
         c->id = list[i].id;
         c->model = m;
-        snprintf(c->name, sizeof c->name, "%s", list[i].name);
-        rc = e->mv ? engm_attach(e, c, err) : load_index(e, c, err);
+        rc = ds_snprintf(c->name, sizeof c->name, err, "%s", list[i].name);
+        if (rc == 0)
+            rc = e->mv ? engm_attach(e, c, err) : load_index(e, c, err);
         if (rc == 0) {
             if (strcmp(c->name, default_name) == 0)
                 e->default_coll = e->n_colls;
@@ -408,11 +409,16 @@ int eng_open(const eng_config *cfg, eng **out, ds_err *err)
     eng *e = calloc(1, sizeof *e);
     if (!e)
         return ds_fail(err, DS_ENOMEM, "out of memory");
-    snprintf(e->data_dir, sizeof e->data_dir, "%s", cfg->data_dir ? cfg->data_dir : "./data");
     e->index_kind = cfg->index;
     pthread_mutex_init(&e->add_lock, NULL);
     pthread_mutex_init(&e->store_lock, NULL);
     e->store_fd = -1;
+    if (ds_snprintf(e->data_dir, sizeof e->data_dir, err, "%s",
+                    cfg->data_dir ? cfg->data_dir : "./data") != 0) {
+        ds_wrap(err, "data directory: "); /* cut, it would be another directory */
+        eng_close(e);
+        return -1;
+    }
     if (open_parts(e, cfg, err) != 0) {
         eng_close(e);
         return -1;
@@ -549,8 +555,8 @@ static int holds_other_content(eng *e, const eng_collection *c, const char *file
         cat_image img = {0};
         if (cat_image_by_file_name(e->db, c->id, file_name, &img, err) != 0)
             return err->code == DS_ENOTFOUND ? 0 : -1;
-        if (img.content_hash)
-            snprintf(stored, sizeof stored, "%s", img.content_hash);
+        if (img.content_hash) /* one of another length: not ours, cannot tell */
+            ds_snprintf(stored, sizeof stored, NULL, "%s", img.content_hash);
         cat_image_clear(&img);
     } else {
         char key[BLOB_KEY_MAX + 1], thumb[BLOB_KEY_MAX + 1];

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/str.h"
+
 /* ---- wrappers ------------------------------------------------------------ */
 
 #define IDX_MAX_K 100000
@@ -454,7 +456,8 @@ int idx_writer_commit(idx_writer *w, idx_file_header *h, ds_err *err)
     w->tmp = NULL;
     /* Make the rename durable: fsync the directory. */
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", w->path);
+    if (ds_snprintf(dir, sizeof dir, err, "%s", w->path) != 0)
+        return ds_wrap(err, "index save: its directory: ");
     char *slash = strrchr(dir, '/');
     if (slash)
         *(slash == dir ? slash + 1 : slash) = 0;
