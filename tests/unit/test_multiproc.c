@@ -202,9 +202,13 @@ static int found(int port, const drawing *d, const char *collection)
     for (int i = 0; i < tries; i++) {
         if (i)
             usleep(200000);
-        if (best_hit(port, d->path, d->patent[0] ? d->patent : NULL, collection, hit, sizeof hit) == 200 &&
-            strcmp(hit, d->name) == 0)
+        if (best_hit(port, d->path, d->patent[0] ? d->patent : NULL, collection, hit,
+                     sizeof hit) == 200 &&
+            strcmp(hit, d->name) == 0) {
+            if (i)
+                fprintf(stderr, "    (%s found after %d ms)\n", d->name, i * 200);
             return 1;
+        }
     }
     fprintf(stderr, "    a search for %s (patent %s) found \"%s\"\n", d->name, d->patent, hit);
     return 0;
