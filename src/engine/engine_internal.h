@@ -71,7 +71,8 @@ struct eng {
     char mv_prefix[128];         /* before each collection's name in Milvus */
     pthread_mutex_t add_lock;    /* one add at a time: from "is it there?" to
                                     the index, so two uploads of one name
-                                    cannot both write its files */
+                                    cannot both write its files; guards the
+                                    collections' freshness fields too */
     pthread_mutex_t store_lock;  /* with an flock of store_fd: one store at a
                                     time across the processes sharing the
                                     data directory (eng__lock_stores) */
