@@ -374,7 +374,14 @@ static int open_parts(eng *e, const eng_config *cfg, ds_err *err)
         return -1;
     if (blob_open(cfg->blobs ? cfg->blobs : path, &cfg->s3, &e->blobs, err) != 0)
         return ds_wrap(err, "blob store: ");
-    if (cat_open(e->data_dir, &e->db, err) != 0)
+    /* Two processes creating the catalog at once collide in SQLite's switch
+     * to WAL mode ("database is locked", no busy wait there): opening it
+     * holds the data directory's store lock. */
+    if (eng__lock_stores(e, err) != 0)
+        return -1;
+    int opened = cat_open(e->data_dir, &e->db, err);
+    eng__unlock_stores(e);
+    if (opened != 0)
         return -1;
     if (cfg->index == ENG_INDEX_MILVUS) {
         const char *p = cfg->milvus_prefix ? cfg->milvus_prefix : "";

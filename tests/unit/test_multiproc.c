@@ -128,17 +128,22 @@ static int import(const char *data, int from, int to, const char *collection)
     return st;
 }
 
-/* The same, in a child process: its pid, for waitpid. */
-static pid_t import_in_background(const char *data, int from, int to, const char *collection)
+/* A shell command in a child process: its pid, for waitpid. */
+static pid_t in_background(const char *cmd)
 {
-    char cmd[8192];
-    import_cmd(data, from, to, collection, cmd, sizeof cmd);
     pid_t pid = fork();
     if (pid == 0) {
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
     return pid;
+}
+
+static pid_t import_in_background(const char *data, int from, int to, const char *collection)
+{
+    char cmd[8192];
+    import_cmd(data, from, to, collection, cmd, sizeof cmd);
+    return in_background(cmd);
 }
 
 static int exit_status(pid_t pid)
@@ -388,6 +393,28 @@ static void test_two_imports(void)
     CHECK(ds_server_stop(&s) == 0);
 }
 
+/* ---- processes opening a new data directory at once ------------------------- */
+
+/* Both create the catalog: SQLite's switch to WAL mode refused the second
+ * ("database is locked") about one time in three. */
+static void test_open_at_once(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    for (int round = 0; round < 8; round++) {
+        pid_t pid[2];
+        for (int i = 0; i < 2; i++) {
+            char cmd[2048];
+            snprintf(cmd, sizeof cmd, "%s stats --data %s/open%d --model %s --collection %s "
+                     ">/dev/null", ds_test_bin(), ds_test_tmpdir, round, ds_test_model_dir(),
+                     i ? "right" : "left");
+            pid[i] = in_background(cmd);
+        }
+        for (int i = 0; i < 2; i++)
+            CHECKF(exit_status(pid[i]) == 0, "round %d: process %d failed", round, i);
+    }
+}
+
 /* ---- (d) one file name, two contents, two servers, at once ------------------- */
 
 typedef struct racer {
@@ -503,6 +530,7 @@ static void test_racing_uploads(void)
 const ds_test multiproc_tests[] = {
     {"a server finds what an import in another process commits", test_server_sees_import},
     {"two servers on one data directory find each other's images", test_two_servers},
+    {"two processes create a data directory's catalog at once", test_open_at_once},
     {"two imports of different collections at once", test_two_imports},
     {"one file name uploaded to two servers at once: one wins", test_racing_uploads},
     {0},
