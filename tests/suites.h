@@ -28,5 +28,6 @@ extern const ds_test browser_tests[];
 extern const ds_test security_tests[];
 extern const ds_test peers_tests[];
 extern const ds_test peers_victim_tests[];
+extern const ds_test multiproc_tests[];
 
 #endif

@@ -21,6 +21,7 @@ const char *ds_strerror(ds_code code)
     case DS_EMEDIA: return "unreadable image";
     case DS_EBUSY: return "busy";
     case DS_ENOSPACE: return "no space left";
+    case DS_EEXIST: return "already exists";
     }
     return "unknown error";
 }

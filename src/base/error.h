@@ -25,6 +25,7 @@ typedef enum ds_code {
     DS_EMEDIA = 10,     /* 10: an image that cannot be decoded (not one, or broken) */
     DS_EBUSY = 11,      /* 11: the resource is in use (e.g. an import is running) */
     DS_ENOSPACE = 12,   /* 12: the storage is full (no space left, quota, file size limit) */
+    DS_EEXIST = 13,     /* 13: the name is taken by something else (e.g. other content) */
 } ds_code;
 
 typedef struct ds_err {

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/str.h"
 #include "base/sha256.h"
 #include "net/net.h"
 
@@ -169,7 +170,9 @@ static size_t on_header(char *line, size_t size, size_t n, void *ctx)
 static int build_url(const s3_store *s, const s3_call *c, char *url, size_t n, ds_err *err)
 {
     char object[BLOB_KEY_MAX * 2 + 2], enc[3 * sizeof object];
-    snprintf(object, sizeof object, "%s%s", c->key ? s->prefix : "", c->key ? c->key : "");
+    if (ds_snprintf(object, sizeof object, err, "%s%s", c->key ? s->prefix : "",
+                    c->key ? c->key : "") != 0)
+        return ds_wrap(err, "%s: object name: ", s->name);
     if (net_uri_encode(object, 1, enc, sizeof enc) < 0)
         return ds_fail(err, DS_EINVAL, "%s: key too long", s->name);
     int len = s->virtual_host
@@ -530,7 +533,8 @@ static int parse_url(s3_store *s, const char *url, ds_err *err)
     s->bucket[bl] = '\0';
     if (slash) {
         char p[BLOB_KEY_MAX + 1];
-        snprintf(p, sizeof p, "%s", slash + 1);
+        if (ds_snprintf(p, sizeof p, err, "%s", slash + 1) != 0)
+            return ds_wrap(err, "S3 store: the prefix ");
         size_t pl = strlen(p);
         while (pl && p[pl - 1] == '/')
             p[--pl] = '\0';
@@ -598,7 +602,10 @@ int blob_s3_open(const char *url, const blob_s3_config *cfg_in, blob_store **out
     s->base.m = &s3_methods;
     const char *region = env_or(cfg->region, "AWS_REGION");
     region = region ? region : env_or(NULL, "AWS_DEFAULT_REGION");
-    snprintf(s->region, sizeof s->region, "%s", region ? region : "us-east-1");
+    if (ds_snprintf(s->region, sizeof s->region, err, "%s", region ? region : "us-east-1") != 0) {
+        free(s); /* a cut region would be another region */
+        return ds_wrap(err, "S3 region: ");
+    }
     for (const char *p = s->region; *p; p++)
         if (!isalnum((unsigned char)*p) && *p != '-') {
             free(s);

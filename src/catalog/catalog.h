@@ -61,6 +61,11 @@ int cat_schema_version(const cat_db *db);
  * first problem SQLite names. */
 int cat_check(cat_db *db, ds_err *err);
 
+/* SQLite's PRAGMA data_version: it changes whenever another connection (this
+ * process's or another's) commits, and not for this connection's own
+ * commits. Lets a process notice, in O(1), rows that others stored. */
+int cat_data_version(cat_db *db, int64_t *version, ds_err *err);
+
 /* ---- batches ----------------------------------------------------------- */
 
 /* Group several writes into one transaction (BEGIN IMMEDIATE). Inside a

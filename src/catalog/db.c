@@ -367,6 +367,24 @@ out:
     return rc;
 }
 
+int cat_data_version(cat_db *db, int64_t *version, ds_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    cat__lock(db);
+    if (sqlite3_prepare_v2(db->db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        cat__sqlfail(db, err, db->path);
+        goto out;
+    }
+    *version = sqlite3_column_int64(st, 0);
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    cat__unlock(db);
+    return rc;
+}
+
 int cat_begin(cat_db *db, ds_err *err)
 {
     cat__lock(db);

@@ -10,11 +10,14 @@
  */
 #include "engine/engine_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 
 #include "base/sha256.h"
+#include "base/str.h"
 
 #define THUMB_SIDE 300    /* the seed's thumbnails: 300 x 300, JPEG q85 */
 #define THUMB_QUALITY 85
@@ -125,20 +128,28 @@ int eng__known_id(eng *e, const eng_collection *c, const char *file_name, const 
     return 0;
 }
 
-static void thumb_key(const eng_collection *c, const eng_store_item *it, char *out, size_t n)
+int eng__blob_keys(const eng_collection *c, const char *file_name, char *orig, char *thumb,
+                   ds_err *err)
 {
-    snprintf(out, n, "thumbnails/%s/%s.jpg", c->name, it->in.file_name);
+    size_t len = strlen(file_name);
+    if (ds_snprintf(orig, BLOB_KEY_MAX + 1, err, "originals/%s/%s", c->name, file_name) != 0 ||
+        ds_snprintf(thumb, BLOB_KEY_MAX + 1, err, "thumbnails/%s/%s.jpg", c->name,
+                    file_name) != 0)
+        ds_wrap(err, "blob key ");
+    else if (blob_key_check(orig, err) == 0 && blob_key_check(thumb, err) == 0)
+        return 0;
+    /* The start of the name only: the reason must fit in the message. */
+    return ds_wrap(err, "file name '%.60s%s' (%zu bytes): ", file_name, len > 60 ? "..." : "",
+                   len);
 }
 
 /* Store one item's original and thumbnail; its keys go into orig. */
 static int put_blobs(eng *e, const eng_collection *c, const eng_store_item *it, char *orig,
-                     size_t n, ds_err *err)
+                     ds_err *err)
 {
     char thumb[BLOB_KEY_MAX + 1];
-    snprintf(orig, n, "originals/%s/%s", c->name, it->in.file_name);
-    thumb_key(c, it, thumb, sizeof thumb);
-    if (blob_key_check(orig, err) != 0 || blob_key_check(thumb, err) != 0)
-        return ds_wrap(err, "file name '%s': ", it->in.file_name);
+    if (eng__blob_keys(c, it->in.file_name, orig, thumb, err) != 0)
+        return -1;
     if (blob_put(e->blobs, orig, it->in.data, it->in.len, NULL, err) != 0)
         return -1;
     if (blob_put(e->blobs, thumb, it->thumb, it->thumb_len, "image/jpeg", err) != 0) {
@@ -187,12 +198,41 @@ static int insert_rows(eng *e, eng_collection *c, eng_store_item *items, int n,
     return 0;
 }
 
+int eng__lock_stores(eng *e, ds_err *err)
+{
+    /* flock orders processes but not the threads of one (they share the
+     * open file): the mutex orders those. */
+    pthread_mutex_lock(&e->store_lock);
+    while (flock(e->store_fd, LOCK_EX) != 0) {
+        if (errno == EINTR)
+            continue;
+        int why = errno;
+        pthread_mutex_unlock(&e->store_lock);
+        return ds_fail(err, DS_EIO, "cannot lock %s/adds.lock: %s", e->data_dir, strerror(why));
+    }
+    return 0;
+}
+
+void eng__unlock_stores(eng *e)
+{
+    flock(e->store_fd, LOCK_UN);
+    pthread_mutex_unlock(&e->store_lock);
+}
+
 int eng_store_batch(eng *e, const char *collection, eng_store_item *items, int n,
                     ds_err *err)
 {
     eng_collection *c = eng_find(e, collection, err);
-    if (!c)
+    if (!c || eng__lock_stores(e, err) != 0)
         return -1;
+    int rc = eng__store_batch_locked(e, c, items, n, err);
+    eng__unlock_stores(e);
+    return rc;
+}
+
+int eng__store_batch_locked(eng *e, eng_collection *c, eng_store_item *items, int n,
+                            ds_err *err)
+{
     if (c->mv)
         return engm_store_batch(e, c, items, n, err);
     char(*keys)[BLOB_KEY_MAX + 1] = calloc((size_t)(n > 0 ? n : 1), sizeof *keys);
@@ -200,8 +240,8 @@ int eng_store_batch(eng *e, const char *collection, eng_store_item *items, int n
         return ds_fail(err, DS_ENOMEM, "out of memory");
     int rc = -1;
     pthread_mutex_lock(&e->add_lock);
-    /* Decide each item under the lock: from here to the index nobody else
-     * can store the same name or content. */
+    /* Decide each item under the locks: from here to the commit no other
+     * thread or process can store the same name or content. */
     for (int i = 0; i < n; i++) {
         eng_store_item *it = &items[i];
         it->added = it->failed = 0;
@@ -219,7 +259,7 @@ int eng_store_batch(eng *e, const char *collection, eng_store_item *items, int n
             it->known = eng__repeats_earlier(items, i);
         if (it->known != CAT_KNOWN_NOT)
             continue;
-        if (put_blobs(e, c, it, keys[i], sizeof keys[i], &it->err) != 0) {
+        if (put_blobs(e, c, it, keys[i], &it->err) != 0) {
             it->failed = 1;
             continue;
         }
@@ -241,6 +281,8 @@ int eng_store_batch(eng *e, const char *collection, eng_store_item *items, int n
                     c->name, items[i].in.file_name, err->msg);
             break;
         }
+        if (items[i].added && items[i].id > c->max_id)
+            c->max_id = items[i].id;
     }
     rc = 0;
 out:
@@ -250,11 +292,11 @@ out:
              * set; `added` alone may be left from an earlier call), so
              * they go too (the transaction may have failed for want of
              * space). */
-            if (items[i].added && keys[i][0]) {
-                char thumb[BLOB_KEY_MAX + 1];
-                ds_err ignored;
-                thumb_key(c, &items[i], thumb, sizeof thumb);
-                blob_delete(e->blobs, keys[i], &ignored);
+            char orig[BLOB_KEY_MAX + 1], thumb[BLOB_KEY_MAX + 1];
+            ds_err ignored;
+            if (items[i].added && keys[i][0] &&
+                eng__blob_keys(c, items[i].in.file_name, orig, thumb, &ignored) == 0) {
+                blob_delete(e->blobs, orig, &ignored);
                 blob_delete(e->blobs, thumb, &ignored);
             }
             items[i].added = 0;
@@ -297,8 +339,8 @@ int eng_sweep_blobs(eng *e, const char *collection, size_t *removed, ds_err *err
     size_t n = 0, total = 0;
     static const char *const kinds[] = {"originals", "thumbnails"};
     for (int i = 0; i < 2; i++) {
-        snprintf(dir, sizeof dir, "%s/%s", kinds[i], c->name);
-        if (blob_sweep(e->blobs, dir, &n, err) != 0)
+        if (ds_snprintf(dir, sizeof dir, err, "%s/%s", kinds[i], c->name) != 0 ||
+            blob_sweep(e->blobs, dir, &n, err) != 0)
             return -1;
         total += n;
     }

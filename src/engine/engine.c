@@ -3,13 +3,17 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/sha256.h"
+#include "base/str.h"
 #include "model/ops.h"
 
 double eng_now_ms(void)
@@ -28,19 +32,30 @@ static int ensure_dir(const char *path, ds_err *err)
 
 /* ---- indexes ------------------------------------------------------------ */
 
-static void index_path(const eng *e, const eng_collection *c, char *out, size_t n)
+/* The tag that ties an index file to the rows it holds: their number and
+ * the highest id. Rows are never deleted and ids only grow, so an index
+ * whose tag equals the catalog's holds exactly the catalog's rows. */
+static uint64_t tag_of(int64_t count, int64_t max_id)
 {
-    snprintf(out, n, "%s/index/%s.idx", e->data_dir, c->name);
+    return ((uint64_t)count << 32) ^ (uint64_t)max_id ^ 0x64696e6fULL;
 }
 
-/* The tag that ties an index file to the catalog state it was built from. */
-static int catalog_tag(eng *e, int64_t coll, uint64_t *tag, ds_err *err)
+/* The tag an index holding every row of the catalog now would carry. */
+static int catalog_tag(eng *e, int64_t coll, uint64_t *tag, int64_t *max_id, ds_err *err)
 {
-    int64_t count, max_id;
-    if (cat_vector_count(e->db, coll, &count, &max_id, err) != 0)
+    int64_t count;
+    if (cat_vector_count(e->db, coll, &count, max_id, err) != 0)
         return -1;
-    *tag = ((uint64_t)count << 32) ^ (uint64_t)max_id ^ 0x64696e6fULL;
+    *tag = tag_of(count, *max_id);
     return 0;
+}
+
+/* The tag of what the index really holds. */
+static uint64_t index_tag(const eng_collection *c)
+{
+    idx_stats st;
+    idx_stats_get(c->index, &st);
+    return tag_of((int64_t)st.count, c->max_id);
 }
 
 typedef struct rebuild_ctx {
@@ -49,6 +64,7 @@ typedef struct rebuild_ctx {
     float *vecs;
     size_t n;
     int dim;
+    int64_t max_id;              /* highest id added */
     ds_err *err;
 } rebuild_ctx;
 
@@ -64,9 +80,62 @@ static int on_vector(int64_t id, const float *v, void *ctx)
     rebuild_ctx *r = ctx;
     r->ids[r->n] = id;
     memcpy(r->vecs + r->n * (size_t)r->dim, v, sizeof(float) * (size_t)r->dim);
+    if (id > r->max_id)
+        r->max_id = id;
     if (++r->n == 256)
         return flush_rebuild(r);
     return 0;
+}
+
+/* Add the catalog's rows with id > after to r->index. */
+static int add_rows_after(eng *e, const eng_collection *c, int64_t after, rebuild_ctx *r,
+                          ds_err *err)
+{
+    r->dim = c->model->dim;
+    r->err = err;
+    r->max_id = after;
+    r->vecs = malloc(sizeof(float) * 256 * (size_t)r->dim);
+    if (!r->vecs)
+        return ds_fail(err, DS_ENOMEM, "out of memory");
+    int rc = cat_vectors_iterate(e->db, c->id, after, on_vector, r, err) != 0 ||
+                     flush_rebuild(r) != 0
+                 ? -1
+                 : 0;
+    free(r->vecs);
+    r->vecs = NULL;
+    return rc;
+}
+
+/* eng__catch_up with e->add_lock held; version: the data_version read
+ * before the scan, so that a commit during it shows at the next check. */
+static int catch_up_locked(eng *e, eng_collection *c, int64_t version, ds_err *err)
+{
+    /* Rows this process added since seen_id are read again: adding an id
+     * the index holds replaces its vector, and seen_id may only pass a row
+     * that a scan has seen (another process may have committed below ours). */
+    rebuild_ctx r = {.index = c->index};
+    if (add_rows_after(e, c, c->seen_id, &r, err) != 0)
+        return ds_wrap(err, "catching up with the catalog: ");
+    c->seen_id = r.max_id;
+    if (r.max_id > c->max_id)
+        c->max_id = r.max_id;
+    atomic_store(&c->data_version, version);
+    return 0;
+}
+
+int eng__catch_up(eng *e, eng_collection *c, ds_err *err)
+{
+    int64_t version;
+    if (c->mv || !c->index)
+        return 0;
+    if (cat_data_version(e->db, &version, err) != 0)
+        return -1;
+    if (version == atomic_load(&c->data_version))
+        return 0; /* nobody else committed: nothing to read */
+    pthread_mutex_lock(&e->add_lock);
+    int rc = catch_up_locked(e, c, version, err);
+    pthread_mutex_unlock(&e->add_lock);
+    return rc;
 }
 
 /* Load the collection's index file, or rebuild it from the catalog when it is
@@ -75,9 +144,15 @@ static int load_index(eng *e, eng_collection *c, ds_err *err)
 {
     char path[4096];
     uint64_t tag;
-    index_path(e, c, path, sizeof path);
-    if (catalog_tag(e, c->id, &tag, err) != 0)
+    int64_t version, max_id;
+    if (ds_snprintf(path, sizeof path, err, "%s/index/%s.idx", e->data_dir, c->name) != 0)
         return -1;
+    /* The version first: whatever commits after it shows at the first
+     * search's check. */
+    if (cat_data_version(e->db, &version, err) != 0 ||
+        catalog_tag(e, c->id, &tag, &max_id, err) != 0)
+        return -1;
+    atomic_store(&c->data_version, version);
     ds_err why = {0};
     int dim = c->model->dim;
     if (idx_load(path, dim, tag, &c->index, &why) == 0) {
@@ -85,47 +160,43 @@ static int load_index(eng *e, eng_collection *c, ds_err *err)
         idx_stats_get(c->index, &st);
         int kind = !strcmp(st.kind, "ivf") ? ENG_INDEX_IVF : st.f16 ? ENG_INDEX_FLAT16
                                                                    : ENG_INDEX_FLAT;
-        if (kind == e->index_kind)
+        if (kind == e->index_kind) {
+            c->max_id = c->seen_id = max_id;
             return 0;
+        }
         idx_free(c->index); /* another kind was asked for: rebuild */
         c->index = NULL;
-        snprintf(why.msg, sizeof why.msg, "the index kind changed");
-        why.code = DS_EINVAL;
+        ds_fail(&why, DS_EINVAL, "the index kind changed");
     }
     if (why.code != DS_ENOTFOUND)
         fprintf(stderr, "dinoseek: rebuilding the index of %s from the catalog: %s\n", c->name,
                 why.msg);
-    rebuild_ctx r = {.dim = dim, .err = err};
+    rebuild_ctx r = {0};
     r.index = e->index_kind == ENG_INDEX_IVF ? idx_ivf_new(dim, 0, 0, err)
                                              : idx_flat_new(dim, e->index_kind == ENG_INDEX_FLAT16, err);
-    r.vecs = malloc(sizeof(float) * 256 * (size_t)dim);
-    int rc = -1;
-    if (!r.index || !r.vecs) {
-        if (!r.vecs)
-            ds_fail(err, DS_ENOMEM, "out of memory");
-        goto out;
+    if (!r.index || add_rows_after(e, c, 0, &r, err) != 0) {
+        idx_free(r.index);
+        return -1;
     }
-    if (cat_vectors_iterate(e->db, c->id, 0, on_vector, &r, err) != 0 || flush_rebuild(&r) != 0)
-        goto out;
     c->index = r.index;
-    r.index = NULL;
-    if (idx_save(c->index, path, tag, &why) != 0)
+    c->max_id = c->seen_id = r.max_id;
+    if (idx_save(c->index, path, index_tag(c), &why) != 0)
         fprintf(stderr, "dinoseek: cannot save the index of %s: %s\n", c->name, why.msg);
-    rc = 0;
-out:
-    idx_free(r.index);
-    free(r.vecs);
-    return rc;
+    return 0;
 }
 
 int eng__save_index(eng *e, eng_collection *c, ds_err *err)
 {
     char path[4096];
-    uint64_t tag;
-    if (catalog_tag(e, c->id, &tag, err) != 0)
+    int64_t version;
+    if (ds_snprintf(path, sizeof path, err, "%s/index/%s.idx", e->data_dir, c->name) != 0 ||
+        cat_data_version(e->db, &version, err) != 0)
         return -1;
-    index_path(e, c, path, sizeof path);
-    return idx_save(c->index, path, tag, err);
+    /* What others committed goes in first, so the file is as fresh as it
+     * can be; its tag says what it holds either way. */
+    if (version != atomic_load(&c->data_version) && catch_up_locked(e, c, version, err) != 0)
+        return -1;
+    return idx_save(c->index, path, index_tag(c), err);
 }
 
 /* The loaded model that made a collection (same id, dimension and
@@ -156,8 +227,9 @@ static int load_collections(eng *e, const char *default_name, ds_err *err)
         eng_collection *c = &e->colls[e->n_colls];
         c->id = list[i].id;
         c->model = m;
-        snprintf(c->name, sizeof c->name, "%s", list[i].name);
-        rc = e->mv ? engm_attach(e, c, err) : load_index(e, c, err);
+        rc = ds_snprintf(c->name, sizeof c->name, err, "%s", list[i].name);
+        if (rc == 0)
+            rc = e->mv ? engm_attach(e, c, err) : load_index(e, c, err);
         if (rc == 0) {
             if (strcmp(c->name, default_name) == 0)
                 e->default_coll = e->n_colls;
@@ -289,15 +361,27 @@ static int open_parts(eng *e, const eng_config *cfg, ds_err *err)
     char path[4200];
     if (ensure_dir(e->data_dir, err) != 0)
         return -1;
-    snprintf(path, sizeof path, "%s/index", e->data_dir);
-    if (ensure_dir(path, err) != 0 || img_init(NULL, err) != 0)
+    if (ds_snprintf(path, sizeof path, err, "%s/adds.lock", e->data_dir) != 0)
         return -1;
-    snprintf(path, sizeof path, "%s/blobs", e->data_dir);
-    if (!cfg->blobs && ensure_dir(path, err) != 0)
+    e->store_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (e->store_fd < 0)
+        return ds_fail(err, DS_EIO, "cannot open %s: %s", path, strerror(errno));
+    if (ds_snprintf(path, sizeof path, err, "%s/index", e->data_dir) != 0 ||
+        ensure_dir(path, err) != 0 || img_init(NULL, err) != 0)
+        return -1;
+    if (ds_snprintf(path, sizeof path, err, "%s/blobs", e->data_dir) != 0 ||
+        (!cfg->blobs && ensure_dir(path, err) != 0))
         return -1;
     if (blob_open(cfg->blobs ? cfg->blobs : path, &cfg->s3, &e->blobs, err) != 0)
         return ds_wrap(err, "blob store: ");
-    if (cat_open(e->data_dir, &e->db, err) != 0)
+    /* Two processes creating the catalog at once collide in SQLite's switch
+     * to WAL mode ("database is locked", no busy wait there): opening it
+     * holds the data directory's store lock. */
+    if (eng__lock_stores(e, err) != 0)
+        return -1;
+    int opened = cat_open(e->data_dir, &e->db, err);
+    eng__unlock_stores(e);
+    if (opened != 0)
         return -1;
     if (cfg->index == ENG_INDEX_MILVUS) {
         const char *p = cfg->milvus_prefix ? cfg->milvus_prefix : "";
@@ -332,9 +416,16 @@ int eng_open(const eng_config *cfg, eng **out, ds_err *err)
     eng *e = calloc(1, sizeof *e);
     if (!e)
         return ds_fail(err, DS_ENOMEM, "out of memory");
-    snprintf(e->data_dir, sizeof e->data_dir, "%s", cfg->data_dir ? cfg->data_dir : "./data");
     e->index_kind = cfg->index;
     pthread_mutex_init(&e->add_lock, NULL);
+    pthread_mutex_init(&e->store_lock, NULL);
+    e->store_fd = -1;
+    if (ds_snprintf(e->data_dir, sizeof e->data_dir, err, "%s",
+                    cfg->data_dir ? cfg->data_dir : "./data") != 0) {
+        ds_wrap(err, "data directory: "); /* cut, it would be another directory */
+        eng_close(e);
+        return -1;
+    }
     if (open_parts(e, cfg, err) != 0) {
         eng_close(e);
         return -1;
@@ -360,6 +451,9 @@ void eng_close(eng *e)
     cat_close(e->db);
     blob_free(e->blobs);
     pthread_mutex_destroy(&e->add_lock);
+    pthread_mutex_destroy(&e->store_lock);
+    if (e->store_fd >= 0)
+        close(e->store_fd);
     for (int i = 0; i < e->n_models; i++) {
         vit_close(e->models[i].vit);
         free(e->models[i].batch_px);
@@ -455,6 +549,65 @@ int eng_embed(eng_model *m, const void *data, size_t len, const img_opts *opts, 
  * The batch path of batch.c with a batch of one, embedded through the
  * model's queue so that concurrent uploads share forward passes. */
 
+/* Whether the image stored under file_name has content other than hash: a
+ * different image under a name already taken. The catalog row's hash, or
+ * on Milvus (whose rows may lack one) the stored original's. What cannot
+ * be told counts as the same content. */
+static int holds_other_content(eng *e, const eng_collection *c, const char *file_name,
+                               const char *hash, int *other, ds_err *err)
+{
+    char stored[DS_SHA256_HEXLEN + 1] = "";
+    *other = 0;
+    if (!c->mv) {
+        cat_image img = {0};
+        if (cat_image_by_file_name(e->db, c->id, file_name, &img, err) != 0)
+            return err->code == DS_ENOTFOUND ? 0 : -1;
+        if (img.content_hash) /* one of another length: not ours, cannot tell */
+            ds_snprintf(stored, sizeof stored, NULL, "%s", img.content_hash);
+        cat_image_clear(&img);
+    } else {
+        char key[BLOB_KEY_MAX + 1], thumb[BLOB_KEY_MAX + 1];
+        void *data = NULL;
+        size_t len = 0;
+        ds_err missing = {0};
+        if (eng__blob_keys(c, file_name, key, thumb, NULL) != 0 ||
+            blob_get(e->blobs, key, &data, &len, NULL, &missing) != 0)
+            return 0; /* no original under the derived key: cannot tell */
+        uint8_t digest[DS_SHA256_LEN];
+        ds_sha256_buf(data, len, digest);
+        ds_sha256_hex(digest, stored);
+        free(data);
+    }
+    *other = stored[0] && strcmp(stored, hash) != 0;
+    return 0;
+}
+
+/* The answer for an image already stored: its id, or DS_EEXIST when its
+ * name is taken by other content (an upload must not pass for stored when
+ * what is served under its name is another image). */
+static int answer_known(eng *e, const eng_collection *c, const eng_image_in *in,
+                        const char *hash, cat_known known, int64_t *id_out, ds_err *err)
+{
+    int other = 0;
+    if (known == CAT_KNOWN_FILE_NAME &&
+        holds_other_content(e, c, in->file_name, hash, &other, err) != 0)
+        return -1;
+    if (other)
+        return ds_fail(err, DS_EEXIST, "file name '%s' is already stored with other content "
+                       "(choose another name)", in->file_name);
+    if (c->mv) {
+        cat_known again;
+        int64_t id = 0;
+        if (engm_known(e, (eng_collection *)c, in->file_name, NULL, 0, hash, &again, &id,
+                       err) != 0)
+            return -1;
+        if (id_out)
+            *id_out = id;
+        return 0;
+    }
+    return eng__known_id(e, c, in->file_name, hash, id_out, err);
+}
+
 int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_out, int *added,
             ds_err *err)
 {
@@ -462,6 +615,10 @@ int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_
     *added = 0;
     if (!c || !in->file_name || !*in->file_name)
         return c ? ds_fail(err, DS_EINVAL, "an image needs a file name") : -1;
+    /* A name no blob key can hold is refused whatever is stored. */
+    char orig[BLOB_KEY_MAX + 1], thumb[BLOB_KEY_MAX + 1];
+    if (eng__blob_keys(c, in->file_name, orig, thumb, err) != 0)
+        return -1;
     char hash[DS_SHA256_HEXLEN + 1];
     uint8_t digest[DS_SHA256_LEN];
     ds_sha256_buf(in->data, in->len, digest);
@@ -469,21 +626,11 @@ int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_
 
     /* Known already: skip before paying for a decode and a forward pass. */
     cat_known known = CAT_KNOWN_NOT;
-    int64_t id = 0;
-    if (c->mv) {
-        if (engm_known(e, c, in->file_name, NULL, 0, hash, &known, &id, err) != 0)
-            return -1;
-        if (known != CAT_KNOWN_NOT) {
-            if (id_out)
-                *id_out = id;
-            return 0;
-        }
-    } else {
-        if (cat_image_known(e->db, c->id, in->file_name, NULL, 0, hash, &known, err) != 0)
-            return -1;
-        if (known != CAT_KNOWN_NOT)
-            return eng__known_id(e, c, in->file_name, hash, id_out, err);
-    }
+    if ((c->mv ? engm_known(e, c, in->file_name, NULL, 0, hash, &known, NULL, err)
+               : cat_image_known(e->db, c->id, in->file_name, NULL, 0, hash, &known, err)) != 0)
+        return -1;
+    if (known != CAT_KNOWN_NOT)
+        return answer_known(e, c, in, hash, known, id_out, err);
 
     eng_prepared prep = {0};
     float *vec = malloc(sizeof(float) * (size_t)c->model->dim);
@@ -497,22 +644,25 @@ int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_
         goto out;
     eng_store_item item = {.in = *in, .hash = hash, .thumb = prep.thumb,
                            .thumb_len = prep.thumb_len, .vec = vec};
-    if (eng_store_batch(e, c->name, &item, 1, err) != 0)
+    if (eng__lock_stores(e, err) != 0)
+        goto out;
+    int stored = eng__store_batch_locked(e, c, &item, 1, err);
+    /* On Milvus: answered once searches see it, as embedded mode does, and
+     * before another process may ask Milvus whether the name is taken. */
+    if (stored == 0 && c->mv && item.added)
+        stored = engm_sync(e, c, err);
+    eng__unlock_stores(e);
+    if (stored != 0)
         goto out;
     if (item.failed) {
         *err = item.err;
         goto out;
     }
     *added = item.added;
-    id = item.id;
-    /* On Milvus: answered once searches see it, as embedded mode does. */
-    if (c->mv && item.added && engm_sync(e, c, err) != 0)
-        goto out;
-    if (!item.added && (c->mv ? engm_known(e, c, in->file_name, NULL, 0, hash, &known, &id, err)
-                              : eng__known_id(e, c, in->file_name, hash, &id, err)) != 0)
+    if (!item.added && answer_known(e, c, in, hash, item.known, &item.id, err) != 0)
         goto out;
     if (id_out)
-        *id_out = id;
+        *id_out = item.id;
     rc = 0;
 out:
     eng_prepared_clear(&prep);

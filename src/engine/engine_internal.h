@@ -50,6 +50,14 @@ typedef struct eng_collection {
     idx_index *index;            /* embedded; NULL on Milvus */
     eng_milvus_coll *mv;         /* on Milvus; NULL embedded */
     eng_model *model;
+    /* Freshness of the embedded index (guarded by e->add_lock). Other
+     * processes commit rows too: a search first compares the catalog's
+     * data_version with the one seen last, and when it moved, adds the
+     * rows above seen_id (eng__catch_up). */
+    int64_t max_id;              /* highest id the index holds: with its
+                                    count, the tag its file is saved with */
+    int64_t seen_id;             /* every catalog row up to here is in it */
+    _Atomic int64_t data_version; /* cat_data_version when it last looked */
 } eng_collection;
 
 struct eng {
@@ -63,7 +71,12 @@ struct eng {
     char mv_prefix[128];         /* before each collection's name in Milvus */
     pthread_mutex_t add_lock;    /* one add at a time: from "is it there?" to
                                     the index, so two uploads of one name
-                                    cannot both write its files */
+                                    cannot both write its files; guards the
+                                    collections' freshness fields too */
+    pthread_mutex_t store_lock;  /* with an flock of store_fd: one store at a
+                                    time across the processes sharing the
+                                    data directory (eng__lock_stores) */
+    int store_fd;                /* <data_dir>/adds.lock, or -1 */
     eng_collection colls[ENG_MAX_COLLECTIONS];
     int n_colls;                 /* fixed after eng_open */
     int default_coll;            /* index into colls */
@@ -86,8 +99,35 @@ int eng__known_id(eng *e, const eng_collection *c, const char *file_name, const 
 
 double eng_now_ms(void);
 
-/* Write a collection's index file, tagged with the catalog's current state. */
+/* Take (and give back) the right to store images in this data directory:
+ * from "is it there?" to the committed row, no other thread of this process
+ * nor any other process on the data directory stores one, so two writers
+ * of one file name never overwrite (or, failing, delete) each other's
+ * blobs. Blocks while another process stores a batch. */
+int eng__lock_stores(eng *e, ds_err *err);
+void eng__unlock_stores(eng *e);
+
+/* The blob keys of an image's original and thumbnail (buffers of
+ * BLOB_KEY_MAX + 1). The whole keys are checked, never cut to fit: a cut key
+ * is another name's (two long names overwrite one object) or hides a bad
+ * tail. DS_EINVAL naming the file name (its start) and the reason. */
+int eng__blob_keys(const eng_collection *c, const char *file_name, char *orig, char *thumb,
+                   ds_err *err);
+
+/* eng_store_batch with eng__lock_stores held. */
+int eng__store_batch_locked(eng *e, eng_collection *c, eng_store_item *items, int n,
+                            ds_err *err);
+
+/* Catch up, then write a collection's index file, tagged with what the
+ * index holds (never with a catalog state it may lack). Call with
+ * e->add_lock held (or alone, as eng_close). */
 int eng__save_index(eng *e, eng_collection *c, ds_err *err);
+
+/* Add to an embedded index the rows other processes committed since it
+ * last looked; O(1) (one PRAGMA) when none did. Every search and stats
+ * call does this first, so a search sees every row committed before it
+ * started. No-op on Milvus (its index is shared). Takes e->add_lock. */
+int eng__catch_up(eng *e, eng_collection *c, ds_err *err);
 
 /* Shared by search.c and on_milvus.c: result JSON in the seed's shape. */
 void eng__page_num(const char *file_name, char out[16]);

@@ -797,11 +797,8 @@ int engm_store_batch(eng *e, eng_collection *c, eng_store_item *items, int n, ds
             it->known = eng__repeats_earlier(items, i);
         if (it->known != CAT_KNOWN_NOT)
             continue;
-        snprintf(keys[i], sizeof keys[i], "originals/%s/%s", c->name, it->in.file_name);
-        char thumb[BLOB_KEY_MAX + 64];
-        snprintf(thumb, sizeof thumb, "thumbnails/%s/%s.jpg", c->name, it->in.file_name);
-        if (blob_key_check(keys[i], &it->err) != 0 || blob_key_check(thumb, &it->err) != 0) {
-            ds_wrap(&it->err, "file name '%s': ", it->in.file_name);
+        char thumb[BLOB_KEY_MAX + 1];
+        if (eng__blob_keys(c, it->in.file_name, keys[i], thumb, &it->err) != 0) {
             it->failed = 1;
             continue;
         }

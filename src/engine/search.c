@@ -578,6 +578,8 @@ int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_e
             goto out;
         }
     double t1 = eng_now_ms();
+    if (eng__catch_up(e, c, err) != 0) /* rows other processes committed */
+        goto out;
     if (c->mv)
         rc = engm_search(e, c, vecs, n_views, q, k, results, err);
     else if (n_views > 1)
@@ -605,7 +607,7 @@ int eng_stats(eng *e, const char *collection, json_t **out, ds_err *err)
     cat_stats st;
     if (c && c->mv)
         return engm_stats(e, c, out, err);
-    if (!c || cat_stats_get(e->db, c->id, &st, err) != 0)
+    if (!c || eng__catch_up(e, c, err) != 0 || cat_stats_get(e->db, c->id, &st, err) != 0)
         return -1;
     idx_stats is;
     idx_stats_get(c->index, &is);

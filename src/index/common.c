@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/str.h"
+
 /* ---- wrappers ------------------------------------------------------------ */
 
 #define IDX_MAX_K 100000
@@ -391,11 +393,13 @@ int idx_writer_open(idx_writer *w, const char *path, ds_err *err)
     memset(w, 0, sizeof *w);
     w->fd = -1;
     w->path = path;
-    size_t len = strlen(path) + 5;
+    /* The temporary file is the process's own: two processes saving the
+     * index of one data directory at once must not write into one file. */
+    size_t len = strlen(path) + 32;
     w->tmp = malloc(len);
     if (!w->tmp)
         return ds_fail(err, DS_ENOMEM, "index save: out of memory");
-    snprintf(w->tmp, len, "%s.tmp", path);
+    snprintf(w->tmp, len, "%s.%ld.tmp", path, (long)getpid());
     w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0) {
         ds_fail(err, DS_EIO, "index save: cannot create %s: %s", w->tmp, strerror(errno));
@@ -452,7 +456,8 @@ int idx_writer_commit(idx_writer *w, idx_file_header *h, ds_err *err)
     w->tmp = NULL;
     /* Make the rename durable: fsync the directory. */
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", w->path);
+    if (ds_snprintf(dir, sizeof dir, err, "%s", w->path) != 0)
+        return ds_wrap(err, "index save: its directory: ");
     char *slash = strrchr(dir, '/');
     if (slash)
         *(slash == dir ? slash + 1 : slash) = 0;

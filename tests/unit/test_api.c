@@ -549,6 +549,55 @@ static void test_concurrent_searches(void)
     CHECK(stop(&s) == 0);
 }
 
+/* Names whose blob key (originals/<collection>/<name>) is over the 1,024
+ * bytes of a key: two that differ only past the limit once got one cut key,
+ * the second overwriting the first's original; one whose bad tail (bytes
+ * that no key may hold, "..", a header injection) was cut off was stored. */
+static const char *g_long_name, *g_long_file;
+static curl_mime *add_long_name(CURL *c)
+{
+    curl_mime *m = file_part(c, g_long_file, NULL);
+    field(m, "file_name", g_long_name);
+    return m;
+}
+
+static void test_long_names(void)
+{
+    server s;
+    if (start(&s, "long-names", NULL) != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    static char base[1001], names[3][1100];
+    for (size_t i = 0; i < 1000; i++) /* segments of 99 'a' between '/' */
+        base[i] = i % 100 == 50 ? '/' : 'a';
+    snprintf(names[0], sizeof names[0], "%s%s", base, "-first.png");        /* 1,010 bytes */
+    snprintf(names[1], sizeof names[1], "%s%s", base, "-second.png");       /* 1,011 bytes */
+    snprintf(names[2], sizeof names[2], "%s%s", base, "\xff\x01" "/../../x\r\nSet-Cookie: a=b");
+    const char *files[3] = {IMG "quad.png", IMG "parity_photo.jpg", IMG "parity_tall.png"};
+    for (int i = 0; i < 3; i++) {
+        g_long_name = names[i];
+        g_long_file = files[i];
+        reply r = call(&s, "POST", "/api/images", add_long_name, NULL, NULL, 0, NULL);
+        CHECKF(r.status == 400 && strstr(message_of(&r), "over the limit of 1024"),
+               "name %d (%zu bytes): %ld %s", i, strlen(names[i]), r.status, message_of(&r) + strlen(names[i]));
+        reply_free(&r);
+    }
+    /* A bad byte in a name that fits is named as such. */
+    g_long_name = "ok/\x01" "bad.png";
+    g_long_file = IMG "drawing_g4.tif";
+    reply r = call(&s, "POST", "/api/images", add_long_name, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 400 && strstr(message_of(&r), "non-printable byte 0x01"), "%ld %s",
+           r.status, r.body);
+    reply_free(&r);
+    /* Nothing was stored. */
+    r = call(&s, "GET", "/api/collection/stats", NULL, NULL, NULL, 0, NULL);
+    CHECKF(json_integer_value(json_object_get(json_object_get(r.json, "data"), "images")) == 0,
+           "%s", r.body);
+    reply_free(&r);
+    CHECK(stop(&s) == 0);
+}
+
 const ds_test api_tests[] = {
     {"concurrent searches, batched, each gets its own answer", test_concurrent_searches},
     {"two collections, each with its own model and dimension", test_two_models},
@@ -557,5 +606,6 @@ const ds_test api_tests[] = {
     {"health, stats, collections, patent, images + ETag, metrics", test_other_routes},
     {"every route in the OpenAPI document answers", test_openapi},
     {"searches while images are added; restart keeps the index", test_search_while_adding},
+    {"a file name whose full blob key is too long: 400, nothing stored", test_long_names},
     {0},
 };

@@ -4,6 +4,7 @@
 #include "../suites.h"
 #include "base/error.h"
 #include "base/prng.h"
+#include "base/str.h"
 
 static void test_errors(void)
 {
@@ -15,7 +16,7 @@ static void test_errors(void)
     CHECK(ds_wrap(&err, "%s: ", "import") == -1);
     CHECK(strcmp(err.msg, "import: reading x.png") == 0);
     CHECK(ds_fail(NULL, DS_EIO, "ignored") == -1); /* NULL err is allowed */
-    for (int c = DS_OK; c <= DS_EMEDIA; c++)
+    for (int c = DS_OK; c <= DS_EEXIST; c++)
         CHECK(strcmp(ds_strerror((ds_code)c), "unknown error") != 0);
     /* A long message is cut, never overflowed, and wrapping keeps it C-terminated. */
     char big[3000];
@@ -51,8 +52,22 @@ static void test_prng(void)
     }
 }
 
+/* ds_snprintf: what fits is written; what does not fails, never cut. */
+static void test_snprintf(void)
+{
+    char buf[8];
+    ds_err err = {0};
+    CHECK(ds_snprintf(buf, sizeof buf, &err, "%s/%d", "ab", 1234) == 0);
+    CHECK(strcmp(buf, "ab/1234") == 0);
+    CHECK(ds_snprintf(buf, sizeof buf, &err, "%s/%d", "ab", 12345) == -1);
+    CHECK(err.code == DS_EINVAL && buf[0] == '\0');
+    CHECK_MSG(err, "\"ab/12345\" is 8 bytes long, over the limit of 7");
+    CHECK(ds_snprintf(buf, sizeof buf, NULL, "%s", "too long for it") == -1); /* NULL err */
+}
+
 const ds_test base_tests[] = {
     {"errors carry a code and a message", test_errors},
     {"splitmix64 is the published sequence", test_prng},
+    {"ds_snprintf fails rather than cut", test_snprintf},
     {0},
 };

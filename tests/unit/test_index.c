@@ -562,7 +562,7 @@ static void test_load_refuses_bad_files(void)
     CHECK(idx_load(path, DIM, 7, &back, &err) == 0);
     idx_free(back);
     char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()); /* this process's own */
     CHECK(ds_test_read_file(tmp, &size) == NULL);
     free(file);
     idx_free(ix);
