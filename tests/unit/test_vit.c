@@ -385,6 +385,33 @@ static void test_flash_attention(void)
         SKIP("no AVX-512 on this CPU: neither flash kernel is tested here");
 }
 
+/* The precision asked for is the one every matrix product runs in: no
+ * environment variable changes the patch embedding's behind it (an
+ * undocumented PATCH32 once kept it in f32). */
+static void test_precision_not_from_environment(void)
+{
+    const char *src = small_model();
+    ds_err err = {0};
+    vit_model *m = NULL;
+    float plain[384], with_env[384];
+    if (!src)
+        return;
+    if (!gemm_precision_available(GEMM_BF16, NULL, 0))
+        SKIP("no bf16 units");
+    ops_set_threads(2);
+    CHECKF(vit_open(src, &m, &err) == 0, "%s", err.msg);
+    if (!m)
+        return;
+    CHECKF(vit_set_precision(m, GEMM_BF16, &err) == 0, "%s", err.msg);
+    embed_random(m, 70, plain);
+    setenv("PATCH32", "1", 1);
+    CHECKF(vit_set_precision(m, GEMM_BF16, &err) == 0, "%s", err.msg);
+    unsetenv("PATCH32");
+    embed_random(m, 70, with_env);
+    CHECK(memcmp(plain, with_env, sizeof plain) == 0);
+    vit_close(m);
+}
+
 /* ---- which model, preprocessing and precision made a collection ---------- */
 
 #define IMG "tests/fixtures/images/"
@@ -544,6 +571,8 @@ const ds_test vit_tests[] = {
     {"flash attention, f32 and bf16, against attention in double", test_flash_attention},
     {"bicubic position interpolation: identity and constants", test_interpolation_properties},
     {"architectures and their parameter counts", test_arch_table},
+    {"the precision asked for is not changed by the environment",
+     test_precision_not_from_environment},
     {"model id: the weights' fingerprint; mixing refused; old ids adopted",
      test_weights_fingerprint},
     {"a collection is served only with its own preprocessing", test_preprocessing_must_match},
