@@ -512,6 +512,13 @@ static void test_weights_fingerprint(void)
     stats_model(a, "fp", id_b, sizeof id_b);
     CHECKF(!strcmp(id_a, id_b), "after the legacy open: '%s'", id_b);
     CHECK(run_on("", "add", b, "fp", IMG "exif_rot6.jpg", NULL, NULL) != 0);
+
+    /* Weights replaced in place (same size, same inode): the cached
+     * fingerprint is not trusted, and the collection is refused. */
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "cp %s/model.safetensors %s/model.safetensors", b, a);
+    CHECK(system(cmd) == 0);
+    CHECK(run_on("", "add", a, "fp", IMG "exif_rot6.jpg", NULL, NULL) != 0);
 }
 
 /* A collection made with seed preprocessing is not served by an engine that
