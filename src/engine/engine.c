@@ -285,6 +285,19 @@ static int choose_precision(eng *e, const char *asked, img_mode mode, const char
     return 0;
 }
 
+/* Create the collection for loaded model m, or check that it was made with
+ * it (adopting an id recorded before fingerprints, once the weights have
+ * loaded: broken weights claim nothing). */
+static int ensure_collection(eng *e, const char *collection, const eng_model *m,
+                             const char *prec_name, ds_err *err)
+{
+    const vit_config *vc = vit_get_config(m->vit);
+    if (!vc->generated && adopt_legacy_id(e, collection, vc->name, m->id, err) != 0)
+        return -1;
+    return cat_collection_ensure(e->db, collection, m->id, m->dim, img_input_size(&m->img),
+                                 preprocess_name(m->img.mode), prec_name, NULL, err);
+}
+
 /* Load a model (unless already loaded) and make sure its collection exists
  * in the catalog. */
 static int open_model(eng *e, const char *dir, img_mode mode, int size, const char *precision,
@@ -299,8 +312,7 @@ static int open_model(eng *e, const char *dir, img_mode mode, int size, const ch
         choose_precision(e, precision, mode, collection, &prec, &check, err) != 0)
         return -1;
     const char *prec_name = check ? gemm_precision_name(prec) : NULL;
-    if (model_id(dir, &vc, id, sizeof id, err) != 0 ||
-        (!vc.generated && adopt_legacy_id(e, collection, vc.name, id, err) != 0))
+    if (model_id(dir, &vc, id, sizeof id, err) != 0)
         return -1;
     /* The same weights with the same preprocessing and precision are loaded
      * once, however many collections they serve. */
@@ -308,8 +320,7 @@ static int open_model(eng *e, const char *dir, img_mode mode, int size, const ch
         eng_model *m = &e->models[i];
         if (!strcmp(m->id, id) && m->img.mode == mode && img_input_size(&m->img) == size &&
             m->precision == prec)
-            return cat_collection_ensure(e->db, collection, m->id, m->dim, size,
-                                         preprocess_name(mode), prec_name, NULL, err);
+            return ensure_collection(e, collection, m, prec_name, err);
     }
     if (e->n_models == ENG_MAX_MODELS)
         return ds_fail(err, DS_EINVAL, "at most %d models", ENG_MAX_MODELS);
@@ -331,8 +342,7 @@ static int open_model(eng *e, const char *dir, img_mode mode, int size, const ch
     m->batch_vec = malloc(sizeof(float) * ENG_MAX_BATCH * (size_t)m->dim);
     if (!m->batch_px || !m->batch_vec)
         return ds_fail(err, DS_ENOMEM, "out of memory");
-    return cat_collection_ensure(e->db, collection, m->id, m->dim, size, preprocess_name(mode),
-                                 prec_name, NULL, err);
+    return ensure_collection(e, collection, m, prec_name, err);
 }
 
 static int open_parts(eng *e, const eng_config *cfg, ds_err *err)
