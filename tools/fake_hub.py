@@ -10,6 +10,8 @@ DIR/<owner>/<name>/<file>) the way the hub does:
       other files: 200 with the bytes and ETag: "<git blob sha1>"
       missing repo or file: 404 with X-Error-Code RepositoryNotFound or
         EntryNotFound
+      a revision other than main is served from DIR/<owner>/<name>/@<revision>/
+        when that folder exists (the repo's own files otherwise)
   GET|HEAD /cdn/<owner>/<name>/<file>
       the bytes, with HTTP Range support (206 + Content-Range, 416 when the
       range starts past the end)
@@ -118,8 +120,11 @@ class Hub(http.server.BaseHTTPRequestHandler):
         return repo, os.path.join(repo, rel)
 
     def serve_resolve(self, parts, body):
-        owner, name, rel = parts[0], parts[1], "/".join(parts[4:])
+        owner, name, rev, rel = parts[0], parts[1], parts[3], "/".join(parts[4:])
         repo, path = self.repo_file(owner, name, rel)
+        if rev != "main" and ".." not in rev and os.path.isdir(os.path.join(repo, "@" + rev)):
+            rel = "@%s/%s" % (rev, rel)
+            repo, path = self.repo_file(owner, name, rel)
         if not os.path.isdir(repo):
             return self.send_error_text(404, "RepositoryNotFound",
                                         "Repository not found", body)

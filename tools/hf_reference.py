@@ -42,14 +42,18 @@ MODELS = [("small", 1), ("base", 2)]
 SIZES = [224, 518]
 BATCH = 4
 INPUT_SEED = 1000  # the tensor for size s uses seed INPUT_SEED + s
-# Photos (PNG, JPEG; landscape, portrait, upscaled) and a USPTO-style 1-bit
-# CCITT G4 drawing, all made by tools/make_test_images.py.
+# Photos (PNG, JPEG, CMYK JPEG, 16-bit grey PNG; landscape, portrait,
+# upscaled) and a USPTO-style 1-bit CCITT G4 drawing, all made by
+# tools/make_test_images.py.
 PARITY_IMAGES = [
     "tests/fixtures/images/parity_photo.png",
     "tests/fixtures/images/parity_photo.jpg",
     "tests/fixtures/images/parity_tall.png",
     "tests/fixtures/images/parity_small.png",
     "tests/fixtures/images/drawing_g4.tif",
+    # Pillow's conversions: CMYK by formula, 16-bit grey clipped to 255.
+    "tests/fixtures/images/parity_photo_cmyk.jpg",
+    "tests/fixtures/images/parity_gray16.png",
 ]
 
 

@@ -292,6 +292,14 @@ def main():
         out(name + ".png", encode(img, "PNG"))
     jpg_photo = encode(parity["parity_photo"], "JPEG", quality=92)
     out("parity_photo.jpg", jpg_photo)
+    # Pillow's own conversions, which seed mode must repeat: CMYK by its
+    # formula (no colour management), 16-bit grey (mode I) clipped to 255:
+    # the grey spans 0..510, so that half of it is clipped.
+    cmyk_photo = encode(parity["parity_photo"].convert("CMYK"), "JPEG", quality=92)
+    out("parity_photo_cmyk.jpg", cmyk_photo)
+    g16 = np.asarray(parity["parity_photo"].convert("L")).astype(np.uint16) * 2
+    gray16_photo = encode(Image.fromarray(g16.astype("<u2"), "I;16"), "PNG")
+    out("parity_gray16.png", gray16_photo)
 
     if "--no-hf" in sys.argv:
         print("skipped the Hugging Face references (--no-hf)")
@@ -301,6 +309,8 @@ def main():
         out(name + "_seed.png", encode(seed_reference(proc, img), "PNG"))
     out("parity_photo_jpg_seed.png",
         encode(seed_reference(proc, Image.open(io.BytesIO(jpg_photo))), "PNG"))
+    for name, data in (("parity_photo_cmyk", cmyk_photo), ("parity_gray16", gray16_photo)):
+        out(name + "_seed.png", encode(seed_reference(proc, Image.open(io.BytesIO(data))), "PNG"))
     out("hf_normalize.f32", hf_normalize_table(proc))
     print("wrote", FIX, "and", CORPUS)
 

@@ -100,6 +100,12 @@ int cat_collection_ensure(cat_db *db, const char *name, const char *model, int d
                           int input_size, const char *preprocess, const char *precision,
                           int64_t *id_out, ds_err *err);
 
+/* Record model `to` for the collection called name if it records `from`
+ * (one statement). Returns 1 when it did, 0 when the collection is absent
+ * or records another model, -1 with err. */
+int cat_collection_rename_model(cat_db *db, const char *name, const char *from, const char *to,
+                                ds_err *err);
+
 /* Look a collection up by name (DS_ENOTFOUND if absent). Fills *out, which
  * the caller frees with cat_collection_clear. */
 int cat_collection_get(cat_db *db, const char *name, cat_collection *out, ds_err *err);

@@ -196,6 +196,31 @@ out:
     return ok ? 0 : -1;
 }
 
+int cat_collection_rename_model(cat_db *db, const char *name, const char *from, const char *to,
+                                ds_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int changed = -1;
+    cat__lock(db);
+    if (sqlite3_prepare_v2(db->db, "UPDATE collections SET model = ?3 WHERE name = ?1 AND "
+                           "model = ?2", -1, &st, NULL) != SQLITE_OK) {
+        cat__sqlfail(db, err, "catalog: recording a collection's model");
+        goto out;
+    }
+    cat__bind_text(st, 1, name);
+    cat__bind_text(st, 2, from);
+    cat__bind_text(st, 3, to);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        cat__sqlfail(db, err, "catalog: recording a collection's model");
+        goto out;
+    }
+    changed = sqlite3_changes(db->db);
+out:
+    sqlite3_finalize(st);
+    cat__unlock(db);
+    return changed;
+}
+
 int cat_collection_list(cat_db *db, cat_collection **out, size_t *n_out, ds_err *err)
 {
     cat_collection *list = NULL;

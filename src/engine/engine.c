@@ -14,6 +14,7 @@
 
 #include "base/sha256.h"
 #include "base/str.h"
+#include "model/fingerprint.h"
 #include "model/ops.h"
 
 double eng_now_ms(void)
@@ -199,16 +200,53 @@ int eng__save_index(eng *e, eng_collection *c, ds_err *err)
     return idx_save(c->index, path, index_tag(c), err);
 }
 
-/* The loaded model that made a collection (same id, dimension and
- * precision), or NULL. */
-static eng_model *model_of(eng *e, const cat_collection *c)
+static const char *preprocess_name(img_mode mode) { return mode == IMG_SEED ? "seed" : "native"; }
+
+/* Whether a model running in `run` may serve vectors made in `made`: the
+ * same precision, or f32 for one this CPU lacks (choose_precision's
+ * fallback, said at start). */
+static int precision_serves(const char *made, gemm_precision run)
 {
-    for (int i = 0; i < e->n_models; i++)
-        if (e->models[i].dim == c->dimension && strcmp(c->model, e->models[i].id) == 0 &&
-            strcmp(c->precision ? c->precision : "f32",
-                   gemm_precision_name(e->models[i].precision)) == 0)
-            return &e->models[i];
+    int p;
+    if (!strcmp(made ? made : "f32", gemm_precision_name(run)))
+        return 1;
+    return run == GEMM_F32 && made && gemm_precision_parse(made, &p) == 0 && p != GEMM_AUTO &&
+           !gemm_precision_available((gemm_precision)p, NULL, 0);
+}
+
+/* The loaded model that made a collection: the same weights (model id),
+ * dimension, input size, preprocessing and precision, so that its vectors
+ * and the new ones come from one pipeline; or NULL. *legacy says the
+ * collection records only the architecture (made before model ids carried
+ * the weights' fingerprint) and was matched by it. */
+static eng_model *model_of(eng *e, const cat_collection *c, int *legacy)
+{
+    for (int i = 0; i < e->n_models; i++) {
+        eng_model *m = &e->models[i];
+        const vit_config *vc = vit_get_config(m->vit);
+        if (m->dim != c->dimension || img_input_size(&m->img) != c->input_size ||
+            !c->preprocess || strcmp(c->preprocess, preprocess_name(m->img.mode)) != 0 ||
+            !precision_serves(c->precision, m->precision))
+            continue;
+        *legacy = !vc->generated && strcmp(c->model, vc->name) == 0;
+        if (*legacy || strcmp(c->model, m->id) == 0)
+            return m;
+    }
     return NULL;
+}
+
+/* A collection recorded with the architecture alone (before model ids
+ * carried the weights' fingerprint) is bound to the first weights of that
+ * architecture that open it: they record their id, and from then on other
+ * weights are refused (docs/operations.md). Said once. */
+static int adopt_legacy_id(eng *e, const char *collection, const char *legacy, const char *id,
+                           ds_err *err)
+{
+    int changed = cat_collection_rename_model(e->db, collection, legacy, id, err);
+    if (changed > 0)
+        fprintf(stderr, "dinoseek: collection %s recorded only the architecture %s; it now "
+                "records the weights that opened it, %s\n", collection, legacy, id);
+    return changed < 0 ? -1 : 0;
 }
 
 /* Register every catalog collection made with one of the loaded models. */
@@ -221,9 +259,14 @@ static int load_collections(eng *e, const char *default_name, ds_err *err)
     int rc = 0;
     e->default_coll = -1;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        eng_model *m = model_of(e, &list[i]);
+        int legacy = 0;
+        eng_model *m = model_of(e, &list[i], &legacy);
         if (!m || e->n_colls == ENG_MAX_COLLECTIONS)
             continue; /* made with a model not loaded: not searchable now */
+        if (legacy && adopt_legacy_id(e, list[i].name, list[i].model, m->id, err) != 0) {
+            rc = -1;
+            break;
+        }
         eng_collection *c = &e->colls[e->n_colls];
         c->id = list[i].id;
         c->model = m;
@@ -255,15 +298,22 @@ eng_collection *eng_find(eng *e, const char *name, ds_err *err)
 
 /* ---- open and close ----------------------------------------------------- */
 
-/* The model id the catalog records with a collection: the architecture, and
- * for generated weights their seed, so vectors of different weights are
- * never mixed. */
-static void model_id(const vit_config *vc, char *out, size_t n)
+/* The model id the catalog records with a collection, so that vectors of
+ * different weights are never mixed: the architecture and the start of the
+ * sha256 of the weights (64 bits: two sets of weights of one architecture,
+ * a fine-tune and its original, have the same config.json); for generated
+ * weights their seed, which fixes every byte. */
+static int model_id(const char *dir, const vit_config *vc, char *out, size_t n, ds_err *err)
 {
-    if (vc->generated)
+    char hex[DS_SHA256_HEXLEN + 1];
+    if (vc->generated) {
         snprintf(out, n, "generated/%s-seed%lld", vc->name, vc->generated_seed);
-    else
-        snprintf(out, n, "%s", vc->name);
+        return 0;
+    }
+    if (mdl_weights_sha256(dir, hex, err) != 0)
+        return -1;
+    snprintf(out, n, "%s@sha256:%.16s", vc->name, hex);
+    return 0;
 }
 
 /* The precision to run `collection` in (see eng_config.precision). *check
@@ -307,6 +357,19 @@ static int choose_precision(eng *e, const char *asked, img_mode mode, const char
     return 0;
 }
 
+/* Create the collection for loaded model m, or check that it was made with
+ * it (adopting an id recorded before fingerprints, once the weights have
+ * loaded: broken weights claim nothing). */
+static int ensure_collection(eng *e, const char *collection, const eng_model *m,
+                             const char *prec_name, ds_err *err)
+{
+    const vit_config *vc = vit_get_config(m->vit);
+    if (!vc->generated && adopt_legacy_id(e, collection, vc->name, m->id, err) != 0)
+        return -1;
+    return cat_collection_ensure(e->db, collection, m->id, m->dim, img_input_size(&m->img),
+                                 preprocess_name(m->img.mode), prec_name, NULL, err);
+}
+
 /* Load a model (unless already loaded) and make sure its collection exists
  * in the catalog. */
 static int open_model(eng *e, const char *dir, img_mode mode, int size, const char *precision,
@@ -321,16 +384,15 @@ static int open_model(eng *e, const char *dir, img_mode mode, int size, const ch
         choose_precision(e, precision, mode, collection, &prec, &check, err) != 0)
         return -1;
     const char *prec_name = check ? gemm_precision_name(prec) : NULL;
-    model_id(&vc, id, sizeof id);
+    if (model_id(dir, &vc, id, sizeof id, err) != 0)
+        return -1;
     /* The same weights with the same preprocessing and precision are loaded
      * once, however many collections they serve. */
     for (int i = 0; i < e->n_models; i++) {
         eng_model *m = &e->models[i];
         if (!strcmp(m->id, id) && m->img.mode == mode && img_input_size(&m->img) == size &&
             m->precision == prec)
-            return cat_collection_ensure(e->db, collection, m->id, m->dim, size,
-                                         mode == IMG_SEED ? "seed" : "native", prec_name, NULL,
-                                         err);
+            return ensure_collection(e, collection, m, prec_name, err);
     }
     if (e->n_models == ENG_MAX_MODELS)
         return ds_fail(err, DS_EINVAL, "at most %d models", ENG_MAX_MODELS);
@@ -344,7 +406,7 @@ static int open_model(eng *e, const char *dir, img_mode mode, int size, const ch
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->changed, NULL);
     m->dim = vit_get_config(m->vit)->hidden_size;
-    model_id(vit_get_config(m->vit), m->id, sizeof m->id);
+    snprintf(m->id, sizeof m->id, "%s", id);
     img_opts_default(&m->img);
     m->img.mode = mode;
     m->img.size = size;
@@ -352,8 +414,7 @@ static int open_model(eng *e, const char *dir, img_mode mode, int size, const ch
     m->batch_vec = malloc(sizeof(float) * ENG_MAX_BATCH * (size_t)m->dim);
     if (!m->batch_px || !m->batch_vec)
         return ds_fail(err, DS_ENOMEM, "out of memory");
-    return cat_collection_ensure(e->db, collection, m->id, m->dim, size,
-                                 mode == IMG_SEED ? "seed" : "native", prec_name, NULL, err);
+    return ensure_collection(e, collection, m, prec_name, err);
 }
 
 static int open_parts(eng *e, const eng_config *cfg, ds_err *err)

@@ -15,7 +15,10 @@
  *    that pixels agree with Pillow's within rounding (they are equal on the
  *    test images). Where the seed system was wrong we are not: alpha is
  *    flattened onto white (Pillow's convert("RGB") dropped it) and EXIF
- *    orientation is applied. Seed mode requires size 224.
+ *    orientation is applied. Colour and depth are converted as Pillow did:
+ *    CMYK by its formula without the ICC profile, 16-bit grey clipped to
+ *    255 (native mode uses the profile and scales 16-bit instead). Seed
+ *    mode requires size 224.
  *
  * Limits: width * height <= max_pixels and each side <= IMG_MAX_SIDE,
  * checked from the header before any pixel is decoded.

@@ -225,13 +225,60 @@ static int step(VipsImage **im, int rc, VipsImage **next)
     return 0;
 }
 
-/* CMYK through the embedded profile, or libvips' built-in one; Lab, XYZ,
- * scRGB and friends by formula. RGB and grey stay as they are (their ICC
- * profiles are ignored, as Pillow's convert("RGB") does). */
-static int to_srgb_space(VipsImage **im)
+/* Pillow's convert("RGB") of CMYK, which the seed system used: no colour
+ * management, R = (255 - K) - round(C * (255 - K) / 255), G and B alike
+ * (Convert.c, cmyk2rgb). 16-bit samples first keep their high byte, as
+ * Pillow's unpackers do. Extra bands (alpha) are dropped, as Pillow does. */
+static int cmyk_as_pillow(VipsImage **im)
+{
+    VipsImage *t = NULL, *cmy = NULL, *nk = NULL, *ink = NULL;
+    if ((*im)->BandFmt == VIPS_FORMAT_USHORT &&
+        step(im, vips_rshift_const1(*im, &t, 8, NULL), &t) != 0)
+        return -1;
+    if (step(im, vips_cast_uchar(*im, &t, NULL), &t) != 0)
+        return -1;
+    int rc = -1;
+    /* ink = round(C * nk / 255): exact in float, as C * nk / 255 is never
+     * within 1/510 of a half. */
+    if (vips_extract_band(*im, &cmy, 0, "n", 3, NULL) == 0 &&
+        vips_extract_band(*im, &t, 3, NULL) == 0 &&
+        vips_linear1(t, &nk, -1.0, 255.0, NULL) == 0 && vips_multiply(cmy, nk, &ink, NULL) == 0) {
+        VipsImage *scaled = NULL, *rounded = NULL, *rgb = NULL;
+        rc = vips_linear1(ink, &scaled, 1.0 / 255.0, 0.0, NULL) ||
+                     vips_round(scaled, &rounded, VIPS_OPERATION_ROUND_RINT, NULL) ||
+                     vips_subtract(nk, rounded, &rgb, NULL)
+                 ? -1
+                 : 0;
+        if (scaled)
+            g_object_unref(scaled);
+        if (rounded)
+            g_object_unref(rounded);
+        if (rc == 0) {
+            VipsImage *u8 = NULL;
+            rc = vips_cast_uchar(rgb, &u8, NULL) == 0 ? step(im, 0, &u8) : -1;
+            if (rc == 0)
+                (*im)->Type = VIPS_INTERPRETATION_sRGB;
+        }
+        if (rgb)
+            g_object_unref(rgb);
+    }
+    VipsImage *refs[] = {cmy, t, nk, ink};
+    for (size_t i = 0; i < sizeof refs / sizeof *refs; i++)
+        if (refs[i])
+            g_object_unref(refs[i]);
+    return rc;
+}
+
+/* CMYK through the embedded profile, or libvips' built-in one (in seed
+ * mode: Pillow's formula, see cmyk_as_pillow); Lab, XYZ, scRGB and friends
+ * by formula. RGB and grey stay as they are (their ICC profiles are
+ * ignored, as Pillow's convert("RGB") does). */
+static int to_srgb_space(VipsImage **im, img_mode mode)
 {
     VipsImage *t = NULL;
     VipsInterpretation in = vips_image_guess_interpretation(*im);
+    if (in == VIPS_INTERPRETATION_CMYK && mode == IMG_SEED && (*im)->Bands >= 4)
+        return cmyk_as_pillow(im);
     if (in == VIPS_INTERPRETATION_CMYK)
         return step(im, vips_icc_transform(*im, &t, "srgb", "input_profile", "cmyk",
                                            "embedded", TRUE, NULL), &t);
@@ -257,21 +304,40 @@ static int flatten_white(VipsImage **im)
     return step(im, rc, &t);
 }
 
-/* Any sample format to uchar: 16-bit is v * 255 / 65535 rounded; others are
- * rounded and clipped to 0..255. */
-static int to_uchar(VipsImage **im)
+/* How 16-bit samples become 8-bit ones. */
+typedef enum u16_rule {
+    U16_SCALE, /* v * 255 / 65535 rounded: native mode */
+    U16_HIGH,  /* v >> 8: Pillow's unpackers of 16-bit RGB, RGBA and LA */
+    U16_CLIP,  /* min(v, 255): Pillow opens 16-bit grey as mode I, and its
+                  convert("RGB") clips I to 0..255 */
+} u16_rule;
+
+/* Decided before alpha is flattened: grey with alpha is Pillow's LA. */
+static u16_rule u16_rule_for(const VipsImage *im, img_mode mode)
+{
+    if (mode != IMG_SEED)
+        return U16_SCALE;
+    return im->Bands == 1 ? U16_CLIP : U16_HIGH;
+}
+
+/* Any sample format to uchar: 16-bit by `rule`; others are rounded and
+ * clipped to 0..255. */
+static int to_uchar(VipsImage **im, u16_rule rule)
 {
     VipsImage *t = NULL;
     VipsBandFormat f = (*im)->BandFmt;
     if (f == VIPS_FORMAT_UCHAR)
         return 0;
-    if (f == VIPS_FORMAT_USHORT &&
+    if (f == VIPS_FORMAT_USHORT && rule == U16_SCALE &&
         step(im, vips_linear1(*im, &t, 255.0 / 65535.0, 0.0, NULL), &t) != 0)
+        return -1;
+    if (f == VIPS_FORMAT_USHORT && rule == U16_HIGH &&
+        step(im, vips_rshift_const1(*im, &t, 8, NULL), &t) != 0)
         return -1;
     if (vips_band_format_isfloat((*im)->BandFmt) &&
         step(im, vips_round(*im, &t, VIPS_OPERATION_ROUND_RINT, NULL), &t) != 0)
         return -1;
-    return step(im, vips_cast_uchar(*im, &t, NULL), &t);
+    return step(im, vips_cast_uchar(*im, &t, NULL), &t); /* clips: U16_CLIP */
 }
 
 /* Grey stays one band (resizing three equal bands would cost three times as
@@ -357,7 +423,8 @@ int img_decode(const void *buf, size_t len, const img_opts *o, int shrink_to,
     VipsImage *t = NULL;
     if (orientation > 1 && step(&im, vips_autorot(im, &t, NULL), &t) != 0)
         goto vips_fail;
-    if (to_srgb_space(&im) != 0 || flatten_white(&im) != 0 || to_uchar(&im) != 0 ||
+    u16_rule rule = u16_rule_for(im, o->mode);
+    if (to_srgb_space(&im, o->mode) != 0 || flatten_white(&im) != 0 || to_uchar(&im, rule) != 0 ||
         to_grey_or_rgb(&im) != 0)
         goto vips_fail;
     if (o->crop_set) {

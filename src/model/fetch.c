@@ -13,6 +13,7 @@
 #include "model/fetch.h"
 
 #include "base/sha256.h"
+#include "model/gitsha1.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -71,6 +72,7 @@ typedef struct remote_file {
     char get_url[URL_MAX]; /* where to GET the bytes */
     int get_auth;          /* the GET goes to the hub itself: send the token */
     char sha256[DS_SHA256_HEXLEN + 1]; /* expected, "" when unknown */
+    char git_sha1[MDL_GIT_SHA1_HEXLEN + 1]; /* a git-stored file's blob id, or "" */
     long long size;        /* expected, -1 when unknown */
 } remote_file;
 
@@ -123,9 +125,11 @@ static int is_hex64(const char *s)
     return i == DS_SHA256_HEXLEN;
 }
 
-/* An ETag ("W/\"abc\"" or "\"abc\"") to a lower-case sha256 hex in out, or
- * "" when it is not 64 hex digits (e.g. a git blob sha1). */
-static void etag_sha256(const char *etag, char out[DS_SHA256_HEXLEN + 1])
+/* An ETag ("W/\"abc\"" or "\"abc\"") as lower-case hex: into sha256 when it
+ * is 64 hex digits (an LFS file's), into git_sha1 when 40 (the git blob id
+ * of a file kept in git); each "" otherwise. */
+static void etag_ids(const char *etag, char sha256[DS_SHA256_HEXLEN + 1],
+                     char git_sha1[MDL_GIT_SHA1_HEXLEN + 1])
 {
     char v[128];
     size_t n = 0;
@@ -135,9 +139,11 @@ static void etag_sha256(const char *etag, char out[DS_SHA256_HEXLEN + 1])
         if (*etag != '"')
             v[n++] = (char)(*etag >= 'A' && *etag <= 'F' ? *etag + 32 : *etag);
     v[n] = '\0';
-    out[0] = '\0';
+    sha256[0] = git_sha1[0] = '\0';
     if (is_hex64(v))
-        memcpy(out, v, DS_SHA256_HEXLEN + 1);
+        memcpy(sha256, v, DS_SHA256_HEXLEN + 1);
+    else if (n == MDL_GIT_SHA1_HEXLEN && strspn(v, "0123456789abcdef") == n)
+        memcpy(git_sha1, v, MDL_GIT_SHA1_HEXLEN + 1);
 }
 
 static long long parse_size(const char *s)
@@ -311,6 +317,12 @@ static int fetcher_setup(fetcher *f, const char *repo, const mdl_fetch_opts *o)
     if (mdl_repo_dir(cache, repo, f->dir, sizeof f->dir, f->err) != 0 ||
         escape_revision(rev, f->revision, sizeof f->revision, f->err) != 0)
         return -1;
+    /* Each revision but main (the directory caches made before used) has
+     * its own directory, so that the files of two revisions never pair. */
+    size_t used = strlen(f->dir);
+    if (strcmp(rev, "main") != 0 &&
+        fmt(f->dir + used, sizeof f->dir - used, "@%s", f->revision) != 0)
+        return ds_fail(f->err, DS_EINVAL, "model directory path too long for %s", repo);
     if (fmt(f->endpoint, sizeof f->endpoint, "%s", pick_endpoint(o)) != 0)
         return ds_fail(f->err, DS_EINVAL, "hub endpoint URL too long");
     for (size_t n = strlen(f->endpoint); n > 0 && f->endpoint[n - 1] == '/'; n--)
@@ -470,7 +482,7 @@ static int head_file(fetcher *f, const char *name, int optional, remote_file *rf
     }
     if (code < 200 || code >= 400 || (code >= 300 && !redirect[0]))
         return http_fail(f, code, url, h.error_code);
-    etag_sha256(h.linked_etag[0] ? h.linked_etag : h.etag, rf->sha256);
+    etag_ids(h.linked_etag[0] ? h.linked_etag : h.etag, rf->sha256, rf->git_sha1);
     rf->size = h.linked_size[0] ? parse_size(h.linked_size)
                : code == 200    ? parse_size(h.content_length)
                                 : -1;
@@ -544,6 +556,37 @@ static void write_sidecar(const fetcher *f, const char *name, const char *hex, l
     fclose(fp);
 }
 
+/* Whether the file at path has this git blob id. Files kept in git are
+ * small (the hub puts anything over 10 MB in LFS), so it is read whole. */
+static int same_git_blob(const char *path, const char *want)
+{
+    enum { MAX_GIT_FILE = 64 << 20 };
+    struct stat st;
+    char got[MDL_GIT_SHA1_HEXLEN + 1];
+    int fd = open(path, O_RDONLY | O_CLOEXEC), same = 0;
+    if (fd < 0)
+        return 0;
+    unsigned char *buf = fstat(fd, &st) == 0 && st.st_size <= MAX_GIT_FILE
+                             ? malloc((size_t)st.st_size + 1)
+                             : NULL;
+    size_t have = 0;
+    while (buf && have < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + have, (size_t)st.st_size - have);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        have += (size_t)r;
+    }
+    if (buf && have == (size_t)st.st_size) {
+        mdl_git_blob_sha1(buf, have, got);
+        same = strcmp(got, want) == 0;
+    }
+    free(buf);
+    close(fd);
+    return same;
+}
+
 /* Whether the final file is already there and matches rf. With a sha256 and
  * a sidecar that agrees this costs a stat; without the sidecar, one pass over
  * the file (which then writes the sidecar). */
@@ -555,6 +598,8 @@ static int already_complete(const fetcher *f, const char *name, const remote_fil
     if (fmt(path, sizeof path, "%s/%s", f->dir, name) != 0 || stat(path, &st) != 0 ||
         !S_ISREG(st.st_mode) || (rf->size >= 0 && st.st_size != rf->size))
         return 0;
+    if (!rf->sha256[0] && rf->git_sha1[0])
+        return same_git_blob(path, rf->git_sha1);
     if (!rf->sha256[0])
         return rf->size >= 0; /* no hash to go by: the size has to do */
     if (read_sidecar(f, name, side, &side_size) == 0 && side_size == st.st_size)

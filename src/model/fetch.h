@@ -2,7 +2,8 @@
  *
  * `dinoseek model fetch facebook/dinov2-small` downloads config.json,
  * preprocessor_config.json and model.safetensors with libcurl into
- * <cache>/<owner>--<name>/, with a progress bar on stderr, resuming an
+ * <cache>/<owner>--<name>/ (<owner>--<name>@<revision>/ for a revision other
+ * than main), with a progress bar on stderr, resuming an
  * interrupted download with an HTTP Range request, checking each LFS file's
  * sha256 against the hub's X-Linked-Etag, and renaming into place only when
  * complete and verified (never a half-written file under the final name).

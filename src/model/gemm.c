@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/cpu.h"
 #include "model/ops.h"
@@ -119,6 +120,30 @@ int gemm_precision_parse(const char *s, int *out)
     return 0;
 }
 
+/* The instruction set oneDNN is limited to (its variable, or the older
+ * name), or NULL. */
+static const char *isa_limit(void)
+{
+    const char *limit = getenv("ONEDNN_MAX_CPU_ISA");
+    if (!limit || !*limit)
+        limit = getenv("DNNL_MAX_CPU_ISA");
+    return limit && *limit ? limit : NULL;
+}
+
+/* Whether oneDNN, limited to `limit`, still has bf16 dot products: below
+ * AVX512_CORE_BF16 it has none and refuses a bf16 matmul ("unimplemented"),
+ * so bf16 is as unavailable as on a CPU without the units. oneDNN ignores a
+ * name it does not know; so does this. */
+static int limit_allows_bf16(const char *limit)
+{
+    static const char *const below[] = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2",
+                                        "AVX512_CORE", "AVX512_CORE_VNNI"};
+    for (size_t i = 0; limit && i < sizeof below / sizeof *below; i++)
+        if (strcasecmp(limit, below[i]) == 0)
+            return 0;
+    return 1;
+}
+
 int gemm_precision_available(gemm_precision p, char *why, size_t n)
 {
     const ds_cpu *c = ds_cpu_get();
@@ -132,9 +157,12 @@ int gemm_precision_available(gemm_precision p, char *why, size_t n)
                      "int8 would be slower than f32", *c->brand ? c->brand : "unknown");
         return 0;
     }
-    if (c->avx512_bf16 || c->amx_bf16)
+    const char *limit = isa_limit();
+    if ((c->avx512_bf16 || c->amx_bf16) && limit_allows_bf16(limit))
         return 1;
-    if (why)
+    if (why && (c->avx512_bf16 || c->amx_bf16))
+        snprintf(why, n, "ONEDNN_MAX_CPU_ISA=%s leaves oneDNN no bf16 instructions", limit);
+    else if (why)
         snprintf(why, n, "this CPU (%s) has neither AVX512_BF16 nor AMX-BF16: bf16 would be "
                  "emulated, slower than f32", *c->brand ? c->brand : "unknown");
     return 0;

@@ -19,6 +19,7 @@ static const struct {
     {"F64", ST_F64, 8},   {"I64", ST_I64, 8},      {"I32", ST_I32, 4},
     {"I16", ST_I16, 2},   {"I8", ST_I8, 1},        {"U8", ST_U8, 1},
     {"BOOL", ST_BOOL, 1}, {"F8_E4M3", ST_F8_E4M3, 1}, {"F8_E5M2", ST_F8_E5M2, 1},
+    {"U16", ST_U16, 2},   {"U32", ST_U32, 4},      {"U64", ST_U64, 8},
 };
 
 const char *st_dtype_name(st_dtype t)
@@ -115,7 +116,10 @@ static int cmp_offset(const void *a, const void *b)
     return x->data < y->data ? -1 : x->data > y->data;
 }
 
-/* No two tensors may share bytes (zero-size tensors occupy none). */
+/* No two tensors may share bytes (zero-size tensors occupy none). Each one
+ * is compared with the furthest-reaching tensor before it, not only with its
+ * neighbour: an empty tensor sorted between two overlapping ones must not
+ * hide them. */
 static int check_overlaps(st_file *f, ds_err *err)
 {
     int rc = 0;
@@ -125,13 +129,32 @@ static int check_overlaps(st_file *f, ds_err *err)
     for (int i = 0; i < f->count; i++)
         by_off[i] = &f->tensors[i];
     qsort(by_off, (size_t)f->count, sizeof *by_off, cmp_offset);
-    for (int i = 1; i < f->count && rc == 0; i++) {
-        const st_tensor *prev = by_off[i - 1], *cur = by_off[i];
-        if (prev->nbytes && cur->nbytes && prev->data + prev->nbytes > cur->data)
-            rc = ds_fail(err, DS_EFORMAT, "tensors '%s' and '%s' overlap", prev->name, cur->name);
+    const st_tensor *reach = NULL; /* the non-empty tensor ending furthest so far */
+    for (int i = 0; i < f->count && rc == 0; i++) {
+        const st_tensor *cur = by_off[i];
+        if (!cur->nbytes)
+            continue;
+        if (reach && reach->data + reach->nbytes > cur->data)
+            rc = ds_fail(err, DS_EFORMAT, "tensors '%s' and '%s' overlap", reach->name, cur->name);
+        if (!reach || cur->data + cur->nbytes > reach->data + reach->nbytes)
+            reach = cur;
     }
     free(by_off);
     return rc;
+}
+
+/* The reference reads __metadata__ as a map of strings to strings. */
+static int check_metadata(const json_t *meta, ds_err *err)
+{
+    const char *key;
+    const json_t *v;
+    if (!json_is_object(meta))
+        return ds_fail(err, DS_EFORMAT, "safetensors: __metadata__ must be an object of strings");
+    json_object_foreach((json_t *)meta, key, v)
+        if (!json_is_string(v))
+            return ds_fail(err, DS_EFORMAT, "safetensors: __metadata__ must be an object of "
+                           "strings ('%s' is not a string)", key);
+    return 0;
 }
 
 static int parse_header(st_file *f, const char *json, size_t json_len, const uint8_t *data,
@@ -155,8 +178,11 @@ static int parse_header(st_file *f, const char *json, size_t json_len, const uin
     const char *name;
     json_t *entry;
     json_object_foreach(root, name, entry) {
-        if (strcmp(name, "__metadata__") == 0)
+        if (strcmp(name, "__metadata__") == 0) {
+            if (check_metadata(entry, err) != 0)
+                goto out;
             continue;
+        }
         st_tensor *t = &f->tensors[f->count];
         uint64_t begin;
         if (parse_entry(name, entry, data, data_len, t, &begin, err) != 0)

@@ -20,11 +20,11 @@
 #include "base/error.h"
 
 #define ST_MAX_DIMS 8
-#define ST_MAX_HEADER (100u << 20) /* the reference reader's own limit */
+#define ST_MAX_HEADER 100000000u /* the reference reader's own limit (bytes) */
 
 typedef enum st_dtype {
     ST_F32, ST_F16, ST_BF16, ST_F64, ST_I64, ST_I32, ST_I16, ST_I8, ST_U8, ST_BOOL,
-    ST_F8_E4M3, ST_F8_E5M2,
+    ST_F8_E4M3, ST_F8_E5M2, ST_U16, ST_U32, ST_U64,
 } st_dtype;
 
 typedef struct st_tensor {

@@ -231,7 +231,7 @@ int vit_set_precision(vit_model *m, gemm_precision p, ds_err *err)
     int h_in = c->use_swiglu ? 2 * h : h;
     free_linears(m);
     m->precision = p;
-    if (gemm_linear_new(getenv("PATCH32") ? GEMM_F32 : p, m->w.patch_w, m->w.patch_b, d, k, &m->w.patch, err) != 0)
+    if (gemm_linear_new(p, m->w.patch_w, m->w.patch_b, d, k, &m->w.patch, err) != 0)
         goto fail;
     for (int i = 0; i < c->num_layers; i++) {
         vit_layer *l = &m->w.layers[i];

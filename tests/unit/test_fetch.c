@@ -634,6 +634,81 @@ static void test_cache_dir_from_env(void)
     }
 }
 
+/* Write a hub repo owner/name (under REV's folder "@REV" when rev is not
+ * NULL, which fake_hub.py serves for that revision) with this config.json
+ * and model bytes. */
+static int hub_repo(const char *repo, const char *rev, const char *config, const void *model,
+                    size_t model_len)
+{
+    char d[1200], p[1300], cmd[1400];
+    const char *root = hub_root();
+    if (!root)
+        return -1;
+    snprintf(d, sizeof d, "%s/%s%s%s", root, repo, rev ? "/@" : "", rev ? rev : "");
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", d);
+    if (system(cmd) != 0)
+        return -1;
+    path_join(p, sizeof p, d, "config.json");
+    if (ds_test_write_file(p, config, strlen(config)) != 0)
+        return -1;
+    path_join(p, sizeof p, d, "model.safetensors");
+    return ds_test_write_file(p, model, model_len);
+}
+
+/* config.json is not an LFS file: the hub gives its git blob sha1 as the
+ * ETag, no sha256. A changed config.json of the same size is fetched again,
+ * not kept because its size still matches. */
+static void test_fetch_changed_small_file_same_size(void)
+{
+    hub h;
+    char cache[512], dir[1024];
+    ds_err err = {0};
+    static const char v1[] = "{\"model_type\": \"dinov2\", \"hidden_size\": 8}\n";
+    static const char v2[] = "{\"model_type\": \"dinov2\", \"hidden_size\": 9}\n";
+    if (hub_repo("acme/edited", NULL, v1, "weights", 7) != 0) {
+        CHECKF(0, "cannot write the hub repo");
+        return;
+    }
+    START_HUB(h, "edited", NULL);
+    mdl_fetch_opts o = opts_for(&h, "edited", cache, sizeof cache);
+    CHECKF(mdl_fetch("acme/edited", &o, dir, sizeof dir, &err) == 0, "%s", err.msg);
+    CHECK(file_is(dir, "config.json", v1, strlen(v1)));
+    CHECK(hub_repo("acme/edited", NULL, v2, "weights", 7) == 0);
+    CHECKF(mdl_fetch("acme/edited", &o, dir, sizeof dir, &err) == 0, "%s", err.msg);
+    CHECKF(file_is(dir, "config.json", v2, strlen(v2)), "the old config.json was kept");
+    /* Unchanged, it is not downloaded again. */
+    CHECKF(mdl_fetch("acme/edited", &o, dir, sizeof dir, &err) == 0, "%s", err.msg);
+    CHECK(log_count(&h, "GET /acme/edited/resolve/main/config.json") == 2);
+    hub_stop(&h);
+}
+
+/* Each revision has its own directory in the cache: fetching another one
+ * never pairs its model.safetensors with the config.json of the first. */
+static void test_fetch_revision_own_dir(void)
+{
+    hub h;
+    char cache[512], main_dir[1024], v2_dir[1024];
+    ds_err err = {0};
+    static const char c1[] = "{\"model_type\": \"dinov2\", \"hidden_size\": 8}\n";
+    static const char c2[] = "{\"model_type\": \"dinov2\", \"hidden_size\": 9}\n";
+    if (hub_repo("acme/revs", NULL, c1, "weights-1", 9) != 0 ||
+        hub_repo("acme/revs", "v2", c2, "weights-2-longer", 16) != 0) {
+        CHECKF(0, "cannot write the hub repo");
+        return;
+    }
+    START_HUB(h, "revs", NULL);
+    mdl_fetch_opts o = opts_for(&h, "revs", cache, sizeof cache);
+    CHECKF(mdl_fetch("acme/revs", &o, main_dir, sizeof main_dir, &err) == 0, "%s", err.msg);
+    o.revision = "v2";
+    CHECKF(mdl_fetch("acme/revs", &o, v2_dir, sizeof v2_dir, &err) == 0, "%s", err.msg);
+    CHECKF(strcmp(main_dir, v2_dir) != 0, "both revisions in %s", v2_dir);
+    CHECK(file_is(v2_dir, "config.json", c2, strlen(c2)));
+    CHECK(file_is(v2_dir, "model.safetensors", "weights-2-longer", 16));
+    CHECK(file_is(main_dir, "config.json", c1, strlen(c1)));
+    CHECK(file_is(main_dir, "model.safetensors", "weights-1", 9));
+    hub_stop(&h);
+}
+
 const ds_test fetch_tests[] = {
     {"sha256_known_answers", test_sha256_known_answers},
     {"sha256_streaming_odd_chunks", test_sha256_streaming_odd_chunks},
@@ -650,5 +725,7 @@ const ds_test fetch_tests[] = {
     {"fetch_token_stays_on_hub", test_fetch_token_stays_on_hub},
     {"fetch_progress_lines", test_fetch_progress_lines},
     {"cache_dir_from_env", test_cache_dir_from_env},
+    {"fetch_changed_small_file_same_size", test_fetch_changed_small_file_same_size},
+    {"fetch_revision_own_dir", test_fetch_revision_own_dir},
     {0},
 };

@@ -316,6 +316,21 @@ static void test_seed_parity_jpeg(void)
     check_seed_parity(FIX "parity_photo.jpg", FIX "parity_photo_jpg_seed.png", &mean, &max);
 }
 
+/* Pillow's own conversions, which the seed system's vectors came through:
+ * CMYK by its formula without colour management, 16-bit grey (mode I)
+ * clipped to 255, not scaled. */
+static void test_seed_parity_pillow_conversions(void)
+{
+    double mean;
+    int max;
+    check_seed_parity(FIX "parity_gray16.png", FIX "parity_gray16_seed.png", &mean, &max);
+    CHECKF(max == 0, "16-bit grey: max diff %d, want 0", max);
+    /* JPEG adds the decoder, as in seed_parity_jpeg. */
+    check_seed_parity(FIX "parity_photo_cmyk.jpg", FIX "parity_photo_cmyk_seed.png", &mean,
+                      &max);
+    CHECKF(max <= 8, "CMYK JPEG: max diff %d", max);
+}
+
 static void test_normalize_matches_hf(void)
 {
     size_t n = 0;
@@ -547,6 +562,7 @@ const ds_test image_tests[] = {
     {"bad_inputs", test_bad_inputs},
     {"seed_parity_png", test_seed_parity_png},
     {"seed_parity_jpeg", test_seed_parity_jpeg},
+    {"seed_parity_pillow_conversions", test_seed_parity_pillow_conversions},
     {"normalize_matches_hf", test_normalize_matches_hf},
     {"threads", test_threads},
     {"prepare_matches_separate", test_prepare_matches_separate},

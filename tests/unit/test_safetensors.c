@@ -179,6 +179,52 @@ static void test_open_errors(void)
     CHECK_MSG(err, "not a regular file");
 }
 
+/* What the reference reader (the safetensors crate) accepts and refuses,
+ * where it differs from the obvious: overlaps behind an empty tensor, the
+ * unsigned dtypes, its header limit and the type of __metadata__. */
+static void test_reference_rules(void)
+{
+    ds_err err = {0};
+    /* x [0, 16) and y [8, 16) overlap; the empty z at 4 sorts between. */
+    CHECK(parse("{\"x\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                "\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
+                "\"y\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", 16,
+                (uint64_t)-1, &err) != 0);
+    CHECK_MSG(err, "tensors 'x' and 'y' overlap");
+    /* Unsigned tensors are valid; only using one as floats is refused. */
+    const char *h = "{\"a\":{\"dtype\":\"U16\",\"shape\":[1],\"data_offsets\":[0,2]},"
+                    "\"b\":{\"dtype\":\"U32\",\"shape\":[1],\"data_offsets\":[2,6]},"
+                    "\"c\":{\"dtype\":\"U64\",\"shape\":[1],\"data_offsets\":[6,14]},"
+                    "\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[14,18]}}";
+    size_t size;
+    uint8_t *buf = make_file(h, 18, (uint64_t)-1, &size);
+    st_file *f = NULL;
+    const st_tensor *t;
+    CHECKF(st_parse(buf, size, &f, &err) == 0, "%s", err.msg);
+    CHECK(!f || st_expect(f, "w", 1, (int64_t[]){1}, &t, &err) == 0);
+    CHECK(!f || st_expect(f, "c", 1, (int64_t[]){1}, &t, &err) != 0);
+    CHECK(!f || strstr(err.msg, "tensor 'c' has dtype U64"));
+    st_close(f);
+    free(buf);
+    /* The reference's limit is 100,000,000 bytes of header. */
+    CHECK(ST_MAX_HEADER == 100000000u);
+    buf = make_file("{}", 0, 100000001u, &size);
+    uint8_t *big = calloc(1, 8 + 100000001u);
+    memcpy(big, buf, 8);
+    big[8] = '{';
+    CHECK(big && st_parse(big, 8 + 100000001u, &f, &err) != 0 && err.code == DS_ETOOBIG);
+    CHECK_MSG(err, "exceeds the 100000000 limit");
+    free(big);
+    free(buf);
+    /* __metadata__ is a map of strings to strings. */
+    CHECK(parse("{\"__metadata__\":5}", 0, (uint64_t)-1, &err) != 0);
+    CHECK_MSG(err, "__metadata__ must be an object of strings");
+    CHECK(parse("{\"__metadata__\":{\"format\":1}}", 0, (uint64_t)-1, &err) != 0);
+    CHECK_MSG(err, "__metadata__ must be an object of strings");
+    CHECKF(parse("{\"__metadata__\":{\"format\":\"pt\"}}", 0, (uint64_t)-1, &err) == 0, "%s",
+           err.msg);
+}
+
 const ds_test safetensors_tests[] = {
     {"a valid file parses; tensors found by name", test_good_file},
     {"truncated files are refused", test_truncated},
@@ -188,5 +234,7 @@ const ds_test safetensors_tests[] = {
     {"wrong dtype or shape is refused, naming the tensor", test_dtype_and_shape},
     {"F16 and BF16 conversions round correctly", test_half_conversions},
     {"missing, empty and non-regular files", test_open_errors},
+    {"the reference's rules: hidden overlaps, U16/U32/U64, limit, __metadata__",
+     test_reference_rules},
     {0},
 };

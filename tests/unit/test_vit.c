@@ -3,9 +3,12 @@
  * pass refuses bad arguments. (Equality with Hugging Face: test_parity.c.) */
 #include <jansson.h>
 #include <math.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "../http_client.h"
+#include "../server_helper.h"
 #include "../suites.h"
 #include "base/prng.h"
 #include "base/cpu.h"
@@ -382,6 +385,190 @@ static void test_flash_attention(void)
         SKIP("no AVX-512 on this CPU: neither flash kernel is tested here");
 }
 
+/* The precision asked for is the one every matrix product runs in: no
+ * environment variable changes the patch embedding's behind it (an
+ * undocumented PATCH32 once kept it in f32). */
+static void test_precision_not_from_environment(void)
+{
+    const char *src = small_model();
+    ds_err err = {0};
+    vit_model *m = NULL;
+    float plain[384], with_env[384];
+    if (!src)
+        return;
+    if (!gemm_precision_available(GEMM_BF16, NULL, 0))
+        SKIP("no bf16 units");
+    ops_set_threads(2);
+    CHECKF(vit_open(src, &m, &err) == 0, "%s", err.msg);
+    if (!m)
+        return;
+    CHECKF(vit_set_precision(m, GEMM_BF16, &err) == 0, "%s", err.msg);
+    embed_random(m, 70, plain);
+    setenv("PATCH32", "1", 1);
+    CHECKF(vit_set_precision(m, GEMM_BF16, &err) == 0, "%s", err.msg);
+    unsetenv("PATCH32");
+    embed_random(m, 70, with_env);
+    CHECK(memcmp(plain, with_env, sizeof plain) == 0);
+    vit_close(m);
+}
+
+/* ---- which model, preprocessing and precision made a collection ---------- */
+
+#define IMG "tests/fixtures/images/"
+
+/* Generated small weights without config.json's "dinoseek_generated" mark:
+ * to dinoseek they are real weights, like a fine-tuned dinov2-small. */
+static int unmarked_model(const char *name, uint64_t seed, char *dir, size_t n)
+{
+    ds_err err = {0};
+    snprintf(dir, n, "%s/%s", ds_test_tmpdir, name);
+    if (mdl_generate("small", seed, ST_F32, dir, &err) != 0) {
+        fprintf(stderr, "    generate: %s\n", err.msg);
+        return -1;
+    }
+    char path[700];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    json_t *cfg = json_load_file(path, 0, NULL);
+    int rc = cfg && json_object_del(cfg, "dinoseek_generated") == 0 &&
+                     json_dump_file(cfg, path, 0) == 0 ? 0 : -1;
+    json_decref(cfg);
+    return rc;
+}
+
+/* `[ENV] dinoseek VERB --model MODEL --data TMP/DATA ARGS`: its exit status;
+ * stdout and stderr into *out and *err when not NULL (caller frees). */
+static int run_on(const char *env, const char *verb, const char *model, const char *data,
+                  const char *args, char **out, char **err)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s %s --model %s --data %s/%s %s", env, ds_test_bin(), verb,
+             model, ds_test_tmpdir, data, args);
+    return ds_test_run(cmd, out, err);
+}
+
+/* The model id `dinoseek stats` reports for a data directory ("" if none). */
+static void stats_model(const char *model, const char *data, char *id, size_t n)
+{
+    char *out = NULL;
+    json_t *j = NULL;
+    if (run_on("", "stats", model, data, "", &out, NULL) == 0)
+        j = json_loads(out, 0, NULL);
+    const char *m = json_string_value(json_object_get(j, "model"));
+    snprintf(id, n, "%s", m ? m : "");
+    json_decref(j);
+    free(out);
+}
+
+/* Rewrite the model id a collection records, as a catalog written before
+ * ids carried the weights' fingerprint holds it. */
+static int set_recorded_model(const char *data, const char *id)
+{
+    char path[700], sql[256];
+    sqlite3 *db = NULL;
+    snprintf(path, sizeof path, "%s/%s/catalog.sqlite3", ds_test_tmpdir, data);
+    snprintf(sql, sizeof sql, "UPDATE collections SET model = '%s'", id);
+    int rc = sqlite3_open(path, &db) == SQLITE_OK &&
+                     sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK
+                 ? 0
+                 : -1;
+    sqlite3_close(db);
+    return rc;
+}
+
+/* Two sets of real dinov2-small weights have the same architecture: the
+ * id a collection records carries the weights' fingerprint, so the second
+ * set is refused, naming both; a collection recorded with the architecture
+ * alone (before fingerprints) still opens and is then bound to its weights. */
+static void test_weights_fingerprint(void)
+{
+    char a[600], b[600], id_a[256], id_b[256], *err = NULL;
+    if (unmarked_model("tuned_a", 21, a, sizeof a) != 0 ||
+        unmarked_model("tuned_b", 22, b, sizeof b) != 0)
+        SKIP("could not generate the weights");
+    CHECK(run_on("", "add", a, "fp", IMG "alpha.png", NULL, NULL) == 0);
+    stats_model(a, "fp", id_a, sizeof id_a);
+    CHECKF(!strncmp(id_a, "dinov2-small@sha256:", 20), "model id '%s'", id_a);
+    CHECKF(run_on("", "add", b, "fp", IMG "quad.png", NULL, &err) != 0,
+           "weights b added to weights a's collection");
+    CHECKF(err && strstr(err, id_a) && strstr(err, "dinov2-small@sha256:") &&
+               strstr(strstr(err, id_a) + 1, "dinov2-small@sha256:"),
+           "the refusal names both models: %s", err ? err : "");
+    free(err);
+    err = NULL;
+    CHECK(run_on("", "add", b, "fp_b", IMG "quad.png", NULL, NULL) == 0);
+    stats_model(b, "fp_b", id_b, sizeof id_b);
+    CHECKF(*id_b && strcmp(id_a, id_b) != 0, "a '%s', b '%s'", id_a, id_b);
+    /* A second start with the cached fingerprint says the same. */
+    stats_model(a, "fp", id_b, sizeof id_b);
+    CHECKF(!strcmp(id_a, id_b), "a '%s', then '%s'", id_a, id_b);
+
+    /* A collection from before fingerprints: opened with a's weights, it
+     * records theirs; b's are refused from then on. */
+    CHECK(set_recorded_model("fp", "dinov2-small") == 0);
+    CHECKF(run_on("", "add", a, "fp", IMG "quad.png", NULL, &err) == 0, "legacy id: %s",
+           err ? err : "");
+    free(err);
+    err = NULL;
+    stats_model(a, "fp", id_b, sizeof id_b);
+    CHECKF(!strcmp(id_a, id_b), "after the legacy open: '%s'", id_b);
+    CHECK(run_on("", "add", b, "fp", IMG "exif_rot6.jpg", NULL, NULL) != 0);
+
+    /* Weights replaced in place (same size, same inode): the cached
+     * fingerprint is not trusted, and the collection is refused. */
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "cp %s/model.safetensors %s/model.safetensors", b, a);
+    CHECK(system(cmd) == 0);
+    CHECK(run_on("", "add", a, "fp", IMG "exif_rot6.jpg", NULL, NULL) != 0);
+}
+
+/* A collection made with seed preprocessing is not served by an engine that
+ * preprocesses natively (its vectors come from another pipeline). */
+static void test_preprocessing_must_match(void)
+{
+    const char *model = ds_test_model_dir();
+    if (!model)
+        SKIP("no generated model");
+    CHECK(run_on("", "add", model, "pre", "--preprocess seed --collection seeded " IMG
+                 "alpha.png", NULL, NULL) == 0);
+    ds_server s;
+    if (ds_server_start(&s, "pre", NULL) != 0) {
+        CHECKF(0, "the server did not start");
+        return;
+    }
+    ds_reply r = ds_http(s.port, "GET", "/api/collection/stats?collection=seeded", NULL, NULL,
+                         NULL, 0, NULL);
+    CHECKF(r.status == 404, "a seed collection on a native server: %ld %s", r.status, r.body);
+    ds_reply_free(&r);
+    r = ds_http(s.port, "GET", "/api/collection/stats?collection=patent_images", NULL, NULL,
+                NULL, 0, NULL);
+    CHECKF(r.status == 200, "its own collection: %ld %s", r.status, r.body);
+    ds_reply_free(&r);
+    ds_server_stop(&s);
+}
+
+/* A bf16 collection where bf16 is not available (oneDNN limited to AVX2 by
+ * its own variable, as on a CPU without bf16 units) is searched and extended
+ * in f32, as said at start, not refused. */
+static void test_bf16_collection_without_bf16(void)
+{
+    const char *model = ds_test_model_dir();
+    char *err = NULL;
+    if (!model)
+        SKIP("no generated model");
+    if (!gemm_precision_available(GEMM_BF16, NULL, 0))
+        SKIP("no bf16 units to make a bf16 collection with");
+    CHECK(run_on("", "add", model, "b16", "--precision bf16 " IMG "alpha.png", NULL, NULL) == 0);
+    CHECKF(run_on("ONEDNN_MAX_CPU_ISA=AVX2", "add", model, "b16", IMG "quad.png", NULL, &err) ==
+               0, "%s", err ? err : "");
+    CHECKF(err && strstr(err, "searched and extended in f32") &&
+               !strstr(err, "was not loaded"), "%s", err ? err : "");
+    free(err);
+    char *out = NULL;
+    CHECK(run_on("ONEDNN_MAX_CPU_ISA=AVX2", "stats", model, "b16", "", &out, NULL) == 0);
+    CHECKF(out && strstr(out, "\"row_count\": 2"), "%s", out ? out : "");
+    free(out);
+}
+
 const ds_test vit_tests[] = {
     {"config.json that does not match the weights is refused", test_config_mismatch},
     {"truncated, missing and malformed model files are refused", test_broken_files},
@@ -391,5 +578,12 @@ const ds_test vit_tests[] = {
     {"flash attention, f32 and bf16, against attention in double", test_flash_attention},
     {"bicubic position interpolation: identity and constants", test_interpolation_properties},
     {"architectures and their parameter counts", test_arch_table},
+    {"the precision asked for is not changed by the environment",
+     test_precision_not_from_environment},
+    {"model id: the weights' fingerprint; mixing refused; old ids adopted",
+     test_weights_fingerprint},
+    {"a collection is served only with its own preprocessing", test_preprocessing_must_match},
+    {"a bf16 collection without bf16: searched and extended in f32",
+     test_bf16_collection_without_bf16},
     {0},
 };
