@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/sha256.h"
 #include "net/net.h"
 
 /* How long an import waits for a backend out of reach (Milvus or S3 down,
@@ -171,6 +172,44 @@ static int wait_for_backend(imp_ctx *x, const ds_err *why, int attempt, double s
 
 /* ---- the reader's side ------------------------------------------------------ */
 
+/* Whether the image stored under it->file_name holds other bytes than it:
+ * two different files with one base name (a/IMG_0001.tif, b/IMG_0001.tif)
+ * would otherwise pass for "already there", and the second be lost without
+ * a word. A content hash known anywhere means the same bytes are stored;
+ * else the stored original is read back and compared (a Milvus collection
+ * of the seed's has no hash field). Unreadable: not known to differ. */
+static int other_image_of_that_name(imp_ctx *x, const imp_item *it)
+{
+    cat_known known = CAT_KNOWN_NOT;
+    ds_err err = {0};
+    if (eng_image_known(x->e, x->collection, NULL, NULL, 0, it->hash, &known, &err) != 0 ||
+        known != CAT_KNOWN_NOT)
+        return 0;
+    void *data = NULL;
+    size_t len = 0;
+    blob_info info;
+    if (eng_image_bytes(x->e, x->collection, it->file_name, ENG_IMAGE_FULL, &data, &len, &info,
+                        &err) != 0)
+        return 0;
+    uint8_t digest[DS_SHA256_LEN];
+    char hex[65];
+    ds_sha256_buf(data, len, digest);
+    ds_sha256_hex(digest, hex);
+    free(data);
+    return strcmp(hex, it->hash) != 0;
+}
+
+/* A name clash is the item's failure: it is not stored, and says why. */
+static void fail_name_clash(imp_ctx *x, const imp_item *it)
+{
+    char why[600];
+    snprintf(why, sizeof why,
+             "another image named %s, with other content, is already stored (file names "
+             "are the collection's ids: rename one of them)",
+             it->file_name);
+    record_failure(x, it->origin, why, 1);
+}
+
 int imp__emit(imp_ctx *x, imp_item *it)
 {
     if (imp__stopping(x)) {
@@ -204,6 +243,11 @@ int imp__emit(imp_ctx *x, imp_item *it)
                 return 0;
             }
             memset(&err, 0, sizeof err);
+        }
+        if (known == CAT_KNOWN_FILE_NAME && other_image_of_that_name(x, it)) {
+            fail_name_clash(x, it);
+            imp_item_free(it);
+            return 0;
         }
         if (known != CAT_KNOWN_NOT) {
             COUNT(skipped);
@@ -436,6 +480,8 @@ static void store_images(imp_ctx *x, eng_store_item *st, imp_item **src, int n)
             record_failure(x, src[i]->origin, st[i].err.msg, 1);
         else if (st[i].added)
             added++;
+        else if (st[i].known == CAT_KNOWN_FILE_NAME && other_image_of_that_name(x, src[i]))
+            fail_name_clash(x, src[i]); /* its namesake came earlier in this import */
         else
             known++;
     }

@@ -1746,6 +1746,145 @@ static void test_http_batch_off(void)
     ds_server_stop(&s);
 }
 
+/* ---- issue #16: keys, patents, numbering, USPTO forms ------------------------ */
+
+/* Run a shell command in the suite's scratch directory; 0 when it worked. */
+static int in_tmp(const char *script)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cd '%s' && { %s ; } >/dev/null 2>&1", ds_test_tmpdir, script);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The i-th (sorted) USD* folder of the sample, and its patent id. */
+static int sample_patent(int i, char *dir, size_t n, char *id, size_t idn)
+{
+    const char *root = sample_dir();
+    struct dirent **list = NULL;
+    int k = root ? scandir(root, &list, NULL, alphasort) : -1, seen = 0, found = 0;
+    for (int j = 0; j < k; j++) {
+        if (!found && strncmp(list[j]->d_name, "USD", 3) == 0 && seen++ == i) {
+            snprintf(dir, n, "%s/%s", root, list[j]->d_name);
+            snprintf(id, idn, "D%.7s", list[j]->d_name + 3);
+            found = 1;
+        }
+        free(list[j]);
+    }
+    free(list);
+    return found ? 0 : -1;
+}
+
+/* The patent's row in <tmp>/DATA's catalog (*p zeroed when absent). */
+static int patent_row(const char *data, const char *id, cat_patent *p)
+{
+    char dir[600];
+    cat_db *db = NULL;
+    cat_collection c = {0};
+    ds_err e = {0};
+    memset(p, 0, sizeof *p);
+    snprintf(dir, sizeof dir, "%s/%s", ds_test_tmpdir, data);
+    int rc = cat_open(dir, &db, &e) == 0 && cat_collection_get(db, "designs", &c, &e) == 0 &&
+                     cat_patent_get(db, c.id, id, p, &e) == 0
+                 ? 0
+                 : -1;
+    cat_collection_clear(&c);
+    cat_close(db);
+    return rc;
+}
+
+/* Two different images with one base name in two subfolders: both are not
+ * kept under one id, so the second may not pass for "already there". */
+static void test_same_name_two_folders(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    char script[2000], cwd[600], path[700], *err = NULL;
+    snprintf(script, sizeof script,
+             "mkdir -p same/a same/b && cp '%s/" IMG "drawing_g4.tif' same/a/IMG_0001.tif && "
+             "cp '%s/" IMG "quad_lzw.tif' same/b/IMG_0001.tif",
+             getcwd(cwd, sizeof cwd) ? cwd : ".", cwd);
+    CHECKF(in_tmp(script) == 0, "could not lay out the folders");
+    snprintf(path, sizeof path, "%s/same", ds_test_tmpdir);
+    int st = import("same-data", path, &err);
+    /* Which of the two is stored first depends on the decode workers. */
+    CHECKF(st == 3 && err && strstr(err, "/IMG_0001.tif: another image named IMG_0001.tif") &&
+               strstr(err, " 1 stored"),
+           "exit %d (want 3, the clash named):\n%s", st, err ? err : "");
+    free(err);
+    /* A rerun says the same: the clash is not forgotten once stored. */
+    st = import("same-data", path, &err);
+    CHECKF(st == 3 && err && strstr(err, "another image named IMG_0001.tif"), "rerun: exit %d:\n%s",
+           st, err ? err : "");
+    free(err);
+}
+
+/* A patent's fields are stored when its drawings are already there: drawings
+ * first from a plain folder then its USD folder; and a patent whose drawings
+ * are byte for byte another's. */
+static void test_patent_fields_when_images_skipped(void)
+{
+    char one[600], two[600], id1[32], id2[32], script[6000], path[1400], *err = NULL;
+    if (!ds_test_model_dir() || sample_patent(0, one, sizeof one, id1, sizeof id1) != 0 ||
+        sample_patent(1, two, sizeof two, id2, sizeof id2) != 0)
+        SKIP("no model or sample set");
+    if (on_milvus())
+        SKIP("on Milvus a patent's fields live on its images' rows");
+    snprintf(script, sizeof script,
+             "mkdir -p stub-plain && cp '%s'/*.TIF stub-plain/ && "
+             "mkdir -p twins && cp -r '%s' '%s' twins/ && "
+             "for f in twins/$(basename '%s')/*.TIF; do "
+             "cp twins/$(basename '%s')/$(basename '%s')-D00001.TIF \"$f\"; done",
+             one, one, two, two, one, one);
+    CHECKF(in_tmp(script) == 0, "could not lay out the folders");
+    snprintf(path, sizeof path, "%s/stub-plain", ds_test_tmpdir);
+    int st = import("stub", path, NULL);
+    st = st ? st : import("stub", one, &err);
+    CHECKF(st == 0, "exit %d:\n%s", st, err ? err : "");
+    free(err);
+    cat_patent p;
+    CHECKF(patent_row("stub", id1, &p) == 0 && p.title && p.loc_class && p.pub_date,
+           "%s after its drawings came first: title %s", id1, p.title ? p.title : "NULL");
+    cat_patent_clear(&p);
+
+    snprintf(path, sizeof path, "%s/twins", ds_test_tmpdir);
+    st = import("twins", path, &err);
+    CHECKF(st == 0, "exit %d:\n%s", st, err ? err : "");
+    free(err);
+    CHECKF(patent_row("twins", id1, &p) == 0 && p.title, "%s: no row or title", id1);
+    cat_patent_clear(&p);
+    CHECKF(patent_row("twins", id2, &p) == 0 && p.title && p.loc_class,
+           "%s, whose drawings were %s's: no row or title", id2, id1);
+    cat_patent_clear(&p);
+}
+
+/* USPTO-named drawings without their XML: D00000 and D00001 are two
+ * drawings, numbered as the XML would (its order in <drawings>). */
+static void test_sheet_zero_without_xml(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    char script[4000], cwd[600], path[700], *err = NULL;
+    snprintf(script, sizeof script,
+             "mkdir -p sheets && cp '%s/" IMG "drawing_g4.tif' sheets/USD0701016-20140318-D00000.TIF && "
+             "cp '%s/" IMG "quad_lzw.tif' sheets/USD0701016-20140318-D00001.TIF && "
+             "cp '%s/" IMG "quad_cmyk.tif' sheets/USD0701016-20140318-D00002.TIF",
+             getcwd(cwd, sizeof cwd) ? cwd : ".", cwd, cwd);
+    CHECKF(in_tmp(script) == 0, "could not lay out the folder");
+    snprintf(path, sizeof path, "%s/sheets", ds_test_tmpdir);
+    int st = import("sheets-data", path, &err);
+    CHECKF(st == 0 && err && strstr(err, " 3 stored"), "exit %d:\n%s", st, err ? err : "");
+    free(err);
+    snapshot s;
+    if (snap("sheets-data", &s) != 0)
+        return;
+    for (size_t i = 0; i < s.n; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "|D0701016|%zu|", i);
+        CHECKF(strstr(s.rows[i].key, want), "row %zu: %s (want index %zu)", i, s.rows[i].key, i);
+    }
+    snap_free(&s);
+}
+
 const ds_test import_tests[] = {
     {"metadata_formats", test_metadata_formats},
     {"folders_and_tar_agree", test_folders_and_tar_agree},
@@ -1762,5 +1901,8 @@ const ds_test import_tests[] = {
     {"disk_full", test_disk_full},
     {"disk_full_server", test_disk_full_server},
     {"unwritable_data_dir", test_unwritable_data_dir},
+    {"same_name_two_folders", test_same_name_two_folders},
+    {"patent_fields_when_images_skipped", test_patent_fields_when_images_skipped},
+    {"sheet_zero_without_xml", test_sheet_zero_without_xml},
     {0},
 };
