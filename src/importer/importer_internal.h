@@ -41,6 +41,8 @@ typedef struct imp_item {
     eng_prepared prep;           /* filled by a decode worker; its tensor is
                                     freed once copied into the batch */
     int embedded;                /* its vector is in the batch's */
+    int stored;                  /* the writer added it (else it was there,
+                                    failed or was not done) */
     int failed;                  /* err says why */
     ds_err err;
     int patent_only;             /* no image: only the patent is stored */

@@ -251,8 +251,17 @@ int imp__emit(imp_ctx *x, imp_item *it)
         }
         if (known != CAT_KNOWN_NOT) {
             COUNT(skipped);
-            imp_item_free(it);
-            return 0;
+            if (!it->patent) {
+                imp_item_free(it);
+                return 0;
+            }
+            /* The drawing is there, but its patent's fields may not be (the
+             * drawings came first from a plain folder, or are byte for byte
+             * another patent's): they go on to the writer without it. */
+            free(it->data);
+            it->data = NULL;
+            it->len = 0;
+            it->patent_only = 1;
         }
     }
     if (imp_queue_push(&x->decode_q, it) != 0) {
@@ -476,6 +485,7 @@ static void store_images(imp_ctx *x, eng_store_item *st, imp_item **src, int n)
     for (int i = 0; i < n; i++) {
         if (st[i].failed && st[i].err.code == DS_ENOSPACE)
             continue; /* not done, not the image's fault: the rerun does it */
+        src[i]->stored = st[i].added && !st[i].failed;
         if (st[i].failed)
             record_failure(x, src[i]->origin, st[i].err.msg, 1);
         else if (st[i].added)
@@ -492,14 +502,15 @@ static void store_images(imp_ctx *x, eng_store_item *st, imp_item **src, int n)
 }
 
 /* Patents none of whose drawings were stored in this batch keep their
- * bibliographic data anyway. */
+ * bibliographic data anyway: those of drawings that failed, were already
+ * there (maybe stored without their patent's fields), or that have none. */
 static void store_patents(imp_ctx *x, imp_batch *b)
 {
     const cat_patent *list[512];
     int n = 0;
     for (int i = 0; i < b->n && n < 512; i++) {
         imp_item *it = b->items[i];
-        if (!it->patent || !(it->patent_only || it->failed))
+        if (!it->patent || it->stored || !(it->patent_only || it->failed || it->embedded))
             continue;
         int dup = 0;
         for (int j = 0; j < n && !dup; j++)
