@@ -62,10 +62,18 @@ void imp_meta_free(imp_meta *m);
 
 /* What a plain image is: its patent (a new reference, or NULL), or else its
  * patent_id (copied into id, "" for none), and its image_index. Metadata
- * (m may be NULL) wins over what the file name says
- * ("USD0967598-20221025-D00002.TIF" is patent D0967598, index 1). */
-void imp_meta_describe(const imp_meta *m, const char *file_name, imp_patent **patent,
-                       char *id, size_t n, int *image_index);
+ * (m may be NULL) wins over what the file name says. From the name, the
+ * index is the drawing's place in the order the XML would give
+ * ("USD0967598-20221025-D00002.TIF" is patent D0967598, index 1), or, when
+ * sheet_zero says the patent's D00000 is among the input beside it, the
+ * sheet number itself (D00000 is then index 0, D00001 index 1). */
+void imp_meta_describe(const imp_meta *m, const char *file_name, int sheet_zero,
+                       imp_patent **patent, char *id, size_t n, int *image_index);
+
+/* The sheet number of a USPTO drawing's name (USD0967598-20221025-D00002.TIF:
+ * 2), its patent_id in id ("D0967598"; "" when the name is not a USPTO
+ * one); -1 when there is none. */
+int imp_sheet_of(const char *name, char *id, size_t n);
 
 /* ---- the pipeline, as the sources see it (pipeline.c) ------------------ */
 

@@ -432,33 +432,39 @@ int imp_meta_load(const char *path, imp_meta **out, ds_err *err)
     return 0;
 }
 
-/* "USD0967598-20221025-D00002.TIF" -> "D0967598", 1; "USD0967598.png" ->
- * "D0967598", -1. Anything else: "" (no patent), -1. */
-static void id_from_name(const char *name, char *id, size_t n, int *index)
+int imp_sheet_of(const char *name, char *id, size_t n)
 {
     *id = 0;
-    *index = -1;
     if (strncasecmp(name, "USD", 3) != 0 || !isdigit((unsigned char)name[3]))
-        return;
+        return -1;
     size_t digits = strspn(name + 3, "0123456789");
     if (digits > 12 || digits + 2 > n)
-        return;
+        return -1;
     id[0] = 'D';
     memcpy(id + 1, name + 3, digits);
     id[digits + 1] = 0;
     const char *fig = strstr(name + 3 + digits, "-D");
-    if (fig && isdigit((unsigned char)fig[2])) {
-        long page = strtol(fig + 2, NULL, 10);
-        if (page >= 1 && page <= 32767)
-            *index = (int)page - 1;
-    }
+    if (!fig || !isdigit((unsigned char)fig[2]))
+        return -1;
+    long sheet = strtol(fig + 2, NULL, 10);
+    return sheet >= 0 && sheet <= 32767 ? (int)sheet : -1;
 }
 
-void imp_meta_describe(const imp_meta *m, const char *file_name, imp_patent **patent,
-                       char *id, size_t n, int *image_index)
+/* The place the XML would give the drawing: its order in <drawings>, whose
+ * sheets are numbered from D00000 when the patent has one, else from
+ * D00001. -1 when the name has no sheet number. */
+static int index_of_sheet(int sheet, int sheet_zero)
+{
+    if (sheet < 0)
+        return -1;
+    return sheet_zero || sheet == 0 ? sheet : sheet - 1;
+}
+
+void imp_meta_describe(const imp_meta *m, const char *file_name, int sheet_zero,
+                       imp_patent **patent, char *id, size_t n, int *image_index)
 {
     *patent = NULL;
-    id_from_name(file_name, id, n, image_index);
+    *image_index = index_of_sheet(imp_sheet_of(file_name, id, n), sheet_zero);
     if (!m)
         return;
     meta_image key = {.file_name = (char *)file_name};

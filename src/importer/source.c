@@ -89,12 +89,23 @@ static int emit_image(imp_ctx *x, imp_patent *p, const char *patent_id, int inde
     return imp__emit(x, it);
 }
 
-static int emit_plain(imp_ctx *x, const char *name, const char *origin, void *data, size_t len)
+/* Whether name is the D00000 sheet of patent id (then the patent's sheets
+ * are numbered from 0, as its XML would list them). */
+static int is_sheet_zero_of(const char *name, const char *id)
+{
+    char its[128];
+    return *id && imp_kind_of(name) == IMP_IMAGE && imp_sheet_of(name, its, sizeof its) == 0 &&
+           strcmp(its, id) == 0;
+}
+
+/* sheet_zero: the D00000 sheet of the image's patent is beside it. */
+static int emit_plain(imp_ctx *x, const char *name, int sheet_zero, const char *origin,
+                      void *data, size_t len)
 {
     imp_patent *p = NULL;
     char id[128];
     int index = -1;
-    imp_meta_describe(x->meta, name, &p, id, sizeof id, &index);
+    imp_meta_describe(x->meta, name, sheet_zero, &p, id, sizeof id, &index);
     /* The shard follows the patent, so that its drawings stay together. */
     if (!imp__mine(x, p && p->p.patent_id ? p->p.patent_id : *id ? id : name)) {
         imp_patent_unref(p);
@@ -344,6 +355,18 @@ static int find_in_group(group *g, const char *figure, void **data, size_t *len)
     return 0;
 }
 
+/* Whether the group holds the D00000 sheet of the patent name belongs to. */
+static int group_has_sheet_zero(const group *g, const char *name)
+{
+    char id[128];
+    if (imp_sheet_of(name, id, sizeof id) < 0)
+        return 0;
+    for (size_t i = 0; i < g->n; i++)
+        if (is_sheet_zero_of(base_name(g->m[i].name), id))
+            return 1;
+    return 0;
+}
+
 /* An XML's drawings first, whichever order the archive had; then the images
  * no XML named, as plain images. */
 static void flush_group(imp_ctx *x, group *g, const char *origin)
@@ -360,7 +383,8 @@ static void flush_group(imp_ctx *x, group *g, const char *origin)
         member *m = &g->m[i];
         if (m->data && !m->claimed && is_image(m->name) && !imp__stopping(x)) {
             snprintf(what, sizeof what, "%s!%s", origin, m->name);
-            emit_plain(x, base_name(m->name), what, m->data, m->len);
+            emit_plain(x, base_name(m->name), group_has_sheet_zero(g, base_name(m->name)), what,
+                       m->data, m->len);
             m->data = NULL;
         }
     }
@@ -511,6 +535,8 @@ typedef struct claims {
     char dir[PATH_MAX];
     char **names;
     size_t n, cap;
+    char **zero;                 /* patents whose D00000 sheet is in dir */
+    size_t n_zero, cap_zero;
     int valid;
 } claims;
 
@@ -518,8 +544,35 @@ static void claims_clear(claims *c)
 {
     for (size_t i = 0; i < c->n; i++)
         free(c->names[i]);
-    c->n = 0;
+    for (size_t i = 0; i < c->n_zero; i++)
+        free(c->zero[i]);
+    c->n = c->n_zero = 0;
     c->valid = 0;
+}
+
+static void claims_free(claims *c)
+{
+    claims_clear(c);
+    free(c->names);
+    free(c->zero);
+}
+
+/* Note that the directory holds name, when it is a patent's D00000 sheet. */
+static void note_sheet_zero(claims *c, const char *name)
+{
+    char id[128];
+    if (!is_image(name) || imp_sheet_of(name, id, sizeof id) != 0)
+        return;
+    if (c->n_zero == c->cap_zero) {
+        size_t cap = c->cap_zero ? 2 * c->cap_zero : 16;
+        char **p = realloc(c->zero, cap * sizeof *p);
+        if (!p)
+            return; /* numbered as without it: no worse than before */
+        c->zero = p;
+        c->cap_zero = cap;
+    }
+    if ((c->zero[c->n_zero] = strdup(id)))
+        c->n_zero++;
 }
 
 static int collect_figures(void *ctx, const us_doc *d)
@@ -543,7 +596,9 @@ static int collect_figures(void *ctx, const us_doc *d)
     return 0;
 }
 
-static int claimed(claims *c, const char *dir, const char *name)
+/* Read the directory's XML files' drawing names (and its D00000 sheets),
+ * unless it is the one cached. */
+static void claims_load(claims *c, const char *dir)
 {
     if (!c->valid || strcmp(c->dir, dir) != 0) {
         claims_clear(c);
@@ -556,6 +611,7 @@ static int claimed(claims *c, const char *dir, const char *name)
             void *data;
             size_t len;
             ds_err err = {0};
+            note_sheet_zero(c, de->d_name);
             if (!is_xml(de->d_name) ||
                 (size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path ||
                 read_whole(path, 1u << 30, &data, &len, &err) != 0)
@@ -566,8 +622,26 @@ static int claimed(claims *c, const char *dir, const char *name)
         if (d)
             closedir(d);
     }
+}
+
+static int claimed(claims *c, const char *dir, const char *name)
+{
+    claims_load(c, dir);
     for (size_t i = 0; i < c->n; i++)
         if (strcasecmp(c->names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether dir holds the D00000 sheet of the patent name belongs to. */
+static int sheet_zero_beside(claims *c, const char *dir, const char *name)
+{
+    char id[128];
+    if (imp_sheet_of(name, id, sizeof id) < 0)
+        return 0;
+    claims_load(c, dir);
+    for (size_t i = 0; i < c->n_zero; i++)
+        if (strcmp(c->zero[i], id) == 0)
             return 1;
     return 0;
 }
@@ -600,7 +674,8 @@ static int on_file(void *ctx, const char *path, const char *rel, const struct st
         if (read_whole(path, MAX_IMAGE_BYTES, &data, &len, &err) != 0)
             imp__fail(x, rel, err.msg);
         else
-            emit_plain(x, name, rel, data, len);
+            emit_plain(x, name, sheet_zero_beside(&w->claims, *dir ? dir : ".", name), rel, data,
+                       len);
     } else if (!(is_metadata(name) && strchr(rel, '/') == NULL)) {
         imp__count_ignored(x);
     }
@@ -633,8 +708,7 @@ static int read_directory(imp_ctx *x, const char *path, ds_err *err)
         x->meta = own;
     walk_ctx w = {.x = x};
     int rc = arc_walk(path, on_file, on_skip, &w, err);
-    claims_clear(&w.claims);
-    free(w.claims.names);
+    claims_free(&w.claims);
     x->meta = saved;
     imp_meta_free(own);
     return rc < 0 ? -1 : 0;
@@ -686,7 +760,12 @@ int imp_source_read(imp_ctx *x, const char *path, ds_err *err)
         size_t len;
         if (read_whole(path, MAX_IMAGE_BYTES, &data, &len, err) != 0)
             return ds_wrap(err, "%s: ", path);
-        emit_plain(x, name, path, data, len);
+        claims c = {0};
+        char dir[PATH_MAX];
+        dir_of(path, dir, sizeof dir);
+        int zero = sheet_zero_beside(&c, *dir ? dir : ".", name);
+        claims_free(&c);
+        emit_plain(x, name, zero, path, data, len);
     } else {
         return ds_fail(err, DS_EUNSUPPORTED,
                        "%s: not a folder, an archive (.tar, .zip, ...), USPTO XML or an image",

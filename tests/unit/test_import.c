@@ -825,11 +825,11 @@ static void test_metadata_formats(void)
     imp_patent *p = NULL;
     char id[64];
     int index = -1;
-    imp_meta_describe(m, "x,\"y\".png", &p, id, sizeof id, &index);
+    imp_meta_describe(m, "x,\"y\".png", 0, &p, id, sizeof id, &index);
     CHECK(p && !strcmp(p->p.patent_id, "D1") && p->p.title && !strcmp(p->p.title, "multi\nline"));
     CHECK(index == 2);
     imp_patent_unref(p);
-    imp_meta_describe(m, "USD0000042-20200101-D00003.TIF", &p, id, sizeof id, &index);
+    imp_meta_describe(m, "USD0000042-20200101-D00003.TIF", 0, &p, id, sizeof id, &index);
     CHECK(!p && !strcmp(id, "D0000042") && index == 2);
     imp_meta_free(m);
 
@@ -838,7 +838,7 @@ static void test_metadata_formats(void)
                        "{\"patent_id\": \"D2\", \"title\": \"Cup\"}\n";
     ds_test_write_file(path, json, strlen(json));
     CHECKF(imp_meta_load(path, &m, &err) == 0, "%s", err.msg);
-    imp_meta_describe(m, "a.png", &p, id, sizeof id, &index);
+    imp_meta_describe(m, "a.png", 0, &p, id, sizeof id, &index);
     CHECK(p && p->p.grant_term == 15 && p->p.title && !strcmp(p->p.title, "Cup"));
     imp_patent_unref(p);
     imp_meta_free(m);
