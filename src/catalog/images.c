@@ -388,6 +388,39 @@ out:
     return rc;
 }
 
+int cat_image_set_patent(cat_db *db, int64_t coll, const char *file_name,
+                         const char *patent_id, int image_index, ds_err *err)
+{
+    int ok = 0;
+    sqlite3_stmt *st = NULL;
+    cat__lock(db);
+    if (cat__write_begin(db, err) < 0)
+        goto out;
+    /* Prepared each time: it runs once per image a metadata rerun names. */
+    if (sqlite3_prepare_v2(db->db,
+                           "UPDATE images SET patent_id = ?3, image_index = ?4 WHERE "
+                           "collection_id = ?1 AND file_name = ?2 AND patent_id IS NULL",
+                           -1, &st, NULL) != SQLITE_OK) {
+        cat__sqlfail(db, err, "catalog: giving an image its patent");
+        goto end;
+    }
+    sqlite3_bind_int64(st, 1, coll);
+    cat__bind_text(st, 2, file_name);
+    cat__bind_text(st, 3, patent_id);
+    sqlite3_bind_int(st, 4, image_index);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        cat__sqlfail(db, err, "catalog: giving an image its patent");
+    else
+        ok = 1;
+end:
+    sqlite3_finalize(st);
+    if (cat__write_end(db, ok, err) < 0)
+        ok = 0;
+out:
+    cat__unlock(db);
+    return ok ? 0 : -1;
+}
+
 int cat_image_delete(cat_db *db, int64_t id, ds_err *err)
 {
     int ok = 0;

@@ -46,6 +46,8 @@ typedef struct imp_item {
     int failed;                  /* err says why */
     ds_err err;
     int patent_only;             /* no image: only the patent is stored */
+    int attach;                  /* patent_only, its image stored under its
+                                    file_name: give that row its patent */
 } imp_item;
 
 void imp_item_free(imp_item *it);

@@ -251,7 +251,10 @@ int imp__emit(imp_ctx *x, imp_item *it)
         }
         if (known != CAT_KNOWN_NOT) {
             COUNT(skipped);
-            if (!it->patent) {
+            /* Stored under its name, maybe without the patent a metadata
+             * file now gives it: the writer attaches the patent. */
+            it->attach = known == CAT_KNOWN_FILE_NAME && pid && *pid;
+            if (!it->patent && !it->attach) {
                 imp_item_free(it);
                 return 0;
             }
@@ -528,6 +531,20 @@ static void store_patents(imp_ctx *x, imp_batch *b)
     }
 }
 
+/* Images stored before their patent was known get it now. */
+static void attach_patents(imp_ctx *x, imp_batch *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        imp_item *it = b->items[i];
+        if (!it->attach)
+            continue;
+        ds_err err = {0};
+        const char *pid = it->patent ? it->patent->p.patent_id : it->patent_id;
+        if (eng_attach_patent(x->e, x->collection, it->file_name, pid, it->image_index, &err) != 0)
+            record_failure(x, it->origin, err.msg, 1);
+    }
+}
+
 static void write_batch(imp_ctx *x, imp_batch *b)
 {
     eng_store_item st[256];
@@ -559,8 +576,10 @@ static void write_batch(imp_ctx *x, imp_batch *b)
         src[n++] = it;
     }
     store_images(x, st, src, n);
-    if (!x->storage_full)
+    if (!x->storage_full) {
         store_patents(x, b);
+        attach_patents(x, b);
+    }
     pthread_mutex_lock(&x->lock);
     x->prog.write_ms += imp_now_ms() - t0;
     imp_progress p = x->prog;

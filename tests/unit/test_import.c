@@ -1857,6 +1857,38 @@ static void test_patent_fields_when_images_skipped(void)
     cat_patent_clear(&p);
 }
 
+/* A --metadata rerun on images imported without it gives them their
+ * patent: the images are there, their patent_id is not. */
+static void test_metadata_rerun_attaches_patent(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    if (on_milvus())
+        SKIP("rows in Milvus are not updated in place");
+    char script[2000], cwd[600], args[1600], *err = NULL;
+    snprintf(script, sizeof script,
+             "mkdir -p late && cp '%s/" IMG "quad.png' late/a.png && "
+             "printf 'file_name,patent_id,title\\na.png,D0999998,Stool\\n' > late.csv",
+             getcwd(cwd, sizeof cwd) ? cwd : ".");
+    CHECKF(in_tmp(script) == 0, "could not lay out the folder");
+    snprintf(args, sizeof args, "%s/late", ds_test_tmpdir);
+    int st = import("late-data", args, NULL);
+    snprintf(args, sizeof args, "%s/late --metadata %s/late.csv", ds_test_tmpdir, ds_test_tmpdir);
+    st = st ? st : import("late-data", args, &err);
+    CHECKF(st == 0, "exit %d:\n%s", st, err ? err : "");
+    free(err);
+    cat_patent p;
+    CHECKF(patent_row("late-data", "D0999998", &p) == 0 && p.title && !strcmp(p.title, "Stool"),
+           "no patent row D0999998 with its title");
+    cat_patent_clear(&p);
+    snapshot s;
+    if (snap("late-data", &s) == 0) {
+        CHECKF(s.n == 1 && !strncmp(s.rows[0].key, "a.png|D0999998|", 15), "%zu rows: %s", s.n,
+               s.n ? s.rows[0].key : "");
+        snap_free(&s);
+    }
+}
+
 /* USPTO-named drawings without their XML: D00000 and D00001 are two
  * drawings, numbered as the XML would (its order in <drawings>). */
 static void test_sheet_zero_without_xml(void)
@@ -1904,5 +1936,6 @@ const ds_test import_tests[] = {
     {"same_name_two_folders", test_same_name_two_folders},
     {"patent_fields_when_images_skipped", test_patent_fields_when_images_skipped},
     {"sheet_zero_without_xml", test_sheet_zero_without_xml},
+    {"metadata_rerun_attaches_patent", test_metadata_rerun_attaches_patent},
     {0},
 };
