@@ -34,6 +34,10 @@
 #define MAX_IMAGE_BYTES (256u << 20)  /* one drawing or photo */
 #define GROUP_MAX_BYTES (512u << 20)  /* members of one archive directory held at once */
 #define GROUP_MAX_MEMBERS 4096
+/* Archives opened inside archives: a zip wrapping the weekly tar of ZIPs is
+ * two deep. Deeper ones are failures, not opened (each level is read whole
+ * into memory). */
+#define MAX_NESTING 2
 
 /* ---- names ---------------------------------------------------------------- */
 
@@ -171,7 +175,9 @@ typedef struct doc_ctx {
     const char *origin;          /* the XML's name, for messages */
     const char *dir;             /* on disk: the XML's directory */
     group *g;                    /* in an archive: its directory's members */
-    int weekly;                  /* on disk, a file of many documents */
+    int weekly;                  /* a file of many documents (ipgYYMMDD.xml,
+                                    on disk or in its zip): the text of a
+                                    week, its drawings shipped apart */
     double callback_ms;          /* time spent in the callback, not parsing */
 } doc_ctx;
 
@@ -210,8 +216,8 @@ static int on_doc(void *ctx, const us_doc *d)
     snprintf(what, sizeof what, "%s#%d", dc->origin, d->index + 1);
     int rc = 0;
     if (!d->grant) {
-        if (d->error->code == DS_EUNSUPPORTED && d->root)
-            imp__count_other_doc(x); /* a sequence listing, ... */
+        if (us_doc_passed_over(d))
+            imp__count_other_doc(x); /* a sequence listing */
         else
             imp__fail(x, what, d->error->msg);
         goto out;
@@ -246,7 +252,7 @@ static int on_doc(void *ctx, const us_doc *d)
         size_t len = 0;
         int found = dc->g ? find_in_group(dc->g, fig, &data, &len)
                           : find_on_disk(dc->dir, fig, &data, &len, &why) == 0;
-        if (!found && dc->weekly && why.code == DS_ENOTFOUND) {
+        if (!found && dc->weekly && (dc->g || why.code == DS_ENOTFOUND)) {
             imp__count_absent(x); /* the text of a week; its drawings come apart */
             continue;
         }
@@ -285,7 +291,7 @@ static void parse_xml(imp_ctx *x, const char *buf, size_t len, const char *origi
                       const char *dir, group *g)
 {
     doc_ctx dc = {.x = x, .origin = origin, .dir = dir, .g = g};
-    dc.weekly = !g && many_documents(buf, len);
+    dc.weekly = many_documents(buf, len);
     ds_err err = {0};
     double t0 = imp_now_ms();
     if (us_parse_buffer(buf, len, on_doc, &dc, &err) < 0 && !imp__stopping(x))
@@ -443,7 +449,7 @@ static void printable(char *s)
 }
 
 /* A ZIP (or tar) inside an archive: read whole, opened from memory. */
-static void read_nested(imp_ctx *x, void *data, size_t len, const char *origin)
+static void read_nested(imp_ctx *x, void *data, size_t len, const char *origin, int depth)
 {
     arc_reader *inner = NULL;
     ds_err err = {0};
@@ -451,7 +457,7 @@ static void read_nested(imp_ctx *x, void *data, size_t len, const char *origin)
         imp__fail(x, origin, err.msg);
         return;
     }
-    read_archive(x, inner, origin, 1, NULL);
+    read_archive(x, inner, origin, depth, NULL);
     arc_close(inner);
 }
 
@@ -476,7 +482,11 @@ static void read_archive(imp_ctx *x, arc_reader *r, const char *origin, int dept
             continue;
         }
         const char *name = base_name(m.name);
-        int nested = is_archive(name) && depth == 0;
+        int nested = is_archive(name);
+        if (nested && depth >= MAX_NESTING) {
+            imp__fail(x, what, "an archive this deep inside archives is not opened");
+            continue;
+        }
         if (!nested && !is_xml(name) && !is_image(name)) {
             imp__count_ignored(x);
             continue;
@@ -488,7 +498,7 @@ static void read_archive(imp_ctx *x, arc_reader *r, const char *origin, int dept
             break; /* the reader is unusable after a failed read */
         }
         if (nested) {
-            read_nested(x, data, len, what);
+            read_nested(x, data, len, what, depth + 1);
             free(data);
             continue;
         }

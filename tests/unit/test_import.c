@@ -1752,7 +1752,7 @@ static void test_http_batch_off(void)
 static int in_tmp(const char *script)
 {
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "cd '%s' && { %s ; } >/dev/null 2>&1", ds_test_tmpdir, script);
+    snprintf(cmd, sizeof cmd, "cd '%s' && { %s\n} >/dev/null 2>&1", ds_test_tmpdir, script);
     return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -1889,6 +1889,66 @@ static void test_metadata_rerun_attaches_patent(void)
     }
 }
 
+/* The USPTO's own forms: the weekly full text in its zip, a zip wrapping
+ * the weekly tar, a 2001 SGML PATDOC (a failure, not "passed over") and a
+ * sequence listing over the document size limit (passed over, as `uspto
+ * parse` does). */
+static void test_uspto_forms(void)
+{
+    char tar[600], script[4000], path[700], *err = NULL;
+    const char *dir = sample_dir();
+    if (!ds_test_model_dir() || !dir || sample_tar(tar, sizeof tar) != 0)
+        SKIP("no model or sample set");
+    snprintf(script, sizeof script,
+             "mkdir -p forms && cd forms && /usr/bin/python3 - <<'EOF'\n"
+             "import glob, zipfile\n"
+             "week = glob.glob('%s/ipgb*.xml')[0]\n"
+             "with zipfile.ZipFile('ipg221025.zip', 'w') as z: z.write(week, 'ipg221025.xml')\n"
+             "with zipfile.ZipFile('wrapped.zip', 'w') as z: z.write('%s', 'I20221025.tar')\n"
+             "open('sgml.xml', 'w').write('<?xml version=\"1.0\"?>\\n<!DOCTYPE PATDOC PUBLIC "
+             "\"-//USPTO//DTD ST.32 US PATENT GRANT V2.4 2000-09-20//EN\" []>\\n<PATDOC "
+             "DTD=\"2.4\"><SDOBI><B100><B110><DNUM><PDAT>D0436001</PDAT></DNUM></B110><B130>"
+             "<PDAT>S</B100></SDOBI></PATDOC>\\n')\n"
+             "one = open(glob.glob('%s/USD*/*.XML')[0]).read()\n"
+             "seq = '<?xml version=\"1.0\"?>\\n<sequence-cwu>' + 'A' * (65 << 20) + "
+             "'</sequence-cwu>\\n'\n"
+             "open('seq.xml', 'w').write(one + seq)\n"
+             "EOF\n",
+             dir, tar, dir);
+    CHECKF(in_tmp(script) == 0, "could not build the inputs");
+
+    snprintf(path, sizeof path, "%s/forms/ipg221025.zip", ds_test_tmpdir);
+    int st = import("forms-week", path, &err);
+    CHECKF(st == 0 && err && strstr(err, " 0 failed") && strstr(err, "6 design patents"),
+           "the weekly zip: exit %d:\n%s", st, err ? err : "");
+    free(err);
+
+    snprintf(path, sizeof path, "%s/forms/wrapped.zip", ds_test_tmpdir);
+    st = import("forms-wrapped", path, &err);
+    CHECKF(st == 0 && err && strstr(err, "6 design patents") && !strstr(err, " 0 stored"),
+           "the zip of the weekly tar: exit %d:\n%s", st, err ? err : "");
+    free(err);
+    char cmd[1400], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s uspto parse %s", ds_test_bin(), path);
+    st = ds_test_run(cmd, &out, &err);
+    CHECKF(st == 0 && err && strstr(err, "6 design"), "uspto parse of the zip of the tar: %d:\n%s",
+           st, err ? err : "");
+    free(out);
+    free(err);
+
+    snprintf(path, sizeof path, "%s/forms/sgml.xml", ds_test_tmpdir);
+    st = import("forms-sgml", path, &err);
+    CHECKF(st == 3 && err && strstr(err, "PATDOC v2.4 is SGML") && strstr(err, " 1 failed"),
+           "the SGML PATDOC: exit %d:\n%s", st, err ? err : "");
+    free(err);
+
+    snprintf(path, sizeof path, "%s/forms/seq.xml", ds_test_tmpdir);
+    st = import("forms-seq", path, &err);
+    CHECKF(st == 0 && err && strstr(err, " 0 failed") && strstr(err, "1 other documents"),
+           "the big sequence listing: exit %d:\n%s", st, err ? err : "");
+    free(err);
+}
+
 /* USPTO-named drawings without their XML: D00000 and D00001 are two
  * drawings, numbered as the XML would (its order in <drawings>). */
 static void test_sheet_zero_without_xml(void)
@@ -1937,5 +1997,6 @@ const ds_test import_tests[] = {
     {"patent_fields_when_images_skipped", test_patent_fields_when_images_skipped},
     {"sheet_zero_without_xml", test_sheet_zero_without_xml},
     {"metadata_rerun_attaches_patent", test_metadata_rerun_attaches_patent},
+    {"uspto_forms", test_uspto_forms},
     {0},
 };
