@@ -9,6 +9,7 @@
 #ifndef DS_IMPORTER_INTERNAL_H
 #define DS_IMPORTER_INTERNAL_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -96,6 +97,8 @@ typedef struct imp_ctx {
     ds_err fatal;                /* why, when stop came from an error */
     int storage_full;            /* the writer met DS_ENOSPACE: it writes no more */
     int input_size, dim;
+    char input_root[PATH_MAX];   /* the input being read (a folder, or a file's
+                                    folder): where symlinks may lead */
 } imp_ctx;
 
 /* Hand an item to the pipeline (ownership passes): skipped at once when the

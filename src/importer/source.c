@@ -123,14 +123,36 @@ static int emit_plain(imp_ctx *x, const char *name, int sheet_zero, const char *
 
 /* ---- files on disk ------------------------------------------------------------ */
 
-static int read_whole(const char *path, size_t max, void **data, size_t *len, ds_err *err)
+/* Open a file that may be a symbolic link: followed when within is NULL
+ * (the walk, or the check of the command line, already found it inside),
+ * else only when it resolves inside within (a drawing an XML names may be a
+ * link, which nothing checked yet). */
+static int open_within(const char *path, const char *within, ds_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (within ? O_NOFOLLOW : 0));
+    if (fd >= 0 || errno != ELOOP || !within)
+        return fd >= 0 ? fd
+                       : ds_fail(err, errno == ENOENT ? DS_ENOTFOUND : DS_EIO, "%s",
+                                 strerror(errno));
+    char real[PATH_MAX];
+    if (!realpath(path, real))
+        return ds_fail(err, DS_EIO, "a symbolic link that leads nowhere: %s", strerror(errno));
+    if (!imp_path_inside(real, within))
+        return ds_fail(err, DS_EINVAL, "a symbolic link leading out of the imported folder (to %s)",
+                       real);
+    fd = open(real, O_RDONLY | O_CLOEXEC);
+    return fd >= 0 ? fd : ds_fail(err, DS_EIO, "%s", strerror(errno));
+}
+
+static int read_whole(const char *path, const char *within, size_t max, void **data,
+                      size_t *len, ds_err *err)
 {
     *data = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open_within(path, within, err);
     struct stat st;
     if (fd < 0)
-        return ds_fail(err, errno == ENOENT ? DS_ENOTFOUND : DS_EIO, "%s", strerror(errno));
+        return -1;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return ds_fail(err, DS_EIO, "not a regular file");
@@ -185,13 +207,14 @@ static int find_in_group(group *g, const char *figure, void **data, size_t *len)
 
 /* The drawing file beside the XML: the exact name, else the one that
  * differs only in case (the XML says .TIF, the disk may say .tif). */
-static int find_on_disk(const char *dir, const char *figure, void **data, size_t *len,
-                        ds_err *err)
+static int find_on_disk(const char *dir, const char *within, const char *figure, void **data,
+                        size_t *len, ds_err *err)
 {
     char path[PATH_MAX];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, figure) >= sizeof path)
         return ds_fail(err, DS_EINVAL, "path too long");
-    if (read_whole(path, MAX_IMAGE_BYTES, data, len, err) == 0 || err->code != DS_ENOTFOUND)
+    if (read_whole(path, within, MAX_IMAGE_BYTES, data, len, err) == 0 ||
+        err->code != DS_ENOTFOUND)
         return *data ? 0 : -1;
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -199,7 +222,7 @@ static int find_on_disk(const char *dir, const char *figure, void **data, size_t
     while (d && (de = readdir(d)))
         if (strcasecmp(de->d_name, figure) == 0) {
             snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-            rc = read_whole(path, MAX_IMAGE_BYTES, data, len, err);
+            rc = read_whole(path, within, MAX_IMAGE_BYTES, data, len, err);
             break;
         }
     if (d)
@@ -251,7 +274,7 @@ static int on_doc(void *ctx, const us_doc *d)
         void *data = NULL;
         size_t len = 0;
         int found = dc->g ? find_in_group(dc->g, fig, &data, &len)
-                          : find_on_disk(dc->dir, fig, &data, &len, &why) == 0;
+                          : find_on_disk(dc->dir, x->input_root, fig, &data, &len, &why) == 0;
         if (!found && dc->weekly && (dc->g || why.code == DS_ENOTFOUND)) {
             imp__count_absent(x); /* the text of a week; its drawings come apart */
             continue;
@@ -546,6 +569,7 @@ typedef struct claims {
     char **names;
     size_t n, cap;
     char **zero;                 /* patents whose D00000 sheet is in dir */
+    const char *within;          /* where the XML files' links may lead */
     size_t n_zero, cap_zero;
     int valid;
 } claims;
@@ -624,7 +648,7 @@ static void claims_load(claims *c, const char *dir)
             note_sheet_zero(c, de->d_name);
             if (!is_xml(de->d_name) ||
                 (size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path ||
-                read_whole(path, 1u << 30, &data, &len, &err) != 0)
+                read_whole(path, c->within, 1u << 30, &data, &len, &err) != 0)
                 continue;
             us_parse_buffer(data, len, collect_figures, c, &err);
             free(data);
@@ -681,7 +705,7 @@ static int on_file(void *ctx, const char *path, const char *rel, const struct st
         void *data;
         size_t len;
         ds_err err = {0};
-        if (read_whole(path, MAX_IMAGE_BYTES, &data, &len, &err) != 0)
+        if (read_whole(path, NULL, MAX_IMAGE_BYTES, &data, &len, &err) != 0)
             imp__fail(x, rel, err.msg);
         else
             emit_plain(x, name, sheet_zero_beside(&w->claims, *dir ? dir : ".", name), rel, data,
@@ -716,7 +740,7 @@ static int read_directory(imp_ctx *x, const char *path, ds_err *err)
     imp_meta *saved = x->meta;
     if (own)
         x->meta = own;
-    walk_ctx w = {.x = x};
+    walk_ctx w = {.x = x, .claims = {.within = x->input_root}};
     int rc = arc_walk(path, on_file, on_skip, &w, err);
     claims_free(&w.claims);
     x->meta = saved;
@@ -747,12 +771,24 @@ uint64_t imp_source_size(const char *path)
     return total;
 }
 
+/* The folder that links met while reading path may lead into: path's own,
+ * or for a file, the folder it is in. */
+static void set_input_root(imp_ctx *x, const char *path, int is_dir)
+{
+    if (!realpath(path, x->input_root))
+        snprintf(x->input_root, sizeof x->input_root, "%s", path);
+    char *slash = strrchr(x->input_root, '/');
+    if (!is_dir && slash)
+        *(slash == x->input_root ? slash + 1 : slash) = 0;
+}
+
 int imp_source_read(imp_ctx *x, const char *path, ds_err *err)
 {
     struct stat st;
     if (stat(path, &st) != 0)
         return ds_fail(err, errno == ENOENT ? DS_ENOTFOUND : DS_EIO, "%s: %s", path,
                        strerror(errno));
+    set_input_root(x, path, S_ISDIR(st.st_mode));
     if (S_ISDIR(st.st_mode))
         return read_directory(x, path, err);
     if (!S_ISREG(st.st_mode))
@@ -768,9 +804,10 @@ int imp_source_read(imp_ctx *x, const char *path, ds_err *err)
     } else if (is_image(name)) {
         void *data;
         size_t len;
-        if (read_whole(path, MAX_IMAGE_BYTES, &data, &len, err) != 0)
-            return ds_wrap(err, "%s: ", path);
-        claims c = {0};
+        /* The caller names the path with the error. */
+        if (read_whole(path, NULL, MAX_IMAGE_BYTES, &data, &len, err) != 0)
+            return -1;
+        claims c = {.within = x->input_root};
         char dir[PATH_MAX];
         dir_of(path, dir, sizeof dir);
         int zero = sheet_zero_beside(&c, *dir ? dir : ".", name);

@@ -1949,6 +1949,47 @@ static void test_uspto_forms(void)
     free(err);
 }
 
+/* Symbolic links that stay inside the imported folder are followed when
+ * read, as the walk follows them: a drawing of a USD folder that is a link
+ * into the folder, a plain image that is one, and a link given on the
+ * command line. A drawing linked from outside the folder is refused. */
+static void test_symlinks_inside_folder(void)
+{
+    char one[600], id[32], script[4000], path[700], *err = NULL;
+    if (!ds_test_model_dir() || sample_patent(0, one, sizeof one, id, sizeof id) != 0)
+        SKIP("no model or sample set");
+    snprintf(script, sizeof script,
+             "mkdir -p links/store links/USD && cp '%s'/*.TIF links/store/ && "
+             "cp '%s'/*.XML links/USD/ && for f in links/store/*.TIF; do "
+             "ln -s ../store/$(basename $f) links/USD/$(basename $f); done && "
+             "ln -s store/$(ls links/store | head -1) links/alias.TIF && "
+             "mkdir -p outside/USD && cp '%s'/*.XML outside/USD/ && for f in links/store/*.TIF; do "
+             "ln -s ../../links/store/$(basename $f) outside/USD/$(basename $f); done",
+             one, one, one);
+    CHECKF(in_tmp(script) == 0, "could not lay out the folders");
+    snprintf(path, sizeof path, "%s/links", ds_test_tmpdir);
+    int st = import("links-data", path, &err);
+    CHECKF(st == 0 && err && !strstr(err, "symbolic") && strstr(err, "1 design patents") &&
+               !strstr(err, " 0 stored"),
+           "exit %d:\n%s", st, err ? err : "");
+    free(err);
+    cat_patent p;
+    CHECKF(patent_row("links-data", id, &p) == 0 && p.title, "no row for %s", id);
+    cat_patent_clear(&p);
+
+    snprintf(path, sizeof path, "%s/links/alias.TIF", ds_test_tmpdir);
+    st = import("links-one", path, &err);
+    CHECKF(st == 0 && err && strstr(err, " 1 stored"), "a link named on the command line: %d:\n%s",
+           st, err ? err : "");
+    free(err);
+
+    snprintf(path, sizeof path, "%s/outside", ds_test_tmpdir);
+    st = import("links-out", path, &err);
+    CHECKF(st == 3 && err && strstr(err, "out of the imported folder") && strstr(err, " 0 stored"),
+           "drawings linked from outside: exit %d:\n%s", st, err ? err : "");
+    free(err);
+}
+
 /* USPTO-named drawings without their XML: D00000 and D00001 are two
  * drawings, numbered as the XML would (its order in <drawings>). */
 static void test_sheet_zero_without_xml(void)
@@ -1998,5 +2039,6 @@ const ds_test import_tests[] = {
     {"sheet_zero_without_xml", test_sheet_zero_without_xml},
     {"metadata_rerun_attaches_patent", test_metadata_rerun_attaches_patent},
     {"uspto_forms", test_uspto_forms},
+    {"symlinks_inside_folder", test_symlinks_inside_folder},
     {0},
 };
