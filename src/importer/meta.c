@@ -7,7 +7,9 @@
  * file_name and image_index. A row with a file_name says which patent an
  * image belongs to; a row's patent fields describe its patent_id. Unknown
  * columns are refused (a misspelt column would otherwise be dropped
- * silently), and dates must be yyyy-mm-dd or yyyymmdd.
+ * silently), dates must be real ones written yyyy-mm-dd or yyyymmdd, and
+ * the text must be UTF-8 (the catalog and the API hold UTF-8: other bytes
+ * would make the fields vanish from JSON answers).
  */
 #include "importer/importer_internal.h"
 
@@ -96,8 +98,11 @@ static int iso_date(const char *s, char *out)
         ;
     else
         return -1;
-    if (y < 1790 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
-        return -1;
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1790 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31 ||
+        d > days[m - 1] + (m == 2 && leap))
+        return -1; /* 2021-02-30 too: the XML path refuses it as well */
     snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
     return 0;
 }
@@ -338,7 +343,9 @@ static int load_json(imp_meta *m, const char *text, size_t len, ds_err *err)
     json_t *all = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (all) {
         int rc = 0;
-        if (!json_is_array(all))
+        if (json_is_object(all)) /* JSON lines of one record */
+            rc = json_row(m, all, 1, err);
+        else if (!json_is_array(all))
             rc = ds_fail(err, DS_EFORMAT, "metadata JSON: expected an array of objects");
         for (size_t i = 0; rc == 0 && i < json_array_size(all); i++)
             rc = json_row(m, json_array_get(all, i), (int)i + 1, err);
@@ -365,6 +372,40 @@ static int load_json(imp_meta *m, const char *text, size_t len, ds_err *err)
 }
 
 /* ---- loading and looking up ---------------------------------------------- */
+
+/* The length of the well-formed UTF-8 sequence at s (n bytes left), or 0:
+ * no overlong forms, no surrogates, nothing past U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t k = s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+             : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+    if (!k || k > n)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
+        (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
+        return 0;
+    return k;
+}
+
+/* The line (from 1) of the first byte that is not UTF-8, or 0 when all is. */
+static int line_not_utf8(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    int line = 1;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(s + i, len - i);
+        if (!k)
+            return line;
+        line += s[i] == '\n';
+        i += k;
+    }
+    return 0;
+}
 
 static int by_image_name(const void *a, const void *b)
 {
@@ -413,6 +454,12 @@ int imp_meta_load(const char *path, imp_meta **out, ds_err *err)
     if (memchr(text, 0, len)) {
         free(text);
         return ds_fail(err, DS_EFORMAT, "metadata %s: a NUL byte: not text", path);
+    }
+    int bad_line = line_not_utf8(text, len);
+    if (bad_line) {
+        free(text);
+        return ds_fail(err, DS_EFORMAT, "metadata %s: line %d: not UTF-8 (save the file as "
+                                        "UTF-8)", path, bad_line);
     }
     imp_meta *m = calloc(1, sizeof *m);
     char *body = text + (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0);

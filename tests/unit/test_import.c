@@ -1990,6 +1990,120 @@ static void test_symlinks_inside_folder(void)
     free(err);
 }
 
+/* Metadata that is not UTF-8 and impossible dates are refused, naming the
+ * line; a JSON-lines file of one record is read. */
+static void test_metadata_checks(void)
+{
+    char path[600];
+    imp_meta *m = NULL;
+    ds_err err = {0};
+    snprintf(path, sizeof path, "%s/checks.csv", ds_test_tmpdir);
+    static const struct {
+        const char *text, *why;
+    } bad[] = {
+        {"patent_id,title\nD1,ok\nD2,Caf\xe9 chair\n", "line 3: not UTF-8"},
+        {"patent_id,pub_date\nD1,2021-02-30\n", "line 2: pub_date \"2021-02-30\" is not a date"},
+        {"patent_id,filing_date\nD1,20190229\n", "is not a date"},
+        {"[{\"patent_id\": \"D1\", \"pub_date\": \"2021-04-31\"}]", "is not a date"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ds_test_write_file(path, bad[i].text, strlen(bad[i].text));
+        memset(&err, 0, sizeof err);
+        CHECKF(imp_meta_load(path, &m, &err) == -1, "case %zu loaded", i);
+        CHECK_MSG(err, bad[i].why);
+        imp_meta_free(m);
+        m = NULL;
+    }
+    const char *leap = "patent_id,pub_date\nD1,2020-02-29\n";
+    ds_test_write_file(path, leap, strlen(leap));
+    CHECKF(imp_meta_load(path, &m, &err) == 0, "29 February 2020: %s", err.msg);
+    imp_meta_free(m);
+
+    const char *one = "{\"file_name\": \"a.png\", \"patent_id\": \"D7\", \"title\": \"Vase\"}\n";
+    snprintf(path, sizeof path, "%s/one.jsonl", ds_test_tmpdir);
+    ds_test_write_file(path, one, strlen(one));
+    memset(&err, 0, sizeof err);
+    CHECKF(imp_meta_load(path, &m, &err) == 0, "one JSON line: %s", err.msg);
+    imp_patent *p = NULL;
+    char id[64];
+    int index = -1;
+    if (m)
+        imp_meta_describe(m, "a.png", 0, &p, id, sizeof id, &index);
+    CHECK(p && p->p.title && !strcmp(p->p.title, "Vase"));
+    imp_patent_unref(p);
+    imp_meta_free(m);
+}
+
+/* The folder and tar forms of one week count alike: --metadata-only looks
+ * for no drawings in either, and --shard leaves the same number to the
+ * other shards. (Dry runs: the counting is what is under test.) */
+static void test_folder_and_tar_count_alike(void)
+{
+    char folders[8192], tar[600];
+    if (!sample_dir() || sample_folders(folders, sizeof folders) != 0 ||
+        sample_tar(tar, sizeof tar) != 0)
+        SKIP("no sample set");
+    static const char *const modes[] = {"--metadata-only", "--shard 0/2", "--shard 1/2"};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        char cmd[9000], *a = NULL, *b = NULL;
+        snprintf(cmd, sizeof cmd, "%s import --dry-run %s%s --data %s/dry2", ds_test_bin(),
+                 modes[i], folders, ds_test_tmpdir);
+        int st = ds_test_run(cmd, NULL, &a);
+        snprintf(cmd, sizeof cmd, "%s import --dry-run %s %s --data %s/dry2", ds_test_bin(),
+                 modes[i], tar, ds_test_tmpdir);
+        st |= ds_test_run(cmd, NULL, &b);
+        const char *da = a ? strstr(a, "done: ") : NULL, *db = b ? strstr(b, "done: ") : NULL;
+        const char *sa = a ? strstr(a, "left to other shards") : NULL;
+        const char *sb = b ? strstr(b, "left to other shards") : NULL;
+        long na = da ? strtol(da + 6, NULL, 10) : -1, nb = db ? strtol(db + 6, NULL, 10) : -2;
+        CHECKF(st == 0 && na == nb, "%s: folders %ld to import, tar %ld:\n%s\n%s", modes[i], na,
+               nb, a ? a : "", b ? b : "");
+        if (i == 0)
+            CHECKF(na == 0, "--metadata-only: %ld images to import", na);
+        /* "N patents or images left to other shards": the same N. */
+        while (sa && sa > a && sa[-1] != ':')
+            sa--;
+        while (sb && sb > b && sb[-1] != ':')
+            sb--;
+        CHECKF(i == 0 || (sa && sb && strtol(sa, NULL, 10) == strtol(sb, NULL, 10)),
+               "%s: left to other shards differ:\n%s\n%s", modes[i], a ? a : "", b ? b : "");
+        free(a);
+        free(b);
+    }
+}
+
+/* A directory of an archive with more than 4,096 members: a design XML at
+ * its end still finds its drawings at its start. */
+static void test_big_archive_directory(void)
+{
+    char one[600], id[32], script[4000], path[700], *err = NULL;
+    if (!ds_test_model_dir() || sample_patent(0, one, sizeof one, id, sizeof id) != 0)
+        SKIP("no model or sample set");
+    snprintf(script, sizeof script,
+             "/usr/bin/python3 - <<'EOF'\n"
+             "import glob, os, zipfile\n"
+             "src = '%s'\n"
+             "seq = '<?xml version=\"1.0\"?>\\n<sequence-cwu>ACGT</sequence-cwu>\\n'\n"
+             "with zipfile.ZipFile('bigdir.zip', 'w') as z:\n"
+             "    for f in sorted(glob.glob(src + '/*.TIF')): z.write(f, 'week/' + os.path.basename(f))\n"
+             "    for i in range(4200): z.writestr('week/seq%%05d.xml' %% i, seq)\n"
+             "    for f in glob.glob(src + '/*.XML'): z.write(f, 'week/' + os.path.basename(f))\n"
+             "EOF\n",
+             one);
+    CHECKF(in_tmp(script) == 0, "could not build the zip");
+    snprintf(path, sizeof path, "%s/bigdir.zip", ds_test_tmpdir);
+    int st = import("bigdir-data", path, &err);
+    CHECKF(st == 0 && err && strstr(err, " 0 failed") && strstr(err, "1 design patents"),
+           "exit %d:\n%s", st, err ? err : "");
+    free(err);
+    if (!on_milvus()) {
+        cat_patent p;
+        CHECKF(patent_row("bigdir-data", id, &p) == 0 && p.title && p.image_count > 0,
+               "no row for %s", id);
+        cat_patent_clear(&p);
+    }
+}
+
 /* USPTO-named drawings without their XML: D00000 and D00001 are two
  * drawings, numbered as the XML would (its order in <drawings>). */
 static void test_sheet_zero_without_xml(void)
@@ -2040,5 +2154,8 @@ const ds_test import_tests[] = {
     {"metadata_rerun_attaches_patent", test_metadata_rerun_attaches_patent},
     {"uspto_forms", test_uspto_forms},
     {"symlinks_inside_folder", test_symlinks_inside_folder},
+    {"metadata_checks", test_metadata_checks},
+    {"folder_and_tar_count_alike", test_folder_and_tar_count_alike},
+    {"big_archive_directory", test_big_archive_directory},
     {0},
 };
