@@ -205,6 +205,20 @@ typedef struct doc_ctx {
 
 static int find_in_group(group *g, const char *figure, void **data, size_t *len);
 
+/* The drawings of a document that is not read further (another shard's
+ * patent, or --metadata-only) are still its own: taken out of the archive
+ * directory's members so that they are not imported as plain images, as
+ * the walk of a folder leaves the drawings an XML names. */
+static void claim_in_group(group *g, const us_grant *gr)
+{
+    for (int i = 0; g && i < gr->n_figures; i++) {
+        void *data = NULL;
+        size_t len = 0;
+        if (find_in_group(g, gr->figures[i], &data, &len))
+            free(data);
+    }
+}
+
 /* The drawing file beside the XML: the exact name, else the one that
  * differs only in case (the XML says .TIF, the disk may say .tif). */
 static int find_on_disk(const char *dir, const char *within, const char *figure, void **data,
@@ -257,8 +271,11 @@ static int on_doc(void *ctx, const us_doc *d)
     }
     if (!imp__mine(x, p->p.patent_id)) {
         imp_patent_unref(p);    /* another machine's: its drawings are not read */
+        claim_in_group(dc->g, gr);
         goto out;
     }
+    if (x->opt->metadata_only)
+        claim_in_group(dc->g, gr);
     imp__count_patent(x);
     int emitted = 0;
     for (int i = 0; i < gr->n_figures && rc == 0 && !x->opt->metadata_only; i++) {
