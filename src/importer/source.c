@@ -33,7 +33,11 @@
 
 #define MAX_IMAGE_BYTES (256u << 20)  /* one drawing or photo */
 #define GROUP_MAX_BYTES (512u << 20)  /* members of one archive directory held at once */
-#define GROUP_MAX_MEMBERS 4096
+/* Members of one archive directory held at once: a zip may hold a week's
+ * drawings and XML side by side in one directory, thousands of them, and an
+ * XML must find its drawings whichever end of it they are at. The bytes
+ * are what bound the memory. */
+#define GROUP_MAX_MEMBERS (1u << 18)
 /* Archives opened inside archives: a zip wrapping the weekly tar of ZIPs is
  * two deep. Deeper ones are failures, not opened (each level is read whole
  * into memory). */
@@ -91,15 +95,6 @@ static int emit_image(imp_ctx *x, imp_patent *p, const char *patent_id, int inde
     ds_sha256_buf(data, len, digest);
     ds_sha256_hex(digest, it->hash);
     return imp__emit(x, it);
-}
-
-/* Whether name is the D00000 sheet of patent id (then the patent's sheets
- * are numbered from 0, as its XML would list them). */
-static int is_sheet_zero_of(const char *name, const char *id)
-{
-    char its[128];
-    return *id && imp_kind_of(name) == IMP_IMAGE && imp_sheet_of(name, its, sizeof its) == 0 &&
-           strcmp(its, id) == 0;
 }
 
 /* sheet_zero: the D00000 sheet of the image's patent is beside it. */
@@ -374,6 +369,77 @@ static void parse_xml_file(imp_ctx *x, const char *path, const char *origin)
 
 /* ---- archive directories ------------------------------------------------------ */
 
+/* The drawings the XML files of one directory name, so that the walk does
+ * not import them a second time as plain images. One directory is cached:
+ * the walk visits a directory's files together (split only by its
+ * subdirectories). */
+typedef struct claims {
+    char dir[PATH_MAX];
+    char **names;
+    size_t n, cap;
+    char **zero;                 /* patents whose D00000 sheet is in dir */
+    const char *within;          /* where the XML files' links may lead */
+    size_t n_zero, cap_zero;
+    int valid;
+} claims;
+
+static void claims_clear(claims *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->names[i]);
+    for (size_t i = 0; i < c->n_zero; i++)
+        free(c->zero[i]);
+    c->n = c->n_zero = 0;
+    c->valid = 0;
+}
+
+static void claims_free(claims *c)
+{
+    claims_clear(c);
+    free(c->names);
+    free(c->zero);
+}
+
+/* Note that the directory holds name, when it is a patent's D00000 sheet. */
+static void note_sheet_zero(claims *c, const char *name)
+{
+    char id[128];
+    if (!is_image(name) || imp_sheet_of(name, id, sizeof id) != 0)
+        return;
+    if (c->n_zero == c->cap_zero) {
+        size_t cap = c->cap_zero ? 2 * c->cap_zero : 16;
+        char **p = realloc(c->zero, cap * sizeof *p);
+        if (!p)
+            return; /* numbered as without it: no worse than before */
+        c->zero = p;
+        c->cap_zero = cap;
+    }
+    if ((c->zero[c->n_zero] = strdup(id)))
+        c->n_zero++;
+}
+
+static int collect_figures(void *ctx, const us_doc *d)
+{
+    claims *c = ctx;
+    if (!d->grant || d->grant->type != US_DESIGN)
+        return 0;
+    for (int i = 0; i < d->grant->n_figures; i++) {
+        if (c->n == c->cap) {
+            size_t cap = c->cap ? 2 * c->cap : 32;
+            char **p = realloc(c->names, cap * sizeof *p);
+            if (!p)
+                return 1;
+            c->names = p;
+            c->cap = cap;
+        }
+        if (!(c->names[c->n] = strdup(d->grant->figures[i])))
+            return 1;
+        c->n++;
+    }
+    return 0;
+}
+
+
 typedef struct member {
     char *name;
     void *data;
@@ -387,11 +453,20 @@ struct group {
     size_t n, cap, bytes;
 };
 
+/* A binary search: a directory may hold a whole week's drawings (the group
+ * is sorted by by_base_name while it is flushed). */
 static int find_in_group(group *g, const char *figure, void **data, size_t *len)
 {
-    for (size_t i = 0; i < g->n; i++)
-        if (g->m[i].data && !is_xml(g->m[i].name) &&
-            strcasecmp(base_name(g->m[i].name), figure) == 0) {
+    size_t lo = 0, hi = g->n;
+    while (lo < hi) { /* the first member not below figure */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcasecmp(base_name(g->m[mid].name), figure) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < g->n && strcasecmp(base_name(g->m[i].name), figure) == 0; i++)
+        if (g->m[i].data && !is_xml(g->m[i].name)) {
             *data = g->m[i].data; /* handed over to the item */
             *len = g->m[i].len;
             g->m[i].data = NULL;
@@ -401,16 +476,25 @@ static int find_in_group(group *g, const char *figure, void **data, size_t *len)
     return 0;
 }
 
-/* Whether the group holds the D00000 sheet of the patent name belongs to. */
-static int group_has_sheet_zero(const group *g, const char *name)
+/* Whether the patent name belongs to has its D00000 sheet in c->zero. */
+static int zero_listed(const claims *c, const char *name)
 {
     char id[128];
     if (imp_sheet_of(name, id, sizeof id) < 0)
         return 0;
-    for (size_t i = 0; i < g->n; i++)
-        if (is_sheet_zero_of(base_name(g->m[i].name), id))
+    for (size_t i = 0; i < c->n_zero; i++)
+        if (strcmp(c->zero[i], id) == 0)
             return 1;
     return 0;
+}
+
+/* Members by base name, case aside (then as stored): the order of the walk
+ * of a folder, and what find_in_group searches. */
+static int by_base_name(const void *a, const void *b)
+{
+    const char *x = base_name(((const member *)a)->name), *y = base_name(((const member *)b)->name);
+    int c = strcasecmp(x, y);
+    return c ? c : strcmp(x, y);
 }
 
 /* An XML's drawings first, whichever order the archive had; then the images
@@ -418,6 +502,11 @@ static int group_has_sheet_zero(const group *g, const char *name)
 static void flush_group(imp_ctx *x, group *g, const char *origin)
 {
     char what[2400];
+    claims zeros = {0};
+    if (g->n > 1)
+        qsort(g->m, g->n, sizeof *g->m, by_base_name);
+    for (size_t i = 0; i < g->n; i++)
+        note_sheet_zero(&zeros, base_name(g->m[i].name));
     for (size_t i = 0; i < g->n; i++) {
         member *m = &g->m[i];
         if (!is_xml(m->name) || imp__stopping(x))
@@ -429,7 +518,7 @@ static void flush_group(imp_ctx *x, group *g, const char *origin)
         member *m = &g->m[i];
         if (m->data && !m->claimed && is_image(m->name) && !imp__stopping(x)) {
             snprintf(what, sizeof what, "%s!%s", origin, m->name);
-            emit_plain(x, base_name(m->name), group_has_sheet_zero(g, base_name(m->name)), what,
+            emit_plain(x, base_name(m->name), zero_listed(&zeros, base_name(m->name)), what,
                        m->data, m->len);
             m->data = NULL;
         }
@@ -438,6 +527,7 @@ static void flush_group(imp_ctx *x, group *g, const char *origin)
         free(g->m[i].name);
         free(g->m[i].data);
     }
+    claims_free(&zeros);
     g->n = g->bytes = 0;
     g->dir[0] = 0;
 }
@@ -577,76 +667,6 @@ static void read_archive_file(imp_ctx *x, const char *path, const char *origin, 
 
 /* ---- directories --------------------------------------------------------------- */
 
-/* The drawings the XML files of one directory name, so that the walk does
- * not import them a second time as plain images. One directory is cached:
- * the walk visits a directory's files together (split only by its
- * subdirectories). */
-typedef struct claims {
-    char dir[PATH_MAX];
-    char **names;
-    size_t n, cap;
-    char **zero;                 /* patents whose D00000 sheet is in dir */
-    const char *within;          /* where the XML files' links may lead */
-    size_t n_zero, cap_zero;
-    int valid;
-} claims;
-
-static void claims_clear(claims *c)
-{
-    for (size_t i = 0; i < c->n; i++)
-        free(c->names[i]);
-    for (size_t i = 0; i < c->n_zero; i++)
-        free(c->zero[i]);
-    c->n = c->n_zero = 0;
-    c->valid = 0;
-}
-
-static void claims_free(claims *c)
-{
-    claims_clear(c);
-    free(c->names);
-    free(c->zero);
-}
-
-/* Note that the directory holds name, when it is a patent's D00000 sheet. */
-static void note_sheet_zero(claims *c, const char *name)
-{
-    char id[128];
-    if (!is_image(name) || imp_sheet_of(name, id, sizeof id) != 0)
-        return;
-    if (c->n_zero == c->cap_zero) {
-        size_t cap = c->cap_zero ? 2 * c->cap_zero : 16;
-        char **p = realloc(c->zero, cap * sizeof *p);
-        if (!p)
-            return; /* numbered as without it: no worse than before */
-        c->zero = p;
-        c->cap_zero = cap;
-    }
-    if ((c->zero[c->n_zero] = strdup(id)))
-        c->n_zero++;
-}
-
-static int collect_figures(void *ctx, const us_doc *d)
-{
-    claims *c = ctx;
-    if (!d->grant || d->grant->type != US_DESIGN)
-        return 0;
-    for (int i = 0; i < d->grant->n_figures; i++) {
-        if (c->n == c->cap) {
-            size_t cap = c->cap ? 2 * c->cap : 32;
-            char **p = realloc(c->names, cap * sizeof *p);
-            if (!p)
-                return 1;
-            c->names = p;
-            c->cap = cap;
-        }
-        if (!(c->names[c->n] = strdup(d->grant->figures[i])))
-            return 1;
-        c->n++;
-    }
-    return 0;
-}
-
 /* Read the directory's XML files' drawing names (and its D00000 sheets),
  * unless it is the one cached. */
 static void claims_load(claims *c, const char *dir)
@@ -687,14 +707,10 @@ static int claimed(claims *c, const char *dir, const char *name)
 /* Whether dir holds the D00000 sheet of the patent name belongs to. */
 static int sheet_zero_beside(claims *c, const char *dir, const char *name)
 {
-    char id[128];
-    if (imp_sheet_of(name, id, sizeof id) < 0)
-        return 0;
+    if (imp_sheet_of(name, (char[128]){0}, 128) < 0)
+        return 0; /* not a USPTO drawing's name: no directory read for it */
     claims_load(c, dir);
-    for (size_t i = 0; i < c->n_zero; i++)
-        if (strcmp(c->zero[i], id) == 0)
-            return 1;
-    return 0;
+    return zero_listed(c, name);
 }
 
 typedef struct walk_ctx {
