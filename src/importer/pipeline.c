@@ -199,6 +199,28 @@ static int other_image_of_that_name(imp_ctx *x, const imp_item *it)
     return strcmp(hex, it->hash) != 0;
 }
 
+/* Whether what the catalog knows the item by is only its place (patent_id +
+ * image_index) while its name and content are new: another drawing holds
+ * the place (a set numbered another way, D00000 next to D00001), and the
+ * item is no resumed copy of it. */
+static int other_image_at_that_place(imp_ctx *x, const imp_item *it)
+{
+    cat_known known = CAT_KNOWN_NOT;
+    ds_err err = {0};
+    return eng_image_known(x->e, x->collection, NULL, NULL, 0, it->hash, &known, &err) == 0 &&
+           known == CAT_KNOWN_NOT;
+}
+
+static void fail_place_clash(imp_ctx *x, const imp_item *it, const char *pid)
+{
+    char why[600];
+    snprintf(why, sizeof why,
+             "patent %s already has another drawing at image_index %d (give this one its "
+             "place with --metadata)",
+             pid, it->image_index);
+    record_failure(x, it->origin, why, 1);
+}
+
 /* A name clash is the item's failure: it is not stored, and says why. */
 static void fail_name_clash(imp_ctx *x, const imp_item *it)
 {
@@ -246,6 +268,11 @@ int imp__emit(imp_ctx *x, imp_item *it)
         }
         if (known == CAT_KNOWN_FILE_NAME && other_image_of_that_name(x, it)) {
             fail_name_clash(x, it);
+            imp_item_free(it);
+            return 0;
+        }
+        if (known == CAT_KNOWN_PATENT_INDEX && other_image_at_that_place(x, it)) {
+            fail_place_clash(x, it, pid);
             imp_item_free(it);
             return 0;
         }

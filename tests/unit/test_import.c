@@ -2104,6 +2104,30 @@ static void test_big_archive_directory(void)
     }
 }
 
+/* A drawing whose patent already has another drawing at its place (and
+ * whose name and content are new) is not "already there": it fails, naming
+ * the place, instead of vanishing. */
+static void test_patent_place_clash(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    char script[2000], cwd[600], path[700], *err = NULL;
+    snprintf(script, sizeof script,
+             "mkdir -p place/a place/b && "
+             "cp '%s/" IMG "quad_lzw.tif' place/a/USD0701016-20140318-D00001.TIF && "
+             "cp '%s/" IMG "drawing_g4.tif' place/b/USD0701016-20140318-D00000.TIF",
+             getcwd(cwd, sizeof cwd) ? cwd : ".", cwd);
+    CHECKF(in_tmp(script) == 0, "could not lay out the folders");
+    snprintf(path, sizeof path, "%s/place/a", ds_test_tmpdir);
+    int st = import("place-data", path, NULL);
+    snprintf(path, sizeof path, "%s/place/b", ds_test_tmpdir);
+    st = st ? st : import("place-data", path, &err);
+    CHECKF(st == 3 && err && strstr(err, "D00000.TIF: patent D0701016 already has another drawing "
+                                         "at image_index 0"),
+           "exit %d:\n%s", st, err ? err : "");
+    free(err);
+}
+
 /* USPTO-named drawings without their XML: D00000 and D00001 are two
  * drawings, numbered as the XML would (its order in <drawings>). */
 static void test_sheet_zero_without_xml(void)
@@ -2157,5 +2181,6 @@ const ds_test import_tests[] = {
     {"metadata_checks", test_metadata_checks},
     {"folder_and_tar_count_alike", test_folder_and_tar_count_alike},
     {"big_archive_directory", test_big_archive_directory},
+    {"patent_place_clash", test_patent_place_clash},
     {0},
 };
