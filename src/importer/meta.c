@@ -473,8 +473,10 @@ int imp_meta_load(const char *path, imp_meta **out, ds_err *err)
         imp_meta_free(m);
         return ds_wrap(err, "metadata %s: ", path);
     }
-    qsort(m->images, m->n_images, sizeof *m->images, by_image_name);
-    qsort(m->patents, m->n_patents, sizeof *m->patents, by_patent_id);
+    if (m->n_images) /* NULL arrays when empty: qsort may not take them */
+        qsort(m->images, m->n_images, sizeof *m->images, by_image_name);
+    if (m->n_patents)
+        qsort(m->patents, m->n_patents, sizeof *m->patents, by_patent_id);
     *out = m;
     return 0;
 }
@@ -515,14 +517,15 @@ void imp_meta_describe(const imp_meta *m, const char *file_name, int sheet_zero,
     if (!m)
         return;
     meta_image key = {.file_name = (char *)file_name};
-    const meta_image *im = bsearch(&key, m->images, m->n_images, sizeof key, by_image_name);
+    const meta_image *im =
+        m->n_images ? bsearch(&key, m->images, m->n_images, sizeof key, by_image_name) : NULL;
     if (im) {
         if (im->patent_id)
             snprintf(id, n, "%s", im->patent_id);
         if (im->image_index >= 0)
             *image_index = im->image_index;
     }
-    if (*id) {
+    if (*id && m->n_patents) {
         imp_patent k = {.p = {.patent_id = id}}, *kp = &k;
         imp_patent **found = bsearch(&kp, m->patents, m->n_patents, sizeof kp, by_patent_id);
         if (found)
