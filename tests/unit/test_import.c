@@ -1973,8 +1973,8 @@ static void test_symlinks_inside_folder(void)
                !strstr(err, " 0 stored"),
            "exit %d:\n%s", st, err ? err : "");
     free(err);
-    cat_patent p;
-    CHECKF(patent_row("links-data", id, &p) == 0 && p.title, "no row for %s", id);
+    cat_patent p = {0};
+    CHECKF(on_milvus() || (patent_row("links-data", id, &p) == 0 && p.title), "no row for %s", id);
     cat_patent_clear(&p);
 
     snprintf(path, sizeof path, "%s/links/alias.TIF", ds_test_tmpdir);
