@@ -211,10 +211,10 @@ int cat_image_known(cat_db *db, int64_t coll, const char *file_name, const char 
 int cat_images_of_patent(cat_db *db, int64_t coll, const char *patent_id, cat_image **out,
                          size_t *n_out, ds_err *err);
 
-/* Give an image stored without a patent (patent_id NULL) its patent and
- * place: the metadata came after the image. An image that has a patent
- * keeps it; an absent one is no error. The patent row must exist. One
- * transaction; O(log N). */
+/* Give an image stored without a patent (patent_id NULL) its patent (its
+ * row made with only its id when absent) and place: the metadata came
+ * after the image. An image that has a patent keeps it, and an absent one
+ * is no error: then nothing is written. One transaction; O(log N). */
 int cat_image_set_patent(cat_db *db, int64_t coll, const char *file_name,
                          const char *patent_id, int image_index, ds_err *err);
 

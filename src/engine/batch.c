@@ -297,10 +297,7 @@ int eng_attach_patent(eng *e, const char *collection, const char *file_name,
     if (c->mv)
         return 0;
     pthread_mutex_lock(&e->add_lock);
-    int rc = cat_patent_ensure(e->db, c->id, patent_id, err) == 0 &&
-                     cat_image_set_patent(e->db, c->id, file_name, patent_id, image_index, err) == 0
-                 ? 0
-                 : -1;
+    int rc = cat_image_set_patent(e->db, c->id, file_name, patent_id, image_index, err);
     pthread_mutex_unlock(&e->add_lock);
     return rc;
 }

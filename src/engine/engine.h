@@ -235,8 +235,8 @@ int eng_store_patents(eng *e, const char *collection, const cat_patent *const *p
                       int n, ds_err *err);
 
 /* Give an image stored without a patent its patent (patent_id, made if
- * absent) and image_index (cat_image_set_patent). On Milvus rows are not
- * updated in place: nothing is done there. */
+ * absent) and image_index (cat_image_set_patent: writes only then). On
+ * Milvus rows are not updated in place: nothing is done there. */
 int eng_attach_patent(eng *e, const char *collection, const char *file_name,
                       const char *patent_id, int image_index, ds_err *err);
 
