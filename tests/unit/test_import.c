@@ -1805,14 +1805,14 @@ static void test_same_name_two_folders(void)
              getcwd(cwd, sizeof cwd) ? cwd : ".", cwd);
     CHECKF(in_tmp(script) == 0, "could not lay out the folders");
     snprintf(path, sizeof path, "%s/same", ds_test_tmpdir);
-    int st = import("same-data", path, &err);
+    int st = import("same_data", path, &err);
     /* Which of the two is stored first depends on the decode workers. */
     CHECKF(st == 3 && err && strstr(err, "/IMG_0001.tif: another image named IMG_0001.tif") &&
                strstr(err, " 1 stored"),
            "exit %d (want 3, the clash named):\n%s", st, err ? err : "");
     free(err);
     /* A rerun says the same: the clash is not forgotten once stored. */
-    st = import("same-data", path, &err);
+    st = import("same_data", path, &err);
     CHECKF(st == 3 && err && strstr(err, "another image named IMG_0001.tif"), "rerun: exit %d:\n%s",
            st, err ? err : "");
     free(err);
@@ -1872,17 +1872,17 @@ static void test_metadata_rerun_attaches_patent(void)
              getcwd(cwd, sizeof cwd) ? cwd : ".");
     CHECKF(in_tmp(script) == 0, "could not lay out the folder");
     snprintf(args, sizeof args, "%s/late", ds_test_tmpdir);
-    int st = import("late-data", args, NULL);
+    int st = import("late_data", args, NULL);
     snprintf(args, sizeof args, "%s/late --metadata %s/late.csv", ds_test_tmpdir, ds_test_tmpdir);
-    st = st ? st : import("late-data", args, &err);
+    st = st ? st : import("late_data", args, &err);
     CHECKF(st == 0, "exit %d:\n%s", st, err ? err : "");
     free(err);
     cat_patent p;
-    CHECKF(patent_row("late-data", "D0999998", &p) == 0 && p.title && !strcmp(p.title, "Stool"),
+    CHECKF(patent_row("late_data", "D0999998", &p) == 0 && p.title && !strcmp(p.title, "Stool"),
            "no patent row D0999998 with its title");
     cat_patent_clear(&p);
     snapshot s;
-    if (snap("late-data", &s) == 0) {
+    if (snap("late_data", &s) == 0) {
         CHECKF(s.n == 1 && !strncmp(s.rows[0].key, "a.png|D0999998|", 15), "%zu rows: %s", s.n,
                s.n ? s.rows[0].key : "");
         snap_free(&s);
@@ -1918,13 +1918,13 @@ static void test_uspto_forms(void)
     CHECKF(in_tmp(script) == 0, "could not build the inputs");
 
     snprintf(path, sizeof path, "%s/forms/ipg221025.zip", ds_test_tmpdir);
-    int st = import("forms-week", path, &err);
+    int st = import("forms_week", path, &err);
     CHECKF(st == 0 && err && strstr(err, " 0 failed") && strstr(err, "6 design patents"),
            "the weekly zip: exit %d:\n%s", st, err ? err : "");
     free(err);
 
     snprintf(path, sizeof path, "%s/forms/wrapped.zip", ds_test_tmpdir);
-    st = import("forms-wrapped", path, &err);
+    st = import("forms_wrapped", path, &err);
     CHECKF(st == 0 && err && strstr(err, "6 design patents") && !strstr(err, " 0 stored"),
            "the zip of the weekly tar: exit %d:\n%s", st, err ? err : "");
     free(err);
@@ -1937,13 +1937,13 @@ static void test_uspto_forms(void)
     free(err);
 
     snprintf(path, sizeof path, "%s/forms/sgml.xml", ds_test_tmpdir);
-    st = import("forms-sgml", path, &err);
+    st = import("forms_sgml", path, &err);
     CHECKF(st == 3 && err && strstr(err, "PATDOC v2.4 is SGML") && strstr(err, " 1 failed"),
            "the SGML PATDOC: exit %d:\n%s", st, err ? err : "");
     free(err);
 
     snprintf(path, sizeof path, "%s/forms/seq.xml", ds_test_tmpdir);
-    st = import("forms-seq", path, &err);
+    st = import("forms_seq", path, &err);
     CHECKF(st == 0 && err && strstr(err, " 0 failed") && strstr(err, "1 other documents"),
            "the big sequence listing: exit %d:\n%s", st, err ? err : "");
     free(err);
@@ -1968,23 +1968,23 @@ static void test_symlinks_inside_folder(void)
              one, one, one);
     CHECKF(in_tmp(script) == 0, "could not lay out the folders");
     snprintf(path, sizeof path, "%s/links", ds_test_tmpdir);
-    int st = import("links-data", path, &err);
+    int st = import("links_data", path, &err);
     CHECKF(st == 0 && err && !strstr(err, "symbolic") && strstr(err, "1 design patents") &&
                !strstr(err, " 0 stored"),
            "exit %d:\n%s", st, err ? err : "");
     free(err);
     cat_patent p = {0};
-    CHECKF(on_milvus() || (patent_row("links-data", id, &p) == 0 && p.title), "no row for %s", id);
+    CHECKF(on_milvus() || (patent_row("links_data", id, &p) == 0 && p.title), "no row for %s", id);
     cat_patent_clear(&p);
 
     snprintf(path, sizeof path, "%s/links/alias.TIF", ds_test_tmpdir);
-    st = import("links-one", path, &err);
+    st = import("links_one", path, &err);
     CHECKF(st == 0 && err && strstr(err, " 1 stored"), "a link named on the command line: %d:\n%s",
            st, err ? err : "");
     free(err);
 
     snprintf(path, sizeof path, "%s/outside", ds_test_tmpdir);
-    st = import("links-out", path, &err);
+    st = import("links_out", path, &err);
     CHECKF(st == 3 && err && strstr(err, "out of the imported folder") && strstr(err, " 0 stored"),
            "drawings linked from outside: exit %d:\n%s", st, err ? err : "");
     free(err);
@@ -2092,13 +2092,13 @@ static void test_big_archive_directory(void)
              one);
     CHECKF(in_tmp(script) == 0, "could not build the zip");
     snprintf(path, sizeof path, "%s/bigdir.zip", ds_test_tmpdir);
-    int st = import("bigdir-data", path, &err);
+    int st = import("bigdir_data", path, &err);
     CHECKF(st == 0 && err && strstr(err, " 0 failed") && strstr(err, "1 design patents"),
            "exit %d:\n%s", st, err ? err : "");
     free(err);
     if (!on_milvus()) {
         cat_patent p;
-        CHECKF(patent_row("bigdir-data", id, &p) == 0 && p.title && p.image_count > 0,
+        CHECKF(patent_row("bigdir_data", id, &p) == 0 && p.title && p.image_count > 0,
                "no row for %s", id);
         cat_patent_clear(&p);
     }
@@ -2119,9 +2119,9 @@ static void test_patent_place_clash(void)
              getcwd(cwd, sizeof cwd) ? cwd : ".", cwd);
     CHECKF(in_tmp(script) == 0, "could not lay out the folders");
     snprintf(path, sizeof path, "%s/place/a", ds_test_tmpdir);
-    int st = import("place-data", path, NULL);
+    int st = import("place_data", path, NULL);
     snprintf(path, sizeof path, "%s/place/b", ds_test_tmpdir);
-    st = st ? st : import("place-data", path, &err);
+    st = st ? st : import("place_data", path, &err);
     CHECKF(st == 3 && err && strstr(err, "D00000.TIF: patent D0701016 already has another drawing "
                                          "at image_index 0"),
            "exit %d:\n%s", st, err ? err : "");
@@ -2142,11 +2142,11 @@ static void test_sheet_zero_without_xml(void)
              getcwd(cwd, sizeof cwd) ? cwd : ".", cwd, cwd);
     CHECKF(in_tmp(script) == 0, "could not lay out the folder");
     snprintf(path, sizeof path, "%s/sheets", ds_test_tmpdir);
-    int st = import("sheets-data", path, &err);
+    int st = import("sheets_data", path, &err);
     CHECKF(st == 0 && err && strstr(err, " 3 stored"), "exit %d:\n%s", st, err ? err : "");
     free(err);
     snapshot s;
-    if (snap("sheets-data", &s) != 0)
+    if (snap("sheets_data", &s) != 0)
         return;
     for (size_t i = 0; i < s.n; i++) {
         char want[64];
