@@ -222,6 +222,13 @@ int cat_image_known(cat_db *db, int64_t coll, const char *file_name, const char 
 int cat_images_of_patent(cat_db *db, int64_t coll, const char *patent_id, cat_image **out,
                          size_t *n_out, ds_err *err);
 
+/* Give an image stored without a patent (patent_id NULL) its patent (its
+ * row made with only its id when absent) and place: the metadata came
+ * after the image. An image that has a patent keeps it, and an absent one
+ * is no error: then nothing is written. One transaction; O(log N). */
+int cat_image_set_patent(cat_db *db, int64_t coll, const char *file_name,
+                         const char *patent_id, int image_index, ds_err *err);
+
 /* Delete an image by id (DS_ENOTFOUND if absent). One transaction. */
 int cat_image_delete(cat_db *db, int64_t id, ds_err *err);
 

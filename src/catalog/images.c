@@ -388,6 +388,78 @@ out:
     return rc;
 }
 
+/* Whether the image named file_name has no patent: read first, so that a
+ * rerun, where nearly every image has its patent, writes nothing. */
+static int lacks_patent(cat_db *db, int64_t coll, const char *file_name, ds_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(db->db,
+                           "SELECT 1 FROM images WHERE collection_id = ?1 AND file_name = ?2 "
+                           "AND patent_id IS NULL",
+                           -1, &st, NULL) != SQLITE_OK) {
+        cat__sqlfail(db, err, "catalog: looking up an image");
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, coll);
+    cat__bind_text(st, 2, file_name);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW || step == SQLITE_DONE)
+        rc = step == SQLITE_ROW;
+    else
+        cat__sqlfail(db, err, "catalog: looking up an image");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Run one statement of the two of cat_image_set_patent. */
+static int set_patent_step(cat_db *db, const char *sql, int64_t coll, const char *file_name,
+                           const char *patent_id, int image_index, ds_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int ok = sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_int64(st, 1, coll);
+        cat__bind_text(st, 2, file_name);
+        cat__bind_text(st, 3, patent_id);
+        sqlite3_bind_int(st, 4, image_index);
+        sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+        ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    if (!ok)
+        cat__sqlfail(db, err, "catalog: giving an image its patent");
+    sqlite3_finalize(st); /* prepared each time: a metadata rerun's few images */
+    return ok ? 0 : -1;
+}
+
+int cat_image_set_patent(cat_db *db, int64_t coll, const char *file_name,
+                         const char *patent_id, int image_index, ds_err *err)
+{
+    if (!patent_id || !*patent_id)
+        return ds_fail(err, DS_EINVAL, "catalog: a patent needs a patent_id");
+    cat__lock(db);
+    int lacks = lacks_patent(db, coll, file_name, err), ok = 0;
+    if (lacks <= 0) {
+        cat__unlock(db);
+        return lacks;
+    }
+    if (cat__write_begin(db, err) < 0)
+        goto out;
+    ok = set_patent_step(db,
+                         "INSERT INTO patents (collection_id, patent_id, updated_at) VALUES "
+                         "(?1, ?3, ?5) ON CONFLICT (collection_id, patent_id) DO NOTHING",
+                         coll, file_name, patent_id, image_index, err) == 0 &&
+         set_patent_step(db,
+                         "UPDATE images SET patent_id = ?3, image_index = ?4 WHERE "
+                         "collection_id = ?1 AND file_name = ?2 AND patent_id IS NULL",
+                         coll, file_name, patent_id, image_index, err) == 0;
+    if (cat__write_end(db, ok, err) < 0)
+        ok = 0;
+out:
+    cat__unlock(db);
+    return ok ? 0 : -1;
+}
+
 int cat_image_delete(cat_db *db, int64_t id, ds_err *err)
 {
     int ok = 0;

@@ -63,7 +63,7 @@ static int on_doc(void *ctx, const us_doc *d)
     source_name(t, d, source, sizeof source);
     t->documents++;
     if (!d->grant) {
-        if (d->root && strcmp(d->root, "sequence-cwu") == 0)
+        if (us_doc_passed_over(d))
             t->sequences++; /* a sequence listing, not a grant */
         else {
             t->failed++;
@@ -103,8 +103,12 @@ static void parse_buffer(tally *t, const char *source, const void *buf, size_t l
     fflush(stdout);
 }
 
-/* Every XML member of an archive, streamed; a ZIP inside (the weekly tar's
- * DESIGN/USD*.ZIP) is opened from memory, one level deep. */
+/* Archives inside archives that are opened: a zip wrapping the weekly tar
+ * of ZIPs is two deep (the import's limit too). */
+#define MAX_NESTING 2
+
+/* Every XML member of an archive, streamed; an archive inside (the weekly
+ * tar's DESIGN/USD*.ZIP) is opened from memory. */
 static void parse_archive(tally *t, arc_reader *r, const char *origin, int depth)
 {
     arc_member m;
@@ -113,7 +117,13 @@ static void parse_archive(tally *t, arc_reader *r, const char *origin, int depth
     while ((rc = arc_next(r, &m, &err)) == 1) {
         char source[4200];
         snprintf(source, sizeof source, "%s!%s", origin, m.name);
-        int nested = depth == 0 && is_archive(m.name);
+        int nested = is_archive(m.name);
+        if (nested && depth >= MAX_NESTING && !m.refused) {
+            fprintf(stderr, "dinoseek uspto: %s: an archive this deep inside archives is not "
+                            "opened\n", source);
+            t->failed++;
+            continue;
+        }
         if (m.refused) {
             if (imp_kind_of(m.name) == IMP_XML || nested) {
                 fprintf(stderr, "dinoseek uspto: %s: %s\n", source, m.refused);
@@ -134,7 +144,7 @@ static void parse_archive(tally *t, arc_reader *r, const char *origin, int depth
         if (!nested) {
             parse_buffer(t, source, data, len);
         } else if (arc_open_memory(data, len, NULL, &inner, &err) == 0) {
-            parse_archive(t, inner, source, 1);
+            parse_archive(t, inner, source, depth + 1);
             arc_close(inner);
         } else {
             fprintf(stderr, "dinoseek uspto: %s: %s\n", source, err.msg);

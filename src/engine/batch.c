@@ -330,6 +330,20 @@ int eng_store_patents(eng *e, const char *collection, const cat_patent *const *p
     return rc;
 }
 
+int eng_attach_patent(eng *e, const char *collection, const char *file_name,
+                      const char *patent_id, int image_index, ds_err *err)
+{
+    eng_collection *c = eng_find(e, collection, err);
+    if (!c)
+        return -1;
+    if (c->mv)
+        return 0;
+    pthread_mutex_lock(&e->add_lock);
+    int rc = cat_image_set_patent(e->db, c->id, file_name, patent_id, image_index, err);
+    pthread_mutex_unlock(&e->add_lock);
+    return rc;
+}
+
 int eng_sweep_blobs(eng *e, const char *collection, size_t *removed, ds_err *err)
 {
     eng_collection *c = eng_find(e, collection, err);

@@ -234,6 +234,12 @@ int eng_store_batch(eng *e, const char *collection, eng_store_item *items, int n
 int eng_store_patents(eng *e, const char *collection, const cat_patent *const *patents,
                       int n, ds_err *err);
 
+/* Give an image stored without a patent its patent (patent_id, made if
+ * absent) and image_index (cat_image_set_patent: writes only then). On
+ * Milvus rows are not updated in place: nothing is done there. */
+int eng_attach_patent(eng *e, const char *collection, const char *file_name,
+                      const char *patent_id, int image_index, ds_err *err);
+
 /* Remove the temporary files that puts killed mid-way left among the
  * collection's originals and thumbnails (blob_sweep); *removed counts them.
  * The import calls it at its start, holding the collection's lock. */

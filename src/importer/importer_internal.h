@@ -9,6 +9,7 @@
 #ifndef DS_IMPORTER_INTERNAL_H
 #define DS_IMPORTER_INTERNAL_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -41,9 +42,13 @@ typedef struct imp_item {
     eng_prepared prep;           /* filled by a decode worker; its tensor is
                                     freed once copied into the batch */
     int embedded;                /* its vector is in the batch's */
+    int stored;                  /* the writer added it (else it was there,
+                                    failed or was not done) */
     int failed;                  /* err says why */
     ds_err err;
     int patent_only;             /* no image: only the patent is stored */
+    int attach;                  /* patent_only, its image stored under its
+                                    file_name: give that row its patent */
 } imp_item;
 
 void imp_item_free(imp_item *it);
@@ -60,10 +65,18 @@ void imp_meta_free(imp_meta *m);
 
 /* What a plain image is: its patent (a new reference, or NULL), or else its
  * patent_id (copied into id, "" for none), and its image_index. Metadata
- * (m may be NULL) wins over what the file name says
- * ("USD0967598-20221025-D00002.TIF" is patent D0967598, index 1). */
-void imp_meta_describe(const imp_meta *m, const char *file_name, imp_patent **patent,
-                       char *id, size_t n, int *image_index);
+ * (m may be NULL) wins over what the file name says. From the name, the
+ * index is the drawing's place in the order the XML would give
+ * ("USD0967598-20221025-D00002.TIF" is patent D0967598, index 1), or, when
+ * sheet_zero says the patent's D00000 is among the input beside it, the
+ * sheet number itself (D00000 is then index 0, D00001 index 1). */
+void imp_meta_describe(const imp_meta *m, const char *file_name, int sheet_zero,
+                       imp_patent **patent, char *id, size_t n, int *image_index);
+
+/* The sheet number of a USPTO drawing's name (USD0967598-20221025-D00002.TIF:
+ * 2), its patent_id in id ("D0967598"; "" when the name is not a USPTO
+ * one); -1 when there is none. */
+int imp_sheet_of(const char *name, char *id, size_t n);
 
 /* ---- the pipeline, as the sources see it (pipeline.c) ------------------ */
 
@@ -84,6 +97,8 @@ typedef struct imp_ctx {
     ds_err fatal;                /* why, when stop came from an error */
     int storage_full;            /* the writer met DS_ENOSPACE: it writes no more */
     int input_size, dim;
+    char input_root[PATH_MAX];   /* the input being read (a folder, or a file's
+                                    folder): where symlinks may lead */
 } imp_ctx;
 
 /* Hand an item to the pipeline (ownership passes): skipped at once when the

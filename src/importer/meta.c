@@ -7,7 +7,9 @@
  * file_name and image_index. A row with a file_name says which patent an
  * image belongs to; a row's patent fields describe its patent_id. Unknown
  * columns are refused (a misspelt column would otherwise be dropped
- * silently), and dates must be yyyy-mm-dd or yyyymmdd.
+ * silently), dates must be real ones written yyyy-mm-dd or yyyymmdd, and
+ * the text must be UTF-8 (the catalog and the API hold UTF-8: other bytes
+ * would make the fields vanish from JSON answers).
  */
 #include "importer/importer_internal.h"
 
@@ -96,8 +98,11 @@ static int iso_date(const char *s, char *out)
         ;
     else
         return -1;
-    if (y < 1790 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
-        return -1;
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1790 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31 ||
+        d > days[m - 1] + (m == 2 && leap))
+        return -1; /* 2021-02-30 too: the XML path refuses it as well */
     snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
     return 0;
 }
@@ -338,7 +343,9 @@ static int load_json(imp_meta *m, const char *text, size_t len, ds_err *err)
     json_t *all = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (all) {
         int rc = 0;
-        if (!json_is_array(all))
+        if (json_is_object(all)) /* JSON lines of one record */
+            rc = json_row(m, all, 1, err);
+        else if (!json_is_array(all))
             rc = ds_fail(err, DS_EFORMAT, "metadata JSON: expected an array of objects");
         for (size_t i = 0; rc == 0 && i < json_array_size(all); i++)
             rc = json_row(m, json_array_get(all, i), (int)i + 1, err);
@@ -365,6 +372,40 @@ static int load_json(imp_meta *m, const char *text, size_t len, ds_err *err)
 }
 
 /* ---- loading and looking up ---------------------------------------------- */
+
+/* The length of the well-formed UTF-8 sequence at s (n bytes left), or 0:
+ * no overlong forms, no surrogates, nothing past U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t k = s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+             : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+    if (!k || k > n)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
+        (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
+        return 0;
+    return k;
+}
+
+/* The line (from 1) of the first byte that is not UTF-8, or 0 when all is. */
+static int line_not_utf8(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    int line = 1;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(s + i, len - i);
+        if (!k)
+            return line;
+        line += s[i] == '\n';
+        i += k;
+    }
+    return 0;
+}
 
 static int by_image_name(const void *a, const void *b)
 {
@@ -414,6 +455,12 @@ int imp_meta_load(const char *path, imp_meta **out, ds_err *err)
         free(text);
         return ds_fail(err, DS_EFORMAT, "metadata %s: a NUL byte: not text", path);
     }
+    int bad_line = line_not_utf8(text, len);
+    if (bad_line) {
+        free(text);
+        return ds_fail(err, DS_EFORMAT, "metadata %s: line %d: not UTF-8 (save the file as "
+                                        "UTF-8)", path, bad_line);
+    }
     imp_meta *m = calloc(1, sizeof *m);
     char *body = text + (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0);
     size_t skip = strspn(body, " \t\r\n");
@@ -426,50 +473,59 @@ int imp_meta_load(const char *path, imp_meta **out, ds_err *err)
         imp_meta_free(m);
         return ds_wrap(err, "metadata %s: ", path);
     }
-    qsort(m->images, m->n_images, sizeof *m->images, by_image_name);
-    qsort(m->patents, m->n_patents, sizeof *m->patents, by_patent_id);
+    if (m->n_images) /* NULL arrays when empty: qsort may not take them */
+        qsort(m->images, m->n_images, sizeof *m->images, by_image_name);
+    if (m->n_patents)
+        qsort(m->patents, m->n_patents, sizeof *m->patents, by_patent_id);
     *out = m;
     return 0;
 }
 
-/* "USD0967598-20221025-D00002.TIF" -> "D0967598", 1; "USD0967598.png" ->
- * "D0967598", -1. Anything else: "" (no patent), -1. */
-static void id_from_name(const char *name, char *id, size_t n, int *index)
+int imp_sheet_of(const char *name, char *id, size_t n)
 {
     *id = 0;
-    *index = -1;
     if (strncasecmp(name, "USD", 3) != 0 || !isdigit((unsigned char)name[3]))
-        return;
+        return -1;
     size_t digits = strspn(name + 3, "0123456789");
     if (digits > 12 || digits + 2 > n)
-        return;
+        return -1;
     id[0] = 'D';
     memcpy(id + 1, name + 3, digits);
     id[digits + 1] = 0;
     const char *fig = strstr(name + 3 + digits, "-D");
-    if (fig && isdigit((unsigned char)fig[2])) {
-        long page = strtol(fig + 2, NULL, 10);
-        if (page >= 1 && page <= 32767)
-            *index = (int)page - 1;
-    }
+    if (!fig || !isdigit((unsigned char)fig[2]))
+        return -1;
+    long sheet = strtol(fig + 2, NULL, 10);
+    return sheet >= 0 && sheet <= 32767 ? (int)sheet : -1;
 }
 
-void imp_meta_describe(const imp_meta *m, const char *file_name, imp_patent **patent,
-                       char *id, size_t n, int *image_index)
+/* The place the XML would give the drawing: its order in <drawings>, whose
+ * sheets are numbered from D00000 when the patent has one, else from
+ * D00001. -1 when the name has no sheet number. */
+static int index_of_sheet(int sheet, int sheet_zero)
+{
+    if (sheet < 0)
+        return -1;
+    return sheet_zero || sheet == 0 ? sheet : sheet - 1;
+}
+
+void imp_meta_describe(const imp_meta *m, const char *file_name, int sheet_zero,
+                       imp_patent **patent, char *id, size_t n, int *image_index)
 {
     *patent = NULL;
-    id_from_name(file_name, id, n, image_index);
+    *image_index = index_of_sheet(imp_sheet_of(file_name, id, n), sheet_zero);
     if (!m)
         return;
     meta_image key = {.file_name = (char *)file_name};
-    const meta_image *im = bsearch(&key, m->images, m->n_images, sizeof key, by_image_name);
+    const meta_image *im =
+        m->n_images ? bsearch(&key, m->images, m->n_images, sizeof key, by_image_name) : NULL;
     if (im) {
         if (im->patent_id)
             snprintf(id, n, "%s", im->patent_id);
         if (im->image_index >= 0)
             *image_index = im->image_index;
     }
-    if (*id) {
+    if (*id && m->n_patents) {
         imp_patent k = {.p = {.patent_id = id}}, *kp = &k;
         imp_patent **found = bsearch(&kp, m->patents, m->n_patents, sizeof kp, by_patent_id);
         if (found)

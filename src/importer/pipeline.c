@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/sha256.h"
 #include "net/net.h"
 
 /* How long an import waits for a backend out of reach (Milvus or S3 down,
@@ -171,6 +172,66 @@ static int wait_for_backend(imp_ctx *x, const ds_err *why, int attempt, double s
 
 /* ---- the reader's side ------------------------------------------------------ */
 
+/* Whether the image stored under it->file_name holds other bytes than it:
+ * two different files with one base name (a/IMG_0001.tif, b/IMG_0001.tif)
+ * would otherwise pass for "already there", and the second be lost without
+ * a word. A content hash known anywhere means the same bytes are stored;
+ * else the stored original is read back and compared (a Milvus collection
+ * of the seed's has no hash field). Unreadable: not known to differ. */
+static int other_image_of_that_name(imp_ctx *x, const imp_item *it)
+{
+    cat_known known = CAT_KNOWN_NOT;
+    ds_err err = {0};
+    if (eng_image_known(x->e, x->collection, NULL, NULL, 0, it->hash, &known, &err) != 0 ||
+        known != CAT_KNOWN_NOT)
+        return 0;
+    void *data = NULL;
+    size_t len = 0;
+    blob_info info;
+    if (eng_image_bytes(x->e, x->collection, it->file_name, ENG_IMAGE_FULL, &data, &len, &info,
+                        &err) != 0)
+        return 0;
+    uint8_t digest[DS_SHA256_LEN];
+    char hex[65];
+    ds_sha256_buf(data, len, digest);
+    ds_sha256_hex(digest, hex);
+    free(data);
+    return strcmp(hex, it->hash) != 0;
+}
+
+/* Whether what the catalog knows the item by is only its place (patent_id +
+ * image_index) while its name and content are new: another drawing holds
+ * the place (a set numbered another way, D00000 next to D00001), and the
+ * item is no resumed copy of it. */
+static int other_image_at_that_place(imp_ctx *x, const imp_item *it)
+{
+    cat_known known = CAT_KNOWN_NOT;
+    ds_err err = {0};
+    return eng_image_known(x->e, x->collection, NULL, NULL, 0, it->hash, &known, &err) == 0 &&
+           known == CAT_KNOWN_NOT;
+}
+
+static void fail_place_clash(imp_ctx *x, const imp_item *it, const char *pid)
+{
+    char why[600];
+    snprintf(why, sizeof why,
+             "patent %s already has another drawing at image_index %d (give this one its "
+             "place with --metadata)",
+             pid, it->image_index);
+    record_failure(x, it->origin, why, 1);
+}
+
+/* A name clash is the item's failure: it is not stored, and says why. */
+static void fail_name_clash(imp_ctx *x, const imp_item *it)
+{
+    char why[600];
+    snprintf(why, sizeof why,
+             "another image named %s, with other content, is already stored (file names "
+             "are the collection's ids: rename one of them)",
+             it->file_name);
+    record_failure(x, it->origin, why, 1);
+}
+
 int imp__emit(imp_ctx *x, imp_item *it)
 {
     if (imp__stopping(x)) {
@@ -205,10 +266,32 @@ int imp__emit(imp_ctx *x, imp_item *it)
             }
             memset(&err, 0, sizeof err);
         }
-        if (known != CAT_KNOWN_NOT) {
-            COUNT(skipped);
+        if (known == CAT_KNOWN_FILE_NAME && other_image_of_that_name(x, it)) {
+            fail_name_clash(x, it);
             imp_item_free(it);
             return 0;
+        }
+        if (known == CAT_KNOWN_PATENT_INDEX && other_image_at_that_place(x, it)) {
+            fail_place_clash(x, it, pid);
+            imp_item_free(it);
+            return 0;
+        }
+        if (known != CAT_KNOWN_NOT) {
+            COUNT(skipped);
+            /* Stored under its name, maybe without the patent a metadata
+             * file now gives it: the writer attaches the patent. */
+            it->attach = known == CAT_KNOWN_FILE_NAME && pid && *pid;
+            if (!it->patent && !it->attach) {
+                imp_item_free(it);
+                return 0;
+            }
+            /* The drawing is there, but its patent's fields may not be (the
+             * drawings came first from a plain folder, or are byte for byte
+             * another patent's): they go on to the writer without it. */
+            free(it->data);
+            it->data = NULL;
+            it->len = 0;
+            it->patent_only = 1;
         }
     }
     if (imp_queue_push(&x->decode_q, it) != 0) {
@@ -432,10 +515,13 @@ static void store_images(imp_ctx *x, eng_store_item *st, imp_item **src, int n)
     for (int i = 0; i < n; i++) {
         if (st[i].failed && st[i].err.code == DS_ENOSPACE)
             continue; /* not done, not the image's fault: the rerun does it */
+        src[i]->stored = st[i].added && !st[i].failed;
         if (st[i].failed)
             record_failure(x, src[i]->origin, st[i].err.msg, 1);
         else if (st[i].added)
             added++;
+        else if (st[i].known == CAT_KNOWN_FILE_NAME && other_image_of_that_name(x, src[i]))
+            fail_name_clash(x, src[i]); /* its namesake came earlier in this import */
         else
             known++;
     }
@@ -446,14 +532,15 @@ static void store_images(imp_ctx *x, eng_store_item *st, imp_item **src, int n)
 }
 
 /* Patents none of whose drawings were stored in this batch keep their
- * bibliographic data anyway. */
+ * bibliographic data anyway: those of drawings that failed, were already
+ * there (maybe stored without their patent's fields), or that have none. */
 static void store_patents(imp_ctx *x, imp_batch *b)
 {
     const cat_patent *list[512];
     int n = 0;
     for (int i = 0; i < b->n && n < 512; i++) {
         imp_item *it = b->items[i];
-        if (!it->patent || !(it->patent_only || it->failed))
+        if (!it->patent || it->stored || !(it->patent_only || it->failed || it->embedded))
             continue;
         int dup = 0;
         for (int j = 0; j < n && !dup; j++)
@@ -468,6 +555,20 @@ static void store_patents(imp_ctx *x, imp_batch *b)
             if (eng_store_patents(x->e, x->collection, &list[i], 1, &one) != 0)
                 record_failure(x, list[i]->patent_id, one.msg, 0);
         }
+    }
+}
+
+/* Images stored before their patent was known get it now. */
+static void attach_patents(imp_ctx *x, imp_batch *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        imp_item *it = b->items[i];
+        if (!it->attach)
+            continue;
+        ds_err err = {0};
+        const char *pid = it->patent ? it->patent->p.patent_id : it->patent_id;
+        if (eng_attach_patent(x->e, x->collection, it->file_name, pid, it->image_index, &err) != 0)
+            record_failure(x, it->origin, err.msg, 1);
     }
 }
 
@@ -502,8 +603,10 @@ static void write_batch(imp_ctx *x, imp_batch *b)
         src[n++] = it;
     }
     store_images(x, st, src, n);
-    if (!x->storage_full)
+    if (!x->storage_full) {
         store_patents(x, b);
+        attach_patents(x, b);
+    }
     pthread_mutex_lock(&x->lock);
     x->prog.write_ms += imp_now_ms() - t0;
     imp_progress p = x->prog;

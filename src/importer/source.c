@@ -33,7 +33,15 @@
 
 #define MAX_IMAGE_BYTES (256u << 20)  /* one drawing or photo */
 #define GROUP_MAX_BYTES (512u << 20)  /* members of one archive directory held at once */
-#define GROUP_MAX_MEMBERS 4096
+/* Members of one archive directory held at once: a zip may hold a week's
+ * drawings and XML side by side in one directory, thousands of them, and an
+ * XML must find its drawings whichever end of it they are at. The bytes
+ * are what bound the memory. */
+#define GROUP_MAX_MEMBERS (1u << 18)
+/* Archives opened inside archives: a zip wrapping the weekly tar of ZIPs is
+ * two deep. Deeper ones are failures, not opened (each level is read whole
+ * into memory). */
+#define MAX_NESTING 2
 
 /* ---- names ---------------------------------------------------------------- */
 
@@ -89,12 +97,14 @@ static int emit_image(imp_ctx *x, imp_patent *p, const char *patent_id, int inde
     return imp__emit(x, it);
 }
 
-static int emit_plain(imp_ctx *x, const char *name, const char *origin, void *data, size_t len)
+/* sheet_zero: the D00000 sheet of the image's patent is beside it. */
+static int emit_plain(imp_ctx *x, const char *name, int sheet_zero, const char *origin,
+                      void *data, size_t len)
 {
     imp_patent *p = NULL;
     char id[128];
     int index = -1;
-    imp_meta_describe(x->meta, name, &p, id, sizeof id, &index);
+    imp_meta_describe(x->meta, name, sheet_zero, &p, id, sizeof id, &index);
     /* The shard follows the patent, so that its drawings stay together. */
     if (!imp__mine(x, p && p->p.patent_id ? p->p.patent_id : *id ? id : name)) {
         imp_patent_unref(p);
@@ -108,14 +118,36 @@ static int emit_plain(imp_ctx *x, const char *name, const char *origin, void *da
 
 /* ---- files on disk ------------------------------------------------------------ */
 
-static int read_whole(const char *path, size_t max, void **data, size_t *len, ds_err *err)
+/* Open a file that may be a symbolic link: followed when within is NULL
+ * (the walk, or the check of the command line, already found it inside),
+ * else only when it resolves inside within (a drawing an XML names may be a
+ * link, which nothing checked yet). */
+static int open_within(const char *path, const char *within, ds_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (within ? O_NOFOLLOW : 0));
+    if (fd >= 0 || errno != ELOOP || !within)
+        return fd >= 0 ? fd
+                       : ds_fail(err, errno == ENOENT ? DS_ENOTFOUND : DS_EIO, "%s",
+                                 strerror(errno));
+    char real[PATH_MAX];
+    if (!realpath(path, real))
+        return ds_fail(err, DS_EIO, "a symbolic link that leads nowhere: %s", strerror(errno));
+    if (!imp_path_inside(real, within))
+        return ds_fail(err, DS_EINVAL, "a symbolic link leading out of the imported folder (to %s)",
+                       real);
+    fd = open(real, O_RDONLY | O_CLOEXEC);
+    return fd >= 0 ? fd : ds_fail(err, DS_EIO, "%s", strerror(errno));
+}
+
+static int read_whole(const char *path, const char *within, size_t max, void **data,
+                      size_t *len, ds_err *err)
 {
     *data = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open_within(path, within, err);
     struct stat st;
     if (fd < 0)
-        return ds_fail(err, errno == ENOENT ? DS_ENOTFOUND : DS_EIO, "%s", strerror(errno));
+        return -1;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return ds_fail(err, DS_EIO, "not a regular file");
@@ -160,21 +192,38 @@ typedef struct doc_ctx {
     const char *origin;          /* the XML's name, for messages */
     const char *dir;             /* on disk: the XML's directory */
     group *g;                    /* in an archive: its directory's members */
-    int weekly;                  /* on disk, a file of many documents */
+    int weekly;                  /* a file of many documents (ipgYYMMDD.xml,
+                                    on disk or in its zip): the text of a
+                                    week, its drawings shipped apart */
     double callback_ms;          /* time spent in the callback, not parsing */
 } doc_ctx;
 
 static int find_in_group(group *g, const char *figure, void **data, size_t *len);
 
+/* The drawings of a document that is not read further (another shard's
+ * patent, or --metadata-only) are still its own: taken out of the archive
+ * directory's members so that they are not imported as plain images, as
+ * the walk of a folder leaves the drawings an XML names. */
+static void claim_in_group(group *g, const us_grant *gr)
+{
+    for (int i = 0; g && i < gr->n_figures; i++) {
+        void *data = NULL;
+        size_t len = 0;
+        if (find_in_group(g, gr->figures[i], &data, &len))
+            free(data);
+    }
+}
+
 /* The drawing file beside the XML: the exact name, else the one that
  * differs only in case (the XML says .TIF, the disk may say .tif). */
-static int find_on_disk(const char *dir, const char *figure, void **data, size_t *len,
-                        ds_err *err)
+static int find_on_disk(const char *dir, const char *within, const char *figure, void **data,
+                        size_t *len, ds_err *err)
 {
     char path[PATH_MAX];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, figure) >= sizeof path)
         return ds_fail(err, DS_EINVAL, "path too long");
-    if (read_whole(path, MAX_IMAGE_BYTES, data, len, err) == 0 || err->code != DS_ENOTFOUND)
+    if (read_whole(path, within, MAX_IMAGE_BYTES, data, len, err) == 0 ||
+        err->code != DS_ENOTFOUND)
         return *data ? 0 : -1;
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -182,7 +231,7 @@ static int find_on_disk(const char *dir, const char *figure, void **data, size_t
     while (d && (de = readdir(d)))
         if (strcasecmp(de->d_name, figure) == 0) {
             snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-            rc = read_whole(path, MAX_IMAGE_BYTES, data, len, err);
+            rc = read_whole(path, within, MAX_IMAGE_BYTES, data, len, err);
             break;
         }
     if (d)
@@ -199,8 +248,8 @@ static int on_doc(void *ctx, const us_doc *d)
     snprintf(what, sizeof what, "%s#%d", dc->origin, d->index + 1);
     int rc = 0;
     if (!d->grant) {
-        if (d->error->code == DS_EUNSUPPORTED && d->root)
-            imp__count_other_doc(x); /* a sequence listing, ... */
+        if (us_doc_passed_over(d))
+            imp__count_other_doc(x); /* a sequence listing */
         else
             imp__fail(x, what, d->error->msg);
         goto out;
@@ -217,8 +266,11 @@ static int on_doc(void *ctx, const us_doc *d)
     }
     if (!imp__mine(x, p->p.patent_id)) {
         imp_patent_unref(p);    /* another machine's: its drawings are not read */
+        claim_in_group(dc->g, gr);
         goto out;
     }
+    if (x->opt->metadata_only)
+        claim_in_group(dc->g, gr);
     imp__count_patent(x);
     int emitted = 0;
     for (int i = 0; i < gr->n_figures && rc == 0 && !x->opt->metadata_only; i++) {
@@ -234,8 +286,8 @@ static int on_doc(void *ctx, const us_doc *d)
         void *data = NULL;
         size_t len = 0;
         int found = dc->g ? find_in_group(dc->g, fig, &data, &len)
-                          : find_on_disk(dc->dir, fig, &data, &len, &why) == 0;
-        if (!found && dc->weekly && why.code == DS_ENOTFOUND) {
+                          : find_on_disk(dc->dir, x->input_root, fig, &data, &len, &why) == 0;
+        if (!found && dc->weekly && (dc->g || why.code == DS_ENOTFOUND)) {
             imp__count_absent(x); /* the text of a week; its drawings come apart */
             continue;
         }
@@ -274,7 +326,7 @@ static void parse_xml(imp_ctx *x, const char *buf, size_t len, const char *origi
                       const char *dir, group *g)
 {
     doc_ctx dc = {.x = x, .origin = origin, .dir = dir, .g = g};
-    dc.weekly = !g && many_documents(buf, len);
+    dc.weekly = many_documents(buf, len);
     ds_err err = {0};
     double t0 = imp_now_ms();
     if (us_parse_buffer(buf, len, on_doc, &dc, &err) < 0 && !imp__stopping(x))
@@ -317,6 +369,77 @@ static void parse_xml_file(imp_ctx *x, const char *path, const char *origin)
 
 /* ---- archive directories ------------------------------------------------------ */
 
+/* The drawings the XML files of one directory name, so that the walk does
+ * not import them a second time as plain images. One directory is cached:
+ * the walk visits a directory's files together (split only by its
+ * subdirectories). */
+typedef struct claims {
+    char dir[PATH_MAX];
+    char **names;
+    size_t n, cap;
+    char **zero;                 /* patents whose D00000 sheet is in dir */
+    const char *within;          /* where the XML files' links may lead */
+    size_t n_zero, cap_zero;
+    int valid;
+} claims;
+
+static void claims_clear(claims *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->names[i]);
+    for (size_t i = 0; i < c->n_zero; i++)
+        free(c->zero[i]);
+    c->n = c->n_zero = 0;
+    c->valid = 0;
+}
+
+static void claims_free(claims *c)
+{
+    claims_clear(c);
+    free(c->names);
+    free(c->zero);
+}
+
+/* Note that the directory holds name, when it is a patent's D00000 sheet. */
+static void note_sheet_zero(claims *c, const char *name)
+{
+    char id[128];
+    if (!is_image(name) || imp_sheet_of(name, id, sizeof id) != 0)
+        return;
+    if (c->n_zero == c->cap_zero) {
+        size_t cap = c->cap_zero ? 2 * c->cap_zero : 16;
+        char **p = realloc(c->zero, cap * sizeof *p);
+        if (!p)
+            return; /* numbered as without it: no worse than before */
+        c->zero = p;
+        c->cap_zero = cap;
+    }
+    if ((c->zero[c->n_zero] = strdup(id)))
+        c->n_zero++;
+}
+
+static int collect_figures(void *ctx, const us_doc *d)
+{
+    claims *c = ctx;
+    if (!d->grant || d->grant->type != US_DESIGN)
+        return 0;
+    for (int i = 0; i < d->grant->n_figures; i++) {
+        if (c->n == c->cap) {
+            size_t cap = c->cap ? 2 * c->cap : 32;
+            char **p = realloc(c->names, cap * sizeof *p);
+            if (!p)
+                return 1;
+            c->names = p;
+            c->cap = cap;
+        }
+        if (!(c->names[c->n] = strdup(d->grant->figures[i])))
+            return 1;
+        c->n++;
+    }
+    return 0;
+}
+
+
 typedef struct member {
     char *name;
     void *data;
@@ -330,11 +453,20 @@ struct group {
     size_t n, cap, bytes;
 };
 
+/* A binary search: a directory may hold a whole week's drawings (the group
+ * is sorted by by_base_name while it is flushed). */
 static int find_in_group(group *g, const char *figure, void **data, size_t *len)
 {
-    for (size_t i = 0; i < g->n; i++)
-        if (g->m[i].data && !is_xml(g->m[i].name) &&
-            strcasecmp(base_name(g->m[i].name), figure) == 0) {
+    size_t lo = 0, hi = g->n;
+    while (lo < hi) { /* the first member not below figure */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcasecmp(base_name(g->m[mid].name), figure) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < g->n && strcasecmp(base_name(g->m[i].name), figure) == 0; i++)
+        if (g->m[i].data && !is_xml(g->m[i].name)) {
             *data = g->m[i].data; /* handed over to the item */
             *len = g->m[i].len;
             g->m[i].data = NULL;
@@ -344,11 +476,37 @@ static int find_in_group(group *g, const char *figure, void **data, size_t *len)
     return 0;
 }
 
+/* Whether the patent name belongs to has its D00000 sheet in c->zero. */
+static int zero_listed(const claims *c, const char *name)
+{
+    char id[128];
+    if (imp_sheet_of(name, id, sizeof id) < 0)
+        return 0;
+    for (size_t i = 0; i < c->n_zero; i++)
+        if (strcmp(c->zero[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+/* Members by base name, case aside (then as stored): the order of the walk
+ * of a folder, and what find_in_group searches. */
+static int by_base_name(const void *a, const void *b)
+{
+    const char *x = base_name(((const member *)a)->name), *y = base_name(((const member *)b)->name);
+    int c = strcasecmp(x, y);
+    return c ? c : strcmp(x, y);
+}
+
 /* An XML's drawings first, whichever order the archive had; then the images
  * no XML named, as plain images. */
 static void flush_group(imp_ctx *x, group *g, const char *origin)
 {
     char what[2400];
+    claims zeros = {0};
+    if (g->n > 1)
+        qsort(g->m, g->n, sizeof *g->m, by_base_name);
+    for (size_t i = 0; i < g->n; i++)
+        note_sheet_zero(&zeros, base_name(g->m[i].name));
     for (size_t i = 0; i < g->n; i++) {
         member *m = &g->m[i];
         if (!is_xml(m->name) || imp__stopping(x))
@@ -360,7 +518,8 @@ static void flush_group(imp_ctx *x, group *g, const char *origin)
         member *m = &g->m[i];
         if (m->data && !m->claimed && is_image(m->name) && !imp__stopping(x)) {
             snprintf(what, sizeof what, "%s!%s", origin, m->name);
-            emit_plain(x, base_name(m->name), what, m->data, m->len);
+            emit_plain(x, base_name(m->name), zero_listed(&zeros, base_name(m->name)), what,
+                       m->data, m->len);
             m->data = NULL;
         }
     }
@@ -368,6 +527,7 @@ static void flush_group(imp_ctx *x, group *g, const char *origin)
         free(g->m[i].name);
         free(g->m[i].data);
     }
+    claims_free(&zeros);
     g->n = g->bytes = 0;
     g->dir[0] = 0;
 }
@@ -419,7 +579,7 @@ static void printable(char *s)
 }
 
 /* A ZIP (or tar) inside an archive: read whole, opened from memory. */
-static void read_nested(imp_ctx *x, void *data, size_t len, const char *origin)
+static void read_nested(imp_ctx *x, void *data, size_t len, const char *origin, int depth)
 {
     arc_reader *inner = NULL;
     ds_err err = {0};
@@ -427,7 +587,7 @@ static void read_nested(imp_ctx *x, void *data, size_t len, const char *origin)
         imp__fail(x, origin, err.msg);
         return;
     }
-    read_archive(x, inner, origin, 1, NULL);
+    read_archive(x, inner, origin, depth, NULL);
     arc_close(inner);
 }
 
@@ -452,7 +612,11 @@ static void read_archive(imp_ctx *x, arc_reader *r, const char *origin, int dept
             continue;
         }
         const char *name = base_name(m.name);
-        int nested = is_archive(name) && depth == 0;
+        int nested = is_archive(name);
+        if (nested && depth >= MAX_NESTING) {
+            imp__fail(x, what, "an archive this deep inside archives is not opened");
+            continue;
+        }
         if (!nested && !is_xml(name) && !is_image(name)) {
             imp__count_ignored(x);
             continue;
@@ -464,7 +628,7 @@ static void read_archive(imp_ctx *x, arc_reader *r, const char *origin, int dept
             break; /* the reader is unusable after a failed read */
         }
         if (nested) {
-            read_nested(x, data, len, what);
+            read_nested(x, data, len, what, depth + 1);
             free(data);
             continue;
         }
@@ -503,47 +667,9 @@ static void read_archive_file(imp_ctx *x, const char *path, const char *origin, 
 
 /* ---- directories --------------------------------------------------------------- */
 
-/* The drawings the XML files of one directory name, so that the walk does
- * not import them a second time as plain images. One directory is cached:
- * the walk visits a directory's files together (split only by its
- * subdirectories). */
-typedef struct claims {
-    char dir[PATH_MAX];
-    char **names;
-    size_t n, cap;
-    int valid;
-} claims;
-
-static void claims_clear(claims *c)
-{
-    for (size_t i = 0; i < c->n; i++)
-        free(c->names[i]);
-    c->n = 0;
-    c->valid = 0;
-}
-
-static int collect_figures(void *ctx, const us_doc *d)
-{
-    claims *c = ctx;
-    if (!d->grant || d->grant->type != US_DESIGN)
-        return 0;
-    for (int i = 0; i < d->grant->n_figures; i++) {
-        if (c->n == c->cap) {
-            size_t cap = c->cap ? 2 * c->cap : 32;
-            char **p = realloc(c->names, cap * sizeof *p);
-            if (!p)
-                return 1;
-            c->names = p;
-            c->cap = cap;
-        }
-        if (!(c->names[c->n] = strdup(d->grant->figures[i])))
-            return 1;
-        c->n++;
-    }
-    return 0;
-}
-
-static int claimed(claims *c, const char *dir, const char *name)
+/* Read the directory's XML files' drawing names (and its D00000 sheets),
+ * unless it is the one cached. */
+static void claims_load(claims *c, const char *dir)
 {
     if (!c->valid || strcmp(c->dir, dir) != 0) {
         claims_clear(c);
@@ -556,9 +682,10 @@ static int claimed(claims *c, const char *dir, const char *name)
             void *data;
             size_t len;
             ds_err err = {0};
+            note_sheet_zero(c, de->d_name);
             if (!is_xml(de->d_name) ||
                 (size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path ||
-                read_whole(path, 1u << 30, &data, &len, &err) != 0)
+                read_whole(path, c->within, 1u << 30, &data, &len, &err) != 0)
                 continue;
             us_parse_buffer(data, len, collect_figures, c, &err);
             free(data);
@@ -566,10 +693,24 @@ static int claimed(claims *c, const char *dir, const char *name)
         if (d)
             closedir(d);
     }
+}
+
+static int claimed(claims *c, const char *dir, const char *name)
+{
+    claims_load(c, dir);
     for (size_t i = 0; i < c->n; i++)
         if (strcasecmp(c->names[i], name) == 0)
             return 1;
     return 0;
+}
+
+/* Whether dir holds the D00000 sheet of the patent name belongs to. */
+static int sheet_zero_beside(claims *c, const char *dir, const char *name)
+{
+    if (imp_sheet_of(name, (char[128]){0}, 128) < 0)
+        return 0; /* not a USPTO drawing's name: no directory read for it */
+    claims_load(c, dir);
+    return zero_listed(c, name);
 }
 
 typedef struct walk_ctx {
@@ -597,10 +738,11 @@ static int on_file(void *ctx, const char *path, const char *rel, const struct st
         void *data;
         size_t len;
         ds_err err = {0};
-        if (read_whole(path, MAX_IMAGE_BYTES, &data, &len, &err) != 0)
+        if (read_whole(path, NULL, MAX_IMAGE_BYTES, &data, &len, &err) != 0)
             imp__fail(x, rel, err.msg);
         else
-            emit_plain(x, name, rel, data, len);
+            emit_plain(x, name, sheet_zero_beside(&w->claims, *dir ? dir : ".", name), rel, data,
+                       len);
     } else if (!(is_metadata(name) && strchr(rel, '/') == NULL)) {
         imp__count_ignored(x);
     }
@@ -631,10 +773,9 @@ static int read_directory(imp_ctx *x, const char *path, ds_err *err)
     imp_meta *saved = x->meta;
     if (own)
         x->meta = own;
-    walk_ctx w = {.x = x};
+    walk_ctx w = {.x = x, .claims = {.within = x->input_root}};
     int rc = arc_walk(path, on_file, on_skip, &w, err);
-    claims_clear(&w.claims);
-    free(w.claims.names);
+    claims_free(&w.claims);
     x->meta = saved;
     imp_meta_free(own);
     return rc < 0 ? -1 : 0;
@@ -663,12 +804,24 @@ uint64_t imp_source_size(const char *path)
     return total;
 }
 
+/* The folder that links met while reading path may lead into: path's own,
+ * or for a file, the folder it is in. */
+static void set_input_root(imp_ctx *x, const char *path, int is_dir)
+{
+    if (!realpath(path, x->input_root))
+        snprintf(x->input_root, sizeof x->input_root, "%s", path);
+    char *slash = strrchr(x->input_root, '/');
+    if (!is_dir && slash)
+        *(slash == x->input_root ? slash + 1 : slash) = 0;
+}
+
 int imp_source_read(imp_ctx *x, const char *path, ds_err *err)
 {
     struct stat st;
     if (stat(path, &st) != 0)
         return ds_fail(err, errno == ENOENT ? DS_ENOTFOUND : DS_EIO, "%s: %s", path,
                        strerror(errno));
+    set_input_root(x, path, S_ISDIR(st.st_mode));
     if (S_ISDIR(st.st_mode))
         return read_directory(x, path, err);
     if (!S_ISREG(st.st_mode))
@@ -684,9 +837,15 @@ int imp_source_read(imp_ctx *x, const char *path, ds_err *err)
     } else if (is_image(name)) {
         void *data;
         size_t len;
-        if (read_whole(path, MAX_IMAGE_BYTES, &data, &len, err) != 0)
-            return ds_wrap(err, "%s: ", path);
-        emit_plain(x, name, path, data, len);
+        /* The caller names the path with the error. */
+        if (read_whole(path, NULL, MAX_IMAGE_BYTES, &data, &len, err) != 0)
+            return -1;
+        claims c = {.within = x->input_root};
+        char dir[PATH_MAX];
+        dir_of(path, dir, sizeof dir);
+        int zero = sheet_zero_beside(&c, *dir ? dir : ".", name);
+        claims_free(&c);
+        emit_plain(x, name, zero, path, data, len);
     } else {
         return ds_fail(err, DS_EUNSUPPORTED,
                        "%s: not a folder, an archive (.tar, .zip, ...), USPTO XML or an image",

@@ -50,6 +50,12 @@ static int starts_like_xml(const char *buf, size_t n)
     return i < n && buf[i] == '<';
 }
 
+int us_doc_passed_over(const us_doc *d)
+{
+    return !d->grant && d->root &&
+           (strcmp(d->root, "sequence-cwu") == 0 || strcmp(d->root, "ST26SequenceListing") == 0);
+}
+
 int us_parse_buffer(const char *buf, size_t len, us_doc_fn fn, void *ctx, ds_err *err)
 {
     if (!buf)

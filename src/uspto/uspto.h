@@ -87,6 +87,14 @@ typedef struct us_doc {
                                 seen; valid during the call */
 } us_doc;
 
+/* Whether a document that failed is one that is not a grant at all, which
+ * readers pass over and count rather than fail: a sequence listing that a
+ * weekly file carries next to its patent (root "sequence-cwu", or ST.26's
+ * "ST26SequenceListing"), even one too big to parse. A grant that cannot be
+ * read (a 2001 SGML PATDOC, an encoding not supported, one too big) and a
+ * document of a root nobody knows are failures. */
+int us_doc_passed_over(const us_doc *d);
+
 /* Called for every document; return non-zero to stop. */
 typedef int (*us_doc_fn)(void *ctx, const us_doc *d);
 

@@ -825,11 +825,11 @@ static void test_metadata_formats(void)
     imp_patent *p = NULL;
     char id[64];
     int index = -1;
-    imp_meta_describe(m, "x,\"y\".png", &p, id, sizeof id, &index);
+    imp_meta_describe(m, "x,\"y\".png", 0, &p, id, sizeof id, &index);
     CHECK(p && !strcmp(p->p.patent_id, "D1") && p->p.title && !strcmp(p->p.title, "multi\nline"));
     CHECK(index == 2);
     imp_patent_unref(p);
-    imp_meta_describe(m, "USD0000042-20200101-D00003.TIF", &p, id, sizeof id, &index);
+    imp_meta_describe(m, "USD0000042-20200101-D00003.TIF", 0, &p, id, sizeof id, &index);
     CHECK(!p && !strcmp(id, "D0000042") && index == 2);
     imp_meta_free(m);
 
@@ -838,7 +838,7 @@ static void test_metadata_formats(void)
                        "{\"patent_id\": \"D2\", \"title\": \"Cup\"}\n";
     ds_test_write_file(path, json, strlen(json));
     CHECKF(imp_meta_load(path, &m, &err) == 0, "%s", err.msg);
-    imp_meta_describe(m, "a.png", &p, id, sizeof id, &index);
+    imp_meta_describe(m, "a.png", 0, &p, id, sizeof id, &index);
     CHECK(p && p->p.grant_term == 15 && p->p.title && !strcmp(p->p.title, "Cup"));
     imp_patent_unref(p);
     imp_meta_free(m);
@@ -1746,6 +1746,416 @@ static void test_http_batch_off(void)
     ds_server_stop(&s);
 }
 
+/* ---- issue #16: keys, patents, numbering, USPTO forms ------------------------ */
+
+/* Run a shell command in the suite's scratch directory; 0 when it worked. */
+static int in_tmp(const char *script)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cd '%s' && { %s\n} >/dev/null 2>&1", ds_test_tmpdir, script);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The i-th (sorted) USD* folder of the sample, and its patent id. */
+static int sample_patent(int i, char *dir, size_t n, char *id, size_t idn)
+{
+    const char *root = sample_dir();
+    struct dirent **list = NULL;
+    int k = root ? scandir(root, &list, NULL, alphasort) : -1, seen = 0, found = 0;
+    for (int j = 0; j < k; j++) {
+        if (!found && strncmp(list[j]->d_name, "USD", 3) == 0 && seen++ == i) {
+            snprintf(dir, n, "%s/%s", root, list[j]->d_name);
+            snprintf(id, idn, "D%.7s", list[j]->d_name + 3);
+            found = 1;
+        }
+        free(list[j]);
+    }
+    free(list);
+    return found ? 0 : -1;
+}
+
+/* The patent's row in <tmp>/DATA's catalog (*p zeroed when absent). */
+static int patent_row(const char *data, const char *id, cat_patent *p)
+{
+    char dir[600];
+    cat_db *db = NULL;
+    cat_collection c = {0};
+    ds_err e = {0};
+    memset(p, 0, sizeof *p);
+    snprintf(dir, sizeof dir, "%s/%s", ds_test_tmpdir, data);
+    int rc = cat_open(dir, &db, &e) == 0 && cat_collection_get(db, "designs", &c, &e) == 0 &&
+                     cat_patent_get(db, c.id, id, p, &e) == 0
+                 ? 0
+                 : -1;
+    cat_collection_clear(&c);
+    cat_close(db);
+    return rc;
+}
+
+/* Two different images with one base name in two subfolders: both are not
+ * kept under one id, so the second may not pass for "already there". */
+static void test_same_name_two_folders(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    char script[2000], cwd[600], path[700], *err = NULL;
+    snprintf(script, sizeof script,
+             "mkdir -p same/a same/b && cp '%s/" IMG "drawing_g4.tif' same/a/IMG_0001.tif && "
+             "cp '%s/" IMG "quad_lzw.tif' same/b/IMG_0001.tif",
+             getcwd(cwd, sizeof cwd) ? cwd : ".", cwd);
+    CHECKF(in_tmp(script) == 0, "could not lay out the folders");
+    snprintf(path, sizeof path, "%s/same", ds_test_tmpdir);
+    int st = import("same_data", path, &err);
+    /* Which of the two is stored first depends on the decode workers. */
+    CHECKF(st == 3 && err && strstr(err, "/IMG_0001.tif: another image named IMG_0001.tif") &&
+               strstr(err, " 1 stored"),
+           "exit %d (want 3, the clash named):\n%s", st, err ? err : "");
+    free(err);
+    /* A rerun says the same: the clash is not forgotten once stored. */
+    st = import("same_data", path, &err);
+    CHECKF(st == 3 && err && strstr(err, "another image named IMG_0001.tif"), "rerun: exit %d:\n%s",
+           st, err ? err : "");
+    free(err);
+}
+
+/* A patent's fields are stored when its drawings are already there: drawings
+ * first from a plain folder then its USD folder; and a patent whose drawings
+ * are byte for byte another's. */
+static void test_patent_fields_when_images_skipped(void)
+{
+    char one[600], two[600], id1[32], id2[32], script[6000], path[1400], *err = NULL;
+    if (!ds_test_model_dir() || sample_patent(0, one, sizeof one, id1, sizeof id1) != 0 ||
+        sample_patent(1, two, sizeof two, id2, sizeof id2) != 0)
+        SKIP("no model or sample set");
+    if (on_milvus())
+        SKIP("on Milvus a patent's fields live on its images' rows");
+    snprintf(script, sizeof script,
+             "mkdir -p stub-plain && cp '%s'/*.TIF stub-plain/ && "
+             "mkdir -p twins && cp -r '%s' '%s' twins/ && "
+             "for f in twins/$(basename '%s')/*.TIF; do "
+             "cp twins/$(basename '%s')/$(basename '%s')-D00001.TIF \"$f\"; done",
+             one, one, two, two, one, one);
+    CHECKF(in_tmp(script) == 0, "could not lay out the folders");
+    snprintf(path, sizeof path, "%s/stub-plain", ds_test_tmpdir);
+    int st = import("stub", path, NULL);
+    st = st ? st : import("stub", one, &err);
+    CHECKF(st == 0, "exit %d:\n%s", st, err ? err : "");
+    free(err);
+    cat_patent p;
+    CHECKF(patent_row("stub", id1, &p) == 0 && p.title && p.loc_class && p.pub_date,
+           "%s after its drawings came first: title %s", id1, p.title ? p.title : "NULL");
+    cat_patent_clear(&p);
+
+    snprintf(path, sizeof path, "%s/twins", ds_test_tmpdir);
+    st = import("twins", path, &err);
+    CHECKF(st == 0, "exit %d:\n%s", st, err ? err : "");
+    free(err);
+    CHECKF(patent_row("twins", id1, &p) == 0 && p.title, "%s: no row or title", id1);
+    cat_patent_clear(&p);
+    CHECKF(patent_row("twins", id2, &p) == 0 && p.title && p.loc_class,
+           "%s, whose drawings were %s's: no row or title", id2, id1);
+    cat_patent_clear(&p);
+}
+
+/* A --metadata rerun on images imported without it gives them their
+ * patent: the images are there, their patent_id is not. */
+static void test_metadata_rerun_attaches_patent(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    if (on_milvus())
+        SKIP("rows in Milvus are not updated in place");
+    char script[2000], cwd[600], args[1600], *err = NULL;
+    snprintf(script, sizeof script,
+             "mkdir -p late && cp '%s/" IMG "quad.png' late/a.png && "
+             "printf 'file_name,patent_id,title\\na.png,D0999998,Stool\\n' > late.csv",
+             getcwd(cwd, sizeof cwd) ? cwd : ".");
+    CHECKF(in_tmp(script) == 0, "could not lay out the folder");
+    snprintf(args, sizeof args, "%s/late", ds_test_tmpdir);
+    int st = import("late_data", args, NULL);
+    snprintf(args, sizeof args, "%s/late --metadata %s/late.csv", ds_test_tmpdir, ds_test_tmpdir);
+    st = st ? st : import("late_data", args, &err);
+    CHECKF(st == 0, "exit %d:\n%s", st, err ? err : "");
+    free(err);
+    cat_patent p;
+    CHECKF(patent_row("late_data", "D0999998", &p) == 0 && p.title && !strcmp(p.title, "Stool"),
+           "no patent row D0999998 with its title");
+    cat_patent_clear(&p);
+    snapshot s;
+    if (snap("late_data", &s) == 0) {
+        CHECKF(s.n == 1 && !strncmp(s.rows[0].key, "a.png|D0999998|", 15), "%zu rows: %s", s.n,
+               s.n ? s.rows[0].key : "");
+        snap_free(&s);
+    }
+}
+
+/* The USPTO's own forms: the weekly full text in its zip, a zip wrapping
+ * the weekly tar, a 2001 SGML PATDOC (a failure, not "passed over") and a
+ * sequence listing over the document size limit (passed over, as `uspto
+ * parse` does). */
+static void test_uspto_forms(void)
+{
+    char tar[600], script[4000], path[700], *err = NULL;
+    const char *dir = sample_dir();
+    if (!ds_test_model_dir() || !dir || sample_tar(tar, sizeof tar) != 0)
+        SKIP("no model or sample set");
+    snprintf(script, sizeof script,
+             "mkdir -p forms && cd forms && /usr/bin/python3 - <<'EOF'\n"
+             "import glob, zipfile\n"
+             "week = glob.glob('%s/ipgb*.xml')[0]\n"
+             "with zipfile.ZipFile('ipg221025.zip', 'w') as z: z.write(week, 'ipg221025.xml')\n"
+             "with zipfile.ZipFile('wrapped.zip', 'w') as z: z.write('%s', 'I20221025.tar')\n"
+             "open('sgml.xml', 'w').write('<?xml version=\"1.0\"?>\\n<!DOCTYPE PATDOC PUBLIC "
+             "\"-//USPTO//DTD ST.32 US PATENT GRANT V2.4 2000-09-20//EN\" []>\\n<PATDOC "
+             "DTD=\"2.4\"><SDOBI><B100><B110><DNUM><PDAT>D0436001</PDAT></DNUM></B110><B130>"
+             "<PDAT>S</B100></SDOBI></PATDOC>\\n')\n"
+             "one = open(glob.glob('%s/USD*/*.XML')[0]).read()\n"
+             "seq = '<?xml version=\"1.0\"?>\\n<sequence-cwu>' + 'A' * (65 << 20) + "
+             "'</sequence-cwu>\\n'\n"
+             "open('seq.xml', 'w').write(one + seq)\n"
+             "EOF\n",
+             dir, tar, dir);
+    CHECKF(in_tmp(script) == 0, "could not build the inputs");
+
+    snprintf(path, sizeof path, "%s/forms/ipg221025.zip", ds_test_tmpdir);
+    int st = import("forms_week", path, &err);
+    CHECKF(st == 0 && err && strstr(err, " 0 failed") && strstr(err, "6 design patents"),
+           "the weekly zip: exit %d:\n%s", st, err ? err : "");
+    free(err);
+
+    snprintf(path, sizeof path, "%s/forms/wrapped.zip", ds_test_tmpdir);
+    st = import("forms_wrapped", path, &err);
+    CHECKF(st == 0 && err && strstr(err, "6 design patents") && !strstr(err, " 0 stored"),
+           "the zip of the weekly tar: exit %d:\n%s", st, err ? err : "");
+    free(err);
+    char cmd[1400], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s uspto parse %s", ds_test_bin(), path);
+    st = ds_test_run(cmd, &out, &err);
+    CHECKF(st == 0 && err && strstr(err, "6 design"), "uspto parse of the zip of the tar: %d:\n%s",
+           st, err ? err : "");
+    free(out);
+    free(err);
+
+    snprintf(path, sizeof path, "%s/forms/sgml.xml", ds_test_tmpdir);
+    st = import("forms_sgml", path, &err);
+    CHECKF(st == 3 && err && strstr(err, "PATDOC v2.4 is SGML") && strstr(err, " 1 failed"),
+           "the SGML PATDOC: exit %d:\n%s", st, err ? err : "");
+    free(err);
+
+    snprintf(path, sizeof path, "%s/forms/seq.xml", ds_test_tmpdir);
+    st = import("forms_seq", path, &err);
+    CHECKF(st == 0 && err && strstr(err, " 0 failed") && strstr(err, "1 other documents"),
+           "the big sequence listing: exit %d:\n%s", st, err ? err : "");
+    free(err);
+}
+
+/* Symbolic links that stay inside the imported folder are followed when
+ * read, as the walk follows them: a drawing of a USD folder that is a link
+ * into the folder, a plain image that is one, and a link given on the
+ * command line. A drawing linked from outside the folder is refused. */
+static void test_symlinks_inside_folder(void)
+{
+    char one[600], id[32], script[4000], path[700], *err = NULL;
+    if (!ds_test_model_dir() || sample_patent(0, one, sizeof one, id, sizeof id) != 0)
+        SKIP("no model or sample set");
+    snprintf(script, sizeof script,
+             "mkdir -p links/store links/USD && cp '%s'/*.TIF links/store/ && "
+             "cp '%s'/*.XML links/USD/ && for f in links/store/*.TIF; do "
+             "ln -s ../store/$(basename $f) links/USD/$(basename $f); done && "
+             "ln -s store/$(ls links/store | head -1) links/alias.TIF && "
+             "mkdir -p outside/USD && cp '%s'/*.XML outside/USD/ && for f in links/store/*.TIF; do "
+             "ln -s ../../links/store/$(basename $f) outside/USD/$(basename $f); done",
+             one, one, one);
+    CHECKF(in_tmp(script) == 0, "could not lay out the folders");
+    snprintf(path, sizeof path, "%s/links", ds_test_tmpdir);
+    int st = import("links_data", path, &err);
+    CHECKF(st == 0 && err && !strstr(err, "symbolic") && strstr(err, "1 design patents") &&
+               !strstr(err, " 0 stored"),
+           "exit %d:\n%s", st, err ? err : "");
+    free(err);
+    cat_patent p = {0};
+    CHECKF(on_milvus() || (patent_row("links_data", id, &p) == 0 && p.title), "no row for %s", id);
+    cat_patent_clear(&p);
+
+    snprintf(path, sizeof path, "%s/links/alias.TIF", ds_test_tmpdir);
+    st = import("links_one", path, &err);
+    CHECKF(st == 0 && err && strstr(err, " 1 stored"), "a link named on the command line: %d:\n%s",
+           st, err ? err : "");
+    free(err);
+
+    snprintf(path, sizeof path, "%s/outside", ds_test_tmpdir);
+    st = import("links_out", path, &err);
+    CHECKF(st == 3 && err && strstr(err, "out of the imported folder") && strstr(err, " 0 stored"),
+           "drawings linked from outside: exit %d:\n%s", st, err ? err : "");
+    free(err);
+}
+
+/* Metadata that is not UTF-8 and impossible dates are refused, naming the
+ * line; a JSON-lines file of one record is read. */
+static void test_metadata_checks(void)
+{
+    char path[600];
+    imp_meta *m = NULL;
+    ds_err err = {0};
+    snprintf(path, sizeof path, "%s/checks.csv", ds_test_tmpdir);
+    static const struct {
+        const char *text, *why;
+    } bad[] = {
+        {"patent_id,title\nD1,ok\nD2,Caf\xe9 chair\n", "line 3: not UTF-8"},
+        {"patent_id,pub_date\nD1,2021-02-30\n", "line 2: pub_date \"2021-02-30\" is not a date"},
+        {"patent_id,filing_date\nD1,20190229\n", "is not a date"},
+        {"[{\"patent_id\": \"D1\", \"pub_date\": \"2021-04-31\"}]", "is not a date"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ds_test_write_file(path, bad[i].text, strlen(bad[i].text));
+        memset(&err, 0, sizeof err);
+        CHECKF(imp_meta_load(path, &m, &err) == -1, "case %zu loaded", i);
+        CHECK_MSG(err, bad[i].why);
+        imp_meta_free(m);
+        m = NULL;
+    }
+    const char *leap = "patent_id,pub_date\nD1,2020-02-29\n";
+    ds_test_write_file(path, leap, strlen(leap));
+    CHECKF(imp_meta_load(path, &m, &err) == 0, "29 February 2020: %s", err.msg);
+    imp_meta_free(m);
+
+    const char *one = "{\"file_name\": \"a.png\", \"patent_id\": \"D7\", \"title\": \"Vase\"}\n";
+    snprintf(path, sizeof path, "%s/one.jsonl", ds_test_tmpdir);
+    ds_test_write_file(path, one, strlen(one));
+    memset(&err, 0, sizeof err);
+    CHECKF(imp_meta_load(path, &m, &err) == 0, "one JSON line: %s", err.msg);
+    imp_patent *p = NULL;
+    char id[64];
+    int index = -1;
+    if (m)
+        imp_meta_describe(m, "a.png", 0, &p, id, sizeof id, &index);
+    CHECK(p && p->p.title && !strcmp(p->p.title, "Vase"));
+    imp_patent_unref(p);
+    imp_meta_free(m);
+}
+
+/* The folder and tar forms of one week count alike: --metadata-only looks
+ * for no drawings in either, and --shard leaves the same number to the
+ * other shards. (Dry runs: the counting is what is under test.) */
+static void test_folder_and_tar_count_alike(void)
+{
+    char folders[8192], tar[600];
+    if (!sample_dir() || sample_folders(folders, sizeof folders) != 0 ||
+        sample_tar(tar, sizeof tar) != 0)
+        SKIP("no sample set");
+    static const char *const modes[] = {"--metadata-only", "--shard 0/2", "--shard 1/2"};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        char cmd[9000], *a = NULL, *b = NULL;
+        snprintf(cmd, sizeof cmd, "%s import --dry-run %s%s --data %s/dry2", ds_test_bin(),
+                 modes[i], folders, ds_test_tmpdir);
+        int st = ds_test_run(cmd, NULL, &a);
+        snprintf(cmd, sizeof cmd, "%s import --dry-run %s %s --data %s/dry2", ds_test_bin(),
+                 modes[i], tar, ds_test_tmpdir);
+        st |= ds_test_run(cmd, NULL, &b);
+        const char *da = a ? strstr(a, "done: ") : NULL, *db = b ? strstr(b, "done: ") : NULL;
+        const char *sa = a ? strstr(a, "left to other shards") : NULL;
+        const char *sb = b ? strstr(b, "left to other shards") : NULL;
+        long na = da ? strtol(da + 6, NULL, 10) : -1, nb = db ? strtol(db + 6, NULL, 10) : -2;
+        CHECKF(st == 0 && na == nb, "%s: folders %ld to import, tar %ld:\n%s\n%s", modes[i], na,
+               nb, a ? a : "", b ? b : "");
+        if (i == 0)
+            CHECKF(na == 0, "--metadata-only: %ld images to import", na);
+        /* "N patents or images left to other shards": the same N. */
+        while (sa && sa > a && sa[-1] != ':')
+            sa--;
+        while (sb && sb > b && sb[-1] != ':')
+            sb--;
+        CHECKF(i == 0 || (sa && sb && strtol(sa, NULL, 10) == strtol(sb, NULL, 10)),
+               "%s: left to other shards differ:\n%s\n%s", modes[i], a ? a : "", b ? b : "");
+        free(a);
+        free(b);
+    }
+}
+
+/* A directory of an archive with more than 4,096 members: a design XML at
+ * its end still finds its drawings at its start. */
+static void test_big_archive_directory(void)
+{
+    char one[600], id[32], script[4000], path[700], *err = NULL;
+    if (!ds_test_model_dir() || sample_patent(0, one, sizeof one, id, sizeof id) != 0)
+        SKIP("no model or sample set");
+    snprintf(script, sizeof script,
+             "/usr/bin/python3 - <<'EOF'\n"
+             "import glob, os, zipfile\n"
+             "src = '%s'\n"
+             "seq = '<?xml version=\"1.0\"?>\\n<sequence-cwu>ACGT</sequence-cwu>\\n'\n"
+             "with zipfile.ZipFile('bigdir.zip', 'w') as z:\n"
+             "    for f in sorted(glob.glob(src + '/*.TIF')): z.write(f, 'week/' + os.path.basename(f))\n"
+             "    for i in range(4200): z.writestr('week/seq%%05d.xml' %% i, seq)\n"
+             "    for f in glob.glob(src + '/*.XML'): z.write(f, 'week/' + os.path.basename(f))\n"
+             "EOF\n",
+             one);
+    CHECKF(in_tmp(script) == 0, "could not build the zip");
+    snprintf(path, sizeof path, "%s/bigdir.zip", ds_test_tmpdir);
+    int st = import("bigdir_data", path, &err);
+    CHECKF(st == 0 && err && strstr(err, " 0 failed") && strstr(err, "1 design patents"),
+           "exit %d:\n%s", st, err ? err : "");
+    free(err);
+    if (!on_milvus()) {
+        cat_patent p;
+        CHECKF(patent_row("bigdir_data", id, &p) == 0 && p.title && p.image_count > 0,
+               "no row for %s", id);
+        cat_patent_clear(&p);
+    }
+}
+
+/* A drawing whose patent already has another drawing at its place (and
+ * whose name and content are new) is not "already there": it fails, naming
+ * the place, instead of vanishing. */
+static void test_patent_place_clash(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    char script[2000], cwd[600], path[700], *err = NULL;
+    snprintf(script, sizeof script,
+             "mkdir -p place/a place/b && "
+             "cp '%s/" IMG "quad_lzw.tif' place/a/USD0701016-20140318-D00001.TIF && "
+             "cp '%s/" IMG "drawing_g4.tif' place/b/USD0701016-20140318-D00000.TIF",
+             getcwd(cwd, sizeof cwd) ? cwd : ".", cwd);
+    CHECKF(in_tmp(script) == 0, "could not lay out the folders");
+    snprintf(path, sizeof path, "%s/place/a", ds_test_tmpdir);
+    int st = import("place_data", path, NULL);
+    snprintf(path, sizeof path, "%s/place/b", ds_test_tmpdir);
+    st = st ? st : import("place_data", path, &err);
+    CHECKF(st == 3 && err && strstr(err, "D00000.TIF: patent D0701016 already has another drawing "
+                                         "at image_index 0"),
+           "exit %d:\n%s", st, err ? err : "");
+    free(err);
+}
+
+/* USPTO-named drawings without their XML: D00000 and D00001 are two
+ * drawings, numbered as the XML would (its order in <drawings>). */
+static void test_sheet_zero_without_xml(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    char script[4000], cwd[600], path[700], *err = NULL;
+    snprintf(script, sizeof script,
+             "mkdir -p sheets && cp '%s/" IMG "drawing_g4.tif' sheets/USD0701016-20140318-D00000.TIF && "
+             "cp '%s/" IMG "quad_lzw.tif' sheets/USD0701016-20140318-D00001.TIF && "
+             "cp '%s/" IMG "quad_cmyk.tif' sheets/USD0701016-20140318-D00002.TIF",
+             getcwd(cwd, sizeof cwd) ? cwd : ".", cwd, cwd);
+    CHECKF(in_tmp(script) == 0, "could not lay out the folder");
+    snprintf(path, sizeof path, "%s/sheets", ds_test_tmpdir);
+    int st = import("sheets_data", path, &err);
+    CHECKF(st == 0 && err && strstr(err, " 3 stored"), "exit %d:\n%s", st, err ? err : "");
+    free(err);
+    snapshot s;
+    if (snap("sheets_data", &s) != 0)
+        return;
+    for (size_t i = 0; i < s.n; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "|D0701016|%zu|", i);
+        CHECKF(strstr(s.rows[i].key, want), "row %zu: %s (want index %zu)", i, s.rows[i].key, i);
+    }
+    snap_free(&s);
+}
+
 const ds_test import_tests[] = {
     {"metadata_formats", test_metadata_formats},
     {"folders_and_tar_agree", test_folders_and_tar_agree},
@@ -1762,5 +2172,15 @@ const ds_test import_tests[] = {
     {"disk_full", test_disk_full},
     {"disk_full_server", test_disk_full_server},
     {"unwritable_data_dir", test_unwritable_data_dir},
+    {"same_name_two_folders", test_same_name_two_folders},
+    {"patent_fields_when_images_skipped", test_patent_fields_when_images_skipped},
+    {"sheet_zero_without_xml", test_sheet_zero_without_xml},
+    {"metadata_rerun_attaches_patent", test_metadata_rerun_attaches_patent},
+    {"uspto_forms", test_uspto_forms},
+    {"symlinks_inside_folder", test_symlinks_inside_folder},
+    {"metadata_checks", test_metadata_checks},
+    {"folder_and_tar_count_alike", test_folder_and_tar_count_alike},
+    {"big_archive_directory", test_big_archive_directory},
+    {"patent_place_clash", test_patent_place_clash},
     {0},
 };
