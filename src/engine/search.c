@@ -201,14 +201,23 @@ static json_t *hits_json(eng *e, eng_collection *c, const idx_hit *hits, int n, 
     return flat;
 }
 
+/* Grouped searches look at most this many images per patent asked for
+ * (offset + top_k) in each view: GROUP_FIRST first, widened 4x while fewer
+ * patents than asked for turn up, never beyond GROUP_MOST. This bounds a
+ * request's work by what it asks for, and finds the patents that one
+ * patent's many alike drawings would otherwise push out of a fixed window. */
+enum { GROUP_FIRST = 8, GROUP_MOST = 32 };
+
 /* Grouped: ask for more images until k patents are found or none are left. */
 static int search_grouped(eng *e, eng_collection *c, const float *vec, const eng_query *q,
                           int k, json_t **out, ds_err *err)
 {
     idx_stats st;
     idx_stats_get(c->index, &st);
-    int want = k * 8;
+    int want = k * GROUP_FIRST, most = k * GROUP_MOST;
     for (;;) {
+        if (want > most)
+            want = most; /* the work a request may ask for */
         if (want > (int)st.count)
             want = st.count ? (int)st.count : 1;
         if (want > 100000)
@@ -223,7 +232,7 @@ static int search_grouped(eng *e, eng_collection *c, const float *vec, const eng
         if (!flat)
             return -1;
         json_t *groups = eng__group(flat, k);
-        int enough = (int)json_array_size(groups) >= k || n < want ||
+        int enough = (int)json_array_size(groups) >= k || n < want || want == most ||
                      want >= (int)st.count || want == 100000;
         json_decref(flat);
         if (enough) {
@@ -339,158 +348,189 @@ out:
     return rc;
 }
 
-/* One patent (or one image without a patent) scored against the views. */
+/* One patent (or one image without a patent) scored against the views,
+ * with its images and their scores kept for the answer: read once. */
 typedef struct fused_group {
     char *patent_id;             /* NULL: a plain image, the group of its own */
     int64_t image_id;            /* for a plain image */
     float score;
+    cat_image *imgs;             /* its images ... */
+    size_t n_imgs;
+    idx_hit *order;              /* ... as (position in imgs, best-view score), best first */
 } fused_group;
 
-static int by_group_score(const void *a, const void *b)
+static void free_groups(fused_group *groups, size_t n)
 {
-    float x = ((const fused_group *)a)->score, y = ((const fused_group *)b)->score;
-    return x < y ? 1 : x > y ? -1 : 0;
+    for (size_t g = 0; groups && g < n; g++) {
+        free(groups[g].patent_id);
+        cat_image_list_free(groups[g].imgs, groups[g].n_imgs);
+        free(groups[g].order);
+    }
+    free(groups);
 }
 
-/* Score a group: the mean over views of each view's best image; the
- * images' own (best-view) scores go into json_images. */
+/* Best score first; ties by patent then image, so that every page of a
+ * query sees one order. */
+static int by_group_score(const void *a, const void *b)
+{
+    const fused_group *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    if (x->patent_id && y->patent_id)
+        return strcmp(x->patent_id, y->patent_id);
+    if (x->patent_id || y->patent_id)
+        return x->patent_id ? -1 : 1;
+    return (x->image_id > y->image_id) - (x->image_id < y->image_id);
+}
+
+/* Score a group: the mean over views of each view's best image; each
+ * image's own (best-view) score goes into g->order, best first. */
 static int score_group(eng *e, eng_collection *c, const float *vecs, int n_views,
-                       const cat_image *imgs, size_t n_imgs, float min_score, float *score,
-                       json_t *json_images, ds_err *err)
+                       fused_group *g, ds_err *err)
 {
     int dim = c->model->dim;
     float best[ENG_MAX_VIEWS], each[ENG_MAX_VIEWS];
     float *v = malloc(sizeof(float) * (size_t)dim);
-    idx_hit *order = malloc(sizeof *order * (n_imgs ? n_imgs : 1));
-    if (!v || !order) {
+    g->order = malloc(sizeof *g->order * (g->n_imgs ? g->n_imgs : 1));
+    if (!v || !g->order) {
         free(v);
-        free(order);
         return ds_fail(err, DS_ENOMEM, "out of memory");
     }
     for (int j = 0; j < n_views; j++)
         best[j] = -2;
-    for (size_t i = 0; i < n_imgs; i++) {
-        if (cat_image_vector(e->db, imgs[i].id, v, (size_t)dim, err) != 0) {
+    for (size_t i = 0; i < g->n_imgs; i++) {
+        if (cat_image_vector(e->db, g->imgs[i].id, v, (size_t)dim, err) != 0) {
             free(v);
-            free(order);
             return -1;
         }
-        order[i] = (idx_hit){.id = (int64_t)i, .score = view_scores(vecs, n_views, dim, v, each)};
+        g->order[i] = (idx_hit){.id = (int64_t)i,
+                                .score = view_scores(vecs, n_views, dim, v, each)};
         for (int j = 0; j < n_views; j++)
             best[j] = each[j] > best[j] ? each[j] : best[j];
     }
     float sum = 0;
     for (int j = 0; j < n_views; j++)
         sum += best[j];
-    *score = sum / (float)n_views;
-    qsort(order, n_imgs, sizeof *order, by_score_desc);
-    for (size_t i = 0; json_images && i < n_imgs; i++)
-        if (order[i].score >= min_score)
-            json_array_append_new(json_images,
-                                  image_json(&imgs[order[i].id], order[i].score, 1));
+    g->score = sum / (float)n_views;
+    qsort(g->order, g->n_imgs, sizeof *g->order, by_score_desc);
     free(v);
-    free(order);
     return 0;
 }
 
 /* The images of a group: the patent's drawings, or the one plain image. */
-static int group_images(eng *e, eng_collection *c, const fused_group *g, cat_image **imgs,
-                        size_t *n, ds_err *err)
+static int group_images(eng *e, eng_collection *c, fused_group *g, ds_err *err)
 {
     if (g->patent_id)
-        return cat_images_of_patent(e->db, c->id, g->patent_id, imgs, n, err);
-    *imgs = calloc(1, sizeof **imgs);
-    if (!*imgs)
+        return cat_images_of_patent(e->db, c->id, g->patent_id, &g->imgs, &g->n_imgs, err);
+    if (!(g->imgs = calloc(1, sizeof *g->imgs)))
         return ds_fail(err, DS_ENOMEM, "out of memory");
-    *n = 1;
-    return cat_image_get(e->db, g->image_id, *imgs, err);
+    g->n_imgs = 1;
+    return cat_image_get(e->db, g->image_id, g->imgs, err);
 }
 
-/* Patent groups: the patents of each view's top images, every one scored
- * over all its drawings. */
-static int fused_groups(eng *e, eng_collection *c, const float *vecs, int n_views,
-                        const eng_query *q, int k, json_t **out, ds_err *err)
+/* The candidates' groups: one per patent (found through a hash of the
+ * patent ids, not by comparing with every group so far) or plain image. */
+static int group_candidates(eng *e, const int64_t *ids, size_t n, fused_group **out,
+                            size_t *n_out, ds_err *err)
 {
-    idx_stats st;
-    idx_stats_get(c->index, &st);
-    int want = k * 8 > (int)st.count ? (int)(st.count ? st.count : 1) : k * 8;
-    if (want > 100000)
-        want = 100000;
-    int64_t *ids = NULL;
-    size_t n = 0, n_groups = 0;
-    fused_group *groups = NULL;
-    int rc = -1;
-    if (candidates(e, c, vecs, n_views, q, want, &ids, &n, err) != 0)
-        return -1;
-    if (!(groups = calloc(n ? n : 1, sizeof *groups))) {
-        ds_fail(err, DS_ENOMEM, "out of memory");
-        goto out;
-    }
-    /* One group per patent (or plain image). */
-    for (size_t i = 0; i < n; i++) {
+    fused_group *groups = calloc(n ? n : 1, sizeof *groups);
+    json_t *seen = json_object();
+    size_t m = 0;
+    int rc = 0;
+    if (!groups || !seen)
+        rc = ds_fail(err, DS_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         cat_image img = {0};
-        if (cat_image_get(e->db, ids[i], &img, err) != 0)
-            goto out;
-        int seen = 0;
-        for (size_t g = 0; img.patent_id && g < n_groups && !seen; g++)
-            seen = groups[g].patent_id && strcmp(groups[g].patent_id, img.patent_id) == 0;
-        if (!seen) {
-            groups[n_groups].image_id = img.id;
-            groups[n_groups].patent_id = img.patent_id;
+        if ((rc = cat_image_get(e->db, ids[i], &img, err)) != 0)
+            break;
+        if (!img.patent_id || !json_object_get(seen, img.patent_id)) {
+            if (img.patent_id)
+                json_object_set_new(seen, img.patent_id, json_true());
+            groups[m].image_id = img.id;
+            groups[m++].patent_id = img.patent_id;
             img.patent_id = NULL; /* moved */
-            n_groups++;
         }
         cat_image_clear(&img);
     }
-    for (size_t g = 0; g < n_groups; g++) {
-        cat_image *imgs = NULL;
-        size_t n_imgs = 0;
-        if (group_images(e, c, &groups[g], &imgs, &n_imgs, err) != 0 ||
-            score_group(e, c, vecs, n_views, imgs, n_imgs, q->min_score, &groups[g].score, NULL,
-                        err) != 0) {
-            cat_image_list_free(imgs, n_imgs);
-            goto out;
-        }
-        cat_image_list_free(imgs, n_imgs);
+    json_decref(seen);
+    if (rc != 0) {
+        free_groups(groups, m);
+        return -1;
     }
+    *out = groups;
+    *n_out = m;
+    return 0;
+}
+
+/* The groups of each view's top images: GROUP_FIRST·k of them, more (up
+ * to GROUP_MOST·k) while fewer than k groups turn up and more images are
+ * left. */
+static int find_groups(eng *e, eng_collection *c, const float *vecs, int n_views,
+                       const eng_query *q, int k, fused_group **groups, size_t *n_groups,
+                       ds_err *err)
+{
+    idx_stats st;
+    idx_stats_get(c->index, &st);
+    long long stored = st.count ? (long long)st.count : 1, most = (long long)GROUP_MOST * k;
+    if (most > stored)
+        most = stored;
+    if (most > 100000)
+        most = 100000; /* the index's most per query */
+    for (long long want = (long long)GROUP_FIRST * k;; want *= 4) {
+        want = want < most ? want : most;
+        int64_t *ids = NULL;
+        size_t n = 0;
+        if (candidates(e, c, vecs, n_views, q, (int)want, &ids, &n, err) != 0)
+            return -1;
+        int rc = group_candidates(e, ids, n, groups, n_groups, err);
+        free(ids);
+        if (rc != 0 || *n_groups >= (size_t)k || want == most)
+            return rc;
+        free_groups(*groups, *n_groups);
+        *groups = NULL;
+    }
+}
+
+/* A scored group as a result: the patent's fields, its score, and its
+ * images over min_score, best first. */
+static json_t *group_json(eng *e, eng_collection *c, const fused_group *g, float min_score)
+{
+    json_t *o = json_object(), *list = json_array();
+    json_object_set_new(o, "score", json_real(g->score));
+    json_object_set_new(o, "patent_id", str_or_null(g->patent_id));
+    cat_patent p = {0};
+    ds_err missing = {0};
+    if (g->patent_id && cat_patent_get(e->db, c->id, g->patent_id, &p, &missing) == 0)
+        patent_fields(o, &p);
+    cat_patent_clear(&p);
+    for (size_t i = 0; i < g->n_imgs; i++)
+        if (g->order[i].score >= min_score)
+            json_array_append_new(list, image_json(&g->imgs[g->order[i].id], g->order[i].score, 1));
+    json_object_set_new(o, "images", list);
+    return o;
+}
+
+/* Patent groups: the patents of each view's top images, every one scored
+ * over all its drawings, each drawing read once. */
+static int fused_groups(eng *e, eng_collection *c, const float *vecs, int n_views,
+                        const eng_query *q, int k, json_t **out, ds_err *err)
+{
+    fused_group *groups = NULL;
+    size_t n_groups = 0;
+    if (find_groups(e, c, vecs, n_views, q, k, &groups, &n_groups, err) != 0)
+        return -1;
+    for (size_t g = 0; g < n_groups; g++)
+        if (group_images(e, c, &groups[g], err) != 0 ||
+            score_group(e, c, vecs, n_views, &groups[g], err) != 0) {
+            free_groups(groups, n_groups);
+            return -1;
+        }
     qsort(groups, n_groups, sizeof *groups, by_group_score);
     *out = json_array();
-    for (size_t g = 0; g < n_groups && (int)json_array_size(*out) < k; g++) {
-        if (groups[g].score < q->min_score)
-            break;
-        cat_image *imgs = NULL;
-        size_t n_imgs = 0;
-        json_t *o = json_object(), *list = json_array();
-        json_object_set_new(o, "score", json_real(groups[g].score));
-        json_object_set_new(o, "patent_id", str_or_null(groups[g].patent_id));
-        cat_patent p = {0};
-        ds_err missing = {0};
-        if (groups[g].patent_id &&
-            cat_patent_get(e->db, c->id, groups[g].patent_id, &p, &missing) == 0)
-            patent_fields(o, &p);
-        cat_patent_clear(&p);
-        float ignored;
-        if (group_images(e, c, &groups[g], &imgs, &n_imgs, err) != 0 ||
-            score_group(e, c, vecs, n_views, imgs, n_imgs, q->min_score, &ignored, list,
-                        err) != 0) {
-            cat_image_list_free(imgs, n_imgs);
-            json_decref(o);
-            json_decref(list);
-            json_decref(*out);
-            *out = NULL;
-            goto out;
-        }
-        cat_image_list_free(imgs, n_imgs);
-        json_object_set_new(o, "images", list);
-        json_array_append_new(*out, o);
-    }
-    rc = 0;
-out:
-    for (size_t g = 0; g < n_groups; g++)
-        free(groups[g].patent_id);
-    free(groups);
-    free(ids);
-    return rc;
+    for (size_t g = 0; g < n_groups && (int)g < k && groups[g].score >= q->min_score; g++)
+        json_array_append_new(*out, group_json(e, c, &groups[g], q->min_score));
+    free_groups(groups, n_groups);
+    return 0;
 }
 
 /* ---- searching ------------------------------------------------------------ */
@@ -561,6 +601,11 @@ int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_e
         return ds_fail(err, DS_EINVAL, "offset must be in [0, 9000]");
     if (q->n_views < 0 || q->n_views > ENG_MAX_VIEWS)
         return ds_fail(err, DS_EINVAL, "at most %d views", ENG_MAX_VIEWS);
+    /* Each patent asked for costs all its drawings read and scored: the
+     * deepest grouped page is bounded tighter than an image page. */
+    if (q->group_by_patent && q->offset + q->top_k > ENG_MAX_GROUPED)
+        return ds_fail(err, DS_EINVAL, "with group_by_patent, offset + top_k must be at most %d",
+                       ENG_MAX_GROUPED);
     eng_view single = {.data = q->data, .len = q->len};
     const eng_view *views = q->n_views ? q->views : &single;
     int n_views = q->n_views ? q->n_views : 1, k = q->offset + q->top_k, dim = c->model->dim;

@@ -12,6 +12,8 @@
 #include "../http_client.h"
 #include "../server_helper.h"
 #include "../suites.h"
+#include "base/file.h"
+#include "image/image.h"
 
 #define IMG "tests/fixtures/images/"
 
@@ -118,6 +120,15 @@ SEARCH_TOPK(0)
 SEARCH_TOPK(100000)
 SEARCH_TOPK(abc)
 static curl_mime *search_text(CURL *c) { return file_part(c, IMG "text.png", NULL); }
+/* The deepest grouped page costs every drawing of 10,000 patents: refused. */
+static curl_mime *search_grouped_deep(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "quad.png", NULL);
+    field(m, "group_by_patent", "true");
+    field(m, "top_k", "1000");
+    field(m, "offset", "9000");
+    return m;
+}
 static curl_mime *search_bad_date(CURL *c)
 {
     curl_mime *m = file_part(c, IMG "quad.png", NULL);
@@ -203,6 +214,7 @@ static void test_errors(void)
         {search_no_file, 400, "'file'"},   {search_topk_0, 400, "top_k"},
         {search_topk_100000, 400, "top_k"}, {search_topk_abc, 400, "top_k"},
         {search_text, 415, "not an image"}, {search_bad_date, 400, "pub_date_from"},
+        {search_grouped_deep, 400, "offset + top_k"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         reply r = call(&s, "POST", "/api/search", cases[i].form, NULL, NULL, 0, NULL);
@@ -549,6 +561,94 @@ static void test_concurrent_searches(void)
     CHECK(stop(&s) == 0);
 }
 
+/* Twenty drawings of one patent that all look alike (the same photo at
+ * twenty sizes: distinct bytes, nearly one vector) and one other patent's
+ * drawing. Forms take no argument: the next variant comes from a counter. */
+#define ALIKE 20
+static struct {
+    void *jpeg[ALIKE];
+    size_t len[ALIKE];
+    int next;
+} alike;
+
+static int make_alike(void)
+{
+    size_t n = 0;
+    char *photo = ds_read_file(IMG "parity_photo.jpg", &n);
+    ds_err err = {0};
+    int ok = photo && img_init(NULL, &err) == 0;
+    for (int i = 0; ok && i < ALIKE; i++)
+        ok = img_thumbnail_buffer(photo, n, 200 + 7 * i, 90, &alike.jpeg[i], &alike.len[i],
+                                  &err) == 0;
+    free(photo);
+    return ok ? 0 : -1;
+}
+
+static curl_mime *add_alike(CURL *c)
+{
+    int i = alike.next++;
+    char name[32];
+    snprintf(name, sizeof name, "alike-%02d.jpg", i);
+    curl_mime *m = curl_mime_init(c);
+    curl_mimepart *p = curl_mime_addpart(m);
+    curl_mime_name(p, "file");
+    curl_mime_data(p, alike.jpeg[i], alike.len[i]);
+    curl_mime_filename(p, name);
+    field(m, "patent_id", "D0000001");
+    return m;
+}
+
+static curl_mime *add_other_patent(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "drawing_g4.tif", "USD0000002-20140318-D00001.TIF");
+    field(m, "patent_id", "D0000002");
+    return m;
+}
+
+/* A grouped search over several views returns top_k patents whenever the
+ * collection holds them, however many of one patent's drawings come first. */
+static void test_grouped_views_fill_top_k(void)
+{
+    server s;
+    if (make_alike() != 0 || start(&s, "alike", NULL) != 0) {
+        CHECKF(0, "no variants, or the server did not start");
+        return;
+    }
+    for (int i = 0; i <= ALIKE; i++) {
+        reply r = call(&s, "POST", "/api/images", i < ALIKE ? add_alike : add_other_patent, NULL,
+                       NULL, 0, NULL);
+        CHECKF(r.status == 200 && json_is_true(json_object_get(ds_reply_data(&r), "added")),
+               "image %d: %ld %s", i, r.status, r.body);
+        reply_free(&r);
+    }
+    const char *views = "/api/search?image=alike-00.jpg&image=alike-01.jpg&group_by_patent=true"
+                        "&min_score=-1";
+    const struct {
+        const char *page;
+        const char *want[2];
+    } pages[] = {
+        {"&top_k=2", {"D0000001", "D0000002"}},
+        {"&top_k=1&offset=1", {"D0000002", NULL}},
+    };
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s%s", views, pages[i].page);
+        reply r = call(&s, "POST", path, NULL, NULL, NULL, 0, NULL);
+        json_t *results = ds_reply_results(&r);
+        size_t want = pages[i].want[1] ? 2 : 1;
+        CHECKF(r.status == 200 && json_array_size(results) == want, "%s: %.300s", path, r.body);
+        for (size_t j = 0; j < want && j < json_array_size(results); j++) {
+            const char *pid = json_string_value(
+                json_object_get(json_array_get(results, j), "patent_id"));
+            CHECKF(pid && !strcmp(pid, pages[i].want[j]), "%s: result %zu is %s", path, j, pid);
+        }
+        reply_free(&r);
+    }
+    for (int i = 0; i < ALIKE; i++)
+        free(alike.jpeg[i]);
+    CHECK(stop(&s) == 0);
+}
+
 const ds_test api_tests[] = {
     {"concurrent searches, batched, each gets its own answer", test_concurrent_searches},
     {"two collections, each with its own model and dimension", test_two_models},
@@ -557,5 +657,6 @@ const ds_test api_tests[] = {
     {"health, stats, collections, patent, images + ETag, metrics", test_other_routes},
     {"every route in the OpenAPI document answers", test_openapi},
     {"searches while images are added; restart keeps the index", test_search_while_adding},
+    {"grouped search over views: top_k patents, however alike one's drawings", test_grouped_views_fill_top_k},
     {0},
 };
