@@ -274,78 +274,64 @@ static int by_score_desc(const void *a, const void *b)
     return (i > j) - (i < j);
 }
 
-static int by_id(const void *a, const void *b)
+/* By id, and an id's best score first. */
+static int by_id_then_score(const void *a, const void *b)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
+    const idx_hit *x = a, *y = b;
+    if (x->id != y->id)
+        return (x->id > y->id) - (x->id < y->id);
+    return (x->score < y->score) - (x->score > y->score);
 }
 
-/* The union of each view's top k (filtered), ids only, deduplicated. */
+/* Each view's top k hits (filtered), merged: an image once, with its best
+ * score over the views whose top k hold it; best first. That is its fused
+ * score wherever it matters: an image whose best view left it out scores
+ * there at most that view's k-th score, and k images already score at
+ * least that, so it is not among the fused top k (ties aside). The index's
+ * scores, as a single view's search answers them: no vector is read again. */
 static int candidates(eng *e, eng_collection *c, const float *vecs, int n_views,
-                      const eng_query *q, int k, int64_t **ids, size_t *n, ds_err *err)
+                      const eng_query *q, int k, idx_hit **out, size_t *n, ds_err *err)
 {
     eng_query loose = *q;
     loose.min_score = -2; /* min_score applies to the fused score */
-    idx_hit *hits = malloc(sizeof *hits * (size_t)k);
-    int64_t *all = malloc(sizeof *all * (size_t)k * (size_t)n_views);
+    idx_hit *all = malloc(sizeof *all * (size_t)k * (size_t)n_views);
     size_t m = 0;
-    if (!hits || !all) {
-        free(hits);
-        free(all);
+    if (!all)
         return ds_fail(err, DS_ENOMEM, "out of memory");
-    }
     for (int v = 0; v < n_views; v++) {
         int got = 0;
-        if (ranked(e, c, vecs + (size_t)v * c->model->dim, &loose, k, hits, &got, err) != 0) {
-            free(hits);
+        if (ranked(e, c, vecs + (size_t)v * c->model->dim, &loose, k, all + m, &got, err) != 0) {
             free(all);
             return -1;
         }
-        for (int i = 0; i < got; i++)
-            all[m++] = hits[i].id;
+        m += (size_t)got;
     }
-    free(hits);
-    /* Deduplicate: sort then squeeze. */
-    qsort(all, m, sizeof *all, by_id);
+    /* One entry per image, its best score: sort by id, best first, squeeze. */
+    qsort(all, m, sizeof *all, by_id_then_score);
     size_t u = 0;
     for (size_t i = 0; i < m; i++)
-        if (u == 0 || all[u - 1] != all[i])
+        if (u == 0 || all[u - 1].id != all[i].id)
             all[u++] = all[i];
-    *ids = all;
+    qsort(all, u, sizeof *all, by_score_desc);
+    *out = all;
     *n = u;
     return 0;
 }
 
-/* Image hits: each candidate scored exactly against every view. */
+/* Image hits, the page [offset, k) of the fused ranking. */
 static int fused_images(eng *e, eng_collection *c, const float *vecs, int n_views,
                         const eng_query *q, int k, json_t **out, ds_err *err)
 {
-    int dim = c->model->dim;
-    int64_t *ids = NULL;
-    size_t n = 0;
-    if (candidates(e, c, vecs, n_views, q, k, &ids, &n, err) != 0)
+    idx_hit *hits = NULL;
+    size_t n = 0, kept = 0;
+    if (candidates(e, c, vecs, n_views, q, k, &hits, &n, err) != 0)
         return -1;
-    idx_hit *hits = malloc(sizeof *hits * (n ? n : 1));
-    float *v = malloc(sizeof(float) * (size_t)dim), each[ENG_MAX_VIEWS];
-    int rc = -1, kept = 0;
-    if (!hits || !v) {
-        ds_fail(err, DS_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (cat_image_vector(e->db, ids[i], v, (size_t)dim, err) != 0)
-            goto out;
-        float best = view_scores(vecs, n_views, dim, v, each);
-        if (best >= q->min_score)
-            hits[kept++] = (idx_hit){.id = ids[i], .score = best};
-    }
-    qsort(hits, (size_t)kept, sizeof *hits, by_score_desc);
-    rc = (*out = hits_json(e, c, hits, kept < k ? kept : k, err)) ? 0 : -1;
-out:
-    free(ids);
+    while (kept < n && (int)kept < k && hits[kept].score >= q->min_score)
+        kept++;
+    size_t from = (size_t)q->offset < kept ? (size_t)q->offset : kept;
+    *out = hits_json(e, c, hits + from, (int)(kept - from), err);
     free(hits);
-    free(v);
-    return rc;
+    return *out ? 0 : -1;
 }
 
 /* One patent (or one image without a patent) scored against the views,
@@ -430,7 +416,7 @@ static int group_images(eng *e, eng_collection *c, fused_group *g, ds_err *err)
 
 /* The candidates' groups: one per patent (found through a hash of the
  * patent ids, not by comparing with every group so far) or plain image. */
-static int group_candidates(eng *e, const int64_t *ids, size_t n, fused_group **out,
+static int group_candidates(eng *e, const idx_hit *hits, size_t n, fused_group **out,
                             size_t *n_out, ds_err *err)
 {
     fused_group *groups = calloc(n ? n : 1, sizeof *groups);
@@ -441,7 +427,7 @@ static int group_candidates(eng *e, const int64_t *ids, size_t n, fused_group **
         rc = ds_fail(err, DS_ENOMEM, "out of memory");
     for (size_t i = 0; rc == 0 && i < n; i++) {
         cat_image img = {0};
-        if ((rc = cat_image_get(e->db, ids[i], &img, err)) != 0)
+        if ((rc = cat_image_get(e->db, hits[i].id, &img, err)) != 0)
             break;
         if (!img.patent_id || !json_object_get(seen, img.patent_id)) {
             if (img.patent_id)
@@ -478,12 +464,12 @@ static int find_groups(eng *e, eng_collection *c, const float *vecs, int n_views
         most = 100000; /* the index's most per query */
     for (long long want = (long long)GROUP_FIRST * k;; want *= 4) {
         want = want < most ? want : most;
-        int64_t *ids = NULL;
+        idx_hit *hits = NULL;
         size_t n = 0;
-        if (candidates(e, c, vecs, n_views, q, (int)want, &ids, &n, err) != 0)
+        if (candidates(e, c, vecs, n_views, q, (int)want, &hits, &n, err) != 0)
             return -1;
-        int rc = group_candidates(e, ids, n, groups, n_groups, err);
-        free(ids);
+        int rc = group_candidates(e, hits, n, groups, n_groups, err);
+        free(hits);
         if (rc != 0 || *n_groups >= (size_t)k || want == most)
             return rc;
         free_groups(*groups, *n_groups);
@@ -623,16 +609,21 @@ int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_e
             goto out;
         }
     double t1 = eng_now_ms();
+    /* Image pages are cut before their hits become JSON (each a catalog
+     * read): the skipped ones cost no more than their ranking. */
     if (c->mv)
         rc = engm_search(e, c, vecs, n_views, q, k, results, err);
+    else if (n_views > 1 && !q->group_by_patent)
+        rc = fused_images(e, c, vecs, n_views, q, k, results, err);
     else if (n_views > 1)
-        rc = q->group_by_patent ? fused_groups(e, c, vecs, n_views, q, k, results, err)
-                                : fused_images(e, c, vecs, n_views, q, k, results, err);
+        rc = fused_groups(e, c, vecs, n_views, q, k, results, err);
     else if (q->group_by_patent)
         rc = search_grouped(e, c, vecs, q, k, results, err);
-    else if ((rc = ranked(e, c, vecs, q, k, hits, &n, err)) == 0)
-        rc = (*results = hits_json(e, c, hits, n, err)) ? 0 : -1;
-    if (rc == 0)
+    else if ((rc = ranked(e, c, vecs, q, k, hits, &n, err)) == 0) {
+        int from = q->offset < n ? q->offset : n;
+        rc = (*results = hits_json(e, c, hits + from, n - from, err)) ? 0 : -1;
+    }
+    if (rc == 0 && (c->mv || q->group_by_patent))
         skip(*results, q->offset);
     t->search_ms = eng_now_ms() - t1;
 out:

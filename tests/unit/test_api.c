@@ -3,6 +3,7 @@
  * error of the API, searches while images are added, a clean SIGTERM. */
 #include <curl/curl.h>
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -605,6 +606,61 @@ static curl_mime *add_other_patent(CURL *c)
     return m;
 }
 
+/* The results of POST path (ids and scores) into ids[]/scores[] (up to
+ * n); how many. */
+static size_t hits_of(const server *s, const char *path, json_int_t *ids, double *scores,
+                      size_t n)
+{
+    reply r = call(s, "POST", path, NULL, NULL, NULL, 0, NULL);
+    json_t *results = ds_reply_results(&r);
+    size_t m = json_array_size(results) < n ? json_array_size(results) : n;
+    CHECKF(r.status == 200, "%s: %ld %.200s", path, r.status, r.body);
+    for (size_t i = 0; i < m; i++) {
+        ids[i] = json_integer_value(json_object_get(json_array_get(results, i), "id"));
+        scores[i] = json_real_value(json_object_get(json_array_get(results, i), "score"));
+    }
+    reply_free(&r);
+    return m;
+}
+
+/* Images over two views: each page is a slice of one fused ranking, and an
+ * image's fused score is its best over the views' own scores. */
+static void check_fused_pages(const server *s)
+{
+    enum { ALL = ALIKE + 1 };
+    const char *both = "/api/search?image=alike-03.jpg&image=USD0000002-20140318-D00001.TIF"
+                       "&min_score=-1";
+    json_int_t ids[ALL], page_ids[ALL], view_ids[2][ALL];
+    double scores[ALL], page_scores[ALL], view_scores[2][ALL];
+    char path[256];
+    snprintf(path, sizeof path, "%s&top_k=%d", both, ALL);
+    CHECK(hits_of(s, path, ids, scores, ALL) == ALL);
+    for (int offset = 0; offset < ALL; offset += 5) {
+        snprintf(path, sizeof path, "%s&top_k=5&offset=%d", both, offset);
+        size_t got = hits_of(s, path, page_ids, page_scores, ALL);
+        size_t want = ALL - offset < 5 ? (size_t)(ALL - offset) : 5;
+        CHECKF(got == want, "offset %d: %zu results", offset, got);
+        for (size_t i = 0; i < got && i < want; i++)
+            CHECKF(page_ids[i] == ids[offset + i] && page_scores[i] == scores[offset + i],
+                   "offset %d, result %zu: id %lld, want %lld", offset, i,
+                   (long long)page_ids[i], (long long)ids[offset + i]);
+    }
+    static const char *const views[2] = {"alike-03.jpg", "USD0000002-20140318-D00001.TIF"};
+    for (int v = 0; v < 2; v++) {
+        snprintf(path, sizeof path, "/api/search?image=%s&min_score=-1&top_k=%d", views[v], ALL);
+        CHECK(hits_of(s, path, view_ids[v], view_scores[v], ALL) == ALL);
+    }
+    for (int i = 0; i < ALL; i++) {
+        double best = -2;
+        for (int v = 0; v < 2; v++)
+            for (int j = 0; j < ALL; j++)
+                if (view_ids[v][j] == ids[i] && view_scores[v][j] > best)
+                    best = view_scores[v][j];
+        CHECKF(fabs(best - scores[i]) < 1e-5, "image %lld: fused %f, best view %f",
+               (long long)ids[i], scores[i], best);
+    }
+}
+
 /* A grouped search over several views returns top_k patents whenever the
  * collection holds them, however many of one patent's drawings come first. */
 static void test_grouped_views_fill_top_k(void)
@@ -644,6 +700,7 @@ static void test_grouped_views_fill_top_k(void)
         }
         reply_free(&r);
     }
+    check_fused_pages(&s);
     for (int i = 0; i < ALIKE; i++)
         free(alike.jpeg[i]);
     CHECK(stop(&s) == 0);
@@ -657,6 +714,7 @@ const ds_test api_tests[] = {
     {"health, stats, collections, patent, images + ETag, metrics", test_other_routes},
     {"every route in the OpenAPI document answers", test_openapi},
     {"searches while images are added; restart keeps the index", test_search_while_adding},
-    {"grouped search over views: top_k patents, however alike one's drawings", test_grouped_views_fill_top_k},
+    {"grouped search over views: top_k patents, however alike one's drawings; image pages agree",
+     test_grouped_views_fill_top_k},
     {0},
 };
