@@ -283,6 +283,13 @@ static int by_id_then_score(const void *a, const void *b)
     return (x->score < y->score) - (x->score > y->score);
 }
 
+/* Each view's own top list, kept to bound the scores of patent groups. */
+typedef struct view_lists {
+    idx_hit *hits;          /* the views' lists one after another */
+    int got[ENG_MAX_VIEWS]; /* each one's length */
+    int want;               /* what was asked of each */
+} view_lists;
+
 /* Each view's top k hits (filtered), merged: an image once, with its best
  * score over the views whose top k hold it; best first. That is its fused
  * score wherever it matters: an image whose best view left it out scores
@@ -290,7 +297,8 @@ static int by_id_then_score(const void *a, const void *b)
  * least that, so it is not among the fused top k (ties aside). The index's
  * scores, as a single view's search answers them: no vector is read again. */
 static int candidates(eng *e, eng_collection *c, const float *vecs, int n_views,
-                      const eng_query *q, int k, idx_hit **out, size_t *n, ds_err *err)
+                      const eng_query *q, int k, idx_hit **out, size_t *n, view_lists *lists,
+                      ds_err *err)
 {
     eng_query loose = *q;
     loose.min_score = -2; /* min_score applies to the fused score */
@@ -305,6 +313,16 @@ static int candidates(eng *e, eng_collection *c, const float *vecs, int n_views,
             return -1;
         }
         m += (size_t)got;
+        if (lists)
+            lists->got[v] = got;
+    }
+    if (lists) {
+        lists->want = k;
+        if (!(lists->hits = malloc(sizeof *all * (m ? m : 1)))) {
+            free(all);
+            return ds_fail(err, DS_ENOMEM, "out of memory");
+        }
+        memcpy(lists->hits, all, sizeof *all * m);
     }
     /* One entry per image, its best score: sort by id, best first, squeeze. */
     qsort(all, m, sizeof *all, by_id_then_score);
@@ -324,7 +342,7 @@ static int fused_images(eng *e, eng_collection *c, const float *vecs, int n_view
 {
     idx_hit *hits = NULL;
     size_t n = 0, kept = 0;
-    if (candidates(e, c, vecs, n_views, q, k, &hits, &n, err) != 0)
+    if (candidates(e, c, vecs, n_views, q, k, &hits, &n, NULL, err) != 0)
         return -1;
     while (kept < n && (int)kept < k && hits[kept].score >= q->min_score)
         kept++;
@@ -340,6 +358,7 @@ typedef struct fused_group {
     char *patent_id;             /* NULL: a plain image, the group of its own */
     int64_t image_id;            /* for a plain image */
     float score;
+    float bound;                 /* what score can be at most, from the views' lists */
     cat_image *imgs;             /* its images ... */
     size_t n_imgs;
     idx_hit *order;              /* ... as (position in imgs, best-view score), best first */
@@ -414,10 +433,22 @@ static int group_images(eng *e, eng_collection *c, fused_group *g, ds_err *err)
     return cat_image_get(e->db, g->image_id, g->imgs, err);
 }
 
+/* A candidate image and its group. */
+typedef struct image_group {
+    int64_t id;
+    size_t group;
+} image_group;
+
+static int by_image(const void *a, const void *b)
+{
+    int64_t x = ((const image_group *)a)->id, y = ((const image_group *)b)->id;
+    return (x > y) - (x < y);
+}
+
 /* The candidates' groups: one per patent (found through a hash of the
  * patent ids, not by comparing with every group so far) or plain image. */
 static int group_candidates(eng *e, const idx_hit *hits, size_t n, fused_group **out,
-                            size_t *n_out, ds_err *err)
+                            size_t *n_out, image_group *member, ds_err *err)
 {
     fused_group *groups = calloc(n ? n : 1, sizeof *groups);
     json_t *seen = json_object();
@@ -429,9 +460,11 @@ static int group_candidates(eng *e, const idx_hit *hits, size_t n, fused_group *
         cat_image img = {0};
         if ((rc = cat_image_get(e->db, hits[i].id, &img, err)) != 0)
             break;
-        if (!img.patent_id || !json_object_get(seen, img.patent_id)) {
+        json_t *at = img.patent_id ? json_object_get(seen, img.patent_id) : NULL;
+        member[i] = (image_group){hits[i].id, at ? (size_t)json_integer_value(at) : m};
+        if (!at) {
             if (img.patent_id)
-                json_object_set_new(seen, img.patent_id, json_true());
+                json_object_set_new(seen, img.patent_id, json_integer((json_int_t)m));
             groups[m].image_id = img.id;
             groups[m++].patent_id = img.patent_id;
             img.patent_id = NULL; /* moved */
@@ -453,7 +486,7 @@ static int group_candidates(eng *e, const idx_hit *hits, size_t n, fused_group *
  * left. */
 static int find_groups(eng *e, eng_collection *c, const float *vecs, int n_views,
                        const eng_query *q, int k, fused_group **groups, size_t *n_groups,
-                       ds_err *err)
+                       view_lists *lists, image_group **member, size_t *n_members, ds_err *err)
 {
     idx_stats st;
     idx_stats_get(c->index, &st);
@@ -466,14 +499,30 @@ static int find_groups(eng *e, eng_collection *c, const float *vecs, int n_views
         want = want < most ? want : most;
         idx_hit *hits = NULL;
         size_t n = 0;
-        if (candidates(e, c, vecs, n_views, q, (int)want, &hits, &n, err) != 0)
+        if (candidates(e, c, vecs, n_views, q, (int)want, &hits, &n, lists, err) != 0)
             return -1;
-        int rc = group_candidates(e, hits, n, groups, n_groups, err);
+        *member = malloc(sizeof **member * (n ? n : 1));
+        int rc = *member ? group_candidates(e, hits, n, groups, n_groups, *member, err)
+                         : ds_fail(err, DS_ENOMEM, "out of memory");
         free(hits);
-        if (rc != 0 || *n_groups >= (size_t)k || want == most)
+        *n_members = n;
+        if (rc == 0 && *n_groups < (size_t)k && want < most) {
+            free_groups(*groups, *n_groups);
+            *groups = NULL;
+            rc = 1; /* widen */
+        }
+        if (rc != 1 && rc != 0) {
+            free(lists->hits);
+            free(*member);
+            lists->hits = NULL;
+            *member = NULL;
+        }
+        if (rc != 1)
             return rc;
-        free_groups(*groups, *n_groups);
-        *groups = NULL;
+        free(lists->hits);
+        free(*member);
+        lists->hits = NULL;
+        *member = NULL;
     }
 }
 
@@ -496,27 +545,118 @@ static json_t *group_json(eng *e, eng_collection *c, const fused_group *g, float
     return o;
 }
 
-/* Patent groups: the patents of each view's top images, every one scored
- * over all its drawings, each drawing read once. */
+/* Room for the index's rounding (float16 storage) in the bounds. */
+#define BOUND_SLACK 1e-3f
+
+/* Each group's bound: over the views, the mean of its best image in the
+ * view's list, or of the list's last score where none is (an image left
+ * out scores at most that; nothing, when the list holds every image). */
+static void bound_groups(fused_group *groups, size_t n_groups, const view_lists *lists,
+                         int n_views, image_group *member, size_t n_members, float *known)
+{
+    qsort(member, n_members, sizeof *member, by_image);
+    for (size_t g = 0; g < n_groups * (size_t)n_views; g++)
+        known[g] = -2;
+    const idx_hit *hit = lists->hits;
+    for (int v = 0; v < n_views; hit += lists->got[v++])
+        for (int i = 0; i < lists->got[v]; i++) {
+            image_group key = {.id = hit[i].id};
+            const image_group *m = bsearch(&key, member, n_members, sizeof *member, by_image);
+            float *best = m ? &known[m->group * (size_t)n_views + (size_t)v] : NULL;
+            if (best && hit[i].score > *best)
+                *best = hit[i].score;
+        }
+    float last[ENG_MAX_VIEWS];
+    hit = lists->hits;
+    for (int v = 0; v < n_views; hit += lists->got[v++])
+        last[v] = lists->got[v] == lists->want ? hit[lists->got[v] - 1].score : -2;
+    for (size_t g = 0; g < n_groups; g++) {
+        float sum = 0;
+        for (int v = 0; v < n_views; v++) {
+            float best = known[g * (size_t)n_views + (size_t)v];
+            sum += best > last[v] ? best : last[v];
+        }
+        groups[g].bound = sum / (float)n_views + BOUND_SLACK;
+    }
+}
+
+static int by_bound(const void *a, const void *b)
+{
+    float x = ((const fused_group *)a)->bound, y = ((const fused_group *)b)->bound;
+    return (x < y) - (x > y);
+}
+
+static int by_float_desc(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x < y) - (x > y);
+}
+
+/* The k-th best score of groups[0..n) (n >= k). */
+static float kth_score(const fused_group *groups, size_t n, int k, float *scratch)
+{
+    for (size_t g = 0; g < n; g++)
+        scratch[g] = groups[g].score;
+    qsort(scratch, n, sizeof *scratch, by_float_desc);
+    return scratch[k - 1];
+}
+
+/* Score groups, highest bound first, until no group left can beat the
+ * k-th best score found (or reach min_score): how many were scored. */
+static int score_best_groups(eng *e, eng_collection *c, const float *vecs, int n_views,
+                             fused_group *groups, size_t n_groups, int k, float min_score,
+                             size_t *scored, ds_err *err)
+{
+    float *scratch = malloc(sizeof *scratch * (n_groups ? n_groups : 1));
+    size_t g = 0, step = (size_t)k; /* a check costs a sort of the scores so far */
+    if (!scratch)
+        return ds_fail(err, DS_ENOMEM, "out of memory");
+    qsort(groups, n_groups, sizeof *groups, by_bound);
+    while (g < n_groups && groups[g].bound >= min_score) {
+        if (g >= (size_t)k && g % step == 0 && kth_score(groups, g, k, scratch) > groups[g].bound)
+            break;
+        if (group_images(e, c, &groups[g], err) != 0 ||
+            score_group(e, c, vecs, n_views, &groups[g], err) != 0) {
+            free(scratch);
+            return -1;
+        }
+        g++;
+    }
+    free(scratch);
+    *scored = g;
+    return 0;
+}
+
+/* Patent groups: the patents of each view's top images, scored over all
+ * their drawings (each read once) where they can make the top k. */
 static int fused_groups(eng *e, eng_collection *c, const float *vecs, int n_views,
                         const eng_query *q, int k, json_t **out, ds_err *err)
 {
     fused_group *groups = NULL;
-    size_t n_groups = 0;
-    if (find_groups(e, c, vecs, n_views, q, k, &groups, &n_groups, err) != 0)
+    size_t n_groups = 0, n_members = 0, scored = 0;
+    view_lists lists = {0};
+    image_group *member = NULL;
+    if (find_groups(e, c, vecs, n_views, q, k, &groups, &n_groups, &lists, &member, &n_members,
+                    err) != 0)
         return -1;
-    for (size_t g = 0; g < n_groups; g++)
-        if (group_images(e, c, &groups[g], err) != 0 ||
-            score_group(e, c, vecs, n_views, &groups[g], err) != 0) {
-            free_groups(groups, n_groups);
-            return -1;
-        }
-    qsort(groups, n_groups, sizeof *groups, by_group_score);
-    *out = json_array();
-    for (size_t g = 0; g < n_groups && (int)g < k && groups[g].score >= q->min_score; g++)
-        json_array_append_new(*out, group_json(e, c, &groups[g], q->min_score));
+    float *known = malloc(sizeof *known * (n_groups ? n_groups : 1) * (size_t)n_views);
+    int rc = known ? 0 : ds_fail(err, DS_ENOMEM, "out of memory");
+    if (rc == 0) {
+        bound_groups(groups, n_groups, &lists, n_views, member, n_members, known);
+        rc = score_best_groups(e, c, vecs, n_views, groups, n_groups, k, q->min_score, &scored,
+                               err);
+    }
+    if (rc == 0) {
+        qsort(groups, scored, sizeof *groups, by_group_score);
+        *out = json_array();
+        for (size_t g = 0; g < scored && (int)g < k && groups[g].score >= q->min_score; g++)
+            json_array_append_new(*out, group_json(e, c, &groups[g], q->min_score));
+    }
+    free(known);
+    free(member);
+    free(lists.hits);
     free_groups(groups, n_groups);
-    return 0;
+    return rc;
 }
 
 /* ---- searching ------------------------------------------------------------ */
