@@ -111,6 +111,7 @@ typedef struct eng_view {
 } eng_view;
 
 #define ENG_MAX_VIEWS 8
+#define ENG_MAX_GROUPED 1000 /* offset + top_k of a search grouped by patent */
 
 /* Several views are fused: an image's score is its best cosine over the
  * views; a patent's (grouped) the mean over the views of each view's best
@@ -122,7 +123,8 @@ typedef struct eng_query {
     size_t len;
     const eng_view *views;      /* or 1..ENG_MAX_VIEWS views */
     int n_views;
-    int offset;                 /* skip this many results first (paging), 0..9000 */
+    int offset;                 /* skip this many results first (paging), 0..9000;
+                                   grouped, offset + top_k <= ENG_MAX_GROUPED */
     int top_k;                  /* images, or patents when grouped (1..1000) */
     float min_score;            /* hits below are dropped */
     int group_by_patent;

@@ -1053,6 +1053,40 @@ static int view_candidates(eng *e, eng_collection *c, const float *vecs, int n_v
     return 0;
 }
 
+/* How many groups (patents, plain images) the candidate rows make. */
+static size_t count_groups(json_t *rows)
+{
+    json_t *seen = json_object(), *row;
+    size_t i, n = 0;
+    json_array_foreach(rows, i, row) {
+        const char *pid = row_str(row, "patent_id");
+        if (!pid || !json_object_get(seen, pid))
+            n++;
+        if (pid)
+            json_object_set_new(seen, pid, json_true());
+    }
+    json_decref(seen);
+    return n;
+}
+
+/* Each view's top 8·k rows, widened 4x (up to 32·k, as the embedded
+ * index) while they make fewer than k groups and more rows are left: one
+ * patent's many alike drawings must not hide the other patents. */
+static int group_candidates(eng *e, eng_collection *c, const float *vecs, int n_views,
+                            const eng_query *q, int k, json_t **out, ds_err *err)
+{
+    int most = 32 * k < WINDOW ? 32 * k : WINDOW;
+    for (int want = 8 * k < most ? 8 * k : most;; want = want * 4 < most ? want * 4 : most) {
+        if (view_candidates(e, c, vecs, n_views, q, want, out, err) != 0)
+            return -1;
+        if (want == most || count_groups(*out) >= (size_t)k ||
+            json_array_size(*out) < (size_t)want * (size_t)n_views)
+            return 0;
+        json_decref(*out);
+        *out = NULL;
+    }
+}
+
 static int fused_images(eng *e, eng_collection *c, const float *vecs, int n_views,
                         const eng_query *q, int k, json_t **out, ds_err *err)
 {
@@ -1082,7 +1116,7 @@ static int fused_groups(eng *e, eng_collection *c, const float *vecs, int n_view
 {
     json_t *cand = NULL, *rows = NULL;
     int rc = -1;
-    if (view_candidates(e, c, vecs, n_views, q, k * 8, &cand, err) != 0)
+    if (group_candidates(e, c, vecs, n_views, q, k, &cand, err) != 0)
         return -1;
     /* The candidates' patents, then all their drawings. */
     const char **pids = malloc(sizeof *pids * (json_array_size(cand) + 1));

@@ -201,14 +201,23 @@ static json_t *hits_json(eng *e, eng_collection *c, const idx_hit *hits, int n, 
     return flat;
 }
 
+/* Grouped searches look at most this many images per patent asked for
+ * (offset + top_k) in each view: GROUP_FIRST first, widened 4x while fewer
+ * patents than asked for turn up, never beyond GROUP_MOST. This bounds a
+ * request's work by what it asks for, and finds the patents that one
+ * patent's many alike drawings would otherwise push out of a fixed window. */
+enum { GROUP_FIRST = 8, GROUP_MOST = 32 };
+
 /* Grouped: ask for more images until k patents are found or none are left. */
 static int search_grouped(eng *e, eng_collection *c, const float *vec, const eng_query *q,
                           int k, json_t **out, ds_err *err)
 {
     idx_stats st;
     idx_stats_get(c->index, &st);
-    int want = k * 8;
+    int want = k * GROUP_FIRST, most = k * GROUP_MOST;
     for (;;) {
+        if (want > most)
+            want = most; /* the work a request may ask for */
         if (want > (int)st.count)
             want = st.count ? (int)st.count : 1;
         if (want > 100000)
@@ -223,7 +232,7 @@ static int search_grouped(eng *e, eng_collection *c, const float *vec, const eng
         if (!flat)
             return -1;
         json_t *groups = eng__group(flat, k);
-        int enough = (int)json_array_size(groups) >= k || n < want ||
+        int enough = (int)json_array_size(groups) >= k || n < want || want == most ||
                      want >= (int)st.count || want == 100000;
         json_decref(flat);
         if (enough) {
@@ -265,231 +274,388 @@ static int by_score_desc(const void *a, const void *b)
     return (i > j) - (i < j);
 }
 
-static int by_id(const void *a, const void *b)
+/* By id, and an id's best score first. */
+static int by_id_then_score(const void *a, const void *b)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
+    const idx_hit *x = a, *y = b;
+    if (x->id != y->id)
+        return (x->id > y->id) - (x->id < y->id);
+    return (x->score < y->score) - (x->score > y->score);
 }
 
-/* The union of each view's top k (filtered), ids only, deduplicated. */
+/* Each view's own top list, kept to bound the scores of patent groups. */
+typedef struct view_lists {
+    idx_hit *hits;          /* the views' lists one after another */
+    int got[ENG_MAX_VIEWS]; /* each one's length */
+    int want;               /* what was asked of each */
+} view_lists;
+
+/* Each view's top k hits (filtered), merged: an image once, with its best
+ * score over the views whose top k hold it; best first. That is its fused
+ * score wherever it matters: an image whose best view left it out scores
+ * there at most that view's k-th score, and k images already score at
+ * least that, so it is not among the fused top k (ties aside). The index's
+ * scores, as a single view's search answers them: no vector is read again. */
 static int candidates(eng *e, eng_collection *c, const float *vecs, int n_views,
-                      const eng_query *q, int k, int64_t **ids, size_t *n, ds_err *err)
+                      const eng_query *q, int k, idx_hit **out, size_t *n, view_lists *lists,
+                      ds_err *err)
 {
     eng_query loose = *q;
     loose.min_score = -2; /* min_score applies to the fused score */
-    idx_hit *hits = malloc(sizeof *hits * (size_t)k);
-    int64_t *all = malloc(sizeof *all * (size_t)k * (size_t)n_views);
+    idx_hit *all = malloc(sizeof *all * (size_t)k * (size_t)n_views);
     size_t m = 0;
-    if (!hits || !all) {
-        free(hits);
-        free(all);
+    if (!all)
         return ds_fail(err, DS_ENOMEM, "out of memory");
-    }
     for (int v = 0; v < n_views; v++) {
         int got = 0;
-        if (ranked(e, c, vecs + (size_t)v * c->model->dim, &loose, k, hits, &got, err) != 0) {
-            free(hits);
+        if (ranked(e, c, vecs + (size_t)v * c->model->dim, &loose, k, all + m, &got, err) != 0) {
             free(all);
             return -1;
         }
-        for (int i = 0; i < got; i++)
-            all[m++] = hits[i].id;
+        m += (size_t)got;
+        if (lists)
+            lists->got[v] = got;
     }
-    free(hits);
-    /* Deduplicate: sort then squeeze. */
-    qsort(all, m, sizeof *all, by_id);
+    if (lists) {
+        lists->want = k;
+        if (!(lists->hits = malloc(sizeof *all * (m ? m : 1)))) {
+            free(all);
+            return ds_fail(err, DS_ENOMEM, "out of memory");
+        }
+        memcpy(lists->hits, all, sizeof *all * m);
+    }
+    /* One entry per image, its best score: sort by id, best first, squeeze. */
+    qsort(all, m, sizeof *all, by_id_then_score);
     size_t u = 0;
     for (size_t i = 0; i < m; i++)
-        if (u == 0 || all[u - 1] != all[i])
+        if (u == 0 || all[u - 1].id != all[i].id)
             all[u++] = all[i];
-    *ids = all;
+    qsort(all, u, sizeof *all, by_score_desc);
+    *out = all;
     *n = u;
     return 0;
 }
 
-/* Image hits: each candidate scored exactly against every view. */
+/* Image hits, the page [offset, k) of the fused ranking. */
 static int fused_images(eng *e, eng_collection *c, const float *vecs, int n_views,
                         const eng_query *q, int k, json_t **out, ds_err *err)
 {
-    int dim = c->model->dim;
-    int64_t *ids = NULL;
-    size_t n = 0;
-    if (candidates(e, c, vecs, n_views, q, k, &ids, &n, err) != 0)
+    idx_hit *hits = NULL;
+    size_t n = 0, kept = 0;
+    if (candidates(e, c, vecs, n_views, q, k, &hits, &n, NULL, err) != 0)
         return -1;
-    idx_hit *hits = malloc(sizeof *hits * (n ? n : 1));
-    float *v = malloc(sizeof(float) * (size_t)dim), each[ENG_MAX_VIEWS];
-    int rc = -1, kept = 0;
-    if (!hits || !v) {
-        ds_fail(err, DS_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (cat_image_vector(e->db, ids[i], v, (size_t)dim, err) != 0)
-            goto out;
-        float best = view_scores(vecs, n_views, dim, v, each);
-        if (best >= q->min_score)
-            hits[kept++] = (idx_hit){.id = ids[i], .score = best};
-    }
-    qsort(hits, (size_t)kept, sizeof *hits, by_score_desc);
-    rc = (*out = hits_json(e, c, hits, kept < k ? kept : k, err)) ? 0 : -1;
-out:
-    free(ids);
+    while (kept < n && (int)kept < k && hits[kept].score >= q->min_score)
+        kept++;
+    size_t from = (size_t)q->offset < kept ? (size_t)q->offset : kept;
+    *out = hits_json(e, c, hits + from, (int)(kept - from), err);
     free(hits);
-    free(v);
-    return rc;
+    return *out ? 0 : -1;
 }
 
-/* One patent (or one image without a patent) scored against the views. */
+/* One patent (or one image without a patent) scored against the views,
+ * with its images and their scores kept for the answer: read once. */
 typedef struct fused_group {
     char *patent_id;             /* NULL: a plain image, the group of its own */
     int64_t image_id;            /* for a plain image */
     float score;
+    float bound;                 /* what score can be at most, from the views' lists */
+    cat_image *imgs;             /* its images ... */
+    size_t n_imgs;
+    idx_hit *order;              /* ... as (position in imgs, best-view score), best first */
 } fused_group;
 
-static int by_group_score(const void *a, const void *b)
+static void free_groups(fused_group *groups, size_t n)
 {
-    float x = ((const fused_group *)a)->score, y = ((const fused_group *)b)->score;
-    return x < y ? 1 : x > y ? -1 : 0;
+    for (size_t g = 0; groups && g < n; g++) {
+        free(groups[g].patent_id);
+        cat_image_list_free(groups[g].imgs, groups[g].n_imgs);
+        free(groups[g].order);
+    }
+    free(groups);
 }
 
-/* Score a group: the mean over views of each view's best image; the
- * images' own (best-view) scores go into json_images. */
+/* Best score first; ties by patent then image, so that every page of a
+ * query sees one order. */
+static int by_group_score(const void *a, const void *b)
+{
+    const fused_group *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    if (x->patent_id && y->patent_id)
+        return strcmp(x->patent_id, y->patent_id);
+    if (x->patent_id || y->patent_id)
+        return x->patent_id ? -1 : 1;
+    return (x->image_id > y->image_id) - (x->image_id < y->image_id);
+}
+
+/* Score a group: the mean over views of each view's best image; each
+ * image's own (best-view) score goes into g->order, best first. */
 static int score_group(eng *e, eng_collection *c, const float *vecs, int n_views,
-                       const cat_image *imgs, size_t n_imgs, float min_score, float *score,
-                       json_t *json_images, ds_err *err)
+                       fused_group *g, ds_err *err)
 {
     int dim = c->model->dim;
     float best[ENG_MAX_VIEWS], each[ENG_MAX_VIEWS];
     float *v = malloc(sizeof(float) * (size_t)dim);
-    idx_hit *order = malloc(sizeof *order * (n_imgs ? n_imgs : 1));
-    if (!v || !order) {
+    g->order = malloc(sizeof *g->order * (g->n_imgs ? g->n_imgs : 1));
+    if (!v || !g->order) {
         free(v);
-        free(order);
         return ds_fail(err, DS_ENOMEM, "out of memory");
     }
     for (int j = 0; j < n_views; j++)
         best[j] = -2;
-    for (size_t i = 0; i < n_imgs; i++) {
-        if (cat_image_vector(e->db, imgs[i].id, v, (size_t)dim, err) != 0) {
+    for (size_t i = 0; i < g->n_imgs; i++) {
+        if (cat_image_vector(e->db, g->imgs[i].id, v, (size_t)dim, err) != 0) {
             free(v);
-            free(order);
             return -1;
         }
-        order[i] = (idx_hit){.id = (int64_t)i, .score = view_scores(vecs, n_views, dim, v, each)};
+        g->order[i] = (idx_hit){.id = (int64_t)i,
+                                .score = view_scores(vecs, n_views, dim, v, each)};
         for (int j = 0; j < n_views; j++)
             best[j] = each[j] > best[j] ? each[j] : best[j];
     }
     float sum = 0;
     for (int j = 0; j < n_views; j++)
         sum += best[j];
-    *score = sum / (float)n_views;
-    qsort(order, n_imgs, sizeof *order, by_score_desc);
-    for (size_t i = 0; json_images && i < n_imgs; i++)
-        if (order[i].score >= min_score)
-            json_array_append_new(json_images,
-                                  image_json(&imgs[order[i].id], order[i].score, 1));
+    g->score = sum / (float)n_views;
+    qsort(g->order, g->n_imgs, sizeof *g->order, by_score_desc);
     free(v);
-    free(order);
     return 0;
 }
 
 /* The images of a group: the patent's drawings, or the one plain image. */
-static int group_images(eng *e, eng_collection *c, const fused_group *g, cat_image **imgs,
-                        size_t *n, ds_err *err)
+static int group_images(eng *e, eng_collection *c, fused_group *g, ds_err *err)
 {
     if (g->patent_id)
-        return cat_images_of_patent(e->db, c->id, g->patent_id, imgs, n, err);
-    *imgs = calloc(1, sizeof **imgs);
-    if (!*imgs)
+        return cat_images_of_patent(e->db, c->id, g->patent_id, &g->imgs, &g->n_imgs, err);
+    if (!(g->imgs = calloc(1, sizeof *g->imgs)))
         return ds_fail(err, DS_ENOMEM, "out of memory");
-    *n = 1;
-    return cat_image_get(e->db, g->image_id, *imgs, err);
+    g->n_imgs = 1;
+    return cat_image_get(e->db, g->image_id, g->imgs, err);
 }
 
-/* Patent groups: the patents of each view's top images, every one scored
- * over all its drawings. */
-static int fused_groups(eng *e, eng_collection *c, const float *vecs, int n_views,
-                        const eng_query *q, int k, json_t **out, ds_err *err)
+/* A candidate image and its group. */
+typedef struct image_group {
+    int64_t id;
+    size_t group;
+} image_group;
+
+static int by_image(const void *a, const void *b)
 {
-    idx_stats st;
-    idx_stats_get(c->index, &st);
-    int want = k * 8 > (int)st.count ? (int)(st.count ? st.count : 1) : k * 8;
-    if (want > 100000)
-        want = 100000;
-    int64_t *ids = NULL;
-    size_t n = 0, n_groups = 0;
-    fused_group *groups = NULL;
-    int rc = -1;
-    if (candidates(e, c, vecs, n_views, q, want, &ids, &n, err) != 0)
-        return -1;
-    if (!(groups = calloc(n ? n : 1, sizeof *groups))) {
-        ds_fail(err, DS_ENOMEM, "out of memory");
-        goto out;
-    }
-    /* One group per patent (or plain image). */
-    for (size_t i = 0; i < n; i++) {
+    int64_t x = ((const image_group *)a)->id, y = ((const image_group *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* The candidates' groups: one per patent (found through a hash of the
+ * patent ids, not by comparing with every group so far) or plain image. */
+static int group_candidates(eng *e, const idx_hit *hits, size_t n, fused_group **out,
+                            size_t *n_out, image_group *member, ds_err *err)
+{
+    fused_group *groups = calloc(n ? n : 1, sizeof *groups);
+    json_t *seen = json_object();
+    size_t m = 0;
+    int rc = 0;
+    if (!groups || !seen)
+        rc = ds_fail(err, DS_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         cat_image img = {0};
-        if (cat_image_get(e->db, ids[i], &img, err) != 0)
-            goto out;
-        int seen = 0;
-        for (size_t g = 0; img.patent_id && g < n_groups && !seen; g++)
-            seen = groups[g].patent_id && strcmp(groups[g].patent_id, img.patent_id) == 0;
-        if (!seen) {
-            groups[n_groups].image_id = img.id;
-            groups[n_groups].patent_id = img.patent_id;
+        if ((rc = cat_image_get(e->db, hits[i].id, &img, err)) != 0)
+            break;
+        json_t *at = img.patent_id ? json_object_get(seen, img.patent_id) : NULL;
+        member[i] = (image_group){hits[i].id, at ? (size_t)json_integer_value(at) : m};
+        if (!at) {
+            if (img.patent_id)
+                json_object_set_new(seen, img.patent_id, json_integer((json_int_t)m));
+            groups[m].image_id = img.id;
+            groups[m++].patent_id = img.patent_id;
             img.patent_id = NULL; /* moved */
-            n_groups++;
         }
         cat_image_clear(&img);
     }
+    json_decref(seen);
+    if (rc != 0) {
+        free_groups(groups, m);
+        return -1;
+    }
+    *out = groups;
+    *n_out = m;
+    return 0;
+}
+
+/* The groups of each view's top images: GROUP_FIRST·k of them, more (up
+ * to GROUP_MOST·k) while fewer than k groups turn up and more images are
+ * left. */
+static int find_groups(eng *e, eng_collection *c, const float *vecs, int n_views,
+                       const eng_query *q, int k, fused_group **groups, size_t *n_groups,
+                       view_lists *lists, image_group **member, size_t *n_members, ds_err *err)
+{
+    idx_stats st;
+    idx_stats_get(c->index, &st);
+    long long stored = st.count ? (long long)st.count : 1, most = (long long)GROUP_MOST * k;
+    if (most > stored)
+        most = stored;
+    if (most > 100000)
+        most = 100000; /* the index's most per query */
+    for (long long want = (long long)GROUP_FIRST * k;; want *= 4) {
+        want = want < most ? want : most;
+        idx_hit *hits = NULL;
+        size_t n = 0;
+        if (candidates(e, c, vecs, n_views, q, (int)want, &hits, &n, lists, err) != 0)
+            return -1;
+        *member = malloc(sizeof **member * (n ? n : 1));
+        int rc = *member ? group_candidates(e, hits, n, groups, n_groups, *member, err)
+                         : ds_fail(err, DS_ENOMEM, "out of memory");
+        free(hits);
+        *n_members = n;
+        if (rc == 0 && *n_groups < (size_t)k && want < most) {
+            free_groups(*groups, *n_groups);
+            *groups = NULL;
+            rc = 1; /* widen */
+        }
+        if (rc != 1 && rc != 0) {
+            free(lists->hits);
+            free(*member);
+            lists->hits = NULL;
+            *member = NULL;
+        }
+        if (rc != 1)
+            return rc;
+        free(lists->hits);
+        free(*member);
+        lists->hits = NULL;
+        *member = NULL;
+    }
+}
+
+/* A scored group as a result: the patent's fields, its score, and its
+ * images over min_score, best first. */
+static json_t *group_json(eng *e, eng_collection *c, const fused_group *g, float min_score)
+{
+    json_t *o = json_object(), *list = json_array();
+    json_object_set_new(o, "score", json_real(g->score));
+    json_object_set_new(o, "patent_id", str_or_null(g->patent_id));
+    cat_patent p = {0};
+    ds_err missing = {0};
+    if (g->patent_id && cat_patent_get(e->db, c->id, g->patent_id, &p, &missing) == 0)
+        patent_fields(o, &p);
+    cat_patent_clear(&p);
+    for (size_t i = 0; i < g->n_imgs; i++)
+        if (g->order[i].score >= min_score)
+            json_array_append_new(list, image_json(&g->imgs[g->order[i].id], g->order[i].score, 1));
+    json_object_set_new(o, "images", list);
+    return o;
+}
+
+/* Room for the index's rounding (float16 storage) in the bounds. */
+#define BOUND_SLACK 1e-3f
+
+/* Each group's bound: over the views, the mean of its best image in the
+ * view's list, or of the list's last score where none is (an image left
+ * out scores at most that; nothing, when the list holds every image). */
+static void bound_groups(fused_group *groups, size_t n_groups, const view_lists *lists,
+                         int n_views, image_group *member, size_t n_members, float *known)
+{
+    qsort(member, n_members, sizeof *member, by_image);
+    for (size_t g = 0; g < n_groups * (size_t)n_views; g++)
+        known[g] = -2;
+    const idx_hit *hit = lists->hits;
+    for (int v = 0; v < n_views; hit += lists->got[v++])
+        for (int i = 0; i < lists->got[v]; i++) {
+            image_group key = {.id = hit[i].id};
+            const image_group *m = bsearch(&key, member, n_members, sizeof *member, by_image);
+            float *best = m ? &known[m->group * (size_t)n_views + (size_t)v] : NULL;
+            if (best && hit[i].score > *best)
+                *best = hit[i].score;
+        }
+    float last[ENG_MAX_VIEWS];
+    hit = lists->hits;
+    for (int v = 0; v < n_views; hit += lists->got[v++])
+        last[v] = lists->got[v] == lists->want ? hit[lists->got[v] - 1].score : -2;
     for (size_t g = 0; g < n_groups; g++) {
-        cat_image *imgs = NULL;
-        size_t n_imgs = 0;
-        if (group_images(e, c, &groups[g], &imgs, &n_imgs, err) != 0 ||
-            score_group(e, c, vecs, n_views, imgs, n_imgs, q->min_score, &groups[g].score, NULL,
-                        err) != 0) {
-            cat_image_list_free(imgs, n_imgs);
-            goto out;
+        float sum = 0;
+        for (int v = 0; v < n_views; v++) {
+            float best = known[g * (size_t)n_views + (size_t)v];
+            sum += best > last[v] ? best : last[v];
         }
-        cat_image_list_free(imgs, n_imgs);
+        groups[g].bound = sum / (float)n_views + BOUND_SLACK;
     }
-    qsort(groups, n_groups, sizeof *groups, by_group_score);
-    *out = json_array();
-    for (size_t g = 0; g < n_groups && (int)json_array_size(*out) < k; g++) {
-        if (groups[g].score < q->min_score)
+}
+
+static int by_bound(const void *a, const void *b)
+{
+    float x = ((const fused_group *)a)->bound, y = ((const fused_group *)b)->bound;
+    return (x < y) - (x > y);
+}
+
+static int by_float_desc(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x < y) - (x > y);
+}
+
+/* The k-th best score of groups[0..n) (n >= k). */
+static float kth_score(const fused_group *groups, size_t n, int k, float *scratch)
+{
+    for (size_t g = 0; g < n; g++)
+        scratch[g] = groups[g].score;
+    qsort(scratch, n, sizeof *scratch, by_float_desc);
+    return scratch[k - 1];
+}
+
+/* Score groups, highest bound first, until no group left can beat the
+ * k-th best score found (or reach min_score): how many were scored. */
+static int score_best_groups(eng *e, eng_collection *c, const float *vecs, int n_views,
+                             fused_group *groups, size_t n_groups, int k, float min_score,
+                             size_t *scored, ds_err *err)
+{
+    float *scratch = malloc(sizeof *scratch * (n_groups ? n_groups : 1));
+    size_t g = 0, step = (size_t)k; /* a check costs a sort of the scores so far */
+    if (!scratch)
+        return ds_fail(err, DS_ENOMEM, "out of memory");
+    qsort(groups, n_groups, sizeof *groups, by_bound);
+    while (g < n_groups && groups[g].bound >= min_score) {
+        if (g >= (size_t)k && g % step == 0 && kth_score(groups, g, k, scratch) > groups[g].bound)
             break;
-        cat_image *imgs = NULL;
-        size_t n_imgs = 0;
-        json_t *o = json_object(), *list = json_array();
-        json_object_set_new(o, "score", json_real(groups[g].score));
-        json_object_set_new(o, "patent_id", str_or_null(groups[g].patent_id));
-        cat_patent p = {0};
-        ds_err missing = {0};
-        if (groups[g].patent_id &&
-            cat_patent_get(e->db, c->id, groups[g].patent_id, &p, &missing) == 0)
-            patent_fields(o, &p);
-        cat_patent_clear(&p);
-        float ignored;
-        if (group_images(e, c, &groups[g], &imgs, &n_imgs, err) != 0 ||
-            score_group(e, c, vecs, n_views, imgs, n_imgs, q->min_score, &ignored, list,
-                        err) != 0) {
-            cat_image_list_free(imgs, n_imgs);
-            json_decref(o);
-            json_decref(list);
-            json_decref(*out);
-            *out = NULL;
-            goto out;
+        if (group_images(e, c, &groups[g], err) != 0 ||
+            score_group(e, c, vecs, n_views, &groups[g], err) != 0) {
+            free(scratch);
+            return -1;
         }
-        cat_image_list_free(imgs, n_imgs);
-        json_object_set_new(o, "images", list);
-        json_array_append_new(*out, o);
+        g++;
     }
-    rc = 0;
-out:
-    for (size_t g = 0; g < n_groups; g++)
-        free(groups[g].patent_id);
-    free(groups);
-    free(ids);
+    free(scratch);
+    *scored = g;
+    return 0;
+}
+
+/* Patent groups: the patents of each view's top images, scored over all
+ * their drawings (each read once) where they can make the top k. */
+static int fused_groups(eng *e, eng_collection *c, const float *vecs, int n_views,
+                        const eng_query *q, int k, json_t **out, ds_err *err)
+{
+    fused_group *groups = NULL;
+    size_t n_groups = 0, n_members = 0, scored = 0;
+    view_lists lists = {0};
+    image_group *member = NULL;
+    if (find_groups(e, c, vecs, n_views, q, k, &groups, &n_groups, &lists, &member, &n_members,
+                    err) != 0)
+        return -1;
+    float *known = malloc(sizeof *known * (n_groups ? n_groups : 1) * (size_t)n_views);
+    int rc = known ? 0 : ds_fail(err, DS_ENOMEM, "out of memory");
+    if (rc == 0) {
+        bound_groups(groups, n_groups, &lists, n_views, member, n_members, known);
+        rc = score_best_groups(e, c, vecs, n_views, groups, n_groups, k, q->min_score, &scored,
+                               err);
+    }
+    if (rc == 0) {
+        qsort(groups, scored, sizeof *groups, by_group_score);
+        *out = json_array();
+        for (size_t g = 0; g < scored && (int)g < k && groups[g].score >= q->min_score; g++)
+            json_array_append_new(*out, group_json(e, c, &groups[g], q->min_score));
+    }
+    free(known);
+    free(member);
+    free(lists.hits);
+    free_groups(groups, n_groups);
     return rc;
 }
 
@@ -561,6 +727,11 @@ int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_e
         return ds_fail(err, DS_EINVAL, "offset must be in [0, 9000]");
     if (q->n_views < 0 || q->n_views > ENG_MAX_VIEWS)
         return ds_fail(err, DS_EINVAL, "at most %d views", ENG_MAX_VIEWS);
+    /* Each patent asked for costs all its drawings read and scored: the
+     * deepest grouped page is bounded tighter than an image page. */
+    if (q->group_by_patent && q->offset + q->top_k > ENG_MAX_GROUPED)
+        return ds_fail(err, DS_EINVAL, "with group_by_patent, offset + top_k must be at most %d",
+                       ENG_MAX_GROUPED);
     eng_view single = {.data = q->data, .len = q->len};
     const eng_view *views = q->n_views ? q->views : &single;
     int n_views = q->n_views ? q->n_views : 1, k = q->offset + q->top_k, dim = c->model->dim;
@@ -580,16 +751,21 @@ int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_e
     double t1 = eng_now_ms();
     if (eng__catch_up(e, c, err) != 0) /* rows other processes committed */
         goto out;
+    /* Image pages are cut before their hits become JSON (each a catalog
+     * read): the skipped ones cost no more than their ranking. */
     if (c->mv)
         rc = engm_search(e, c, vecs, n_views, q, k, results, err);
+    else if (n_views > 1 && !q->group_by_patent)
+        rc = fused_images(e, c, vecs, n_views, q, k, results, err);
     else if (n_views > 1)
-        rc = q->group_by_patent ? fused_groups(e, c, vecs, n_views, q, k, results, err)
-                                : fused_images(e, c, vecs, n_views, q, k, results, err);
+        rc = fused_groups(e, c, vecs, n_views, q, k, results, err);
     else if (q->group_by_patent)
         rc = search_grouped(e, c, vecs, q, k, results, err);
-    else if ((rc = ranked(e, c, vecs, q, k, hits, &n, err)) == 0)
-        rc = (*results = hits_json(e, c, hits, n, err)) ? 0 : -1;
-    if (rc == 0)
+    else if ((rc = ranked(e, c, vecs, q, k, hits, &n, err)) == 0) {
+        int from = q->offset < n ? q->offset : n;
+        rc = (*results = hits_json(e, c, hits + from, n - from, err)) ? 0 : -1;
+    }
+    if (rc == 0 && (c->mv || q->group_by_patent))
         skip(*results, q->offset);
     t->search_ms = eng_now_ms() - t1;
 out:

@@ -523,7 +523,9 @@ static int h_openapi(void *app_, const http_request *req, http_response *resp);
 
 /* Every route, in one table. */
 static const http_route routes[] = {
-    {"POST", "/api/search", h_search, 0, 32 * MB, "Search by image (multipart 'file')"},
+    {"POST", "/api/search", h_search, 0, 32 * MB,
+     "Search by image (multipart 'file'): top_k 1-1000, offset 0-9000; grouped by patent, "
+     "offset + top_k at most 1000 (400 beyond)"},
     {"GET", "/api/collection/stats", h_stats, 0, 0, "Statistics of a collection"},
     {"GET", "/api/collections", h_collections, 0, 0, "Every collection"},
     {"GET", "/api/image/", h_image, HTTP_PREFIX, 0, "Thumbnail (or ?size=full original) by file name"},

@@ -322,10 +322,10 @@ static int resolve(api_imports *im, const char *asked, char *out, size_t n, int 
     char joined[PATH_MAX];
     if (!asked || !*asked)
         asked = im->roots[0]; /* the seed's route took no path: its configured folder */
-    if (asked[0] == '/')
-        snprintf(joined, sizeof joined, "%s", asked);
-    else if ((size_t)snprintf(joined, sizeof joined, "%s/%s", im->roots[0], asked) >=
-             sizeof joined) {
+    /* Cut short, a path could name one of its own parents (a root). */
+    if ((size_t)(asked[0] == '/' ? snprintf(joined, sizeof joined, "%s", asked)
+                                 : snprintf(joined, sizeof joined, "%s/%s", im->roots[0],
+                                            asked)) >= sizeof joined) {
         *status = 400;
         snprintf(why, wn, "path too long");
         return -1;
@@ -383,7 +383,7 @@ int api_h_batch_start(void *app_, const http_request *req, http_response *resp)
     int dim, size, status = 0;
     char why[PATH_MAX + 64], real[PATH_MAX];
     int batch = batch_size(body, req);
-    if (!coll)
+    if (!coll || !*coll) /* "" is the default, as everywhere: under its one lock */
         coll = eng_default_collection(app->engine);
     if (batch < 0) {
         http_respond_error(resp, 400, "batch is the number of images per transaction, "

@@ -12,8 +12,10 @@
  * wrappers below, never the table directly.
  *
  * Filters are applied BEFORE ranking: a filtered search returns k hits
- * whenever k vectors pass the filter (IVF falls back to an exact scan over
- * the passing vectors when its probed cells hold fewer than k).
+ * whenever k vectors pass the filter (IVF scores cells, nearest first,
+ * until they hold 10,000 passing vectors, or k if more: see ivf.c). One
+ * query's results for any k up to 10,000 are prefixes of one ranking, so
+ * pages cut from them agree.
  *
  * Thread safety: every function may be called from any thread. Searches,
  * stats and save take a shared (read) lock and run concurrently; add and
@@ -136,8 +138,9 @@ int idx_remove(idx_index *ix, const int64_t *ids, size_t n, ds_err *err);
 /* The k best hits for one query (float32[dim]): hits[k] is filled with
  * *n_out = min(k, number passing the filter) entries, sorted by score
  * descending, ties by id ascending. filter may be NULL. Flat costs
- * O(count·dim) (O(n_ids·dim) with an id list); IVF O(nlist·dim +
- * count·nprobe/nlist·dim). k must be 1..100000. Read lock. */
+ * O(count·dim) (O(n_ids·dim) with an id list); IVF O(nlist·log nlist +
+ * nlist·dim + max(count·nprobe/nlist, 10000, k)·dim). k must be
+ * 1..100000. Read lock. */
 int idx_search(idx_index *ix, const float *query, int k, const idx_filter *filter, idx_hit *hits,
                int *n_out, ds_err *err);
 

@@ -9,10 +9,15 @@
  * crosses the threshold, and again whenever the count has grown
  * RETRAIN_GROWTH× since the last training; every vector is then reassigned.
  *
+ * Ranking depth: a query scores the nprobe nearest cells, and then the next
+ * nearest until they hold IVF_RANK_DEPTH vectors that pass the filter (or k,
+ * when k is larger), or every cell. Which cells a query ranks thus does not
+ * depend on k up to that depth: the best k are the first k of the best
+ * 10,000, so pages of one query neither overlap nor skip, and a filtered
+ * query returns k hits whenever k pass the filter.
+ *
  * Filters: an id list short enough is scored exactly (cheaper than probing);
- * otherwise the probed cells are scanned with the filter, and when they
- * yield fewer than k hits the search falls back to an exact scan of every
- * cell, so a filtered query returns k hits whenever k pass the filter.
+ * otherwise the cells are scanned with the filter.
  *
  * The scan is cut into segments of at most SEGMENT rows spread over the
  * OpenMP threads, each thread with its own top-k heap.
@@ -42,6 +47,9 @@ enum {
     RETRAIN_GROWTH = 4,
     SEGMENT = 8192,
     SCORE_BLOCK = 256,
+    /* The passing vectors a query ranks at least (the API's deepest page,
+     * offset 9000 + top_k 1000): its pages are cut from one ranking. */
+    IVF_RANK_DEPTH = 10000,
 };
 
 typedef struct ivf_list {
@@ -530,6 +538,55 @@ static void search_list(const ivf *v, const float *q, const idx_filter *filter, 
     }
 }
 
+/* How many vectors of each cell pass the filter, into passing[nl]. */
+static void count_passing(const ivf *v, const idx_filter *filter, size_t *passing)
+{
+    for (int c = 0; c < v->nl; c++)
+        passing[c] = filter && filter->ids ? 0 : v->lists[c].n;
+    for (size_t j = 0; filter && filter->ids && j < filter->n_ids; j++) {
+        const uint64_t *p = idx_map_get(&v->where, filter->ids[j]);
+        if (p && (j == 0 || filter->ids[j] != filter->ids[j - 1]))
+            passing[*p >> 32]++;
+    }
+}
+
+/* The cells a query ranks, into cells[]: the nprobe nearest, then the next
+ * nearest until they hold `depth` vectors that pass the filter (or every
+ * cell is in). depth is IVF_RANK_DEPTH whatever k up to it, so every page
+ * of a query (offset + top_k up to it) is cut from one ranking. */
+static int rank_cells(const ivf *v, const float *q, int k, const idx_filter *filter, int *cells,
+                      int *ncells)
+{
+    if (!v->trained) {
+        cells[0] = 0;
+        *ncells = 1;
+        return 0;
+    }
+    size_t depth = (size_t)k > IVF_RANK_DEPTH ? (size_t)k : IVF_RANK_DEPTH;
+    float *cs = malloc((size_t)v->nlist * sizeof *cs);
+    idx_hit *order = malloc((size_t)v->nlist * sizeof *order);
+    size_t *passing = malloc((size_t)v->nl * sizeof *passing);
+    if (!cs || !order || !passing) {
+        free(cs), free(order), free(passing);
+        return -1;
+    }
+    idx_dot_rows_f32(q, v->centroids, (size_t)v->nlist, v->base.dim, cs);
+    idx_topk nearest = {order, v->nlist, 0};
+    for (int c = 0; c < v->nlist; c++)
+        idx_topk_push(&nearest, c, cs[c]);
+    idx_topk_sort(&nearest);
+    count_passing(v, filter, passing);
+    size_t held = 0;
+    int n = 0;
+    while (n < nearest.n && (n < v->nprobe || held < depth)) {
+        cells[n] = (int)order[n].id;
+        held += passing[cells[n++]];
+    }
+    *ncells = n;
+    free(cs), free(order), free(passing);
+    return 0;
+}
+
 /* One query. cells[nlist], seg[...] are scratch sized by the caller. */
 static int search_one(const ivf *v, const float *q, int k, const idx_filter *filter,
                       idx_hit *hits, int *n_out, int *cells, segment *seg)
@@ -541,35 +598,9 @@ static int search_one(const ivf *v, const float *q, int k, const idx_filter *fil
         goto done;
     }
     int ncells = 0;
-    if (v->trained) {
-        /* The nprobe best centroids. */
-        float *cs = malloc((size_t)v->nlist * sizeof *cs);
-        idx_hit *top = malloc((size_t)v->nprobe * sizeof *top);
-        if (!cs || !top) {
-            free(cs), free(top);
-            return -1;
-        }
-        idx_dot_rows_f32(q, v->centroids, (size_t)v->nlist, v->base.dim, cs);
-        idx_topk ct = {top, v->nprobe, 0};
-        for (int c = 0; c < v->nlist; c++)
-            idx_topk_push(&ct, c, cs[c]);
-        for (int i = 0; i < ct.n; i++)
-            cells[ncells++] = (int)top[i].id;
-        free(cs), free(top);
-    } else {
-        cells[ncells++] = 0;
-    }
-    if (scan_segments(v, q, seg, make_segments(v, cells, ncells, seg), k, filter, &best))
+    if (rank_cells(v, q, k, filter, cells, &ncells) ||
+        scan_segments(v, q, seg, make_segments(v, cells, ncells, seg), k, filter, &best))
         return -1;
-    size_t want = (size_t)k < v->n ? (size_t)k : v->n;
-    if (v->trained && (size_t)best.n < want) {
-        /* Too few in the probed cells: exact scan of every cell. */
-        best.n = 0;
-        for (int c = 0; c < v->nl; c++)
-            cells[c] = c;
-        if (scan_segments(v, q, seg, make_segments(v, cells, v->nl, seg), k, filter, &best))
-            return -1;
-    }
 done:
     idx_topk_sort(&best);
     *n_out = best.n;

@@ -3,6 +3,7 @@
  * error of the API, searches while images are added, a clean SIGTERM. */
 #include <curl/curl.h>
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 #include "../http_client.h"
 #include "../server_helper.h"
 #include "../suites.h"
+#include "base/file.h"
+#include "image/image.h"
 
 #define IMG "tests/fixtures/images/"
 
@@ -118,6 +121,15 @@ SEARCH_TOPK(0)
 SEARCH_TOPK(100000)
 SEARCH_TOPK(abc)
 static curl_mime *search_text(CURL *c) { return file_part(c, IMG "text.png", NULL); }
+/* The deepest grouped page costs every drawing of 10,000 patents: refused. */
+static curl_mime *search_grouped_deep(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "quad.png", NULL);
+    field(m, "group_by_patent", "true");
+    field(m, "top_k", "1000");
+    field(m, "offset", "9000");
+    return m;
+}
 static curl_mime *search_bad_date(CURL *c)
 {
     curl_mime *m = file_part(c, IMG "quad.png", NULL);
@@ -203,6 +215,7 @@ static void test_errors(void)
         {search_no_file, 400, "'file'"},   {search_topk_0, 400, "top_k"},
         {search_topk_100000, 400, "top_k"}, {search_topk_abc, 400, "top_k"},
         {search_text, 415, "not an image"}, {search_bad_date, 400, "pub_date_from"},
+        {search_grouped_deep, 400, "offset + top_k"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         reply r = call(&s, "POST", "/api/search", cases[i].form, NULL, NULL, 0, NULL);
@@ -598,6 +611,285 @@ static void test_long_names(void)
     CHECK(stop(&s) == 0);
 }
 
+/* Twenty drawings of one patent that all look alike (the same photo at
+ * twenty sizes: distinct bytes, nearly one vector) and one other patent's
+ * drawing. Forms take no argument: the next variant comes from a counter. */
+#define ALIKE 20
+static struct {
+    void *jpeg[ALIKE];
+    size_t len[ALIKE];
+    int next;
+} alike;
+
+static int make_alike(void)
+{
+    size_t n = 0;
+    char *photo = ds_read_file(IMG "parity_photo.jpg", &n);
+    ds_err err = {0};
+    int ok = photo && img_init(NULL, &err) == 0;
+    for (int i = 0; ok && i < ALIKE; i++)
+        ok = img_thumbnail_buffer(photo, n, 200 + 7 * i, 90, &alike.jpeg[i], &alike.len[i],
+                                  &err) == 0;
+    free(photo);
+    return ok ? 0 : -1;
+}
+
+static curl_mime *add_alike(CURL *c)
+{
+    int i = alike.next++;
+    char name[32];
+    snprintf(name, sizeof name, "alike-%02d.jpg", i);
+    curl_mime *m = curl_mime_init(c);
+    curl_mimepart *p = curl_mime_addpart(m);
+    curl_mime_name(p, "file");
+    curl_mime_data(p, alike.jpeg[i], alike.len[i]);
+    curl_mime_filename(p, name);
+    field(m, "patent_id", "D0000001");
+    return m;
+}
+
+static curl_mime *add_other_patent(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "drawing_g4.tif", "USD0000002-20140318-D00001.TIF");
+    field(m, "patent_id", "D0000002");
+    return m;
+}
+
+/* The results of POST path (ids and scores) into ids[]/scores[] (up to
+ * n); how many. */
+static size_t hits_of(const server *s, const char *path, json_int_t *ids, double *scores,
+                      size_t n)
+{
+    reply r = call(s, "POST", path, NULL, NULL, NULL, 0, NULL);
+    json_t *results = ds_reply_results(&r);
+    size_t m = json_array_size(results) < n ? json_array_size(results) : n;
+    CHECKF(r.status == 200, "%s: %ld %.200s", path, r.status, r.body);
+    for (size_t i = 0; i < m; i++) {
+        ids[i] = json_integer_value(json_object_get(json_array_get(results, i), "id"));
+        scores[i] = json_real_value(json_object_get(json_array_get(results, i), "score"));
+    }
+    reply_free(&r);
+    return m;
+}
+
+/* Images over two views: each page is a slice of one fused ranking, and an
+ * image's fused score is its best over the views' own scores. */
+static void check_fused_pages(const server *s)
+{
+    enum { ALL = ALIKE + 1 };
+    const char *both = "/api/search?image=alike-03.jpg&image=USD0000002-20140318-D00001.TIF"
+                       "&min_score=-1";
+    json_int_t ids[ALL], page_ids[ALL], view_ids[2][ALL];
+    double scores[ALL], page_scores[ALL], view_scores[2][ALL];
+    char path[256];
+    snprintf(path, sizeof path, "%s&top_k=%d", both, ALL);
+    CHECK(hits_of(s, path, ids, scores, ALL) == ALL);
+    for (int offset = 0; offset < ALL; offset += 5) {
+        snprintf(path, sizeof path, "%s&top_k=5&offset=%d", both, offset);
+        size_t got = hits_of(s, path, page_ids, page_scores, ALL);
+        size_t want = ALL - offset < 5 ? (size_t)(ALL - offset) : 5;
+        CHECKF(got == want, "offset %d: %zu results", offset, got);
+        for (size_t i = 0; i < got && i < want; i++)
+            CHECKF(page_ids[i] == ids[offset + i] && page_scores[i] == scores[offset + i],
+                   "offset %d, result %zu: id %lld, want %lld", offset, i,
+                   (long long)page_ids[i], (long long)ids[offset + i]);
+    }
+    static const char *const views[2] = {"alike-03.jpg", "USD0000002-20140318-D00001.TIF"};
+    for (int v = 0; v < 2; v++) {
+        snprintf(path, sizeof path, "/api/search?image=%s&min_score=-1&top_k=%d", views[v], ALL);
+        CHECK(hits_of(s, path, view_ids[v], view_scores[v], ALL) == ALL);
+    }
+    for (int i = 0; i < ALL; i++) {
+        double best = -2;
+        for (int v = 0; v < 2; v++)
+            for (int j = 0; j < ALL; j++)
+                if (view_ids[v][j] == ids[i] && view_scores[v][j] > best)
+                    best = view_scores[v][j];
+        CHECKF(fabs(best - scores[i]) < 1e-5, "image %lld: fused %f, best view %f",
+               (long long)ids[i], scores[i], best);
+    }
+}
+
+/* A grouped search over several views returns top_k patents whenever the
+ * collection holds them, however many of one patent's drawings come first. */
+static void test_grouped_views_fill_top_k(void)
+{
+    server s;
+    if (make_alike() != 0 || start(&s, "alike", NULL) != 0) {
+        CHECKF(0, "no variants, or the server did not start");
+        return;
+    }
+    for (int i = 0; i <= ALIKE; i++) {
+        reply r = call(&s, "POST", "/api/images", i < ALIKE ? add_alike : add_other_patent, NULL,
+                       NULL, 0, NULL);
+        CHECKF(r.status == 200 && json_is_true(json_object_get(ds_reply_data(&r), "added")),
+               "image %d: %ld %s", i, r.status, r.body);
+        reply_free(&r);
+    }
+    const char *views = "/api/search?image=alike-00.jpg&image=alike-01.jpg&group_by_patent=true"
+                        "&min_score=-1";
+    const struct {
+        const char *page;
+        const char *want[2];
+    } pages[] = {
+        {"&top_k=2", {"D0000001", "D0000002"}},
+        {"&top_k=1&offset=1", {"D0000002", NULL}},
+    };
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s%s", views, pages[i].page);
+        reply r = call(&s, "POST", path, NULL, NULL, NULL, 0, NULL);
+        json_t *results = ds_reply_results(&r);
+        size_t want = pages[i].want[1] ? 2 : 1;
+        CHECKF(r.status == 200 && json_array_size(results) == want, "%s: %.300s", path, r.body);
+        for (size_t j = 0; j < want && j < json_array_size(results); j++) {
+            const char *pid = json_string_value(
+                json_object_get(json_array_get(results, j), "patent_id"));
+            CHECKF(pid && !strcmp(pid, pages[i].want[j]), "%s: result %zu is %s", path, j, pid);
+        }
+        reply_free(&r);
+    }
+    check_fused_pages(&s);
+    for (int i = 0; i < ALIKE; i++)
+        free(alike.jpeg[i]);
+    CHECK(stop(&s) == 0);
+}
+
+/* Forty drawings of twenty patents, two each, from ten pictures at four
+ * sizes, mixed so that each patent has two different pictures (a picture
+ * smaller than a size is the same at both: stored once, the patent keeps
+ * one drawing). */
+enum { MIXED = 40 };
+static struct {
+    void *jpeg[MIXED];
+    size_t len[MIXED];
+    int next;
+} mixed;
+
+static int make_mixed(void)
+{
+    static const char *const pictures[10] = {
+        "parity_photo.jpg", "parity_tall.png", "drawing_g4.tif", "quad.png", "parity_small.png",
+        "tall_ok.png", "alpha.png", "exif_rot6.jpg", "quad_gray.png", "drawing_2page.tif"};
+    ds_err err = {0};
+    int ok = img_init(NULL, &err) == 0;
+    for (int i = 0; ok && i < MIXED; i++) {
+        char path[256];
+        size_t n = 0;
+        snprintf(path, sizeof path, IMG "%s", pictures[i * 3 % 10]);
+        char *picture = ds_read_file(path, &n);
+        ok = picture && img_thumbnail_buffer(picture, n, 120 + 40 * (i / 10), 90, &mixed.jpeg[i],
+                                             &mixed.len[i], &err) == 0;
+        CHECKF(ok, "%s: %s", path, err.msg);
+        free(picture);
+    }
+    return ok ? 0 : -1;
+}
+
+static curl_mime *add_mixed(CURL *c)
+{
+    int i = mixed.next++;
+    char name[32], patent[32];
+    snprintf(name, sizeof name, "mixed-%02d.jpg", i);
+    snprintf(patent, sizeof patent, "D10000%02d", i / 2);
+    curl_mime *m = curl_mime_init(c);
+    curl_mimepart *p = curl_mime_addpart(m);
+    curl_mime_name(p, "file");
+    curl_mime_data(p, mixed.jpeg[i], mixed.len[i]);
+    curl_mime_filename(p, name);
+    field(m, "patent_id", patent);
+    return m;
+}
+
+/* Each patent's fused score from single-view searches of every image:
+ * the mean over the views of the view's best drawing of the patent. */
+static void brute_patent_scores(const server *s, const char *const *views, int n_views,
+                                double fused[MIXED / 2])
+{
+    for (int p = 0; p < MIXED / 2; p++)
+        fused[p] = 0;
+    for (int v = 0; v < n_views; v++) {
+        double best[MIXED / 2];
+        for (int p = 0; p < MIXED / 2; p++)
+            best[p] = -2;
+        char path[256];
+        snprintf(path, sizeof path, "/api/search?image=%s&min_score=-1&top_k=%d", views[v],
+                 MIXED);
+        reply r = call(s, "POST", path, NULL, NULL, NULL, 0, NULL);
+        size_t i;
+        json_t *hit;
+        json_array_foreach(ds_reply_results(&r), i, hit) {
+            const char *pid = json_string_value(json_object_get(hit, "patent_id"));
+            int p = pid ? atoi(pid + 5) : -1;
+            double score = json_real_value(json_object_get(hit, "score"));
+            if (p >= 0 && p < MIXED / 2 && score > best[p])
+                best[p] = score;
+        }
+        /* Small pictures come out the same at every size: stored once. */
+        CHECKF(json_array_size(ds_reply_results(&r)) >= MIXED / 2, "%s: %.200s", path, r.body);
+        reply_free(&r);
+        for (int p = 0; p < MIXED / 2; p++)
+            fused[p] += best[p] / n_views;
+    }
+}
+
+/* A grouped search over views scores only the patents that can make the
+ * page: what it answers is still the true top k, each patent's score the
+ * mean over the views of its best drawing. */
+static void test_grouped_views_exact(void)
+{
+    server s;
+    if (make_mixed() != 0 || start(&s, "mixed", NULL) != 0) {
+        CHECKF(0, "no pictures, or the server did not start");
+        return;
+    }
+    for (int i = 0; i < MIXED; i++) {
+        reply r = call(&s, "POST", "/api/images", add_mixed, NULL, NULL, 0, "X-API-Key: k");
+        CHECKF(r.status == 200, "image %d: %ld %s", i, r.status, r.body);
+        reply_free(&r);
+    }
+    static const char *const view_sets[][3] = {{"mixed-00.jpg", "mixed-01.jpg", NULL},
+                                               {"mixed-05.jpg", "mixed-12.jpg", "mixed-33.jpg"}};
+    for (size_t set = 0; set < 2; set++) {
+        int n_views = view_sets[set][2] ? 3 : 2;
+        double fused[MIXED / 2], sorted[MIXED / 2];
+        brute_patent_scores(&s, view_sets[set], n_views, fused);
+        memcpy(sorted, fused, sizeof sorted);
+        for (int i = 0; i < MIXED / 2; i++) /* best first */
+            for (int j = i + 1; j < MIXED / 2; j++)
+                if (sorted[j] > sorted[i]) {
+                    double t = sorted[i];
+                    sorted[i] = sorted[j];
+                    sorted[j] = t;
+                }
+        for (int k = 1; k <= 7; k += 3) {
+            char path[256];
+            int at = snprintf(path, sizeof path, "/api/search?group_by_patent=true&min_score=-1"
+                                                 "&top_k=%d", k);
+            for (int v = 0; v < n_views; v++)
+                at += snprintf(path + at, sizeof path - (size_t)at, "&image=%s",
+                               view_sets[set][v]);
+            reply r = call(&s, "POST", path, NULL, NULL, NULL, 0, NULL);
+            json_t *results = ds_reply_results(&r);
+            CHECKF(r.status == 200 && json_array_size(results) == (size_t)k, "%s: %.200s", path,
+                   r.body);
+            for (int i = 0; i < k && i < (int)json_array_size(results); i++) {
+                json_t *g = json_array_get(results, (size_t)i);
+                const char *pid = json_string_value(json_object_get(g, "patent_id"));
+                int p = pid ? atoi(pid + 5) : 0;
+                double score = json_real_value(json_object_get(g, "score"));
+                CHECKF(fabs(score - fused[p]) < 1e-4 && fabs(score - sorted[i]) < 1e-4,
+                       "%s: #%d is %s at %f; its fused score %f, the #%d best %f", path, i, pid,
+                       score, fused[p], i, sorted[i]);
+            }
+            reply_free(&r);
+        }
+    }
+    for (int i = 0; i < MIXED; i++)
+        free(mixed.jpeg[i]);
+    CHECK(stop(&s) == 0);
+}
+
 const ds_test api_tests[] = {
     {"concurrent searches, batched, each gets its own answer", test_concurrent_searches},
     {"two collections, each with its own model and dimension", test_two_models},
@@ -607,5 +899,9 @@ const ds_test api_tests[] = {
     {"every route in the OpenAPI document answers", test_openapi},
     {"searches while images are added; restart keeps the index", test_search_while_adding},
     {"a file name whose full blob key is too long: 400, nothing stored", test_long_names},
+    {"grouped search over views: top_k patents, however alike one's drawings; image pages agree",
+     test_grouped_views_fill_top_k},
+    {"grouped search over views: the true top k, scored where they can make it",
+     test_grouped_views_exact},
     {0},
 };

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -1734,6 +1735,101 @@ static void test_unwritable_data_dir(void)
         unmount(dir);
 }
 
+/* POST /api/batch/start with body: its status; the collection and job it
+ * names into coll and *job. */
+static long batch_start(const ds_server *s, const char *body, char *coll, size_t n,
+                        long long *job)
+{
+    ds_reply r = ds_http(s->port, "POST", "/api/batch/start", NULL, "application/json", body,
+                         strlen(body), NULL);
+    const char *c = json_string_value(json_object_get(ds_reply_data(&r), "collection"));
+    snprintf(coll, n, "%s", c ? c : "");
+    *job = json_integer_value(json_object_get(ds_reply_data(&r), "job"));
+    long status = r.status;
+    ds_reply_free(&r);
+    return status;
+}
+
+/* "collection": "" is the default collection, under its one-import lock
+ * (it once took a lock of its own, import-.lock, beside a running import). */
+static void test_http_batch_empty_collection(void)
+{
+    char tar[600], extra[1400], lock[1200], body[800], coll[128];
+    if (!have_fixtures() || sample_tar(tar, sizeof tar) != 0)
+        SKIP("no sample set");
+    ds_server s;
+    snprintf(extra, sizeof extra, "--collection designs --import-roots %s", sample_dir());
+    if (ds_server_start(&s, "emptycoll", extra) != 0) {
+        CHECK(!"the server did not start");
+        return;
+    }
+    /* An import of designs holds its lock (as `dinoseek import` does). */
+    snprintf(lock, sizeof lock, "%s/import-designs.lock", s.dir);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0);
+    const char *colls[] = {"designs", ""};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(body, sizeof body, "{\"path\": \"%s\", \"collection\": \"%s\"}", tar, colls[i]);
+        long long job;
+        long status = batch_start(&s, body, coll, sizeof coll, &job);
+        CHECKF(status == 409, "collection \"%s\" while designs imports: %ld", colls[i], status);
+    }
+    close(fd);
+    char stray[1200];
+    snprintf(stray, sizeof stray, "%s/import-.lock", s.dir);
+    CHECKF(access(stray, F_OK) != 0, "%s exists", stray);
+    /* Free again: "" imports into designs, and says so. */
+    long long job = 0;
+    long status = batch_start(&s, body, coll, sizeof coll, &job);
+    CHECKF(status == 200 && !strcmp(coll, "designs"), "start: %ld, collection \"%s\"", status,
+           coll);
+    char events[64];
+    snprintf(events, sizeof events, "/api/batch/events/%lld", job);
+    ds_reply r = ds_http(s.port, "GET", events, NULL, NULL, NULL, 0, NULL);
+    CHECKF(strstr(r.body, "event: done"), "stream:\n%s", r.body);
+    ds_reply_free(&r);
+    CHECKF(ds_server_stop(&s) == 0, "the server did not stop cleanly");
+}
+
+/* An import path longer than PATH_MAX is refused, never cut short: cut,
+ * "root/././...(thousands)/no-such" was the root itself, imported whole. */
+static void test_http_batch_path_too_long(void)
+{
+    const char *root = sample_dir();
+    char extra[1400], coll[128];
+    if (!have_fixtures() || !root)
+        SKIP("no sample set");
+    ds_server s;
+    snprintf(extra, sizeof extra, "--collection designs --import-roots %s", root);
+    if (ds_server_start(&s, "longpath", extra) != 0) {
+        CHECK(!"the server did not start");
+        return;
+    }
+    size_t cap = strlen(root) + 3 * PATH_MAX + 64, at = 0;
+    char *body = malloc(cap);
+    at += (size_t)snprintf(body, cap, "{\"path\": \"%s/", root);
+    while (at < strlen(root) + 2 * PATH_MAX)
+        at += (size_t)snprintf(body + at, cap - at, "./");
+    snprintf(body + at, cap - at, "no-such\"}");
+    ds_reply r = ds_http(s.port, "POST", "/api/batch/start", NULL, "application/json", body,
+                         strlen(body), NULL);
+    CHECKF(r.status == 400 && strstr(r.body, "path too long"), "%ld %.200s", r.status, r.body);
+    ds_reply_free(&r);
+    /* Relative, the same. */
+    snprintf(body, cap, "{\"path\": \"");
+    for (at = strlen(body); at < 2 * PATH_MAX;)
+        at += (size_t)snprintf(body + at, cap - at, "./");
+    snprintf(body + at, cap - at, "no-such\"}");
+    long long job;
+    CHECK(batch_start(&s, body, coll, sizeof coll, &job) == 400);
+    free(body);
+    r = ds_http(s.port, "GET", "/api/batch/jobs", NULL, NULL, NULL, 0, NULL);
+    CHECKF(json_array_size(json_object_get(ds_reply_data(&r), "jobs")) == 0, "jobs: %.300s",
+           r.body);
+    ds_reply_free(&r);
+    CHECKF(ds_server_stop(&s) == 0, "the server did not stop cleanly");
+}
+
 /* Without import roots the route is off. */
 static void test_http_batch_off(void)
 {
@@ -2167,6 +2263,8 @@ const ds_test import_tests[] = {
     {"uspto_parse_archive", test_uspto_parse_archive},
     {"http_batch", test_http_batch},
     {"http_batch_off", test_http_batch_off},
+    {"http_batch_empty_collection", test_http_batch_empty_collection},
+    {"http_batch_path_too_long", test_http_batch_path_too_long},
     {"api_for_the_ui", test_api_for_the_ui},
     {"server_killed_mid_import", test_server_killed_mid_import},
     {"disk_full", test_disk_full},

@@ -634,6 +634,43 @@ static void test_ivf(void)
     free(v), free(ids), free(q);
 }
 
+/* Every page of an IVF query comes from one ranking: the best k hits are
+ * the first k of the best 3000, whatever k, filtered or not (once the
+ * probed cells' row count against k decided whether to rank exactly, so
+ * pages overlapped and skipped). */
+static void test_ivf_pages_agree(void)
+{
+    ds_err err;
+    size_t n = 30000;
+    float *v = clustered_unit(n, DIM, 200, 71), *q = random_unit(5, DIM, 72);
+    int64_t *ids = seq_ids(n, 1, 1);
+    idx_index *ix = idx_ivf_new(DIM, 64, 2, &err);
+    CHECK(ix && idx_add(ix, ids, v, n, &err) == 0);
+    size_t n_third;
+    int64_t *third = mod_list(ids, n, 3, &n_third);
+    idx_filter every_third = {third, n_third, NULL};
+    const idx_filter *filters[] = {NULL, &every_third};
+    enum { DEEP = 3000 };
+    idx_hit *deep = malloc(DEEP * sizeof *deep), *page = malloc(DEEP * sizeof *page);
+    static const int ks[] = {10, 100, 1000};
+    for (size_t f = 0; f < 2; f++)
+        for (int qi = 0; qi < 5; qi++) {
+            int n_deep = 0;
+            CHECK(idx_search(ix, q + qi * DIM, DEEP, filters[f], deep, &n_deep, &err) == 0 &&
+                  n_deep == DEEP);
+            for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+                int got = 0;
+                CHECK(idx_search(ix, q + qi * DIM, ks[i], filters[f], page, &got, &err) == 0);
+                CHECKF(got == ks[i] && same_hits(page, deep, got),
+                       "filter %zu, query %d: top %d is not the top %d of %d", f, qi, ks[i],
+                       ks[i], DEEP);
+            }
+        }
+    free(deep), free(page), free(third);
+    idx_free(ix);
+    free(v), free(q), free(ids);
+}
+
 /* Search every query with the pre-scan on and off: the hits must be the
  * same, id for id and score for score (the pre-scan only skips rows). */
 static int prescan_agrees(idx_index *ix, const float *q, int nq, int dim, int k,
@@ -825,6 +862,7 @@ const ds_test index_tests[] = {
     {"save_load", test_save_load},
     {"load_refuses_bad_files", test_load_refuses_bad_files},
     {"ivf", test_ivf},
+    {"ivf_pages_agree", test_ivf_pages_agree},
     {"prescan_is_exact", test_prescan_is_exact},
     {"kernels", test_kernels},
     {0},

@@ -1,15 +1,17 @@
 // exporter.js - the current search's results, every page of them (up to the
-// API's 10,000), as CSV (the server's format=csv rows) or JSON (the result
-// objects), downloaded as a file.
+// API's 10,000 images, or 1,000 patents when grouped), as CSV (the server's
+// format=csv rows) or JSON (the result objects), downloaded as a file.
 
 const PAGE = 1000;
 const MAX_OFFSET = 9000;
+const MAX_GROUPED_OFFSET = 0; // grouped: offset + top_k at most 1000
 
 // form(params) builds the multipart body for the given API parameters.
 export async function exportResults(kind, form, params, api, progress) {
   const pages = [];
   let rows = 0;
-  for (let offset = 0; offset <= MAX_OFFSET; offset += PAGE) {
+  const last = params.group_by_patent === 'true' ? MAX_GROUPED_OFFSET : MAX_OFFSET;
+  for (let offset = 0; offset <= last; offset += PAGE) {
     const p = { ...params, top_k: String(PAGE) };
     delete p.offset;
     if (offset) p.offset = String(offset);
