@@ -104,7 +104,12 @@ static int emit_plain(imp_ctx *x, const char *name, int sheet_zero, const char *
     imp_patent *p = NULL;
     char id[128];
     int index = -1;
-    imp_meta_describe(x->meta, name, sheet_zero, &p, id, sizeof id, &index);
+    ds_err why = {0};
+    if (imp_meta_describe(x->meta, name, sheet_zero, &p, id, sizeof id, &index, &why) != 0) {
+        imp__fail(x, origin, why.msg);
+        free(data);
+        return 0;
+    }
     /* The shard follows the patent, so that its drawings stay together. */
     if (!imp__mine(x, p && p->p.patent_id ? p->p.patent_id : *id ? id : name)) {
         imp_patent_unref(p);
