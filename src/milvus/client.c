@@ -267,7 +267,11 @@ int mv_open(const mv_config *cfg, mv_client **out, ds_err *err)
     if (!c)
         return ds_fail(err, DS_ENOMEM, "out of memory");
     memcpy(c->uri, cfg->uri, ul);
-    snprintf(c->db, sizeof c->db, "%s", cfg->db && *cfg->db ? cfg->db : "default");
+    /* A cut database name would be another database. */
+    if (ds_snprintf(c->db, sizeof c->db, err, "%s", cfg->db && *cfg->db ? cfg->db : "default") != 0) {
+        free(c);
+        return ds_wrap(err, "Milvus database name: ");
+    }
     if (cfg->token && *cfg->token &&
         (strpbrk(cfg->token, "\r\n") ||
          snprintf(c->auth, sizeof c->auth, "Authorization: Bearer %s", cfg->token) >=
