@@ -450,8 +450,8 @@ static int s3_list(blob_store *bs, const char *prefix, blob_list_fn fn, void *ct
             break;
         }
         if (ds_snprintf(query, sizeof query, err, "%s%s%slist-type=2&prefix=%s",
-                        token ? "continuation-token=" : "", token ? enc_token : "", token ? "&" : "",
-                        enc_prefix) != 0) {
+                        token ? "continuation-token=" : "", token ? enc_token : "",
+                        token ? "&" : "", enc_prefix) != 0) {
             rc = ds_wrap(err, "%s: list query: ", s->name);
             break;
         }

@@ -268,7 +268,8 @@ int mv_open(const mv_config *cfg, mv_client **out, ds_err *err)
         return ds_fail(err, DS_ENOMEM, "out of memory");
     memcpy(c->uri, cfg->uri, ul);
     /* A cut database name would be another database. */
-    if (ds_snprintf(c->db, sizeof c->db, err, "%s", cfg->db && *cfg->db ? cfg->db : "default") != 0) {
+    const char *db = cfg->db && *cfg->db ? cfg->db : "default";
+    if (ds_snprintf(c->db, sizeof c->db, err, "%s", db) != 0) {
         free(c);
         return ds_wrap(err, "Milvus database name: ");
     }
