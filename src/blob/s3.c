@@ -436,7 +436,8 @@ static int s3_list(blob_store *bs, const char *prefix, blob_list_fn fn, void *ct
 {
     s3_store *s = (s3_store *)bs;
     char full[2 * BLOB_KEY_MAX + 2], enc_prefix[3 * sizeof full], *token = NULL;
-    snprintf(full, sizeof full, "%s%s", s->prefix, prefix);
+    if (ds_snprintf(full, sizeof full, err, "%s%s", s->prefix, prefix) != 0)
+        return ds_wrap(err, "%s: list prefix: ", s->name);
     if (net_uri_encode(full, 0, enc_prefix, sizeof enc_prefix) < 0)
         return ds_fail(err, DS_EINVAL, "%s: list prefix too long", s->name);
     size_t plen = strlen(s->prefix);
@@ -448,8 +449,12 @@ static int s3_list(blob_store *bs, const char *prefix, blob_list_fn fn, void *ct
             rc = ds_fail(err, DS_EFORMAT, "%s: continuation token too long", s->name);
             break;
         }
-        snprintf(query, sizeof query, "%s%s%slist-type=2&prefix=%s", token ? "continuation-token=" : "",
-                 token ? enc_token : "", token ? "&" : "", enc_prefix);
+        if (ds_snprintf(query, sizeof query, err, "%s%s%slist-type=2&prefix=%s",
+                        token ? "continuation-token=" : "", token ? enc_token : "",
+                        token ? "&" : "", enc_prefix) != 0) {
+            rc = ds_wrap(err, "%s: list query: ", s->name);
+            break;
+        }
         s3_call c = {.method = "GET", .query = query, .retries = -1};
         s3_list_page page;
         if ((rc = run(s, &c, err)) == 0 &&

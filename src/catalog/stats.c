@@ -1,5 +1,6 @@
 /* stats.c - counts for one collection (see catalog.h). */
 #include "catalog/catalog_internal.h"
+#include "base/str.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +27,9 @@ static int64_t file_bytes(const char *path, const char *suffix)
 {
     char full[4200];
     struct stat sb;
-    snprintf(full, sizeof full, "%s%s", path, suffix);
+    /* A cut name could be another file's: count nothing rather than it. */
+    if (ds_snprintf(full, sizeof full, NULL, "%s%s", path, suffix) != 0)
+        return 0;
     return stat(full, &sb) == 0 ? (int64_t)sb.st_size : 0;
 }
 

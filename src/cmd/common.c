@@ -1,5 +1,6 @@
 /* common.c - options shared by serve, search, stats and add (see common.h). */
 #include "cmd/common.h"
+#include "base/str.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +19,8 @@ const char *cmd_default_model(char *buf, size_t n)
     struct stat st;
     char path[4200];
     if (mdl_repo_dir(mdl_cache_dir(), "facebook/dinov2-small", buf, n, &err) == 0) {
-        snprintf(path, sizeof path, "%s/model.safetensors", buf);
-        if (stat(path, &st) == 0)
+        if (ds_snprintf(path, sizeof path, &err, "%s/model.safetensors", buf) == 0 &&
+            stat(path, &st) == 0)
             return buf;
     }
     return NULL;
@@ -254,7 +255,11 @@ int cmd_engine_option(cmd_engine_opts *o, const char *cmd, const char *name, con
     } else if (strcmp(name, "collection-model") == 0) {
         int i = o->cfg.n_extra;
         char *buf = o->extra_buf[i < 7 ? i : 0], *eq;
-        snprintf(buf, sizeof o->extra_buf[0], "%s", value);
+        /* A cut value would name another model directory. */
+        if (ds_snprintf(buf, sizeof o->extra_buf[0], &err, "%s", value) != 0) {
+            fprintf(stderr, "dinoseek %s: --collection-model: %s\n", cmd, err.msg);
+            return -1;
+        }
         if (i == 7 || !(eq = strchr(buf, '=')) || eq == buf || !eq[1]) {
             fprintf(stderr, "dinoseek %s: --collection-model takes NAME=MODEL_DIR (at most 7)\n",
                     cmd);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/str.h"
 #include "cmd/commands.h"
 #include "model/fetch.h"
 #include "model/generate.h"
@@ -201,8 +202,12 @@ static int do_list(int argc, char **argv)
     int n = 0;
     while ((e = readdir(d))) {
         char cfg[4096];
-        snprintf(cfg, sizeof cfg, "%s/%s/model.safetensors", cache, e->d_name);
-        FILE *f = e->d_name[0] == '.' ? NULL : fopen(cfg, "rb");
+        /* A name too long for cfg is skipped rather than a cut one opened. */
+        FILE *f = e->d_name[0] == '.' ||
+                          ds_snprintf(cfg, sizeof cfg, NULL, "%s/%s/model.safetensors", cache,
+                                      e->d_name) != 0
+                      ? NULL
+                      : fopen(cfg, "rb");
         if (!f)
             continue;
         fclose(f);

@@ -69,9 +69,10 @@ void imp_meta_free(imp_meta *m);
  * index is the drawing's place in the order the XML would give
  * ("USD0967598-20221025-D00002.TIF" is patent D0967598, index 1), or, when
  * sheet_zero says the patent's D00000 is among the input beside it, the
- * sheet number itself (D00000 is then index 0, D00001 index 1). */
-void imp_meta_describe(const imp_meta *m, const char *file_name, int sheet_zero,
-                       imp_patent **patent, char *id, size_t n, int *image_index);
+ * sheet number itself (D00000 is then index 0, D00001 index 1). Returns 0,
+ * or -1 with err when the metadata's patent_id does not fit in id[n]. */
+int imp_meta_describe(const imp_meta *m, const char *file_name, int sheet_zero,
+                      imp_patent **patent, char *id, size_t n, int *image_index, ds_err *err);
 
 /* The sheet number of a USPTO drawing's name (USD0967598-20221025-D00002.TIF:
  * 2), its patent_id in id ("D0967598"; "" when the name is not a USPTO

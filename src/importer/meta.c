@@ -12,6 +12,7 @@
  * would make the fields vanish from JSON answers).
  */
 #include "importer/importer_internal.h"
+#include "base/str.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -509,19 +510,20 @@ static int index_of_sheet(int sheet, int sheet_zero)
     return sheet_zero || sheet == 0 ? sheet : sheet - 1;
 }
 
-void imp_meta_describe(const imp_meta *m, const char *file_name, int sheet_zero,
-                       imp_patent **patent, char *id, size_t n, int *image_index)
+int imp_meta_describe(const imp_meta *m, const char *file_name, int sheet_zero,
+                      imp_patent **patent, char *id, size_t n, int *image_index, ds_err *err)
 {
     *patent = NULL;
     *image_index = index_of_sheet(imp_sheet_of(file_name, id, n), sheet_zero);
     if (!m)
-        return;
+        return 0;
     meta_image key = {.file_name = (char *)file_name};
     const meta_image *im =
         m->n_images ? bsearch(&key, m->images, m->n_images, sizeof key, by_image_name) : NULL;
     if (im) {
-        if (im->patent_id)
-            snprintf(id, n, "%s", im->patent_id);
+        /* A cut id would file the image under another patent. */
+        if (im->patent_id && ds_snprintf(id, n, err, "%s", im->patent_id) != 0)
+            return ds_wrap(err, "patent_id: ");
         if (im->image_index >= 0)
             *image_index = im->image_index;
     }
@@ -531,4 +533,5 @@ void imp_meta_describe(const imp_meta *m, const char *file_name, int sheet_zero,
         if (found)
             *patent = imp_patent_ref(*found);
     }
+    return 0;
 }

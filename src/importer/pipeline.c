@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "base/sha256.h"
+#include "base/str.h"
 #include "net/net.h"
 
 /* How long an import waits for a backend out of reach (Milvus or S3 down,
@@ -636,7 +637,8 @@ static void *writer(void *arg)
 static int lock_collection(eng *e, const char *collection, int *fd_out, ds_err *err)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/import-%s.lock", eng_data_dir(e), collection);
+    if (ds_snprintf(path, sizeof path, err, "%s/import-%s.lock", eng_data_dir(e), collection) != 0)
+        return ds_wrap(err, "import lock: ");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return ds_fail(err, DS_EIO, "%s: %s", path, strerror(errno));

@@ -30,6 +30,7 @@
 
 #include "arc/arc.h"
 #include "base/sha256.h"
+#include "base/str.h"
 
 #define MAX_IMAGE_BYTES (256u << 20)  /* one drawing or photo */
 #define GROUP_MAX_BYTES (512u << 20)  /* members of one archive directory held at once */
@@ -104,7 +105,12 @@ static int emit_plain(imp_ctx *x, const char *name, int sheet_zero, const char *
     imp_patent *p = NULL;
     char id[128];
     int index = -1;
-    imp_meta_describe(x->meta, name, sheet_zero, &p, id, sizeof id, &index);
+    ds_err why = {0};
+    if (imp_meta_describe(x->meta, name, sheet_zero, &p, id, sizeof id, &index, &why) != 0) {
+        imp__fail(x, origin, why.msg);
+        free(data);
+        return 0;
+    }
     /* The shard follows the patent, so that its drawings stay together. */
     if (!imp__mine(x, p && p->p.patent_id ? p->p.patent_id : *id ? id : name)) {
         imp_patent_unref(p);
@@ -230,8 +236,9 @@ static int find_on_disk(const char *dir, const char *within, const char *figure,
     int rc = ds_fail(err, DS_ENOTFOUND, "not found beside the XML");
     while (d && (de = readdir(d)))
         if (strcasecmp(de->d_name, figure) == 0) {
-            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-            rc = read_whole(path, within, MAX_IMAGE_BYTES, data, len, err);
+            rc = ds_snprintf(path, sizeof path, err, "%s/%s", dir, de->d_name) != 0
+                     ? -1
+                     : read_whole(path, within, MAX_IMAGE_BYTES, data, len, err);
             break;
         }
     if (d)
@@ -357,7 +364,12 @@ static void parse_xml_file(imp_ctx *x, const char *path, const char *origin)
         return;
     }
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
+    ds_err why;
+    if (ds_snprintf(dir, sizeof dir, &why, "%s", path) != 0) {
+        imp__fail(x, origin, why.msg);
+        munmap(map, (size_t)st.st_size);
+        return;
+    }
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = 0;
@@ -765,7 +777,8 @@ static int read_directory(imp_ctx *x, const char *path, ds_err *err)
         for (int i = 0; i < 2 && !own; i++) {
             char mp[PATH_MAX];
             struct stat st;
-            snprintf(mp, sizeof mp, "%s/%s", path, names[i]);
+            if (ds_snprintf(mp, sizeof mp, err, "%s/%s", path, names[i]) != 0)
+                return ds_wrap(err, "%s: metadata file: ", path);
             if (stat(mp, &st) == 0 && imp_meta_load(mp, &own, err) != 0)
                 return -1;
         }

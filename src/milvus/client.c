@@ -1,6 +1,7 @@
 /* client.c - requests to Milvus's REST API: one POST or GET of JSON, its
  * envelope checked, retried when it may pass (see milvus.h). */
 #include "milvus/milvus_internal.h"
+#include "base/str.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,7 +144,8 @@ static int failure(mv_client *c, const char *path, CURLcode cc, long status, con
 static int prepare(mv_client *c, const char *path, json_t *body, char *url, size_t url_size,
                    char **text, ds_err *err)
 {
-    snprintf(url, url_size, "%s%s", c->uri, path);
+    if (ds_snprintf(url, url_size, err, "%s%s", c->uri, path) != 0)
+        return ds_wrap(err, "Milvus request URL: ");
     *text = NULL;
     if (body && !(*text = json_dumps(body, JSON_COMPACT)))
         return ds_fail(err, DS_ENOMEM, "out of memory");
@@ -265,7 +267,12 @@ int mv_open(const mv_config *cfg, mv_client **out, ds_err *err)
     if (!c)
         return ds_fail(err, DS_ENOMEM, "out of memory");
     memcpy(c->uri, cfg->uri, ul);
-    snprintf(c->db, sizeof c->db, "%s", cfg->db && *cfg->db ? cfg->db : "default");
+    /* A cut database name would be another database. */
+    const char *db = cfg->db && *cfg->db ? cfg->db : "default";
+    if (ds_snprintf(c->db, sizeof c->db, err, "%s", db) != 0) {
+        free(c);
+        return ds_wrap(err, "Milvus database name: ");
+    }
     if (cfg->token && *cfg->token &&
         (strpbrk(cfg->token, "\r\n") ||
          snprintf(c->auth, sizeof c->auth, "Authorization: Bearer %s", cfg->token) >=

@@ -3,6 +3,7 @@
  * Each function builds the request of its dialect, and turns the answer into
  * the one shape milvus.h promises (integer ids, "score"). */
 #include "milvus/milvus_internal.h"
+#include "base/str.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -173,7 +174,9 @@ static int describe(mv_client *c, const char *coll, mv_schema *out, int with_ind
         char path[3 * MV_NAME_MAX + 64], enc[3 * MV_NAME_MAX];
         if (net_uri_encode(coll, 0, enc, sizeof enc) < 0)
             return ds_fail(err, DS_EINVAL, "Milvus: collection name too long");
-        snprintf(path, sizeof path, "/v1/vector/collections/describe?collectionName=%s", enc);
+        if (ds_snprintf(path, sizeof path, err, "/v1/vector/collections/describe?collectionName=%s",
+                        enc) != 0)
+            return -1;
         rc = mv__call(c, path, NULL, &doc, &status, -1, err);
     }
     if (rc == 0)

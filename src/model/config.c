@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/str.h"
 #include "model/vit.h"
 
 static const struct {
@@ -161,7 +162,8 @@ static int parse(const json_t *root, vit_config *c, ds_err *err)
 int vit_config_load(const char *dir, vit_config *c, ds_err *err)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (ds_snprintf(path, sizeof path, err, "%s/config.json", dir) != 0)
+        return -1;
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)

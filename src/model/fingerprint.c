@@ -1,5 +1,6 @@
 /* fingerprint.c - the sha256 of a model's weights, cached (see fingerprint.h). */
 #include "model/fingerprint.h"
+#include "base/str.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,7 +51,8 @@ static int read_cache(const char *path, const char *identity, char hex[DS_SHA256
 static void write_cache(const char *path, const char *identity, const char *hex)
 {
     char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    if (ds_snprintf(tmp, sizeof tmp, NULL, "%s.%ld.tmp", path, (long)getpid()) != 0)
+        return;
     FILE *fp = fopen(tmp, "w");
     if (!fp)
         return;
@@ -89,8 +91,9 @@ int mdl_weights_sha256(const char *dir, char hex[DS_SHA256_HEXLEN + 1], ds_err *
 {
     char path[4096], cache[4200], identity[128], after[128];
     struct stat st;
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    snprintf(cache, sizeof cache, "%s.fingerprint", path);
+    if (ds_snprintf(path, sizeof path, err, "%s/model.safetensors", dir) != 0 ||
+        ds_snprintf(cache, sizeof cache, err, "%s.fingerprint", path) != 0)
+        return -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0) {
         int e = errno;

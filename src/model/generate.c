@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/prng.h"
+#include "base/str.h"
 #include "model/vit.h"
 
 /* How a tensor's values are drawn. */
@@ -232,8 +233,11 @@ out:
 static int write_json(const char *dir, const char *name, json_t *doc, ds_err *err)
 {
     char path[4096], tmp[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (ds_snprintf(path, sizeof path, err, "%s/%s", dir, name) != 0 ||
+        ds_snprintf(tmp, sizeof tmp, err, "%s.tmp", path) != 0) {
+        json_decref(doc);
+        return -1;
+    }
     int rc = json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(doc);
     if (rc != 0 || rename(tmp, path) != 0) {
@@ -273,7 +277,8 @@ static json_t *preprocessor_json(void)
 static int make_dir(const char *dir, ds_err *err)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s", dir);
+    if (ds_snprintf(path, sizeof path, err, "%s", dir) != 0)
+        return -1;
     for (char *p = path + 1; *p; p++) {
         if (*p != '/')
             continue;
@@ -301,8 +306,9 @@ int mdl_generate(const char *arch, uint64_t seed, st_dtype dtype, const char *di
         goto out;
     }
     char path[4096], tmp[4200];
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (ds_snprintf(path, sizeof path, err, "%s/model.safetensors", dir) != 0 ||
+        ds_snprintf(tmp, sizeof tmp, err, "%s.tmp", path) != 0)
+        goto out;
     if (write_safetensors(tmp, &l, &c, seed, dtype, err) != 0) {
         unlink(tmp);
         goto out;

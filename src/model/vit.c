@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/str.h"
 #include "model/attention.h"
 #include "model/gemm.h"
 #include "model/ops.h"
@@ -269,8 +270,8 @@ int vit_open(const char *dir, vit_model **out, ds_err *err)
     if (!m)
         return ds_fail(err, DS_ENOMEM, "out of memory");
     char path[4096];
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    if (vit_config_load(dir, &m->cfg, err) != 0 || st_open(path, &m->file, err) != 0)
+    if (ds_snprintf(path, sizeof path, err, "%s/model.safetensors", dir) != 0 ||
+        vit_config_load(dir, &m->cfg, err) != 0 || st_open(path, &m->file, err) != 0)
         goto fail;
     if (bind_all(m, err) != 0) {
         ds_wrap(err, "%s: ", path);

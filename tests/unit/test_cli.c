@@ -214,10 +214,39 @@ static void test_settings_precedence(void)
     }
 }
 
+/* A --collection-model value longer than its buffer is refused, naming the
+ * length. Built so that its first 4095 bytes ("two=DIR/./././...") name the
+ * real model directory: a cut value would quietly load that instead of the
+ * directory asked for, which does not exist. */
+static void test_overlong_collection_model(void)
+{
+    char *out = NULL, *err = NULL, args[1200];
+    snprintf(args, sizeof args, "model generate --arch small --seed 3 %s/s", ds_test_tmpdir);
+    CHECK(run(args, NULL, NULL) == 0);
+    enum { VALUE = 4200 };
+    char *value = malloc(VALUE + 16), *cmd = malloc(VALUE + 2048);
+    if (!value || !cmd) {
+        free(value), free(cmd);
+        CHECK(0);
+        return;
+    }
+    int n = snprintf(value, VALUE, "two=%s/s", ds_test_tmpdir);
+    while (n < VALUE - 2)
+        n += snprintf(value + n, (size_t)(VALUE - n), "/.");
+    snprintf(value + n, 16, "/missing");
+    snprintf(cmd, VALUE + 2048, "%s stats --model %s/s --data %s/sdata3 --collection two "
+             "--collection-model %s", ds_test_bin(), ds_test_tmpdir, ds_test_tmpdir, value);
+    int st = ds_test_run(cmd, &out, &err);
+    CHECKF(st == 2 && err && strstr(err, "--collection-model") && strstr(err, "bytes long"),
+           "exit %d: %s%s", st, out ? out : "", err ? err : "");
+    free(out), free(err), free(value), free(cmd);
+}
+
 const ds_test cli_tests[] = {
     {"settings: flags > DINOSEEK_* > configuration file", test_settings_precedence},
     {"--version, --help, unknown commands", test_version_and_help},
     {"model generate / info / fetch errors", test_model_commands},
     {"embed prints unit vectors; bad images are reported", test_embed},
+    {"an overlong --collection-model is refused, not cut", test_overlong_collection_model},
     {0},
 };

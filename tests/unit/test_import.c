@@ -812,6 +812,50 @@ static void test_plain_folder_with_metadata(void)
     free(err);
 }
 
+/* A patent_id in metadata.csv longer than the importer's buffer: the image
+ * fails, naming the length, instead of being filed under the cut id (which
+ * is another, valid-looking patent). */
+static void test_metadata_overlong_patent_id(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    char dir[600], path[700], id[151];
+    snprintf(dir, sizeof dir, "%s/longid", ds_test_tmpdir);
+    mkdir(dir, 0755);
+    size_t n = 0;
+    void *data = ds_test_read_file(IMG "quad.png", &n);
+    snprintf(path, sizeof path, "%s/a.png", dir);
+    if (data)
+        ds_test_write_file(path, data, n);
+    free(data);
+    id[0] = 'D';
+    memset(id + 1, '7', sizeof id - 2);
+    id[sizeof id - 1] = '\0';
+    char csv[400];
+    snprintf(csv, sizeof csv, "file_name,patent_id\na.png,%s\n", id);
+    snprintf(path, sizeof path, "%s/metadata.csv", dir);
+    ds_test_write_file(path, csv, strlen(csv));
+    char *err = NULL;
+    int st = import("longid", dir, &err);
+    CHECKF(st != 0 && err && strstr(err, "a.png") && strstr(err, "150 bytes long"), "exit %d:\n%s",
+           st, err ? err : "");
+    free(err);
+    if (on_milvus())
+        return;
+    cat_db *db = NULL;
+    ds_err e = {0};
+    cat_collection c = {0};
+    cat_image img = {0};
+    snprintf(path, sizeof path, "%s/longid", ds_test_tmpdir);
+    if (cat_open(path, &db, &e) == 0 && cat_collection_get(db, "designs", &c, &e) == 0) {
+        int found = cat_image_by_file_name(db, c.id, "a.png", &img, &e) == 0;
+        CHECKF(!found, "a.png stored under patent %s", img.patent_id ? img.patent_id : "(none)");
+        cat_image_clear(&img);
+    }
+    cat_collection_clear(&c);
+    cat_close(db);
+}
+
 /* The metadata parser on its own: CSV quoting, JSON, JSON lines, errors. */
 static void test_metadata_formats(void)
 {
@@ -826,11 +870,11 @@ static void test_metadata_formats(void)
     imp_patent *p = NULL;
     char id[64];
     int index = -1;
-    imp_meta_describe(m, "x,\"y\".png", 0, &p, id, sizeof id, &index);
+    imp_meta_describe(m, "x,\"y\".png", 0, &p, id, sizeof id, &index, &err);
     CHECK(p && !strcmp(p->p.patent_id, "D1") && p->p.title && !strcmp(p->p.title, "multi\nline"));
     CHECK(index == 2);
     imp_patent_unref(p);
-    imp_meta_describe(m, "USD0000042-20200101-D00003.TIF", 0, &p, id, sizeof id, &index);
+    imp_meta_describe(m, "USD0000042-20200101-D00003.TIF", 0, &p, id, sizeof id, &index, &err);
     CHECK(!p && !strcmp(id, "D0000042") && index == 2);
     imp_meta_free(m);
 
@@ -839,7 +883,7 @@ static void test_metadata_formats(void)
                        "{\"patent_id\": \"D2\", \"title\": \"Cup\"}\n";
     ds_test_write_file(path, json, strlen(json));
     CHECKF(imp_meta_load(path, &m, &err) == 0, "%s", err.msg);
-    imp_meta_describe(m, "a.png", 0, &p, id, sizeof id, &index);
+    imp_meta_describe(m, "a.png", 0, &p, id, sizeof id, &index, &err);
     CHECK(p && p->p.grant_term == 15 && p->p.title && !strcmp(p->p.title, "Cup"));
     imp_patent_unref(p);
     imp_meta_free(m);
@@ -2124,7 +2168,7 @@ static void test_metadata_checks(void)
     char id[64];
     int index = -1;
     if (m)
-        imp_meta_describe(m, "a.png", 0, &p, id, sizeof id, &index);
+        imp_meta_describe(m, "a.png", 0, &p, id, sizeof id, &index, &err);
     CHECK(p && p->p.title && !strcmp(p->p.title, "Vase"));
     imp_patent_unref(p);
     imp_meta_free(m);
@@ -2259,6 +2303,7 @@ const ds_test import_tests[] = {
     {"shards_union_is_whole", test_shards_union_is_whole},
     {"bad_inputs", test_bad_inputs},
     {"plain_folder_with_metadata", test_plain_folder_with_metadata},
+    {"metadata_overlong_patent_id", test_metadata_overlong_patent_id},
     {"dry_run", test_dry_run},
     {"uspto_parse_archive", test_uspto_parse_archive},
     {"http_batch", test_http_batch},
