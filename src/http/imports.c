@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/str.h"
 #include "http/api.h"
 #include "importer/importer.h"
 
@@ -67,7 +68,12 @@ int api_imports_new(eng *e, const char *roots, api_imports **out, ds_err *err)
         size_t n = strcspn(p, ":");
         if (n > 0) {
             char dir[PATH_MAX], real[PATH_MAX];
-            snprintf(dir, sizeof dir, "%.*s", (int)n, p);
+            /* Cut short, a root could name one of its own parents. */
+            if (ds_snprintf(dir, sizeof dir, NULL, "%.*s", (int)n, p) != 0) {
+                api_imports_free(im);
+                return ds_fail(err, DS_EINVAL, "an import root is %zu bytes long (at most %d)", n,
+                               PATH_MAX - 1);
+            }
             if (im->n_roots == MAX_ROOTS || !realpath(dir, real)) {
                 ds_fail(err, DS_EINVAL, "import root %s: %s", dir,
                         im->n_roots == MAX_ROOTS ? "too many roots (16 at most)" : strerror(errno));
@@ -337,10 +343,8 @@ static int resolve(api_imports *im, const char *asked, char *out, size_t n, int 
         snprintf(why, wn, "%s: %s", asked, strerror(why_not));
         return -1;
     }
-    if (resolved && under_a_root(im, real)) {
-        snprintf(out, n, "%s", real);
+    if (resolved && under_a_root(im, real) && ds_snprintf(out, n, NULL, "%s", real) == 0)
         return 0;
-    }
     *status = 403;
     snprintf(why, wn, "%s is not under an import root", asked);
     return -1;
@@ -687,8 +691,9 @@ static json_t *root_entries(const char *root)
             continue;
         char path[PATH_MAX];
         struct stat st;
-        snprintf(path, sizeof path, "%s/%s", root, de->d_name);
-        if (stat(path, &st) != 0)
+        /* A cut path would be another file's: such an entry is left out. */
+        if (ds_snprintf(path, sizeof path, NULL, "%s/%s", root, de->d_name) != 0 ||
+            stat(path, &st) != 0)
             continue;
         const char *kind = entry_kind(de->d_name, S_ISDIR(st.st_mode));
         if (kind && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "base/secret.h"
+#include "base/str.h"
 
 #define MAX_QUERY_PARAMS 64
 #define MAX_STATUSES 16
@@ -143,10 +144,13 @@ void http_respond_bytes(http_response *r, int status, const char *content_type, 
 
 void http_set_header(http_response *r, const char *name, const char *value)
 {
-    if (r->n_headers == HTTP_MAX_HEADERS)
+    /* Every header is the server's own text (content types checked at
+     * store time, ETags, fixed policies): one that does not fit is left
+     * out whole rather than sent cut, which would be another value. */
+    if (r->n_headers == HTTP_MAX_HEADERS ||
+        ds_snprintf(r->headers[r->n_headers].name, sizeof r->headers[0].name, NULL, "%s", name) ||
+        ds_snprintf(r->headers[r->n_headers].value, sizeof r->headers[0].value, NULL, "%s", value))
         return;
-    snprintf(r->headers[r->n_headers].name, sizeof r->headers[0].name, "%s", name);
-    snprintf(r->headers[r->n_headers].value, sizeof r->headers[0].value, "%s", value);
     r->n_headers++;
 }
 

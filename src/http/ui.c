@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/str.h"
 #include "http/ui_assets.h"
 
 #define CSP                                                                             \
@@ -55,7 +56,9 @@ static int safe_path(const char *p)
 static unsigned char *from_disk(const char *dir, const char *path, size_t *len)
 {
     char full[4096];
-    snprintf(full, sizeof full, "%s/%s", dir, path);
+    /* Cut short, the name could be another file's. */
+    if (ds_snprintf(full, sizeof full, NULL, "%s/%s", dir, path) != 0)
+        return NULL;
     FILE *f = fopen(full, "rb");
     if (!f)
         return NULL;

@@ -242,11 +242,40 @@ static void test_overlong_collection_model(void)
     free(out), free(err), free(value), free(cmd);
 }
 
+/* An import root longer than a path may be: cut to PATH_MAX its first bytes
+ * name the test's folder ("DIR/./././..."), so a server that cut it would
+ * start and offer that folder; it must refuse to start and say why. */
+static void test_overlong_import_root(void)
+{
+    char *out = NULL, *err = NULL, args[1200];
+    snprintf(args, sizeof args, "model generate --arch small --seed 3 %s/s", ds_test_tmpdir);
+    CHECK(run(args, NULL, NULL) == 0);
+    enum { VALUE = 4200 };
+    char *value = malloc(VALUE + 16), *cmd = malloc(VALUE + 2048);
+    if (!value || !cmd) {
+        free(value), free(cmd);
+        CHECK(0);
+        return;
+    }
+    int n = snprintf(value, VALUE, "%s", ds_test_tmpdir);
+    while (n < VALUE - 2)
+        n += snprintf(value + n, (size_t)(VALUE - n), "/.");
+    snprintf(value + n, 16, "/missing");
+    snprintf(cmd, VALUE + 2048, "timeout 60 %s serve --model %s/s --data %s/rootdata "
+             "--listen 127.0.0.1:0 --import-roots %s", ds_test_bin(), ds_test_tmpdir,
+             ds_test_tmpdir, value);
+    int st = ds_test_run(cmd, &out, &err);
+    CHECKF(st == 1 && err && strstr(err, "import root") && strstr(err, "bytes long"),
+           "exit %d: %s%s", st, out ? out : "", err ? err : "");
+    free(out), free(err), free(value), free(cmd);
+}
+
 const ds_test cli_tests[] = {
     {"settings: flags > DINOSEEK_* > configuration file", test_settings_precedence},
     {"--version, --help, unknown commands", test_version_and_help},
     {"model generate / info / fetch errors", test_model_commands},
     {"embed prints unit vectors; bad images are reported", test_embed},
     {"an overlong --collection-model is refused, not cut", test_overlong_collection_model},
+    {"an overlong --import-roots entry is refused, not cut", test_overlong_import_root},
     {0},
 };
