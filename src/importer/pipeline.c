@@ -794,6 +794,9 @@ int imp_run(eng *e, const imp_options *opt, imp_progress *summary, ds_err *err)
         if (imp_source_read(x, opt->paths[i], &read_err) != 0)
             record_failure(x, opt->paths[i], read_err.msg, 1);
     }
+    /* Every input read: a --metadata row no image matched is said now. */
+    if (!imp__stopping(x))
+        imp_meta_report_unused(x, x->meta);
     if (started) {
         imp_queue_close(&x->decode_q);
         for (int i = 0; i < n_workers; i++)

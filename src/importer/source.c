@@ -776,6 +776,8 @@ static int read_directory(imp_ctx *x, const char *path, ds_err *err)
     walk_ctx w = {.x = x, .claims = {.within = x->input_root}};
     int rc = arc_walk(path, on_file, on_skip, &w, err);
     claims_free(&w.claims);
+    if (rc >= 0 && !imp__stopping(x))
+        imp_meta_report_unused(x, own);
     x->meta = saved;
     imp_meta_free(own);
     return rc < 0 ? -1 : 0;

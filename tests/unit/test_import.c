@@ -1985,6 +1985,45 @@ static void test_metadata_rerun_attaches_patent(void)
     }
 }
 
+/* Metadata rows that describe no image read, or one image two ways, are
+ * not dropped in silence: a row naming "sub/b.png" or "C.PNG" (the images
+ * are b.png and c.png) fails naming its line, and two rows giving a.png two
+ * patents refuse the file (bsearch would have picked one of them). */
+static void test_metadata_rows_unused_or_repeated(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    char script[4000], cwd[600], args[1600], *err = NULL;
+    const char *here = getcwd(cwd, sizeof cwd) ? cwd : ".";
+    snprintf(script, sizeof script,
+             "mkdir -p rows/sub && cp '%s/" IMG "quad.png' rows/a.png && "
+             "cp '%s/" IMG "alpha.png' rows/sub/b.png && cp '%s/" IMG "palette_trns.png' rows/c.png && "
+             "printf 'file_name,patent_id,title\\na.png,D0999991,A\\nsub/b.png,D0999992,B\\n"
+             "C.PNG,D0999993,C\\n' > rows.csv && "
+             "printf 'file_name,patent_id\\na.png,D0999991\\na.png,D0999994\\n' > twice.csv",
+             here, here, here);
+    CHECKF(in_tmp(script) == 0, "could not lay out the folder");
+    snprintf(args, sizeof args, "%s/rows --metadata %s/rows.csv", ds_test_tmpdir, ds_test_tmpdir);
+    int st = import("unused_rows", args, &err);
+    CHECKF(st == 3, "unused rows: exit %d (3 expected):\n%s", st, err ? err : "");
+    CHECKF(err && strstr(err, "rows.csv line 3: file_name \"sub/b.png\" names no image") &&
+               strstr(err, "rows.csv line 4: file_name \"C.PNG\" names no image") &&
+               !strstr(err, "line 2:"),
+           "each unused row named by its line:\n%s", err ? err : "");
+    free(err);
+    err = NULL;
+    snapshot s;
+    if (snap("unused_rows", &s) == 0) {
+        CHECKF(s.n == 3, "%zu images stored (3 expected)", s.n);
+        snap_free(&s);
+    }
+    snprintf(args, sizeof args, "%s/rows --metadata %s/twice.csv", ds_test_tmpdir, ds_test_tmpdir);
+    st = import("twice_rows", args, &err);
+    CHECKF(st != 0 && err && strstr(err, "lines 2 and 3 both describe file_name \"a.png\""),
+           "two patents for a.png: exit %d:\n%s", st, err ? err : "");
+    free(err);
+}
+
 /* The USPTO's own forms: the weekly full text in its zip, a zip wrapping
  * the weekly tar, a 2001 SGML PATDOC (a failure, not "passed over") and a
  * sequence listing over the document size limit (passed over, as `uspto
@@ -2274,6 +2313,7 @@ const ds_test import_tests[] = {
     {"patent_fields_when_images_skipped", test_patent_fields_when_images_skipped},
     {"sheet_zero_without_xml", test_sheet_zero_without_xml},
     {"metadata_rerun_attaches_patent", test_metadata_rerun_attaches_patent},
+    {"metadata_rows_unused_or_repeated", test_metadata_rows_unused_or_repeated},
     {"uspto_forms", test_uspto_forms},
     {"symlinks_inside_folder", test_symlinks_inside_folder},
     {"metadata_checks", test_metadata_checks},
