@@ -666,7 +666,24 @@ static int answer_known(eng *e, const eng_collection *c, const eng_image_in *in,
             *id_out = id;
         return 0;
     }
-    return eng__known_id(e, c, in->file_name, hash, id_out, err);
+    int64_t id = 0;
+    if (eng__known_id(e, c, in->file_name, hash, &id, err) != 0)
+        return -1;
+    if (id_out)
+        *id_out = id;
+    /* The image is there without a patent and this add names one: give it
+     * (as a --metadata rerun does), rather than answer "already there" and
+     * drop the patent_id the caller sent. A patent it has stays. */
+    const char *pid = in->patent ? in->patent->patent_id : in->patent_id;
+    if (!id || !pid || !*pid)
+        return 0;
+    cat_image img = {0};
+    if (cat_image_get(e->db, id, &img, err) != 0)
+        return -1;
+    int rc = img.patent_id ? 0
+                           : eng_attach_patent(e, c->name, img.file_name, pid, in->image_index, err);
+    cat_image_clear(&img);
+    return rc;
 }
 
 int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_out, int *added,
