@@ -15,6 +15,7 @@
  * patent is still stored.
  */
 #include "importer/importer_internal.h"
+#include "base/str.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -762,13 +763,20 @@ static int read_directory(imp_ctx *x, const char *path, ds_err *err)
     imp_meta *own = NULL;
     if (!x->opt->metadata) {
         static const char *const names[] = {"metadata.csv", "metadata.json"};
-        for (int i = 0; i < 2 && !own; i++) {
-            char mp[PATH_MAX];
-            struct stat st;
-            snprintf(mp, sizeof mp, "%s/%s", path, names[i]);
-            if (stat(mp, &st) == 0 && imp_meta_load(mp, &own, err) != 0)
+        char mp[2][PATH_MAX];
+        int found[2];
+        struct stat st;
+        for (int i = 0; i < 2; i++)
+            found[i] = ds_snprintf(mp[i], sizeof mp[i], NULL, "%s/%s", path, names[i]) == 0 &&
+                       stat(mp[i], &st) == 0;
+        /* Both: one of them would be read and the other pass unseen, its
+         * patents with it (neither is counted as ignored). */
+        if (found[0] && found[1])
+            return ds_fail(err, DS_EINVAL, "both metadata.csv and metadata.json are at the "
+                                           "folder's root: keep one, or name it with --metadata");
+        for (int i = 0; i < 2; i++)
+            if (found[i] && imp_meta_load(mp[i], &own, err) != 0)
                 return -1;
-        }
     }
     imp_meta *saved = x->meta;
     if (own)

@@ -2022,6 +2022,29 @@ static void test_metadata_rows_unused_or_repeated(void)
     CHECKF(st != 0 && err && strstr(err, "lines 2 and 3 both describe file_name \"a.png\""),
            "two patents for a.png: exit %d:\n%s", st, err ? err : "");
     free(err);
+    err = NULL;
+}
+
+/* metadata.csv and metadata.json both at a folder's root: the import reads
+ * neither rather than one with the other passing unseen. */
+static void test_metadata_csv_and_json(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    char script[2000], cwd[600], args[700], *err = NULL;
+    snprintf(script, sizeof script,
+             "mkdir -p both && cp '%s/" IMG "quad.png' both/a.png && "
+             "cp '%s/" IMG "alpha.png' both/b.png && "
+             "printf 'file_name,patent_id\\na.png,D0999981\\n' > both/metadata.csv && "
+             "printf '[{\"file_name\": \"b.png\", \"patent_id\": \"D0999982\"}]' "
+             "> both/metadata.json",
+             getcwd(cwd, sizeof cwd) ? cwd : ".", cwd);
+    CHECKF(in_tmp(script) == 0, "could not lay out the folder");
+    snprintf(args, sizeof args, "%s/both", ds_test_tmpdir);
+    int st = import("both_meta", args, &err);
+    CHECKF(st != 0 && err && strstr(err, "both metadata.csv and metadata.json"),
+           "exit %d:\n%s", st, err ? err : "");
+    free(err);
 }
 
 /* The USPTO's own forms: the weekly full text in its zip, a zip wrapping
@@ -2314,6 +2337,7 @@ const ds_test import_tests[] = {
     {"sheet_zero_without_xml", test_sheet_zero_without_xml},
     {"metadata_rerun_attaches_patent", test_metadata_rerun_attaches_patent},
     {"metadata_rows_unused_or_repeated", test_metadata_rows_unused_or_repeated},
+    {"metadata_csv_and_json", test_metadata_csv_and_json},
     {"uspto_forms", test_uspto_forms},
     {"symlinks_inside_folder", test_symlinks_inside_folder},
     {"metadata_checks", test_metadata_checks},
