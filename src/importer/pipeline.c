@@ -567,8 +567,13 @@ static void attach_patents(imp_ctx *x, imp_batch *b)
             continue;
         ds_err err = {0};
         const char *pid = it->patent ? it->patent->p.patent_id : it->patent_id;
-        if (eng_attach_patent(x->e, x->collection, it->file_name, pid, it->image_index, &err) != 0)
+        if (eng_attach_patent(x->e, x->collection, it->file_name, pid, it->image_index, &err) != 0) {
+            /* Counted as skipped when it was found stored: a failure now. */
+            pthread_mutex_lock(&x->lock);
+            x->prog.skipped--;
+            pthread_mutex_unlock(&x->lock);
             record_failure(x, it->origin, err.msg, 1);
+        }
     }
 }
 

@@ -1985,6 +1985,42 @@ static void test_metadata_rerun_attaches_patent(void)
     }
 }
 
+/* A --metadata rerun that gives a stored image another patent than the one
+ * it has fails naming both, rather than counting it "already there" while
+ * the correction vanishes; the same patent again is a plain skip. */
+static void test_metadata_rerun_other_patent(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    if (on_milvus())
+        SKIP("rows in Milvus are not updated in place");
+    char script[2000], cwd[600], args[1600], *err = NULL;
+    snprintf(script, sizeof script,
+             "mkdir -p moved && cp '%s/" IMG "quad.png' moved/a.png && "
+             "printf 'file_name,patent_id\\na.png,D0999971\\n' > first.csv && "
+             "printf 'file_name,patent_id\\na.png,D0999972\\n' > second.csv",
+             getcwd(cwd, sizeof cwd) ? cwd : ".");
+    CHECKF(in_tmp(script) == 0, "could not lay out the folder");
+    snprintf(args, sizeof args, "%s/moved --metadata %s/first.csv", ds_test_tmpdir,
+             ds_test_tmpdir);
+    int st = import("moved_data", args, NULL);
+    CHECKF(st == 0, "first import: exit %d", st);
+    snprintf(args, sizeof args, "%s/moved --metadata %s/second.csv", ds_test_tmpdir,
+             ds_test_tmpdir);
+    st = import("moved_data", args, &err);
+    CHECKF(st == 3 && err && strstr(err, "stored as a drawing of patent D0999971") &&
+               strstr(err, "D0999972 is not applied") && strstr(err, "0 skipped"),
+           "exit %d:\n%s", st, err ? err : "");
+    free(err);
+    err = NULL;
+    snprintf(args, sizeof args, "%s/moved --metadata %s/first.csv", ds_test_tmpdir,
+             ds_test_tmpdir);
+    st = import("moved_data", args, &err);
+    CHECKF(st == 0 && err && strstr(err, "1 skipped"), "same patent again: exit %d:\n%s", st,
+           err ? err : "");
+    free(err);
+}
+
 /* Metadata rows that describe no image read, or one image two ways, are
  * not dropped in silence: a row naming "sub/b.png" or "C.PNG" (the images
  * are b.png and c.png) fails naming its line, and two rows giving a.png two
@@ -2336,6 +2372,7 @@ const ds_test import_tests[] = {
     {"patent_fields_when_images_skipped", test_patent_fields_when_images_skipped},
     {"sheet_zero_without_xml", test_sheet_zero_without_xml},
     {"metadata_rerun_attaches_patent", test_metadata_rerun_attaches_patent},
+    {"metadata_rerun_other_patent", test_metadata_rerun_other_patent},
     {"metadata_rows_unused_or_repeated", test_metadata_rows_unused_or_repeated},
     {"metadata_csv_and_json", test_metadata_csv_and_json},
     {"uspto_forms", test_uspto_forms},
