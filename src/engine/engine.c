@@ -726,6 +726,24 @@ static int answer_known(eng *e, const eng_collection *c, const eng_image_in *in,
     return rc;
 }
 
+int eng_image_name(eng *e, const char *collection, int64_t id, char *out, size_t n,
+                   ds_err *err)
+{
+    eng_collection *c = eng_find(e, collection, err);
+    if (!c)
+        return -1;
+    if (c->mv)
+        return ds_fail(err, DS_EUNSUPPORTED, "image names by id are not kept on Milvus");
+    cat_image img = {0};
+    if (cat_image_get(e->db, id, &img, err) != 0)
+        return -1;
+    int rc = img.collection_id == c->id
+                 ? ds_snprintf(out, n, err, "%s", img.file_name)
+                 : ds_fail(err, DS_ENOTFOUND, "no image %lld in %s", (long long)id, c->name);
+    cat_image_clear(&img);
+    return rc;
+}
+
 int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_out, int *added,
             ds_err *err)
 {

@@ -467,6 +467,39 @@ static void test_add_again_with_patent(void)
     CHECK(stop(&s) == 0);
 }
 
+static curl_mime *add_alpha_first(CURL *c) { return file_part(c, IMG "alpha.png", "first.png"); }
+static curl_mime *add_alpha_second(CURL *c) { return file_part(c, IMG "alpha.png", "second.png"); }
+
+/* The same content uploaded under another name is not stored again: the
+ * answer names the image it is stored as (whose /api/image/ answers), not
+ * the name sent, under which nothing is. (Embedded: on Milvus the name sent
+ * is answered.) */
+static void test_add_same_content_names_stored(void)
+{
+    const char *index = getenv("DINOSEEK_INDEX");
+    if (index && strcmp(index, "milvus") == 0)
+        SKIP("names by id are not kept on Milvus");
+    server s;
+    if (start(&s, "stored_name", NULL) != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    reply a = call(&s, "POST", "/api/images", add_alpha_first, NULL, NULL, 0, NULL);
+    CHECKF(a.status == 200, "%ld %s", a.status, a.body);
+    reply_free(&a);
+    reply b = call(&s, "POST", "/api/images", add_alpha_second, NULL, NULL, 0, NULL);
+    json_t *data = json_object_get(b.json, "data");
+    const char *name = json_string_value(json_object_get(data, "file_name"));
+    CHECKF(b.status == 200 && !json_is_true(json_object_get(data, "added")) && name &&
+               !strcmp(name, "first.png"),
+           "%ld %s", b.status, b.body);
+    reply_free(&b);
+    reply r = call(&s, "GET", "/api/image/first.png", NULL, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200, "/api/image/first.png: %ld", r.status);
+    reply_free(&r);
+    CHECK(stop(&s) == 0);
+}
+
 static void test_search_while_adding(void)
 {
     server s;
@@ -939,6 +972,7 @@ static void test_grouped_views_exact(void)
 
 const ds_test api_tests[] = {
     {"an image uploaded again with a patent_id gets it", test_add_again_with_patent},
+    {"the same content under another name: the stored name answered", test_add_same_content_names_stored},
     {"concurrent searches, batched, each gets its own answer", test_concurrent_searches},
     {"two collections, each with its own model and dimension", test_two_models},
     {"search: seed shapes, grouping, filters, min_score", test_search_routes},
