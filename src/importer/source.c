@@ -717,13 +717,40 @@ static int sheet_zero_beside(claims *c, const char *dir, const char *name)
 typedef struct walk_ctx {
     imp_ctx *x;
     claims claims;
+    char data_rel[PATH_MAX];     /* the data directory, relative to the root,
+                                    when it lies inside it; else "" */
+    int data_said;
 } walk_ctx;
+
+/* Where the data directory lies inside the walked root (`dinoseek import .`
+ * with the default ./data): its thumbnails and originals are the
+ * collection's own files, which would come back as new images
+ * (IMG_0001.PNG.jpg) beside the ones they were made from. */
+static void find_data_dir(walk_ctx *w, const char *root)
+{
+    char r[PATH_MAX], d[PATH_MAX];
+    const char *data = w->x->e ? eng_data_dir(w->x->e) : NULL;
+    w->data_rel[0] = 0;
+    if (!data || !realpath(root, r) || !realpath(data, d))
+        return;
+    size_t n = strlen(r);
+    if (strncmp(d, r, n) == 0 && d[n] == '/' && (n > 1 || d[1]))
+        ds_snprintf(w->data_rel, sizeof w->data_rel, NULL, "%s", d + n + (n > 1));
+}
 
 static int on_file(void *ctx, const char *path, const char *rel, const struct stat *st)
 {
     walk_ctx *w = ctx;
     imp_ctx *x = w->x;
     const char *name = base_name(rel);
+    size_t dn = strlen(w->data_rel);
+    if (dn && strncmp(rel, w->data_rel, dn) == 0 && rel[dn] == '/') {
+        if (!w->data_said++)
+            fprintf(stderr, "dinoseek import: %s/%s is the data directory: its files are "
+                            "passed over (counted as ignored)\n", x->input_root, w->data_rel);
+        imp__count_ignored(x);
+        return imp__stopping(x);
+    }
     if (is_archive(name)) {
         read_archive_file(x, path, rel, (uint64_t)st->st_size);
         return imp__stopping(x);
@@ -782,6 +809,7 @@ static int read_directory(imp_ctx *x, const char *path, ds_err *err)
     if (own)
         x->meta = own;
     walk_ctx w = {.x = x, .claims = {.within = x->input_root}};
+    find_data_dir(&w, path);
     int rc = arc_walk(path, on_file, on_skip, &w, err);
     claims_free(&w.claims);
     if (rc >= 0 && !imp__stopping(x))

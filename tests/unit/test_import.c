@@ -2021,6 +2021,32 @@ static void test_metadata_rerun_other_patent(void)
     free(err);
 }
 
+/* `dinoseek import .` with the data directory inside the folder (the
+ * default ./data): the collection's own thumbnails and originals are passed
+ * over, not imported again as new images (a.png.jpg) on the rerun. */
+static void test_data_dir_inside_folder(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    if (on_milvus() || getenv("DINOSEEK_BLOBS"))
+        SKIP("the blobs are in S3 there, not in the data directory");
+    char script[2000], cwd[600], args[700], *err = NULL;
+    snprintf(script, sizeof script, "mkdir -p self && cp '%s/" IMG "quad.png' self/a.png",
+             getcwd(cwd, sizeof cwd) ? cwd : ".");
+    CHECKF(in_tmp(script) == 0, "could not lay out the folder");
+    snprintf(args, sizeof args, "%s/self", ds_test_tmpdir);
+    int st = import("self/data", args, NULL);
+    st = st ? st : import("self/data", args, &err);
+    CHECKF(st == 0 && err && strstr(err, "is the data directory"), "exit %d:\n%s", st,
+           err ? err : "");
+    free(err);
+    snapshot s;
+    if (snap("self/data", &s) == 0) {
+        CHECKF(s.n == 1, "%zu images stored (1 expected): %s", s.n, s.n > 1 ? s.rows[1].key : "");
+        snap_free(&s);
+    }
+}
+
 /* Metadata rows that describe no image read, or one image two ways, are
  * not dropped in silence: a row naming "sub/b.png" or "C.PNG" (the images
  * are b.png and c.png) fails naming its line, and two rows giving a.png two
@@ -2375,6 +2401,7 @@ const ds_test import_tests[] = {
     {"metadata_rerun_other_patent", test_metadata_rerun_other_patent},
     {"metadata_rows_unused_or_repeated", test_metadata_rows_unused_or_repeated},
     {"metadata_csv_and_json", test_metadata_csv_and_json},
+    {"data_dir_inside_folder", test_data_dir_inside_folder},
     {"uspto_forms", test_uspto_forms},
     {"symlinks_inside_folder", test_symlinks_inside_folder},
     {"metadata_checks", test_metadata_checks},
