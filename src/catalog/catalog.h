@@ -224,8 +224,9 @@ int cat_images_of_patent(cat_db *db, int64_t coll, const char *patent_id, cat_im
 
 /* Give an image stored without a patent (patent_id NULL) its patent (its
  * row made with only its id when absent) and place: the metadata came
- * after the image. An image that has a patent keeps it, and an absent one
- * is no error: then nothing is written. One transaction; O(log N). */
+ * after the image. An image that has a patent keeps it: another patent
+ * than patent_id is DS_EEXIST, naming both; an absent image is no error.
+ * Nothing is written then. One transaction; O(log N). */
 int cat_image_set_patent(cat_db *db, int64_t coll, const char *file_name,
                          const char *patent_id, int image_index, ds_err *err);
 

@@ -388,15 +388,17 @@ out:
     return rc;
 }
 
-/* Whether the image named file_name has no patent: read first, so that a
- * rerun, where nearly every image has its patent, writes nothing. */
-static int lacks_patent(cat_db *db, int64_t coll, const char *file_name, ds_err *err)
+/* Whether the image named file_name has no patent (1), or has one (0: then
+ * DS_EEXIST in err when it is not patent_id): read first, so that a rerun,
+ * where nearly every image has its patent, writes nothing. */
+static int lacks_patent(cat_db *db, int64_t coll, const char *file_name,
+                        const char *patent_id, ds_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = -1;
     if (sqlite3_prepare_v2(db->db,
-                           "SELECT 1 FROM images WHERE collection_id = ?1 AND file_name = ?2 "
-                           "AND patent_id IS NULL",
+                           "SELECT patent_id FROM images WHERE collection_id = ?1 AND "
+                           "file_name = ?2",
                            -1, &st, NULL) != SQLITE_OK) {
         cat__sqlfail(db, err, "catalog: looking up an image");
         return -1;
@@ -404,8 +406,19 @@ static int lacks_patent(cat_db *db, int64_t coll, const char *file_name, ds_err 
     sqlite3_bind_int64(st, 1, coll);
     cat__bind_text(st, 2, file_name);
     int step = sqlite3_step(st);
-    if (step == SQLITE_ROW || step == SQLITE_DONE)
-        rc = step == SQLITE_ROW;
+    if (step == SQLITE_ROW) {
+        const char *stored = (const char *)sqlite3_column_text(st, 0);
+        rc = stored == NULL;
+        /* Another patent than the one asked for: said, not passed over, or
+         * a corrected metadata file would be "already there" and vanish. */
+        if (stored && strcmp(stored, patent_id) != 0) {
+            ds_fail(err, DS_EEXIST, "%s is stored as a drawing of patent %s: patent_id %s is "
+                    "not applied (a stored image's patent is not rewritten)", file_name, stored,
+                    patent_id);
+            rc = -1;
+        }
+    } else if (step == SQLITE_DONE)
+        rc = 0;
     else
         cat__sqlfail(db, err, "catalog: looking up an image");
     sqlite3_finalize(st);
@@ -438,7 +451,7 @@ int cat_image_set_patent(cat_db *db, int64_t coll, const char *file_name,
     if (!patent_id || !*patent_id)
         return ds_fail(err, DS_EINVAL, "catalog: a patent needs a patent_id");
     cat__lock(db);
-    int lacks = lacks_patent(db, coll, file_name, err), ok = 0;
+    int lacks = lacks_patent(db, coll, file_name, patent_id, err), ok = 0;
     if (lacks <= 0) {
         cat__unlock(db);
         return lacks;

@@ -249,6 +249,44 @@ static int adopt_legacy_id(eng *e, const char *collection, const char *legacy, c
     return changed < 0 ? -1 : 0;
 }
 
+/* Fill the next slot with catalog collection cc, served by model m, and
+ * count it (n_colls last: readers never see a half-filled slot). */
+static int attach_collection(eng *e, const cat_collection *cc, eng_model *m, ds_err *err)
+{
+    eng_collection *c = &e->colls[e->n_colls];
+    c->id = cc->id;
+    c->model = m;
+    if (ds_snprintf(c->name, sizeof c->name, err, "%s", cc->name) != 0 ||
+        (e->mv ? engm_attach(e, c, err) : load_index(e, c, err)) != 0)
+        return -1;
+    e->n_colls++;
+    return 0;
+}
+
+/* Attach the catalog's collections that another process made after this
+ * one opened (`dinoseek import --collection new` while a server runs):
+ * without this they would answer 404 until a restart though their rows are
+ * committed. Those recorded by the architecture alone are left to a start,
+ * which adopts them (adopt_legacy_id). */
+static int attach_new_collections(eng *e, ds_err *err)
+{
+    cat_collection *list = NULL;
+    size_t n = 0;
+    pthread_mutex_lock(&e->colls_lock);
+    int rc = cat_collection_list(e->db, &list, &n, err);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        int known = 0, legacy = 0;
+        for (int j = 0; j < e->n_colls && !known; j++)
+            known = e->colls[j].id == list[i].id;
+        eng_model *m = known ? NULL : model_of(e, &list[i], &legacy);
+        if (m && !legacy && e->n_colls < ENG_MAX_COLLECTIONS)
+            rc = attach_collection(e, &list[i], m, err);
+    }
+    cat_collection_list_free(list, n);
+    pthread_mutex_unlock(&e->colls_lock);
+    return rc;
+}
+
 /* Register every catalog collection made with one of the loaded models. */
 static int load_collections(eng *e, const char *default_name, ds_err *err)
 {
@@ -267,17 +305,9 @@ static int load_collections(eng *e, const char *default_name, ds_err *err)
             rc = -1;
             break;
         }
-        eng_collection *c = &e->colls[e->n_colls];
-        c->id = list[i].id;
-        c->model = m;
-        rc = ds_snprintf(c->name, sizeof c->name, err, "%s", list[i].name);
-        if (rc == 0)
-            rc = e->mv ? engm_attach(e, c, err) : load_index(e, c, err);
-        if (rc == 0) {
-            if (strcmp(c->name, default_name) == 0)
-                e->default_coll = e->n_colls;
-            e->n_colls++;
-        }
+        rc = attach_collection(e, &list[i], m, err);
+        if (rc == 0 && strcmp(list[i].name, default_name) == 0)
+            e->default_coll = e->n_colls - 1;
     }
     cat_collection_list_free(list, n);
     if (rc == 0 && e->default_coll < 0)
@@ -289,12 +319,20 @@ eng_collection *eng_find(eng *e, const char *name, ds_err *err)
 {
     if (!name || !*name)
         return &e->colls[e->default_coll];
-    for (int i = 0; i < e->n_colls; i++)
-        if (strcmp(e->colls[i].name, name) == 0)
-            return &e->colls[i];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < e->n_colls; i++)
+            if (strcmp(e->colls[i].name, name) == 0)
+                return &e->colls[i];
+        /* Not among those attached: maybe made by another process since. */
+        ds_err ignored = {0};
+        if (pass == 0 && attach_new_collections(e, &ignored) != 0)
+            fprintf(stderr, "dinoseek: looking for new collections: %s\n", ignored.msg);
+    }
     ds_fail(err, DS_ENOTFOUND, "no collection called '%s' (or its model is not loaded)", name);
     return NULL;
 }
+
+int eng__attach_new_collections(eng *e, ds_err *err) { return attach_new_collections(e, err); }
 
 /* ---- open and close ----------------------------------------------------- */
 
@@ -480,6 +518,7 @@ int eng_open(const eng_config *cfg, eng **out, ds_err *err)
     e->index_kind = cfg->index;
     pthread_mutex_init(&e->add_lock, NULL);
     pthread_mutex_init(&e->store_lock, NULL);
+    pthread_mutex_init(&e->colls_lock, NULL);
     e->store_fd = -1;
     if (ds_snprintf(e->data_dir, sizeof e->data_dir, err, "%s",
                     cfg->data_dir ? cfg->data_dir : "./data") != 0) {
@@ -513,6 +552,7 @@ void eng_close(eng *e)
     blob_free(e->blobs);
     pthread_mutex_destroy(&e->add_lock);
     pthread_mutex_destroy(&e->store_lock);
+    pthread_mutex_destroy(&e->colls_lock);
     if (e->store_fd >= 0)
         close(e->store_fd);
     for (int i = 0; i < e->n_models; i++) {
@@ -666,7 +706,42 @@ static int answer_known(eng *e, const eng_collection *c, const eng_image_in *in,
             *id_out = id;
         return 0;
     }
-    return eng__known_id(e, c, in->file_name, hash, id_out, err);
+    int64_t id = 0;
+    if (eng__known_id(e, c, in->file_name, hash, &id, err) != 0)
+        return -1;
+    if (id_out)
+        *id_out = id;
+    /* The image is there without a patent and this add names one: give it
+     * (as a --metadata rerun does), rather than answer "already there" and
+     * drop the patent_id the caller sent. A patent it has stays. */
+    const char *pid = in->patent ? in->patent->patent_id : in->patent_id;
+    if (!id || !pid || !*pid)
+        return 0;
+    cat_image img = {0};
+    if (cat_image_get(e->db, id, &img, err) != 0)
+        return -1;
+    int rc = img.patent_id ? 0
+                           : eng_attach_patent(e, c->name, img.file_name, pid, in->image_index, err);
+    cat_image_clear(&img);
+    return rc;
+}
+
+int eng_image_name(eng *e, const char *collection, int64_t id, char *out, size_t n,
+                   ds_err *err)
+{
+    eng_collection *c = eng_find(e, collection, err);
+    if (!c)
+        return -1;
+    if (c->mv)
+        return ds_fail(err, DS_EUNSUPPORTED, "image names by id are not kept on Milvus");
+    cat_image img = {0};
+    if (cat_image_get(e->db, id, &img, err) != 0)
+        return -1;
+    int rc = img.collection_id == c->id
+                 ? ds_snprintf(out, n, err, "%s", img.file_name)
+                 : ds_fail(err, DS_ENOTFOUND, "no image %lld in %s", (long long)id, c->name);
+    cat_image_clear(&img);
+    return rc;
 }
 
 int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_out, int *added,

@@ -100,6 +100,12 @@ typedef struct eng_image_in {
 int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_out, int *added,
             ds_err *err);
 
+/* The file name of the image with this id into out[n] (what an add that
+ * found its content stored under another name answers with). Embedded
+ * catalog only: DS_EUNSUPPORTED on Milvus. */
+int eng_image_name(eng *e, const char *collection, int64_t id, char *out, size_t n,
+                   ds_err *err);
+
 /* One view of the queried product: an uploaded image, or an image of the
  * collection by file name; optionally only a region of it. */
 typedef struct eng_view {

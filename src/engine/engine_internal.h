@@ -77,13 +77,21 @@ struct eng {
                                     time across the processes sharing the
                                     data directory (eng__lock_stores) */
     int store_fd;                /* <data_dir>/adds.lock, or -1 */
+    pthread_mutex_t colls_lock;  /* one attach of new collections at a time */
     eng_collection colls[ENG_MAX_COLLECTIONS];
-    int n_colls;                 /* fixed after eng_open */
+    _Atomic int n_colls;         /* grows only: a collection another process
+                                    made later is attached on first use (each
+                                    slot is filled before n_colls counts it) */
     int default_coll;            /* index into colls */
 };
 
-/* The collection called name (NULL: the default), or NULL with DS_ENOTFOUND. */
+/* The collection called name (NULL: the default), or NULL with DS_ENOTFOUND.
+ * A name not attached yet is looked for in the catalog first (made by
+ * another process since this one opened). */
 eng_collection *eng_find(eng *e, const char *name, ds_err *err);
+
+/* Attach the catalog's collections made since (eng_collections lists them). */
+int eng__attach_new_collections(eng *e, ds_err *err);
 
 /* Preprocess (with opts, or the model's own when NULL: a crop changes them)
  * and embed one image with model m into vec[m->dim]. */

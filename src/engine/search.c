@@ -815,6 +815,8 @@ int eng_loc_counts(eng *e, const char *collection, cat_loc_fn fn, void *ctx, ds_
 
 int eng_collections(eng *e, json_t **out, ds_err *err)
 {
+    if (eng__attach_new_collections(e, err) != 0)
+        return -1;
     *out = json_array();
     for (int i = 0; i < e->n_colls; i++) {
         json_t *s;

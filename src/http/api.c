@@ -445,11 +445,20 @@ static int h_add_image(void *app_, const http_request *req, http_response *resp)
                        .patent_id = param(&p, "patent_id"), .image_index = (int)index};
     int64_t id = 0;
     int added = 0;
-    if (eng_add(app->engine, param(&p, "collection"), &in, &id, &added, &err) != 0)
+    char stored[1024];
+    ds_err no_name = {0};
+    if (eng_add(app->engine, param(&p, "collection"), &in, &id, &added, &err) != 0) {
         http_respond_error(resp, status_of(&err), "%s", err.msg);
-    else
-        http_respond_ok(resp, json_pack("{s:I,s:b,s:s}", "id", (json_int_t)id, "added", added,
-                                        "file_name", name));
+        goto out;
+    }
+    /* Content already stored under another name: answer with the name it
+     * is stored (and shown, /api/image/NAME) under, not the one sent, under
+     * which nothing is. On Milvus the name sent is answered. */
+    if (!added && id && eng_image_name(app->engine, param(&p, "collection"), id, stored,
+                                       sizeof stored, &no_name) == 0)
+        name = stored;
+    http_respond_ok(resp, json_pack("{s:I,s:b,s:s}", "id", (json_int_t)id, "added", added,
+                                    "file_name", name));
 out:
     params_free(&p);
     http_form_free(&form);

@@ -71,7 +71,7 @@ void imp_meta_free(imp_meta *m);
  * sheet_zero says the patent's D00000 is among the input beside it, the
  * sheet number itself (D00000 is then index 0, D00001 index 1). Returns 0,
  * or -1 with err when the metadata's patent_id does not fit in id[n]. */
-int imp_meta_describe(const imp_meta *m, const char *file_name, int sheet_zero,
+int imp_meta_describe(imp_meta *m, const char *file_name, int sheet_zero,
                       imp_patent **patent, char *id, size_t n, int *image_index, ds_err *err);
 
 /* The sheet number of a USPTO drawing's name (USD0967598-20221025-D00002.TIF:
@@ -110,6 +110,11 @@ int imp__emit(imp_ctx *x, imp_item *it);
 /* Record a failure of something that is not an item (a document, a
  * member, a file): counted in failed and kept in the job. */
 void imp__fail(imp_ctx *x, const char *what, const char *reason);
+
+/* Fail each metadata row with a file_name that no image read so far had
+ * (imp_meta_describe marks the rows it finds): called once the input the
+ * metadata describes has been read. m may be NULL. */
+void imp_meta_report_unused(imp_ctx *x, const imp_meta *m);
 
 /* Count a passed-over document or file. */
 void imp__count_other_doc(imp_ctx *x);

@@ -26,10 +26,14 @@ typedef struct meta_image {
     char *file_name;
     char *patent_id;
     int image_index;             /* -1: not given */
+    int line;                    /* where the row is, for messages */
+    int used;                    /* an image of that name was read (set by the
+                                    reader thread alone) */
 } meta_image;
 
 struct imp_meta {
-    meta_image *images;          /* sorted by file_name */
+    char *path;                  /* the file, for messages */
+    meta_image *images;          /* sorted by file_name, then line */
     size_t n_images, cap_images;
     imp_patent **patents;        /* sorted by patent_id */
     size_t n_patents, cap_patents;
@@ -205,6 +209,8 @@ static int add_row(imp_meta *m, const int *cols, char **values, int n, int line,
         im->file_name = strdup(file_name);
         im->patent_id = patent_id ? strdup(patent_id) : NULL;
         im->image_index = image_index;
+        im->line = line;
+        im->used = 0;
         if (!im->file_name || (patent_id && !im->patent_id)) {
             free(im->file_name);
             free(im->patent_id);
@@ -413,6 +419,39 @@ static int by_image_name(const void *a, const void *b)
     return strcmp(((const meta_image *)a)->file_name, ((const meta_image *)b)->file_name);
 }
 
+/* By name, then by line: rows of one name stay in file order, so which of
+ * them a message names does not depend on qsort. */
+static int by_image_name_line(const void *a, const void *b)
+{
+    int c = by_image_name(a, b);
+    return c ? c : ((const meta_image *)a)->line - ((const meta_image *)b)->line;
+}
+
+static int same_text(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Two rows placing one file name elsewhere (another patent or index) are
+ * refused: bsearch would pick either, and the other row's patent would be
+ * dropped without a word. Rows that agree are harmless repeats. */
+static int check_repeated_names(const imp_meta *m, ds_err *err)
+{
+    for (size_t i = 1; i < m->n_images; i++) {
+        const meta_image *a = &m->images[i - 1], *b = &m->images[i];
+        if (strcmp(a->file_name, b->file_name) != 0)
+            continue;
+        if (!same_text(a->patent_id, b->patent_id) || a->image_index != b->image_index)
+            return ds_fail(err, DS_EFORMAT,
+                           "lines %d and %d both describe file_name \"%s\", differently "
+                           "(patent_id %s / %s, image_index %d / %d): keep one",
+                           a->line, b->line, a->file_name, a->patent_id ? a->patent_id : "none",
+                           b->patent_id ? b->patent_id : "none", a->image_index,
+                           b->image_index);
+    }
+    return 0;
+}
+
 static int by_patent_id(const void *a, const void *b)
 {
     return strcmp((*(imp_patent *const *)a)->p.patent_id, (*(imp_patent *const *)b)->p.patent_id);
@@ -430,6 +469,7 @@ void imp_meta_free(imp_meta *m)
         imp_patent_unref(m->patents[i]);
     free(m->images);
     free(m->patents);
+    free(m->path);
     free(m);
 }
 
@@ -475,9 +515,15 @@ int imp_meta_load(const char *path, imp_meta **out, ds_err *err)
         return ds_wrap(err, "metadata %s: ", path);
     }
     if (m->n_images) /* NULL arrays when empty: qsort may not take them */
-        qsort(m->images, m->n_images, sizeof *m->images, by_image_name);
+        qsort(m->images, m->n_images, sizeof *m->images, by_image_name_line);
     if (m->n_patents)
         qsort(m->patents, m->n_patents, sizeof *m->patents, by_patent_id);
+    if (check_repeated_names(m, err) != 0 || !(m->path = strdup(path))) {
+        if (!m->path && !err->code)
+            ds_fail(err, DS_ENOMEM, "out of memory");
+        imp_meta_free(m);
+        return ds_wrap(err, "metadata %s: ", path);
+    }
     *out = m;
     return 0;
 }
@@ -510,7 +556,7 @@ static int index_of_sheet(int sheet, int sheet_zero)
     return sheet_zero || sheet == 0 ? sheet : sheet - 1;
 }
 
-int imp_meta_describe(const imp_meta *m, const char *file_name, int sheet_zero,
+int imp_meta_describe(imp_meta *m, const char *file_name, int sheet_zero,
                       imp_patent **patent, char *id, size_t n, int *image_index, ds_err *err)
 {
     *patent = NULL;
@@ -518,9 +564,15 @@ int imp_meta_describe(const imp_meta *m, const char *file_name, int sheet_zero,
     if (!m)
         return 0;
     meta_image key = {.file_name = (char *)file_name};
-    const meta_image *im =
+    meta_image *im =
         m->n_images ? bsearch(&key, m->images, m->n_images, sizeof key, by_image_name) : NULL;
     if (im) {
+        /* Repeats of the name agree (check_repeated_names): mark them all. */
+        for (meta_image *r = im; r >= m->images && !strcmp(r->file_name, file_name); r--)
+            r->used = 1;
+        for (meta_image *r = im + 1; r < m->images + m->n_images &&
+                                     !strcmp(r->file_name, file_name); r++)
+            r->used = 1;
         /* A cut id would file the image under another patent. */
         if (im->patent_id && ds_snprintf(id, n, err, "%s", im->patent_id) != 0)
             return ds_wrap(err, "patent_id: ");
@@ -534,4 +586,25 @@ int imp_meta_describe(const imp_meta *m, const char *file_name, int sheet_zero,
             *patent = imp_patent_ref(*found);
     }
     return 0;
+}
+
+void imp_meta_report_unused(imp_ctx *x, const imp_meta *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n_images; i++) {
+        const meta_image *im = &m->images[i];
+        if (im->used || (i > 0 && !strcmp(im->file_name, m->images[i - 1].file_name)))
+            continue;
+        char what[PATH_MAX + 32], reason[600];
+        snprintf(what, sizeof what, "metadata %s line %d", m->path, im->line);
+        /* A row whose image never came is data the user gave that would
+         * otherwise vanish: "sub/a.png" or "A.PNG" for a.png, a typo, an
+         * image left out. A failure names it (the import's exit is 3). */
+        snprintf(reason, sizeof reason,
+                 "file_name \"%.400s\" names no image this import read (a plain image's "
+                 "file_name is its own name, without folders, in its exact case)",
+                 im->file_name);
+        imp__fail(x, what, reason);
+    }
 }

@@ -568,8 +568,13 @@ static void attach_patents(imp_ctx *x, imp_batch *b)
             continue;
         ds_err err = {0};
         const char *pid = it->patent ? it->patent->p.patent_id : it->patent_id;
-        if (eng_attach_patent(x->e, x->collection, it->file_name, pid, it->image_index, &err) != 0)
+        if (eng_attach_patent(x->e, x->collection, it->file_name, pid, it->image_index, &err) != 0) {
+            /* Counted as skipped when it was found stored: a failure now. */
+            pthread_mutex_lock(&x->lock);
+            x->prog.skipped--;
+            pthread_mutex_unlock(&x->lock);
             record_failure(x, it->origin, err.msg, 1);
+        }
     }
 }
 
@@ -796,6 +801,9 @@ int imp_run(eng *e, const imp_options *opt, imp_progress *summary, ds_err *err)
         if (imp_source_read(x, opt->paths[i], &read_err) != 0)
             record_failure(x, opt->paths[i], read_err.msg, 1);
     }
+    /* Every input read: a --metadata row no image matched is said now. */
+    if (!imp__stopping(x))
+        imp_meta_report_unused(x, x->meta);
     if (started) {
         imp_queue_close(&x->decode_q);
         for (int i = 0; i < n_workers; i++)

@@ -15,6 +15,7 @@
  * patent is still stored.
  */
 #include "importer/importer_internal.h"
+#include "base/str.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -728,13 +729,40 @@ static int sheet_zero_beside(claims *c, const char *dir, const char *name)
 typedef struct walk_ctx {
     imp_ctx *x;
     claims claims;
+    char data_rel[PATH_MAX];     /* the data directory, relative to the root,
+                                    when it lies inside it; else "" */
+    int data_said;
 } walk_ctx;
+
+/* Where the data directory lies inside the walked root (`dinoseek import .`
+ * with the default ./data): its thumbnails and originals are the
+ * collection's own files, which would come back as new images
+ * (IMG_0001.PNG.jpg) beside the ones they were made from. */
+static void find_data_dir(walk_ctx *w, const char *root)
+{
+    char r[PATH_MAX], d[PATH_MAX];
+    const char *data = w->x->e ? eng_data_dir(w->x->e) : NULL;
+    w->data_rel[0] = 0;
+    if (!data || !realpath(root, r) || !realpath(data, d))
+        return;
+    size_t n = strlen(r);
+    if (strncmp(d, r, n) == 0 && d[n] == '/' && (n > 1 || d[1]))
+        ds_snprintf(w->data_rel, sizeof w->data_rel, NULL, "%s", d + n + (n > 1));
+}
 
 static int on_file(void *ctx, const char *path, const char *rel, const struct stat *st)
 {
     walk_ctx *w = ctx;
     imp_ctx *x = w->x;
     const char *name = base_name(rel);
+    size_t dn = strlen(w->data_rel);
+    if (dn && strncmp(rel, w->data_rel, dn) == 0 && rel[dn] == '/') {
+        if (!w->data_said++)
+            fprintf(stderr, "dinoseek import: %s/%s is the data directory: its files are "
+                            "passed over (counted as ignored)\n", x->input_root, w->data_rel);
+        imp__count_ignored(x);
+        return imp__stopping(x);
+    }
     if (is_archive(name)) {
         read_archive_file(x, path, rel, (uint64_t)st->st_size);
         return imp__stopping(x);
@@ -774,21 +802,32 @@ static int read_directory(imp_ctx *x, const char *path, ds_err *err)
     imp_meta *own = NULL;
     if (!x->opt->metadata) {
         static const char *const names[] = {"metadata.csv", "metadata.json"};
-        for (int i = 0; i < 2 && !own; i++) {
-            char mp[PATH_MAX];
-            struct stat st;
-            if (ds_snprintf(mp, sizeof mp, err, "%s/%s", path, names[i]) != 0)
+        char mp[2][PATH_MAX];
+        int found[2];
+        struct stat st;
+        for (int i = 0; i < 2; i++) {
+            if (ds_snprintf(mp[i], sizeof mp[i], err, "%s/%s", path, names[i]) != 0)
                 return ds_wrap(err, "%s: metadata file: ", path);
-            if (stat(mp, &st) == 0 && imp_meta_load(mp, &own, err) != 0)
-                return -1;
+            found[i] = stat(mp[i], &st) == 0;
         }
+        /* Both: one of them would be read and the other pass unseen, its
+         * patents with it (neither is counted as ignored). */
+        if (found[0] && found[1])
+            return ds_fail(err, DS_EINVAL, "both metadata.csv and metadata.json are at the "
+                                           "folder's root: keep one, or name it with --metadata");
+        for (int i = 0; i < 2; i++)
+            if (found[i] && imp_meta_load(mp[i], &own, err) != 0)
+                return -1;
     }
     imp_meta *saved = x->meta;
     if (own)
         x->meta = own;
     walk_ctx w = {.x = x, .claims = {.within = x->input_root}};
+    find_data_dir(&w, path);
     int rc = arc_walk(path, on_file, on_skip, &w, err);
     claims_free(&w.claims);
+    if (rc >= 0 && !imp__stopping(x))
+        imp_meta_report_unused(x, own);
     x->meta = saved;
     imp_meta_free(own);
     return rc < 0 ? -1 : 0;

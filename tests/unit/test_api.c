@@ -420,6 +420,86 @@ static curl_mime *add_numbered(CURL *c)
     return file_part(c, IMG "quad_gray.png", name);
 }
 
+static curl_mime *add_quad_plain(CURL *c) { return file_part(c, IMG "quad.png", "late.png"); }
+static curl_mime *add_quad_patent(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "quad.png", "late.png");
+    field(m, "patent_id", "D0999990");
+    field(m, "image_index", "2");
+    return m;
+}
+static curl_mime *search_quad(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "quad.png", NULL);
+    field(m, "top_k", "1");
+    return m;
+}
+
+/* An upload naming a patent, of an image stored without one, gives it that
+ * patent (as a --metadata rerun does) instead of answering "already there"
+ * and dropping the patent_id. (Embedded catalog: Milvus rows are not
+ * updated in place.) */
+static void test_add_again_with_patent(void)
+{
+    const char *index = getenv("DINOSEEK_INDEX");
+    if (index && strcmp(index, "milvus") == 0)
+        SKIP("rows in Milvus are not updated in place");
+    server s;
+    if (start(&s, "late_patent", NULL) != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    reply a = call(&s, "POST", "/api/images", add_quad_plain, NULL, NULL, 0, NULL);
+    CHECKF(a.status == 200, "%ld %s", a.status, a.body);
+    reply_free(&a);
+    reply b = call(&s, "POST", "/api/images", add_quad_patent, NULL, NULL, 0, NULL);
+    CHECKF(b.status == 200 &&
+               !json_is_true(json_object_get(json_object_get(b.json, "data"), "added")),
+           "%ld %s", b.status, b.body);
+    reply_free(&b);
+    reply r = call(&s, "POST", "/api/search", search_quad, NULL, NULL, 0, NULL);
+    json_t *hit = json_array_get(json_object_get(json_object_get(r.json, "data"), "results"), 0);
+    const char *pid = json_string_value(json_object_get(hit, "patent_id"));
+    CHECKF(pid && !strcmp(pid, "D0999990") &&
+               json_integer_value(json_object_get(hit, "image_index")) == 2,
+           "the stored image lacks the patent sent with it: %s", r.body);
+    reply_free(&r);
+    CHECK(stop(&s) == 0);
+}
+
+static curl_mime *add_alpha_first(CURL *c) { return file_part(c, IMG "alpha.png", "first.png"); }
+static curl_mime *add_alpha_second(CURL *c) { return file_part(c, IMG "alpha.png", "second.png"); }
+
+/* The same content uploaded under another name is not stored again: the
+ * answer names the image it is stored as (whose /api/image/ answers), not
+ * the name sent, under which nothing is. (Embedded: on Milvus the name sent
+ * is answered.) */
+static void test_add_same_content_names_stored(void)
+{
+    const char *index = getenv("DINOSEEK_INDEX");
+    if (index && strcmp(index, "milvus") == 0)
+        SKIP("names by id are not kept on Milvus");
+    server s;
+    if (start(&s, "stored_name", NULL) != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    reply a = call(&s, "POST", "/api/images", add_alpha_first, NULL, NULL, 0, NULL);
+    CHECKF(a.status == 200, "%ld %s", a.status, a.body);
+    reply_free(&a);
+    reply b = call(&s, "POST", "/api/images", add_alpha_second, NULL, NULL, 0, NULL);
+    json_t *data = json_object_get(b.json, "data");
+    const char *name = json_string_value(json_object_get(data, "file_name"));
+    CHECKF(b.status == 200 && !json_is_true(json_object_get(data, "added")) && name &&
+               !strcmp(name, "first.png"),
+           "%ld %s", b.status, b.body);
+    reply_free(&b);
+    reply r = call(&s, "GET", "/api/image/first.png", NULL, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200, "/api/image/first.png: %ld", r.status);
+    reply_free(&r);
+    CHECK(stop(&s) == 0);
+}
+
 static void test_search_while_adding(void)
 {
     server s;
@@ -891,6 +971,8 @@ static void test_grouped_views_exact(void)
 }
 
 const ds_test api_tests[] = {
+    {"an image uploaded again with a patent_id gets it", test_add_again_with_patent},
+    {"the same content under another name: the stored name answered", test_add_same_content_names_stored},
     {"concurrent searches, batched, each gets its own answer", test_concurrent_searches},
     {"two collections, each with its own model and dimension", test_two_models},
     {"search: seed shapes, grouping, filters, min_score", test_search_routes},

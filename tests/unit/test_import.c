@@ -2029,6 +2029,130 @@ static void test_metadata_rerun_attaches_patent(void)
     }
 }
 
+/* A --metadata rerun that gives a stored image another patent than the one
+ * it has fails naming both, rather than counting it "already there" while
+ * the correction vanishes; the same patent again is a plain skip. */
+static void test_metadata_rerun_other_patent(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    if (on_milvus())
+        SKIP("rows in Milvus are not updated in place");
+    char script[2000], cwd[600], args[1600], *err = NULL;
+    snprintf(script, sizeof script,
+             "mkdir -p moved && cp '%s/" IMG "quad.png' moved/a.png && "
+             "printf 'file_name,patent_id\\na.png,D0999971\\n' > first.csv && "
+             "printf 'file_name,patent_id\\na.png,D0999972\\n' > second.csv",
+             getcwd(cwd, sizeof cwd) ? cwd : ".");
+    CHECKF(in_tmp(script) == 0, "could not lay out the folder");
+    snprintf(args, sizeof args, "%s/moved --metadata %s/first.csv", ds_test_tmpdir,
+             ds_test_tmpdir);
+    int st = import("moved_data", args, NULL);
+    CHECKF(st == 0, "first import: exit %d", st);
+    snprintf(args, sizeof args, "%s/moved --metadata %s/second.csv", ds_test_tmpdir,
+             ds_test_tmpdir);
+    st = import("moved_data", args, &err);
+    CHECKF(st == 3 && err && strstr(err, "stored as a drawing of patent D0999971") &&
+               strstr(err, "D0999972 is not applied") && strstr(err, "0 skipped"),
+           "exit %d:\n%s", st, err ? err : "");
+    free(err);
+    err = NULL;
+    snprintf(args, sizeof args, "%s/moved --metadata %s/first.csv", ds_test_tmpdir,
+             ds_test_tmpdir);
+    st = import("moved_data", args, &err);
+    CHECKF(st == 0 && err && strstr(err, "1 skipped"), "same patent again: exit %d:\n%s", st,
+           err ? err : "");
+    free(err);
+}
+
+/* `dinoseek import .` with the data directory inside the folder (the
+ * default ./data): the collection's own thumbnails and originals are passed
+ * over, not imported again as new images (a.png.jpg) on the rerun. */
+static void test_data_dir_inside_folder(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    if (on_milvus() || getenv("DINOSEEK_BLOBS"))
+        SKIP("the blobs are in S3 there, not in the data directory");
+    char script[2000], cwd[600], args[700], *err = NULL;
+    snprintf(script, sizeof script, "mkdir -p self && cp '%s/" IMG "quad.png' self/a.png",
+             getcwd(cwd, sizeof cwd) ? cwd : ".");
+    CHECKF(in_tmp(script) == 0, "could not lay out the folder");
+    snprintf(args, sizeof args, "%s/self", ds_test_tmpdir);
+    int st = import("self/data", args, NULL);
+    st = st ? st : import("self/data", args, &err);
+    CHECKF(st == 0 && err && strstr(err, "is the data directory"), "exit %d:\n%s", st,
+           err ? err : "");
+    free(err);
+    snapshot s;
+    if (snap("self/data", &s) == 0) {
+        CHECKF(s.n == 1, "%zu images stored (1 expected): %s", s.n, s.n > 1 ? s.rows[1].key : "");
+        snap_free(&s);
+    }
+}
+
+/* Metadata rows that describe no image read, or one image two ways, are
+ * not dropped in silence: a row naming "sub/b.png" or "C.PNG" (the images
+ * are b.png and c.png) fails naming its line, and two rows giving a.png two
+ * patents refuse the file (bsearch would have picked one of them). */
+static void test_metadata_rows_unused_or_repeated(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    char script[4000], cwd[600], args[1600], *err = NULL;
+    const char *here = getcwd(cwd, sizeof cwd) ? cwd : ".";
+    snprintf(script, sizeof script,
+             "mkdir -p rows/sub && cp '%s/" IMG "quad.png' rows/a.png && "
+             "cp '%s/" IMG "alpha.png' rows/sub/b.png && cp '%s/" IMG "palette_trns.png' rows/c.png && "
+             "printf 'file_name,patent_id,title\\na.png,D0999991,A\\nsub/b.png,D0999992,B\\n"
+             "C.PNG,D0999993,C\\n' > rows.csv && "
+             "printf 'file_name,patent_id\\na.png,D0999991\\na.png,D0999994\\n' > twice.csv",
+             here, here, here);
+    CHECKF(in_tmp(script) == 0, "could not lay out the folder");
+    snprintf(args, sizeof args, "%s/rows --metadata %s/rows.csv", ds_test_tmpdir, ds_test_tmpdir);
+    int st = import("unused_rows", args, &err);
+    CHECKF(st == 3, "unused rows: exit %d (3 expected):\n%s", st, err ? err : "");
+    CHECKF(err && strstr(err, "rows.csv line 3: file_name \"sub/b.png\" names no image") &&
+               strstr(err, "rows.csv line 4: file_name \"C.PNG\" names no image") &&
+               !strstr(err, "line 2:"),
+           "each unused row named by its line:\n%s", err ? err : "");
+    free(err);
+    err = NULL;
+    snapshot s;
+    if (snap("unused_rows", &s) == 0) {
+        CHECKF(s.n == 3, "%zu images stored (3 expected)", s.n);
+        snap_free(&s);
+    }
+    snprintf(args, sizeof args, "%s/rows --metadata %s/twice.csv", ds_test_tmpdir, ds_test_tmpdir);
+    st = import("twice_rows", args, &err);
+    CHECKF(st != 0 && err && strstr(err, "lines 2 and 3 both describe file_name \"a.png\""),
+           "two patents for a.png: exit %d:\n%s", st, err ? err : "");
+    free(err);
+    err = NULL;
+}
+
+/* metadata.csv and metadata.json both at a folder's root: the import reads
+ * neither rather than one with the other passing unseen. */
+static void test_metadata_csv_and_json(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    char script[2000], cwd[600], args[700], *err = NULL;
+    snprintf(script, sizeof script,
+             "mkdir -p both && cp '%s/" IMG "quad.png' both/a.png && "
+             "cp '%s/" IMG "alpha.png' both/b.png && "
+             "printf 'file_name,patent_id\\na.png,D0999981\\n' > both/metadata.csv && "
+             "printf '[{\"file_name\": \"b.png\", \"patent_id\": \"D0999982\"}]' "
+             "> both/metadata.json",
+             getcwd(cwd, sizeof cwd) ? cwd : ".", cwd);
+    CHECKF(in_tmp(script) == 0, "could not lay out the folder");
+    snprintf(args, sizeof args, "%s/both", ds_test_tmpdir);
+    int st = import("both_meta", args, &err);
+    CHECKF(st != 0 && err && strstr(err, "both metadata.csv and metadata.json"),
+           "exit %d:\n%s", st, err ? err : "");
+    free(err);
+}
+
 /* The USPTO's own forms: the weekly full text in its zip, a zip wrapping
  * the weekly tar, a 2001 SGML PATDOC (a failure, not "passed over") and a
  * sequence listing over the document size limit (passed over, as `uspto
@@ -2319,6 +2443,10 @@ const ds_test import_tests[] = {
     {"patent_fields_when_images_skipped", test_patent_fields_when_images_skipped},
     {"sheet_zero_without_xml", test_sheet_zero_without_xml},
     {"metadata_rerun_attaches_patent", test_metadata_rerun_attaches_patent},
+    {"metadata_rerun_other_patent", test_metadata_rerun_other_patent},
+    {"metadata_rows_unused_or_repeated", test_metadata_rows_unused_or_repeated},
+    {"metadata_csv_and_json", test_metadata_csv_and_json},
+    {"data_dir_inside_folder", test_data_dir_inside_folder},
     {"uspto_forms", test_uspto_forms},
     {"symlinks_inside_folder", test_symlinks_inside_folder},
     {"metadata_checks", test_metadata_checks},

@@ -310,6 +310,36 @@ static void test_server_sees_import(void)
     }
 }
 
+/* A collection that another process makes while the server runs (`dinoseek
+ * import --collection new`) is served at once: listed, searched, its images
+ * shown, rather than 404 until a restart. */
+static void test_server_sees_new_collection(void)
+{
+    if (!sample_dir() || !ds_test_model_dir())
+        SKIP("no sample or model");
+    drawing d[MAX_IMAGES];
+    int n = drawings(0, 1, d, 0);
+    CHECK(n > 0);
+    CHECK(import("newcoll", 1, 2, NULL) == 0);
+    ds_server s;
+    if (ds_server_start(&s, "newcoll", NULL) != 0) {
+        CHECK(!"server started");
+        return;
+    }
+    CHECK(import("newcoll", 0, 1, "later") == 0);
+    CHECKF(found(s.port, &d[0], "later"), "the server finds %s in collection later", d[0].name);
+    check_stats(s.port, "newcoll", "later", n);
+    char path[600];
+    snprintf(path, sizeof path, "/api/image/%s?collection=later", d[0].name);
+    ds_reply r = ds_http(s.port, "GET", path, NULL, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200, "%s: %ld", path, r.status);
+    ds_reply_free(&r);
+    r = ds_http(s.port, "GET", "/api/collections", NULL, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200 && strstr(r.body, "\"later\""), "/api/collections: %s", r.body);
+    ds_reply_free(&r);
+    CHECK(ds_server_stop(&s) == 0);
+}
+
 /* ---- (b) two servers, each adding ----------------------------------------- */
 
 static const char *g_add_file[2], *g_add_name[2];
@@ -529,6 +559,7 @@ static void test_racing_uploads(void)
 
 const ds_test multiproc_tests[] = {
     {"a server finds what an import in another process commits", test_server_sees_import},
+    {"a server serves a collection another process makes", test_server_sees_new_collection},
     {"two servers on one data directory find each other's images", test_two_servers},
     {"two processes create a data directory's catalog at once", test_open_at_once},
     {"two imports of different collections at once", test_two_imports},
