@@ -521,6 +521,52 @@ static void test_weights_fingerprint(void)
     CHECK(run_on("", "add", a, "fp", IMG "exif_rot6.jpg", NULL, NULL) != 0);
 }
 
+/* Set key to value in DIR/config.json. */
+static int edit_config(const char *dir, const char *key, json_t *value)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    json_t *cfg = json_load_file(path, 0, NULL);
+    int rc = cfg && json_object_set_new(cfg, key, value) == 0 &&
+                     json_dump_file(cfg, path, 0) == 0 ? 0 : -1;
+    json_decref(cfg);
+    return rc;
+}
+
+/* The same weights with another layer_norm_eps or number of attention heads
+ * in config.json make other vectors (no tensor changes shape): a collection
+ * made with the standard config is refused to the edited one, naming both
+ * ids, and the standard config keeps its plain id. */
+static void test_config_in_model_id(void)
+{
+    char a[600], eps[700], heads[700], id_a[256], id_e[256], cmd[2900], *err = NULL;
+    if (unmarked_model("cfg_std", 31, a, sizeof a) != 0)
+        SKIP("could not generate the weights");
+    snprintf(eps, sizeof eps, "%s_eps", a);
+    snprintf(heads, sizeof heads, "%s_heads", a);
+    snprintf(cmd, sizeof cmd, "cp -r %s %s && cp -r %s %s", a, eps, a, heads);
+    CHECK(system(cmd) == 0);
+    CHECK(edit_config(eps, "layer_norm_eps", json_real(1e-3)) == 0);
+    CHECK(edit_config(heads, "num_attention_heads", json_integer(12)) == 0);
+    CHECK(run_on("", "add", a, "cfg", IMG "alpha.png", NULL, NULL) == 0);
+    stats_model(a, "cfg", id_a, sizeof id_a);
+    CHECKF(!strncmp(id_a, "dinov2-small@sha256:", 20) && !strchr(id_a, '+'), "model id '%s'",
+           id_a);
+    const char *edited[2] = {eps, heads}, *image[2] = {IMG "quad.png", IMG "exif_rot6.jpg"};
+    for (int i = 0; i < 2; i++) {
+        CHECKF(run_on("", "add", edited[i], "cfg", image[i], NULL, &err) != 0,
+               "%s added to the standard config's collection", edited[i]);
+        CHECKF(err && strstr(err, id_a) && strstr(err, i ? "+heads12" : "+eps0.001"),
+               "the refusal names both models: %s", err ? err : "");
+        free(err);
+        err = NULL;
+    }
+    CHECK(run_on("", "add", eps, "cfg_e", IMG "quad.png", NULL, NULL) == 0);
+    stats_model(eps, "cfg_e", id_e, sizeof id_e);
+    CHECKF(!strncmp(id_e, id_a, strlen(id_a)) && !strcmp(id_e + strlen(id_a), "+heads6+eps0.001"),
+           "a '%s', edited eps '%s'", id_a, id_e);
+}
+
 /* A collection made with seed preprocessing is not served by an engine that
  * preprocesses natively (its vectors come from another pipeline). */
 static void test_preprocessing_must_match(void)
@@ -582,6 +628,7 @@ const ds_test vit_tests[] = {
      test_precision_not_from_environment},
     {"model id: the weights' fingerprint; mixing refused; old ids adopted",
      test_weights_fingerprint},
+    {"model id: config.json's eps and heads; an edited config refused", test_config_in_model_id},
     {"a collection is served only with its own preprocessing", test_preprocessing_must_match},
     {"a bf16 collection without bf16: searched and extended in f32",
      test_bf16_collection_without_bf16},
