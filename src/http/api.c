@@ -173,6 +173,26 @@ static int parse_search(params *p, search_args *a, ds_err *err)
                                              "many fields") : 0;
 }
 
+/* A crop_<i> field must name a view that is there, as "crop_" and its
+ * number in decimal: crop_1 with one view, or crop_01, was ignored, and
+ * the whole image searched as if the crop had been applied. */
+static int check_crop_names(const char *name, int n, ds_err *err)
+{
+    if (n == 0 || strncmp(name, "crop_", 5) != 0)
+        return 0; /* no view at all is said next */
+    char *end, canon[24];
+    errno = 0;
+    long i = strtol(name + 5, &end, 10);
+    snprintf(canon, sizeof canon, "crop_%ld", i);
+    if (errno || *end || i < 0 || strcmp(canon, name) != 0)
+        return ds_fail(err, DS_EINVAL, "'%.40s': a crop is crop_<i>, i the view's number from 0",
+                       name);
+    if (i >= n)
+        return ds_fail(err, DS_EINVAL, "%s: there is no view %ld (%d view%s, numbered from 0: "
+                       "files first, then images)", name, i, n, n == 1 ? "" : "s");
+    return 0;
+}
+
 /* The query's views: the 'file' parts in order, then the 'image' fields
  * (form, else query string) in order; crop_<i> crops view i. */
 static int parse_views(const http_form *form, const http_request *req, params *p, eng_view *views,
@@ -211,6 +231,12 @@ static int parse_views(const http_form *form, const http_request *req, params *p
             return ds_fail(err, DS_EINVAL, "at most %d views (files and images)", ENG_MAX_VIEWS);
         views[(*n)++] = (eng_view){.file_name = v};
     }
+    for (size_t i = 0; i < form->count; i++)
+        if (check_crop_names(form->parts[i].name, *n, err) != 0)
+            return -1;
+    for (size_t i = 0; i < req->query.count; i++)
+        if (check_crop_names(req->query.items[i].name, *n, err) != 0)
+            return -1;
     for (int i = 0; i < *n; i++) {
         char name[24];
         snprintf(name, sizeof name, "crop_%d", i);

@@ -890,11 +890,53 @@ static void test_grouped_views_exact(void)
     CHECK(stop(&s) == 0);
 }
 
+/* A crop of a view that is not there (crop_1 with one view, crop_01, crop_x)
+ * is a 400 naming it: it was ignored, and the whole image searched as if
+ * cropped. crop_0 of the one view still crops. */
+static const char *crop_name;
+static curl_mime *search_crop(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "quad.png", NULL);
+    field(m, crop_name, "0,0,0.5,0.5");
+    return m;
+}
+
+static void test_crop_of_missing_view(void)
+{
+    server s;
+    if (start(&s, "crops", NULL) != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    add_samples(&s);
+    static const char *const bad[] = {"crop_1", "crop_7", "crop_01", "crop_x", "crop_-0",
+                                      "crop_"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        crop_name = bad[i];
+        reply r = call(&s, "POST", "/api/search", search_crop, NULL, NULL, 0, NULL);
+        CHECKF(r.status == 400 && code_of(&r) == 1 && strstr(message_of(&r), bad[i]),
+               "%s: %ld %s", bad[i], r.status, r.body);
+        reply_free(&r);
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/api/search?crop_3=0,0,1,1");
+    crop_name = "crop_0";
+    reply r = call(&s, "POST", path, search_crop, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 400 && strstr(message_of(&r), "crop_3"), "query crop_3: %ld %s", r.status,
+           r.body);
+    reply_free(&r);
+    r = call(&s, "POST", "/api/search", search_crop, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200, "crop_0: %ld %s", r.status, r.body);
+    reply_free(&r);
+    CHECK(stop(&s) == 0);
+}
+
 const ds_test api_tests[] = {
     {"concurrent searches, batched, each gets its own answer", test_concurrent_searches},
     {"two collections, each with its own model and dimension", test_two_models},
     {"search: seed shapes, grouping, filters, min_score", test_search_routes},
     {"every error: 400, 401, 404, 405, 413, 415, multipart abuse", test_errors},
+    {"a crop of a view that is not there: 400 naming it", test_crop_of_missing_view},
     {"health, stats, collections, patent, images + ETag, metrics", test_other_routes},
     {"every route in the OpenAPI document answers", test_openapi},
     {"searches while images are added; restart keeps the index", test_search_while_adding},
