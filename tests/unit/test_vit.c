@@ -567,6 +567,57 @@ static void test_config_in_model_id(void)
            "a '%s', edited eps '%s'", id_a, id_e);
 }
 
+/* A preprocessor_config.json describing another pipeline than the one
+ * dinoseek implements (other mean/std, crop or resize) is refused, naming
+ * the key: it was ignored, and images embedded with DINOv2's constants. */
+static void test_preprocessor_config_checked(void)
+{
+    const char *model = ds_test_model_dir();
+    if (!model)
+        SKIP("no generated model");
+    static const struct {
+        const char *key, *json;
+    } edits[] = {
+        {"image_mean", "[0.5, 0.5, 0.5]"},
+        {"image_std", "[0.5, 0.5, 0.5]"},
+        {"crop_size", "{\"height\": 448, \"width\": 448}"},
+        {"size", "{\"height\": 224, \"width\": 224}"},
+        {"do_normalize", "false"},
+        {"resample", "2"},
+        {"rescale_factor", "1.0"},
+    };
+    char dir[700], cmd[1600], path[800], *err = NULL;
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        snprintf(dir, sizeof dir, "%s/pre_%zu", ds_test_tmpdir, i);
+        snprintf(cmd, sizeof cmd, "cp -r %s %s", model, dir);
+        CHECK(system(cmd) == 0);
+        snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+        json_t *cfg = json_load_file(path, 0, NULL);
+        CHECK(cfg && json_object_set_new(cfg, edits[i].key, json_loads(edits[i].json,
+                                                                       JSON_DECODE_ANY, NULL)) == 0 &&
+              json_dump_file(cfg, path, 0) == 0);
+        json_decref(cfg);
+        char data[32];
+        snprintf(data, sizeof data, "pre_data_%zu", i);
+        CHECKF(run_on("", "add", dir, data, IMG "alpha.png", NULL, &err) != 0,
+               "%s: the image was added", edits[i].key);
+        CHECKF(err && strstr(err, "preprocessor_config.json") && strstr(err, edits[i].key),
+               "%s: %s", edits[i].key, err ? err : "");
+        free(err);
+        err = NULL;
+    }
+    /* The shipped file, and none at all, are DINOv2's own. */
+    snprintf(cmd, sizeof cmd, "rm %s/preprocessor_config.json", dir);
+    CHECK(system(cmd) == 0);
+    CHECKF(run_on("", "add", dir, "pre_none", IMG "alpha.png", NULL, &err) == 0, "%s",
+           err ? err : "");
+    free(err);
+    err = NULL;
+    CHECKF(run_on("", "add", model, "pre_std", IMG "alpha.png", NULL, &err) == 0, "%s",
+           err ? err : "");
+    free(err);
+}
+
 /* A collection made with seed preprocessing is not served by an engine that
  * preprocesses natively (its vectors come from another pipeline). */
 static void test_preprocessing_must_match(void)
@@ -629,6 +680,8 @@ const ds_test vit_tests[] = {
     {"model id: the weights' fingerprint; mixing refused; old ids adopted",
      test_weights_fingerprint},
     {"model id: config.json's eps and heads; an edited config refused", test_config_in_model_id},
+    {"preprocessor_config.json of another pipeline is refused, naming the key",
+     test_preprocessor_config_checked},
     {"a collection is served only with its own preprocessing", test_preprocessing_must_match},
     {"a bf16 collection without bf16: searched and extended in f32",
      test_bf16_collection_without_bf16},
