@@ -556,11 +556,16 @@ static const http_route routes[] = {
     {"GET", "/api/collections", h_collections, 0, 0, "Every collection"},
     {"GET", "/api/image/", h_image, HTTP_PREFIX, 0, "Thumbnail (or ?size=full original) by file name"},
     {"GET", "/api/patent/", h_patent, HTTP_PREFIX, 0, "A patent with all its images"},
-    {"POST", "/api/images", h_add_image, HTTP_WRITE, 64 * MB, "Add one image (multipart 'file')"},
+    {"POST", "/api/images", h_add_image, HTTP_WRITE, 64 * MB,
+     "Add one image (multipart 'file', optional 'file_name', 'patent_id', 'image_index', "
+     "'collection'); the same content again: added false; a name stored with other content: "
+     "409; a name whose blob key is invalid or over 1,024 bytes: 400"},
     {"POST", "/api/preview", h_preview, 0, 32 * MB,
      "A JPEG (at most 1600 px) of an uploaded image, for browsers that cannot show it (TIFF)"},
     {"POST", "/api/batch/start", api_h_batch_start, HTTP_WRITE, 64 * 1024,
-     "Start an import of a folder or archive under the import roots (JSON {path, collection})"},
+     "Start an import of a folder or archive under the import roots (JSON {path, collection, "
+     "batch}, strings but batch 1-256); 400 for a path over PATH_MAX, 403 outside the roots, "
+     "409 while one of the collection runs"},
     {"GET", "/api/batch/status", api_h_batch_status, 0, 0, "The latest import job"},
     {"GET", "/api/batch/status/", api_h_batch_status, HTTP_PREFIX, 0, "An import job"},
     {"GET", "/api/batch/events/", api_h_batch_events, HTTP_PREFIX, 0,
@@ -576,6 +581,62 @@ static const http_route routes[] = {
     {"GET", "/metrics", h_metrics, 0, 0, "Prometheus metrics"},
     {"GET", "/api/openapi.json", h_openapi, 0, 0, "This API as OpenAPI 3.1"},
 };
+
+/* The handled errors each route can answer (docs/api.md, "The envelope"),
+ * so that the OpenAPI document says them too, with the error body's shape:
+ * a client generated from it learns of the 409 of a name stored with other
+ * content or the 400 of a path too long without reading the prose. Routes
+ * not listed answer only 404 and 405 of their own. */
+static const struct {
+    const char *method, *path, *statuses;
+} route_errors[] = {
+    {"POST", "/api/search", "400 404 413 415 503"},
+    {"GET", "/api/collection/stats", "404 503"},
+    {"GET", "/api/image/", "400 404 503"},
+    {"GET", "/api/patent/", "404 503"},
+    {"POST", "/api/images", "400 401 409 413 415 503 507"},
+    {"POST", "/api/preview", "400 413 415"},
+    {"POST", "/api/batch/start", "400 401 403 404 409 503 507"},
+    {"GET", "/api/batch/status/", "400 404"},
+    {"GET", "/api/batch/events/", "400 404"},
+    {"GET", "/api/locarno", "404 503"},
+};
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 400: return "a missing or bad parameter (the message names it)";
+    case 401: return "a write route without the API key";
+    case 403: return "outside the import roots, or imports over HTTP off";
+    case 404: return "an unknown collection, image, patent, job or path";
+    case 409: return "a file name already stored with other content; an import of the "
+                     "collection already running";
+    case 413: return "over the upload, part or pixel limit";
+    case 415: return "not a supported image";
+    case 503: return "a backend (Milvus, S3) down or too slow; the server stopping";
+    case 507: return "the data directory is full";
+    default: return "error";
+    }
+}
+
+static void add_error_responses(json_t *op, const char *method, const char *path)
+{
+    json_t *responses = json_object_get(op, "responses");
+    for (size_t i = 0; i < sizeof route_errors / sizeof route_errors[0]; i++) {
+        if (strcmp(route_errors[i].method, method) != 0 || strcmp(route_errors[i].path, path) != 0)
+            continue;
+        for (const char *p = route_errors[i].statuses; *p;) {
+            char *end;
+            long status = strtol(p, &end, 10);
+            char key[8];
+            snprintf(key, sizeof key, "%ld", status);
+            json_object_set_new(responses, key, json_pack(
+                "{s:s,s:{s:{s:{s:s}}}}", "description", status_text((int)status), "content",
+                "application/json", "schema", "$ref", "#/components/schemas/Error"));
+            p = *end ? end + 1 : end;
+        }
+    }
+}
 
 static int h_openapi(void *app_, const http_request *req, http_response *resp)
 {
@@ -605,12 +666,18 @@ static int h_openapi(void *app_, const http_request *req, http_response *resp)
                                           "path", "required", 1, "schema", "type", "string"));
         if (routes[i].flags & HTTP_WRITE)
             json_object_set_new(op, "security", json_pack("[{s:[]}]", "apiKey"));
+        add_error_responses(op, routes[i].method, routes[i].path);
         json_object_set_new(item, method, op);
     }
     json_t *doc = json_pack("{s:s,s:{s:s,s:s},s:o,s:{s:{s:{s:s,s:s,s:s}}}}", "openapi", "3.1.0",
                             "info", "title", "dinoseek", "version", "1", "paths", paths,
                             "components", "securitySchemes", "apiKey", "type", "apiKey", "in",
                             "header", "name", "X-API-Key");
+    /* The seed's error body: {"code": 1, "message": ..., "status": ...}. */
+    json_object_set_new(json_object_get(doc, "components"), "schemas", json_pack(
+        "{s:{s:s,s:[s,s],s:{s:{s:s},s:{s:s},s:{s:s}}}}", "Error", "type", "object", "required",
+        "code", "message", "properties", "code", "type", "integer", "message", "type", "string",
+        "status", "type", "integer"));
     http_respond_json(resp, 200, doc);
     return 0;
 }

@@ -368,6 +368,29 @@ static void test_openapi(void)
     reply doc = call(&s, "GET", "/api/openapi.json", NULL, NULL, NULL, 0, NULL);
     json_t *paths = json_object_get(doc.json, "paths");
     CHECK(doc.status == 200 && json_object_size(paths) >= 10);
+    /* The handled errors are in the document, with the error body's shape
+     * (it said only "200" for every route). */
+    static const char *const errors[][3] = {
+        {"/api/images", "post", "400 409 413 415 507"},
+        {"/api/batch/start", "post", "400 403 404 409"},
+        {"/api/search", "post", "400 413 415"},
+        {"/api/image/{file_name}", "get", "404"},
+    };
+    for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
+        json_t *responses = json_object_get(
+            json_object_get(json_object_get(paths, errors[i][0]), errors[i][1]), "responses");
+        char want[32];
+        for (const char *p = errors[i][2]; *p; p += p[3] ? 4 : 3) {
+            snprintf(want, sizeof want, "%.3s", p);
+            const char *to = json_string_value(json_object_get(json_object_get(json_object_get(
+                json_object_get(json_object_get(responses, want), "content"), "application/json"),
+                "schema"), "$ref"));
+            CHECKF(to && !strcmp(to, "#/components/schemas/Error"), "%s %s: no %s", errors[i][1],
+                   errors[i][0], want);
+        }
+    }
+    CHECK(json_object_get(json_object_get(json_object_get(doc.json, "components"), "schemas"),
+                          "Error"));
     const char *path;
     json_t *item;
     json_object_foreach(paths, path, item) {
