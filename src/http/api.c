@@ -10,6 +10,7 @@
 #include "http/export.h"
 #include "http/locarno.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +259,38 @@ static int parse_views(const http_form *form, const http_request *req, params *p
     return 0;
 }
 
+/* The engine's image URLs name the image alone, and GET /api/image/ looks
+ * a name up in the default collection: a result of another collection
+ * pointed at the default's image of that name (another model's collection
+ * of the same week: another drawing) or at a 404. Where a request names its
+ * collection, the URLs of its results (and of their images) name it too. */
+static void urls_in_collection(json_t *items, const char *collection)
+{
+    static const char *const keys[] = {"image_url", "thumbnail_url"};
+    size_t i;
+    json_t *item;
+    if (!collection || !*collection)
+        return;
+    json_array_foreach(items, i, item) {
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            const char *url = json_string_value(json_object_get(item, keys[k]));
+            if (!url)
+                continue;
+            size_t cap = strlen(url) + 3 * strlen(collection) + 16, n;
+            char *out = malloc(cap);
+            if (!out)
+                continue;
+            n = (size_t)snprintf(out, cap, "%s%scollection=", url, strchr(url, '?') ? "&" : "?");
+            for (const unsigned char *c = (const unsigned char *)collection; *c; c++)
+                n += (size_t)snprintf(out + n, cap - n, isalnum(*c) || strchr("-._~", *c)
+                                                            ? "%c" : "%%%02X", *c);
+            json_object_set_new(item, keys[k], json_string(out));
+            free(out);
+        }
+        urls_in_collection(json_object_get(item, "images"), collection);
+    }
+}
+
 static int h_search(void *app_, const http_request *req, http_response *resp)
 {
     api_app *app = app_;
@@ -295,6 +328,7 @@ static int h_search(void *app_, const http_request *req, http_response *resp)
         http_respond_error(resp, status_of(&err), "%s", err.msg);
         goto out;
     }
+    urls_in_collection(results, a.q.collection);
     if (csv) {
         size_t len = 0;
         char *text = api_results_csv(results, a.q.group_by_patent, a.q.offset, &len);
@@ -396,10 +430,13 @@ static int h_patent(void *app_, const http_request *req, http_response *resp)
     api_app *app = app_;
     ds_err err = {0};
     json_t *p;
-    if (eng_patent(app->engine, http_params_get(&req->query, "collection"), req->tail, &p, &err))
+    const char *collection = http_params_get(&req->query, "collection");
+    if (eng_patent(app->engine, collection, req->tail, &p, &err)) {
         http_respond_error(resp, status_of(&err), "%s", err.msg);
-    else
+    } else {
+        urls_in_collection(json_object_get(p, "images"), collection);
         http_respond_ok(resp, p);
+    }
     return 0;
 }
 
