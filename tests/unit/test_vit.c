@@ -1,6 +1,7 @@
 /* test_vit.c - loading models: every mismatch between config.json and the
  * weights is an error naming the tensor; F16/BF16 weights work; the forward
  * pass refuses bad arguments. (Equality with Hugging Face: test_parity.c.) */
+#include <curl/curl.h>
 #include <jansson.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -618,6 +619,69 @@ static void test_preprocessor_config_checked(void)
     free(err);
 }
 
+/* A running server whose model.safetensors is overwritten in place (cp
+ * over it: same inode, its F32 tensors used in place in the mapping) went
+ * on embedding with the new weights, or a mixture, and stored their
+ * vectors under the old weights' id. Now such a pass fails and nothing is
+ * stored; a file renamed over the path (another inode) changes nothing. */
+static curl_mime *photo_form(CURL *c, const char *path)
+{
+    curl_mime *m = curl_mime_init(c);
+    curl_mimepart *p = curl_mime_addpart(m);
+    curl_mime_name(p, "file");
+    curl_mime_filedata(p, path);
+    return m;
+}
+static curl_mime *vit_photo(CURL *c) { return photo_form(c, IMG "parity_photo.jpg"); }
+static curl_mime *vit_quad(CURL *c) { return photo_form(c, IMG "quad.png"); }
+
+static void test_weights_written_while_serving(void)
+{
+    char a[600], b[600], extra[700], cmd[2600];
+    if (unmarked_model("live_a", 41, a, sizeof a) != 0 ||
+        unmarked_model("live_b", 42, b, sizeof b) != 0)
+        SKIP("could not generate the weights");
+    snprintf(extra, sizeof extra, "--model %s", a);
+    ds_server s;
+    if (ds_server_start(&s, "live", extra) != 0) {
+        CHECKF(0, "the server did not start");
+        return;
+    }
+    ds_reply r = ds_http(s.port, "POST", "/api/images", vit_photo, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200, "add: %ld %s", r.status, r.body);
+    ds_reply_free(&r);
+    /* Renamed over: the mapped inode is untouched, the old weights serve. */
+    snprintf(cmd, sizeof cmd, "cp %s/model.safetensors %s/new.tmp && mv %s/new.tmp "
+             "%s/model.safetensors", a, a, a, a);
+    CHECK(system(cmd) == 0);
+    r = ds_http(s.port, "POST", "/api/search", vit_photo, NULL, NULL, 0, NULL);
+    double score = json_real_value(json_object_get(json_array_get(ds_reply_results(&r), 0),
+                                                   "score"));
+    CHECKF(r.status == 200 && score > 0.9999, "after a rename: %ld %s", r.status, r.body);
+    ds_reply_free(&r);
+    /* A new start maps the file now at the path; then it is written in
+     * place: refused, naming the cause; nothing stored. */
+    CHECK(ds_server_stop(&s) == 0);
+    if (ds_server_start(&s, "live", extra) != 0) {
+        CHECKF(0, "the server did not start again");
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "cp %s/model.safetensors %s/model.safetensors", b, a);
+    CHECK(system(cmd) == 0);
+    r = ds_http(s.port, "POST", "/api/search", vit_photo, NULL, NULL, 0, NULL);
+    CHECKF(r.status != 200 && strstr(r.body, "written after it was loaded"), "search: %ld %s",
+           r.status, r.body);
+    ds_reply_free(&r);
+    r = ds_http(s.port, "POST", "/api/images", vit_quad, NULL, NULL, 0, NULL);
+    CHECKF(r.status != 200, "add after the weights changed: %ld %s", r.status, r.body);
+    ds_reply_free(&r);
+    r = ds_http(s.port, "GET", "/api/collection/stats", NULL, NULL, NULL, 0, NULL);
+    CHECKF(json_integer_value(json_object_get(ds_reply_data(&r), "images")) == 1, "%.600s",
+           r.body);
+    ds_reply_free(&r);
+    CHECK(ds_server_stop(&s) == 0);
+}
+
 /* A collection made with seed preprocessing is not served by an engine that
  * preprocesses natively (its vectors come from another pipeline). */
 static void test_preprocessing_must_match(void)
@@ -682,6 +746,8 @@ const ds_test vit_tests[] = {
     {"model id: config.json's eps and heads; an edited config refused", test_config_in_model_id},
     {"preprocessor_config.json of another pipeline is refused, naming the key",
      test_preprocessor_config_checked},
+    {"weights written in place under a running server: refused, nothing stored",
+     test_weights_written_while_serving},
     {"a collection is served only with its own preprocessing", test_preprocessing_must_match},
     {"a bf16 collection without bf16: searched and extended in f32",
      test_bf16_collection_without_bf16},
