@@ -340,7 +340,14 @@ int eng__attach_new_collections(eng *e, ds_err *err) { return attach_new_collect
  * different weights are never mixed: the architecture and the start of the
  * sha256 of the weights (64 bits: two sets of weights of one architecture,
  * a fine-tune and its original, have the same config.json); for generated
- * weights their seed, which fixes every byte. */
+ * weights their seed, which fixes every byte. Two settings of config.json
+ * change the vectors of the same weights without changing any tensor's
+ * shape: the LayerNorm epsilon and the number of attention heads. Where
+ * they differ from the architecture's own (or there is no such
+ * architecture: dinov2-custom), the id says them, e.g.
+ * "dinov2-small@sha256:...+heads12+eps0.001"; an edited config.json is
+ * then refused like other weights. Standard configs keep the plain id, so
+ * collections already made keep opening. */
 static int model_id(const char *dir, const vit_config *vc, char *out, size_t n, ds_err *err)
 {
     char hex[DS_SHA256_HEXLEN + 1];
@@ -350,8 +357,23 @@ static int model_id(const char *dir, const vit_config *vc, char *out, size_t n, 
     }
     if (mdl_weights_sha256(dir, hex, err) != 0)
         return -1;
-    snprintf(out, n, "%s@sha256:%.16s", vc->name, hex);
-    return 0;
+    vit_config std;
+    ds_err none = {0};
+    const char *arch = strncmp(vc->name, "dinov2-", 7) == 0 ? vc->name + 7 : vc->name;
+    int standard = vit_config_arch(arch, &std, &none) == 0 && std.num_heads == vc->num_heads &&
+                   std.layer_norm_eps == vc->layer_norm_eps;
+    if (standard)
+        return ds_snprintf(out, n, err, "%s@sha256:%.16s", vc->name, hex);
+    /* The epsilon in the fewest digits that give back the same float the
+     * forward pass uses ("0.001", not "0.00100000005"). */
+    char eps[32];
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(eps, sizeof eps, "%.*g", digits, (double)vc->layer_norm_eps);
+        if (strtof(eps, NULL) == vc->layer_norm_eps)
+            break;
+    }
+    return ds_snprintf(out, n, err, "%s@sha256:%.16s+heads%d+eps%s", vc->name, hex,
+                       vc->num_heads, eps);
 }
 
 /* The precision to run `collection` in (see eng_config.precision). *check

@@ -10,6 +10,7 @@
 #include "http/export.h"
 #include "http/locarno.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,26 @@ static int parse_search(params *p, search_args *a, ds_err *err)
                                              "many fields") : 0;
 }
 
+/* A crop_<i> field must name a view that is there, as "crop_" and its
+ * number in decimal: crop_1 with one view, or crop_01, was ignored, and
+ * the whole image searched as if the crop had been applied. */
+static int check_crop_names(const char *name, int n, ds_err *err)
+{
+    if (n == 0 || strncmp(name, "crop_", 5) != 0)
+        return 0; /* no view at all is said next */
+    char *end, canon[24];
+    errno = 0;
+    long i = strtol(name + 5, &end, 10);
+    snprintf(canon, sizeof canon, "crop_%ld", i);
+    if (errno || *end || i < 0 || strcmp(canon, name) != 0)
+        return ds_fail(err, DS_EINVAL, "'%.40s': a crop is crop_<i>, i the view's number from 0",
+                       name);
+    if (i >= n)
+        return ds_fail(err, DS_EINVAL, "%s: there is no view %ld (%d view%s, numbered from 0: "
+                       "files first, then images)", name, i, n, n == 1 ? "" : "s");
+    return 0;
+}
+
 /* The query's views: the 'file' parts in order, then the 'image' fields
  * (form, else query string) in order; crop_<i> crops view i. */
 static int parse_views(const http_form *form, const http_request *req, params *p, eng_view *views,
@@ -211,6 +232,12 @@ static int parse_views(const http_form *form, const http_request *req, params *p
             return ds_fail(err, DS_EINVAL, "at most %d views (files and images)", ENG_MAX_VIEWS);
         views[(*n)++] = (eng_view){.file_name = v};
     }
+    for (size_t i = 0; i < form->count; i++)
+        if (check_crop_names(form->parts[i].name, *n, err) != 0)
+            return -1;
+    for (size_t i = 0; i < req->query.count; i++)
+        if (check_crop_names(req->query.items[i].name, *n, err) != 0)
+            return -1;
     for (int i = 0; i < *n; i++) {
         char name[24];
         snprintf(name, sizeof name, "crop_%d", i);
@@ -230,6 +257,38 @@ static int parse_views(const http_form *form, const http_request *req, params *p
         return ds_fail(err, DS_EINVAL, "the form needs a non-empty 'file' part (the image), or "
                                        "an 'image' field naming a stored image");
     return 0;
+}
+
+/* The engine's image URLs name the image alone, and GET /api/image/ looks
+ * a name up in the default collection: a result of another collection
+ * pointed at the default's image of that name (another model's collection
+ * of the same week: another drawing) or at a 404. Where a request names its
+ * collection, the URLs of its results (and of their images) name it too. */
+static void urls_in_collection(json_t *items, const char *collection)
+{
+    static const char *const keys[] = {"image_url", "thumbnail_url"};
+    size_t i;
+    json_t *item;
+    if (!collection || !*collection)
+        return;
+    json_array_foreach(items, i, item) {
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            const char *url = json_string_value(json_object_get(item, keys[k]));
+            if (!url)
+                continue;
+            size_t cap = strlen(url) + 3 * strlen(collection) + 16, n;
+            char *out = malloc(cap);
+            if (!out)
+                continue;
+            n = (size_t)snprintf(out, cap, "%s%scollection=", url, strchr(url, '?') ? "&" : "?");
+            for (const unsigned char *c = (const unsigned char *)collection; *c; c++)
+                n += (size_t)snprintf(out + n, cap - n, isalnum(*c) || strchr("-._~", *c)
+                                                            ? "%c" : "%%%02X", *c);
+            json_object_set_new(item, keys[k], json_string(out));
+            free(out);
+        }
+        urls_in_collection(json_object_get(item, "images"), collection);
+    }
 }
 
 static int h_search(void *app_, const http_request *req, http_response *resp)
@@ -269,6 +328,7 @@ static int h_search(void *app_, const http_request *req, http_response *resp)
         http_respond_error(resp, status_of(&err), "%s", err.msg);
         goto out;
     }
+    urls_in_collection(results, a.q.collection);
     if (csv) {
         size_t len = 0;
         char *text = api_results_csv(results, a.q.group_by_patent, a.q.offset, &len);
@@ -370,10 +430,13 @@ static int h_patent(void *app_, const http_request *req, http_response *resp)
     api_app *app = app_;
     ds_err err = {0};
     json_t *p;
-    if (eng_patent(app->engine, http_params_get(&req->query, "collection"), req->tail, &p, &err))
+    const char *collection = http_params_get(&req->query, "collection");
+    if (eng_patent(app->engine, collection, req->tail, &p, &err)) {
         http_respond_error(resp, status_of(&err), "%s", err.msg);
-    else
+    } else {
+        urls_in_collection(json_object_get(p, "images"), collection);
         http_respond_ok(resp, p);
+    }
     return 0;
 }
 
@@ -539,11 +602,16 @@ static const http_route routes[] = {
     {"GET", "/api/collections", h_collections, 0, 0, "Every collection"},
     {"GET", "/api/image/", h_image, HTTP_PREFIX, 0, "Thumbnail (or ?size=full original) by file name"},
     {"GET", "/api/patent/", h_patent, HTTP_PREFIX, 0, "A patent with all its images"},
-    {"POST", "/api/images", h_add_image, HTTP_WRITE, 64 * MB, "Add one image (multipart 'file')"},
+    {"POST", "/api/images", h_add_image, HTTP_WRITE, 64 * MB,
+     "Add one image (multipart 'file', optional 'file_name', 'patent_id', 'image_index', "
+     "'collection'); the same content again: added false; a name stored with other content: "
+     "409; a name whose blob key is invalid or over 1,024 bytes: 400"},
     {"POST", "/api/preview", h_preview, 0, 32 * MB,
      "A JPEG (at most 1600 px) of an uploaded image, for browsers that cannot show it (TIFF)"},
     {"POST", "/api/batch/start", api_h_batch_start, HTTP_WRITE, 64 * 1024,
-     "Start an import of a folder or archive under the import roots (JSON {path, collection})"},
+     "Start an import of a folder or archive under the import roots (JSON {path, collection, "
+     "batch}, strings but batch 1-256); 400 for a path over PATH_MAX, 403 outside the roots, "
+     "409 while one of the collection runs"},
     {"GET", "/api/batch/status", api_h_batch_status, 0, 0, "The latest import job"},
     {"GET", "/api/batch/status/", api_h_batch_status, HTTP_PREFIX, 0, "An import job"},
     {"GET", "/api/batch/events/", api_h_batch_events, HTTP_PREFIX, 0,
@@ -559,6 +627,62 @@ static const http_route routes[] = {
     {"GET", "/metrics", h_metrics, 0, 0, "Prometheus metrics"},
     {"GET", "/api/openapi.json", h_openapi, 0, 0, "This API as OpenAPI 3.1"},
 };
+
+/* The handled errors each route can answer (docs/api.md, "The envelope"),
+ * so that the OpenAPI document says them too, with the error body's shape:
+ * a client generated from it learns of the 409 of a name stored with other
+ * content or the 400 of a path too long without reading the prose. Routes
+ * not listed answer only 404 and 405 of their own. */
+static const struct {
+    const char *method, *path, *statuses;
+} route_errors[] = {
+    {"POST", "/api/search", "400 404 413 415 503"},
+    {"GET", "/api/collection/stats", "404 503"},
+    {"GET", "/api/image/", "400 404 503"},
+    {"GET", "/api/patent/", "404 503"},
+    {"POST", "/api/images", "400 401 409 413 415 503 507"},
+    {"POST", "/api/preview", "400 413 415"},
+    {"POST", "/api/batch/start", "400 401 403 404 409 503 507"},
+    {"GET", "/api/batch/status/", "400 404"},
+    {"GET", "/api/batch/events/", "400 404"},
+    {"GET", "/api/locarno", "404 503"},
+};
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 400: return "a missing or bad parameter (the message names it)";
+    case 401: return "a write route without the API key";
+    case 403: return "outside the import roots, or imports over HTTP off";
+    case 404: return "an unknown collection, image, patent, job or path";
+    case 409: return "a file name already stored with other content; an import of the "
+                     "collection already running";
+    case 413: return "over the upload, part or pixel limit";
+    case 415: return "not a supported image";
+    case 503: return "a backend (Milvus, S3) down or too slow; the server stopping";
+    case 507: return "the data directory is full";
+    default: return "error";
+    }
+}
+
+static void add_error_responses(json_t *op, const char *method, const char *path)
+{
+    json_t *responses = json_object_get(op, "responses");
+    for (size_t i = 0; i < sizeof route_errors / sizeof route_errors[0]; i++) {
+        if (strcmp(route_errors[i].method, method) != 0 || strcmp(route_errors[i].path, path) != 0)
+            continue;
+        for (const char *p = route_errors[i].statuses; *p;) {
+            char *end;
+            long status = strtol(p, &end, 10);
+            char key[8];
+            snprintf(key, sizeof key, "%ld", status);
+            json_object_set_new(responses, key, json_pack(
+                "{s:s,s:{s:{s:{s:s}}}}", "description", status_text((int)status), "content",
+                "application/json", "schema", "$ref", "#/components/schemas/Error"));
+            p = *end ? end + 1 : end;
+        }
+    }
+}
 
 static int h_openapi(void *app_, const http_request *req, http_response *resp)
 {
@@ -588,12 +712,18 @@ static int h_openapi(void *app_, const http_request *req, http_response *resp)
                                           "path", "required", 1, "schema", "type", "string"));
         if (routes[i].flags & HTTP_WRITE)
             json_object_set_new(op, "security", json_pack("[{s:[]}]", "apiKey"));
+        add_error_responses(op, routes[i].method, routes[i].path);
         json_object_set_new(item, method, op);
     }
     json_t *doc = json_pack("{s:s,s:{s:s,s:s},s:o,s:{s:{s:{s:s,s:s,s:s}}}}", "openapi", "3.1.0",
                             "info", "title", "dinoseek", "version", "1", "paths", paths,
                             "components", "securitySchemes", "apiKey", "type", "apiKey", "in",
                             "header", "name", "X-API-Key");
+    /* The seed's error body: {"code": 1, "message": ..., "status": ...}. */
+    json_object_set_new(json_object_get(doc, "components"), "schemas", json_pack(
+        "{s:{s:s,s:[s,s],s:{s:{s:s},s:{s:s},s:{s:s}}}}", "Error", "type", "object", "required",
+        "code", "message", "properties", "code", "type", "integer", "message", "type", "string",
+        "status", "type", "integer"));
     http_respond_json(resp, 200, doc);
     return 0;
 }

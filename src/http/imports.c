@@ -268,10 +268,17 @@ static json_t *job_json(api_imports *im, int64_t id, int failures, ds_err *err)
 
 /* ---- POST /api/batch/start --------------------------------------------------- */
 
-static const char *field(json_t *body, const http_request *req, const char *name)
+/* A string field of the body, else of the query string. A key present with
+ * another type (a number, null, a list) is an error (-1), not absent: taken
+ * as absent, {"path": 5} imported the whole first root and
+ * {"collection": 7} filled the default collection. */
+static int field(json_t *body, const http_request *req, const char *name, const char **out)
 {
-    const char *v = json_string_value(json_object_get(body, name));
-    return v ? v : http_params_get(&req->query, name);
+    json_t *v = json_object_get(body, name);
+    if (v && !json_is_string(v))
+        return -1;
+    *out = v ? json_string_value(v) : http_params_get(&req->query, name);
+    return 0;
 }
 
 /* The optional "batch" (images per forward pass and per transaction, as
@@ -381,12 +388,15 @@ int api_h_batch_start(void *app_, const http_request *req, http_response *resp)
             return 0;
         }
     }
-    const char *asked = field(body, req, "path");
-    const char *coll = field(body, req, "collection");
+    const char *asked = NULL, *coll = NULL;
     ds_err err = {0};
     int dim, size, status = 0;
     char why[PATH_MAX + 64], real[PATH_MAX];
     int batch = batch_size(body, req);
+    if (field(body, req, "path", &asked) != 0 || field(body, req, "collection", &coll) != 0) {
+        http_respond_error(resp, 400, "\"path\" and \"collection\" must be strings");
+        goto out;
+    }
     if (!coll || !*coll) /* "" is the default, as everywhere: under its one lock */
         coll = eng_default_collection(app->engine);
     if (batch < 0) {

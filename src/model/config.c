@@ -4,8 +4,10 @@
  * that leaves a key out means what it means to Hugging Face.
  */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/str.h"
 #include "model/vit.h"
@@ -159,6 +161,80 @@ static int parse(const json_t *root, vit_config *c, ds_err *err)
     return 0;
 }
 
+/* preprocessor_config.json, when there is one, must describe the pipeline
+ * dinoseek implements (BitImageProcessor as facebook/dinov2-* ship it:
+ * shortest edge 256 bicubic, centre crop 224, 1/255, ImageNet mean and
+ * std). It is not read otherwise: a fine-tune whose processor normalises
+ * or crops differently was embedded with DINOv2's own constants without a
+ * word, vectors that are not the model's. */
+static int near(const json_t *v, double want, double tol)
+{
+    return json_is_number(v) && fabs(json_number_value(v) - want) <= tol;
+}
+
+static int check_triple(const json_t *root, const char *key, const double want[3], ds_err *err)
+{
+    const json_t *v = json_object_get(root, key);
+    if (!v)
+        return 0;
+    int ok = json_is_array(v) && json_array_size(v) == 3;
+    for (size_t i = 0; ok && i < 3; i++)
+        ok = near(json_array_get(v, i), want[i], 1e-4);
+    return ok ? 0 : ds_fail(err, DS_EUNSUPPORTED, "preprocessor_config.json: %s is not (%g, %g, "
+                            "%g), the only one dinoseek implements", key, want[0], want[1], want[2]);
+}
+
+/* An edge given as an integer, or as the object's key (both when key2). */
+static int edge_is(const json_t *v, const char *key, const char *key2, int want)
+{
+    if (json_is_integer(v))
+        return json_integer_value(v) == want;
+    const json_t *a = json_object_get(v, key), *b = key2 ? json_object_get(v, key2) : NULL;
+    return json_is_object(v) && json_object_size(v) == (key2 ? 2u : 1u) && json_is_integer(a) &&
+           json_integer_value(a) == want && (!key2 || (json_is_integer(b) &&
+                                                       json_integer_value(b) == want));
+}
+
+static int check_preprocessor(const char *dir, ds_err *err)
+{
+    static const double mean[3] = {0.485, 0.456, 0.406}, std[3] = {0.229, 0.224, 0.225};
+    static const char *const flags[] = {"do_resize", "do_center_crop", "do_rescale",
+                                        "do_normalize", "do_convert_rgb"};
+    char path[4096];
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    if (access(path, F_OK) != 0)
+        return 0; /* none: DINOv2's own, as transformers would default it */
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return ds_fail(err, DS_EFORMAT, "%s: %s", path, root ? "not a JSON object" : jerr.text);
+    }
+    int rc = check_triple(root, "image_mean", mean, err) || check_triple(root, "image_std", std, err)
+                 ? -1 : 0;
+    for (size_t i = 0; rc == 0 && i < sizeof flags / sizeof flags[0]; i++) {
+        const json_t *v = json_object_get(root, flags[i]);
+        if (v && !json_is_true(v))
+            rc = ds_fail(err, DS_EUNSUPPORTED, "preprocessor_config.json: %s must be true "
+                         "(dinoseek always does it)", flags[i]);
+    }
+    const json_t *v;
+    if (rc == 0 && (v = json_object_get(root, "rescale_factor")) && !near(v, 1.0 / 255, 1e-9))
+        rc = ds_fail(err, DS_EUNSUPPORTED, "preprocessor_config.json: rescale_factor must be 1/255");
+    if (rc == 0 && (v = json_object_get(root, "resample")) &&
+        !(json_is_integer(v) && json_integer_value(v) == 3))
+        rc = ds_fail(err, DS_EUNSUPPORTED, "preprocessor_config.json: resample must be 3 "
+                     "(bicubic, the only one dinoseek implements)");
+    if (rc == 0 && (v = json_object_get(root, "size")) && !edge_is(v, "shortest_edge", NULL, 256))
+        rc = ds_fail(err, DS_EUNSUPPORTED, "preprocessor_config.json: size must be "
+                     "{\"shortest_edge\": 256}, the only one dinoseek implements");
+    if (rc == 0 && (v = json_object_get(root, "crop_size")) && !edge_is(v, "height", "width", 224))
+        rc = ds_fail(err, DS_EUNSUPPORTED, "preprocessor_config.json: crop_size must be 224 x "
+                     "224, the only one dinoseek implements");
+    json_decref(root);
+    return rc;
+}
+
 int vit_config_load(const char *dir, vit_config *c, ds_err *err)
 {
     char path[4096];
@@ -170,6 +246,8 @@ int vit_config_load(const char *dir, vit_config *c, ds_err *err)
         return ds_fail(err, DS_EFORMAT, "%s: %s (line %d)", path, jerr.text, jerr.line);
     int rc = parse(root, c, err);
     json_decref(root);
+    if (rc == 0)
+        rc = check_preprocessor(dir, err);
     return rc ? ds_wrap(err, "%s: ", dir) : 0;
 }
 

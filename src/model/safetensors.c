@@ -116,11 +116,15 @@ static int cmp_offset(const void *a, const void *b)
     return x->data < y->data ? -1 : x->data > y->data;
 }
 
-/* No two tensors may share bytes (zero-size tensors occupy none). Each one
- * is compared with the furthest-reaching tensor before it, not only with its
- * neighbour: an empty tensor sorted between two overlapping ones must not
- * hide them. */
-static int check_overlaps(st_file *f, ds_err *err)
+/* The tensors tile the data exactly, as the reference reader requires
+ * (its InvalidOffset and MetadataIncompleteBuffer): no two share bytes, no
+ * byte lies between two of them or after the last. A file with a hole or
+ * a tail is refused, as transformers refuses it, rather than loaded here
+ * and nowhere else. Each tensor is compared with the furthest-reaching one
+ * before it, not only with its neighbour, and zero-size tensors (which
+ * occupy no bytes) are passed over: one sorted between two overlapping
+ * tensors must not hide them. */
+static int check_layout(st_file *f, uint64_t data_len, ds_err *err)
 {
     int rc = 0;
     const st_tensor **by_off = malloc(sizeof *by_off * (size_t)(f->count ? f->count : 1));
@@ -130,15 +134,23 @@ static int check_overlaps(st_file *f, ds_err *err)
         by_off[i] = &f->tensors[i];
     qsort(by_off, (size_t)f->count, sizeof *by_off, cmp_offset);
     const st_tensor *reach = NULL; /* the non-empty tensor ending furthest so far */
+    const uint8_t *data = f->bytes + (f->size - data_len), *pos = data;
     for (int i = 0; i < f->count && rc == 0; i++) {
         const st_tensor *cur = by_off[i];
         if (!cur->nbytes)
             continue;
         if (reach && reach->data + reach->nbytes > cur->data)
             rc = ds_fail(err, DS_EFORMAT, "tensors '%s' and '%s' overlap", reach->name, cur->name);
+        else if (cur->data > pos)
+            rc = ds_fail(err, DS_EFORMAT, "safetensors: data bytes [%llu, %llu) before tensor "
+                         "'%s' belong to no tensor", (unsigned long long)(pos - data),
+                         (unsigned long long)(cur->data - data), cur->name);
         if (!reach || cur->data + cur->nbytes > reach->data + reach->nbytes)
-            reach = cur;
+            reach = cur, pos = cur->data + cur->nbytes;
     }
+    if (rc == 0 && (uint64_t)(pos - data) != data_len)
+        rc = ds_fail(err, DS_EFORMAT, "safetensors: the last %llu data bytes belong to no tensor "
+                     "(a file cut or padded)", (unsigned long long)(data_len - (uint64_t)(pos - data)));
     free(by_off);
     return rc;
 }
@@ -194,7 +206,7 @@ static int parse_header(st_file *f, const char *json, size_t json_len, const uin
         f->count++;
     }
     qsort(f->tensors, (size_t)f->count, sizeof *f->tensors, cmp_name);
-    rc = check_overlaps(f, err);
+    rc = check_layout(f, data_len, err);
 out:
     json_decref(root);
     return rc;

@@ -19,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/str.h"
 #include "model/attention.h"
@@ -82,6 +85,8 @@ struct vit_model {
     float **owned;                  /* tensors we converted or fused */
     int n_owned;
     int flash;                      /* heads 64 wide, and flash kernels allowed (at open) */
+    int weights_fd;                 /* model.safetensors, held open to watch it (-1: none) */
+    struct stat weights_st;         /* as loaded: its size and content time */
 };
 
 /* ---- loading ---------------------------------------------------------- */
@@ -269,9 +274,18 @@ int vit_open(const char *dir, vit_model **out, ds_err *err)
     vit_model *m = calloc(1, sizeof *m);
     if (!m)
         return ds_fail(err, DS_ENOMEM, "out of memory");
+    m->weights_fd = -1;
     char path[4096];
-    if (ds_snprintf(path, sizeof path, err, "%s/model.safetensors", dir) != 0 ||
-        vit_config_load(dir, &m->cfg, err) != 0 || st_open(path, &m->file, err) != 0)
+    if (ds_snprintf(path, sizeof path, err, "%s/model.safetensors", dir) != 0)
+        goto fail;
+    /* Held open before the mapping is made: the inode watched (weights_changed)
+     * is the one mapped, whatever is renamed over the path later. */
+    m->weights_fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (m->weights_fd >= 0 && fstat(m->weights_fd, &m->weights_st) != 0) {
+        close(m->weights_fd);
+        m->weights_fd = -1;
+    }
+    if (vit_config_load(dir, &m->cfg, err) != 0 || st_open(path, &m->file, err) != 0)
         goto fail;
     if (bind_all(m, err) != 0) {
         ds_wrap(err, "%s: ", path);
@@ -302,6 +316,8 @@ void vit_close(vit_model *m)
 {
     if (!m)
         return;
+    if (m->weights_fd >= 0)
+        close(m->weights_fd);
     free_state(&m->s);
     free_linears(m);
     for (int i = 0; i < m->n_owned; i++)
@@ -660,6 +676,24 @@ static void last_block(vit_model *m, const vit_layer *l)
     mlp(m, l, s->cls, s->batch);
 }
 
+/* Whether the weights' file was written since it was loaded. Its F32
+ * tensors are used in place in a shared mapping, so a file overwritten in
+ * place (cp over it, same inode) changes the weights a running process
+ * computes with, under the model id it recorded from the old ones: its
+ * vectors would be the new weights' or a mixture, stored in a collection
+ * of the old. A file renamed over the path is another inode and changes
+ * nothing here. Checked after each pass, so that a pass that read changed
+ * pages is not trusted. */
+static int weights_changed(const vit_model *m)
+{
+    struct stat now;
+    if (m->weights_fd < 0 || fstat(m->weights_fd, &now) != 0)
+        return 0;
+    return now.st_size != m->weights_st.st_size ||
+           now.st_mtim.tv_sec != m->weights_st.st_mtim.tv_sec ||
+           now.st_mtim.tv_nsec != m->weights_st.st_mtim.tv_nsec;
+}
+
 int vit_embed(vit_model *m, const float *pixels, int batch, int size, float *out, ds_err *err)
 {
     const vit_config *c = &m->cfg;
@@ -685,5 +719,9 @@ int vit_embed(vit_model *m, const float *pixels, int batch, int size, float *out
     ops_layernorm(m->s.cls, batch, d, m->w.norm_w, m->w.norm_b, c->layer_norm_eps, out);
     for (int b = 0; b < batch; b++)
         ops_l2_normalize(out + (size_t)b * d, d);
+    if (weights_changed(m))
+        return ds_fail(err, DS_EIO, "model.safetensors was written after it was loaded (the "
+                       "weights in use changed under this process): restart dinoseek to load "
+                       "the new weights (a collection of the old ones is then refused)");
     return 0;
 }

@@ -368,6 +368,29 @@ static void test_openapi(void)
     reply doc = call(&s, "GET", "/api/openapi.json", NULL, NULL, NULL, 0, NULL);
     json_t *paths = json_object_get(doc.json, "paths");
     CHECK(doc.status == 200 && json_object_size(paths) >= 10);
+    /* The handled errors are in the document, with the error body's shape
+     * (it said only "200" for every route). */
+    static const char *const errors[][3] = {
+        {"/api/images", "post", "400 409 413 415 507"},
+        {"/api/batch/start", "post", "400 403 404 409"},
+        {"/api/search", "post", "400 413 415"},
+        {"/api/image/{file_name}", "get", "404"},
+    };
+    for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
+        json_t *responses = json_object_get(
+            json_object_get(json_object_get(paths, errors[i][0]), errors[i][1]), "responses");
+        char want[32];
+        for (const char *p = errors[i][2]; *p; p += p[3] ? 4 : 3) {
+            snprintf(want, sizeof want, "%.3s", p);
+            const char *to = json_string_value(json_object_get(json_object_get(json_object_get(
+                json_object_get(json_object_get(responses, want), "content"), "application/json"),
+                "schema"), "$ref"));
+            CHECKF(to && !strcmp(to, "#/components/schemas/Error"), "%s %s: no %s", errors[i][1],
+                   errors[i][0], want);
+        }
+    }
+    CHECK(json_object_get(json_object_get(json_object_get(doc.json, "components"), "schemas"),
+                          "Error"));
     const char *path;
     json_t *item;
     json_object_foreach(paths, path, item) {
@@ -970,13 +993,140 @@ static void test_grouped_views_exact(void)
     CHECK(stop(&s) == 0);
 }
 
+/* A crop of a view that is not there (crop_1 with one view, crop_01, crop_x)
+ * is a 400 naming it: it was ignored, and the whole image searched as if
+ * cropped. crop_0 of the one view still crops. */
+static const char *crop_name;
+static curl_mime *search_crop(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "quad.png", NULL);
+    field(m, crop_name, "0,0,0.5,0.5");
+    return m;
+}
+
+static void test_crop_of_missing_view(void)
+{
+    server s;
+    if (start(&s, "crops", NULL) != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    add_samples(&s);
+    static const char *const bad[] = {"crop_1", "crop_7", "crop_01", "crop_x", "crop_-0",
+                                      "crop_"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        crop_name = bad[i];
+        reply r = call(&s, "POST", "/api/search", search_crop, NULL, NULL, 0, NULL);
+        CHECKF(r.status == 400 && code_of(&r) == 1 && strstr(message_of(&r), bad[i]),
+               "%s: %ld %s", bad[i], r.status, r.body);
+        reply_free(&r);
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/api/search?crop_3=0,0,1,1");
+    crop_name = "crop_0";
+    reply r = call(&s, "POST", path, search_crop, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 400 && strstr(message_of(&r), "crop_3"), "query crop_3: %ld %s", r.status,
+           r.body);
+    reply_free(&r);
+    r = call(&s, "POST", "/api/search", search_crop, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200, "crop_0: %ld %s", r.status, r.body);
+    reply_free(&r);
+    CHECK(stop(&s) == 0);
+}
+
+/* Results of a collection other than the default carry URLs that name it:
+ * GET /api/image/ looks a bare name up in the default collection, so a
+ * result of "other" pointed at the default's image of the same name
+ * (another drawing). Both collections here hold "same.png", different. */
+static curl_mime *same_in_default(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "quad.png", "same.png");
+    field(m, "patent_id", "D0000077");
+    return m;
+}
+
+static curl_mime *same_in_other(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "palette_trns.png", "same.png");
+    field(m, "patent_id", "D0000077");
+    field(m, "collection", "other");
+    return m;
+}
+
+static curl_mime *search_other(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "palette_trns.png", NULL);
+    field(m, "collection", "other");
+    field(m, "top_k", "1");
+    return m;
+}
+
+static curl_mime *search_other_grouped(CURL *c)
+{
+    curl_mime *m = search_other(c);
+    field(m, "group_by_patent", "true");
+    return m;
+}
+
+static void test_urls_name_their_collection(void)
+{
+    char other[600], extra[700], cmd[1400];
+    snprintf(other, sizeof other, "%s/other-model", ds_test_tmpdir);
+    snprintf(cmd, sizeof cmd, "%s model generate --arch small --seed 9 %s 2>/dev/null",
+             ds_test_bin(), other);
+    CHECK(system(cmd) == 0);
+    snprintf(extra, sizeof extra, "--collection-model other=%s", other);
+    server s;
+    if (start(&s, "urls", extra) != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    reply r = call(&s, "POST", "/api/images", same_in_default, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200, "%s", r.body);
+    reply_free(&r);
+    r = call(&s, "POST", "/api/images", same_in_other, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200, "%s", r.body);
+    reply_free(&r);
+    size_t want_len = 0;
+    char *want = ds_read_file(IMG "palette_trns.png", &want_len);
+    ds_form_fn forms[2] = {search_other, search_other_grouped};
+    for (int g = 0; g < 2; g++) {
+        r = call(&s, "POST", "/api/search", forms[g], NULL, NULL, 0, NULL);
+        json_t *hit = json_array_get(ds_reply_results(&r), 0);
+        if (g)
+            hit = json_array_get(json_object_get(hit, "images"), 0);
+        const char *full = json_string_value(json_object_get(hit, "image_url"));
+        const char *thumb = json_string_value(json_object_get(hit, "thumbnail_url"));
+        CHECKF(full && thumb && strstr(full, "collection=other") && strstr(thumb, "?collection=other"),
+               "grouped %d: %s", g, r.body);
+        if (full) {
+            reply img = call(&s, "GET", full, NULL, NULL, NULL, 0, NULL);
+            CHECKF(img.status == 200 && want && img.len == want_len &&
+                       memcmp(img.body, want, want_len) == 0,
+                   "grouped %d: %s gave %ld, %zu bytes (want %zu)", g, full, img.status, img.len,
+                   want_len);
+            reply_free(&img);
+        }
+        reply_free(&r);
+    }
+    r = call(&s, "GET", "/api/patent/D0000077?collection=other", NULL, NULL, NULL, 0, NULL);
+    const char *url = json_string_value(json_object_get(
+        json_array_get(json_object_get(ds_reply_data(&r), "images"), 0), "image_url"));
+    CHECKF(url && strstr(url, "collection=other"), "%s", r.body);
+    reply_free(&r);
+    free(want);
+    CHECK(stop(&s) == 0);
+}
+
 const ds_test api_tests[] = {
     {"an image uploaded again with a patent_id gets it", test_add_again_with_patent},
     {"the same content under another name: the stored name answered", test_add_same_content_names_stored},
     {"concurrent searches, batched, each gets its own answer", test_concurrent_searches},
     {"two collections, each with its own model and dimension", test_two_models},
+    {"image URLs of another collection's results name it", test_urls_name_their_collection},
     {"search: seed shapes, grouping, filters, min_score", test_search_routes},
     {"every error: 400, 401, 404, 405, 413, 415, multipart abuse", test_errors},
+    {"a crop of a view that is not there: 400 naming it", test_crop_of_missing_view},
     {"health, stats, collections, patent, images + ETag, metrics", test_other_routes},
     {"every route in the OpenAPI document answers", test_openapi},
     {"searches while images are added; restart keeps the index", test_search_while_adding},

@@ -1874,6 +1874,37 @@ static void test_http_batch_path_too_long(void)
     CHECKF(ds_server_stop(&s) == 0, "the server did not stop cleanly");
 }
 
+/* A "path" or "collection" of another type than a string is 400: taken as
+ * absent, {"path": 5} started an import of the whole first root and
+ * {"collection": 7} an import into the default collection. No job is made. */
+static void test_http_batch_field_types(void)
+{
+    const char *root = sample_dir();
+    char extra[1400], coll[128];
+    if (!have_fixtures() || !root)
+        SKIP("no sample set");
+    ds_server s;
+    snprintf(extra, sizeof extra, "--collection designs --import-roots %s", root);
+    if (ds_server_start(&s, "fieldtypes", extra) != 0) {
+        CHECK(!"the server did not start");
+        return;
+    }
+    static const char *const bodies[] = {
+        "{\"path\": 5}", "{\"path\": null}", "{\"path\": [\"x\"]}",
+        "{\"collection\": 7}", "{\"collection\": false}", "{\"path\": {}, \"collection\": \"designs\"}",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        long long job = 0;
+        long status = batch_start(&s, bodies[i], coll, sizeof coll, &job);
+        CHECKF(status == 400 && job == 0, "%s: %ld, job %lld", bodies[i], status, job);
+    }
+    ds_reply r = ds_http(s.port, "GET", "/api/batch/jobs", NULL, NULL, NULL, 0, NULL);
+    CHECKF(json_array_size(json_object_get(ds_reply_data(&r), "jobs")) == 0, "jobs: %.300s",
+           r.body);
+    ds_reply_free(&r);
+    CHECKF(ds_server_stop(&s) == 0, "the server did not stop cleanly");
+}
+
 /* Without import roots the route is off. */
 static void test_http_batch_off(void)
 {
@@ -2434,6 +2465,7 @@ const ds_test import_tests[] = {
     {"http_batch_off", test_http_batch_off},
     {"http_batch_empty_collection", test_http_batch_empty_collection},
     {"http_batch_path_too_long", test_http_batch_path_too_long},
+    {"http_batch_field_types", test_http_batch_field_types},
     {"api_for_the_ui", test_api_for_the_ui},
     {"server_killed_mid_import", test_server_killed_mid_import},
     {"disk_full", test_disk_full},

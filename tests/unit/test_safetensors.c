@@ -225,6 +225,31 @@ static void test_reference_rules(void)
            err.msg);
 }
 
+/* The tensors tile the data exactly, as the reference requires: a hole
+ * before or between tensors, or bytes after the last, are refused (they
+ * loaded here, and transformers refuses the file). */
+static void test_holes_and_tails(void)
+{
+    ds_err err = {0};
+    CHECK(parse("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 12,
+                (uint64_t)-1, &err) != 0);
+    CHECK_MSG(err, "the last 8 data bytes belong to no tensor");
+    CHECK(parse("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8,
+                (uint64_t)-1, &err) != 0);
+    CHECK_MSG(err, "data bytes [0, 4) before tensor 'w' belong to no tensor");
+    CHECK(parse("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12,
+                (uint64_t)-1, &err) != 0);
+    CHECK_MSG(err, "data bytes [4, 8) before tensor 'b' belong to no tensor");
+    /* Tiled, with an empty tensor anywhere and the header padded with
+     * spaces (as the reference writes it): valid. */
+    CHECKF(parse("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                 "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
+                 "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}    ", 8,
+                 (uint64_t)-1, &err) == 0, "%s", err.msg);
+    CHECKF(parse("{}", 0, (uint64_t)-1, &err) == 0, "%s", err.msg);
+}
+
 const ds_test safetensors_tests[] = {
     {"a valid file parses; tensors found by name", test_good_file},
     {"truncated files are refused", test_truncated},
@@ -236,5 +261,6 @@ const ds_test safetensors_tests[] = {
     {"missing, empty and non-regular files", test_open_errors},
     {"the reference's rules: hidden overlaps, U16/U32/U64, limit, __metadata__",
      test_reference_rules},
+    {"the data is tiled exactly: a hole or a tail is refused", test_holes_and_tails},
     {0},
 };

@@ -1,6 +1,7 @@
 /* test_vit.c - loading models: every mismatch between config.json and the
  * weights is an error naming the tensor; F16/BF16 weights work; the forward
  * pass refuses bad arguments. (Equality with Hugging Face: test_parity.c.) */
+#include <curl/curl.h>
 #include <jansson.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -521,6 +522,166 @@ static void test_weights_fingerprint(void)
     CHECK(run_on("", "add", a, "fp", IMG "exif_rot6.jpg", NULL, NULL) != 0);
 }
 
+/* Set key to value in DIR/config.json. */
+static int edit_config(const char *dir, const char *key, json_t *value)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    json_t *cfg = json_load_file(path, 0, NULL);
+    int rc = cfg && json_object_set_new(cfg, key, value) == 0 &&
+                     json_dump_file(cfg, path, 0) == 0 ? 0 : -1;
+    json_decref(cfg);
+    return rc;
+}
+
+/* The same weights with another layer_norm_eps or number of attention heads
+ * in config.json make other vectors (no tensor changes shape): a collection
+ * made with the standard config is refused to the edited one, naming both
+ * ids, and the standard config keeps its plain id. */
+static void test_config_in_model_id(void)
+{
+    char a[600], eps[700], heads[700], id_a[256], id_e[256], cmd[2900], *err = NULL;
+    if (unmarked_model("cfg_std", 31, a, sizeof a) != 0)
+        SKIP("could not generate the weights");
+    snprintf(eps, sizeof eps, "%s_eps", a);
+    snprintf(heads, sizeof heads, "%s_heads", a);
+    snprintf(cmd, sizeof cmd, "cp -r %s %s && cp -r %s %s", a, eps, a, heads);
+    CHECK(system(cmd) == 0);
+    CHECK(edit_config(eps, "layer_norm_eps", json_real(1e-3)) == 0);
+    CHECK(edit_config(heads, "num_attention_heads", json_integer(12)) == 0);
+    CHECK(run_on("", "add", a, "cfg", IMG "alpha.png", NULL, NULL) == 0);
+    stats_model(a, "cfg", id_a, sizeof id_a);
+    CHECKF(!strncmp(id_a, "dinov2-small@sha256:", 20) && !strchr(id_a, '+'), "model id '%s'",
+           id_a);
+    const char *edited[2] = {eps, heads}, *image[2] = {IMG "quad.png", IMG "exif_rot6.jpg"};
+    for (int i = 0; i < 2; i++) {
+        CHECKF(run_on("", "add", edited[i], "cfg", image[i], NULL, &err) != 0,
+               "%s added to the standard config's collection", edited[i]);
+        CHECKF(err && strstr(err, id_a) && strstr(err, i ? "+heads12" : "+eps0.001"),
+               "the refusal names both models: %s", err ? err : "");
+        free(err);
+        err = NULL;
+    }
+    CHECK(run_on("", "add", eps, "cfg_e", IMG "quad.png", NULL, NULL) == 0);
+    stats_model(eps, "cfg_e", id_e, sizeof id_e);
+    CHECKF(!strncmp(id_e, id_a, strlen(id_a)) && !strcmp(id_e + strlen(id_a), "+heads6+eps0.001"),
+           "a '%s', edited eps '%s'", id_a, id_e);
+}
+
+/* A preprocessor_config.json describing another pipeline than the one
+ * dinoseek implements (other mean/std, crop or resize) is refused, naming
+ * the key: it was ignored, and images embedded with DINOv2's constants. */
+static void test_preprocessor_config_checked(void)
+{
+    const char *model = ds_test_model_dir();
+    if (!model)
+        SKIP("no generated model");
+    static const struct {
+        const char *key, *json;
+    } edits[] = {
+        {"image_mean", "[0.5, 0.5, 0.5]"},
+        {"image_std", "[0.5, 0.5, 0.5]"},
+        {"crop_size", "{\"height\": 448, \"width\": 448}"},
+        {"size", "{\"height\": 224, \"width\": 224}"},
+        {"do_normalize", "false"},
+        {"resample", "2"},
+        {"rescale_factor", "1.0"},
+    };
+    char dir[700], cmd[1600], path[800], *err = NULL;
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        snprintf(dir, sizeof dir, "%s/pre_%zu", ds_test_tmpdir, i);
+        snprintf(cmd, sizeof cmd, "cp -r %s %s", model, dir);
+        CHECK(system(cmd) == 0);
+        snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+        json_t *cfg = json_load_file(path, 0, NULL);
+        CHECK(cfg && json_object_set_new(cfg, edits[i].key, json_loads(edits[i].json,
+                                                                       JSON_DECODE_ANY, NULL)) == 0 &&
+              json_dump_file(cfg, path, 0) == 0);
+        json_decref(cfg);
+        char data[32];
+        snprintf(data, sizeof data, "pre_data_%zu", i);
+        CHECKF(run_on("", "add", dir, data, IMG "alpha.png", NULL, &err) != 0,
+               "%s: the image was added", edits[i].key);
+        CHECKF(err && strstr(err, "preprocessor_config.json") && strstr(err, edits[i].key),
+               "%s: %s", edits[i].key, err ? err : "");
+        free(err);
+        err = NULL;
+    }
+    /* The shipped file, and none at all, are DINOv2's own. */
+    snprintf(cmd, sizeof cmd, "rm %s/preprocessor_config.json", dir);
+    CHECK(system(cmd) == 0);
+    CHECKF(run_on("", "add", dir, "pre_none", IMG "alpha.png", NULL, &err) == 0, "%s",
+           err ? err : "");
+    free(err);
+    err = NULL;
+    CHECKF(run_on("", "add", model, "pre_std", IMG "alpha.png", NULL, &err) == 0, "%s",
+           err ? err : "");
+    free(err);
+}
+
+/* A running server whose model.safetensors is overwritten in place (cp
+ * over it: same inode, its F32 tensors used in place in the mapping) went
+ * on embedding with the new weights, or a mixture, and stored their
+ * vectors under the old weights' id. Now such a pass fails and nothing is
+ * stored; a file renamed over the path (another inode) changes nothing. */
+static curl_mime *photo_form(CURL *c, const char *path)
+{
+    curl_mime *m = curl_mime_init(c);
+    curl_mimepart *p = curl_mime_addpart(m);
+    curl_mime_name(p, "file");
+    curl_mime_filedata(p, path);
+    return m;
+}
+static curl_mime *vit_photo(CURL *c) { return photo_form(c, IMG "parity_photo.jpg"); }
+static curl_mime *vit_quad(CURL *c) { return photo_form(c, IMG "quad.png"); }
+
+static void test_weights_written_while_serving(void)
+{
+    char a[600], b[600], extra[700], cmd[2600];
+    if (unmarked_model("live_a", 41, a, sizeof a) != 0 ||
+        unmarked_model("live_b", 42, b, sizeof b) != 0)
+        SKIP("could not generate the weights");
+    snprintf(extra, sizeof extra, "--model %s", a);
+    ds_server s;
+    if (ds_server_start(&s, "live", extra) != 0) {
+        CHECKF(0, "the server did not start");
+        return;
+    }
+    ds_reply r = ds_http(s.port, "POST", "/api/images", vit_photo, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200, "add: %ld %s", r.status, r.body);
+    ds_reply_free(&r);
+    /* Renamed over: the mapped inode is untouched, the old weights serve. */
+    snprintf(cmd, sizeof cmd, "cp %s/model.safetensors %s/new.tmp && mv %s/new.tmp "
+             "%s/model.safetensors", a, a, a, a);
+    CHECK(system(cmd) == 0);
+    r = ds_http(s.port, "POST", "/api/search", vit_photo, NULL, NULL, 0, NULL);
+    double score = json_real_value(json_object_get(json_array_get(ds_reply_results(&r), 0),
+                                                   "score"));
+    CHECKF(r.status == 200 && score > 0.9999, "after a rename: %ld %s", r.status, r.body);
+    ds_reply_free(&r);
+    /* A new start maps the file now at the path; then it is written in
+     * place: refused, naming the cause; nothing stored. */
+    CHECK(ds_server_stop(&s) == 0);
+    if (ds_server_start(&s, "live", extra) != 0) {
+        CHECKF(0, "the server did not start again");
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "cp %s/model.safetensors %s/model.safetensors", b, a);
+    CHECK(system(cmd) == 0);
+    r = ds_http(s.port, "POST", "/api/search", vit_photo, NULL, NULL, 0, NULL);
+    CHECKF(r.status != 200 && strstr(r.body, "written after it was loaded"), "search: %ld %s",
+           r.status, r.body);
+    ds_reply_free(&r);
+    r = ds_http(s.port, "POST", "/api/images", vit_quad, NULL, NULL, 0, NULL);
+    CHECKF(r.status != 200, "add after the weights changed: %ld %s", r.status, r.body);
+    ds_reply_free(&r);
+    r = ds_http(s.port, "GET", "/api/collection/stats", NULL, NULL, NULL, 0, NULL);
+    CHECKF(json_integer_value(json_object_get(ds_reply_data(&r), "images")) == 1, "%.600s",
+           r.body);
+    ds_reply_free(&r);
+    CHECK(ds_server_stop(&s) == 0);
+}
+
 /* A collection made with seed preprocessing is not served by an engine that
  * preprocesses natively (its vectors come from another pipeline). */
 static void test_preprocessing_must_match(void)
@@ -582,6 +743,11 @@ const ds_test vit_tests[] = {
      test_precision_not_from_environment},
     {"model id: the weights' fingerprint; mixing refused; old ids adopted",
      test_weights_fingerprint},
+    {"model id: config.json's eps and heads; an edited config refused", test_config_in_model_id},
+    {"preprocessor_config.json of another pipeline is refused, naming the key",
+     test_preprocessor_config_checked},
+    {"weights written in place under a running server: refused, nothing stored",
+     test_weights_written_while_serving},
     {"a collection is served only with its own preprocessing", test_preprocessing_must_match},
     {"a bf16 collection without bf16: searched and extended in f32",
      test_bf16_collection_without_bf16},
