@@ -848,10 +848,16 @@ int engm_store_batch(eng *e, eng_collection *c, eng_store_item *items, int n, ds
         it->added = 1;
     }
     if (insert_rows(e, c, items, n, keys, err) == 0) {
-        c->mv->n_last = 0;
+        /* last_ids are what engm_sync waits for: a batch that stored
+         * nothing (all failed or known) keeps the previous batch's, else
+         * an import ending with such a batch returned before its rows
+         * were visible. */
+        int any = 0;
         for (int i = 0; i < n; i++) {
             if (!items[i].added)
                 continue;
+            if (!any++)
+                c->mv->n_last = 0;
             recent_add(c->mv, items[i].in.file_name, items[i].hash, items[i].id);
             if (c->mv->n_last < 256)
                 c->mv->last_ids[c->mv->n_last++] = items[i].id;
