@@ -287,6 +287,36 @@ static int attach_new_collections(eng *e, ds_err *err)
     return rc;
 }
 
+/* Whether every part of the engine can use a collection name: it fits an
+ * eng_collection, makes valid blob keys, and (with Milvus) a valid Milvus
+ * name after the prefix. Checked before the catalog records a name: a
+ * recorded name that the blob store or Milvus refuses made every later
+ * `serve` and `import` of the data directory fail while loading the
+ * collections (one mistyped --collection was enough). */
+static int check_collection_name(const eng *e, const char *name, ds_err *err)
+{
+    char key[BLOB_KEY_MAX + 1];
+    size_t n = strlen(name);
+    if (n == 0 || n >= sizeof e->colls[0].name)
+        return ds_fail(err, DS_EINVAL, "collection name '%.60s%s': 1 to %zu bytes", name,
+                       n > 60 ? "..." : "", sizeof e->colls[0].name - 1);
+    if (ds_snprintf(key, sizeof key, err, "thumbnails/%s/x.jpg", name) != 0 ||
+        blob_key_check(key, err) != 0)
+        return ds_wrap(err, "collection name '%.60s' (its blob keys): ", name);
+    if (!e->mv)
+        return 0;
+    /* Milvus's rule on the full name; the prefix alone was checked at open. */
+    for (const char *q = name; *q; q++)
+        if (!(isalnum((unsigned char)*q) || *q == '_') ||
+            (q == name && !*e->mv_prefix && isdigit((unsigned char)*q)))
+            return ds_fail(err, DS_EINVAL, "collection name '%.60s': on Milvus, letters, digits "
+                           "and '_' only, not starting with a digit", name);
+    if (strlen(e->mv_prefix) + n >= MV_NAME_MAX)
+        return ds_fail(err, DS_EINVAL, "collection name '%.60s': with the Milvus prefix, over "
+                       "%d bytes", name, MV_NAME_MAX - 1);
+    return 0;
+}
+
 /* Register every catalog collection made with one of the loaded models. */
 static int load_collections(eng *e, const char *default_name, ds_err *err)
 {
@@ -301,6 +331,14 @@ static int load_collections(eng *e, const char *default_name, ds_err *err)
         eng_model *m = model_of(e, &list[i], &legacy);
         if (!m || e->n_colls == ENG_MAX_COLLECTIONS)
             continue; /* made with a model not loaded: not searchable now */
+        ds_err bad = {0};
+        if (check_collection_name(e, list[i].name, &bad) != 0) {
+            /* Recorded before names were checked; it never held an image
+             * this engine could have stored, and must not keep the
+             * others from being served. */
+            fprintf(stderr, "dinoseek: %s: not served\n", bad.msg);
+            continue;
+        }
         if (legacy && adopt_legacy_id(e, list[i].name, list[i].model, m->id, err) != 0) {
             rc = -1;
             break;
@@ -424,6 +462,8 @@ static int ensure_collection(eng *e, const char *collection, const eng_model *m,
                              const char *prec_name, ds_err *err)
 {
     const vit_config *vc = vit_get_config(m->vit);
+    if (check_collection_name(e, collection, err) != 0)
+        return -1;
     if (!vc->generated && adopt_legacy_id(e, collection, vc->name, m->id, err) != 0)
         return -1;
     return cat_collection_ensure(e->db, collection, m->id, m->dim, img_input_size(&m->img),

@@ -496,14 +496,48 @@ static json_t *fitted(const char *s, int max)
  * (a long inventor list); this bound keeps a row within Milvus's limits. */
 #define DYNAMIC_TEXT_MAX 8192
 
+/* The most bytes a text field of this collection's rows holds (0: no bound
+ * known). */
+static int text_max(const eng_milvus_coll *m, const char *key)
+{
+    const mv_field *f = mv_schema_field(&m->schema, key);
+    const seed_field *s = known_field(key);
+    return !f ? DYNAMIC_TEXT_MAX : f->max_length ? f->max_length : s ? s->max_length : 0;
+}
+
 static void put_str(json_t *row, const eng_milvus_coll *m, const char *key, const char *v)
 {
     if (!holds(m, key))
         return;
-    const mv_field *f = mv_schema_field(&m->schema, key);
-    const seed_field *s = known_field(key);
-    int max = !f ? DYNAMIC_TEXT_MAX : f->max_length ? f->max_length : s ? s->max_length : 0;
-    json_object_set_new(row, key, fitted(v ? v : "", max));
+    json_object_set_new(row, key, fitted(v ? v : "", text_max(m, key)));
+}
+
+/* The fields that name a row are never cut to fit (put_str cuts only
+ * descriptive text): a cut file_name no longer finds its row, so a rerun
+ * stores the image again and its links point at no blob, and two patent
+ * ids cut to one merge two patents. A schema's VARCHAR sizes (the seed's
+ * file_name 256, patent_id 64, file_path 512; also dinoseek's own
+ * collections on REST v2) refuse such an image instead. */
+static int names_fit(const eng_milvus_coll *m, const eng_store_item *it, const char *key,
+                     ds_err *err)
+{
+    const cat_patent *p = it->in.patent;
+    const struct {
+        const char *field, *value;
+    } names[] = {{"file_name", it->in.file_name},
+                 {"file_path", key},
+                 {"patent_id", p && p->patent_id ? p->patent_id : it->in.patent_id}};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        if (!names[i].value || !holds(m, names[i].field))
+            continue;
+        int max = text_max(m, names[i].field);
+        size_t len = strlen(names[i].value);
+        if (max > 0 && len > (size_t)max)
+            return ds_fail(err, DS_EINVAL, "%s \"%.60s...\" is %zu bytes: the Milvus "
+                           "collection %s holds at most %d there", names[i].field,
+                           names[i].value, len, m->name, max);
+    }
+    return 0;
 }
 
 static void put_int(json_t *row, const eng_milvus_coll *m, const char *key, json_int_t v)
@@ -798,7 +832,8 @@ int engm_store_batch(eng *e, eng_collection *c, eng_store_item *items, int n, ds
         if (it->known != CAT_KNOWN_NOT)
             continue;
         char thumb[BLOB_KEY_MAX + 1];
-        if (eng__blob_keys(c, it->in.file_name, keys[i], thumb, &it->err) != 0) {
+        if (eng__blob_keys(c, it->in.file_name, keys[i], thumb, &it->err) != 0 ||
+            names_fit(c->mv, it, keys[i], &it->err) != 0) {
             it->failed = 1;
             continue;
         }
@@ -813,10 +848,16 @@ int engm_store_batch(eng *e, eng_collection *c, eng_store_item *items, int n, ds
         it->added = 1;
     }
     if (insert_rows(e, c, items, n, keys, err) == 0) {
-        c->mv->n_last = 0;
+        /* last_ids are what engm_sync waits for: a batch that stored
+         * nothing (all failed or known) keeps the previous batch's, else
+         * an import ending with such a batch returned before its rows
+         * were visible. */
+        int any = 0;
         for (int i = 0; i < n; i++) {
             if (!items[i].added)
                 continue;
+            if (!any++)
+                c->mv->n_last = 0;
             recent_add(c->mv, items[i].in.file_name, items[i].hash, items[i].id);
             if (c->mv->n_last < 256)
                 c->mv->last_ids[c->mv->n_last++] = items[i].id;

@@ -2451,6 +2451,77 @@ static void test_sheet_zero_without_xml(void)
     snap_free(&s);
 }
 
+/* A collection name the blob store (or Milvus) cannot use was recorded in
+ * the catalog before the import failed on it; from then on every import
+ * and server of that data directory failed while loading the collections.
+ * Such a name fails at once, naming the rule, and records nothing: the
+ * next import of the data directory works. */
+static void test_bad_collection_name(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    char script[1000], cwd[600], path[700], long_name[201], prefix[300];
+    snprintf(script, sizeof script, "mkdir -p badname && cp '%s/" IMG "quad_lzw.tif' badname/a.tif",
+             getcwd(cwd, sizeof cwd) ? cwd : ".");
+    CHECKF(in_tmp(script) == 0, "could not lay out the folder");
+    snprintf(path, sizeof path, "%s/badname", ds_test_tmpdir);
+    memset(long_name, 'c', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    /* Invalid everywhere: a byte no blob key holds; longer than a name;
+     * on Milvus also a '-'. */
+    const char *names[] = {"\xc3\x9cml", long_name, on_milvus() ? "x-y" : NULL};
+    for (size_t i = 0; i < sizeof names / sizeof *names && names[i]; i++) {
+        char cmd[2000], *out = NULL, *err = NULL;
+        snprintf(cmd, sizeof cmd, "%s import %s --data %s/badname_data --model %s "
+                 "--collection '%s'%s", ds_test_bin(), path, ds_test_tmpdir, ds_test_model_dir(),
+                 names[i], prefix_arg("badname_data", prefix, sizeof prefix));
+        int st = ds_test_run(cmd, &out, &err);
+        CHECKF(st != 0 && err && strstr(err, "collection name"), "--collection %.20s: %d %s",
+               names[i], st, err ? err : "");
+        free(out);
+        free(err);
+    }
+    char *err = NULL;
+    int st = import("badname_data", path, &err);
+    CHECKF(st == 0 && err && strstr(err, "1 stored"), "the next import: %d %s", st,
+           err ? err : "");
+    free(err);
+}
+
+/* `dinoseek import` returns only once its rows are visible to searches.
+ * On Milvus it waited for the last batch's rows only, and a last batch
+ * that stored nothing (here: a file of another folder under the same name
+ * with other content, which fails) left it nothing to wait for: the
+ * import returned while its stored row was not yet visible (about 1 in 3
+ * runs). Five runs, each checked at once from another client. */
+static void test_import_waits_for_its_rows(void)
+{
+    if (!ds_test_model_dir())
+        SKIP("no model");
+    if (!on_milvus())
+        SKIP("embedded: a committed row is visible at once");
+    char script[1500], cwd[600], args[1400];
+    snprintf(script, sizeof script,
+             "mkdir -p waits/A/sub waits/B/sub && cp '%s/" IMG "quad_lzw.tif' waits/A/sub/x.tif && "
+             "cp '%s/" IMG "drawing_g4.tif' waits/B/sub/x.tif",
+             getcwd(cwd, sizeof cwd) ? cwd : ".", cwd);
+    CHECKF(in_tmp(script) == 0, "could not lay out the folders");
+    snprintf(args, sizeof args, "%s/waits/A %s/waits/B --batch 1", ds_test_tmpdir, ds_test_tmpdir);
+    for (int run = 0; run < 5; run++) {
+        char data[64], *err = NULL;
+        snprintf(data, sizeof data, "waits%d", run);
+        int st = import(data, args, &err);
+        CHECKF(st == 3 && err && strstr(err, "1 stored") && strstr(err, "1 failed"),
+               "run %d: exit %d: %s", run, st, err ? err : "");
+        free(err);
+        const char *fields[] = {"file_name", NULL};
+        json_t *rows = milvus_rows(data, NULL, fields);
+        CHECKF(json_array_size(rows) == 1, "run %d: %zu rows visible when the import returned",
+               run, json_array_size(rows));
+        json_decref(rows);
+    }
+}
+
 const ds_test import_tests[] = {
     {"metadata_formats", test_metadata_formats},
     {"folders_and_tar_agree", test_folders_and_tar_agree},
@@ -2485,5 +2556,7 @@ const ds_test import_tests[] = {
     {"folder_and_tar_count_alike", test_folder_and_tar_count_alike},
     {"big_archive_directory", test_big_archive_directory},
     {"patent_place_clash", test_patent_place_clash},
+    {"bad_collection_name", test_bad_collection_name},
+    {"import_waits_for_its_rows", test_import_waits_for_its_rows},
     {0},
 };

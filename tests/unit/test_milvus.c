@@ -602,6 +602,110 @@ static void test_seed_collection_served(void)
     ds_reply_free(&r);
 }
 
+/* The upload of name_form: the image file, its file_name and patent_id
+ * (either may be NULL), into SERVED. */
+static const char *form_file, *form_name, *form_patent;
+
+static curl_mime *name_form(CURL *c)
+{
+    curl_mime *m = curl_mime_init(c);
+    curl_mimepart *p = curl_mime_addpart(m);
+    curl_mime_name(p, "file");
+    curl_mime_filedata(p, form_file);
+    const char *fields[][2] = {{"file_name", form_name}, {"patent_id", form_patent},
+                               {"collection", SERVED}};
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        if (!fields[i][1])
+            continue;
+        p = curl_mime_addpart(m);
+        curl_mime_name(p, fields[i][0]);
+        curl_mime_data(p, fields[i][1], CURL_ZERO_TERMINATED);
+    }
+    return m;
+}
+
+/* The seed's schema holds file_name in VARCHAR(256) and patent_id in
+ * VARCHAR(64). A longer one was cut to fit and stored: the row was then
+ * not found by its name (a rerun stored it again; its thumbnail link
+ * pointed at no blob) and two long patent ids became one patent. Such an
+ * image is refused, by upload (400) and by import (a failure), and
+ * nothing is stored; a name that fits is stored whole. */
+static void test_seed_schema_names_not_cut(void)
+{
+    NEED_MILVUS();
+    if (!srv.pid)
+        SKIP("no server on the seed's collection");
+    char cmd[4096], sample[600], dir[600], path[700];
+    snprintf(sample, sizeof sample, "%s/cut-sample", ds_test_tmpdir);
+    snprintf(dir, sizeof dir, "%s/cut-images", ds_test_tmpdir);
+    snprintf(cmd, sizeof cmd, "%s sample generate %s --patents 1 --seed 17 --size 425x550 "
+             "--no-tar >/dev/null && mkdir -p %s && i=0 && for f in $(ls %s/USD*/*.TIF | "
+             "head -4); do cp $f %s/c$i.tif; i=$((i+1)); done", ds_test_bin(), sample, dir,
+             sample, dir);
+    if (ds_test_run(cmd, NULL, NULL) != 0) {
+        CHECK(!"no images");
+        return;
+    }
+    char long_name[400], fits[400], long_id[80];
+    /* Two path segments (each within the blob key's 240 bytes): 305 bytes. */
+    snprintf(long_name, sizeof long_name, "%0150d/%0150d.tif", 0, 1);
+    snprintf(fits, sizeof fits, "%0120d/%0120d.tif", 0, 2);
+    snprintf(long_id, sizeof long_id, "D%070d", 7);
+    snprintf(path, sizeof path, "%s/c0.tif", dir);
+    form_file = path;
+    form_name = long_name;
+    form_patent = NULL;
+    ds_reply r = ds_http(srv.port, "POST", "/api/images", name_form, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 400 && strstr(r.body, "file_name") && strstr(r.body, "256"),
+           "a 305-byte name: %ld %.300s", r.status, r.body);
+    ds_reply_free(&r);
+    snprintf(path, sizeof path, "%s/c1.tif", dir);
+    form_name = "cut-c1.tif";
+    form_patent = long_id;
+    r = ds_http(srv.port, "POST", "/api/images", name_form, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 400 && strstr(r.body, "patent_id") && strstr(r.body, "64"),
+           "a 71-byte patent id: %ld %.300s", r.status, r.body);
+    ds_reply_free(&r);
+    snprintf(path, sizeof path, "%s/c2.tif", dir);
+    form_name = fits;
+    form_patent = NULL;
+    r = ds_http(srv.port, "POST", "/api/images", name_form, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200, "a 245-byte name: %ld %.300s", r.status, r.body);
+    ds_reply_free(&r);
+    char q[600];
+    snprintf(q, sizeof q, "/api/search?collection=" SERVED "&image=%s&top_k=1", fits);
+    r = ds_http(srv.port, "POST", q, NULL, NULL, NULL, 0, NULL);
+    const char *top = json_string_value(
+        json_object_get(json_array_get(ds_reply_results(&r), 0), "file_name"));
+    CHECKF(r.status == 200 && top && !strcmp(top, fits), "the stored name, whole: %ld %.300s",
+           r.status, r.body);
+    ds_reply_free(&r);
+    /* An import: the image with the long patent id fails alone. */
+    char csv[400], meta[700], data[600], *errs = NULL;
+    snprintf(csv, sizeof csv, "file_name,patent_id,image_index\nc3.tif,%s,0\n"
+             "c0.tif,D0770000,0\n", long_id);
+    snprintf(meta, sizeof meta, "%s/cut.csv", ds_test_tmpdir);
+    FILE *f = fopen(meta, "w");
+    if (f) {
+        fputs(csv, f);
+        fclose(f);
+    }
+    snprintf(data, sizeof data, "%s/cut-data", ds_test_tmpdir);
+    snprintf(cmd, sizeof cmd, "rm %s/c1.tif %s/c2.tif && %s import %s --metadata %s --data %s "
+             "--model %s --index milvus --milvus-uri %s --collection " SERVED, dir, dir,
+             ds_test_bin(), dir, meta, data, ds_test_model_dir(), peer.endpoint);
+    int rc = ds_test_run(cmd, NULL, &errs);
+    CHECKF(rc != 0 && errs && strstr(errs, "1 stored") && strstr(errs, "1 failed") &&
+               strstr(errs, "patent_id"), "import: %d %s", rc, errs ? errs : "");
+    free(errs);
+    int64_t n = -1;
+    ds_err err = {0};
+    CHECKF(mv_count(client, SERVED, "patent_id like \"D0000%\"", &n, &err) == 0 && n == 0,
+           "rows with a cut patent id: %lld (%s)", (long long)n, err.msg);
+    CHECKF(mv_count(client, SERVED, "file_name like \"000000%\"", &n, &err) == 0 && n == 1,
+           "rows named by the long names: %lld (%s)", (long long)n, err.msg);
+}
+
 /* ---- filters on a collection dinoseek made, as embedded mode applies them */
 
 #define OWN "own_filters"
@@ -1021,6 +1125,7 @@ const ds_test milvus_tests[] = {
     {"down, garbage, silent, 500 and flaky servers", test_faults},
     {"an insert whose answer is lost is not sent again", test_insert_never_resent},
     {"dinoseek serve on the seed's own collection", test_seed_collection_served},
+    {"names longer than the seed's VARCHARs are refused, not cut", test_seed_schema_names_not_cut},
     {"filters on dinoseek's own collection, as embedded", test_own_collection_filters},
     {"a filter on a field the collection lacks: 400", test_filter_on_a_field_the_collection_lacks},
     {"a collection indexed with L2 is refused", test_l2_collection_refused},
