@@ -187,8 +187,8 @@ int cat__is_iso_date(const char *s)
     return month >= 1 && month <= 12 && day >= 1 && day <= 31;
 }
 
-/* One integer from a PRAGMA. */
-static int pragma_int(cat_db *db, const char *sql, int *out, ds_err *err)
+/* One integer from a PRAGMA (or a one-value query). */
+static int pragma_int64(cat_db *db, const char *sql, int64_t *out, ds_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = -1;
@@ -197,11 +197,20 @@ static int pragma_int(cat_db *db, const char *sql, int *out, ds_err *err)
         cat__sqlfail(db, err, db->path);
         goto out;
     }
-    *out = sqlite3_column_int(st, 0);
+    *out = sqlite3_column_int64(st, 0);
     rc = 0;
 out:
     sqlite3_finalize(st);
     return rc;
+}
+
+static int pragma_int(cat_db *db, const char *sql, int *out, ds_err *err)
+{
+    int64_t v;
+    if (pragma_int64(db, sql, &v, err) != 0)
+        return -1;
+    *out = (int)v;
+    return 0;
 }
 
 /* Refuse a file that is some other program's SQLite database. */
@@ -369,18 +378,8 @@ out:
 
 int cat_data_version(cat_db *db, int64_t *version, ds_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
     cat__lock(db);
-    if (sqlite3_prepare_v2(db->db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW) {
-        cat__sqlfail(db, err, db->path);
-        goto out;
-    }
-    *version = sqlite3_column_int64(st, 0);
-    rc = 0;
-out:
-    sqlite3_finalize(st);
+    int rc = pragma_int64(db, "PRAGMA data_version", version, err);
     cat__unlock(db);
     return rc;
 }

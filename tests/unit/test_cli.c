@@ -218,56 +218,64 @@ static void test_settings_precedence(void)
  * length. Built so that its first 4095 bytes ("two=DIR/./././...") name the
  * real model directory: a cut value would quietly load that instead of the
  * directory asked for, which does not exist. */
-static void test_overlong_collection_model(void)
+/* A path of about len bytes whose first PATH_MAX - 1 bytes name dir itself
+ * ("DIR/./././...") and whose end names nothing: cut to fit a path buffer it
+ * would silently be dir. The caller frees it. */
+static char *overlong_path(const char *prefix, const char *dir, int len)
 {
-    char *out = NULL, *err = NULL, args[1200];
-    snprintf(args, sizeof args, "model generate --arch small --seed 3 %s/s", ds_test_tmpdir);
-    CHECK(run(args, NULL, NULL) == 0);
-    enum { VALUE = 4200 };
-    char *value = malloc(VALUE + 16), *cmd = malloc(VALUE + 2048);
-    if (!value || !cmd) {
-        free(value), free(cmd);
-        CHECK(0);
-        return;
-    }
-    int n = snprintf(value, VALUE, "two=%s/s", ds_test_tmpdir);
-    while (n < VALUE - 2)
-        n += snprintf(value + n, (size_t)(VALUE - n), "/.");
+    char *value = malloc((size_t)len + 16);
+    if (!value)
+        return NULL;
+    int n = snprintf(value, (size_t)len, "%s%s", prefix, dir);
+    while (n < len - 2)
+        n += snprintf(value + n, (size_t)(len - n), "/.");
     snprintf(value + n, 16, "/missing");
-    snprintf(cmd, VALUE + 2048, "%s stats --model %s/s --data %s/sdata3 --collection two "
-             "--collection-model %s", ds_test_bin(), ds_test_tmpdir, ds_test_tmpdir, value);
-    int st = ds_test_run(cmd, &out, &err);
-    CHECKF(st == 2 && err && strstr(err, "--collection-model") && strstr(err, "bytes long"),
-           "exit %d: %s%s", st, out ? out : "", err ? err : "");
-    free(out), free(err), free(value), free(cmd);
+    return value;
 }
 
-/* An import root longer than a path may be: cut to PATH_MAX its first bytes
- * name the test's folder ("DIR/./././..."), so a server that cut it would
- * start and offer that folder; it must refuse to start and say why. */
-static void test_overlong_import_root(void)
+/* Runs a dinoseek command line (fmt's one %s is the overlong value) and
+ * checks that it fails with the exit status and words expected. */
+static void check_overlong(const char *value, const char *fmt, int status, const char *words)
 {
-    char *out = NULL, *err = NULL, args[1200];
-    snprintf(args, sizeof args, "model generate --arch small --seed 3 %s/s", ds_test_tmpdir);
-    CHECK(run(args, NULL, NULL) == 0);
-    enum { VALUE = 4200 };
-    char *value = malloc(VALUE + 16), *cmd = malloc(VALUE + 2048);
+    char *out = NULL, *err = NULL, *cmd = malloc(strlen(value) + 2048);
+    CHECK(value && cmd);
     if (!value || !cmd) {
-        free(value), free(cmd);
-        CHECK(0);
+        free(cmd);
         return;
     }
-    int n = snprintf(value, VALUE, "%s", ds_test_tmpdir);
-    while (n < VALUE - 2)
-        n += snprintf(value + n, (size_t)(VALUE - n), "/.");
-    snprintf(value + n, 16, "/missing");
-    snprintf(cmd, VALUE + 2048, "timeout 60 %s serve --model %s/s --data %s/rootdata "
-             "--listen 127.0.0.1:0 --import-roots %s", ds_test_bin(), ds_test_tmpdir,
-             ds_test_tmpdir, value);
+    snprintf(cmd, strlen(value) + 2048, fmt, value);
     int st = ds_test_run(cmd, &out, &err);
-    CHECKF(st == 1 && err && strstr(err, "import root") && strstr(err, "bytes long"),
+    CHECKF(st == status && err && strstr(err, words) && strstr(err, "bytes long"),
            "exit %d: %s%s", st, out ? out : "", err ? err : "");
-    free(out), free(err), free(value), free(cmd);
+    free(out), free(err), free(cmd);
+}
+
+static void test_overlong_collection_model(void)
+{
+    char args[1200], fmt[1200];
+    snprintf(args, sizeof args, "model generate --arch small --seed 3 %s/s", ds_test_tmpdir);
+    CHECK(run(args, NULL, NULL) == 0);
+    char *value = overlong_path("two=", ds_test_tmpdir, 4200);
+    snprintf(fmt, sizeof fmt, "%s stats --model %s/s --data %s/sdata3 --collection two "
+             "--collection-model %%s", ds_test_bin(), ds_test_tmpdir, ds_test_tmpdir);
+    check_overlong(value, fmt, 2, "--collection-model");
+    free(value);
+}
+
+/* An import root longer than a path may be: cut to PATH_MAX it names the
+ * test's folder, so a server that cut it would start and offer that folder
+ * for import; it must refuse to start and say why. */
+static void test_overlong_import_root(void)
+{
+    char args[1200], fmt[1200];
+    snprintf(args, sizeof args, "model generate --arch small --seed 3 %s/s", ds_test_tmpdir);
+    CHECK(run(args, NULL, NULL) == 0);
+    char *value = overlong_path("", ds_test_tmpdir, 4200);
+    snprintf(fmt, sizeof fmt, "timeout 60 %s serve --model %s/s --data %s/rootdata "
+             "--listen 127.0.0.1:0 --import-roots %%s", ds_test_bin(), ds_test_tmpdir,
+             ds_test_tmpdir);
+    check_overlong(value, fmt, 1, "import root");
+    free(value);
 }
 
 const ds_test cli_tests[] = {
