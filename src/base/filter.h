@@ -25,6 +25,11 @@ typedef struct ds_filter {
     size_t n_patent_ids;           /* 0: no patent id filter */
 } ds_filter;
 
+/* 1 when s is a Locarno class as filters take it, "12" or "12-08", else 0:
+ * any other text ("6" for class 06) would match nothing and read as an empty
+ * class, so every way in (API, CLI) refuses it. */
+int ds_loc_class_valid(const char *s);
+
 /* 1 when f (may be NULL) filters nothing, else 0. */
 int ds_filter_is_empty(const ds_filter *f);
 

@@ -42,6 +42,8 @@ static int add_filter(cat_filter *f, const char **ids, char *kv)
                 {"filing_date_to", &f->filing_date_to}, {"applicant", &f->applicant},
                 {"assignee", &f->assignee}, {"inventor", &f->inventor},
                 {"applicant_country", &f->applicant_country}};
+    if (strcmp(kv, "loc_class") == 0 && *v && !ds_loc_class_valid(v))
+        return -2; /* "6" would match nothing, as if class 06 were empty */
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strcmp(kv, keys[i].key) == 0) {
             *keys[i].dst = v;
@@ -96,9 +98,13 @@ int cmd_search(int argc, char **argv)
         case 'g': q.group_by_patent = 1; break;
         case 'C': break; /* read before the flags */
         case 'f':
-            if (add_filter(&q.filter, ids, optarg) != 0) {
-                fprintf(stderr, "dinoseek search: unknown filter '%s'\n", optarg);
+            switch (add_filter(&q.filter, ids, optarg)) {
+            case 0: break;
+            case -2:
+                fprintf(stderr, "dinoseek search: loc_class must be a Locarno class, "
+                                "\"12\" or \"12-08\"\n");
                 return 2;
+            default: fprintf(stderr, "dinoseek search: unknown filter '%s'\n", optarg); return 2;
             }
             break;
         case 'h': printf("%s%s", search_usage, cmd_engine_help); return 0;

@@ -124,11 +124,7 @@ static int parse_filters(params *p, search_args *a, ds_err *err)
     /* The embedded catalog matched any other text against nothing (200,
      * no results: "6" for class 06 looked like an empty class) while
      * Milvus refused it; both backends answer this 400 now. */
-    const char *lc = f->loc_class;
-    if (lc && *lc &&
-        !(isdigit((unsigned char)lc[0]) && isdigit((unsigned char)lc[1]) &&
-          (lc[2] == '\0' || (lc[2] == '-' && isdigit((unsigned char)lc[3]) &&
-                             isdigit((unsigned char)lc[4]) && lc[5] == '\0'))))
+    if (f->loc_class && *f->loc_class && !ds_loc_class_valid(f->loc_class))
         return ds_fail(err, DS_EINVAL, "loc_class must be a Locarno class, \"12\" or \"12-08\"");
     f->applicant = param(p, "applicant");
     f->assignee = param(p, "assignee");

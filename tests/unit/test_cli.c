@@ -278,6 +278,23 @@ static void test_overlong_import_root(void)
     free(value);
 }
 
+/* A Locarno class filter that is no class ("6" for 06) would match nothing
+ * and read as an empty class: refused, as the API refuses it. */
+static void test_search_loc_class_checked(void)
+{
+    char *out = NULL, *err = NULL;
+    const char *bad[] = {"6", "12-8", "ab", "12-08-1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char args[200];
+        snprintf(args, sizeof args, "search /dev/null --filter loc_class=%s", bad[i]);
+        int st = run(args, &out, &err);
+        CHECKF(st == 2 && err && strstr(err, "Locarno class"), "%s: exit %d: %s", bad[i], st,
+               err ? err : "");
+        free(out), free(err);
+        out = err = NULL;
+    }
+}
+
 const ds_test cli_tests[] = {
     {"settings: flags > DINOSEEK_* > configuration file", test_settings_precedence},
     {"--version, --help, unknown commands", test_version_and_help},
@@ -285,5 +302,6 @@ const ds_test cli_tests[] = {
     {"embed prints unit vectors; bad images are reported", test_embed},
     {"an overlong --collection-model is refused, not cut", test_overlong_collection_model},
     {"an overlong --import-roots entry is refused, not cut", test_overlong_import_root},
+    {"search --filter loc_class that is no Locarno class: refused", test_search_loc_class_checked},
     {0},
 };
