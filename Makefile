@@ -114,11 +114,15 @@ check: $(BUILD)/dinoseek $(BUILD)/tests/run $(REPLAY_BINS)
 # against f32: no outside input, and minutes under ASan; the vit suite runs
 # the same code, every precision included, sanitized) and
 # browser (the page in Chromium: the server it drives is the plain build's
-# code; the api and import suites run that code sanitized), and api-s3 and
-# api-milvus (the api suite again on the remote backends: their clients run
-# sanitized in the s3, milvus and import-* suites; this keeps make test
-# within its 20 minutes). `make asan` runs everything sanitized.
-ASAN_SKIP := -parity -browser -precision -api-s3 -api-milvus
+# code; the api and import suites run that code sanitized), and the suites
+# that run the api, import and multiproc tests again on the remote backends
+# (api-s3, import-s3, api-milvus, import-milvus, multiproc-milvus): their
+# S3 and Milvus clients, and the engine on Milvus through imports under
+# faults, run sanitized in the s3 and milvus suites, and the code above them
+# in api, import and multiproc. This keeps make test within its 25 minutes.
+# `make asan` runs everything sanitized.
+ASAN_SKIP := -parity -browser -precision -api-s3 -import-s3 -api-milvus -import-milvus \
+             -multiproc-milvus
 test: deps
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 TESTS="$(ASAN_SKIP)" check
