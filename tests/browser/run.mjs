@@ -803,6 +803,188 @@ scenario('import', async (t) => {
   await t.shot('admin');
 });
 
+// ---- issue 17: the Collection screen and URLs
+
+// An EventSource the test drives: the page's import progress without an
+// import (a real one of the demo week is over before it can be watched).
+// window.__emit(type, data) sends an event to the latest stream.
+const fakeEventSource = () => {
+  window.__sources = [];
+  window.EventSource = class extends EventTarget {
+    constructor(url) { super(); this.url = String(url); this.readyState = 1; this.onerror = null; window.__sources.push(this); }
+    close() { this.readyState = 2; }
+  };
+  window.__emit = (type, data) => window.__sources.at(-1).dispatchEvent(new MessageEvent(type, { data: JSON.stringify(data) }));
+};
+const envelope = (data) => ({ status: 200, contentType: 'application/json', body: JSON.stringify({ code: 0, message: 'success', data }) });
+const fakeJob = (job, more = {}) => ({ job, collection: 'patent_images', kind: 'import', status: 'running', source: '/srv/week/I20221101.tar',
+  done: 0, skipped: 0, failed: 0, started_at: Math.floor(Date.now() / 1000), ...more });
+
+async function openAdmin(t) {
+  await open(t, '/?screen=admin');
+  await t.page.waitForSelector('#stats .stat');
+  await t.page.waitForFunction(() => document.querySelectorAll('#import-path option').length > 0);
+}
+
+// Item 3: an unknown ETA (-1, or 0 before the end) reads as unknown, never
+// "about 0 s left"; the bar follows the job's progress and a running job
+// never reads 100%.
+scenario('import-eta-unknown', async (t) => {
+  const { page } = t;
+  await page.addInitScript(fakeEventSource);
+  await page.route('**/api/batch/start', (r) => r.fulfill(envelope({ ...fakeJob(901), path: '/srv/week/I20221101.tar', events_url: '/api/batch/events/901' })));
+  await openAdmin(t);
+  await page.click('#import-start');
+  await page.waitForFunction(() => window.__sources.length === 1);
+  check((await page.evaluate(() => window.__sources[0].url)).endsWith('/api/batch/events/901'), 'the page follows the started job');
+  const shown = () => page.evaluate(() => ({ pct: document.querySelector('#import-pct').textContent, counts: document.querySelector('#import-counts').textContent,
+    bar: document.querySelector('#import-bar').value, start: document.querySelector('#import-start').disabled }));
+  await page.evaluate((j) => window.__emit('progress', j), fakeJob(901, { progress: 0.4, eta_s: -1, done: 40, items_per_s: 0 }));
+  let s = await shown();
+  check(s.pct === '40%' && Math.abs(s.bar - 0.4) < 1e-6, `the bar follows progress 0.4 (${s.pct}, ${s.bar})`);
+  await t.shot('import-eta-unknown');
+  check(/unknown/.test(s.counts) && !/left/.test(s.counts.replace('time left unknown', '')), `eta_s -1 reads as unknown (${s.counts})`);
+  check(s.start, 'Start is off while the import runs');
+  await page.evaluate((j) => window.__emit('progress', j), fakeJob(901, { progress: 1, eta_s: 0, done: 160, items_per_s: 8 }));
+  s = await shown();
+  check(!/about 0 s/.test(s.counts) && /unknown/.test(s.counts), `no "about 0 s left" before the end (${s.counts})`);
+  check(s.pct !== '100%' && s.bar < 1, `a running job is not at 100% (${s.pct})`);
+  await page.evaluate((j) => window.__emit('progress', j), fakeJob(901, { progress: 0.5, eta_s: 12.4, done: 150, items_per_s: 8 }));
+  s = await shown();
+  check(/about 12 s left/.test(s.counts) && s.pct === '50%', `a known ETA is shown (${s.counts}, ${s.pct})`);
+  await page.evaluate((j) => window.__emit('done', j), fakeJob(901, { status: 'done', progress: 1, eta_s: 0, done: 300, finished_at: Math.floor(Date.now() / 1000) }));
+  s = await shown();
+  check(s.pct === 'done' && s.bar === 1 && !/unknown|left/.test(s.counts) && !s.start, `done: a full bar, Start on again (${JSON.stringify(s)})`);
+});
+
+// Item 4: reloading the Collection screen during an import follows the
+// running job again, and Start stays off until it ends.
+scenario('import-reattach', async (t) => {
+  const { page } = t;
+  await page.addInitScript(fakeEventSource);
+  let running = true;
+  await page.route('**/api/batch/jobs*', async (r) => {
+    const real = await (await r.fetch()).json();
+    if (running) real.data.jobs.unshift(fakeJob(902, { done: 30, progress: 0.3 }));
+    await r.fulfill(envelope(real.data));
+  });
+  for (const how of ['a direct load', 'a reload']) {
+    if (how === 'a direct load') await openAdmin(t);
+    else { await settle(page); await page.reload(); await page.waitForSelector('body[data-ready]', { state: 'attached' }); await page.waitForSelector('#stats .stat'); }
+    await eventually(() => page.evaluate(() => window.__sources.some((e) => e.url.endsWith('/api/batch/events/902'))), `after ${how}, the page follows the running job`);
+    await page.waitForFunction(() => document.querySelectorAll('#import-path option').length > 0);
+    check(await page.isVisible('#import-progress') && await page.getAttribute('#import-progress', 'data-job') === '902', `after ${how}, its progress is shown`);
+    check(await page.isDisabled('#import-start'), `after ${how}, Start is off while it runs`);
+    await page.evaluate((j) => window.__emit('progress', j), fakeJob(902, { progress: 0.5, eta_s: 30, done: 50 }));
+    check(await page.textContent('#import-pct') === '50%' && /50 stored/.test(await page.textContent('#import-counts')), `after ${how}, the progress is live`);
+  }
+  // Leaving the screen and coming back neither opens a second stream nor turns Start on.
+  await page.click('[data-screen="search"]');
+  await page.click('[data-screen="admin"]');
+  await page.waitForSelector('#stats .stat');
+  await settle(page);
+  check(await page.evaluate(() => window.__sources.length) === 1, 'one stream for the job');
+  check(await page.isDisabled('#import-start'), 'Start is still off');
+  running = false;
+  await page.evaluate((j) => window.__emit('done', j), fakeJob(902, { status: 'done', done: 100, progress: 1 }));
+  await eventually(() => page.isEnabled('#import-start'), 'Start is on once the job is done');
+  check(await page.textContent('#import-pct') === 'done', 'the job reads done');
+});
+
+// Item 5: a shared link's dates in the seed's YYYYMMDD form filter (the
+// date inputs hold yyyy-mm-dd); a date that is not one is reported.
+scenario('url-dates', async (t) => {
+  const { page } = t;
+  const hit = await someImage();
+  const day = hit.pub_date_iso; // every demo patent is published that day
+  const compact = day.replaceAll('-', '');
+  const r = await searched(page, () => open(t, `/?image=${encodeURIComponent(hit.file_name)}&pub_date_from=${compact}&pub_date_to=${compact}&top_k=100`));
+  check(await page.inputValue('#pub-from') === day && await page.inputValue('#pub-to') === day, `the date inputs show ${day} (${await page.inputValue('#pub-from')}, ${await page.inputValue('#pub-to')})`);
+  const sent = (k) => parts(r).find(([n]) => n === k)?.[1];
+  check([day, compact].includes(sent('pub_date_from')) && [day, compact].includes(sent('pub_date_to')), `the search has the dates (${sent('pub_date_from')}, ${sent('pub_date_to')})`);
+  check(r.status === 200 && r.data.results.length > 0 && r.data.results.every((x) => x.pub_date_iso === day), 'and they filter');
+  const url = new URL(page.url()).searchParams;
+  check([day, compact].includes(url.get('pub_date_from')) && [day, compact].includes(url.get('pub_date_to')), `the URL keeps the dates (${page.url()})`);
+  check(/2 active/.test(await page.textContent('#filter-count')), 'they count as filters');
+  // The next day filters everything out: the date really is applied.
+  const next = new Date(Date.parse(day) + 86400000).toISOString().slice(0, 10);
+  const r2 = await searched(page, () => goto(page, `/?image=${encodeURIComponent(hit.file_name)}&pub_date_from=${next.replaceAll('-', '')}`));
+  check(r2.data.results.length === 0 && await page.inputValue('#pub-from') === next, `from ${next}: no results (${r2.data.results.length})`);
+  // Not a date: said so, not dropped in silence.
+  const r3 = await searched(page, () => goto(page, `/?image=${encodeURIComponent(hit.file_name)}&filing_date_to=20221399`));
+  const notice = await page.textContent('#notices').catch(() => '');
+  check(/20221399/.test(notice) && /not a date/.test(notice), `a notice names the bad date (${notice})`);
+  check(r3.status === 200, 'the search still runs');
+  // Setting the date by hand clears the notice.
+  await page.click('.more-filters summary');
+  await searched(page, () => page.fill('#filing-to', '2022-12-31').then(() => page.dispatchEvent('#filing-to', 'change')));
+  check(!/20221399/.test(await page.textContent('#notices')), 'the notice goes once the date is set');
+});
+
+// Item 7: "/" on the Collection screen goes to Search, and so does the URL.
+scenario('slash-from-collection', async (t) => {
+  const { page } = t;
+  await openAdmin(t);
+  await page.focus('#admin h2');
+  await page.keyboard.press('/');
+  check(await page.isVisible('#search') && await page.isHidden('#admin'), 'the Search screen is shown');
+  check(await page.evaluate(() => document.activeElement.id) === 'add-files', '/ focuses the query');
+  await eventually(() => !new URL(page.url()).searchParams.has('screen'), `the URL leaves the Collection screen (${page.url()})`);
+  await settle(page);
+  await page.goBack();
+  await eventually(() => page.isVisible('#admin'), 'Back returns to the Collection screen');
+});
+
+// Item 7: a direct load of the Collection screen names the Locarno classes,
+// also when the class list answers after the statistics (on a large
+// collection it counts every class; here its answer is held back).
+scenario('collection-class-names', async (t) => {
+  const { page } = t;
+  const stats = await apiJson('/api/collection/stats');
+  check(stats.top_loc_classes.length > 0, 'the demo data has classes');
+  await page.route('**/api/locarno*', async (r) => {
+    const res = await r.fetch();
+    await new Promise((ok) => setTimeout(ok, 700));
+    await r.fulfill({ response: res });
+  });
+  await openAdmin(t);
+  await page.waitForSelector('#top-classes .bar-label');
+  const labels = await page.$$eval('#top-classes .bar-label', (els) => els.map((e) => e.textContent));
+  check(labels.length === stats.top_loc_classes.length && labels.every((l) => /^\d{2}(-\d{2})? \S/.test(l)), `every class is named (${labels})`);
+  check(labels.some((l) => /^06-01 Furnishing/.test(l)) || !stats.top_loc_classes.some((c) => c.loc_class === '06-01'), `06-01 reads Furnishing (${labels})`);
+});
+
+// Item 7: "Into collection" with a name the server does not have is refused
+// before anything starts; a refused start shows the server's reason, with
+// no progress bar standing at 0%.
+scenario('import-unknown-collection', async (t) => {
+  const { page } = t;
+  let starts = 0;
+  page.on('request', (r) => { if (r.url().endsWith('/api/batch/start')) starts++; });
+  await openAdmin(t);
+  await page.fill('#import-collection', 'no_such_collection');
+  await page.click('#import-start');
+  await page.waitForSelector('#import-start-error:not([hidden]), #import-error:not([hidden])');
+  check(await page.isHidden('#import-progress'), 'no progress bar');
+  const msg = await page.textContent('#import-start-error');
+  check(/no_such_collection/.test(msg) && /patent_images/.test(msg), `the message names the collection and those there are (${msg})`);
+  check(starts === 0, 'nothing was started');
+  const names = await page.$$eval('#import-collections option', (o) => o.map((x) => x.value));
+  check(names.includes('patent_images'), `the field suggests the collections (${names})`);
+  check(await page.isEnabled('#import-start'), 'Start is on again');
+  check(await page.getAttribute('#import-collection', 'aria-invalid') === 'true', 'the field is marked invalid');
+  await t.shot('import-unknown-collection');
+  // The server refuses (an import already running): its reason, no bar.
+  t.expectHttp(409, /\/api\/batch\/start$/);
+  await page.route('**/api/batch/start', (r) => r.fulfill({ status: 409, contentType: 'application/json',
+    body: JSON.stringify({ code: 409, message: 'an import into patent_images is already running' }) }));
+  await page.fill('#import-collection', 'patent_images');
+  await page.click('#import-start');
+  await page.waitForFunction(() => /already running/.test(document.querySelector('#import-start-error').textContent));
+  check(await page.isHidden('#import-progress') && await page.isEnabled('#import-start'), 'a refused start: no bar, Start on');
+  check(await page.getAttribute('#import-collection', 'aria-invalid') === 'false', 'the field is not blamed');
+});
+
 // ---- main ------------------------------------------------------------------------
 
 // Large renditions of two drawings of a chair (Locarno 06), the query images.

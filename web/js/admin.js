@@ -3,11 +3,13 @@
 // jobs with their failures.
 import * as api from './api.js';
 import { $, bytes, clear, count, duration, h } from './dom.js';
-import { className } from './locarno.js';
+import { className, ready as classesReady } from './locarno.js';
 
 let collection = () => '';
 let onImported = () => {};
 let source = null;     // the EventSource of the job being watched
+let watching = 0;      // the id of the job being followed, 0 when none
+let noRoots = true;    // the server allows no import from this page
 
 export function init(opts) {
   collection = opts.collection;
@@ -20,7 +22,32 @@ export function init(opts) {
 
 export async function load() {
   $('#import-collection').placeholder = collection() || 'patent_images';
-  await Promise.all([stats(), roots(), jobs()]);
+  const [, , list] = await Promise.all([stats(), roots(), jobs(), collectionNames()]);
+  // A reload (or another tab) during an import: follow it again, so its
+  // progress is live and Start stays off until it ends.
+  const running = (list || []).find((j) => j.status === 'running');
+  if (running && !watching) {
+    $('#import-status').textContent = `Import ${running.job} is running: ${running.source || ''}`;
+    watch(running.job);
+  }
+}
+
+// Start is on when the server allows imports and none is being followed.
+function startEnabled() {
+  $('#import-start').disabled = noRoots || watching !== 0;
+}
+
+// The collections an import can go into (the API answers 404 for others),
+// offered as suggestions for the field and checked before starting.
+async function collectionNames() {
+  try {
+    const data = await api.collections();
+    const list = (Array.isArray(data) ? data : data.collections || []).map((c) => c.name || c.collection_name).filter(Boolean);
+    clear($('#import-collections')).append(...list.map((n) => h('option', { value: n })));
+    return list;
+  } catch {
+    return null; // unknown: the server's answer to the start decides
+  }
 }
 
 export async function stats() {
@@ -35,6 +62,7 @@ export async function stats() {
       card('Model', s.model || '–', `${s.dimension || '?'} dimensions${s.generated_weights ? ' · generated weights' : ''}`, true),
       card('Index', idx.kind || '–', `${count(idx.count)} vectors · ${bytes(idx.bytes)}${idx.f16 ? ' · f16' : ''}`),
       card('Catalog', bytes(s.db_bytes)));
+    await classesReady(); // the names of the classes (a direct load asks for both at once)
     const top = clear($('#top-classes'));
     const max = Math.max(1, ...(s.top_loc_classes || []).map((c) => c.images));
     for (const c of s.top_loc_classes || []) {
@@ -67,11 +95,13 @@ async function roots() {
     }
     const none = !list.length;
     sel.disabled = none;
-    $('#import-start').disabled = none;
+    noRoots = none;
+    startEnabled();
     note.textContent = none ? 'Imports from this page are off: start the server with --import-roots DIR to allow them.' : 'Choose a weekly archive, a folder or a file under the server’s import roots.';
   } catch (e) {
     sel.disabled = true;
-    $('#import-start').disabled = true;
+    noRoots = true;
+    startEnabled();
     note.textContent = e.message;
   }
 }
@@ -80,17 +110,37 @@ async function start(ev) {
   ev.preventDefault();
   const status = $('#import-status');
   const path = $('#import-path').value;
-  const coll = $('#import-collection').value.trim() || collection() || undefined;
+  const typed = $('#import-collection').value.trim();
+  const coll = typed || collection() || undefined;
+  startError('');
   $('#import-start').disabled = true;
+  // The server imports only into a collection it has (404 otherwise): say
+  // so here, before anything starts, with the names it does have.
+  const names = typed ? await collectionNames() : null;
+  if (names && !names.includes(typed)) {
+    startError(`There is no collection named “${typed}” on this server. ${names.length ? `Import into ${names.map((n) => `“${n}”`).join(', ')}, or leave the field empty for the one searched.` : 'Leave the field empty for the default collection.'}`);
+    startEnabled();
+    return;
+  }
   try {
     const job = await api.batchStart(path, coll);
     status.textContent = `Import ${job.job} started: ${job.path}`;
     watch(job.job, job.events_url);
   } catch (e) {
+    // Nothing started: the reason, and no progress bar standing at 0%.
     status.textContent = '';
-    progressError(e.message);
-    $('#import-start').disabled = false;
+    startError(`The import did not start: ${e.message}`);
+    startEnabled();
   }
+}
+
+// The reason an import could not start ('' clears it), beside the form.
+function startError(msg) {
+  const el = $('#import-start-error');
+  el.hidden = !msg;
+  el.textContent = msg;
+  if (msg) $('#import-progress').hidden = true;
+  $('#import-collection').setAttribute('aria-invalid', msg && /no collection/i.test(msg) ? 'true' : 'false');
 }
 
 function progressError(msg) {
@@ -103,11 +153,14 @@ function progressError(msg) {
 // Follow a job's events until it is done.
 export function watch(jobId, url) {
   if (source) source.close();
+  watching = jobId;
+  startEnabled();
   const box = $('#import-progress');
   box.hidden = false;
   $('#import-error').hidden = true;
   box.dataset.job = jobId;
   box.dataset.status = 'running';
+  progress({ job: jobId, status: 'running', progress: null, eta_s: -1 }); // until the first event
   const es = new EventSource(url || api.batchEventsUrl(jobId));
   source = es;
   let finished = false;
@@ -118,7 +171,7 @@ export function watch(jobId, url) {
     finished = true;
     const job = JSON.parse(ev.data);
     progress(job, true);
-    $('#import-start').disabled = false;
+    stopped(jobId);
     jobs();
     stats();
     onImported(job);
@@ -129,24 +182,34 @@ export function watch(jobId, url) {
     if (finished) return;
     // The stream ended without a done event (the server stopped): ask once.
     api.batchStatus(jobId).then((job) => { progress(job, job.status !== 'running'); jobs(); }).catch((e) => progressError(e.message));
-    $('#import-start').disabled = false;
+    stopped(jobId);
   };
 }
 
+// The job being followed has ended (or its stream has): Start is on again.
+function stopped(jobId) {
+  if (watching === jobId) watching = 0;
+  startEnabled();
+}
+
+// Show a job's state. The bar follows the job's `progress` (images stored,
+// 0..1); while it is unknown the bar is indeterminate. A running job never
+// reads 100%, and an unknown ETA (-1, or 0 before the end) reads as unknown.
 function progress(job, final = false) {
   const bar = $('#import-bar');
-  const p = typeof job.progress === 'number' ? job.progress : null;
+  const p = typeof job.progress === 'number' && job.progress >= 0 ? Math.min(1, job.progress) : null;
   const finished = final || job.status !== 'running';
   if (finished && job.status === 'done') bar.value = 1;
-  else if (p !== null) bar.value = p;
+  else if (p !== null) bar.value = finished ? p : Math.min(p, 0.99);
   else bar.removeAttribute('value');
-  const pct = Math.round((bar.value || 0) * 100);
-  $('#import-pct').textContent = finished ? job.status : `${pct}%`;
+  const known = bar.hasAttribute('value');
+  const pct = Math.min(finished ? 100 : 99, Math.round((known ? bar.value : 0) * 100));
+  $('#import-pct').textContent = finished ? job.status : known ? `${pct}%` : '…';
   const box = $('#import-progress');
   box.dataset.status = finished ? job.status : 'running';
   const parts = [`${count(job.done)} stored`, `${count(job.skipped)} skipped`, `${count(job.failed)} failed`];
   if (!finished && job.items_per_s > 0) parts.push(`${job.items_per_s.toFixed(1)} images/s`);
-  if (!finished && job.eta_s >= 0) parts.push(`about ${duration(job.eta_s)} left`);
+  if (!finished) parts.push(job.eta_s > 0 ? `about ${duration(Math.max(1, job.eta_s))} left` : 'time left unknown');
   $('#import-counts').textContent = parts.join(' · ');
   if (finished) $('#import-status').textContent = `Import ${job.job} ${job.status}: ${count(job.done)} stored, ${count(job.skipped)} skipped, ${count(job.failed)} failed.`;
 }
@@ -168,8 +231,10 @@ export async function jobs() {
         h('td', {}, j.failed > 0 ? h('button', { type: 'button', class: 'btn small', 'aria-expanded': 'false', onclick: (e) => failures(j.job, tr, e.currentTarget) }, 'Failures') : ''));
       body.append(tr);
     }
+    return list;
   } catch (e) {
     body.append(h('tr', {}, h('td', { colspan: 7, class: 'message error' }, e.message)));
+    return null;
   }
 }
 

@@ -35,7 +35,9 @@ async function main() {
   });
   admin.init({ collection: () => opts.collection, imported: () => { locarno.load(opts.collection, opts.locClass); loadNotices(); loadCollections(); } });
   shortcuts.init({
-    '/': () => { showScreen('search'); query.focus(); },
+    // From the Collection screen this is a move to the Search screen, so the
+    // URL (and history) must follow, as for a click on the Search tab.
+    '/': () => { showScreen('search', opts.screen !== 'search'); query.focus(); },
     g: () => { $('#group').checked = !$('#group').checked; $('#group').dispatchEvent(new Event('change', { bubbles: true })); },
     n: () => turnPage(1),
     p: () => turnPage(-1),
@@ -46,14 +48,18 @@ async function main() {
   // On a phone the options start folded, so the query and results come first.
   if (matchMedia('(max-width: 860px)').matches && !state.activeFilters(opts)) $('#options-box').open = false;
   for (const b of $$('[data-screen]')) b.addEventListener('click', (e) => { e.preventDefault(); showScreen(b.dataset.screen, true); });
-  window.addEventListener('popstate', () => { opts = state.fromUrl(); fillForm(); query.setImages(opts.images); showScreen(opts.screen); search(false); });
+  window.addEventListener('popstate', () => { opts = state.fromUrl(); fillForm(); badDatesNotice(); query.setImages(opts.images); showScreen(opts.screen); search(false); });
 
   fillForm();
+  badDatesNotice();
   checkHealth();
   await loadCollections();
   query.setImages(opts.images);
+  // The class names come with the Locarno list: start it before the screen,
+  // whose statistics name the classes (admin.js waits for it).
+  const classes = locarno.load(opts.collection, opts.locClass);
   showScreen(opts.screen);
-  await Promise.all([locarno.load(opts.collection, opts.locClass), loadNotices()]);
+  await Promise.all([classes, loadNotices()]);
   if (query.count()) await search(false);
   else idle();
   if (opts.patent) openPatent(opts.patent);
@@ -73,11 +79,13 @@ function initForm() {
   form.addEventListener('change', (e) => {
     if (e.target.id === 'loc-class' || e.target.id === 'loc-sub') return; // locarno.js reports
     if (e.target.id === 'collection') { opts.collection = e.target.value; collectionChanged(); return; }
+    if (e.target.type === 'date') setNotice('dates', ''); // the user has set the dates now
     readForm();
     optionChanged();
   });
   $('#clear-filters').addEventListener('click', () => {
     for (const k of state.FILTER_KEYS) opts[k] = '';
+    setNotice('dates', '');
     fillForm();
     locarno.set('');
     optionChanged();
@@ -106,6 +114,13 @@ function fillForm() {
   if ($('#collection').options.length) $('#collection').value = opts.collection || $('#collection').value;
   locarno.set(opts.locClass);
   filterBadge();
+}
+
+// A link's date that is not a date (the API takes yyyy-mm-dd or YYYYMMDD)
+// cannot be searched with: say so, rather than search without it silently.
+function badDatesNotice() {
+  const bad = opts.badDates || [];
+  setNotice('dates', bad.length ? `This link’s ${bad.map((b) => `“${state.DATE_KEYS[b.key]}” date “${b.value}” (${b.name})`).join(' and ')} ${bad.length > 1 ? 'are not dates' : 'is not a date'}: use yyyy-mm-dd or YYYYMMDD. The search runs without ${bad.length > 1 ? 'them' : 'it'}; set the dates under Filters.` : '');
 }
 
 function filterBadge() {

@@ -8,6 +8,7 @@ import { $, clear, h } from './dom.js';
 let classes = [];     // [{code, name, images}]
 let subclasses = [];  // [{code, images}]
 let onChange = () => {};
+let loading = Promise.resolve(); // the latest load(), for those that need the names
 
 export function init(opts) {
   onChange = opts.change;
@@ -15,7 +16,17 @@ export function init(opts) {
   $('#loc-sub').addEventListener('change', () => onChange(value()));
 }
 
-export async function load(collection, selected) {
+export function load(collection, selected) {
+  loading = fetchClasses(collection, selected);
+  return loading;
+}
+
+// Resolves once the latest load() has the classes (names included).
+export function ready() {
+  return loading;
+}
+
+async function fetchClasses(collection, selected) {
   try {
     const data = await api.locarno(collection);
     classes = data.classes || [];

@@ -31,10 +31,28 @@ export function defaults() {
   o.images = [];        // [{name, crop: 'x,y,w,h'|null}]
   o.screen = 'search';
   o.patent = '';        // the patent whose detail is open
+  o.badDates = [];      // [{key, name, value}]: URL dates that are not dates
   return o;
 }
 
 const CROP_RE = /^(0|1|0?\.\d+|1\.0*)(,(0|1|0?\.\d+|1\.0*)){3}$/;
+
+// The date options, and the words the page uses for them.
+export const DATE_KEYS = { pubFrom: 'published from', pubTo: 'published to', filingFrom: 'filed from', filingTo: 'filed to' };
+
+// A date as the API takes it (yyyy-mm-dd, or the seed's YYYYMMDD) in the
+// form a date input holds (yyyy-mm-dd); null when it is not a calendar day.
+// The date inputs empty themselves for anything else, so a shared link's
+// YYYYMMDD would otherwise be dropped without a word.
+export function isoDate(text) {
+  const t = String(text).trim();
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(t) || /^(\d{4})(\d{2})(\d{2})$/.exec(t);
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (y < 1 || day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return null;
+  return `${m[1]}-${m[2]}-${m[3]}`;
+}
 
 export function fromUrl(search = location.search) {
   const p = new URLSearchParams(search);
@@ -47,6 +65,15 @@ export function fromUrl(search = location.search) {
       const n = parseInt(v, 10);
       if (Number.isFinite(n) && n > 0) o[k] = n;
     } else o[k] = v;
+  }
+  // Dates: normalised for the date inputs; one that is not a date is left
+  // out of the search and listed in o.badDates, for the page to say so.
+  o.badDates = [];
+  for (const k of Object.keys(DATE_KEYS)) {
+    if (!o[k]) continue;
+    const iso = isoDate(o[k]);
+    if (!iso) o.badDates.push({ key: k, name: FIELDS[k][0], value: o[k] });
+    o[k] = iso || '';
   }
   o.images = p.getAll('image').filter(Boolean).slice(0, 8).map((name, i) => {
     const c = p.get(`crop${i}`);
