@@ -99,12 +99,14 @@ export async function batchStart(path, collection) {
   }));
 }
 
-export const thumbUrl = (fileName) => `/api/image/${seg(fileName)}`;
-export const largeUrl = (fileName) => `/api/image/${seg(fileName)}?size=large`;
+// An image of a collection (a bare name is looked up in the server's default
+// collection, which may not hold it).
+export const thumbUrl = (fileName, collection) => `/api/image/${seg(fileName)}${q({ collection })}`;
+export const largeUrl = (fileName, collection) => `/api/image/${seg(fileName)}${q({ size: 'large', collection })}`;
 
 // Does the collection hold an image of this name? (its thumbnail answers)
-export async function imageExists(fileName) {
-  const res = await request(thumbUrl(fileName), { method: 'GET' });
+export async function imageExists(fileName, collection) {
+  const res = await request(thumbUrl(fileName, collection), { method: 'GET' });
   if (res.ok) { await res.arrayBuffer().catch(() => null); return true; }
   if (res.status === 404) { await res.text().catch(() => ''); return false; }
   await envelope(res);

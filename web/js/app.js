@@ -260,10 +260,12 @@ function openDetail(i, compare = false) {
   if (!hit) return;
   detailIndex = i;
   const grouped = results.isGrouped();
-  const hits = grouped ? (hit.images || []) : list.filter((x) => x.patent_id === hit.patent_id);
-  opts.patent = hit.patent_id;
+  // A result without a patent (null or "") is its own drawing: nothing to
+  // fetch, and nothing for the URL.
+  const hits = grouped ? (hit.images || []) : !hit.patent_id ? [hit] : list.filter((x) => x.patent_id === hit.patent_id);
+  opts.patent = hit.patent_id || '';
   state.save(opts);
-  detail.open(hit.patent_id, {
+  detail.open(hit.patent_id || '', {
     collection: opts.collection, hits, compare,
     select: grouped ? hit.images?.[0]?.file_name : hit.file_name,
     position: `Result ${(opts.page - 1) * opts.topK + i + 1}`, hasPrev: i > 0, hasNext: i < list.length - 1,

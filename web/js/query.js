@@ -37,6 +37,9 @@ export const list = () => views;
 export const count = () => views.length;
 export const hasUploads = () => views.some((v) => v.kind === 'file');
 
+// The collection searched, where the views named by file name are looked up.
+const collection = () => $('#collection').value;
+
 // The views in the API's order: uploads first, then collection images.
 function sorted() {
   return [...views.filter((v) => v.kind === 'file'), ...views.filter((v) => v.kind === 'image')];
@@ -80,7 +83,7 @@ export function addImage(name, { replace = false, crop = null } = {}) {
     return 0;
   }
   if (!room(1)) return 0;
-  views.push({ id: nextId++, kind: 'image', name, url: api.thumbUrl(name), crop: parseCrop(crop), showable: true });
+  views.push({ id: nextId++, kind: 'image', name, url: api.thumbUrl(name, collection()), crop: parseCrop(crop), showable: true });
   changed();
   return 1;
 }
@@ -90,7 +93,7 @@ export function setImages(images) {
   views.filter((v) => v.kind === 'image').forEach(release);
   views = views.filter((v) => v.kind === 'file');
   for (const img of images.slice(0, MAX_VIEWS - views.length))
-    views.push({ id: nextId++, kind: 'image', name: img.name, url: api.thumbUrl(img.name), crop: parseCrop(img.crop), showable: true });
+    views.push({ id: nextId++, kind: 'image', name: img.name, url: api.thumbUrl(img.name, collection()), crop: parseCrop(img.crop), showable: true });
   views = sorted();
   render();
 }
@@ -147,7 +150,7 @@ export function formData(params) {
 // A URL showing the view as searched (cropped), for the compare screen.
 export async function displayUrl(v) {
   if (v.kind === 'file' && v.preview?.then) await v.preview;
-  const src = v.kind === 'image' ? api.largeUrl(v.name) : v.url;
+  const src = v.kind === 'image' ? api.largeUrl(v.name, collection()) : v.url;
   if (!src) return null;
   if (!v.crop) return src;
   const img = new Image();
@@ -206,7 +209,7 @@ function render() {
 }
 
 async function crop(v, i) {
-  const src = v.kind === 'image' ? api.largeUrl(v.name) : v.url;
+  const src = v.kind === 'image' ? api.largeUrl(v.name, collection()) : v.url;
   const result = await editCrop(src, v.crop, `view ${i + 1}`);
   if (result === undefined) return;
   v.crop = result;
@@ -218,18 +221,17 @@ async function onAddByName(ev) {
   const input = $('#image-name');
   const name = input.value.trim();
   if (!name) return;
-  const collection = $('#collection').value;
   try {
     if (/^(D|RE|PP)?\d{5,8}$/i.test(name) && !/\./.test(name)) {
       // A patent number: its drawings become the views.
       const id = /^\d/.test(name) ? `D${name}` : name.toUpperCase();
-      const p = await api.patent(id, collection);
+      const p = await api.patent(id, collection());
       const imgs = (p.images || []).slice(0, MAX_VIEWS - views.length);
       if (!imgs.length) throw new Error(`${id} has no drawings in this collection.`);
-      imgs.forEach((img) => views.push({ id: nextId++, kind: 'image', name: img.file_name, url: img.thumbnail_url || api.thumbUrl(img.file_name), crop: null, showable: true }));
+      imgs.forEach((img) => views.push({ id: nextId++, kind: 'image', name: img.file_name, url: img.thumbnail_url || api.thumbUrl(img.file_name, collection()), crop: null, showable: true }));
       listeners.notify(`Added ${imgs.length} drawing${imgs.length > 1 ? 's' : ''} of ${id}.`, 'info');
       changed();
-    } else if (await api.imageExists(name)) {
+    } else if (await api.imageExists(name, collection())) {
       addImage(name);
     } else {
       throw new Error(`No image named “${name}” in the collection.`);
