@@ -46,7 +46,7 @@ async function main() {
   // On a phone the options start folded, so the query and results come first.
   if (matchMedia('(max-width: 860px)').matches && !state.activeFilters(opts)) $('#options-box').open = false;
   for (const b of $$('[data-screen]')) b.addEventListener('click', (e) => { e.preventDefault(); showScreen(b.dataset.screen, true); });
-  window.addEventListener('popstate', () => { opts = state.fromUrl(); fillForm(); query.setImages(opts.images); showScreen(opts.screen); search(false); });
+  window.addEventListener('popstate', onHistory);
 
   fillForm();
   checkHealth();
@@ -58,6 +58,21 @@ async function main() {
   else idle();
   if (opts.patent) openPatent(opts.patent);
   document.body.dataset.ready = 'true';
+}
+
+// Back or Forward: the entry's options, query and search. An open patent
+// belongs to the results being left (its arrows step through them): it
+// closes, and the entry's own patent, if it had one open, opens in the
+// entry's results once they are in.
+async function onHistory() {
+  opts = state.fromUrl();
+  detailIndex = -1;
+  if (!opts.patent) detail.close();
+  fillForm();
+  query.setImages(opts.images);
+  showScreen(opts.screen);
+  await search(false);
+  if (opts.patent) openPatent(opts.patent);
 }
 
 function idle() {
@@ -279,6 +294,7 @@ function openPatent(id) {
 }
 
 function stepDetail(delta) {
+  if (detailIndex < 0) return; // not opened from these results
   const to = detailIndex + delta;
   if (to < 0 || to >= results.items().length) return;
   openDetail(to);
