@@ -225,12 +225,21 @@ async function onAddByName(ev) {
     if (/^(D|RE|PP)?\d{5,8}$/i.test(name) && !/\./.test(name)) {
       // A patent number: its drawings become the views.
       const id = /^\d/.test(name) ? `D${name}` : name.toUpperCase();
+      // A drawing already in the query (uncropped) is not added again; what
+      // does not fit is said as such (room()), not as a patent without drawings.
       const p = await api.patent(id, collection());
-      const imgs = (p.images || []).slice(0, MAX_VIEWS - views.length);
-      if (!imgs.length) throw new Error(`${id} has no drawings in this collection.`);
-      imgs.forEach((img) => views.push({ id: nextId++, kind: 'image', name: img.file_name, url: img.thumbnail_url || api.thumbUrl(img.file_name, collection()), crop: null, showable: true }));
-      listeners.notify(`Added ${imgs.length} drawing${imgs.length > 1 ? 's' : ''} of ${id}.`, 'info');
-      changed();
+      const all = p.images || [];
+      if (!all.length) throw new Error(`${id} has no drawings in this collection.`);
+      const fresh = all.filter((img) => !views.some((v) => v.kind === 'image' && v.name === img.file_name && !v.crop));
+      if (!fresh.length) {
+        listeners.notify(`${all.length > 1 ? `The ${all.length} drawings` : 'The drawing'} of ${id} ${all.length > 1 ? 'are' : 'is'} already in this query.`, 'info');
+      } else {
+        const n = room(fresh.length);
+        fresh.slice(0, n).forEach((img) => views.push({ id: nextId++, kind: 'image', name: img.file_name, url: img.thumbnail_url || api.thumbUrl(img.file_name, collection()), crop: null, showable: true }));
+        const had = all.length - fresh.length;
+        if (n === fresh.length) listeners.notify(`Added ${n} drawing${n > 1 ? 's' : ''} of ${id}${had ? ` (${had} already in the query)` : ''}.`, 'info');
+        if (n) changed();
+      }
     } else if (await api.imageExists(name, collection())) {
       addImage(name);
     } else {
