@@ -215,6 +215,7 @@ async function search(push) {
   try {
     const data = await api.search(query.formData(params));
     if (my !== seq) return;
+    query.retryPreviews(); // the server is reachable again
     lastParams = params;
     results.show(data, { page: opts.page, topK: opts.topK, group: opts.group, views: query.count(), filtered: state.activeFilters(opts) > 0 || opts.minScore !== '' });
     const n = (data.results || []).length;

@@ -30,6 +30,7 @@ export function init(opts) {
   $('#clear-views').addEventListener('click', () => { setViews([]); changed(); });
   initDrop();
   document.addEventListener('paste', onPaste);
+  window.addEventListener('online', retryPreviews); // the network is back
   render();
 }
 
@@ -104,31 +105,58 @@ function setViews(v) {
 }
 
 function release(v) {
+  clearTimeout(v.retryTimer);
   if (v.kind === 'file' && v.url) URL.revokeObjectURL(v.url);
   v.url = null;
   v.gone = true;
 }
 
+// A failure that says nothing about the file: the server was unreachable, or
+// a proxy in front of it answered for it.
+const transient = (status) => status === 0 || status === 502 || status === 503 || status === 504;
+const RETRY_MAX_MS = 30000;
+
 // Ask the server for a JPEG of an upload the browser cannot show; the view
 // then shows it and can be cropped on it (the preview keeps the aspect
 // ratio, so fractions of it are fractions of the original, which the server
-// crops itself).
+// crops itself). A transient failure is tried again, ever less often, and at
+// once when a search shows the server is back (retryPreviews).
 function fetchPreview(v) {
   if (v.preview) return v.preview;
   if (v.url) URL.revokeObjectURL(v.url);
   Object.assign(v, { url: null, showable: false });
   v.preview = api.preview(v.file).then((blob) => {
     if (v.gone) return;
-    Object.assign(v, { url: URL.createObjectURL(blob), showable: true });
+    Object.assign(v, { url: URL.createObjectURL(blob), showable: true, retries: 0 });
     render();
   }, (e) => {
-    const why = e.status === 415 ? 'not an image the server can read'
-      : e.status === 413 ? 'too large for the server to read' : e.message.replace(/\.$/, '');
-    v.preview = { error: `No preview: ${why}.` };
-    if (!v.gone) render();
+    if (v.gone) return;
+    if (transient(e.status)) {
+      const why = e.status === 0 ? 'the server cannot be reached' : `the server answered HTTP ${e.status}`;
+      v.preview = { error: `No preview yet: ${why}. Trying again…`, retry: true };
+      v.retries = (v.retries || 0) + 1;
+      v.retryTimer = setTimeout(() => retryPreview(v), Math.min(RETRY_MAX_MS, 1000 * 2 ** (v.retries - 1)));
+    } else {
+      const why = e.status === 415 ? 'not an image the server can read'
+        : e.status === 413 ? 'too large for the server to read' : e.message.replace(/\.$/, '');
+      v.preview = { error: `No preview: ${why}.` };
+    }
+    render();
   });
   render();
   return v.preview;
+}
+
+function retryPreview(v) {
+  clearTimeout(v.retryTimer);
+  if (v.gone || !v.preview?.retry) return;
+  v.preview = null;
+  fetchPreview(v);
+}
+
+// The server answered: ask again at once for the previews it could not make.
+export function retryPreviews() {
+  views.filter((v) => v.preview?.retry).forEach(retryPreview);
 }
 
 // The collection-image views, for the URL.
@@ -198,7 +226,7 @@ function render() {
         h('button', {
           type: 'button', class: 'btn small', disabled: !v.showable,
           title: v.showable ? 'Search only a region of this view'
-            : failed ? `${failed} It cannot be cropped.` : 'Waiting for the server\'s preview of this file',
+            : failed && !v.preview.retry ? `${failed} It cannot be cropped.` : 'Waiting for the server\'s preview of this file',
           'aria-label': `Crop view ${i + 1}`, onclick: () => crop(v, i),
         }, v.crop ? 'Re-crop' : 'Crop'),
         h('button', {
