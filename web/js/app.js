@@ -106,10 +106,19 @@ function readForm() {
   for (const [id, key] of Object.entries(FIELDS)) {
     const el = $(`#${id}`);
     if (el.type === 'checkbox') opts[key] = el.checked;
-    else if (key === 'topK') opts.topK = Math.min(1000, Math.max(1, parseInt(el.value, 10) || 24));
+    else if (key === 'topK') readTopK(el);
     else opts[key] = el.value.trim();
   }
   opts.locClass = locarno.value();
+}
+
+// Per page: the number searched with, shown in the field, so that 0, -3 or
+// 5000 do not stay there while 1 or 1000 is used.
+function readTopK(el) {
+  opts.topK = state.clampTopK(el.value);
+  if (el.value === String(opts.topK)) return;
+  if (el.value.trim() !== '') notify(`Per page is 1 to ${state.TOP_K_MAX}: showing ${opts.topK}.`, 'info');
+  el.value = String(opts.topK);
 }
 
 function fillForm() {

@@ -34,6 +34,13 @@ export function defaults() {
   return o;
 }
 
+// Results per page, as the API takes them: 1 to 1000, 24 for no number.
+export const TOP_K_MAX = 1000;
+export function clampTopK(v) {
+  const n = parseInt(v, 10);
+  return Number.isFinite(n) ? Math.min(TOP_K_MAX, Math.max(1, n)) : FIELDS.topK[1];
+}
+
 const CROP_RE = /^(0|1|0?\.\d+|1\.0*)(,(0|1|0?\.\d+|1\.0*)){3}$/;
 
 export function fromUrl(search = location.search) {
@@ -48,6 +55,7 @@ export function fromUrl(search = location.search) {
       if (Number.isFinite(n) && n > 0) o[k] = n;
     } else o[k] = v;
   }
+  o.topK = clampTopK(o.topK);
   o.images = p.getAll('image').filter(Boolean).slice(0, 8).map((name, i) => {
     const c = p.get(`crop${i}`);
     return { name, crop: c && CROP_RE.test(c) ? c : null };
