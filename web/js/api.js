@@ -21,12 +21,22 @@ export function explain(status, serverMessage) {
     case 403: return `${msg} Imports run only from the folders the server was started with (--import-roots).`;
     case 404: return msg;
     case 409: return `${msg} Wait for the running import to finish.`;
-    case 413: return `Too large: ${msg} Try a smaller image or crop it first.`;
+    case 413: return `Too large: ${msg}${tooLargeAdvice(msg)}`;
     case 415: return `${msg} Use a JPEG, PNG, TIFF, WebP, GIF or BMP image.`;
     case 503: return `${msg} The server is not ready: the model or the index may be missing.`;
     case 500: return `${msg} Something failed on the server; its log says more.`;
     default: return msg;
   }
+}
+
+// What helps with a 413. The pixel limits apply to the whole image before any
+// crop, so a crop drawn here changes nothing: only a smaller image does.
+function tooLargeAdvice(msg) {
+  if (/pixel/.test(msg))
+    return ' The server checks the whole image before it applies a crop, so cropping here does not help:'
+      + ' scale the image down (export or save it with fewer pixels), or save the part you need as a new image, and search with that.';
+  if (/byte/.test(msg)) return ' Save the image smaller (fewer pixels, or as a JPEG) and try again.';
+  return '';
 }
 
 let apiKey = sessionStorage.getItem('dinoseek.apiKey') || '';
