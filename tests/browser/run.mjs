@@ -5,11 +5,15 @@
 //   (or DINOSEEK_URL, DINOSEEK_BROWSER_OUT, DINOSEEK_BROWSER_ONLY=a,b)
 //
 // The server must hold the demo data: `dinoseek sample generate` (12 patents)
-// imported into patent_images, generated weights, and --import-roots naming
-// a folder with a second weekly archive (the import scenario imports it).
+// imported into patent_images; a second collection, plain_folder, of two
+// images imported from a plain folder whose names give no patent
+// (chair-sketch.png, a copy of quad_gray.png, and lamp-photo.jpg, a copy of
+// parity_photo.jpg); generated weights; and --import-roots naming a folder
+// with a second weekly archive (the import scenario imports it).
 // Each scenario runs in a fresh browser context and fails on any console
 // error, uncaught exception, failed request, or HTTP status >= 400 that it
-// did not announce with expectHttp(). One line per scenario: "ok NAME" or
+// did not announce with expectHttp() (a request it makes fail on purpose,
+// as an unreachable server would, with expectFailure()). One line per scenario: "ok NAME" or
 // "FAIL NAME: reason"; screenshots go to OUTDIR; exit status 1 on failure.
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -68,6 +72,7 @@ async function eventually(probe, what, ms = 5000) {
 async function runOne(browser, s) {
   const problems = [];
   const expected = [];  // [{status, re}]
+  const failing = [];   // URLs (RegExps) whose requests may fail outright
   const context = await browser.newContext({
     viewport: { width: 1400, height: 900 }, acceptDownloads: true, colorScheme: 'light', locale: 'en-US',
   });
@@ -96,16 +101,18 @@ async function runOne(browser, s) {
     const text = m.text();
     const st = /status of (\d{3})/.exec(text);
     if (st && expected.some((e) => e.status === Number(st[1]))) return; // the browser's echo of an expected answer
+    if (/net::ERR_/.test(text) && failing.some((re) => re.test(m.location()?.url || ''))) return; // and of an expected failure
     problems.push(`console error: ${text}`);
   });
   page.on('pageerror', (e) => problems.push(`uncaught: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
+  page.on('requestfailed', (r) => failing.some((re) => re.test(r.url())) || problems.push(`request failed: ${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
   page.on('response', (r) => {
     if (r.status() >= 400 && !isExpected(r.status(), r.url())) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
   });
   const t = {
     page, context,
     expectHttp: (status, re) => expected.push({ status, re }),
+    expectFailure: (re) => failing.push(re),
     shot: (name) => page.screenshot({ path: join(OUT, `${name}.png`) }),
   };
   const t0 = Date.now();
@@ -983,6 +990,224 @@ scenario('import-unknown-collection', async (t) => {
   await page.waitForFunction(() => /already running/.test(document.querySelector('#import-start-error').textContent));
   check(await page.isHidden('#import-progress') && await page.isEnabled('#import-start'), 'a refused start: no bar, Start on');
   check(await page.getAttribute('#import-collection', 'aria-invalid') === 'false', 'the field is not blamed');
+});
+
+// ---- issue 17: results, patents and Compare
+
+// The collection of images from a plain folder (see the top of this file).
+const FOLDER = 'plain_folder';
+
+// A result without a patent opens its drawing: shown large, compared with
+// the query, searched with; no /api/patent/null, no "no patent null".
+scenario('no-patent', async (t) => {
+  const { page } = t;
+  const patentCalls = [];
+  page.on('request', (r) => { if (r.url().includes('/api/patent/')) patentCalls.push(r.url()); });
+  await open(t, `/?collection=${FOLDER}`);
+  const r = await upload(t, [PHOTO]); // lamp-photo.jpg is a copy of it
+  check(r.status === 200 && r.data.results.length === 2, `both images of ${FOLDER} found (HTTP ${r.status}, ${r.data?.results?.length} results)`);
+  const [hit, other] = r.data.results;
+  check(hit.file_name === 'lamp-photo.jpg' && !hit.patent_id && !other.patent_id, `the results have no patent (${hit.file_name}: ${hit.patent_id})`);
+  const cs = await cards(page);
+  check(/no patent/.test(cs[0].text) && !/null/.test(cs[0].text + cs[0].label), `the card says it has no patent (${cs[0].text})`);
+  await page.click('#results > .card[data-index="0"] .card-body');
+  await page.waitForSelector('#detail[open]');
+  await page.waitForSelector('#drawings .drawing');
+  const title = await page.textContent('#detail-title');
+  check(title.includes(hit.file_name) && !/null/.test(title), `the dialog is titled by the file (${title})`);
+  check(!/null/.test(await page.textContent('#detail')), 'no "null" anywhere in the dialog');
+  check(!(await page.$('#uspto-link')), 'no USPTO link');
+  check(!new URL(page.url()).searchParams.has('patent'), `no patent in the URL (${page.url()})`);
+  await page.waitForFunction(() => [...document.querySelectorAll('#drawings img')].every((i) => i.complete && i.naturalWidth > 0));
+  check((await page.$$('#drawings .drawing')).length === 1, 'the drawing is shown');
+  await t.shot('no-patent');
+  // Enlarge: "Open large" is the large rendition of this collection's image.
+  const large = await page.getAttribute('#drawing-actions a:has-text("Open large")', 'href');
+  const lres = await fetch(new URL(large, BASE));
+  await lres.arrayBuffer();
+  check(lres.ok && /jpeg/.test(lres.headers.get('content-type')), `Open large shows the drawing (${large}: HTTP ${lres.status})`);
+  // Compare with the query.
+  await page.click('#compare-btn');
+  await page.waitForSelector('#compare:not([hidden])');
+  await page.waitForFunction(() => [...document.querySelectorAll('#compare .side img')].every((i) => !i.hidden && i.complete && i.naturalWidth > 0));
+  const src = await page.getAttribute('#compare .side .img-drawing', 'src');
+  check(src.includes('lamp-photo.jpg') && src.includes('size=large'), `the drawing is compared at the large size (${src})`);
+  check(!/null/.test(await page.textContent('#cmp-drawing-cap')), 'the caption names no null patent');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#compare', { state: 'hidden' });
+  // The next result, also without a patent.
+  await page.focus('#detail-close');
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction((f) => document.querySelector('#detail-title').textContent.includes(f), other.file_name);
+  await page.waitForFunction(() => [...document.querySelectorAll('#drawings img')].every((i) => i.complete && i.naturalWidth > 0));
+  // More like this: a query of that image, its thumbnail shown.
+  const r2 = await searched(page, () => page.click('#drawing-actions button:has-text("More like this")'));
+  check(r2.status === 200 && parts(r2).some(([k, v]) => k === 'image' && v === other.file_name), 'more like this searches with the drawing');
+  await page.waitForFunction(() => document.querySelector('#views .view img')?.naturalWidth > 0);
+  // Grouped: the cards without a patent say so, and open as drawings.
+  const r3 = await searched(page, () => page.check('#group'));
+  const groups = r3.data?.results || [];
+  check(r3.status === 200 && groups.length > 0 && groups.every((g) => !g.patent_id && g.images?.length), `groups without a patent (${JSON.stringify(groups.map((x) => x.patent_id))})`);
+  const gc = await cards(page);
+  check(gc.length === groups.length && gc.every((c) => /no patent/.test(c.text) && !/null/.test(c.text + c.label)), `the grouped cards say they have no patent (${gc.map((c) => c.text)})`);
+  await page.click('#results > .card[data-index="0"] .card-body');
+  await page.waitForSelector('#drawings .drawing');
+  check((await page.$$('#drawings .drawing')).length === groups[0].images.length, 'the drawings of the group');
+  await page.waitForFunction(() => [...document.querySelectorAll('#drawings img')].every((i) => i.complete && i.naturalWidth > 0));
+  check(patentCalls.length === 0, `no patent was asked for (${patentCalls})`);
+  await page.keyboard.press('Escape');
+  await eventually(() => page.isHidden('#detail'), 'Escape closes it');
+});
+
+// Back while a patent is open: the dialog of the later list goes; Forward
+// opens it again, in its own list.
+scenario('back-patent', async (t) => {
+  const { page } = t;
+  const hit = await someImage();
+  await open(t, `/?image=${encodeURIComponent(hit.file_name)}`);
+  await page.waitForFunction(() => Number(document.body.dataset.searches || 0) >= 1);
+  await page.focus('#results > .card[data-index="3"]');
+  const r2 = await searched(page, () => page.keyboard.press('m')); // a second search, a new history entry
+  const list2 = r2.data.results;
+  await page.focus('#results > .card[data-index="2"]');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((id) => document.querySelector('#detail-title').textContent.startsWith(id), list2[2].patent_id);
+  await eventually(() => new URL(page.url()).searchParams.get('patent') === list2[2].patent_id, 'the patent is in the URL');
+  const r1 = await searched(page, () => page.goBack());
+  check(r1.status === 200 && parts(r1).some(([k, v]) => k === 'image' && v === hit.file_name), 'Back runs the first search');
+  await eventually(() => page.isHidden('#detail'), 'Back closes the patent opened from the other list');
+  check(!new URL(page.url()).searchParams.has('patent'), `no patent in the URL after Back (${page.url()})`);
+  await searched(page, () => page.goForward());
+  await page.waitForSelector('#detail[open]');
+  await page.waitForFunction((id) => document.querySelector('#detail-title').textContent.startsWith(id), list2[2].patent_id);
+  const at = list2.findIndex((x) => x.patent_id === list2[2].patent_id);
+  check(await page.textContent('#detail-pos') === `Result ${at + 1}`, `Forward reopens the patent at its place in its list (${await page.textContent('#detail-pos')})`);
+  const next = list2[at + 1];
+  await page.focus('#detail-close');
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction((id) => document.querySelector('#detail-title').textContent.startsWith(id), next.patent_id);
+  await page.keyboard.press('Escape');
+  await eventually(() => page.isHidden('#detail'), 'Escape closes it');
+});
+
+// A patent number added twice adds its drawings once; a full query says so.
+scenario('patent-views', async (t) => {
+  const { page } = t;
+  const form = new FormData();
+  form.append('file', new Blob([readFileSync(QUAD)], { type: 'image/png' }), 'quad.png');
+  form.append('top_k', '200');
+  form.append('group_by_patent', 'true');
+  const pats = (await apiJson('/api/search', { method: 'POST', body: form })).results;
+  const two = pats.find((x) => x.image_count >= 2 && x.image_count <= 6);
+  const another = pats.find((x) => x.patent_id !== two?.patent_id && x.image_count >= 1);
+  check(two && another, 'patents with 2 to 6 drawings, and another');
+  const n = two.image_count;
+  await open(t);
+  const viewCount = () => page.$$eval('#views .view', (v) => v.length);
+  await page.fill('#image-name', two.patent_id);
+  await searched(page, () => page.press('#image-name', 'Enter'));
+  check(await viewCount() === n, `its ${n} drawings added (${await viewCount()} views)`);
+  await page.fill('#image-name', two.patent_id);
+  await page.press('#image-name', 'Enter');
+  await page.waitForFunction((k) => /already/.test(document.querySelector('#toast').textContent) || document.querySelectorAll('#views .view').length > k, n);
+  check(await viewCount() === n, `a second time adds nothing (${await viewCount()} views)`);
+  check(/already/.test(await page.textContent('#toast')), `and says they are already there (${await page.textContent('#toast')})`);
+  // Fill the query with uploads, then ask for another patent.
+  const files = [VIEW1, VIEW2, PHOTO, QUAD, img('quad.jpg'), img('quad.webp')].slice(0, 8 - n);
+  await upload(t, files);
+  check(await viewCount() === 8, `8 views (${await viewCount()})`);
+  await page.fill('#image-name', another.patent_id);
+  await page.press('#image-name', 'Enter');
+  await page.waitForFunction(() => /at most|no drawings/.test(document.querySelector('#toast').textContent));
+  const toast = await page.textContent('#toast');
+  check(/at most 8 views/.test(toast) && !/no drawings/.test(toast), `a full query says so (${toast})`);
+  check(await viewCount() === 8, 'still 8 views');
+});
+
+// A preview that failed while the server could not be reached comes once it can.
+scenario('preview-retry', async (t) => {
+  const { page } = t;
+  await open(t);
+  const down = /\/api\/(preview|search)$/;
+  t.expectFailure(down);
+  await page.route(down, (route) => route.abort('connectionrefused'));
+  const before = await searches(page);
+  await page.setInputFiles('#file-input', TIFF);
+  await page.waitForSelector('#views .view-error');
+  check(/reach/.test(await page.textContent('#views .view-error')), `the view says the server cannot be reached (${await page.textContent('#views .view-error')})`);
+  await page.waitForFunction((n) => Number(document.body.dataset.searches || 0) > n, before[0]);
+  check(/Cannot reach/.test(await page.textContent('#results-message')), 'the search failed too');
+  await page.unroute(down);
+  // The server is back: the preview comes without the user asking.
+  await page.waitForFunction(() => document.querySelector('#views .view img')?.naturalWidth > 0);
+  check(!(await page.$('#views .view-error')), 'the error is gone');
+  check(await page.isEnabled('#views .view button:has-text("Crop")'), 'the view can be cropped');
+  const r = await searched(page, () => page.click('#search-btn'));
+  check(r.status === 200 && r.data.results.length > 0, 'and searched');
+});
+
+// In Compare the arrow keys work the focused radio group or select; on the
+// images they pan.
+scenario('compare-keys', async (t) => {
+  const { page } = t;
+  await open(t);
+  await upload(t, [VIEW1, PHOTO]);
+  await page.focus('#results > .card[data-index="0"]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#drawings .drawing');
+  await page.click('#compare-btn');
+  await page.waitForSelector('#compare:not([hidden])');
+  await page.waitForFunction(() => [...document.querySelectorAll('#compare .side img')].every((i) => i.complete && i.naturalWidth > 0));
+  const tf = () => page.$eval('#compare .overlay .img-drawing', (e) => e.style.transform);
+  const still = await tf();
+  await page.focus('input[name="cmp-mode"][value="side"]');
+  await page.keyboard.press('ArrowRight');
+  await eventually(() => page.isChecked('input[name="cmp-mode"][value="overlay"]'), 'ArrowRight on the mode picks Overlay');
+  await eventually(() => page.isVisible('#compare .overlay .viewport'), 'the overlay is shown');
+  check(await tf() === still, `and the image did not move (${await tf()})`);
+  await page.focus('#cmp-view');
+  await page.keyboard.press('ArrowDown');
+  await eventually(async () => await page.inputValue('#cmp-view') === '1', 'ArrowDown on the view select picks the next view');
+  check(await tf() === still, `and the image did not move (${await tf()})`);
+  await page.focus('#compare');
+  await page.keyboard.press('ArrowRight');
+  check(/translate\(-40px/.test(await tf()), `on the images the arrows pan (${await tf()})`);
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
+  await eventually(() => page.isHidden('#detail'), 'Escape closes the dialog');
+});
+
+// Per page shows the number of results a search asks for.
+scenario('per-page', async (t) => {
+  const { page } = t;
+  await open(t);
+  await upload(t, [QUAD]);
+  for (const [typed, used] of [['5000', '1000'], ['0', '1'], ['-3', '1'], ['7', '7']]) {
+    await page.fill('#top-k', typed);
+    const r = await searched(page, () => page.locator('#top-k').blur());
+    const sent = parts(r).find(([k]) => k === 'top_k')?.[1];
+    check(sent === used, `${typed} searches with ${used} (sent ${sent})`);
+    check(await page.inputValue('#top-k') === used, `Per page shows ${used} after ${typed} (shows ${await page.inputValue('#top-k')})`);
+    check(new URL(page.url()).searchParams.get('top_k') === used, `the URL says ${used} (${page.url()})`);
+  }
+  const hit = await someImage();
+  await searched(page, () => goto(page, `/?image=${encodeURIComponent(hit.file_name)}&top_k=5000`));
+  check(await page.inputValue('#top-k') === '1000', `a URL's top_k=5000 shows 1000 (${await page.inputValue('#top-k')})`);
+});
+
+// "Too many pixels" says what helps: cropping cannot (the server checks the
+// whole image's size before it crops).
+scenario('pixel-limit', async (t) => {
+  const { page } = t;
+  await open(t);
+  t.expectHttp(413, /\/api\/search$/);
+  t.expectHttp(413, /\/api\/preview$/);
+  const r = await searched(page, () => page.setInputFiles('#file-input', img('bomb.png')));
+  check(r.status === 413, `a pixel bomb is refused with 413 (got ${r.status})`);
+  const msg = await page.textContent('#results-message');
+  check(/Too large/.test(msg) && msg.includes(r.body.message), `the server's reason is shown (${msg})`);
+  check(!/crop it/i.test(msg), `cropping is not suggested, it cannot help (${msg})`);
+  check(/scale the image down|fewer pixels/i.test(msg), `what helps is said (${msg})`);
 });
 
 // ---- main ------------------------------------------------------------------------

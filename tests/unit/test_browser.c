@@ -1,8 +1,10 @@
 /* test_browser.c - the web UI in a real browser.
  *
  * Makes a generated model and the demo data (a synthetic USPTO week of 12
- * patents imported into patent_images, and a second small week under
- * --import-roots for the import scenario), starts `dinoseek serve` with the
+ * patents imported into patent_images; two images from a plain folder, whose
+ * names give no patent, in a second collection, plain_folder; and a second
+ * small week under --import-roots for the import scenario), starts
+ * `dinoseek serve` with the
  * page embedded in the binary, and runs tests/browser/run.mjs: Debian's
  * chromium, headless, driven by playwright-core. Each scenario line the
  * script prints ("ok NAME" / "FAIL NAME: reason") becomes a CHECK.
@@ -20,7 +22,7 @@
 #include "../suites.h"
 
 #define BROWSER_DIR "tests/browser"
-#define N_SCENARIOS 23 /* the scenarios run.mjs defines */
+#define N_SCENARIOS 30 /* the scenarios run.mjs defines */
 
 #if defined(__SANITIZE_ADDRESS__)
 #define DS_ASAN 1
@@ -65,7 +67,10 @@ static int have_playwright(void)
     return 1;
 }
 
-/* The demo data: 12 patents in <tmp>/data, and a second week in <tmp>/week2. */
+/* The demo data: 12 patents in <tmp>/data, two images without a patent in
+ * its collection plain_folder (named to sort after patent_images, which the
+ * page then keeps as its first and default choice), and a second week in
+ * <tmp>/week2. */
 static int make_data(const char *model)
 {
     char cmd[2048];
@@ -76,6 +81,13 @@ static int make_data(const char *model)
     snprintf(cmd, sizeof cmd,
              "%s import %s/sample/I20221025.tar --data %s/data --model %s --collection patent_images",
              ds_test_bin(), ds_test_tmpdir, ds_test_tmpdir, model);
+    if (run_logged(cmd) != 0)
+        return -1;
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s/plain && cp tests/fixtures/images/quad_gray.png %s/plain/chair-sketch.png && "
+             "cp tests/fixtures/images/parity_photo.jpg %s/plain/lamp-photo.jpg && "
+             "%s import %s/plain --data %s/data --model %s --collection plain_folder",
+             ds_test_tmpdir, ds_test_tmpdir, ds_test_tmpdir, ds_test_bin(), ds_test_tmpdir, ds_test_tmpdir, model);
     if (run_logged(cmd) != 0)
         return -1;
     snprintf(cmd, sizeof cmd,

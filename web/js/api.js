@@ -21,12 +21,22 @@ export function explain(status, serverMessage) {
     case 403: return `${msg} Imports run only from the folders the server was started with (--import-roots).`;
     case 404: return msg;
     case 409: return `${msg} Wait for the running import to finish.`;
-    case 413: return `Too large: ${msg} Try a smaller image or crop it first.`;
+    case 413: return `Too large: ${msg}${tooLargeAdvice(msg)}`;
     case 415: return `${msg} Use a JPEG, PNG, TIFF, WebP, GIF or BMP image.`;
     case 503: return `${msg} The server is not ready: the model or the index may be missing.`;
     case 500: return `${msg} Something failed on the server; its log says more.`;
     default: return msg;
   }
+}
+
+// What helps with a 413. The pixel limits apply to the whole image before any
+// crop, so a crop drawn here changes nothing: only a smaller image does.
+function tooLargeAdvice(msg) {
+  if (/pixel/.test(msg))
+    return ' The server checks the whole image before it applies a crop, so cropping here does not help:'
+      + ' scale the image down (export or save it with fewer pixels), or save the part you need as a new image, and search with that.';
+  if (/byte/.test(msg)) return ' Save the image smaller (fewer pixels, or as a JPEG) and try again.';
+  return '';
 }
 
 let apiKey = sessionStorage.getItem('dinoseek.apiKey') || '';
@@ -99,12 +109,14 @@ export async function batchStart(path, collection) {
   }));
 }
 
-export const thumbUrl = (fileName) => `/api/image/${seg(fileName)}`;
-export const largeUrl = (fileName) => `/api/image/${seg(fileName)}?size=large`;
+// An image of a collection (a bare name is looked up in the server's default
+// collection, which may not hold it).
+export const thumbUrl = (fileName, collection) => `/api/image/${seg(fileName)}${q({ collection })}`;
+export const largeUrl = (fileName, collection) => `/api/image/${seg(fileName)}${q({ size: 'large', collection })}`;
 
 // Does the collection hold an image of this name? (its thumbnail answers)
-export async function imageExists(fileName) {
-  const res = await request(thumbUrl(fileName), { method: 'GET' });
+export async function imageExists(fileName, collection) {
+  const res = await request(thumbUrl(fileName, collection), { method: 'GET' });
   if (res.ok) { await res.arrayBuffer().catch(() => null); return true; }
   if (res.status === 404) { await res.text().catch(() => ''); return false; }
   await envelope(res);

@@ -48,7 +48,7 @@ async function main() {
   // On a phone the options start folded, so the query and results come first.
   if (matchMedia('(max-width: 860px)').matches && !state.activeFilters(opts)) $('#options-box').open = false;
   for (const b of $$('[data-screen]')) b.addEventListener('click', (e) => { e.preventDefault(); showScreen(b.dataset.screen, true); });
-  window.addEventListener('popstate', () => { opts = state.fromUrl(); fillForm(); badDatesNotice(); query.setImages(opts.images); showScreen(opts.screen); search(false); });
+  window.addEventListener('popstate', onHistory);
 
   fillForm();
   badDatesNotice();
@@ -64,6 +64,22 @@ async function main() {
   else idle();
   if (opts.patent) openPatent(opts.patent);
   document.body.dataset.ready = 'true';
+}
+
+// Back or Forward: the entry's options, query and search. An open patent
+// belongs to the results being left (its arrows step through them): it
+// closes, and the entry's own patent, if it had one open, opens in the
+// entry's results once they are in.
+async function onHistory() {
+  opts = state.fromUrl();
+  detailIndex = -1;
+  if (!opts.patent) detail.close();
+  fillForm();
+  badDatesNotice();
+  query.setImages(opts.images);
+  showScreen(opts.screen);
+  await search(false);
+  if (opts.patent) openPatent(opts.patent);
 }
 
 function idle() {
@@ -99,10 +115,19 @@ function readForm() {
   for (const [id, key] of Object.entries(FIELDS)) {
     const el = $(`#${id}`);
     if (el.type === 'checkbox') opts[key] = el.checked;
-    else if (key === 'topK') opts.topK = Math.min(1000, Math.max(1, parseInt(el.value, 10) || 24));
+    else if (key === 'topK') readTopK(el);
     else opts[key] = el.value.trim();
   }
   opts.locClass = locarno.value();
+}
+
+// Per page: the number searched with, shown in the field, so that 0, -3 or
+// 5000 do not stay there while 1 or 1000 is used.
+function readTopK(el) {
+  opts.topK = state.clampTopK(el.value);
+  if (el.value === String(opts.topK)) return;
+  if (el.value.trim() !== '') notify(`Per page is 1 to ${state.TOP_K_MAX}: showing ${opts.topK}.`, 'info');
+  el.value = String(opts.topK);
 }
 
 function fillForm() {
@@ -215,6 +240,7 @@ async function search(push) {
   try {
     const data = await api.search(query.formData(params));
     if (my !== seq) return;
+    query.retryPreviews(); // the server is reachable again
     lastParams = params;
     results.show(data, { page: opts.page, topK: opts.topK, group: opts.group, views: query.count(), filtered: state.activeFilters(opts) > 0 || opts.minScore !== '' });
     const n = (data.results || []).length;
@@ -275,10 +301,12 @@ function openDetail(i, compare = false) {
   if (!hit) return;
   detailIndex = i;
   const grouped = results.isGrouped();
-  const hits = grouped ? (hit.images || []) : list.filter((x) => x.patent_id === hit.patent_id);
-  opts.patent = hit.patent_id;
+  // A result without a patent (null or "") is its own drawing: nothing to
+  // fetch, and nothing for the URL.
+  const hits = grouped ? (hit.images || []) : !hit.patent_id ? [hit] : list.filter((x) => x.patent_id === hit.patent_id);
+  opts.patent = hit.patent_id || '';
   state.save(opts);
-  detail.open(hit.patent_id, {
+  detail.open(hit.patent_id || '', {
     collection: opts.collection, hits, compare,
     select: grouped ? hit.images?.[0]?.file_name : hit.file_name,
     position: `Result ${(opts.page - 1) * opts.topK + i + 1}`, hasPrev: i > 0, hasNext: i < list.length - 1,
@@ -292,6 +320,7 @@ function openPatent(id) {
 }
 
 function stepDetail(delta) {
+  if (detailIndex < 0) return; // not opened from these results
   const to = detailIndex + delta;
   if (to < 0 || to >= results.items().length) return;
   openDetail(to);

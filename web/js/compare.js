@@ -99,8 +99,17 @@ function onDrag(ev) {
   vp.addEventListener('pointercancel', up);
 }
 
+// Keys the focused control works with itself: a select or a slider takes
+// them all, a radio group its arrows (Side by side / Overlay).
+function ownKey(el, key) {
+  if (el instanceof HTMLSelectElement || el instanceof HTMLTextAreaElement) return true;
+  if (!(el instanceof HTMLInputElement)) return false;
+  if (el.type === 'radio') return key.startsWith('Arrow');
+  return el.type !== 'checkbox';
+}
+
 function onKey(ev) {
-  if (ev.target instanceof HTMLInputElement && ev.target.type === 'range') return;
+  if (ev.altKey || ev.ctrlKey || ev.metaKey || ownKey(ev.target, ev.key)) return;
   const pan = { ArrowLeft: [40, 0], ArrowRight: [-40, 0], ArrowUp: [0, 40], ArrowDown: [0, -40] }[ev.key];
   if (pan) { ev.preventDefault(); view.x += pan[0]; view.y += pan[1]; apply(); }
   else if (ev.key === '+' || ev.key === '=') { ev.preventDefault(); zoomTo(view.scale * 1.25); }

@@ -1,5 +1,8 @@
 // detail.js - a patent in full: every drawing, its bibliographic fields and
 // claim, a link to the USPTO, and the compare screen (query vs drawing).
+// Images without a patent (imported from a folder whose file names give no
+// patent number) open the same way, from the search's own answer: their
+// drawings, shown large and compared, with nothing to fetch.
 // Opens as a modal dialog; Escape leaves compare, then closes.
 import * as api from './api.js';
 import * as compare from './compare.js';
@@ -39,19 +42,27 @@ export const patentId = () => (dlg?.open ? ctx.patentId : '');
 export function close() { if (dlg.open) dlg.close(); }
 
 // Open a patent. opts: {collection, hits: [{file_name, score}], select: file_name,
-// position: 'n of N' or '', hasPrev, hasNext, compare: bool}
+// position: 'n of N' or '', hasPrev, hasNext, compare: bool}. A null or empty
+// patentId opens the images in opts.hits (search results: file_name,
+// thumbnail_url, page_num, image_index) as they are.
 export async function open(patentId, opts) {
   const my = ++token;
-  ctx = { patentId, collection: opts.collection, hits: new Map((opts.hits || []).map((x) => [x.file_name, x.score])), selected: opts.select };
+  ctx = { patentId: patentId || '', collection: opts.collection, hits: new Map((opts.hits || []).map((x) => [x.file_name, x.score])), selected: opts.select };
   $('#detail-prev').disabled = !opts.hasPrev;
   $('#detail-next').disabled = !opts.hasNext;
   $('#detail-pos').textContent = opts.position || '';
-  $('#detail-title').textContent = patentId;
+  $('#detail-title').textContent = patentId || opts.select || '';
   clear($('#detail-fields'));
   clear($('#drawings')).append(h('li', { class: 'loading' }, 'Loading…'));
   showCompare(false);
   if (!dlg.open) dlg.showModal();
   $('#detail-close').focus();
+  if (!patentId) {
+    current = { patent_id: '', images: opts.hits || [] };
+    fillUnpatented(current);
+    if (opts.compare && ctx.selected) showCompare(true);
+    return;
+  }
   try {
     const p = await api.patent(patentId, opts.collection);
     if (my !== token) return;
@@ -82,6 +93,16 @@ function fill(p) {
   drawings(p);
 }
 
+// Images without a patent: the files, and why there is no more to show.
+function fillUnpatented(p) {
+  const names = p.images.map((i) => i.file_name);
+  $('#detail-title').textContent = names.length === 1 ? `${names[0]} · no patent` : `${names.length} images without a patent`;
+  clear($('#detail-fields')).append(h('dl', {},
+    h('dt', {}, 'Patent'), h('dd', {}, `None: ${names.length === 1 ? 'its file name gives' : 'their file names give'} no patent number.`),
+    h('dt', {}, names.length === 1 ? 'File' : 'Files'), h('dd', {}, names.join(', '))));
+  drawings(p);
+}
+
 function drawings(p) {
   const ul = clear($('#drawings'));
   const imgs = p.images || [];
@@ -96,8 +117,8 @@ function drawings(p) {
         'aria-label': `${img.page_num || img.file_name}${s !== undefined ? `, score ${score(s)}` : ''}`,
         onclick: () => select(img.file_name), ondblclick: () => { select(img.file_name); showCompare(true); },
       },
-      h('img', { src: img.thumbnail_url || api.thumbUrl(img.file_name), alt: '', width: 300, height: 300 }),
-      h('span', { class: 'cap' }, img.page_num || `#${img.image_index}`, s !== undefined ? h('b', {}, ` ${score(s)}`) : null))));
+      h('img', { src: img.thumbnail_url || api.thumbUrl(img.file_name, ctx.collection), alt: '', width: 300, height: 300 }),
+      h('span', { class: 'cap' }, img.page_num || (p.patent_id ? `#${img.image_index}` : img.file_name), s !== undefined ? h('b', {}, ` ${score(s)}`) : null))));
   }
   actionsBar();
 }
@@ -123,7 +144,7 @@ function actionsBar() {
     h('button', { type: 'button', class: 'btn primary', id: 'compare-btn', disabled: !hasQuery, title: hasQuery ? 'Compare the query with this drawing (c)' : 'Add a query image first', onclick: () => showCompare(true) }, 'Compare with query'),
     h('button', { type: 'button', class: 'btn', onclick: () => { close(); actions.more(name); } }, 'More like this'),
     h('button', { type: 'button', class: 'btn', onclick: () => actions.add(name) }, 'Add to query'),
-    h('a', { class: 'btn', href: api.largeUrl(name), target: '_blank', rel: 'noopener' }, 'Open large'));
+    h('a', { class: 'btn', href: api.largeUrl(name, ctx.collection), target: '_blank', rel: 'noopener' }, 'Open large'));
 }
 
 function showCompare(on) {
@@ -144,8 +165,9 @@ async function runCompare() {
   const s = ctx.hits.get(img.file_name);
   let url = null;
   try { url = v ? await v.url() : null; } catch { url = null; }
+  const what = [ctx.patentId, img.page_num || img.file_name].filter(Boolean).join(' · ');
   compare.show({ url, label: v ? v.label : 'no query' },
-    { url: api.largeUrl(img.file_name), label: `${ctx.patentId} · ${img.page_num || img.file_name}${s !== undefined ? ` · score ${score(s)}` : ''}` });
+    { url: api.largeUrl(img.file_name, ctx.collection), label: `${what}${s !== undefined ? ` · score ${score(s)}` : ''}` });
 }
 
 export function compareKey() {

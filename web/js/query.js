@@ -30,12 +30,16 @@ export function init(opts) {
   $('#clear-views').addEventListener('click', () => { setViews([]); changed(); });
   initDrop();
   document.addEventListener('paste', onPaste);
+  window.addEventListener('online', retryPreviews); // the network is back
   render();
 }
 
 export const list = () => views;
 export const count = () => views.length;
 export const hasUploads = () => views.some((v) => v.kind === 'file');
+
+// The collection searched, where the views named by file name are looked up.
+const collection = () => $('#collection').value;
 
 // The views in the API's order: uploads first, then collection images.
 function sorted() {
@@ -80,7 +84,7 @@ export function addImage(name, { replace = false, crop = null } = {}) {
     return 0;
   }
   if (!room(1)) return 0;
-  views.push({ id: nextId++, kind: 'image', name, url: api.thumbUrl(name), crop: parseCrop(crop), showable: true });
+  views.push({ id: nextId++, kind: 'image', name, url: api.thumbUrl(name, collection()), crop: parseCrop(crop), showable: true });
   changed();
   return 1;
 }
@@ -90,7 +94,7 @@ export function setImages(images) {
   views.filter((v) => v.kind === 'image').forEach(release);
   views = views.filter((v) => v.kind === 'file');
   for (const img of images.slice(0, MAX_VIEWS - views.length))
-    views.push({ id: nextId++, kind: 'image', name: img.name, url: api.thumbUrl(img.name), crop: parseCrop(img.crop), showable: true });
+    views.push({ id: nextId++, kind: 'image', name: img.name, url: api.thumbUrl(img.name, collection()), crop: parseCrop(img.crop), showable: true });
   views = sorted();
   render();
 }
@@ -101,31 +105,58 @@ function setViews(v) {
 }
 
 function release(v) {
+  clearTimeout(v.retryTimer);
   if (v.kind === 'file' && v.url) URL.revokeObjectURL(v.url);
   v.url = null;
   v.gone = true;
 }
 
+// A failure that says nothing about the file: the server was unreachable, or
+// a proxy in front of it answered for it.
+const transient = (status) => status === 0 || status === 502 || status === 503 || status === 504;
+const RETRY_MAX_MS = 30000;
+
 // Ask the server for a JPEG of an upload the browser cannot show; the view
 // then shows it and can be cropped on it (the preview keeps the aspect
 // ratio, so fractions of it are fractions of the original, which the server
-// crops itself).
+// crops itself). A transient failure is tried again, ever less often, and at
+// once when a search shows the server is back (retryPreviews).
 function fetchPreview(v) {
   if (v.preview) return v.preview;
   if (v.url) URL.revokeObjectURL(v.url);
   Object.assign(v, { url: null, showable: false });
   v.preview = api.preview(v.file).then((blob) => {
     if (v.gone) return;
-    Object.assign(v, { url: URL.createObjectURL(blob), showable: true });
+    Object.assign(v, { url: URL.createObjectURL(blob), showable: true, retries: 0 });
     render();
   }, (e) => {
-    const why = e.status === 415 ? 'not an image the server can read'
-      : e.status === 413 ? 'too large for the server to read' : e.message.replace(/\.$/, '');
-    v.preview = { error: `No preview: ${why}.` };
-    if (!v.gone) render();
+    if (v.gone) return;
+    if (transient(e.status)) {
+      const why = e.status === 0 ? 'the server cannot be reached' : `the server answered HTTP ${e.status}`;
+      v.preview = { error: `No preview yet: ${why}. Trying again…`, retry: true };
+      v.retries = (v.retries || 0) + 1;
+      v.retryTimer = setTimeout(() => retryPreview(v), Math.min(RETRY_MAX_MS, 1000 * 2 ** (v.retries - 1)));
+    } else {
+      const why = e.status === 415 ? 'not an image the server can read'
+        : e.status === 413 ? 'too large for the server to read' : e.message.replace(/\.$/, '');
+      v.preview = { error: `No preview: ${why}.` };
+    }
+    render();
   });
   render();
   return v.preview;
+}
+
+function retryPreview(v) {
+  clearTimeout(v.retryTimer);
+  if (v.gone || !v.preview?.retry) return;
+  v.preview = null;
+  fetchPreview(v);
+}
+
+// The server answered: ask again at once for the previews it could not make.
+export function retryPreviews() {
+  views.filter((v) => v.preview?.retry).forEach(retryPreview);
 }
 
 // The collection-image views, for the URL.
@@ -147,7 +178,7 @@ export function formData(params) {
 // A URL showing the view as searched (cropped), for the compare screen.
 export async function displayUrl(v) {
   if (v.kind === 'file' && v.preview?.then) await v.preview;
-  const src = v.kind === 'image' ? api.largeUrl(v.name) : v.url;
+  const src = v.kind === 'image' ? api.largeUrl(v.name, collection()) : v.url;
   if (!src) return null;
   if (!v.crop) return src;
   const img = new Image();
@@ -195,7 +226,7 @@ function render() {
         h('button', {
           type: 'button', class: 'btn small', disabled: !v.showable,
           title: v.showable ? 'Search only a region of this view'
-            : failed ? `${failed} It cannot be cropped.` : 'Waiting for the server\'s preview of this file',
+            : failed && !v.preview.retry ? `${failed} It cannot be cropped.` : 'Waiting for the server\'s preview of this file',
           'aria-label': `Crop view ${i + 1}`, onclick: () => crop(v, i),
         }, v.crop ? 'Re-crop' : 'Crop'),
         h('button', {
@@ -206,7 +237,7 @@ function render() {
 }
 
 async function crop(v, i) {
-  const src = v.kind === 'image' ? api.largeUrl(v.name) : v.url;
+  const src = v.kind === 'image' ? api.largeUrl(v.name, collection()) : v.url;
   const result = await editCrop(src, v.crop, `view ${i + 1}`);
   if (result === undefined) return;
   v.crop = result;
@@ -218,18 +249,26 @@ async function onAddByName(ev) {
   const input = $('#image-name');
   const name = input.value.trim();
   if (!name) return;
-  const collection = $('#collection').value;
   try {
     if (/^(D|RE|PP)?\d{5,8}$/i.test(name) && !/\./.test(name)) {
       // A patent number: its drawings become the views.
       const id = /^\d/.test(name) ? `D${name}` : name.toUpperCase();
-      const p = await api.patent(id, collection);
-      const imgs = (p.images || []).slice(0, MAX_VIEWS - views.length);
-      if (!imgs.length) throw new Error(`${id} has no drawings in this collection.`);
-      imgs.forEach((img) => views.push({ id: nextId++, kind: 'image', name: img.file_name, url: img.thumbnail_url || api.thumbUrl(img.file_name), crop: null, showable: true }));
-      listeners.notify(`Added ${imgs.length} drawing${imgs.length > 1 ? 's' : ''} of ${id}.`, 'info');
-      changed();
-    } else if (await api.imageExists(name)) {
+      // A drawing already in the query (uncropped) is not added again; what
+      // does not fit is said as such (room()), not as a patent without drawings.
+      const p = await api.patent(id, collection());
+      const all = p.images || [];
+      if (!all.length) throw new Error(`${id} has no drawings in this collection.`);
+      const fresh = all.filter((img) => !views.some((v) => v.kind === 'image' && v.name === img.file_name && !v.crop));
+      if (!fresh.length) {
+        listeners.notify(`${all.length > 1 ? `The ${all.length} drawings` : 'The drawing'} of ${id} ${all.length > 1 ? 'are' : 'is'} already in this query.`, 'info');
+      } else {
+        const n = room(fresh.length);
+        fresh.slice(0, n).forEach((img) => views.push({ id: nextId++, kind: 'image', name: img.file_name, url: img.thumbnail_url || api.thumbUrl(img.file_name, collection()), crop: null, showable: true }));
+        const had = all.length - fresh.length;
+        if (n === fresh.length) listeners.notify(`Added ${n} drawing${n > 1 ? 's' : ''} of ${id}${had ? ` (${had} already in the query)` : ''}.`, 'info');
+        if (n) changed();
+      }
+    } else if (await api.imageExists(name, collection())) {
       addImage(name);
     } else {
       throw new Error(`No image named “${name}” in the collection.`);

@@ -127,7 +127,7 @@ function imageCard(hit, i, rank) {
     class: 'card', tabindex: '-1', draggable: 'true', 'aria-label': label,
     dataset: { index: i, file: hit.file_name, patent: hit.patent_id || '' },
   },
-  h('div', { class: 'thumb' }, thumb(hit.thumbnail_url, `Drawing ${hit.page_num || ''} of ${hit.patent_id || hit.file_name}`), scoreEl(hit.score), h('span', { class: 'rank' }, rank),
+  h('div', { class: 'thumb' }, thumb(hit.thumbnail_url, hit.patent_id ? `Drawing ${hit.page_num || ''} of ${hit.patent_id}` : hit.file_name), scoreEl(hit.score), h('span', { class: 'rank' }, rank),
     h('div', { class: 'card-actions' },
       h('button', { type: 'button', class: 'btn small', tabindex: '-1', dataset: { act: 'more' }, title: 'Search with this drawing (m)' }, 'More like this'),
       h('button', { type: 'button', class: 'btn small', tabindex: '-1', dataset: { act: 'add' }, title: 'Add this drawing to the query as another view (a)' }, '+ View'))),
@@ -140,18 +140,19 @@ function imageCard(hit, i, rank) {
 function patentCard(p, i, rank) {
   const imgs = p.images || [];
   const total = p.image_count || imgs.length;
-  const label = `${rank}. score ${score(p.score)}, ${p.patent_id}${p.title ? `, ${p.title}` : ''}, ${imgs.length} of ${total} drawings match`;
   const best = imgs[0] || {};
+  const pid = p.patent_id || 'no patent'; // images from a folder whose names give none
+  const label = `${rank}. score ${score(p.score)}, ${pid}${p.title ? `, ${p.title}` : ''}, ${imgs.length} of ${total} drawings match`;
   return h('li', {
     class: 'card patent', tabindex: '-1', 'aria-label': label, draggable: 'true',
     dataset: { index: i, file: best.file_name || '', patent: p.patent_id || '' },
   },
-  h('div', { class: 'thumb' }, thumb(best.thumbnail_url, `Best drawing of ${p.patent_id}`), scoreEl(p.score), h('span', { class: 'rank' }, rank),
+  h('div', { class: 'thumb' }, thumb(best.thumbnail_url, p.patent_id ? `Best drawing of ${p.patent_id}` : best.file_name || pid), scoreEl(p.score), h('span', { class: 'rank' }, rank),
     h('div', { class: 'card-actions' },
       h('button', { type: 'button', class: 'btn small', tabindex: '-1', dataset: { act: 'more' }, title: 'Search with the best drawing (m)' }, 'More like this'))),
   h('div', { class: 'card-body' },
-    h('p', { class: 'pid' }, p.patent_id),
-    h('p', { class: 'title', title: p.title || '' }, p.title || 'Untitled'),
+    h('p', { class: 'pid' }, pid),
+    h('p', { class: 'title', title: p.title || '' }, p.title || (p.patent_id ? 'Untitled' : 'Images without a patent')),
     meta(p),
     h('p', { class: 'matches' }, `${imgs.length} of ${total} drawing${total === 1 ? '' : 's'} match`)),
   h('ul', { class: 'strip', 'aria-label': 'Matching drawings' }, imgs.slice(0, 6).map((img) => h('li', { title: `${img.page_num || img.file_name}: ${score(img.score)}` },

@@ -35,6 +35,13 @@ export function defaults() {
   return o;
 }
 
+// Results per page, as the API takes them: 1 to 1000, 24 for no number.
+export const TOP_K_MAX = 1000;
+export function clampTopK(v) {
+  const n = parseInt(v, 10);
+  return Number.isFinite(n) ? Math.min(TOP_K_MAX, Math.max(1, n)) : FIELDS.topK[1];
+}
+
 const CROP_RE = /^(0|1|0?\.\d+|1\.0*)(,(0|1|0?\.\d+|1\.0*)){3}$/;
 
 // The date options, and the words the page uses for them.
@@ -75,6 +82,7 @@ export function fromUrl(search = location.search) {
     if (!iso) o.badDates.push({ key: k, name: FIELDS[k][0], value: o[k] });
     o[k] = iso || '';
   }
+  o.topK = clampTopK(o.topK);
   o.images = p.getAll('image').filter(Boolean).slice(0, 8).map((name, i) => {
     const c = p.get(`crop${i}`);
     return { name, crop: c && CROP_RE.test(c) ? c : null };
