@@ -54,6 +54,7 @@ static const struct {
     {"import", import_tests, NULL},
     {"security", security_tests, NULL},
     {"multiproc", multiproc_tests, NULL},
+    {"text", text_tests, NULL},
     {"api-s3", api_tests, "s3"},
     {"import-s3", import_tests, "s3"},
     {"api-milvus", api_tests, "milvus+s3"},

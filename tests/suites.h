@@ -29,5 +29,6 @@ extern const ds_test security_tests[];
 extern const ds_test peers_tests[];
 extern const ds_test peers_victim_tests[];
 extern const ds_test multiproc_tests[];
+extern const ds_test text_tests[];
 
 #endif
