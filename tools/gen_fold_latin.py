@@ -4,14 +4,14 @@ Supplement and Latin Extended-A), what SQLite FTS5's `unicode61
 remove_diacritics 2` makes of it, derived from the Unicode data in Python's
 unicodedata: 0 for a separator (not a letter, number or private-use
 character), else the lower-case letter with a single diacritic removed.
-Two letters fold further than their Unicode lower case, as unicode61 does
-(micro sign -> Greek mu, long s -> s); tests/unit/test_text.c compares the
+Three letters fold otherwise than their Unicode lower case, as unicode61
+does (micro sign -> Greek mu, long s -> s, capital I with dot -> i); tests/unit/test_text.c compares the
 whole range against SQLite itself.
 
 Run: python3 tools/gen_fold_latin.py > src/text/fold_latin.h"""
 import unicodedata
 
-SPECIAL = {0xB5: 0x3BC, 0x17F: ord('s')}
+SPECIAL = {0xB5: 0x3BC, 0x17F: ord('s'), 0x130: ord('i')}
 
 def fold(cp):
     ch = chr(cp)

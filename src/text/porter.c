@@ -119,7 +119,9 @@ static void step1ab(char *w, size_t *n)
         w[(*n)++] = 'e';
     } else if (double_consonant(w, *n)) {
         char c = w[*n - 1];
-        if (c != 'l' && c != 's' && c != 'z')
+        /* Only an ASCII letter: two equal UTF-8 continuation bytes must
+         * not be cut apart (SQLite would; no real word has them). */
+        if (c != 'l' && c != 's' && c != 'z' && (unsigned char)c < 0x80)
             *n -= 1;
     } else if (measure(w, *n) == 1 && cvc(w, *n)) {
         w[(*n)++] = 'e';
@@ -191,9 +193,6 @@ void tx_porter(char *w, size_t *n)
 {
     if (*n < 3 || *n > TX_STEM_MAX)
         return;
-    for (size_t i = 0; i < *n; i++)
-        if (w[i] < 'a' || w[i] > 'z')
-            return;
     step1ab(w, n);
     step1c(w, n);
     step2(w, n);

@@ -41,11 +41,12 @@ int tx_tokenize(const char *text, size_t len, int stem, tx_term_fn fn, void *ctx
 /* The number of tokens in text[0..len) (stopping at max). */
 size_t tx_count_tokens(const char *text, size_t len, size_t max);
 
-/* Porter-stem the lower-case ASCII word w[0..*n) in place, per M. F.
- * Porter, "An algorithm for suffix stripping" (1980), as SQLite applies
- * it: words of fewer than 3 or more than TX_STEM_MAX bytes, and words with
- * a byte that is not an ASCII letter, are left alone. *n gets the new
- * length (never longer). */
+/* Porter-stem the folded word w[0..*n) in place, per M. F. Porter, "An
+ * algorithm for suffix stripping" (1980), as SQLite applies it: on bytes,
+ * every byte but a, e, i, o, u (and y after a consonant) a consonant, so
+ * "2020s" -> "2020" and "straße" -> "straß"; words of fewer than 3 or more
+ * than TX_STEM_MAX bytes are left alone. Only ASCII bytes are removed, so
+ * valid UTF-8 stays valid. *n gets the new length (never longer). */
 void tx_porter(char *w, size_t *n);
 
 #endif

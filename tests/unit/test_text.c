@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "text/query.h"
+#include "text/terms.h"
 #include "text/text.h"
 
 /* ---- helpers --------------------------------------------------------- */
@@ -293,10 +294,312 @@ static void test_semantics_on_fts5(void)
     sqlite3_close(db);
 }
 
+
+/* ---- the tokenizer and stemmer against SQLite's -------------------------- */
+
+typedef struct term_list {
+    char text[4096];
+    size_t len;
+} term_list;
+
+static int collect(const char *term, size_t n, size_t start, size_t end, void *ctx)
+{
+    (void)start, (void)end;
+    term_list *l = ctx;
+    if (l->len + n + 2 < sizeof l->text) {
+        if (l->len)
+            l->text[l->len++] = ' ';
+        memcpy(l->text + l->len, term, n);
+        l->len += n;
+        l->text[l->len] = '\0';
+    }
+    return 0;
+}
+
+/* Each line of tests/fixtures/text/words.txt (words from USPTO titles and
+ * claims, every suffix the stemmer knows on a few hundred stems, and each
+ * code point of U+0080..U+017F and U+0300..U+036F in a word) indexed by
+ * FTS5 with the catalog's tokenizer, its terms read back with fts5vocab,
+ * and compared with tx_tokenize's, line by line. */
+static void test_terms_match_sqlite(void)
+{
+    size_t size = 0;
+    char *words = ds_test_read_file("tests/fixtures/text/words.txt", &size);
+    CHECK(words != NULL);
+    if (!words)
+        return;
+    sqlite3 *db = NULL;
+    sqlite3_open(":memory:", &db);
+    CHECK(sqlite3_exec(db,
+                       "CREATE VIRTUAL TABLE w USING fts5(x, tokenize='porter unicode61 "
+                       "remove_diacritics 2');"
+                       "CREATE VIRTUAL TABLE v USING fts5vocab(w, 'instance');"
+                       "BEGIN",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_stmt *ins = NULL;
+    sqlite3_prepare_v2(db, "INSERT INTO w(rowid, x) VALUES (?1, ?2)", -1, &ins, NULL);
+    size_t n_lines = 0;
+    for (char *line = words; line < words + size;) {
+        char *nl = memchr(line, '\n', (size_t)(words + size - line));
+        size_t len = nl ? (size_t)(nl - line) : (size_t)(words + size - line);
+        sqlite3_bind_int64(ins, 1, (sqlite3_int64)++n_lines);
+        sqlite3_bind_text(ins, 2, line, (int)len, SQLITE_STATIC);
+        CHECK(sqlite3_step(ins) == SQLITE_DONE);
+        sqlite3_reset(ins);
+        line += len + 1;
+    }
+    sqlite3_finalize(ins);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    CHECK(n_lines > 3000);
+
+    /* SQLite's terms of each line, in order. */
+    term_list *theirs = calloc(n_lines + 1, sizeof *theirs);
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(db, "SELECT doc, term FROM v ORDER BY doc, offset", -1, &st, NULL);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        sqlite3_int64 doc = sqlite3_column_int64(st, 0);
+        const char *t = (const char *)sqlite3_column_text(st, 1);
+        if (doc >= 1 && (size_t)doc <= n_lines)
+            collect(t, strlen(t), 0, 0, &theirs[doc]);
+    }
+    sqlite3_finalize(st);
+
+    size_t lineno = 0, differ = 0;
+    for (char *line = words; line < words + size;) {
+        char *nl = memchr(line, '\n', (size_t)(words + size - line));
+        size_t len = nl ? (size_t)(nl - line) : (size_t)(words + size - line);
+        term_list ours = {0};
+        tx_tokenize(line, len, 1, collect, &ours);
+        lineno++;
+        if (strcmp(ours.text, theirs[lineno].text) != 0 && differ++ < 20)
+            CHECKF(0, "line %zu \"%.*s\": ours \"%s\", SQLite's \"%s\"", lineno, (int)len, line,
+                   ours.text, theirs[lineno].text);
+        line += len + 1;
+    }
+    CHECKF(differ == 0, "%zu of %zu lines differ", differ, lineno);
+    free(theirs);
+    free(words);
+    sqlite3_close(db);
+}
+
+/* The stemmer alone, on the paper's own examples. */
+static void test_porter_examples(void)
+{
+    static const char *const pairs[][2] = {
+        {"caresses", "caress"},   {"ponies", "poni"},       {"caress", "caress"},
+        {"cats", "cat"},          {"feed", "feed"},         {"agreed", "agre"},
+        {"plastered", "plaster"}, {"bled", "bled"},         {"motoring", "motor"},
+        {"sing", "sing"},         {"conflated", "conflat"}, {"hopping", "hop"},
+        {"filing", "file"},       {"happy", "happi"},       {"relational", "relat"},
+        {"generalizations", "gener"}, {"oscillators", "oscil"}, {"chairs", "chair"},
+        {"ab", "ab"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        char w[64];
+        size_t n = strlen(pairs[i][0]);
+        memcpy(w, pairs[i][0], n);
+        tx_porter(w, &n);
+        CHECKF(n == strlen(pairs[i][1]) && memcmp(w, pairs[i][1], n) == 0, "%s -> %.*s (want %s)",
+               pairs[i][0], (int)n, w, pairs[i][1]);
+    }
+}
+
+/* ---- terms for Milvus ------------------------------------------------------ */
+
+/* The rows of memory_fts, as the fields tx_patent_terms reads. */
+static const char *const rows[4][TQ_FIELD_COUNT] = {
+    {NULL, "Office chair", "The ornamental design for an office chair, as shown.", "Acme Corp",
+     "Acme Corp", "Smith, John", "D0701016", "06-01"},
+    {NULL, "Folding chair", "The ornamental design for a folding chair.", "Zeta Ltd", NULL,
+     "M\xc3\xbcller, J\xc3\xbcrgen", "D0701017", "06-01"},
+    {NULL, "Lamp", "The ornamental design for a lampshade with a swivel base.", "Acme Corp",
+     "Lumen GmbH", "Doe, Jane", "D0701018", "26-05"},
+    {NULL, "Table", "The ornamental design for a caf\xc3\xa9 table.", "Orb \"Quoted\" Inc", NULL,
+     "Chair, Ann", "D0701019", "06-03"},
+};
+
+static int set_has(const tx_termset *s, const char *t)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->terms[i], t) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_patent_terms(void)
+{
+    tx_termset t = {0};
+    ds_err err = {0};
+    int truncated = -1;
+    CHECK(tx_patent_terms(rows[1], &t, &truncated, &err) == 0);
+    CHECK(truncated == 0);
+    static const char *const want[] = {"fold", "title:fold", "chair", "title:chair",
+                                       "claim:ornament", "inventor:muller", "inventor:jurgen",
+                                       "applicant:zeta", "patent:d0701017", "loc:06-01",
+                                       "loc:06", "06", "01", "claim:chair"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        CHECKF(set_has(&t, want[i]), "no term %s", want[i]);
+    CHECK(!set_has(&t, "title:ornament") && !set_has(&t, "chairs") && !set_has(&t, "loc:01"));
+    for (size_t i = 1; i < t.n; i++)
+        CHECKF(strcmp(t.terms[i - 1], t.terms[i]) < 0, "not sorted or duplicated: %s, %s",
+               t.terms[i - 1], t.terms[i]);
+    tx_termset_clear(&t);
+
+    /* A huge claim: at most TX_ROW_TERMS_MAX, the title's kept. */
+    size_t cap = 3000 * 8;
+    char *claim = malloc(cap);
+    size_t len = 0;
+    for (int i = 0; i < 3000; i++)
+        len += (size_t)snprintf(claim + len, cap - len, "w%d ", i);
+    const char *big[TQ_FIELD_COUNT] = {NULL, "Chair", claim};
+    CHECK(tx_patent_terms(big, &t, &truncated, &err) == 0);
+    CHECK(truncated == 1 && t.n == TX_ROW_TERMS_MAX);
+    CHECK(set_has(&t, "title:chair"));
+    tx_termset_clear(&t);
+    free(claim);
+}
+
+/* Does the row (its terms) pass the leg? */
+static int leg_passes(const tx_leg *leg, const tx_termset *row)
+{
+    for (size_t i = 0; i < leg->must.n; i++)
+        if (!set_has(row, leg->must.terms[i]))
+            return 0;
+    for (size_t k = 0; k < leg->n_must_not; k++) {
+        size_t have = 0;
+        for (size_t i = 0; i < leg->must_not[k].n; i++)
+            have += set_has(row, leg->must_not[k].terms[i]);
+        if (have == leg->must_not[k].n)
+            return 0;
+    }
+    return 1;
+}
+
+/* The Milvus side finds what FTS5 finds: for every query, the rows its
+ * legs pass (array_contains_all, evaluated here) are exactly the catalog's
+ * when no leg is residual, and include them when one is. */
+static void test_legs_agree_with_fts5(void)
+{
+    static const char *const queries[] = {
+        "chair", "chairs", "title:chair", "title:chairs -folding", "\"office chair\"",
+        "\"chair office\"", "lamp*", "claim:lampshade", "claim:lamp", "chair OR lamp",
+        "(chair OR lamp) -acme", "applicant:\"acme corp\"", "assignee:lumen",
+        "inventor:muller", "inventor:M\xc3\x9cLLER", "claim:cafe", "patent:d0701018",
+        "loc:06", "loc:06-01", "loc:01", "loc:26-05 OR loc:06-03",
+        "design \"ornamental design\" -title:lamp -inventor:smith", "chair AND NOT folding",
+        "(chair OR table) (office OR cafe OR swivel)", "chair -(folding acme)",
+        "chair -(office OR folding)", "chair -\"folding chair\"", "chair -fold*",
+        "(office OR folding) chair -title:(folding lamp)",
+    };
+    sqlite3 *db = memory_fts();
+    tx_termset row_terms[4];
+    ds_err err = {0};
+    for (int r = 0; r < 4; r++)
+        CHECK(tx_patent_terms(rows[r], &row_terms[r], NULL, &err) == 0);
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+        char fts_rows[2048], leg_rows[64] = "";
+        run_query(db, queries[i], fts_rows, sizeof fts_rows);
+        tq_query *q = NULL;
+        tx_legs legs = {0};
+        CHECK(tq_parse(queries[i], strlen(queries[i]), &q, NULL, &err) == 0);
+        CHECK(q && tx_query_legs(q, &legs, &err) == 0);
+        int residual = 0;
+        size_t len = 0;
+        for (int r = 0; r < 4; r++) {
+            int pass = 0;
+            for (size_t l = 0; l < legs.n; l++)
+                pass |= leg_passes(&legs.legs[l], &row_terms[r]);
+            if (pass)
+                len += (size_t)snprintf(leg_rows + len, sizeof leg_rows - len, "%s%d",
+                                        len ? "," : "", r + 1);
+        }
+        for (size_t l = 0; l < legs.n; l++)
+            residual |= legs.legs[l].residual;
+        if (!residual) {
+            CHECKF(strcmp(fts_rows, leg_rows) == 0, "%s: Milvus legs find %s, FTS5 %s",
+                   queries[i], leg_rows, fts_rows);
+        } else {
+            /* every FTS5 row among the candidates */
+            for (char *p = fts_rows; *p; p++)
+                if (*p >= '1' && *p <= '4')
+                    CHECKF(strchr(leg_rows, *p) != NULL, "%s: FTS5 row %c not a candidate (%s)",
+                           queries[i], *p, leg_rows);
+        }
+        tx_legs_clear(&legs);
+        tq_free(q);
+    }
+    for (int r = 0; r < 4; r++)
+        tx_termset_clear(&row_terms[r]);
+    sqlite3_close(db);
+}
+
+static void test_legs_shapes_and_milvus_expr(void)
+{
+    static const struct {
+        const char *q, *expr;
+        int residual, prefix;
+    } cases[] = {
+        {"office chairs", "(array_contains_all(terms, [\"chair\", \"offic\"]))", 0, 0},
+        {"title:chairs -folding",
+         "(array_contains_all(terms, [\"title:chair\"]) and not array_contains_all(terms, "
+         "[\"fold\"]))", 0, 0},
+        {"(chair OR stool) office",
+         "(array_contains_all(terms, [\"chair\", \"offic\"])) or (array_contains_all(terms, "
+         "[\"offic\", \"stool\"]))", 0, 0},
+        {"\"office chair\"", "(array_contains_all(terms, [\"chair\", \"offic\"]))", 1, 0},
+        {"lamp*", "", 1, 1},
+        {"\"office ch\"*", "(array_contains_all(terms, [\"offic\"]))", 1, 1},
+        {"chair -\"rocking chair\"", "(array_contains_all(terms, [\"chair\"]))", 1, 0},
+        {"loc:06-01", "(array_contains_all(terms, [\"loc:06-01\"]))", 0, 0},
+        /* a quote in a field value reaches Milvus escaped */
+        {"loc:\"06\\\"]) or true or ([\"", "PARSE", 0, 0},
+        {"loc:\"0\\6 ]) or true\"", "(array_contains_all(terms, [\"loc:0\\\\6])ortrue\"]))", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ds_err err = {0};
+        tq_query *q = NULL;
+        tx_legs legs = {0};
+        char *expr = NULL;
+        if (tq_parse(cases[i].q, strlen(cases[i].q), &q, NULL, &err) != 0) {
+            CHECKF(strcmp(cases[i].expr, "PARSE") == 0, "%s: %s", cases[i].q, err.msg);
+            continue;
+        }
+        CHECK(tx_query_legs(q, &legs, &err) == 0);
+        CHECK(tx_legs_milvus_expr(&legs, "terms", &expr, &err) == 0);
+        CHECKF(expr && strcmp(expr, cases[i].expr) == 0, "%s -> %s (want %s)", cases[i].q,
+               expr ? expr : err.msg, cases[i].expr);
+        int residual = 0, prefix = 0;
+        for (size_t l = 0; l < legs.n; l++) {
+            residual |= legs.legs[l].residual;
+            prefix |= legs.legs[l].has_prefix;
+        }
+        CHECKF(residual == cases[i].residual && prefix == cases[i].prefix,
+               "%s: residual %d prefix %d", cases[i].q, residual, prefix);
+        CHECK(tx_legs_milvus_expr(&legs, "terms) or (1", &expr, &err) == -1 || !expr);
+        free(expr);
+        tx_legs_clear(&legs);
+        tq_free(q);
+    }
+    /* Too many legs: refused, not a huge expression. */
+    ds_err err = {0};
+    tq_query *q = NULL;
+    tx_legs legs = {0};
+    const char *many = "(a OR b) (c OR d) (e OR f) (g OR h) (i OR j)";
+    CHECK(tq_parse(many, strlen(many), &q, NULL, &err) == 0);
+    CHECK(tx_query_legs(q, &legs, &err) == -1 && err.code == DS_ETOOBIG);
+    tq_free(q);
+}
+
 const ds_test text_tests[] = {
     {"query: what each construct compiles to", test_compile_shapes},
     {"query: refusals name the problem and its place", test_refusals},
     {"query: limits, NUL, right-to-left and emoji", test_limits_nul_and_scripts},
     {"query: meanings checked on a real FTS5 table", test_semantics_on_fts5},
+    {"terms: the same as SQLite FTS5's tokenizer, word by word", test_terms_match_sqlite},
+    {"terms: the Porter stemmer on the paper's examples", test_porter_examples},
+    {"terms: a patent's terms for Milvus", test_patent_terms},
+    {"terms: Milvus legs find what FTS5 finds", test_legs_agree_with_fts5},
+    {"terms: legs, residual checks and the quoted Milvus expression",
+     test_legs_shapes_and_milvus_expr},
     {0},
 };
