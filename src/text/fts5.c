@@ -122,3 +122,31 @@ int tq_to_fts5(const tq_query *q, char **out, ds_err *err)
     *out = b.data;
     return 0;
 }
+
+/* Walk as put_node writes: an AND's positive children, then its negated
+ * ones; an OR's in order. */
+static void walk(const tq_node *n, int negated, const tq_node **out, int *positive, size_t max,
+                 size_t *count)
+{
+    negated ^= n->negated;
+    if (n->kind == TQ_TERM) {
+        if (*count < max) {
+            out[*count] = n;
+            positive[*count] = !negated;
+        }
+        (*count)++;
+        return;
+    }
+    for (int pass = 0; pass < (n->kind == TQ_AND ? 2 : 1); pass++)
+        for (size_t i = 0; i < n->n_kids; i++)
+            if (n->kind == TQ_OR || n->kids[i]->negated == pass)
+                walk(n->kids[i], negated, out, positive, max, count);
+}
+
+size_t tq_fts5_phrases(const tq_query *q, const tq_node **out, int *positive, size_t max)
+{
+    size_t count = 0;
+    if (q && q->root)
+        walk(q->root, 0, out, positive, max, &count);
+    return count;
+}

@@ -109,4 +109,11 @@ const char *tq_field_name(tq_field f);
  * FTS5 syntax; groups are parenthesised. O(size of the tree). */
 int tq_to_fts5(const tq_query *q, char **out, ds_err *err);
 
+/* The terms of q in the order tq_to_fts5 writes them, which is the order
+ * of FTS5's phrase numbers (for telling which terms a row matched): up to
+ * max into out (the query's own nodes), with positive[i] 1 when term i
+ * counts as found when present (not excluded, an even number of '-'s
+ * above it). Returns the number of terms (q->n_terms). */
+size_t tq_fts5_phrases(const tq_query *q, const tq_node **out, int *positive, size_t max);
+
 #endif

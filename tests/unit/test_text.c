@@ -8,7 +8,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <fcntl.h>
 
+#include "catalog/catalog.h"
 #include "text/query.h"
 #include "text/terms.h"
 #include "text/text.h"
@@ -590,6 +593,304 @@ static void test_legs_shapes_and_milvus_expr(void)
     tq_free(q);
 }
 
+/* ---- the catalog's full-text index --------------------------------------- */
+
+static const char *fresh_dir(const char *name)
+{
+    static char dir[512];
+    snprintf(dir, sizeof dir, "%s/%s", ds_test_tmpdir, name);
+    mkdir(dir, 0755);
+    return dir;
+}
+
+/* Run SQL on the catalog file from another connection (foreign keys on,
+ * as the catalog's own); 0 when it succeeded. */
+static int raw_exec(const char *dir, const char *sql)
+{
+    char path[600];
+    sqlite3 *db = NULL;
+    snprintf(path, sizeof path, "%s/%s", dir, CAT_FILE_NAME);
+    int rc = sqlite3_open(path, &db) == SQLITE_OK &&
+                     sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) == SQLITE_OK &&
+                     sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK
+                 ? 0
+                 : -1;
+    if (rc)
+        fprintf(stderr, "    raw_exec: %s\n", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return rc;
+}
+
+/* FTS5's own check that the index holds exactly the content's tokens. */
+static int index_consistent(const char *dir)
+{
+    return raw_exec(dir, "INSERT INTO patents_fts (patents_fts, rank) "
+                         "VALUES ('integrity-check', 1)") == 0;
+}
+
+static void put_patent(cat_db *db, int64_t coll, const char *id, const char *title,
+                       const char *claim, const char *applicant, const char *loc,
+                       const char *pub_date)
+{
+    ds_err err = {0};
+    cat_patent p = {.patent_id = (char *)id, .title = (char *)title, .claim_text = (char *)claim,
+                    .applicant_name = (char *)applicant, .loc_class = (char *)loc,
+                    .pub_date = (char *)pub_date, .image_count = -1};
+    CHECKF(cat_patent_upsert(db, coll, &p, &err) == 0, "%s", err.msg);
+}
+
+/* The patent ids a query finds, "a,b" in rank order, or "ERROR: ..." */
+static void search_ids(cat_db *db, int64_t coll, const char *query, const cat_filter *f,
+                       size_t offset, size_t limit, char *out, size_t cap)
+{
+    ds_err err = {0};
+    tq_query *q = NULL;
+    cat_text_hit *hits = NULL;
+    size_t n = 0, len = 0;
+    out[0] = '\0';
+    if (tq_parse(query, strlen(query), &q, NULL, &err) < 0 ||
+        cat_text_search(db, coll, q, f, offset, limit, &hits, &n, NULL, &err) < 0) {
+        snprintf(out, cap, "ERROR: %.200s", err.msg);
+        tq_free(q);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", hits[i].patent_id);
+    cat_text_hits_free(hits, n);
+    tq_free(q);
+}
+
+static cat_db *text_catalog(const char *name, int64_t *coll, int64_t *other)
+{
+    ds_err err = {0};
+    cat_db *db = NULL;
+    CHECK(cat_open(fresh_dir(name), &db, &err) == 0);
+    CHECK(cat_collection_ensure(db, "designs", "m", 4, 224, "seed", NULL, coll, &err) == 0);
+    if (other)
+        CHECK(cat_collection_ensure(db, "others", "m", 4, 224, "seed", NULL, other, &err) == 0);
+    return db;
+}
+
+/* Every write path keeps the index equal to the patents' text. */
+static void test_index_follows_writes(void)
+{
+    int64_t coll = 0, other = 0;
+    cat_db *db = text_catalog("fts_writes", &coll, &other);
+    const char *dir = fresh_dir("fts_writes");
+    char got[512];
+    ds_err err = {0};
+    put_patent(db, coll, "D1", "Office chair", "The design for an office chair.", "Acme", "06-01",
+               NULL);
+    put_patent(db, other, "D1", "Lamp", "The design for a lamp.", "Acme", "26-05", NULL);
+    CHECK(index_consistent(dir));
+    search_ids(db, coll, "chair", NULL, 0, 10, got, sizeof got);
+    CHECKF(strcmp(got, "D1") == 0, "%s", got);
+    search_ids(db, coll, "lamp", NULL, 0, 10, got, sizeof got);
+    CHECKF(strcmp(got, "") == 0, "the other collection's patent found: %s", got);
+
+    /* upsert replacing the text: the old words are gone, the new ones found */
+    put_patent(db, coll, "D1", "Stool", "The design for a stool.", "Acme", "06-01", NULL);
+    CHECK(index_consistent(dir));
+    search_ids(db, coll, "chair", NULL, 0, 10, got, sizeof got);
+    CHECKF(strcmp(got, "") == 0, "stale word found: %s", got);
+    search_ids(db, coll, "stools", NULL, 0, 10, got, sizeof got);
+    CHECKF(strcmp(got, "D1") == 0, "%s", got);
+
+    /* ensure (a row with only its id), then delete */
+    CHECK(cat_patent_ensure(db, coll, "D2", &err) == 0);
+    CHECK(index_consistent(dir));
+    search_ids(db, coll, "patent:d2", NULL, 0, 10, got, sizeof got);
+    CHECKF(strcmp(got, "D2") == 0, "%s", got);
+    CHECK(cat_patent_delete(db, coll, "D1", &err) == 0);
+    CHECK(index_consistent(dir));
+    search_ids(db, coll, "stool", NULL, 0, 10, got, sizeof got);
+    CHECKF(strcmp(got, "") == 0, "deleted patent found: %s", got);
+
+    /* a collection dropped: its patents leave the index (the cascade) */
+    cat_close(db);
+    CHECK(raw_exec(dir, "DELETE FROM collections WHERE name = 'others'") == 0);
+    CHECK(index_consistent(dir));
+    /* abs() of the least integer is an error: the statement fails unless
+     * one id is left and the dropped collection's lamp is not found */
+    CHECK(raw_exec(dir, "SELECT CASE WHEN (SELECT count(*) FROM patent_text_ids) = 1 "
+                        "AND (SELECT count(*) FROM patents_fts WHERE patents_fts MATCH 'lamp') = 0 "
+                        "THEN 1 ELSE abs(-9223372036854775807 - 1) END") == 0);
+}
+
+/* An existing catalog (schema 2, with patents) gets its index at open,
+ * saying so once on stderr. */
+static void test_migration_builds_index(void)
+{
+    int64_t coll = 0;
+    cat_db *db = text_catalog("fts_migrate", &coll, NULL);
+    const char *dir = fresh_dir("fts_migrate");
+    put_patent(db, coll, "D7", "Folding chair", "A folding chair.", "Acme", "06-01", NULL);
+    cat_close(db);
+    /* back to schema 2, as a catalog written before issue #18 */
+    CHECK(raw_exec(dir, "DROP TRIGGER patents_fts_insert; DROP TRIGGER patents_fts_delete; "
+                        "DROP TRIGGER patents_fts_update; DROP TABLE patents_fts; "
+                        "DROP VIEW patent_text; DROP TABLE patent_text_ids; "
+                        "PRAGMA user_version = 2") == 0);
+    char log[600];
+    snprintf(log, sizeof log, "%s/open.log", dir);
+    for (int round = 0; round < 2; round++) {
+        fflush(stderr);
+        int saved = dup(2), fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 2);
+        close(fd);
+        ds_err err = {0};
+        db = NULL;
+        int rc = cat_open(dir, &db, &err);
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        CHECKF(rc == 0, "%s", err.msg);
+        size_t n = 0;
+        char *said = ds_test_read_file(log, &n);
+        if (round == 0) {
+            CHECK(cat_schema_version(db) == 2);
+            CHECKF(said && strstr(said, "building the full-text index of 1 patents"), "%s",
+                   said ? said : "");
+        } else {
+            CHECKF(said && n == 0, "the second open said: %s", said ? said : "");
+        }
+        free(said);
+        char got[256];
+        search_ids(db, coll, "chairs", NULL, 0, 10, got, sizeof got);
+        CHECKF(strcmp(got, "D7") == 0, "%s", got);
+        cat_close(db);
+    }
+    CHECK(index_consistent(dir));
+}
+
+static void test_ranking_filters_paging(void)
+{
+    int64_t coll = 0;
+    cat_db *db = text_catalog("fts_rank", &coll, NULL);
+    /* chair in the title, in the claim only, in the applicant only */
+    put_patent(db, coll, "D-claim", "Seat", "An ornamental seat, a kind of chair.", "Zeta",
+               "06-01", "2020-01-01");
+    put_patent(db, coll, "D-name", "Seat", "An ornamental seat.", "Chair Works", "06-01",
+               "2021-01-01");
+    put_patent(db, coll, "D-title", "Chair", "An ornamental seat.", "Zeta", "06-01",
+               "2022-01-01");
+    put_patent(db, coll, "D-lamp", "Lamp", "An ornamental lamp.", "Zeta", "26-05",
+               "2022-01-01");
+    char got[512];
+    search_ids(db, coll, "chair", NULL, 0, 10, got, sizeof got);
+    CHECKF(strcmp(got, "D-title,D-claim,D-name") == 0, "title > claim > names: %s", got);
+    /* paging */
+    search_ids(db, coll, "chair", NULL, 1, 1, got, sizeof got);
+    CHECKF(strcmp(got, "D-claim") == 0, "%s", got);
+    search_ids(db, coll, "chair", NULL, 3, 10, got, sizeof got);
+    CHECKF(strcmp(got, "") == 0, "%s", got);
+    /* filters before ranking: dates, names, Locarno */
+    cat_filter f = {0};
+    f.pub_date_to = "2021-06-30";
+    search_ids(db, coll, "chair", &f, 0, 1, got, sizeof got);
+    CHECKF(strcmp(got, "D-claim") == 0, "filtered before the limit: %s", got);
+    memset(&f, 0, sizeof f);
+    f.applicant = "works";
+    search_ids(db, coll, "chair OR lamp", &f, 0, 10, got, sizeof got);
+    CHECKF(strcmp(got, "D-name") == 0, "%s", got);
+    memset(&f, 0, sizeof f);
+    f.loc_class = "26";
+    search_ids(db, coll, "ornamental", &f, 0, 10, got, sizeof got);
+    CHECKF(strcmp(got, "D-lamp") == 0, "%s", got);
+    const char *ids[] = {"D-name", "D-lamp"};
+    memset(&f, 0, sizeof f);
+    f.patent_ids = ids;
+    f.n_patent_ids = 2;
+    search_ids(db, coll, "seat", &f, 0, 10, got, sizeof got);
+    CHECKF(strcmp(got, "D-name") == 0, "%s", got);
+    memset(&f, 0, sizeof f);
+    f.pub_date_from = "2020-13-45";
+    search_ids(db, coll, "seat", &f, 0, 10, got, sizeof got);
+    CHECKF(strstr(got, "ERROR") && strstr(got, "not a date"), "%s", got);
+
+    /* total, scores, matched terms and the snippet */
+    ds_err err = {0};
+    tq_query *q = NULL;
+    cat_text_hit *hits = NULL;
+    size_t n = 0;
+    int64_t total = -1;
+    const char *query = "chairs (seat OR stool) -lamp \"ornamental seat\" zzz*";
+    CHECK(tq_parse(query, strlen(query), &q, NULL, &err) == 0);
+    CHECK(cat_text_search(db, coll, q, NULL, 0, 1, &hits, &n, &total, &err) == 0);
+    CHECK(n == 0 && total == 0); /* zzz* matches nothing: AND */
+    cat_text_hits_free(hits, n);
+    tq_free(q);
+    query = "chairs (seat OR stool) -lamp \"ornamental seat\"";
+    CHECK(tq_parse(query, strlen(query), &q, NULL, &err) == 0);
+    CHECK(cat_text_search(db, coll, q, NULL, 0, 2, &hits, &n, &total, &err) == 0);
+    CHECKF(n == 2 && total == 3, "n %zu total %lld", n, (long long)total);
+    if (n == 2) {
+        CHECK(strcmp(hits[0].patent_id, "D-title") == 0);
+        CHECK(hits[0].score > hits[1].score && hits[1].score > 0);
+        CHECKF(hits[0].n_matched == 3 && strcmp(hits[0].matched[0], "chairs") == 0 &&
+                   strcmp(hits[0].matched[1], "seat") == 0 &&
+                   strcmp(hits[0].matched[2], "ornamental seat") == 0,
+               "matched %zu: %s", hits[0].n_matched,
+               hits[0].n_matched ? hits[0].matched[0] : "");
+        /* FTS5 picks the column with the most matches (here the claim)
+         * and marks a phrase as one span */
+        CHECKF(hits[0].snippet &&
+                   strcmp(hits[0].snippet,
+                          "An " CAT_MARK_START "ornamental seat" CAT_MARK_END ".") == 0,
+               "snippet %s", hits[0].snippet ? hits[0].snippet : "");
+    }
+    cat_text_hits_free(hits, n);
+    tq_free(q);
+    cat_close(db);
+}
+
+/* The decision of catalog.h: the Locarno headings are not searched. A
+ * stool in class 06-01 ("Chairs") is not found by "chairs", and is by
+ * loc:06-01. */
+static void test_locarno_headings_not_searched(void)
+{
+    int64_t coll = 0;
+    cat_db *db = text_catalog("fts_locarno", &coll, NULL);
+    put_patent(db, coll, "D-stool", "Stool", "The ornamental design for a stool.", "Zeta",
+               "06-01", NULL);
+    put_patent(db, coll, "D-chair", "Chair", "The ornamental design for a chair.", "Zeta",
+               "06-01", NULL);
+    char got[256];
+    search_ids(db, coll, "chairs", NULL, 0, 10, got, sizeof got);
+    CHECKF(strcmp(got, "D-chair") == 0, "%s", got);
+    search_ids(db, coll, "loc:06-01", NULL, 0, 10, got, sizeof got);
+    CHECKF(strcmp(got, "D-chair,D-stool") == 0 || strcmp(got, "D-stool,D-chair") == 0, "%s",
+           got);
+    search_ids(db, coll, "seats", NULL, 0, 10, got, sizeof got);
+    CHECKF(strcmp(got, "") == 0, "%s", got);
+    cat_close(db);
+}
+
+/* Hostile input through the whole path: a clear refusal or results, never
+ * an SQLite error. */
+static void test_hostile_queries_never_reach_sqlite_as_syntax(void)
+{
+    int64_t coll = 0;
+    cat_db *db = text_catalog("fts_hostile", &coll, NULL);
+    put_patent(db, coll, "D1", "Office chair", "A chair.", "Acme", "06-01", NULL);
+    static const char *const queries[] = {
+        "\"", "*", "NEAR(", "NEAR(chair lamp, 2)", "-", "{title}: chair", "title : chair",
+        "chair:", "\"chair\" AND", "chair\" OR \"x", "^chair", "chair + lamp", "a\"\"b\"",
+        "title:\"\"", "loc:\"\"", "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d", "\xf0\x9f\xaa\x91 chair",
+        "chair NOT NOT lamp", "(((chair)))", "chair )(", "NOT", "AND", "OR", "title:(", "'",
+        "chair'; DROP TABLE patents; --", "rank:1", "chair*lamp", "\"chair\"*", "-(chair)",
+    };
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+        char got[2048];
+        search_ids(db, coll, queries[i], NULL, 0, 10, got, sizeof got);
+        CHECKF(!strstr(got, "catalog:") && !strstr(got, "fts5") && !strstr(got, "syntax"),
+               "%s -> %s", queries[i], got);
+        CHECKF(strncmp(got, "ERROR", 5) != 0 || strstr(got, "query:"), "%s -> %s", queries[i],
+               got);
+    }
+    cat_close(db);
+}
+
 const ds_test text_tests[] = {
     {"query: what each construct compiles to", test_compile_shapes},
     {"query: refusals name the problem and its place", test_refusals},
@@ -601,5 +902,14 @@ const ds_test text_tests[] = {
     {"terms: Milvus legs find what FTS5 finds", test_legs_agree_with_fts5},
     {"terms: legs, residual checks and the quoted Milvus expression",
      test_legs_shapes_and_milvus_expr},
+    {"catalog: every write path keeps the index in step", test_index_follows_writes},
+    {"catalog: an existing catalog gets its index once, and says so",
+     test_migration_builds_index},
+    {"catalog: BM25 field weights, filters before ranking, paging, matches, snippet",
+     test_ranking_filters_paging},
+    {"catalog: the Locarno headings are not searched (decision)",
+     test_locarno_headings_not_searched},
+    {"catalog: hostile queries give results or a query error, never SQLite's",
+     test_hostile_queries_never_reach_sqlite_as_syntax},
     {0},
 };
