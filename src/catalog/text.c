@@ -71,10 +71,10 @@ out:
     "AND (?11 IS NULL OR p.patent_id IN (SELECT value FROM json_each(?11))) "
 
 static const char search_sql[] =
-    "SELECT p.patent_id, bm25(patents_fts, " BM25_WEIGHTS ") AS rank, "
+    "SELECT p.patent_id, bm25(patents_fts, " BM25_WEIGHTS ") AS score, "
     "ds_phrases(patents_fts), "
     "snippet(patents_fts, -1, '" CAT_MARK_START "', '" CAT_MARK_END "', '\xe2\x80\xa6', 24) "
-    TEXT_FROM_WHERE "ORDER BY rank, p.patent_id LIMIT ?13 OFFSET ?14";
+    TEXT_FROM_WHERE "ORDER BY score, p.patent_id LIMIT ?13 OFFSET ?14";
 
 static const char count_sql[] = "SELECT count(*) " TEXT_FROM_WHERE;
 
