@@ -43,7 +43,9 @@ void tx_legs_clear(tx_legs *l)
  * sets here are small); 1 if added, 0 if there, -1 out of memory. */
 static int set_add(tx_termset *s, const char *prefix, const char *term, size_t n)
 {
-    size_t p = prefix ? strlen(prefix) : 0;
+    if (!prefix)
+        prefix = ""; /* memcmp and memcpy must not be given NULL, even for 0 bytes */
+    size_t p = strlen(prefix);
     for (size_t i = 0; i < s->n; i++)
         if (strlen(s->terms[i]) == p + n && memcmp(s->terms[i], prefix, p) == 0 &&
             memcmp(s->terms[i] + p, term, n) == 0)
@@ -54,8 +56,7 @@ static int set_add(tx_termset *s, const char *prefix, const char *term, size_t n
         free(copy);
         return -1;
     }
-    if (p)
-        memcpy(copy, prefix, p);
+    memcpy(copy, prefix, p);
     memcpy(copy + p, term, n);
     copy[p + n] = '\0';
     s->terms = grown;
@@ -158,7 +159,8 @@ int tx_patent_terms(const char *const text[TQ_FIELD_COUNT], tx_termset *out, int
     }
     if (truncated)
         *truncated = c.truncated;
-    qsort(out->terms, out->n, sizeof *out->terms, by_bytes);
+    if (out->n > 1) /* qsort must not be given NULL, even for 0 elements */
+        qsort(out->terms, out->n, sizeof *out->terms, by_bytes);
     return 0;
 }
 
@@ -430,7 +432,8 @@ int tx_query_legs(const tq_query *q, tx_legs *out, ds_err *err)
     if (legs_of(q->root, &l, err) < 0)
         return -1;
     for (size_t i = 0; i < l.n; i++)
-        qsort(l.legs[i].must.terms, l.legs[i].must.n, sizeof(char *), by_bytes);
+        if (l.legs[i].must.n > 1)
+            qsort(l.legs[i].must.terms, l.legs[i].must.n, sizeof(char *), by_bytes);
     out->legs = l.legs;
     out->n = l.n;
     return 0;
