@@ -85,7 +85,9 @@ static const char *const migrations[CAT_SCHEMA_VERSION] = {
      * one; the index reads its text through the view patent_text (external
      * content: the text is stored once, in patents) and the triggers keep
      * it in step with every write to patents: upsert, delete, and the
-     * cascade when a collection is dropped. The migration indexes the
+     * cascade when a collection is dropped; an upsert that changes none
+     * of the indexed text (a re-import) leaves the index alone. The
+     * migration indexes the
      * patents already there ('rebuild'). Tokenizer: English stemming,
      * case and diacritics folded (src/text/text.h gives the same terms). */
     "CREATE TABLE patent_text_ids (\n"
@@ -121,7 +123,13 @@ static const char *const migrations[CAT_SCHEMA_VERSION] = {
     "    AND patent_id = OLD.patent_id;\n"
     "END;\n"
     "CREATE TRIGGER patents_fts_update AFTER UPDATE OF collection_id, patent_id, title,\n"
-    "  claim_text, applicant_name, assignee_name, inventor_names, loc_class ON patents BEGIN\n"
+    "  claim_text, applicant_name, assignee_name, inventor_names, loc_class ON patents\n"
+    "  WHEN OLD.collection_id IS NOT NEW.collection_id OR OLD.patent_id IS NOT NEW.patent_id\n"
+    "    OR OLD.title IS NOT NEW.title OR OLD.claim_text IS NOT NEW.claim_text\n"
+    "    OR OLD.applicant_name IS NOT NEW.applicant_name\n"
+    "    OR OLD.assignee_name IS NOT NEW.assignee_name\n"
+    "    OR OLD.inventor_names IS NOT NEW.inventor_names OR OLD.loc_class IS NOT NEW.loc_class\n"
+    "BEGIN\n"
     "  INSERT INTO patents_fts (patents_fts, rowid, title, claim_text, applicant_name,\n"
     "    assignee_name, inventor_names, patent_id, loc_class)\n"
     "    VALUES ('delete', (SELECT id FROM patent_text_ids WHERE collection_id =\n"

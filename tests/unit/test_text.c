@@ -697,6 +697,12 @@ static void test_index_follows_writes(void)
     search_ids(db, coll, "stools", NULL, 0, 10, got, sizeof got);
     CHECKF(strcmp(got, "D1") == 0, "%s", got);
 
+    /* the same text again (a re-import), and only a field not indexed */
+    put_patent(db, coll, "D1", "Stool", "The design for a stool.", "Acme", "06-01", "2020-02-02");
+    CHECK(index_consistent(dir));
+    search_ids(db, coll, "stool", NULL, 0, 10, got, sizeof got);
+    CHECKF(strcmp(got, "D1") == 0, "%s", got);
+
     /* ensure (a row with only its id), then delete */
     CHECK(cat_patent_ensure(db, coll, "D2", &err) == 0);
     CHECK(index_consistent(dir));
