@@ -133,7 +133,8 @@ static size_t word_end(const parser *p, size_t i)
 static int keyword_at(const parser *p, const char *kw)
 {
     size_t k = strlen(kw);
-    return p->at + k <= p->len && memcmp(p->q + p->at, kw, k) == 0 && word_end(p, p->at) == p->at + k;
+    return p->at + k <= p->len && memcmp(p->q + p->at, kw, k) == 0 &&
+           word_end(p, p->at) == p->at + k;
 }
 
 static int at_end_of_and(const parser *p)
@@ -193,7 +194,7 @@ static tq_node *make_term(parser *p, size_t from, size_t to, size_t pos, tq_fiel
     return n;
 }
 
-/* Does the subtree have a term that must match (not negated)? */
+/* Where the subtree starts in the query: its first term's byte offset. */
 static size_t first_pos(const tq_node *n)
 {
     return n->kind == TQ_TERM || n->n_kids == 0 ? n->pos : first_pos(n->kids[0]);
@@ -292,7 +293,8 @@ static tq_node *parse_item(parser *p, tq_field field, int depth)
     if (p->q[p->at] == '-' && p->at + 1 < p->len && !space_at(p, p->at + 1) &&
         p->q[p->at + 1] != ')') {
         if (p->q[p->at + 1] == '-') {
-            fail_at(p, p->at, DS_EINVAL, "'-' must be followed by a word, phrase or group, not another '-'");
+            fail_at(p, p->at, DS_EINVAL,
+                    "'-' must be followed by a word, phrase or group, not another '-'");
             return NULL;
         }
         negated = 1;

@@ -176,8 +176,7 @@ static void list_clear(leg_list *l)
     tx_legs_clear((tx_legs *)l);
 }
 
-/* The terms of one query term (its tokens, stemmed, field-prefixed);
- * *several set when it has more than one token. */
+/* The terms of one query term: its tokens, stemmed, field-prefixed. */
 typedef struct term_ctx {
     tx_termset *set;
     const char *prefix;

@@ -853,8 +853,8 @@ static void test_ranking_filters_paging(void)
     /* The weights decide: "chair" in a long title outranks it as the whole
      * of a one-word claim, which plain bm25 (no weights) ranks first. */
     db = text_catalog("fts_weights", &coll, NULL);
-    put_patent(db, coll, "D-long-title", "Chair with armrests, wheels and a tilting back for an office",
-               "A seat.", "Zeta", "06-01", NULL);
+    put_patent(db, coll, "D-long-title",
+               "Chair with armrests, wheels and a tilting back for an office", "A seat.", "Zeta", "06-01", NULL);
     put_patent(db, coll, "D-short-claim", "Seat", "Chair.", "Zeta", "06-01", NULL);
     search_ids(db, coll, "chair", NULL, 0, 10, got, sizeof got);
     CHECKF(strcmp(got, "D-long-title,D-short-claim") == 0, "%s", got);
