@@ -46,6 +46,9 @@ enum cat_stmt_slot {
     CS_JOB_LATEST,
     CS_TEXT_SEARCH,
     CS_TEXT_COUNT,
+    CS_TEXT_RANK,
+    CS_TEXT_COUNT_ALL,
+    CS_TEXT_DETAIL,
     CS_COUNT
 };
 

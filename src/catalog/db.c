@@ -82,14 +82,16 @@ static const char *const migrations[CAT_SCHEMA_VERSION] = {
     "ALTER TABLE collections ADD COLUMN precision TEXT NOT NULL DEFAULT 'f32';\n",
     /* 2 -> 3: search by words (issue #18). patents is WITHOUT ROWID and an
      * FTS5 table needs an integer key, so patent_text_ids gives each patent
-     * one; the index reads its text through the view patent_text (external
-     * content: the text is stored once, in patents) and the triggers keep
-     * it in step with every write to patents: upsert, delete, and the
-     * cascade when a collection is dropped; an upsert that changes none
-     * of the indexed text (a re-import) leaves the index alone. The
-     * migration indexes the
-     * patents already there ('rebuild'). Tokenizer: English stemming,
-     * case and diacritics folded (src/text/text.h gives the same terms). */
+     * one: (collection_id << 40) + its number in the collection, so that a
+     * search in one collection is a rowid range, which FTS5 applies itself
+     * (cat_text_search joins only the page it returns). The index reads
+     * its text through the view patent_text (external content: the text is
+     * stored once, in patents), and the triggers keep it in step with every
+     * write to patents: upsert, delete, and the cascade when a collection is
+     * dropped; an upsert that changes none of the indexed text (a
+     * re-import) leaves the index alone. The migration indexes the patents
+     * already there ('rebuild'). Tokenizer: English stemming, case and
+     * diacritics folded (src/text/text.h gives the same terms). */
     "CREATE TABLE patent_text_ids (\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  collection_id INTEGER NOT NULL,\n"
@@ -104,8 +106,10 @@ static const char *const migrations[CAT_SCHEMA_VERSION] = {
     "  assignee_name, inventor_names, patent_id, loc_class, content='patent_text',\n"
     "  content_rowid='id', tokenize='porter unicode61 remove_diacritics 2');\n"
     "CREATE TRIGGER patents_fts_insert AFTER INSERT ON patents BEGIN\n"
-    "  INSERT INTO patent_text_ids (collection_id, patent_id)\n"
-    "    VALUES (NEW.collection_id, NEW.patent_id);\n"
+    "  INSERT INTO patent_text_ids (id, collection_id, patent_id) VALUES (\n"
+    "    coalesce((SELECT max(id) FROM patent_text_ids WHERE id BETWEEN\n"
+    "      NEW.collection_id << 40 AND ((NEW.collection_id + 1) << 40) - 1),\n"
+    "      NEW.collection_id << 40) + 1, NEW.collection_id, NEW.patent_id);\n"
     "  INSERT INTO patents_fts (rowid, title, claim_text, applicant_name, assignee_name,\n"
     "    inventor_names, patent_id, loc_class)\n"
     "    VALUES ((SELECT id FROM patent_text_ids WHERE collection_id = NEW.collection_id\n"
@@ -136,16 +140,22 @@ static const char *const migrations[CAT_SCHEMA_VERSION] = {
     "      OLD.collection_id AND patent_id = OLD.patent_id), OLD.title, OLD.claim_text,\n"
     "      OLD.applicant_name, OLD.assignee_name, OLD.inventor_names, OLD.patent_id,\n"
     "      OLD.loc_class);\n"
-    "  UPDATE patent_text_ids SET collection_id = NEW.collection_id, patent_id = NEW.patent_id\n"
-    "    WHERE collection_id = OLD.collection_id AND patent_id = OLD.patent_id;\n"
+    "  DELETE FROM patent_text_ids WHERE collection_id = OLD.collection_id\n"
+    "    AND patent_id = OLD.patent_id;\n"
+    "  INSERT INTO patent_text_ids (id, collection_id, patent_id) VALUES (\n"
+    "    coalesce((SELECT max(id) FROM patent_text_ids WHERE id BETWEEN\n"
+    "      NEW.collection_id << 40 AND ((NEW.collection_id + 1) << 40) - 1),\n"
+    "      NEW.collection_id << 40) + 1, NEW.collection_id, NEW.patent_id);\n"
     "  INSERT INTO patents_fts (rowid, title, claim_text, applicant_name, assignee_name,\n"
     "    inventor_names, patent_id, loc_class)\n"
     "    VALUES ((SELECT id FROM patent_text_ids WHERE collection_id = NEW.collection_id\n"
     "      AND patent_id = NEW.patent_id), NEW.title, NEW.claim_text, NEW.applicant_name,\n"
     "      NEW.assignee_name, NEW.inventor_names, NEW.patent_id, NEW.loc_class);\n"
     "END;\n"
-    "INSERT INTO patent_text_ids (collection_id, patent_id)\n"
-    "  SELECT collection_id, patent_id FROM patents;\n"
+    "INSERT INTO patent_text_ids (id, collection_id, patent_id)\n"
+    "  SELECT (collection_id << 40)\n"
+    "    + row_number() OVER (PARTITION BY collection_id ORDER BY patent_id),\n"
+    "    collection_id, patent_id FROM patents;\n"
     "INSERT INTO patents_fts (patents_fts) VALUES ('rebuild');\n",
 };
 
