@@ -55,6 +55,7 @@ static const struct {
     {"security", security_tests, NULL},
     {"multiproc", multiproc_tests, NULL},
     {"fusion", fusion_tests, NULL},
+    {"text", text_tests, NULL},
     {"api-s3", api_tests, "s3"},
     {"import-s3", import_tests, "s3"},
     {"api-milvus", api_tests, "milvus+s3"},

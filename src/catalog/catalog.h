@@ -32,7 +32,7 @@
 #include "base/filter.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define CAT_SCHEMA_VERSION 2
+#define CAT_SCHEMA_VERSION 3
 
 /* The database file's name inside the data directory. */
 #define CAT_FILE_NAME "catalog.sqlite3"
@@ -274,6 +274,62 @@ int cat_filter_is_empty(const cat_filter *f);
  * collection); an empty filter returns every id. */
 int cat_filter_ids(cat_db *db, int64_t coll, const cat_filter *f, int64_t **ids_out,
                    size_t *n_out, ds_err *err);
+
+/* ---- search by words ------------------------------------------------------ */
+
+/* The full-text index (schema 3): FTS5 over each patent's title,
+ * claim_text, applicant_name, assignee_name, inventor_names, patent_id and
+ * loc_class, tokenizer 'porter unicode61 remove_diacritics 2', kept in step
+ * with the patents table by triggers (every write path: upsert, delete, a
+ * collection dropped). An older catalog gets it built by cat_open, once,
+ * which says so on stderr.
+ *
+ * The Locarno class headings ("Chairs" for 06-01) are not indexed: a US
+ * design patent's title must name its article (37 CFR 1.153), so the
+ * heading seldom adds a word the title lacks, while headings list whole
+ * families ("Beds, mattresses, ...") and would make one word match every
+ * patent of a class, pushing down those that name it. loc:06-01 searches a
+ * class. */
+
+/* Snippet markers: U+E000 before each matched word, U+E001 after it. The
+ * API escapes the snippet (HTML or JSON) first and then turns the markers
+ * into <mark>...</mark> or ranges: escaping first means no patent text
+ * ever becomes markup, a private-use character has no meaning of its own
+ * and passes JSON escaping unchanged, and a patent that holds one itself
+ * can at worst misplace a highlight. */
+#define CAT_MARK_START "\xee\x80\x80"
+#define CAT_MARK_END "\xee\x80\x81"
+
+/* Field weights of the BM25 ranking: title above claim above names. */
+#define CAT_WEIGHT_TITLE 10.0
+#define CAT_WEIGHT_CLAIM 4.0
+#define CAT_WEIGHT_NAMES 2.0
+#define CAT_WEIGHT_IDS 1.0
+
+typedef struct cat_text_hit {
+    char *patent_id;
+    double score;      /* BM25 with the weights above, negated: higher is better */
+    char **matched;    /* the query's words and phrases this patent holds, as typed */
+    size_t n_matched;
+    char *snippet;     /* a few words around the best match, with CAT_MARK_* */
+} cat_text_hit;
+
+struct tq_query;
+
+/* Run a parsed query (src/text/query.h) over collection coll: the patents
+ * that match it and pass f (may be NULL; applied in the same statement,
+ * before ranking), best first (ties in the order the patents were indexed,
+ * so pages are stable), from rank offset, at most limit. *out is an array
+ * of *n_out (NULL when none), freed with cat_text_hits_free; *total (may be
+ * NULL) receives the number of matches in all (one more query). Cost:
+ * FTS5's ranking of the collection's matches (a word in every patent ranks
+ * them all: ~0.25 s per 200,000), plus, with a filter, a join per match;
+ * then one lookup per hit returned for its terms and snippet. */
+int cat_text_search(cat_db *db, int64_t coll, const struct tq_query *q, const cat_filter *f,
+                    size_t offset, size_t limit, cat_text_hit **out, size_t *n_out,
+                    int64_t *total, ds_err *err);
+
+void cat_text_hits_free(cat_text_hit *hits, size_t n);
 
 /* ---- stats ------------------------------------------------------------- */
 

@@ -44,6 +44,11 @@ enum cat_stmt_slot {
     CS_LOC_ALL,
     CS_JOB_GET,
     CS_JOB_LATEST,
+    CS_TEXT_SEARCH,
+    CS_TEXT_COUNT,
+    CS_TEXT_RANK,
+    CS_TEXT_COUNT_ALL,
+    CS_TEXT_DETAIL,
     CS_COUNT
 };
 
@@ -89,6 +94,32 @@ int cat__coll_dim(cat_db *db, int64_t coll, int *dim, ds_err *err);
 
 /* Bind a string or NULL (NULL pointer binds SQL NULL). */
 int cat__bind_text(sqlite3_stmt *st, int i, const char *s);
+
+/* The conditions of a filter on the patents row p (a cat_filter, bound by
+ * cat__bind_filter to ?2..?10), ANDed: filter.c's image filter and text.c's
+ * search by words share them, so a filter means the same in both. */
+#define CAT__PATENT_FILTER_SQL                                               \
+    /* Locarno: exact, or a class prefix followed by '-' ("12" -> "12-08") */ \
+    "AND (?2 IS NULL OR p.loc_class = ?2 "                                   \
+    "     OR substr(p.loc_class, 1, length(?2) + 1) = ?2 || '-') "           \
+    "AND (?3 IS NULL OR p.pub_date >= ?3) "                                  \
+    "AND (?4 IS NULL OR p.pub_date <= ?4) "                                  \
+    "AND (?5 IS NULL OR p.filing_date >= ?5) "                               \
+    "AND (?6 IS NULL OR p.filing_date <= ?6) "                               \
+    "AND (?7 IS NULL OR instr(lower(p.applicant_name), lower(?7)) > 0) "     \
+    "AND (?8 IS NULL OR instr(lower(p.assignee_name), lower(?8)) > 0) "      \
+    "AND (?9 IS NULL OR instr(lower(p.inventor_names), lower(?9)) > 0) "     \
+    "AND (?10 IS NULL OR lower(p.applicant_country) = lower(?10)) "
+
+/* Bind the collection to ?1 and f's fields to ?2..?10, and f's patent ids
+ * as a JSON array to ?11 (*json, malloc'ed, must outlive the statement's
+ * use; the caller frees it). Bad dates are DS_EINVAL. */
+int cat__bind_filter(sqlite3_stmt *st, int64_t coll, const cat_filter *f, char **json,
+                     ds_err *err);
+
+/* Register on the connection the FTS5 helper cat_text_search uses
+ * (ds_phrases: which terms a row matched). Called by cat_open. */
+int cat__text_register(cat_db *db, ds_err *err);
 
 /* strdup of a text column, or NULL for SQL NULL; *oom set on failure. */
 char *cat__col_text(sqlite3_stmt *st, int i, int *oom);

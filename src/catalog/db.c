@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* PRAGMA application_id of a dinoseek catalog: "dskc" = 0x64736b63 (the
  * migration below spells it in decimal). */
@@ -79,6 +80,83 @@ static const char *const migrations[CAT_SCHEMA_VERSION] = {
     /* 1 -> 2: the precision of the forward pass that made a collection's
      * vectors (issue #11); the collections made before it were float32. */
     "ALTER TABLE collections ADD COLUMN precision TEXT NOT NULL DEFAULT 'f32';\n",
+    /* 2 -> 3: search by words (issue #18). patents is WITHOUT ROWID and an
+     * FTS5 table needs an integer key, so patent_text_ids gives each patent
+     * one: (collection_id << 40) + its number in the collection, so that a
+     * search in one collection is a rowid range, which FTS5 applies itself
+     * (cat_text_search joins only the page it returns). The index reads
+     * its text through the view patent_text (external content: the text is
+     * stored once, in patents), and the triggers keep it in step with every
+     * write to patents: upsert, delete, and the cascade when a collection is
+     * dropped; an upsert that changes none of the indexed text (a
+     * re-import) leaves the index alone. The migration indexes the patents
+     * already there ('rebuild'). Tokenizer: English stemming, case and
+     * diacritics folded (src/text/text.h gives the same terms). */
+    "CREATE TABLE patent_text_ids (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  collection_id INTEGER NOT NULL,\n"
+    "  patent_id TEXT NOT NULL,\n"
+    "  UNIQUE (collection_id, patent_id)\n"
+    ");\n"
+    "CREATE VIEW patent_text AS SELECT t.id AS id, p.title, p.claim_text, p.applicant_name,\n"
+    "  p.assignee_name, p.inventor_names, p.patent_id, p.loc_class\n"
+    "  FROM patent_text_ids t JOIN patents p\n"
+    "  ON p.collection_id = t.collection_id AND p.patent_id = t.patent_id;\n"
+    "CREATE VIRTUAL TABLE patents_fts USING fts5(title, claim_text, applicant_name,\n"
+    "  assignee_name, inventor_names, patent_id, loc_class, content='patent_text',\n"
+    "  content_rowid='id', tokenize='porter unicode61 remove_diacritics 2');\n"
+    "CREATE TRIGGER patents_fts_insert AFTER INSERT ON patents BEGIN\n"
+    "  INSERT INTO patent_text_ids (id, collection_id, patent_id) VALUES (\n"
+    "    coalesce((SELECT max(id) FROM patent_text_ids WHERE id BETWEEN\n"
+    "      NEW.collection_id << 40 AND ((NEW.collection_id + 1) << 40) - 1),\n"
+    "      NEW.collection_id << 40) + 1, NEW.collection_id, NEW.patent_id);\n"
+    "  INSERT INTO patents_fts (rowid, title, claim_text, applicant_name, assignee_name,\n"
+    "    inventor_names, patent_id, loc_class)\n"
+    "    VALUES ((SELECT id FROM patent_text_ids WHERE collection_id = NEW.collection_id\n"
+    "      AND patent_id = NEW.patent_id), NEW.title, NEW.claim_text, NEW.applicant_name,\n"
+    "      NEW.assignee_name, NEW.inventor_names, NEW.patent_id, NEW.loc_class);\n"
+    "END;\n"
+    "CREATE TRIGGER patents_fts_delete AFTER DELETE ON patents BEGIN\n"
+    "  INSERT INTO patents_fts (patents_fts, rowid, title, claim_text, applicant_name,\n"
+    "    assignee_name, inventor_names, patent_id, loc_class)\n"
+    "    VALUES ('delete', (SELECT id FROM patent_text_ids WHERE collection_id =\n"
+    "      OLD.collection_id AND patent_id = OLD.patent_id), OLD.title, OLD.claim_text,\n"
+    "      OLD.applicant_name, OLD.assignee_name, OLD.inventor_names, OLD.patent_id,\n"
+    "      OLD.loc_class);\n"
+    "  DELETE FROM patent_text_ids WHERE collection_id = OLD.collection_id\n"
+    "    AND patent_id = OLD.patent_id;\n"
+    "END;\n"
+    "CREATE TRIGGER patents_fts_update AFTER UPDATE OF collection_id, patent_id, title,\n"
+    "  claim_text, applicant_name, assignee_name, inventor_names, loc_class ON patents\n"
+    "  WHEN OLD.collection_id IS NOT NEW.collection_id OR OLD.patent_id IS NOT NEW.patent_id\n"
+    "    OR OLD.title IS NOT NEW.title OR OLD.claim_text IS NOT NEW.claim_text\n"
+    "    OR OLD.applicant_name IS NOT NEW.applicant_name\n"
+    "    OR OLD.assignee_name IS NOT NEW.assignee_name\n"
+    "    OR OLD.inventor_names IS NOT NEW.inventor_names OR OLD.loc_class IS NOT NEW.loc_class\n"
+    "BEGIN\n"
+    "  INSERT INTO patents_fts (patents_fts, rowid, title, claim_text, applicant_name,\n"
+    "    assignee_name, inventor_names, patent_id, loc_class)\n"
+    "    VALUES ('delete', (SELECT id FROM patent_text_ids WHERE collection_id =\n"
+    "      OLD.collection_id AND patent_id = OLD.patent_id), OLD.title, OLD.claim_text,\n"
+    "      OLD.applicant_name, OLD.assignee_name, OLD.inventor_names, OLD.patent_id,\n"
+    "      OLD.loc_class);\n"
+    "  DELETE FROM patent_text_ids WHERE collection_id = OLD.collection_id\n"
+    "    AND patent_id = OLD.patent_id;\n"
+    "  INSERT INTO patent_text_ids (id, collection_id, patent_id) VALUES (\n"
+    "    coalesce((SELECT max(id) FROM patent_text_ids WHERE id BETWEEN\n"
+    "      NEW.collection_id << 40 AND ((NEW.collection_id + 1) << 40) - 1),\n"
+    "      NEW.collection_id << 40) + 1, NEW.collection_id, NEW.patent_id);\n"
+    "  INSERT INTO patents_fts (rowid, title, claim_text, applicant_name, assignee_name,\n"
+    "    inventor_names, patent_id, loc_class)\n"
+    "    VALUES ((SELECT id FROM patent_text_ids WHERE collection_id = NEW.collection_id\n"
+    "      AND patent_id = NEW.patent_id), NEW.title, NEW.claim_text, NEW.applicant_name,\n"
+    "      NEW.assignee_name, NEW.inventor_names, NEW.patent_id, NEW.loc_class);\n"
+    "END;\n"
+    "INSERT INTO patent_text_ids (id, collection_id, patent_id)\n"
+    "  SELECT (collection_id << 40)\n"
+    "    + row_number() OVER (PARTITION BY collection_id ORDER BY patent_id),\n"
+    "    collection_id, patent_id FROM patents;\n"
+    "INSERT INTO patents_fts (patents_fts) VALUES ('rebuild');\n",
 };
 
 void cat__lock(cat_db *db)
@@ -229,6 +307,17 @@ static int check_owner(cat_db *db, ds_err *err)
                    db->path, app, version);
 }
 
+/* The schema version that added the full-text index (its migration says
+ * so on stderr when it indexes patents already there). */
+#define CAT_TEXT_INDEX_VERSION 3
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Apply the missing migrations, each in one transaction. The version is
  * read again inside each transaction, so two processes opening the same
  * new file do not both migrate it. */
@@ -251,12 +340,24 @@ static int migrate(cat_db *db, ds_err *err)
             return cat__exec(db, "COMMIT", err);
         char bump[64];
         snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
+        int64_t patents = 0;
+        double started = now_seconds();
+        if (v == CAT_TEXT_INDEX_VERSION - 1 &&
+            pragma_int64(db, "SELECT count(*) FROM patents", &patents, err) < 0)
+            goto fail;
+        if (patents > 0)
+            fprintf(stderr, "catalog: %s: building the full-text index of %lld patents "
+                            "(once, for search by words)\n",
+                    db->path, (long long)patents);
         if (cat__exec(db, migrations[v], err) < 0 || cat__exec(db, bump, err) < 0) {
             ds_wrap(err, "%s: migrating the schema from version %d: ", db->path, v);
             goto fail;
         }
         if (cat__exec(db, "COMMIT", err) < 0)
             goto fail;
+        if (patents > 0)
+            fprintf(stderr, "catalog: %s: full-text index built in %.1f s\n", db->path,
+                    now_seconds() - started);
     }
 fail:
     if (!sqlite3_get_autocommit(db->db))
@@ -324,7 +425,7 @@ int cat_open(const char *data_dir, cat_db **out, ds_err *err)
     }
     if (configure(db, err) < 0 || check_owner(db, err) < 0 ||
         pragma_int(db, "PRAGMA user_version", &db->version_found, err) < 0 ||
-        migrate(db, err) < 0)
+        migrate(db, err) < 0 || cat__text_register(db, err) < 0)
         goto fail;
     *out = db;
     return 0;

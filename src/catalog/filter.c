@@ -15,18 +15,7 @@
 static const char filter_sql[] =
     "SELECT i.id FROM images i LEFT JOIN patents p "
     "ON p.collection_id = i.collection_id AND p.patent_id = i.patent_id "
-    "WHERE i.collection_id = ?1 "
-    /* Locarno: exact, or a class prefix followed by '-' ("12" -> "12-08") */
-    "AND (?2 IS NULL OR p.loc_class = ?2 "
-    "     OR substr(p.loc_class, 1, length(?2) + 1) = ?2 || '-') "
-    "AND (?3 IS NULL OR p.pub_date >= ?3) "
-    "AND (?4 IS NULL OR p.pub_date <= ?4) "
-    "AND (?5 IS NULL OR p.filing_date >= ?5) "
-    "AND (?6 IS NULL OR p.filing_date <= ?6) "
-    "AND (?7 IS NULL OR instr(lower(p.applicant_name), lower(?7)) > 0) "
-    "AND (?8 IS NULL OR instr(lower(p.assignee_name), lower(?8)) > 0) "
-    "AND (?9 IS NULL OR instr(lower(p.inventor_names), lower(?9)) > 0) "
-    "AND (?10 IS NULL OR lower(p.applicant_country) = lower(?10)) "
+    "WHERE i.collection_id = ?1 " CAT__PATENT_FILTER_SQL
     "AND (?11 IS NULL OR i.patent_id IN (SELECT value FROM json_each(?11))) "
     "ORDER BY i.id";
 
@@ -70,8 +59,7 @@ static char *json_string_array(const char *const *s, size_t n)
     return out;
 }
 
-/* Bind f's fields to the filter statement. */
-static int bind_filter(sqlite3_stmt *st, int64_t coll, const cat_filter *f, char **json,
+int cat__bind_filter(sqlite3_stmt *st, int64_t coll, const cat_filter *f, char **json,
                        ds_err *err)
 {
     const char *dates[4] = {f->pub_date_from, f->pub_date_to, f->filing_date_from,
@@ -118,7 +106,7 @@ int cat_filter_ids(cat_db *db, int64_t coll, const cat_filter *f, int64_t **ids_
     sqlite3_stmt *st = cat__stmt(db, CS_FILTER, filter_sql, err);
     if (!st)
         goto out;
-    if (bind_filter(st, coll, f ? f : &none, &json, err) < 0)
+    if (cat__bind_filter(st, coll, f ? f : &none, &json, err) < 0)
         goto out;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t *grown = cat__grow(ids, &cap, n, sizeof *ids, 1024, err);

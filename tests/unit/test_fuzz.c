@@ -33,6 +33,7 @@ static void test_s3_xml_corpus(void) { replay("s3_xml_fuzzer"); }
 static void test_milvus_corpus(void) { replay("milvus_fuzzer"); }
 static void test_expr_corpus(void) { replay("expr_fuzzer"); }
 static void test_conf_corpus(void) { replay("conf_fuzzer"); }
+static void test_query_corpus(void) { replay("query_fuzzer"); }
 
 const ds_test fuzz_tests[] = {
     {"safetensors fuzz corpus replays cleanly", test_st_corpus},
@@ -46,5 +47,6 @@ const ds_test fuzz_tests[] = {
     {"Milvus REST answer fuzz corpus replays cleanly", test_milvus_corpus},
     {"Milvus filter expression fuzz corpus replays cleanly", test_expr_corpus},
     {"configuration file fuzz corpus replays cleanly", test_conf_corpus},
+    {"search-by-words query fuzz corpus replays cleanly", test_query_corpus},
     {0},
 };
