@@ -53,9 +53,8 @@ static void on_progress(void *ctx, const imp_progress *p)
     char eta[32];
     fmt_duration(p->eta_s, eta, sizeof eta);
     if (v->tty) {
-        double frac = p->bytes_total ? (double)p->bytes_read / (double)p->bytes_total : 0;
-        if (p->finished)
-            frac = 1;
+        /* Images done of those the import counted (unknown until counted). */
+        double frac = p->finished ? 1 : p->progress >= 0 ? p->progress : 0;
         char bar[31];
         int filled = (int)(frac * 30 + 0.5);
         for (int i = 0; i < 30; i++)

@@ -295,14 +295,14 @@ static json_t *row_json(json_t *row, int with_score, double score)
     if (with_score)
         json_object_set_new(o, "score", json_real(score));
     json_object_set_new(o, "file_name", json_string(file ? file : ""));
-    json_object_set_new(o, "patent_id", str_or_null(pid));
+    /* "" for no patent, as the row holds it and the embedded catalog answers. */
+    json_object_set_new(o, "patent_id", json_string(pid ? pid : ""));
     json_object_set_new(o, "page_num", json_string(page));
     json_object_set_new(o, "file_path", str_or_null(row_str(row, "file_path")));
     json_object_set_new(o, "image_index", json_integer(index));
     json_object_set_new(o, "image_url", eng__image_url(file ? file : "", 0));
     json_object_set_new(o, "thumbnail_url", eng__image_url(file ? file : "", 1));
-    if (!pid)
-        return o;
+    /* Every patent key, null where the row has none (a plain image too). */
     json_object_set_new(o, "title", str_or_null(row_str(row, "title")));
     json_object_set_new(o, "kind", str_or_null(row_str(row, "kind")));
     json_object_set_new(o, "loc_class", str_or_null(row_str(row, "loc_class")));

@@ -67,6 +67,21 @@ static void patent_fields(json_t *obj, const cat_patent *p)
     json_object_set_new(obj, "image_count", int_or_null(p->image_count, p->image_count >= 0));
 }
 
+/* The patent's fields of a result with no patent (a plain image, or a
+ * patent with no row): every key there, null, as docs/api.md promises, so
+ * that a result has the same keys whatever it is. */
+static void no_patent_fields(json_t *obj)
+{
+    cat_patent none = {.image_count = -1};
+    patent_fields(obj, &none);
+}
+
+/* A result's patent_id: "" for an image with no patent, never null. The
+ * seed's Milvus schema holds it as a VARCHAR (its rows, and ours on
+ * Milvus, store ""), so its clients read a string; both backends answer
+ * the same. */
+static json_t *patent_id_json(const char *patent_id) { return json_string(patent_id ? patent_id : ""); }
+
 /* URLs are built from the file name, percent-encoded. */
 json_t *eng__image_url(const char *file_name, int thumbnail)
 {
@@ -91,7 +106,7 @@ static json_t *image_json(const cat_image *img, float score, int with_score)
     if (with_score)
         json_object_set_new(o, "score", json_real(score));
     json_object_set_new(o, "file_name", json_string(img->file_name));
-    json_object_set_new(o, "patent_id", str_or_null(img->patent_id));
+    json_object_set_new(o, "patent_id", patent_id_json(img->patent_id));
     json_object_set_new(o, "page_num", json_string(page));
     json_object_set_new(o, "file_path", str_or_null(img->object_key));
     json_object_set_new(o, "image_index", json_integer(img->image_index));
@@ -124,6 +139,8 @@ static json_t *hit_json(eng *e, const eng_collection *c, const idx_hit *h, json_
     }
     if (json_is_object(fields))
         json_object_update(o, fields);
+    else
+        no_patent_fields(o);
     cat_image_clear(&img);
     return o;
 }
@@ -157,6 +174,8 @@ json_t *eng__group(json_t *flat, int k)
     json_t *hit;
     json_array_foreach(flat, i, hit) {
         const char *pid = json_string_value(json_object_get(hit, "patent_id"));
+        if (pid && !*pid)
+            pid = NULL; /* "": no patent, each such image its own group */
         char key[1200]; /* a patent and a file name never share a key */
         snprintf(key, sizeof key, "%s%s", pid ? "patent:" : "file:",
                  pid ? pid : json_string_value(json_object_get(hit, "file_name")));
@@ -532,11 +551,13 @@ static json_t *group_json(eng *e, eng_collection *c, const fused_group *g, float
 {
     json_t *o = json_object(), *list = json_array();
     json_object_set_new(o, "score", json_real(g->score));
-    json_object_set_new(o, "patent_id", str_or_null(g->patent_id));
+    json_object_set_new(o, "patent_id", patent_id_json(g->patent_id));
     cat_patent p = {0};
     ds_err missing = {0};
     if (g->patent_id && cat_patent_get(e->db, c->id, g->patent_id, &p, &missing) == 0)
         patent_fields(o, &p);
+    else
+        no_patent_fields(o);
     cat_patent_clear(&p);
     for (size_t i = 0; i < g->n_imgs; i++)
         if (g->order[i].score >= min_score)

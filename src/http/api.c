@@ -157,10 +157,15 @@ static int parse_filters(params *p, search_args *a, ds_err *err)
     return 0;
 }
 
+/* The seed's POST /api/search dropped hits under 0.5 when the form named no
+ * min_score; its clients omit the field and expect that, not every weak
+ * hit down to -1. A min_score sent is used as sent. */
+#define SEED_MIN_SCORE 0.5
+
 static int parse_search(params *p, search_args *a, ds_err *err)
 {
     long top_k = 10;
-    double min_score = 0.0;
+    double min_score = SEED_MIN_SCORE;
     int group = 0;
     const char *v;
     if ((v = param(p, "top_k")) && parse_int(v, 1, 1000, &top_k) != 0)
@@ -602,7 +607,8 @@ static int h_openapi(void *app_, const http_request *req, http_response *resp);
 static const http_route routes[] = {
     {"POST", "/api/search", h_search, 0, 32 * MB,
      "Search by image (multipart 'file'): top_k 1-1000, offset 0-9000; grouped by patent, "
-     "offset + top_k at most 1000 (400 beyond)"},
+     "offset + top_k at most 1000 (400 beyond); min_score -1 to 1, default 0.5 (the seed's: "
+     "send min_score=0 or -1 for the weaker hits too)"},
     {"GET", "/api/collection/stats", h_stats, 0, 0, "Statistics of a collection"},
     {"GET", "/api/collections", h_collections, 0, 0, "Every collection"},
     {"GET", "/api/image/", h_image, HTTP_PREFIX, 0, "Thumbnail (or ?size=full original) by file name"},
@@ -615,7 +621,8 @@ static const http_route routes[] = {
      "A JPEG (at most 1600 px) of an uploaded image, for browsers that cannot show it (TIFF)"},
     {"POST", "/api/batch/start", api_h_batch_start, HTTP_WRITE, 64 * 1024,
      "Start an import of a folder or archive under the import roots (JSON {path, collection, "
-     "batch}, strings but batch 1-256); 400 for a path over PATH_MAX, 403 outside the roots, "
+     "batch}, strings but batch 1-256; any other key, in the body or the query string, or "
+     "another type: 400 naming it); 400 for a path over PATH_MAX, 403 outside the roots, "
      "409 while one of the collection runs"},
     {"GET", "/api/batch/status", api_h_batch_status, 0, 0, "The latest import job"},
     {"GET", "/api/batch/status/", api_h_batch_status, HTTP_PREFIX, 0, "An import job"},
@@ -689,6 +696,33 @@ static void add_error_responses(json_t *op, const char *method, const char *path
     }
 }
 
+/* The request bodies a client generator needs to get right: the search
+ * form's defaults (min_score's is the seed's 0.5, not 0) and the import's
+ * JSON keys (no others). */
+static void add_request_bodies(json_t *paths)
+{
+    json_t *search = json_object_get(json_object_get(paths, "/api/search"), "post");
+    json_t *form = json_pack(
+        "{s:s,s:{s:{s:s,s:s,s:s},s:{s:s,s:s},s:{s:s,s:i,s:i,s:i},s:{s:s,s:i,s:i,s:i},"
+        "s:{s:s,s:i,s:i,s:f,s:s},s:{s:s,s:b},s:{s:s}}}",
+        "type", "object", "properties",
+        "file", "type", "string", "format", "binary", "description", "a view (repeatable)",
+        "image", "type", "string", "description", "a stored image's file_name, as a view",
+        "top_k", "type", "integer", "minimum", 1, "maximum", 1000, "default", 10,
+        "offset", "type", "integer", "minimum", 0, "maximum", 9000, "default", 0,
+        "min_score", "type", "number", "minimum", -1, "maximum", 1, "default", SEED_MIN_SCORE,
+        "description", "hits under it are dropped; absent: the seed's 0.5",
+        "group_by_patent", "type", "boolean", "default", 0,
+        "collection", "type", "string");
+    json_object_set_new(search, "requestBody",
+                        json_pack("{s:{s:{s:o}}}", "content", "multipart/form-data", "schema",
+                                  form));
+    json_t *start = json_object_get(json_object_get(paths, "/api/batch/start"), "post");
+    json_object_set_new(start, "requestBody",
+                        json_pack("{s:b,s:{s:{s:o}}}", "required", 0, "content",
+                                  "application/json", "schema", api_batch_start_schema()));
+}
+
 static int h_openapi(void *app_, const http_request *req, http_response *resp)
 {
     (void)app_, (void)req;
@@ -720,6 +754,7 @@ static int h_openapi(void *app_, const http_request *req, http_response *resp)
         add_error_responses(op, routes[i].method, routes[i].path);
         json_object_set_new(item, method, op);
     }
+    add_request_bodies(paths);
     json_t *doc = json_pack("{s:s,s:{s:s,s:s},s:o,s:{s:{s:{s:s,s:s,s:s}}}}", "openapi", "3.1.0",
                             "info", "title", "dinoseek", "version", "1", "paths", paths,
                             "components", "securitySchemes", "apiKey", "type", "apiKey", "in",

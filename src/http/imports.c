@@ -22,6 +22,7 @@
 
 #include "base/str.h"
 #include "http/api.h"
+#include "http/json_body.h"
 #include "importer/importer.h"
 
 #define MAX_ROOTS 16
@@ -248,13 +249,18 @@ static json_t *job_json(api_imports *im, int64_t id, int failures, ds_err *err)
     entry *e = doc ? find_job(im, j.id) : NULL;
     if (e) {
         const imp_progress *p = &e->prog;
-        double frac = p->bytes_total ? (double)p->bytes_read / (double)p->bytes_total : 0;
+        /* By images done of the total the job counted; unknown (null, and
+         * eta_s -1) until it has counted, never a guess from bytes read. */
+        double progress = e->finished ? 1.0 : p->progress;
         json_object_update_new(
-            doc, json_pack("{s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:s?}", "done", (json_int_t)p->done,
+            doc, json_pack("{s:I,s:I,s:I,s:f,s:f,s:f,s:o,s:o,s:s?}", "done", (json_int_t)p->done,
                            "skipped", (json_int_t)p->skipped, "failed", (json_int_t)p->failed,
-                           "items_per_s", p->items_per_s, "eta_s", p->eta_s, "elapsed_s",
-                           p->elapsed_s, "progress", e->finished ? 1.0 : frac, "last_error",
-                           p->last_error));
+                           "items_per_s", p->items_per_s, "eta_s",
+                           e->finished ? 0.0 : p->eta_s < 0 ? -1.0 : p->eta_s, "elapsed_s",
+                           p->elapsed_s, "progress",
+                           progress < 0 ? json_null() : json_real(progress), "total",
+                           p->total < 0 ? json_null() : json_integer((json_int_t)p->total),
+                           "last_error", p->last_error));
         json_object_set_new(doc, "patents", json_integer(p->patents));
         json_object_set_new(doc, "drawings_absent", json_integer(p->absent));
     }
@@ -268,17 +274,24 @@ static json_t *job_json(api_imports *im, int64_t id, int failures, ds_err *err)
 
 /* ---- POST /api/batch/start --------------------------------------------------- */
 
-/* A string field of the body, else of the query string. A key present with
- * another type (a number, null, a list) is an error (-1), not absent: taken
- * as absent, {"path": 5} imported the whole first root and
- * {"collection": 7} filled the default collection. */
-static int field(json_t *body, const http_request *req, const char *name, const char **out)
+/* The keys POST /api/batch/start takes, in the body or the query string;
+ * any other, or one of another type, is 400 (http_json_body). */
+static const http_json_key batch_keys[] = {
+    {"path", HTTP_JSON_STRING},
+    {"collection", HTTP_JSON_STRING},
+    {"batch", HTTP_JSON_INTEGER},
+};
+
+json_t *api_batch_start_schema(void)
+{
+    return http_json_schema(batch_keys, sizeof batch_keys / sizeof batch_keys[0]);
+}
+
+/* A string field of the body (its type checked), else of the query string. */
+static const char *field(json_t *body, const http_request *req, const char *name)
 {
     json_t *v = json_object_get(body, name);
-    if (v && !json_is_string(v))
-        return -1;
-    *out = v ? json_string_value(v) : http_params_get(&req->query, name);
-    return 0;
+    return v ? json_string_value(v) : http_params_get(&req->query, name);
 }
 
 /* The optional "batch" (images per forward pass and per transaction, as
@@ -288,7 +301,7 @@ static int batch_size(json_t *body, const http_request *req)
     json_t *v = json_object_get(body, "batch");
     const char *text = v ? NULL : http_params_get(&req->query, "batch");
     long long n;
-    if (json_is_integer(v)) {
+    if (v) {
         n = json_integer_value(v);
     } else if (text) {
         char *end;
@@ -297,7 +310,7 @@ static int batch_size(json_t *body, const http_request *req)
         if (errno || end == text || *end)
             return -1;
     } else {
-        return v ? -1 : 0;
+        return 0;
     }
     return n >= 1 && n <= 256 ? (int)n : -1;
 }
@@ -378,25 +391,16 @@ int api_h_batch_start(void *app_, const http_request *req, http_response *resp)
                                       "--import-roots DIR[:DIR...]");
         return 0;
     }
-    if (req->body_len > 0) {
-        json_error_t je;
-        body = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
-        if (!json_is_object(body)) {
-            json_decref(body);
-            http_respond_error(resp, 400, "the body must be a JSON object {\"path\", "
-                                          "\"collection\"}: %s", body ? "not an object" : je.text);
-            return 0;
-        }
-    }
-    const char *asked = NULL, *coll = NULL;
     ds_err err = {0};
     int dim, size, status = 0;
     char why[PATH_MAX + 64], real[PATH_MAX];
-    int batch = batch_size(body, req);
-    if (field(body, req, "path", &asked) != 0 || field(body, req, "collection", &coll) != 0) {
-        http_respond_error(resp, 400, "\"path\" and \"collection\" must be strings");
-        goto out;
+    if (http_json_body(req->body, req->body_len, &req->query, batch_keys,
+                       sizeof batch_keys / sizeof batch_keys[0], &body, why, sizeof why) != 0) {
+        http_respond_error(resp, 400, "%s", why);
+        return 0;
     }
+    const char *asked = field(body, req, "path"), *coll = field(body, req, "collection");
+    int batch = batch_size(body, req);
     if (!coll || !*coll) /* "" is the default, as everywhere: under its one lock */
         coll = eng_default_collection(app->engine);
     if (batch < 0) {
@@ -421,6 +425,11 @@ int api_h_batch_start(void *app_, const http_request *req, http_response *resp)
     snprintf(e->collection, sizeof e->collection, "%s", coll);
     snprintf(e->path, sizeof e->path, "%s", real);
     snprintf(e->status, sizeof e->status, "running");
+    /* Before its first report the job's figures are unknown, not zero (an
+     * ETA of 0 s said it was about to end). */
+    e->prog.total = -1;
+    e->prog.progress = -1;
+    e->prog.eta_s = -1;
     e->paths[0] = e->path;
     e->opt = (imp_options){.paths = e->paths, .n_paths = 1, .collection = e->collection,
                            .progress = on_progress, .progress_ctx = e, .cancel = &e->cancel,

@@ -25,6 +25,9 @@ void api_imports_free(api_imports *im);
 
 /* The handlers (app is the api_app). */
 int api_h_batch_start(void *app, const http_request *req, http_response *resp);
+
+/* The JSON Schema of POST /api/batch/start's body (for the OpenAPI document). */
+json_t *api_batch_start_schema(void);
 int api_h_batch_status(void *app, const http_request *req, http_response *resp);
 int api_h_batch_events(void *app, const http_request *req, http_response *resp);
 int api_h_batch_jobs(void *app, const http_request *req, http_response *resp);

@@ -53,11 +53,18 @@ typedef struct imp_progress {
                                     apart, so this is not a failure */
     int64_t ignored;             /* files that are neither XML, image nor archive */
     int64_t other_shard;         /* patents and plain images left to other shards */
-    uint64_t bytes_total;        /* input bytes (files and archives), for the ETA */
+    uint64_t bytes_total;        /* input bytes (files and archives) */
     uint64_t bytes_read;
+    int64_t total;               /* what the job will count in done + skipped + failed
+                                    (its images, and the documents and members that
+                                    fail), from a pass that only counts the input
+                                    beside the import; -1 until that pass is done */
+    double progress;             /* (done + skipped + failed) / total, below 1 until
+                                    the end; -1: unknown (total not counted yet) */
     double elapsed_s;
     double items_per_s;          /* (done + skipped + failed) / elapsed */
-    double eta_s;                /* -1: unknown */
+    double eta_s;                /* from items_per_s and what is left of total;
+                                    -1: unknown */
     double parse_ms, decode_ms, embed_ms, write_ms; /* time per stage: wall time of
                                     the reader, embedder and writer; CPU time
                                     summed over the decode workers */

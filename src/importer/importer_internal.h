@@ -100,6 +100,8 @@ typedef struct imp_ctx {
     int input_size, dim;
     char input_root[PATH_MAX];   /* the input being read (a folder, or a file's
                                     folder): where symlinks may lead */
+    struct imp_ctx *parent;      /* for the pass that counts the input: the
+                                    import it counts for (it stops with it) */
 } imp_ctx;
 
 /* Hand an item to the pipeline (ownership passes): skipped at once when the

@@ -58,7 +58,8 @@ static double thread_cpu_ms(void)
 
 int imp__stopping(imp_ctx *x)
 {
-    return atomic_load(&x->stop) || (x->opt->cancel && *x->opt->cancel);
+    return atomic_load(&x->stop) || (x->opt->cancel && *x->opt->cancel) ||
+           (x->parent && imp__stopping(x->parent));
 }
 
 /* Fill in the derived figures (lock held). */
@@ -68,11 +69,26 @@ static void derive(imp_ctx *x)
     p->elapsed_s = (imp_now_ms() - x->t0) / 1e3;
     int64_t items = p->done + p->skipped + p->failed;
     p->items_per_s = p->elapsed_s > 0 ? (double)items / p->elapsed_s : 0;
-    p->eta_s = -1;
     if (p->bytes_read > p->bytes_total)
         p->bytes_read = p->bytes_total;
-    if (p->bytes_total > 0 && p->bytes_read > 0 && p->elapsed_s > 1)
-        p->eta_s = p->elapsed_s * (double)(p->bytes_total - p->bytes_read) / (double)p->bytes_read;
+    /* Progress and ETA follow the images done, not the bytes read: the
+     * reader runs batches ahead of the writer, so the bytes were all read
+     * (100%, "0 s left") while many images still waited for the model. */
+    p->progress = -1;
+    p->eta_s = -1;
+    if (p->finished) {
+        p->progress = 1;
+        p->eta_s = 0;
+    } else if (p->total >= 0) {
+        /* A failure the count did not foresee (a store that failed) can
+         * take items past it: then what is left is not known better than 0. */
+        int64_t total = p->total > items ? p->total : items;
+        p->progress = total > 0 ? (double)items / (double)total : 0;
+        if (items == total)
+            p->eta_s = 0;
+        else if (items > 0 && p->elapsed_s > 1)
+            p->eta_s = p->elapsed_s * (double)(total - items) / (double)items;
+    }
     p->last_error = x->last_error[0] ? x->last_error : NULL;
 }
 
@@ -690,6 +706,83 @@ static int sweep_blobs(imp_ctx *x, ds_err *err)
     return 0;
 }
 
+/* ---- counting the input -------------------------------------------------------------- */
+
+/* Beside the import, a pass over the same input that only counts (a dry
+ * run: files read and parsed, nothing hashed, decoded or stored) gives the
+ * number of items the import will see, so that its progress and ETA can
+ * follow images done. It is quick next to the model, and stops with the
+ * import. */
+typedef struct counter {
+    imp_ctx *x;                  /* the import */
+    imp_ctx c;                   /* the count's own context */
+    imp_options opt;             /* the import's, as a dry run reporting nothing */
+    pthread_t thread;
+    int running;
+} counter;
+
+static void *count_input(void *arg)
+{
+    counter *k = arg;
+    imp_ctx *c = &k->c;
+    for (int i = 0; i < c->opt->n_paths && !imp__stopping(c); i++) {
+        ds_err ignored = {0};
+        if (imp_source_read(c, c->opt->paths[i], &ignored) != 0)
+            c->prog.failed++; /* the import records this input's failure too */
+    }
+    if (!imp__stopping(c))
+        imp_meta_report_unused(c, c->meta);
+    if (!imp__stopping(c)) {
+        pthread_mutex_lock(&c->lock);
+        int64_t total = c->prog.done + c->prog.failed;
+        pthread_mutex_unlock(&c->lock);
+        pthread_mutex_lock(&k->x->lock);
+        k->x->prog.total = total;
+        pthread_mutex_unlock(&k->x->lock);
+    }
+    return NULL;
+}
+
+/* Start counting x's input (nothing happens when it cannot start: the
+ * total stays unknown). */
+static void counter_start(counter *k, imp_ctx *x)
+{
+    k->x = x;
+    k->opt = *x->opt;
+    k->opt.dry_run = 1;
+    k->opt.progress = NULL;
+    k->opt.on_failure = NULL;
+    k->opt.on_start = NULL;
+    imp_ctx *c = &k->c;
+    c->e = x->e;
+    c->opt = &k->opt;
+    c->collection = x->collection;
+    c->t0 = x->t0;
+    c->parent = x;
+    atomic_init(&c->stop, 0);
+    ds_err ignored = {0};
+    if (k->opt.metadata && imp_meta_load(k->opt.metadata, &c->meta, &ignored) != 0)
+        return; /* the import fails on it the same way */
+    pthread_mutex_init(&c->lock, NULL);
+    if (pthread_create(&k->thread, NULL, count_input, k) != 0) {
+        pthread_mutex_destroy(&c->lock);
+        imp_meta_free(c->meta);
+        return;
+    }
+    k->running = 1;
+}
+
+static void counter_stop(counter *k)
+{
+    if (!k->running)
+        return;
+    atomic_store(&k->c.stop, 1);
+    pthread_join(k->thread, NULL);
+    pthread_mutex_destroy(&k->c.lock);
+    imp_meta_free(k->c.meta);
+    k->running = 0;
+}
+
 /* ---- running ----------------------------------------------------------------------- */
 
 int imp_path_inside(const char *path, const char *root)
@@ -755,6 +848,8 @@ int imp_run(eng *e, const imp_options *opt, imp_progress *summary, ds_err *err)
     x->collection = opt->collection ? opt->collection : e ? eng_default_collection(e) : "";
     x->t0 = imp_now_ms();
     x->prog.status = "running";
+    x->prog.total = -1;
+    counter count = {0};
     pthread_mutex_init(&x->lock, NULL);
     atomic_init(&x->stop, 0);
     int lock_fd = -1, rc = -1, n_workers = 0, started = 0;
@@ -789,6 +884,8 @@ int imp_run(eng *e, const imp_options *opt, imp_progress *summary, ds_err *err)
         pthread_create(&embed_t, NULL, embedder, x);
         pthread_create(&write_t, NULL, writer, x);
         started = 1;
+        if (!opt->metadata_only) /* no images to count: progress stays unknown */
+            counter_start(&count, x);
     }
 
     /* Sized after the lock: a busy collection answers at once. */
@@ -811,6 +908,7 @@ int imp_run(eng *e, const imp_options *opt, imp_progress *summary, ds_err *err)
         pthread_join(embed_t, NULL);
         pthread_join(write_t, NULL);
     }
+    counter_stop(&count); /* everything is done: the count is no longer needed */
     int cancelled = opt->cancel && *opt->cancel;
     if (x->fatal.code) {
         *err = x->fatal;
@@ -831,6 +929,7 @@ int imp_run(eng *e, const imp_options *opt, imp_progress *summary, ds_err *err)
     if (rc != 0 && cancelled)
         rc = 0;
 out:
+    counter_stop(&count);
     if (rc != 0 && !x->fatal.code && x->job) {
         ds_err ignored;
         cat_job_finish(eng_catalog(e), x->job, "failed", &ignored);

@@ -93,9 +93,11 @@ static int emit_image(imp_ctx *x, imp_patent *p, const char *patent_id, int inde
     it->image_index = index;
     it->data = data;
     it->len = len;
-    uint8_t digest[DS_SHA256_LEN];
-    ds_sha256_buf(data, len, digest);
-    ds_sha256_hex(digest, it->hash);
+    if (!x->opt->dry_run) { /* a dry run (and the count beside an import) only counts */
+        uint8_t digest[DS_SHA256_LEN];
+        ds_sha256_buf(data, len, digest);
+        ds_sha256_hex(digest, it->hash);
+    }
     return imp__emit(x, it);
 }
 
@@ -757,7 +759,7 @@ static int on_file(void *ctx, const char *path, const char *rel, const struct st
     const char *name = base_name(rel);
     size_t dn = strlen(w->data_rel);
     if (dn && strncmp(rel, w->data_rel, dn) == 0 && rel[dn] == '/') {
-        if (!w->data_said++)
+        if (!w->data_said++ && !x->parent) /* said once: by the import, not its count */
             fprintf(stderr, "dinoseek import: %s/%s is the data directory: its files are "
                             "passed over (counted as ignored)\n", x->input_root, w->data_rel);
         imp__count_ignored(x);

@@ -79,12 +79,14 @@ static curl_mime *search_grouped(CURL *c)
     curl_mime *m = file_part(c, IMG "drawing_2page.tif", NULL);
     field(m, "top_k", "5");
     field(m, "group_by_patent", "true");
+    field(m, "min_score", "-1"); /* every patent and plain image, however weak */
     return m;
 }
 static curl_mime *search_filtered(CURL *c)
 {
     curl_mime *m = file_part(c, IMG "parity_photo.png", NULL);
     field(m, "patent_ids", "D0701016");
+    field(m, "min_score", "-1"); /* the patent's drawing is no near match of the photo */
     return m;
 }
 static curl_mime *search_many_ids(CURL *c)
@@ -95,6 +97,7 @@ static curl_mime *search_many_ids(CURL *c)
         snprintf(ids + strlen(ids), sizeof ids - strlen(ids), ",D99%05d", i);
     curl_mime *m = file_part(c, IMG "parity_photo.png", NULL);
     field(m, "patent_ids", ids);
+    field(m, "min_score", "-1");
     return m;
 }
 
@@ -407,6 +410,19 @@ static void test_openapi(void)
     }
     CHECK(json_object_get(json_object_get(json_object_get(doc.json, "components"), "schemas"),
                           "Error"));
+    /* The seed's min_score default, and the import's keys (no others). */
+    json_t *form = json_object_get(json_object_get(json_object_get(json_object_get(
+        json_object_get(json_object_get(paths, "/api/search"), "post"), "requestBody"),
+        "content"), "multipart/form-data"), "schema");
+    double dflt = json_number_value(json_object_get(
+        json_object_get(json_object_get(form, "properties"), "min_score"), "default"));
+    CHECKF(dflt == 0.5, "min_score's default in the document: %g", dflt);
+    json_t *body = json_object_get(json_object_get(json_object_get(json_object_get(
+        json_object_get(json_object_get(paths, "/api/batch/start"), "post"), "requestBody"),
+        "content"), "application/json"), "schema");
+    CHECKF(json_is_false(json_object_get(body, "additionalProperties")) &&
+               json_object_size(json_object_get(body, "properties")) == 3,
+           "batch/start's body schema: %s", body ? "" : "none");
     const char *path;
     json_t *item;
     json_object_foreach(paths, path, item) {
@@ -1136,6 +1152,131 @@ static void test_urls_name_their_collection(void)
     CHECK(stop(&s) == 0);
 }
 
+/* ---- issue #17: the seed's contract ------------------------------------------ */
+
+/* The scores of a search's results (at most 16) into out; their number. */
+static size_t scores_of(const reply *r, double out[16])
+{
+    json_t *results = json_object_get(ds_reply_data(r), "results");
+    size_t n = json_array_size(results) < 16 ? json_array_size(results) : 16;
+    for (size_t i = 0; i < n; i++)
+        out[i] = json_real_value(json_object_get(json_array_get(results, i), "score"));
+    return n;
+}
+
+/* The seed's form: a file and top_k (and min_score -1: every hit). */
+static curl_mime *search_photo_top3(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "parity_photo.png", NULL);
+    field(m, "top_k", "3");
+    return m;
+}
+static curl_mime *search_photo_top3_all(CURL *c)
+{
+    curl_mime *m = search_photo_top3(c);
+    field(m, "min_score", "-1");
+    return m;
+}
+
+/* A form without min_score drops the hits under 0.5, as the seed's route
+ * did (ours kept every hit down to -1: a seed client omitting it got ten
+ * weak hits); a min_score sent is used as sent. */
+static void test_min_score_seed_default(void)
+{
+    server s;
+    if (start(&s, "minscore", "--api-key k") != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    add_samples(&s);
+    double all[16] = {0}, dflt[16] = {0};
+    reply r = call(&s, "POST", "/api/search", search_photo_top3_all, NULL, NULL, 0, NULL);
+    size_t n_all = scores_of(&r, all);
+    CHECKF(r.status == 200 && n_all == 3, "min_score -1: %ld %s", r.status, r.body);
+    reply_free(&r);
+    size_t weak = 0;
+    for (size_t i = 0; i < n_all; i++)
+        weak += all[i] < 0.5;
+    /* The fixture must hold a weak hit, or this test could not fail. */
+    CHECKF(weak > 0, "no hit under 0.5: %.3f %.3f %.3f", all[0], all[1], all[2]);
+    r = call(&s, "POST", "/api/search", search_photo_top3, NULL, NULL, 0, NULL);
+    size_t n_dflt = scores_of(&r, dflt);
+    CHECKF(r.status == 200 && n_dflt == n_all - weak, "no min_score: %zu results, want %zu: %s",
+           n_dflt, n_all - weak, r.body);
+    for (size_t i = 0; i < n_dflt; i++)
+        CHECKF(dflt[i] >= 0.5, "no min_score: a hit at %.3f", dflt[i]);
+    reply_free(&r);
+    /* The same in the query string (a search by a stored image). */
+    r = call(&s, "POST", "/api/search?image=parity_photo.jpg&top_k=3", NULL, NULL, NULL, 0, NULL);
+    n_dflt = scores_of(&r, dflt);
+    for (size_t i = 0; i < n_dflt; i++)
+        CHECKF(dflt[i] >= 0.5, "by a stored image, no min_score: a hit at %.3f", dflt[i]);
+    reply_free(&r);
+    r = call(&s, "POST", "/api/search?image=parity_photo.jpg&top_k=3&min_score=0", NULL, NULL,
+             NULL, 0, NULL);
+    CHECKF(r.status == 200 && json_array_size(json_object_get(ds_reply_data(&r), "results")) >=
+                                  n_dflt, "min_score=0: %s", r.body);
+    reply_free(&r);
+    CHECK(stop(&s) == 0);
+}
+
+/* Every key docs/api.md lists, on every result: an image with no patent
+ * (a plain upload) had patent_id null and none of the patent's keys. Now
+ * patent_id is a string ("" for none: the seed's VARCHAR, and what Milvus
+ * stores) and the patent's keys are there, null. Flat and grouped, on each
+ * backend this suite runs on. */
+static void test_results_every_key(void)
+{
+    static const char *const image_keys[] = {"id", "score", "file_name", "page_num",
+                                             "file_path", "image_index", "image_url",
+                                             "thumbnail_url"};
+    static const char *const patent_keys[] = {
+        "title", "loc_class", "loc_edition", "pub_date", "pub_date_iso", "filing_date",
+        "filing_date_iso", "grant_term", "applicant_name", "applicant_country",
+        "inventor_names", "assignee_name", "claim_text", "image_count"};
+    server s;
+    if (start(&s, "everykey", "--api-key k") != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    add_samples(&s); /* one drawing of D0701016, two plain images */
+    for (int grouped = 0; grouped < 2; grouped++) {
+        char path[200];
+        snprintf(path, sizeof path, "/api/search?image=parity_photo.jpg&top_k=3&min_score=-1%s",
+                 grouped ? "&group_by_patent=true" : "");
+        reply r = call(&s, "POST", path, NULL, NULL, NULL, 0, NULL);
+        json_t *results = json_object_get(ds_reply_data(&r), "results");
+        CHECKF(r.status == 200 && json_array_size(results) == 3, "%s: %s", path, r.body);
+        size_t i, plain = 0;
+        json_t *hit;
+        json_array_foreach(results, i, hit) {
+            const char *pid = json_string_value(json_object_get(hit, "patent_id"));
+            CHECKF(pid != NULL, "%s: result %zu: patent_id is not a string: %s", path, i, r.body);
+            int none = pid && !*pid;
+            plain += none;
+            CHECKF(none || (pid && !strcmp(pid, "D0701016")), "%s: patent_id %s", path, pid);
+            for (size_t k = 0; k < sizeof patent_keys / sizeof *patent_keys; k++) {
+                json_t *v = json_object_get(hit, patent_keys[k]);
+                CHECKF(v != NULL, "%s: result %zu (patent \"%s\") lacks %s", path, i,
+                       pid ? pid : "?", patent_keys[k]);
+                CHECKF(!none || json_is_null(v), "%s: result %zu with no patent: %s is not null",
+                       path, i, patent_keys[k]);
+            }
+            json_t *images = grouped ? json_object_get(hit, "images") : NULL;
+            CHECKF(!grouped || json_array_size(images) >= 1, "%s: group %zu without images",
+                   path, i);
+            json_t *img = grouped ? json_array_get(images, 0) : hit;
+            for (size_t k = 0; img && k < sizeof image_keys / sizeof *image_keys; k++)
+                CHECKF(json_object_get(img, image_keys[k]) != NULL, "%s: result %zu lacks %s",
+                       path, i, image_keys[k]);
+        }
+        CHECKF(plain == 2, "%s: %zu results with patent_id \"\", want 2: %s", path, plain,
+               r.body);
+        reply_free(&r);
+    }
+    CHECK(stop(&s) == 0);
+}
+
 const ds_test api_tests[] = {
     {"an image uploaded again with a patent_id gets it", test_add_again_with_patent},
     {"the same content under another name: the stored name answered", test_add_same_content_names_stored},
@@ -1153,5 +1294,9 @@ const ds_test api_tests[] = {
      test_grouped_views_fill_top_k},
     {"grouped search over views: the true top k, scored where they can make it",
      test_grouped_views_exact},
+    {"no min_score: the seed's default 0.5; one sent is used as sent",
+     test_min_score_seed_default},
+    {"every result has every documented key; patent_id \"\" for none, patent keys null",
+     test_results_every_key},
     {0},
 };

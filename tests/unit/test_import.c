@@ -5,6 +5,7 @@
  * folders with metadata, and POST /api/batch/start on a real server. */
 #include <dirent.h>
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -1905,6 +1906,161 @@ static void test_http_batch_field_types(void)
     CHECKF(ds_server_stop(&s) == 0, "the server did not stop cleanly");
 }
 
+/* A key the route does not take, in the body or the query string, is 400
+ * naming it and the keys it takes: misspelt, {"paht": "bulk"} was taken as
+ * no path and imported the whole first root. A "batch" that is not an
+ * integer is 400 too. No job is made. */
+static void test_http_batch_unknown_keys(void)
+{
+    const char *root = sample_dir();
+    char extra[1400];
+    if (!have_fixtures() || !root)
+        SKIP("no sample set");
+    ds_server s;
+    snprintf(extra, sizeof extra, "--collection designs --import-roots %s", root);
+    if (ds_server_start(&s, "unknownkeys", extra) != 0) {
+        CHECK(!"the server did not start");
+        return;
+    }
+    static const struct {
+        const char *query, *body, *named;
+    } cases[] = {
+        {"", "{\"paht\": \"bulk\"}", "paht"},
+        {"", "{\"path\": \"bulk\", \"colection\": \"designs\"}", "colection"},
+        {"", "{\"Path\": \"bulk\"}", "Path"},
+        {"?paht=bulk", NULL, "paht"},
+        {"?path=bulk&batchsize=4", NULL, "batchsize"},
+        {"", "{\"batch\": \"4\"}", "batch"},
+        {"", "{\"batch\": 4.5}", "batch"},
+        {"", "{\"batch\": true}", "batch"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "/api/batch/start%s", cases[i].query);
+        const char *body = cases[i].body;
+        ds_reply r = ds_http(s.port, "POST", path, NULL, body ? "application/json" : NULL, body,
+                             body ? strlen(body) : 0, NULL);
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, "\"%s\"", cases[i].named);
+        const char *msg = json_string_value(json_object_get(r.json, "message"));
+        /* The key named, and (for an unknown one) the keys the route takes. */
+        CHECKF(r.status == 400 && msg && strstr(msg, quoted) &&
+                   (strcmp(cases[i].named, "batch") == 0 || strstr(msg, "\"path\"")),
+               "%s %s: %ld %s", path, body ? body : "", r.status, r.body ? r.body : "");
+        ds_reply_free(&r);
+    }
+    ds_reply r = ds_http(s.port, "GET", "/api/batch/jobs", NULL, NULL, NULL, 0, NULL);
+    CHECKF(json_array_size(json_object_get(ds_reply_data(&r), "jobs")) == 0, "jobs: %.300s",
+           r.body);
+    ds_reply_free(&r);
+    CHECKF(ds_server_stop(&s) == 0, "the server did not stop cleanly");
+}
+
+/* One status job_figures of a running import, as the API showed it. */
+typedef struct job_figures {
+    long long seen;              /* done + skipped + failed */
+    int has_progress, has_total;
+    double progress, eta_s;
+    long long total;
+    char status[16];
+} job_figures;
+
+static void figures_of(json_t *d, job_figures *o)
+{
+    json_t *p = json_object_get(d, "progress"), *t = json_object_get(d, "total");
+    const char *st = json_string_value(json_object_get(d, "status"));
+    o->seen = json_integer_value(json_object_get(d, "done")) +
+              json_integer_value(json_object_get(d, "skipped")) +
+              json_integer_value(json_object_get(d, "failed"));
+    o->has_progress = json_is_number(p);
+    o->progress = json_number_value(p);
+    o->has_total = json_is_integer(t);
+    o->total = json_integer_value(t);
+    o->eta_s = json_number_value(json_object_get(d, "eta_s"));
+    snprintf(o->status, sizeof o->status, "%s", st ? st : "");
+}
+
+/* Import progress follows the images done: progress is (done + skipped +
+ * failed) / total, total being what the job counted in its input (null,
+ * and eta_s -1, until it has), and the ETA is never 0 before the last
+ * image. It followed the bytes read: 1.0 and "0 s left" once the reader
+ * was done, while the model still had a queue of images to embed; and
+ * eta_s was 0.0 before the first batch. Batches of one, so that the job
+ * reports after every image. */
+static void test_http_batch_progress(void)
+{
+    char tar[600], extra[1400], body[800];
+    if (!have_fixtures() || sample_tar(tar, sizeof tar) != 0)
+        SKIP("no sample set");
+    ds_server s;
+    snprintf(extra, sizeof extra, "--collection designs --import-roots %s", sample_dir());
+    if (ds_server_start(&s, "progress", extra) != 0) {
+        CHECK(!"the server did not start");
+        return;
+    }
+    snprintf(body, sizeof body, "{\"path\": \"%s\", \"collection\": \"designs\", \"batch\": 1}",
+             tar);
+    ds_reply r = ds_http(s.port, "POST", "/api/batch/start", NULL, "application/json", body,
+                         strlen(body), NULL);
+    long long job = json_integer_value(json_object_get(ds_reply_data(&r), "job"));
+    CHECKF(r.status == 200 && job > 0, "start: %ld %s", r.status, r.body);
+    ds_reply_free(&r);
+    job_figures snaps[512];
+    size_t n = 0;
+    /* At once (before the first batch is written, as a rule), then every
+     * change, from the event stream, to the end. */
+    char path[96];
+    snprintf(path, sizeof path, "/api/batch/status/%lld", job);
+    r = ds_http(s.port, "GET", path, NULL, NULL, NULL, 0, NULL);
+    figures_of(ds_reply_data(&r), &snaps[n++]);
+    ds_reply_free(&r);
+    snprintf(path, sizeof path, "/api/batch/events/%lld", job);
+    r = ds_http(s.port, "GET", path, NULL, NULL, NULL, 0, NULL);
+    CHECKF(r.status == 200 && strstr(r.body, "event: done"), "events: %ld %s", r.status, r.body);
+    for (const char *at = r.body; at && n < 512 && (at = strstr(at, "\ndata: ")); at++) {
+        json_t *d = json_loadb(at + 7, strcspn(at + 7, "\n"), 0, NULL);
+        if (d)
+            figures_of(d, &snaps[n++]);
+        json_decref(d);
+    }
+    ds_reply_free(&r);
+    snprintf(path, sizeof path, "/api/batch/status/%lld", job);
+    r = ds_http(s.port, "GET", path, NULL, NULL, NULL, 0, NULL);
+    job_figures last;
+    figures_of(ds_reply_data(&r), &last);
+    ds_reply_free(&r);
+    CHECKF(!strcmp(last.status, "done") && last.seen > 4, "the job: %s, %lld images",
+           last.status, last.seen);
+    CHECKF(last.has_progress && last.progress == 1.0 && last.eta_s == 0,
+           "done: progress %g, eta_s %g", last.progress, last.eta_s);
+    long long final = last.seen;
+    int known_midway = 0;
+    for (size_t i = 0; i < n; i++) {
+        const job_figures *x = &snaps[i];
+        if (strcmp(x->status, "running") != 0)
+            continue;
+        if (!x->has_progress) {
+            CHECKF(x->eta_s == -1 && !x->has_total, "snapshot %zu: progress unknown, but eta_s "
+                   "%g, total %lld", i, x->eta_s, x->total);
+            continue;
+        }
+        double want = (double)x->seen / (double)final;
+        CHECKF(fabs(x->progress - want) < 1e-6, "snapshot %zu: progress %g with %lld of %lld "
+               "images done (want %g)", i, x->progress, x->seen, final, want);
+        CHECKF(x->has_total && x->total == final, "snapshot %zu: total %lld, the job saw %lld",
+               i, x->has_total ? x->total : -1, final);
+        CHECKF(x->eta_s != 0 || x->seen == final, "snapshot %zu: eta_s 0 with %lld of %lld done",
+               i, x->seen, final);
+        CHECKF(x->eta_s == -1 || x->eta_s >= 0, "snapshot %zu: eta_s %g", i, x->eta_s);
+        known_midway += x->seen > 0 && x->seen < final;
+    }
+    /* The count is quick next to the model: progress is known well before
+     * the end (else this test would pass on a progress that is never known). */
+    CHECKF(known_midway >= 2, "progress known in only %d of %zu snapshots midway", known_midway,
+           n);
+    CHECKF(ds_server_stop(&s) == 0, "the server did not stop cleanly");
+}
+
 /* Without import roots the route is off. */
 static void test_http_batch_off(void)
 {
@@ -2537,6 +2693,8 @@ const ds_test import_tests[] = {
     {"http_batch_empty_collection", test_http_batch_empty_collection},
     {"http_batch_path_too_long", test_http_batch_path_too_long},
     {"http_batch_field_types", test_http_batch_field_types},
+    {"http_batch_unknown_keys", test_http_batch_unknown_keys},
+    {"http_batch_progress", test_http_batch_progress},
     {"api_for_the_ui", test_api_for_the_ui},
     {"server_killed_mid_import", test_server_killed_mid_import},
     {"disk_full", test_disk_full},

@@ -125,7 +125,9 @@ export function apiParams(o) {
   put('collection', o.collection);
   put('top_k', o.topK);
   put('offset', (o.page - 1) * o.topK || '');
-  put('min_score', o.minScore);
+  // Empty means 0 here (the field's placeholder): the API's own default is
+  // the seed's 0.5, which would hide what the page promises to show.
+  put('min_score', o.minScore === '' ? 0 : o.minScore);
   put('group_by_patent', o.group ? 'true' : '');
   for (const k of FILTER_KEYS) put(FIELDS[k][0], typeof o[k] === 'string' ? o[k].trim() : o[k]);
   return p;
