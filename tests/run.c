@@ -41,6 +41,7 @@ static const struct {
     {"cli", cli_tests, NULL},
     {"fuzz", fuzz_tests, NULL},
     {"index", index_tests, NULL},
+    {"store", store_tests, NULL},
     {"catalog", catalog_tests, NULL},
     {"blob", blob_tests, NULL},
     {"s3", s3_tests, NULL},

@@ -13,6 +13,7 @@ extern const ds_test fetch_tests[];
 extern const ds_test cli_tests[];
 extern const ds_test fuzz_tests[];
 extern const ds_test index_tests[];
+extern const ds_test store_tests[];
 extern const ds_test catalog_tests[];
 extern const ds_test blob_tests[];
 extern const ds_test s3_tests[];

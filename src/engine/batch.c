@@ -1,14 +1,10 @@
 /* batch.c - adding images in batches: the stages of eng_add taken apart so
  * that the import pipeline can run each where it is cheapest (see
- * engine.h). eng_add itself is a batch of one.
- *
- * Crash safety comes from the order of the writes: the blobs first (each an
- * atomic rename), then every row of the batch in one SQLite transaction,
- * then the in-memory index. Killed before the commit, a batch leaves at most
- * blob files that the rerun overwrites; killed after it, the index file is
- * stale and eng_open rebuilds it from the catalog.
+ * engine.h). eng_add itself is a batch of one. What is stored where, and
+ * in which order (crash safety), is the collection's store's business
+ * (store.h: put_batch).
  */
-#include "engine/engine_internal.h"
+#include "engine/store.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -101,31 +97,7 @@ int eng_image_known(eng *e, const char *collection, const char *file_name,
     eng_collection *c = eng_find(e, collection, err);
     if (!c)
         return -1;
-    if (c->mv)
-        return engm_known(e, c, file_name, patent_id, image_index, hash, known, NULL, err);
-    return cat_image_known(e->db, c->id, file_name, patent_id, image_index, hash, known, err);
-}
-
-int eng__known_id(eng *e, const eng_collection *c, const char *file_name, const char *hash,
-                  int64_t *id_out, ds_err *err)
-{
-    cat_image img = {0};
-    ds_err missing = {0};
-    int64_t id = 0;
-    if (cat_image_by_file_name(e->db, c->id, file_name, &img, &missing) == 0) {
-        id = img.id;
-        cat_image_clear(&img);
-    } else if (missing.code != DS_ENOTFOUND) {
-        *err = missing;
-        return -1;
-    } else {
-        int exists = 0;
-        if (cat_image_exists_hash(e->db, c->id, hash, &exists, &id, err) != 0)
-            return -1;
-    }
-    if (id_out)
-        *id_out = id;
-    return 0;
+    return eng__store_known(c, file_name, patent_id, image_index, hash, known, err);
 }
 
 int eng__blob_keys(const eng_collection *c, const char *file_name, char *orig, char *thumb,
@@ -143,26 +115,6 @@ int eng__blob_keys(const eng_collection *c, const char *file_name, char *orig, c
                    len);
 }
 
-/* Store one item's original and thumbnail; its keys go into orig. */
-static int put_blobs(eng *e, const eng_collection *c, const eng_store_item *it, char *orig,
-                     ds_err *err)
-{
-    char thumb[BLOB_KEY_MAX + 1];
-    if (eng__blob_keys(c, it->in.file_name, orig, thumb, err) != 0)
-        return -1;
-    if (blob_put(e->blobs, orig, it->in.data, it->in.len, NULL, err) != 0)
-        return -1;
-    if (blob_put(e->blobs, thumb, it->thumb, it->thumb_len, "image/jpeg", err) != 0) {
-        /* No row will name the original (the caller holds the add lock and
-         * the image is not in the catalog): take it back rather than leave
-         * an orphan on a disk that is probably full. */
-        ds_err ignored;
-        blob_delete(e->blobs, orig, &ignored);
-        return -1;
-    }
-    return 0;
-}
-
 /* Whether an item repeats an earlier one of the same batch (same file name
  * or content): the catalog cannot tell, as neither is committed yet. */
 cat_known eng__repeats_earlier(const eng_store_item *items, int i)
@@ -178,25 +130,6 @@ cat_known eng__repeats_earlier(const eng_store_item *items, int i)
     return CAT_KNOWN_NOT;
 }
 
-/* The rows of the batch, in the open transaction. */
-static int insert_rows(eng *e, eng_collection *c, eng_store_item *items, int n,
-                       char (*keys)[BLOB_KEY_MAX + 1], ds_err *err)
-{
-    for (int i = 0; i < n; i++) {
-        eng_store_item *it = &items[i];
-        if (!it->added)
-            continue;
-        const eng_image_in *in = &it->in;
-        cat_image img = {.patent_id = in->patent ? in->patent->patent_id : (char *)in->patent_id,
-                         .image_index = in->image_index, .file_name = (char *)in->file_name,
-                         .object_key = keys[i], .content_hash = (char *)it->hash};
-        if ((in->patent && cat_patent_upsert(e->db, c->id, in->patent, err) != 0) ||
-            (!in->patent && in->patent_id && cat_patent_ensure(e->db, c->id, in->patent_id, err)) ||
-            cat_image_add(e->db, c->id, &img, it->vec, (size_t)c->model->dim, &it->id, err) != 0)
-            return ds_wrap(err, "%s: ", in->file_name);
-    }
-    return 0;
-}
 
 int eng__lock_stores(eng *e, ds_err *err)
 {
@@ -225,84 +158,8 @@ int eng_store_batch(eng *e, const char *collection, eng_store_item *items, int n
     eng_collection *c = eng_find(e, collection, err);
     if (!c || eng__lock_stores(e, err) != 0)
         return -1;
-    int rc = eng__store_batch_locked(e, c, items, n, err);
+    int rc = eng__store_put_batch(c, items, n, err);
     eng__unlock_stores(e);
-    return rc;
-}
-
-int eng__store_batch_locked(eng *e, eng_collection *c, eng_store_item *items, int n,
-                            ds_err *err)
-{
-    if (c->mv)
-        return engm_store_batch(e, c, items, n, err);
-    char(*keys)[BLOB_KEY_MAX + 1] = calloc((size_t)(n > 0 ? n : 1), sizeof *keys);
-    if (!keys)
-        return ds_fail(err, DS_ENOMEM, "out of memory");
-    int rc = -1;
-    pthread_mutex_lock(&e->add_lock);
-    /* Decide each item under the locks: from here to the commit no other
-     * thread or process can store the same name or content. */
-    for (int i = 0; i < n; i++) {
-        eng_store_item *it = &items[i];
-        it->added = it->failed = 0;
-        it->id = 0;
-        it->known = CAT_KNOWN_NOT;
-        if (!it->in.file_name || !*it->in.file_name) {
-            it->failed = 1;
-            ds_fail(&it->err, DS_EINVAL, "an image needs a file name");
-            continue;
-        }
-        if (cat_image_known(e->db, c->id, it->in.file_name, NULL, 0, it->hash, &it->known,
-                            err) != 0)
-            goto out;
-        if (it->known == CAT_KNOWN_NOT)
-            it->known = eng__repeats_earlier(items, i);
-        if (it->known != CAT_KNOWN_NOT)
-            continue;
-        if (put_blobs(e, c, it, keys[i], &it->err) != 0) {
-            it->failed = 1;
-            continue;
-        }
-        it->added = 1;
-    }
-    if (cat_begin(e->db, err) != 0)
-        goto out;
-    if (insert_rows(e, c, items, n, keys, err) != 0 || cat_commit(e->db, err) != 0) {
-        ds_err ignored;
-        cat_rollback(e->db, &ignored);
-        goto out;
-    }
-    /* Committed: now the index. Should it fail (out of memory), the rows
-     * stay and the index is rebuilt from them at the next open; the row
-     * would otherwise be "already there" yet never found by a search. */
-    for (int i = 0; i < n; i++) {
-        if (items[i].added && idx_add(c->index, &items[i].id, items[i].vec, 1, err) != 0) {
-            fprintf(stderr, "dinoseek: %s: the index lacks %s until the next start: %s\n",
-                    c->name, items[i].in.file_name, err->msg);
-            break;
-        }
-        if (items[i].added && items[i].id > c->max_id)
-            c->max_id = items[i].id;
-    }
-    rc = 0;
-out:
-    if (rc != 0)
-        for (int i = 0; i < n; i++) {
-            /* Rolled back: no row names the blobs this call put (keys[i]
-             * set; `added` alone may be left from an earlier call), so
-             * they go too (the transaction may have failed for want of
-             * space). */
-            char orig[BLOB_KEY_MAX + 1], thumb[BLOB_KEY_MAX + 1];
-            ds_err ignored;
-            if (items[i].added && keys[i][0] &&
-                eng__blob_keys(c, items[i].in.file_name, orig, thumb, &ignored) == 0) {
-                blob_delete(e->blobs, orig, &ignored);
-                blob_delete(e->blobs, thumb, &ignored);
-            }
-            items[i].added = 0;
-        }
-    pthread_mutex_unlock(&e->add_lock);
-    free(keys);
     return rc;
 }
 
@@ -310,38 +167,14 @@ int eng_store_patents(eng *e, const char *collection, const cat_patent *const *p
                       int n, ds_err *err)
 {
     eng_collection *c = eng_find(e, collection, err);
-    if (!c)
-        return -1;
-    /* On Milvus a patent is the fields of its images' rows: one without a
-     * stored image has nowhere to go (the import reports its drawings). */
-    if (c->mv)
-        return 0;
-    pthread_mutex_lock(&e->add_lock);
-    int rc = cat_begin(e->db, err);
-    for (int i = 0; i < n && rc == 0; i++)
-        rc = cat_patent_upsert(e->db, c->id, patents[i], err);
-    if (rc == 0)
-        rc = cat_commit(e->db, err);
-    else {
-        ds_err ignored;
-        cat_rollback(e->db, &ignored);
-    }
-    pthread_mutex_unlock(&e->add_lock);
-    return rc;
+    return c ? eng__store_put_patents(c, patents, n, err) : -1;
 }
 
 int eng_attach_patent(eng *e, const char *collection, const char *file_name,
                       const char *patent_id, int image_index, ds_err *err)
 {
     eng_collection *c = eng_find(e, collection, err);
-    if (!c)
-        return -1;
-    if (c->mv)
-        return 0;
-    pthread_mutex_lock(&e->add_lock);
-    int rc = cat_image_set_patent(e->db, c->id, file_name, patent_id, image_index, err);
-    pthread_mutex_unlock(&e->add_lock);
-    return rc;
+    return c ? eng__store_attach_patent(c, file_name, patent_id, image_index, err) : -1;
 }
 
 int eng_sweep_blobs(eng *e, const char *collection, size_t *removed, ds_err *err)
@@ -365,12 +198,5 @@ int eng_sweep_blobs(eng *e, const char *collection, size_t *removed, ds_err *err
 int eng_save_index(eng *e, const char *collection, ds_err *err)
 {
     eng_collection *c = eng_find(e, collection, err);
-    if (!c)
-        return -1;
-    if (c->mv) /* no file: wait until what was stored is searchable */
-        return engm_sync(e, c, err);
-    pthread_mutex_lock(&e->add_lock);
-    int rc = eng__save_index(e, c, err);
-    pthread_mutex_unlock(&e->add_lock);
-    return rc;
+    return c ? eng__store_save(c, err) : -1;
 }

@@ -1,5 +1,6 @@
-/* engine.c - opening, indexes, embedding and adding images (see engine.h). */
-#include "engine/engine_internal.h"
+/* engine.c - opening, collections, models, embedding and adding images (see
+ * engine.h; where rows and vectors live: store.h). */
+#include "engine/store.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -29,175 +30,6 @@ static int ensure_dir(const char *path, ds_err *err)
     if (mkdir(path, 0755) != 0 && errno != EEXIST)
         return ds_fail(err, DS_EIO, "cannot create %s: %s", path, strerror(errno));
     return 0;
-}
-
-/* ---- indexes ------------------------------------------------------------ */
-
-/* The tag that ties an index file to the rows it holds: their number and
- * the highest id. Rows are never deleted and ids only grow, so an index
- * whose tag equals the catalog's holds exactly the catalog's rows. */
-static uint64_t tag_of(int64_t count, int64_t max_id)
-{
-    return ((uint64_t)count << 32) ^ (uint64_t)max_id ^ 0x64696e6fULL;
-}
-
-/* The tag an index holding every row of the catalog now would carry. */
-static int catalog_tag(eng *e, int64_t coll, uint64_t *tag, int64_t *max_id, ds_err *err)
-{
-    int64_t count;
-    if (cat_vector_count(e->db, coll, &count, max_id, err) != 0)
-        return -1;
-    *tag = tag_of(count, *max_id);
-    return 0;
-}
-
-/* The tag of what the index really holds. */
-static uint64_t index_tag(const eng_collection *c)
-{
-    idx_stats st;
-    idx_stats_get(c->index, &st);
-    return tag_of((int64_t)st.count, c->max_id);
-}
-
-typedef struct rebuild_ctx {
-    idx_index *index;
-    int64_t ids[256];
-    float *vecs;
-    size_t n;
-    int dim;
-    int64_t max_id;              /* highest id added */
-    ds_err *err;
-} rebuild_ctx;
-
-static int flush_rebuild(rebuild_ctx *r)
-{
-    int rc = r->n ? idx_add(r->index, r->ids, r->vecs, r->n, r->err) : 0;
-    r->n = 0;
-    return rc;
-}
-
-static int on_vector(int64_t id, const float *v, void *ctx)
-{
-    rebuild_ctx *r = ctx;
-    r->ids[r->n] = id;
-    memcpy(r->vecs + r->n * (size_t)r->dim, v, sizeof(float) * (size_t)r->dim);
-    if (id > r->max_id)
-        r->max_id = id;
-    if (++r->n == 256)
-        return flush_rebuild(r);
-    return 0;
-}
-
-/* Add the catalog's rows with id > after to r->index. */
-static int add_rows_after(eng *e, const eng_collection *c, int64_t after, rebuild_ctx *r,
-                          ds_err *err)
-{
-    r->dim = c->model->dim;
-    r->err = err;
-    r->max_id = after;
-    r->vecs = malloc(sizeof(float) * 256 * (size_t)r->dim);
-    if (!r->vecs)
-        return ds_fail(err, DS_ENOMEM, "out of memory");
-    int rc = cat_vectors_iterate(e->db, c->id, after, on_vector, r, err) != 0 ||
-                     flush_rebuild(r) != 0
-                 ? -1
-                 : 0;
-    free(r->vecs);
-    r->vecs = NULL;
-    return rc;
-}
-
-/* eng__catch_up with e->add_lock held; version: the data_version read
- * before the scan, so that a commit during it shows at the next check. */
-static int catch_up_locked(eng *e, eng_collection *c, int64_t version, ds_err *err)
-{
-    /* Rows this process added since seen_id are read again: adding an id
-     * the index holds replaces its vector, and seen_id may only pass a row
-     * that a scan has seen (another process may have committed below ours). */
-    rebuild_ctx r = {.index = c->index};
-    if (add_rows_after(e, c, c->seen_id, &r, err) != 0)
-        return ds_wrap(err, "catching up with the catalog: ");
-    c->seen_id = r.max_id;
-    if (r.max_id > c->max_id)
-        c->max_id = r.max_id;
-    atomic_store(&c->data_version, version);
-    return 0;
-}
-
-int eng__catch_up(eng *e, eng_collection *c, ds_err *err)
-{
-    int64_t version;
-    if (c->mv || !c->index)
-        return 0;
-    if (cat_data_version(e->db, &version, err) != 0)
-        return -1;
-    if (version == atomic_load(&c->data_version))
-        return 0; /* nobody else committed: nothing to read */
-    pthread_mutex_lock(&e->add_lock);
-    int rc = catch_up_locked(e, c, version, err);
-    pthread_mutex_unlock(&e->add_lock);
-    return rc;
-}
-
-/* Load the collection's index file, or rebuild it from the catalog when it is
- * missing, stale or corrupt (and write it back). */
-static int load_index(eng *e, eng_collection *c, ds_err *err)
-{
-    char path[4096];
-    uint64_t tag;
-    int64_t version, max_id;
-    if (ds_snprintf(path, sizeof path, err, "%s/index/%s.idx", e->data_dir, c->name) != 0)
-        return -1;
-    /* The version first: whatever commits after it shows at the first
-     * search's check. */
-    if (cat_data_version(e->db, &version, err) != 0 ||
-        catalog_tag(e, c->id, &tag, &max_id, err) != 0)
-        return -1;
-    atomic_store(&c->data_version, version);
-    ds_err why = {0};
-    int dim = c->model->dim;
-    if (idx_load(path, dim, tag, &c->index, &why) == 0) {
-        idx_stats st;
-        idx_stats_get(c->index, &st);
-        int kind = !strcmp(st.kind, "ivf") ? ENG_INDEX_IVF : st.f16 ? ENG_INDEX_FLAT16
-                                                                   : ENG_INDEX_FLAT;
-        if (kind == e->index_kind) {
-            c->max_id = c->seen_id = max_id;
-            return 0;
-        }
-        idx_free(c->index); /* another kind was asked for: rebuild */
-        c->index = NULL;
-        ds_fail(&why, DS_EINVAL, "the index kind changed");
-    }
-    if (why.code != DS_ENOTFOUND)
-        fprintf(stderr, "dinoseek: rebuilding the index of %s from the catalog: %s\n", c->name,
-                why.msg);
-    rebuild_ctx r = {0};
-    r.index = e->index_kind == ENG_INDEX_IVF ? idx_ivf_new(dim, 0, 0, err)
-                                             : idx_flat_new(dim, e->index_kind == ENG_INDEX_FLAT16, err);
-    if (!r.index || add_rows_after(e, c, 0, &r, err) != 0) {
-        idx_free(r.index);
-        return -1;
-    }
-    c->index = r.index;
-    c->max_id = c->seen_id = r.max_id;
-    if (idx_save(c->index, path, index_tag(c), &why) != 0)
-        fprintf(stderr, "dinoseek: cannot save the index of %s: %s\n", c->name, why.msg);
-    return 0;
-}
-
-int eng__save_index(eng *e, eng_collection *c, ds_err *err)
-{
-    char path[4096];
-    int64_t version;
-    if (ds_snprintf(path, sizeof path, err, "%s/index/%s.idx", e->data_dir, c->name) != 0 ||
-        cat_data_version(e->db, &version, err) != 0)
-        return -1;
-    /* What others committed goes in first, so the file is as fresh as it
-     * can be; its tag says what it holds either way. */
-    if (version != atomic_load(&c->data_version) && catch_up_locked(e, c, version, err) != 0)
-        return -1;
-    return idx_save(c->index, path, index_tag(c), err);
 }
 
 static const char *preprocess_name(img_mode mode) { return mode == IMG_SEED ? "seed" : "native"; }
@@ -257,7 +89,7 @@ static int attach_collection(eng *e, const cat_collection *cc, eng_model *m, ds_
     c->id = cc->id;
     c->model = m;
     if (ds_snprintf(c->name, sizeof c->name, err, "%s", cc->name) != 0 ||
-        (e->mv ? engm_attach(e, c, err) : load_index(e, c, err)) != 0)
+        eng__store_attach(e, c, err) != 0)
         return -1;
     e->n_colls++;
     return 0;
@@ -288,8 +120,8 @@ static int attach_new_collections(eng *e, ds_err *err)
 }
 
 /* Whether every part of the engine can use a collection name: it fits an
- * eng_collection, makes valid blob keys, and (with Milvus) a valid Milvus
- * name after the prefix. Checked before the catalog records a name: a
+ * eng_collection, makes valid blob keys, and suits the backend (a Milvus
+ * name after the prefix). Checked before the catalog records a name: a
  * recorded name that the blob store or Milvus refuses made every later
  * `serve` and `import` of the data directory fail while loading the
  * collections (one mistyped --collection was enough). */
@@ -303,18 +135,7 @@ static int check_collection_name(const eng *e, const char *name, ds_err *err)
     if (ds_snprintf(key, sizeof key, err, "thumbnails/%s/x.jpg", name) != 0 ||
         blob_key_check(key, err) != 0)
         return ds_wrap(err, "collection name '%.60s' (its blob keys): ", name);
-    if (!e->mv)
-        return 0;
-    /* Milvus's rule on the full name; the prefix alone was checked at open. */
-    for (const char *q = name; *q; q++)
-        if (!(isalnum((unsigned char)*q) || *q == '_') ||
-            (q == name && !*e->mv_prefix && isdigit((unsigned char)*q)))
-            return ds_fail(err, DS_EINVAL, "collection name '%.60s': on Milvus, letters, digits "
-                           "and '_' only, not starting with a digit", name);
-    if (strlen(e->mv_prefix) + n >= MV_NAME_MAX)
-        return ds_fail(err, DS_EINVAL, "collection name '%.60s': with the Milvus prefix, over "
-                       "%d bytes", name, MV_NAME_MAX - 1);
-    return 0;
+    return eng__store_check_name(e, name, err);
 }
 
 /* Register every catalog collection made with one of the loaded models. */
@@ -544,19 +365,11 @@ static int open_parts(eng *e, const eng_config *cfg, ds_err *err)
     eng__unlock_stores(e);
     if (opened != 0)
         return -1;
-    if (cfg->index == ENG_INDEX_MILVUS) {
-        const char *p = cfg->milvus_prefix ? cfg->milvus_prefix : "";
-        /* Milvus names: letters, digits and '_', not starting with a digit. */
-        for (const char *q = p; *q; q++)
-            if (!(isalnum((unsigned char)*q) || *q == '_') || (q == p && isdigit((unsigned char)*q)))
-                return ds_fail(err, DS_EINVAL, "Milvus prefix '%s': letters, digits and '_' "
-                               "only, not starting with a digit", p);
-        if (strlen(p) >= sizeof e->mv_prefix)
-            return ds_fail(err, DS_EINVAL, "Milvus prefix too long");
-        snprintf(e->mv_prefix, sizeof e->mv_prefix, "%s", p);
-        if (mv_open(&cfg->milvus, &e->mv, err) != 0)
-            return -1;
-    }
+    /* Where the collections' rows and vectors live: chosen here, once. */
+    if ((cfg->index == ENG_INDEX_MILVUS
+             ? eng__milvus_open(&cfg->milvus, cfg->milvus_prefix, &e->backend, err)
+             : eng__embedded_open(cfg->index, &e->backend, err)) != 0)
+        return -1;
     const char *name = cfg->collection ? cfg->collection : ENG_DEFAULT_COLLECTION;
     if (open_model(e, cfg->model_dir, cfg->preprocess, cfg->input_size, cfg->precision, name,
                    err) != 0)
@@ -577,7 +390,6 @@ int eng_open(const eng_config *cfg, eng **out, ds_err *err)
     eng *e = calloc(1, sizeof *e);
     if (!e)
         return ds_fail(err, DS_ENOMEM, "out of memory");
-    e->index_kind = cfg->index;
     pthread_mutex_init(&e->add_lock, NULL);
     pthread_mutex_init(&e->store_lock, NULL);
     pthread_mutex_init(&e->colls_lock, NULL);
@@ -600,16 +412,10 @@ void eng_close(eng *e)
 {
     if (!e)
         return;
-    for (int i = 0; i < e->n_colls; i++) {
-        ds_err err = {0};
-        /* Save what the index holds now, so the next start loads it. */
-        if (e->db && e->colls[i].index && eng__save_index(e, &e->colls[i], &err) != 0)
-            fprintf(stderr, "dinoseek: cannot save the index of %s: %s\n", e->colls[i].name,
-                    err.msg);
-        idx_free(e->colls[i].index);
-        engm_detach(&e->colls[i]);
-    }
-    mv_close(e->mv);
+    for (int i = 0; i < e->n_colls; i++)
+        eng__store_detach(&e->colls[i]);
+    if (e->backend)
+        e->backend->m->close(e->backend);
     cat_close(e->db);
     blob_free(e->blobs);
     pthread_mutex_destroy(&e->add_lock);
@@ -713,34 +519,15 @@ int eng_embed(eng_model *m, const void *data, size_t len, const img_opts *opts, 
  * model's queue so that concurrent uploads share forward passes. */
 
 /* Whether the image stored under file_name has content other than hash: a
- * different image under a name already taken. The catalog row's hash, or
- * on Milvus (whose rows may lack one) the stored original's. What cannot
- * be told counts as the same content. */
-static int holds_other_content(eng *e, const eng_collection *c, const char *file_name,
-                               const char *hash, int *other, ds_err *err)
+ * different image under a name already taken. What cannot be told counts
+ * as the same content. */
+static int holds_other_content(eng_collection *c, const char *file_name, const char *hash,
+                               int *other, ds_err *err)
 {
     char stored[DS_SHA256_HEXLEN + 1] = "";
     *other = 0;
-    if (!c->mv) {
-        cat_image img = {0};
-        if (cat_image_by_file_name(e->db, c->id, file_name, &img, err) != 0)
-            return err->code == DS_ENOTFOUND ? 0 : -1;
-        if (img.content_hash) /* one of another length: not ours, cannot tell */
-            ds_snprintf(stored, sizeof stored, NULL, "%s", img.content_hash);
-        cat_image_clear(&img);
-    } else {
-        char key[BLOB_KEY_MAX + 1], thumb[BLOB_KEY_MAX + 1];
-        void *data = NULL;
-        size_t len = 0;
-        ds_err missing = {0};
-        if (eng__blob_keys(c, file_name, key, thumb, NULL) != 0 ||
-            blob_get(e->blobs, key, &data, &len, NULL, &missing) != 0)
-            return 0; /* no original under the derived key: cannot tell */
-        uint8_t digest[DS_SHA256_LEN];
-        ds_sha256_buf(data, len, digest);
-        ds_sha256_hex(digest, stored);
-        free(data);
-    }
+    if (eng__store_stored_hash(c, file_name, stored, err) != 0)
+        return -1;
     *other = stored[0] && strcmp(stored, hash) != 0;
     return 0;
 }
@@ -748,62 +535,29 @@ static int holds_other_content(eng *e, const eng_collection *c, const char *file
 /* The answer for an image already stored: its id, or DS_EEXIST when its
  * name is taken by other content (an upload must not pass for stored when
  * what is served under its name is another image). */
-static int answer_known(eng *e, const eng_collection *c, const eng_image_in *in,
-                        const char *hash, cat_known known, int64_t *id_out, ds_err *err)
+static int answer_known(eng_collection *c, const eng_image_in *in, const char *hash,
+                        cat_known known, int64_t *id_out, ds_err *err)
 {
     int other = 0;
     if (known == CAT_KNOWN_FILE_NAME &&
-        holds_other_content(e, c, in->file_name, hash, &other, err) != 0)
+        holds_other_content(c, in->file_name, hash, &other, err) != 0)
         return -1;
     if (other)
         return ds_fail(err, DS_EEXIST, "file name '%s' is already stored with other content "
                        "(choose another name)", in->file_name);
-    if (c->mv) {
-        cat_known again;
-        int64_t id = 0;
-        if (engm_known(e, (eng_collection *)c, in->file_name, NULL, 0, hash, &again, &id,
-                       err) != 0)
-            return -1;
-        if (id_out)
-            *id_out = id;
-        return 0;
-    }
     int64_t id = 0;
-    if (eng__known_id(e, c, in->file_name, hash, &id, err) != 0)
+    if (eng__store_known_id(c, in, hash, &id, err) != 0)
         return -1;
     if (id_out)
         *id_out = id;
-    /* The image is there without a patent and this add names one: give it
-     * (as a --metadata rerun does), rather than answer "already there" and
-     * drop the patent_id the caller sent. A patent it has stays. */
-    const char *pid = in->patent ? in->patent->patent_id : in->patent_id;
-    if (!id || !pid || !*pid)
-        return 0;
-    cat_image img = {0};
-    if (cat_image_get(e->db, id, &img, err) != 0)
-        return -1;
-    int rc = img.patent_id ? 0
-                           : eng_attach_patent(e, c->name, img.file_name, pid, in->image_index, err);
-    cat_image_clear(&img);
-    return rc;
+    return 0;
 }
 
 int eng_image_name(eng *e, const char *collection, int64_t id, char *out, size_t n,
                    ds_err *err)
 {
     eng_collection *c = eng_find(e, collection, err);
-    if (!c)
-        return -1;
-    if (c->mv)
-        return ds_fail(err, DS_EUNSUPPORTED, "image names by id are not kept on Milvus");
-    cat_image img = {0};
-    if (cat_image_get(e->db, id, &img, err) != 0)
-        return -1;
-    int rc = img.collection_id == c->id
-                 ? ds_snprintf(out, n, err, "%s", img.file_name)
-                 : ds_fail(err, DS_ENOTFOUND, "no image %lld in %s", (long long)id, c->name);
-    cat_image_clear(&img);
-    return rc;
+    return c ? eng__store_image_name(c, id, out, n, err) : -1;
 }
 
 int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_out, int *added,
@@ -824,11 +578,10 @@ int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_
 
     /* Known already: skip before paying for a decode and a forward pass. */
     cat_known known = CAT_KNOWN_NOT;
-    if ((c->mv ? engm_known(e, c, in->file_name, NULL, 0, hash, &known, NULL, err)
-               : cat_image_known(e->db, c->id, in->file_name, NULL, 0, hash, &known, err)) != 0)
+    if (eng__store_known(c, in->file_name, NULL, 0, hash, &known, err) != 0)
         return -1;
     if (known != CAT_KNOWN_NOT)
-        return answer_known(e, c, in, hash, known, id_out, err);
+        return answer_known(c, in, hash, known, id_out, err);
 
     eng_prepared prep = {0};
     float *vec = malloc(sizeof(float) * (size_t)c->model->dim);
@@ -844,11 +597,12 @@ int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_
                            .thumb_len = prep.thumb_len, .vec = vec};
     if (eng__lock_stores(e, err) != 0)
         goto out;
-    int stored = eng__store_batch_locked(e, c, &item, 1, err);
-    /* On Milvus: answered once searches see it, as embedded mode does, and
-     * before another process may ask Milvus whether the name is taken. */
-    if (stored == 0 && c->mv && item.added)
-        stored = engm_sync(e, c, err);
+    int stored = eng__store_put_batch(c, &item, 1, err);
+    /* Answered once searches see it (at once embedded; on Milvus, after
+     * a wait), and before another process may ask whether the name is
+     * taken. */
+    if (stored == 0 && item.added)
+        stored = eng__store_sync(c, err);
     eng__unlock_stores(e);
     if (stored != 0)
         goto out;
@@ -857,7 +611,7 @@ int eng_add(eng *e, const char *collection, const eng_image_in *in, int64_t *id_
         goto out;
     }
     *added = item.added;
-    if (!item.added && answer_known(e, c, in, hash, item.known, &item.id, err) != 0)
+    if (!item.added && answer_known(c, in, hash, item.known, &item.id, err) != 0)
         goto out;
     if (id_out)
         *id_out = item.id;
@@ -883,15 +637,5 @@ void eng_health_get(eng *e, eng_health *h)
                             missing.code == DS_ENOTFOUND);
     if (!h->blobs)
         snprintf(h->blobs_error, sizeof h->blobs_error, "%s", missing.msg);
-    if (e->mv) {
-        ds_err down = {0};
-        h->index_kind = "milvus";
-        h->index = mv_ping(e->mv, &down) == 0;
-        if (!h->index)
-            snprintf(h->index_error, sizeof h->index_error, "%s", down.msg);
-        return;
-    }
-    idx_index *ix = e->colls[e->default_coll].index;
-    h->index_kind = ix ? idx_name(ix) : "none";
-    h->index = ix != NULL;
+    eng__store_health(&e->colls[e->default_coll], h);
 }

@@ -29,6 +29,7 @@ static int status_of(const ds_err *err)
     case DS_ENET: return 503; /* a backend (Milvus, S3) is down or not answering */
     case DS_ENOSPACE: return 507; /* Insufficient Storage: the data directory is full */
     case DS_EEXIST: return 409; /* a file name already stored with other content */
+    case DS_EUNSUPPORTED: return 501; /* the collection's store cannot do this (engine/store.h) */
     default: return 500; /* a corrupt catalog (DS_EFORMAT) is the server's problem */
     }
 }

@@ -360,7 +360,7 @@ int mv_insert_settled(mv_client *c, const char *coll, json_t *rows, json_t **ids
     /* Sent once, never repeated here (neither by us nor by libcurl): an
      * insert whose answer was lost may have been done, and a blind retry
      * would store the rows twice. The engine asks which rows arrived
-     * before it inserts any again (on_milvus.c). */
+     * before it inserts any again (src/engine/store_milvus_put.c). */
     int rc = mv__call_once(c, mv_get_dialect(c) == MV_V2 ? "/v2/vectordb/entities/insert"
                                                           : "/v1/vector/insert",
                            body, &doc, maybe_done, err);

@@ -146,7 +146,7 @@ static json_t *raw_post(const char *path, const char *body, const char *header, 
 /* ---- the seed's schema and rows ----------------------------------------- */
 
 /* The seed's design_patents_full schema (tests/peers/seed_milvus.py, and
- * seed_schema() in src/engine/on_milvus.c): auto-id INT64 "id", the
+ * seed_schema() in src/engine/store_milvus.c): auto-id INT64 "id", the
  * vector after file_path, dynamic fields on; IVF_FLAT nlist 128, COSINE. */
 static void seed_schema(mv_schema *s, int dim)
 {

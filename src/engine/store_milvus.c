@@ -1,4 +1,5 @@
-/* on_milvus.c - the engine's collections on Milvus (ENG_INDEX_MILVUS).
+/* store_milvus.c - the Milvus store (store.h): the engine's collections on
+ * Milvus (ENG_INDEX_MILVUS).
  *
  * Milvus holds what the catalog and the index hold in embedded mode: one
  * row per image with its vector and its patent's fields, in the seed
@@ -20,7 +21,7 @@
  * consistency, about a second). So that nobody stores an image twice in
  * that window, the engine remembers what it stored lately (recent[]); a
  * single add (an upload) is answered only once searches find it; an import
- * waits once, at its end (engm_sync).
+ * waits once, at its end (milvus_sync).
  *
  * Retries: Milvus calls are retried by the client (src/milvus) when they
  * may pass, but an insert is never repeated blindly, since a lost answer
@@ -29,30 +30,18 @@
  * asks which of its names arrived until the insert can no longer land
  * (settle), and inserts only the rows proven absent (exactly once).
  */
-#include "engine/engine_internal.h"
+#include "engine/store_milvus.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "milvus/expr.h"
-#include "net/net.h"
 
-#define RECENT 8192          /* rows this process stored, remembered */
-#define WINDOW 16384         /* Milvus's most rows per search or query */
-#define INSERT_TRIES 7       /* about 60 s of backoff: a restarting Milvus */
 
 /* The seed's design_patents_full fields (SEED-API.md) and page_num from
  * its patent_images, with their types and sizes. */
-typedef struct seed_field {
-    const char *name;
-    mv_type type;
-    int max_length;
-} seed_field;
-
 static const seed_field seed_fields[] = {
     {"patent_id", MV_VARCHAR, 64},        {"image_index", MV_INT16, 0},
     {"file_name", MV_VARCHAR, 256},       {"file_path", MV_VARCHAR, 512},
@@ -68,29 +57,12 @@ static const seed_field seed_fields[] = {
 static const seed_field extra_fields[] = {
     {"page_num", MV_VARCHAR, 16}, {"sha256", MV_VARCHAR, 64}, {"kind", MV_VARCHAR, 16}};
 
-typedef struct recent_row {
-    char file_name[256];
-    char sha256[65];
-    int64_t id;
-} recent_row;
-
-struct eng_milvus_coll {
-    char name[MV_NAME_MAX];       /* in Milvus: --milvus-prefix + the name */
-    mv_schema schema;
-    const char *out_fields[40];   /* what searches and queries ask for */
-    int has_sha256;               /* content-hash dedupe is possible */
-    recent_row *recent;           /* ring of RECENT, guarded by e->add_lock */
-    size_t n_recent;
-    int64_t last_ids[256];        /* the last batch stored, for engm_sync */
-    int n_last;
-};
-
 #define SEED_N (sizeof seed_fields / sizeof *seed_fields)
 #define EXTRA_N (sizeof extra_fields / sizeof *extra_fields)
 
 /* ---- the collection --------------------------------------------------------- */
 
-static const seed_field *known_field(const char *name)
+const seed_field *milvus_known_field(const char *name)
 {
     for (size_t i = 0; i < SEED_N; i++)
         if (!strcmp(seed_fields[i].name, name))
@@ -103,23 +75,23 @@ static const seed_field *known_field(const char *name)
 
 /* Whether rows of this collection can hold a field (by schema, or as a
  * dynamic one). */
-static int holds(const eng_milvus_coll *m, const char *name)
+int milvus_holds(const milvus_store *m, const char *name)
 {
-    return mv_schema_field(&m->schema, name) != NULL || (m->schema.dynamic && known_field(name));
+    return mv_schema_field(&m->schema, name) != NULL || (m->schema.dynamic && milvus_known_field(name));
 }
 
-static void pick_fields(eng_milvus_coll *m)
+static void pick_fields(milvus_store *m)
 {
     int n = 0;
     m->out_fields[n++] = m->schema.primary;
     for (size_t i = 0; i < SEED_N; i++)
-        if (holds(m, seed_fields[i].name))
+        if (milvus_holds(m, seed_fields[i].name))
             m->out_fields[n++] = seed_fields[i].name;
     for (size_t i = 0; i < EXTRA_N; i++)
-        if (holds(m, extra_fields[i].name))
+        if (milvus_holds(m, extra_fields[i].name))
             m->out_fields[n++] = extra_fields[i].name;
     m->out_fields[n] = NULL;
-    m->has_sha256 = holds(m, "sha256");
+    m->has_sha256 = milvus_holds(m, "sha256");
 }
 
 /* The schema dinoseek creates: the seed's, plus dynamic fields. */
@@ -150,28 +122,34 @@ static void seed_schema(mv_schema *s, int dim)
     snprintf(s->metric, sizeof s->metric, "COSINE");
 }
 
-int engm_attach(eng *e, eng_collection *c, ds_err *err)
+static const eng_store_methods milvus_methods;
+
+static int milvus_attach(eng_backend *b, eng *e, eng_collection *c, eng_store **out,
+                         ds_err *err)
 {
-    eng_milvus_coll *m = calloc(1, sizeof *m);
+    const milvus_backend *mb = (const milvus_backend *)b;
+    milvus_store *m = calloc(1, sizeof *m);
     if (!m || !(m->recent = calloc(RECENT, sizeof *m->recent))) {
         free(m);
         return ds_fail(err, DS_ENOMEM, "out of memory");
     }
-    if (snprintf(m->name, sizeof m->name, "%s%s", e->mv_prefix, c->name) >= (int)sizeof m->name) {
+    m->base = (eng_store){.m = &milvus_methods, .e = e, .c = c};
+    m->client = mb->client;
+    if (snprintf(m->name, sizeof m->name, "%s%s", mb->prefix, c->name) >= (int)sizeof m->name) {
         free(m->recent);
         free(m);
         return ds_fail(err, DS_EINVAL, "collection %s: the Milvus name is too long", c->name);
     }
     ds_err why = {0};
-    if (mv_describe(e->mv, m->name, &m->schema, &why) != 0) {
+    if (mv_describe(m->client, m->name, &m->schema, &why) != 0) {
         if (why.code != DS_ENOTFOUND) {
             *err = why;
             goto fail;
         }
         mv_schema want;
         seed_schema(&want, c->model->dim);
-        if (mv_create(e->mv, m->name, &want, err) != 0 ||
-            mv_describe(e->mv, m->name, &m->schema, err) != 0)
+        if (mv_create(m->client, m->name, &want, err) != 0 ||
+            mv_describe(m->client, m->name, &m->schema, err) != 0)
             goto fail;
         fprintf(stderr, "dinoseek: created the Milvus collection %s (%d-d, COSINE)\n", m->name,
                 c->model->dim);
@@ -199,12 +177,12 @@ int engm_attach(eng *e, eng_collection *c, ds_err *err)
                 m->schema.metric);
         goto fail;
     }
-    if (!holds(m, "file_name")) {
+    if (!milvus_holds(m, "file_name")) {
         ds_fail(err, DS_EUNSUPPORTED, "Milvus collection %s has no file_name field", c->name);
         goto fail;
     }
     pick_fields(m);
-    c->mv = m;
+    *out = &m->base;
     return 0;
 fail:
     free(m->recent);
@@ -212,18 +190,17 @@ fail:
     return ds_wrap(err, "collection %s: ", c->name);
 }
 
-void engm_detach(eng_collection *c)
+static void milvus_detach(eng_store *s)
 {
-    if (c->mv)
-        free(c->mv->recent);
-    free(c->mv);
-    c->mv = NULL;
+    milvus_store *m = (milvus_store *)s;
+    free(m->recent);
+    free(m);
 }
 
 /* ---- reading rows ------------------------------------------------------------- */
 
 /* An integer field as Milvus sent it (v1 writes INT64 as a string). */
-static int row_int(json_t *row, const char *key, json_int_t *out)
+int milvus_row_int(json_t *row, const char *key, json_int_t *out)
 {
     json_t *v = json_object_get(row, key);
     if (json_is_integer(v)) {
@@ -246,7 +223,7 @@ static int row_int(json_t *row, const char *key, json_int_t *out)
 }
 
 /* A string field; NULL when absent or empty (Milvus 2.3 has no NULL). */
-static const char *row_str(json_t *row, const char *key)
+const char *milvus_row_str(json_t *row, const char *key)
 {
     const char *s = json_string_value(json_object_get(row, key));
     return s && *s ? s : NULL;
@@ -260,7 +237,7 @@ static void date_fields(json_t *o, json_t *row, const char *key)
     json_int_t d = 0;
     char iso_key[64], iso[16];
     snprintf(iso_key, sizeof iso_key, "%s_iso", key);
-    if (row_int(row, key, &d) && d >= 10000101 && d <= 99991231) {
+    if (milvus_row_int(row, key, &d) && d >= 10000101 && d <= 99991231) {
         snprintf(iso, sizeof iso, "%04d-%02d-%02d", (int)(d / 10000), (int)(d / 100 % 100),
                  (int)(d % 100));
         json_object_set_new(o, key, json_integer(d));
@@ -274,20 +251,20 @@ static void date_fields(json_t *o, json_t *row, const char *key)
 static json_t *positive_or_null(json_t *row, const char *key)
 {
     json_int_t v = 0;
-    return row_int(row, key, &v) && v > 0 ? json_integer(v) : json_null();
+    return milvus_row_int(row, key, &v) && v > 0 ? json_integer(v) : json_null();
 }
 
 /* A Milvus row as a result, with the keys (and their order) of embedded
- * mode's results (search.c). */
+ * mode's results (store_embedded_search.c). */
 static json_t *row_json(json_t *row, int with_score, double score)
 {
-    const char *file = row_str(row, "file_name"), *pid = row_str(row, "patent_id");
+    const char *file = milvus_row_str(row, "file_name"), *pid = milvus_row_str(row, "patent_id");
     char page[16];
     json_int_t id = 0, index = 0;
-    row_int(row, "id", &id);
-    row_int(row, "image_index", &index);
-    if (row_str(row, "page_num"))
-        snprintf(page, sizeof page, "%s", row_str(row, "page_num"));
+    milvus_row_int(row, "id", &id);
+    milvus_row_int(row, "image_index", &index);
+    if (milvus_row_str(row, "page_num"))
+        snprintf(page, sizeof page, "%s", milvus_row_str(row, "page_num"));
     else
         eng__page_num(file, page);
     json_t *o = json_object();
@@ -298,22 +275,22 @@ static json_t *row_json(json_t *row, int with_score, double score)
     /* "" for no patent, as the row holds it and the embedded catalog answers. */
     json_object_set_new(o, "patent_id", json_string(pid ? pid : ""));
     json_object_set_new(o, "page_num", json_string(page));
-    json_object_set_new(o, "file_path", str_or_null(row_str(row, "file_path")));
+    json_object_set_new(o, "file_path", str_or_null(milvus_row_str(row, "file_path")));
     json_object_set_new(o, "image_index", json_integer(index));
     json_object_set_new(o, "image_url", eng__image_url(file ? file : "", 0));
     json_object_set_new(o, "thumbnail_url", eng__image_url(file ? file : "", 1));
     /* Every patent key, null where the row has none (a plain image too). */
-    json_object_set_new(o, "title", str_or_null(row_str(row, "title")));
-    json_object_set_new(o, "kind", str_or_null(row_str(row, "kind")));
-    json_object_set_new(o, "loc_class", str_or_null(row_str(row, "loc_class")));
-    json_object_set_new(o, "loc_edition", str_or_null(row_str(row, "loc_edition")));
+    json_object_set_new(o, "title", str_or_null(milvus_row_str(row, "title")));
+    json_object_set_new(o, "kind", str_or_null(milvus_row_str(row, "kind")));
+    json_object_set_new(o, "loc_class", str_or_null(milvus_row_str(row, "loc_class")));
+    json_object_set_new(o, "loc_edition", str_or_null(milvus_row_str(row, "loc_edition")));
     date_fields(o, row, "pub_date");
     date_fields(o, row, "filing_date");
     json_object_set_new(o, "grant_term", positive_or_null(row, "grant_term"));
     static const char *const names[] = {"applicant_name", "applicant_country", "inventor_names",
                                         "assignee_name", "claim_text"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        json_object_set_new(o, names[i], str_or_null(row_str(row, names[i])));
+        json_object_set_new(o, names[i], str_or_null(milvus_row_str(row, names[i])));
     json_object_set_new(o, "image_count", positive_or_null(row, "image_count"));
     return o;
 }
@@ -321,7 +298,7 @@ static json_t *row_json(json_t *row, int with_score, double score)
 /* The vector of a row (asked for with the vector field) into v. */
 static int row_vector(const eng_collection *c, json_t *row, float *v, ds_err *err)
 {
-    json_t *a = json_object_get(row, c->mv->schema.vector);
+    json_t *a = json_object_get(row, MV(c)->schema.vector);
     int dim = c->model->dim;
     if (json_array_size(a) != (size_t)dim)
         return ds_fail(err, DS_EFORMAT, "Milvus: a row of %s without its %d-d vector", c->name,
@@ -335,16 +312,17 @@ static int row_vector(const eng_collection *c, json_t *row, float *v, ds_err *er
 static void fields_with_vector(const eng_collection *c, const char **out)
 {
     int n = 0;
-    while (c->mv->out_fields[n]) {
-        out[n] = c->mv->out_fields[n];
+    while (MV(c)->out_fields[n]) {
+        out[n] = MV(c)->out_fields[n];
         n++;
     }
-    out[n++] = c->mv->schema.vector;
+    out[n++] = MV(c)->schema.vector;
     out[n] = NULL;
 }
 
 /* "name in [\"a\",\"b\"]": every value quoted by mv_quote, never pasted. */
-static char *in_list(const char *name, const char *const *values, size_t n, ds_err *err)
+char *milvus_in_list(const char *name, const char *const *values, size_t n,
+                     ds_err *err)
 {
     char *out = NULL;
     size_t len = 0;
@@ -374,553 +352,19 @@ static char *in_list(const char *name, const char *const *values, size_t n, ds_e
     return out;
 }
 
-/* ---- "is it there already?" ------------------------------------------------------ */
-
-static const recent_row *recent_find(const eng_milvus_coll *m, const char *file_name,
-                                     const char *hash)
-{
-    size_t n = m->n_recent < RECENT ? m->n_recent : RECENT;
-    for (size_t i = 0; i < n; i++) {
-        const recent_row *r = &m->recent[i];
-        if ((file_name && !strcmp(r->file_name, file_name)) || (hash && !strcmp(r->sha256, hash)))
-            return r;
-    }
-    return NULL;
-}
-
-static void recent_add(eng_milvus_coll *m, const char *file_name, const char *hash, int64_t id)
-{
-    recent_row *r = &m->recent[m->n_recent++ % RECENT];
-    snprintf(r->file_name, sizeof r->file_name, "%s", file_name);
-    snprintf(r->sha256, sizeof r->sha256, "%s", hash ? hash : "");
-    r->id = id;
-}
-
-int engm_known(eng *e, eng_collection *c, const char *file_name, const char *patent_id,
-               int image_index, const char *hash, cat_known *known, int64_t *id, ds_err *err)
-{
-    eng_milvus_coll *m = c->mv;
-    *known = CAT_KNOWN_NOT;
-    if (id)
-        *id = 0;
-    pthread_mutex_lock(&e->add_lock);
-    const recent_row *r = recent_find(m, file_name, m->has_sha256 ? hash : NULL);
-    if (r) {
-        *known = file_name && !strcmp(r->file_name, file_name) ? CAT_KNOWN_FILE_NAME
-                                                                : CAT_KNOWN_CONTENT;
-        if (id)
-            *id = r->id;
-    }
-    pthread_mutex_unlock(&e->add_lock);
-    if (r)
-        return 0;
-    /* One query: by name, by patent and drawing number, by content. */
-    char *by_name = file_name ? in_list("file_name", &file_name, 1, err) : NULL;
-    char *by_patent = patent_id && holds(m, "patent_id") && holds(m, "image_index")
-                          ? in_list("patent_id", &patent_id, 1, err) : NULL;
-    char *by_hash = hash && m->has_sha256 ? in_list("sha256", &hash, 1, err) : NULL;
-    if ((file_name && !by_name) || (!by_patent && patent_id && holds(m, "patent_id") &&
-                                    holds(m, "image_index")) || (!by_hash && hash && m->has_sha256)) {
-        free(by_name);
-        free(by_patent);
-        free(by_hash);
-        return -1;
-    }
-    char *q = NULL;
-    size_t qlen = 0;
-    FILE *f = open_memstream(&q, &qlen);
-    int parts = 0;
-    if (f) {
-        if (by_name)
-            fprintf(f, "%s", by_name), parts++;
-        if (by_patent)
-            fprintf(f, "%s(%s and image_index == %d)", parts++ ? " or " : "", by_patent,
-                    image_index);
-        if (by_hash)
-            fprintf(f, "%s%s", parts++ ? " or " : "", by_hash);
-        fclose(f);
-    }
-    free(by_name);
-    free(by_patent);
-    free(by_hash);
-    if (!q)
-        return ds_fail(err, DS_ENOMEM, "out of memory");
-    if (!parts) {
-        free(q);
-        return 0;
-    }
-    json_t *rows = NULL;
-    int rc = mv_query(e->mv, c->mv->name, q, m->out_fields, 4, 0, &rows, err);
-    free(q);
-    if (rc != 0)
-        return ds_wrap(err, "Milvus: ");
-    /* The strongest reason first, as the catalog answers. */
-    size_t i;
-    json_t *row;
-    json_array_foreach(rows, i, row) {
-        const char *fn = row_str(row, "file_name"), *pid = row_str(row, "patent_id");
-        json_int_t idx = -1, rid = 0;
-        row_int(row, "image_index", &idx);
-        row_int(row, "id", &rid);
-        cat_known k = file_name && fn && !strcmp(fn, file_name) ? CAT_KNOWN_FILE_NAME
-                      : patent_id && pid && !strcmp(pid, patent_id) && idx == image_index
-                          ? CAT_KNOWN_PATENT_INDEX
-                          : CAT_KNOWN_CONTENT;
-        if (*known == CAT_KNOWN_NOT || k < *known) {
-            *known = k;
-            if (id)
-                *id = rid;
-        }
-    }
-    json_decref(rows);
-    return 0;
-}
-
-/* ---- storing ------------------------------------------------------------------- */
-
-/* s cut to at most max bytes, on a UTF-8 character boundary (the seed
- * truncated claims to fit VARCHAR(500) too). */
-static json_t *fitted(const char *s, int max)
-{
-    size_t n = strlen(s);
-    if (max > 0 && n > (size_t)max) {
-        n = (size_t)max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    }
-    return json_stringn(s, n);
-}
-
-/* A dynamic field's longest text: the seed's VARCHAR lengths bind only
- * fields of a schema, and a cut text is missed by the substring filters
- * (a long inventor list); this bound keeps a row within Milvus's limits. */
-#define DYNAMIC_TEXT_MAX 8192
-
-/* The most bytes a text field of this collection's rows holds (0: no bound
- * known). */
-static int text_max(const eng_milvus_coll *m, const char *key)
-{
-    const mv_field *f = mv_schema_field(&m->schema, key);
-    const seed_field *s = known_field(key);
-    return !f ? DYNAMIC_TEXT_MAX : f->max_length ? f->max_length : s ? s->max_length : 0;
-}
-
-static void put_str(json_t *row, const eng_milvus_coll *m, const char *key, const char *v)
-{
-    if (!holds(m, key))
-        return;
-    json_object_set_new(row, key, fitted(v ? v : "", text_max(m, key)));
-}
-
-/* The fields that name a row are never cut to fit (put_str cuts only
- * descriptive text): a cut file_name no longer finds its row, so a rerun
- * stores the image again and its links point at no blob, and two patent
- * ids cut to one merge two patents. A schema's VARCHAR sizes (the seed's
- * file_name 256, patent_id 64, file_path 512; also dinoseek's own
- * collections on REST v2) refuse such an image instead. */
-static int names_fit(const eng_milvus_coll *m, const eng_store_item *it, const char *key,
-                     ds_err *err)
-{
-    const cat_patent *p = it->in.patent;
-    const struct {
-        const char *field, *value;
-    } names[] = {{"file_name", it->in.file_name},
-                 {"file_path", key},
-                 {"patent_id", p && p->patent_id ? p->patent_id : it->in.patent_id}};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-        if (!names[i].value || !holds(m, names[i].field))
-            continue;
-        int max = text_max(m, names[i].field);
-        size_t len = strlen(names[i].value);
-        if (max > 0 && len > (size_t)max)
-            return ds_fail(err, DS_EINVAL, "%s \"%.60s...\" is %zu bytes: the Milvus "
-                           "collection %s holds at most %d there", names[i].field,
-                           names[i].value, len, m->name, max);
-    }
-    return 0;
-}
-
-static void put_int(json_t *row, const eng_milvus_coll *m, const char *key, json_int_t v)
-{
-    if (holds(m, key))
-        json_object_set_new(row, key, json_integer(v));
-}
-
-/* The row of one item, with only the fields the collection holds, every one
- * of its schema's fields given (Milvus 2.3 has no defaults). */
-static json_t *item_row(const eng_collection *c, const eng_store_item *it, const char *key)
-{
-    const eng_milvus_coll *m = c->mv;
-    const eng_image_in *in = &it->in;
-    const cat_patent *p = in->patent;
-    cat_patent none = {.image_count = -1};
-    if (!p)
-        p = &none;
-    char page[16];
-    eng__page_num(in->file_name, page);
-    json_t *row = json_object(), *vec = json_array();
-    for (int d = 0; d < c->model->dim; d++)
-        json_array_append_new(vec, json_real(it->vec[d]));
-    json_object_set_new(row, m->schema.vector, vec);
-    put_str(row, m, "patent_id", p->patent_id ? p->patent_id : in->patent_id);
-    put_int(row, m, "image_index", in->image_index);
-    put_str(row, m, "file_name", in->file_name);
-    put_str(row, m, "file_path", key);
-    put_str(row, m, "title", p->title);
-    put_str(row, m, "loc_class", p->loc_class);
-    put_str(row, m, "loc_edition", p->loc_edition);
-    put_int(row, m, "pub_date", eng__yyyymmdd(p->pub_date));
-    put_int(row, m, "filing_date", eng__yyyymmdd(p->filing_date));
-    put_int(row, m, "grant_term", p->grant_term > 0 ? p->grant_term : 0);
-    put_str(row, m, "applicant_name", p->applicant_name);
-    put_str(row, m, "applicant_country", p->applicant_country);
-    put_str(row, m, "inventor_names", p->inventor_names);
-    put_str(row, m, "assignee_name", p->assignee_name);
-    put_str(row, m, "claim_text", p->claim_text);
-    put_int(row, m, "image_count", p->image_count > 0 ? p->image_count : 0);
-    put_int(row, m, "created_at", (json_int_t)time(NULL));
-    put_str(row, m, "page_num", page);
-    put_str(row, m, "sha256", it->hash);
-    put_str(row, m, "kind", p->kind);
-    /* Any further field of the collection's own schema: its zero value. */
-    for (int i = 0; i < m->schema.n_fields; i++) {
-        const mv_field *f = &m->schema.fields[i];
-        if (f->auto_id || json_object_get(row, f->name))
-            continue;
-        json_object_set_new(row, f->name, f->type == MV_VARCHAR ? json_string("")
-                                          : f->type == MV_BOOL  ? json_false()
-                                          : f->type == MV_JSON  ? json_object()
-                                                                : json_integer(0));
-    }
-    return row;
-}
-
-/* Which of these names have rows now (a query after a failed insert). */
-static int arrived(eng *e, eng_collection *c, const char *const *names, size_t n,
-                   json_t **rows, ds_err *err)
-{
-    char *q = in_list("file_name", names, n, err);
-    if (!q)
-        return -1;
-    int rc = mv_query(e->mv, c->mv->name, q, c->mv->out_fields, (int)(n * 2 + 8), 0, rows, err);
-    free(q);
-    return rc;
-}
-
-/* Items of todo whose rows are in Milvus now: their ids taken, and out of
- * todo (*n_todo shrinks). names: room for *n_todo names. */
-static int take_arrived(eng *e, eng_collection *c, eng_store_item *items, int *todo,
-                        int *n_todo, const char **names, ds_err *err)
-{
-    for (int t = 0; t < *n_todo; t++)
-        names[t] = items[todo[t]].in.file_name;
-    json_t *found = NULL;
-    if (arrived(e, c, names, (size_t)*n_todo, &found, err) != 0)
-        return -1;
-    int keep = 0;
-    for (int t = 0; t < *n_todo; t++) {
-        size_t i;
-        json_t *row;
-        int got = 0;
-        json_array_foreach(found, i, row) {
-            json_int_t rid;
-            if (!got && !strcmp(row_str(row, "file_name") ? row_str(row, "file_name") : "",
-                                names[t]) && row_int(row, "id", &rid)) {
-                items[todo[t]].id = rid;
-                got = 1;
-            }
-        }
-        if (!got)
-            todo[keep++] = todo[t];
-    }
-    json_decref(found);
-    *n_todo = keep;
-    return 0;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* How long after an insert was sent it may still land: Milvus keeps
- * working on a request whose client gave up, and a proxy on the way may
- * hold it; three time limits of a request, plus Milvus's bounded
- * staleness (5 s) before a query shows what landed. */
-static double in_flight_ms(const eng *e) { return 3.0 * (double)mv_timeout_ms(e->mv) + 5000; }
-
-/* After an insert that may have been done (sent, never answered): wait
- * until Milvus proves whether it was. Its rows found: done. Not found by a
- * query made when the insert can no longer land (sent_at + in_flight_ms):
- * lost, and the rows left in todo are inserted again. An insert is never
- * sent again while its first copy may still land: that is what makes an
- * insert land exactly once. -1 when Milvus cannot be asked for a minute
- * after that (the rows may or may not be there: the batch fails, and a
- * rerun finds what landed). */
-static int settle(eng *e, eng_collection *c, eng_store_item *items, int *todo, int *n_todo,
-                  const char **names, double sent_at, ds_err *err)
-{
-    double lands_by = sent_at + in_flight_ms(e);
-    for (int asked = 1;; asked++) {
-        net_sleep_ms(500);
-        double at = now_ms();
-        ds_err q = {0};
-        if (take_arrived(e, c, items, todo, n_todo, names, &q) == 0) {
-            if (*n_todo == 0 || at >= lands_by)
-                return 0;
-            continue;
-        }
-        if (at >= lands_by + 60000) {
-            *err = q;
-            return ds_wrap(err, "an insert that may have landed, unconfirmed: ");
-        }
-        net_sleep_ms(net_backoff_ms(asked, 500, 5000));
-    }
-}
-
-/* Insert the rows of the added items; their ids into items[]. After a
- * failure that surely stored nothing (no connection): wait (longer each
- * time) and insert again. After one that may have stored the rows (no
- * answer): settle() first, then insert only the rows proven absent. */
-static int insert_rows(eng *e, eng_collection *c, eng_store_item *items, int n,
-                       char (*keys)[BLOB_KEY_MAX + 1], ds_err *err)
-{
-    int *todo = malloc(sizeof *todo * (size_t)n);
-    const char **names = malloc(sizeof *names * (size_t)n);
-    if (!todo || !names) {
-        free(todo);
-        free(names);
-        return ds_fail(err, DS_ENOMEM, "out of memory");
-    }
-    int n_todo = 0, rc = 0; /* nothing to insert is done */
-    for (int i = 0; i < n; i++)
-        if (items[i].added)
-            todo[n_todo++] = i;
-    for (int attempt = 1; n_todo > 0; attempt++) {
-        json_t *rows = json_array(), *ids = NULL;
-        for (int t = 0; t < n_todo; t++)
-            json_array_append_new(rows, item_row(c, &items[todo[t]], keys[todo[t]]));
-        int maybe_done = 0;
-        double sent_at = now_ms();
-        rc = mv_insert_settled(e->mv, c->mv->name, rows, &ids, &maybe_done, err);
-        json_decref(rows);
-        if (rc == 0) {
-            for (int t = 0; t < n_todo; t++)
-                items[todo[t]].id = json_integer_value(json_array_get(ids, (size_t)t));
-            json_decref(ids);
-            break;
-        }
-        if (err->code != DS_ENET)
-            break;
-        if (maybe_done) {
-            fprintf(stderr, "dinoseek: %s: insert unanswered (%s); waiting until Milvus shows "
-                    "whether it landed\n", c->name, err->msg);
-            if (settle(e, c, items, todo, &n_todo, names, sent_at, err) != 0)
-                break;
-            rc = 0;
-            if (n_todo == 0 || attempt < INSERT_TRIES)
-                continue;
-            rc = ds_fail(err, DS_ENET, "Milvus: %s: insert lost %d times", c->name, attempt);
-            break;
-        }
-        if (attempt == INSERT_TRIES)
-            break;
-        fprintf(stderr, "dinoseek: %s: insert failed (%s); retrying\n", c->name, err->msg);
-        net_sleep_ms(net_backoff_ms(attempt, 2000, 20000));
-        rc = 0;
-    }
-    free(todo);
-    free(names);
-    return rc;
-}
-
-/* Which items Milvus has already, by name or content: one query. */
-static int known_batch(eng *e, eng_collection *c, eng_store_item *items, int n, ds_err *err)
-{
-    const char **names = malloc(sizeof *names * (size_t)(n + 1));
-    const char **hashes = malloc(sizeof *hashes * (size_t)(n + 1));
-    int m = 0, rc = -1;
-    char *a = NULL, *b = NULL, *q = NULL;
-    json_t *rows = NULL;
-    if (!names || !hashes) {
-        ds_fail(err, DS_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (int i = 0; i < n; i++)
-        if (!items[i].failed) {
-            names[m] = items[i].in.file_name;
-            hashes[m++] = items[i].hash ? items[i].hash : "";
-        }
-    if (m == 0) {
-        rc = 0;
-        goto out;
-    }
-    if (!(a = in_list("file_name", names, (size_t)m, err)) ||
-        (c->mv->has_sha256 && !(b = in_list("sha256", hashes, (size_t)m, err))))
-        goto out;
-    if (!(q = malloc(strlen(a) + (b ? strlen(b) : 0) + 8))) {
-        ds_fail(err, DS_ENOMEM, "out of memory");
-        goto out;
-    }
-    sprintf(q, "%s%s%s", a, b ? " or " : "", b ? b : "");
-    int limit = m * 4 + 8 > WINDOW ? WINDOW : m * 4 + 8;
-    if (mv_query(e->mv, c->mv->name, q, c->mv->out_fields, limit, 0, &rows, err) != 0) {
-        ds_wrap(err, "Milvus: ");
-        goto out;
-    }
-    size_t r;
-    json_t *row;
-    json_array_foreach(rows, r, row) {
-        const char *fn = row_str(row, "file_name"), *h = row_str(row, "sha256");
-        for (int i = 0; i < n; i++) {
-            eng_store_item *it = &items[i];
-            if (it->failed)
-                continue;
-            if (fn && !strcmp(fn, it->in.file_name))
-                it->known = CAT_KNOWN_FILE_NAME;
-            else if (h && it->hash && !strcmp(h, it->hash) && it->known == CAT_KNOWN_NOT)
-                it->known = CAT_KNOWN_CONTENT;
-        }
-    }
-    rc = 0;
-out:
-    free(names);
-    free(hashes);
-    free(a);
-    free(b);
-    free(q);
-    json_decref(rows);
-    return rc;
-}
-
-int engm_store_batch(eng *e, eng_collection *c, eng_store_item *items, int n, ds_err *err)
-{
-    char(*keys)[BLOB_KEY_MAX + 1] = calloc((size_t)(n > 0 ? n : 1), sizeof *keys);
-    if (!keys)
-        return ds_fail(err, DS_ENOMEM, "out of memory");
-    int rc = -1;
-    for (int i = 0; i < n; i++) {
-        eng_store_item *it = &items[i];
-        it->added = it->failed = 0;
-        it->id = 0;
-        it->known = CAT_KNOWN_NOT;
-        if (!it->in.file_name || !*it->in.file_name) {
-            it->failed = 1;
-            ds_fail(&it->err, DS_EINVAL, "an image needs a file name");
-            continue;
-        }
-    }
-    if (known_batch(e, c, items, n, err) != 0)
-        goto out;
-    pthread_mutex_lock(&e->add_lock);
-    for (int i = 0; i < n; i++) {
-        eng_store_item *it = &items[i];
-        if (it->failed)
-            continue;
-        /* Stored meanwhile by another thread of ours? */
-        if (it->known == CAT_KNOWN_NOT) {
-            const recent_row *r = recent_find(c->mv, it->in.file_name,
-                                              c->mv->has_sha256 ? it->hash : NULL);
-            if (r)
-                it->known = !strcmp(r->file_name, it->in.file_name) ? CAT_KNOWN_FILE_NAME
-                                                                    : CAT_KNOWN_CONTENT;
-        }
-        if (it->known == CAT_KNOWN_NOT)
-            it->known = eng__repeats_earlier(items, i);
-        if (it->known != CAT_KNOWN_NOT)
-            continue;
-        char thumb[BLOB_KEY_MAX + 1];
-        if (eng__blob_keys(c, it->in.file_name, keys[i], thumb, &it->err) != 0 ||
-            names_fit(c->mv, it, keys[i], &it->err) != 0) {
-            it->failed = 1;
-            continue;
-        }
-        /* The blobs first: a row never points at a missing original. A
-         * batch that fails later leaves its blobs, under the keys the
-         * rerun writes again. */
-        if (blob_put(e->blobs, keys[i], it->in.data, it->in.len, NULL, &it->err) != 0 ||
-            blob_put(e->blobs, thumb, it->thumb, it->thumb_len, "image/jpeg", &it->err) != 0) {
-            it->failed = 1;
-            continue;
-        }
-        it->added = 1;
-    }
-    if (insert_rows(e, c, items, n, keys, err) == 0) {
-        /* last_ids are what engm_sync waits for: a batch that stored
-         * nothing (all failed or known) keeps the previous batch's, else
-         * an import ending with such a batch returned before its rows
-         * were visible. */
-        int any = 0;
-        for (int i = 0; i < n; i++) {
-            if (!items[i].added)
-                continue;
-            if (!any++)
-                c->mv->n_last = 0;
-            recent_add(c->mv, items[i].in.file_name, items[i].hash, items[i].id);
-            if (c->mv->n_last < 256)
-                c->mv->last_ids[c->mv->n_last++] = items[i].id;
-        }
-        rc = 0;
-    } else {
-        for (int i = 0; i < n; i++)
-            items[i].added = 0;
-    }
-    pthread_mutex_unlock(&e->add_lock);
-out:
-    free(keys);
-    return rc;
-}
-
-int engm_sync(eng *e, eng_collection *c, ds_err *err)
-{
-    pthread_mutex_lock(&e->add_lock);
-    int n = c->mv->n_last;
-    int64_t ids[256];
-    memcpy(ids, c->mv->last_ids, sizeof ids[0] * (size_t)n);
-    pthread_mutex_unlock(&e->add_lock);
-    if (n == 0)
-        return 0;
-    char *q = malloc(32 + (size_t)n * 24);
-    if (!q)
-        return ds_fail(err, DS_ENOMEM, "out of memory");
-    size_t o = (size_t)sprintf(q, "%s in [", c->mv->schema.primary);
-    for (int i = 0; i < n; i++)
-        o += (size_t)sprintf(q + o, "%s%lld", i ? "," : "", (long long)ids[i]);
-    strcpy(q + o, "]");
-    /* Milvus shows writes in timestamp order: when the last batch is
-     * visible, so is everything before it. */
-    int rc = -1;
-    for (int i = 0; i < 300; i++) { /* 30 s at most */
-        int64_t seen = -1;
-        if (mv_count(e->mv, c->mv->name, q, &seen, err) != 0)
-            break;
-        if (seen >= n) {
-            rc = 0;
-            break;
-        }
-        usleep(100000);
-    }
-    if (rc != 0 && err->code != DS_ENET)
-        ds_fail(err, DS_ENET, "Milvus: %s: stored rows not visible after 30 s", c->name);
-    free(q);
-    return rc;
-}
-
 /* ---- searching ---------------------------------------------------------------- */
 
 /* Hits of one vector: best first, passing the filter (the part Milvus runs,
  * then the residual here), at least min_score; over-fetching while the
  * residual drops rows, until k pass or none are left. With with_vec the
  * rows keep their vectors. */
-static int search_rows(eng *e, eng_collection *c, const float *v, const eng_query *q, int k,
+static int search_rows(eng_collection *c, const float *v, const eng_query *q, int k,
                        int with_vec, json_t **out, int *exhausted, ds_err *err)
 {
     char *expr = NULL;
     int residual = 0;
     *out = NULL;
-    if (mv_expr_compile(&q->filter, c->mv->schema.primary, NULL, 0, &expr, &residual, err) != 0)
+    if (mv_expr_compile(&q->filter, MV(c)->schema.primary, NULL, 0, &expr, &residual, err) != 0)
         return -1;
     const char *fields[44];
     if (with_vec)
@@ -932,11 +376,11 @@ static int search_rows(eng *e, eng_collection *c, const float *v, const eng_quer
         /* The vector field and metric as attach read them: no describe
          * per search. */
         mv_search_req r = {.vector = v, .dim = c->model->dim, .limit = want, .filter = expr,
-                           .fields = with_vec ? fields : c->mv->out_fields, .nprobe = 16,
-                           .anns_field = c->mv->schema.vector,
-                           .metric = *c->mv->schema.metric ? c->mv->schema.metric : NULL};
+                           .fields = with_vec ? fields : MV(c)->out_fields, .nprobe = 16,
+                           .anns_field = MV(c)->schema.vector,
+                           .metric = *MV(c)->schema.metric ? MV(c)->schema.metric : NULL};
         json_t *hits = NULL;
-        if (mv_search(e->mv, c->mv->name, &r, &hits, err) != 0) {
+        if (mv_search(MV(c)->client, MV(c)->name, &r, &hits, err) != 0) {
             ds_wrap(err, "search of %s: ", c->name);
             break;
         }
@@ -976,7 +420,7 @@ static json_t *results_of(json_t *hits)
 
 /* Grouped by patent: more images until k patents are found or none are
  * left (v1 has no grouping search; over-fetching is exact too). */
-static int search_grouped(eng *e, eng_collection *c, const float *v, const eng_query *q, int k,
+static int search_grouped(eng_collection *c, const float *v, const eng_query *q, int k,
                           json_t **out, ds_err *err)
 {
     for (int want = k * 8;; want *= 4) {
@@ -984,7 +428,7 @@ static int search_grouped(eng *e, eng_collection *c, const float *v, const eng_q
             want = WINDOW;
         json_t *hits = NULL;
         int exhausted = 0;
-        if (search_rows(e, c, v, q, want, 0, &hits, &exhausted, err) != 0)
+        if (search_rows(c, v, q, want, 0, &hits, &exhausted, err) != 0)
             return -1;
         int n = (int)json_array_size(hits);
         json_t *flat = results_of(hits);
@@ -1044,7 +488,7 @@ static int score_rows(const eng_collection *c, json_t *rows, const float *vecs, 
         json_t *row = json_array_get(rows, i);
         char id[32];
         json_int_t x = 0;
-        row_int(row, "id", &x);
+        milvus_row_int(row, "id", &x);
         snprintf(id, sizeof id, "%lld", (long long)x);
         if (json_object_get(seen, id))
             continue;
@@ -1073,7 +517,7 @@ static int score_rows(const eng_collection *c, json_t *rows, const float *vecs, 
 }
 
 /* Each view's top k rows (filtered, with vectors), in one array. */
-static int view_candidates(eng *e, eng_collection *c, const float *vecs, int n_views,
+static int view_candidates(eng_collection *c, const float *vecs, int n_views,
                            const eng_query *q, int k, json_t **out, ds_err *err)
 {
     eng_query loose = *q;
@@ -1082,7 +526,7 @@ static int view_candidates(eng *e, eng_collection *c, const float *vecs, int n_v
     for (int j = 0; j < n_views; j++) {
         json_t *hits = NULL;
         int exhausted;
-        if (search_rows(e, c, vecs + (size_t)j * c->model->dim, &loose, k, 1, &hits, &exhausted,
+        if (search_rows(c, vecs + (size_t)j * c->model->dim, &loose, k, 1, &hits, &exhausted,
                         err) != 0) {
             json_decref(*out);
             *out = NULL;
@@ -1100,7 +544,7 @@ static size_t count_groups(json_t *rows)
     json_t *seen = json_object(), *row;
     size_t i, n = 0;
     json_array_foreach(rows, i, row) {
-        const char *pid = row_str(row, "patent_id");
+        const char *pid = milvus_row_str(row, "patent_id");
         if (!pid || !json_object_get(seen, pid))
             n++;
         if (pid)
@@ -1113,12 +557,12 @@ static size_t count_groups(json_t *rows)
 /* Each view's top 8·k rows, widened 4x (up to 32·k, as the embedded
  * index) while they make fewer than k groups and more rows are left: one
  * patent's many alike drawings must not hide the other patents. */
-static int group_candidates(eng *e, eng_collection *c, const float *vecs, int n_views,
+static int group_candidates(eng_collection *c, const float *vecs, int n_views,
                             const eng_query *q, int k, json_t **out, ds_err *err)
 {
     int most = 32 * k < WINDOW ? 32 * k : WINDOW;
     for (int want = 8 * k < most ? 8 * k : most;; want = want * 4 < most ? want * 4 : most) {
-        if (view_candidates(e, c, vecs, n_views, q, want, out, err) != 0)
+        if (view_candidates(c, vecs, n_views, q, want, out, err) != 0)
             return -1;
         if (want == most || count_groups(*out) >= (size_t)k ||
             json_array_size(*out) < (size_t)want * (size_t)n_views)
@@ -1128,13 +572,13 @@ static int group_candidates(eng *e, eng_collection *c, const float *vecs, int n_
     }
 }
 
-static int fused_images(eng *e, eng_collection *c, const float *vecs, int n_views,
+static int fused_images(eng_collection *c, const float *vecs, int n_views,
                         const eng_query *q, int k, json_t **out, ds_err *err)
 {
     json_t *rows = NULL;
     scored *s = NULL;
     size_t n = 0;
-    if (view_candidates(e, c, vecs, n_views, q, k, &rows, err) != 0)
+    if (view_candidates(c, vecs, n_views, q, k, &rows, err) != 0)
         return -1;
     if (score_rows(c, rows, vecs, n_views, &s, &n, err) != 0) {
         json_decref(rows);
@@ -1152,12 +596,12 @@ static int fused_images(eng *e, eng_collection *c, const float *vecs, int n_view
 /* Patent groups: the patents of each view's top images, every one scored
  * over all its drawings (the mean over views of each view's best drawing),
  * as embedded mode does. Images without a patent are groups of their own. */
-static int fused_groups(eng *e, eng_collection *c, const float *vecs, int n_views,
+static int fused_groups(eng_collection *c, const float *vecs, int n_views,
                         const eng_query *q, int k, json_t **out, ds_err *err)
 {
     json_t *cand = NULL, *rows = NULL;
     int rc = -1;
-    if (group_candidates(e, c, vecs, n_views, q, k, &cand, err) != 0)
+    if (group_candidates(c, vecs, n_views, q, k, &cand, err) != 0)
         return -1;
     /* The candidates' patents, then all their drawings. */
     const char **pids = malloc(sizeof *pids * (json_array_size(cand) + 1));
@@ -1170,7 +614,7 @@ static int fused_groups(eng *e, eng_collection *c, const float *vecs, int n_view
     size_t i;
     json_t *row;
     json_array_foreach(cand, i, row) {
-        const char *pid = row_str(row, "patent_id");
+        const char *pid = milvus_row_str(row, "patent_id");
         if (!pid)
             json_array_append(plain, row);
         else if (!json_object_get(seen, pid)) {
@@ -1183,9 +627,9 @@ static int fused_groups(eng *e, eng_collection *c, const float *vecs, int n_view
     fields_with_vector(c, fields);
     for (size_t at = 0; at < n_pids; at += 64) {
         size_t m = n_pids - at < 64 ? n_pids - at : 64;
-        char *expr = in_list("patent_id", pids + at, m, err);
+        char *expr = milvus_in_list("patent_id", pids + at, m, err);
         json_t *got = NULL;
-        if (!expr || mv_query(e->mv, c->mv->name, expr, fields, WINDOW, 0, &got, err) != 0) {
+        if (!expr || mv_query(MV(c)->client, MV(c)->name, expr, fields, WINDOW, 0, &got, err) != 0) {
             free(expr);
             goto out;
         }
@@ -1209,10 +653,10 @@ static int fused_groups(eng *e, eng_collection *c, const float *vecs, int n_view
     size_t n_g = 0;
     json_t *index = json_object();
     for (size_t r = 0; g && r < n; r++) {
-        const char *pid = row_str(s[r].row, "patent_id");
+        const char *pid = milvus_row_str(s[r].row, "patent_id");
         char key[600];
         snprintf(key, sizeof key, "%s%s", pid ? "patent:" : "file:",
-                 pid ? pid : row_str(s[r].row, "file_name") ? row_str(s[r].row, "file_name") : "");
+                 pid ? pid : milvus_row_str(s[r].row, "file_name") ? milvus_row_str(s[r].row, "file_name") : "");
         json_t *at = json_object_get(index, key);
         grp *x;
         if (at) {
@@ -1305,41 +749,48 @@ static int filter_fields_held(const eng_collection *c, const cat_filter *f, ds_e
         {f->inventor && *f->inventor, "inventor_names"},
     };
     for (size_t i = 0; i < sizeof need / sizeof *need; i++)
-        if (need[i].set && !holds(c->mv, need[i].field))
+        if (need[i].set && !milvus_holds(MV(c), need[i].field))
             return ds_fail(err, DS_EINVAL, "collection %s has no field %s: it cannot be "
                            "filtered by it", c->name, need[i].field);
     return 0;
 }
 
-int engm_search(eng *e, eng_collection *c, const float *vecs, int n_views, const eng_query *q,
-                int k, json_t **out, ds_err *err)
+/* The whole ranking [0, k): nothing is skipped before its JSON is made. */
+static int milvus_search(eng_store *s, const float *vecs, int n_views, const eng_query *q,
+                         int k, json_t **out, int *skipped, ds_err *err)
 {
+    eng_collection *c = s->c;
+    *skipped = 0;
     if (k > WINDOW)
         return ds_fail(err, DS_EINVAL, "Milvus returns at most %d hits", WINDOW);
     if (filter_fields_held(c, &q->filter, err) != 0)
         return -1;
     if (n_views > 1)
-        return q->group_by_patent ? fused_groups(e, c, vecs, n_views, q, k, out, err)
-                                  : fused_images(e, c, vecs, n_views, q, k, out, err);
+        return q->group_by_patent ? fused_groups(c, vecs, n_views, q, k, out, err)
+                                  : fused_images(c, vecs, n_views, q, k, out, err);
     if (q->group_by_patent)
-        return search_grouped(e, c, vecs, q, k, out, err);
+        return search_grouped(c, vecs, q, k, out, err);
     json_t *hits = NULL;
     int exhausted;
-    if (search_rows(e, c, vecs, q, k, 0, &hits, &exhausted, err) != 0)
+    if (search_rows(c, vecs, q, k, 0, &hits, &exhausted, err) != 0)
         return -1;
     *out = results_of(hits);
     json_decref(hits);
     return 0;
 }
 
-int engm_stored_vector(eng *e, eng_collection *c, const char *file_name, float *vec,
-                       ds_err *err)
+/* With vec NULL: nothing checked (a query per view is not cheap here; an
+ * image that is not stored is not found in the blob store either). */
+static int milvus_stored_vector(eng_store *s, const char *file_name, float *vec, ds_err *err)
 {
-    char *q = in_list("file_name", &file_name, 1, err);
+    eng_collection *c = s->c;
+    if (!vec)
+        return 0;
+    char *q = milvus_in_list("file_name", &file_name, 1, err);
     const char *fields[44];
     fields_with_vector(c, fields);
     json_t *rows = NULL;
-    if (!q || mv_query(e->mv, c->mv->name, q, fields, 1, 0, &rows, err) != 0) {
+    if (!q || mv_query(MV(c)->client, MV(c)->name, q, fields, 1, 0, &rows, err) != 0) {
         free(q);
         return -1;
     }
@@ -1365,14 +816,14 @@ typedef struct scan {
     int complete;
 } scan;
 
-static int scan_rows(eng *e, eng_collection *c, scan *sc, ds_err *err)
+static int scan_rows(eng_collection *c, scan *sc, ds_err *err)
 {
-    const char *pk = c->mv->schema.primary;
+    const char *pk = MV(c)->schema.primary;
     const char *fields[4] = {pk, NULL, NULL, NULL};
     int nf = 1;
-    if (holds(c->mv, "patent_id"))
+    if (milvus_holds(MV(c), "patent_id"))
         fields[nf++] = "patent_id";
-    if (holds(c->mv, "loc_class"))
+    if (milvus_holds(MV(c), "loc_class"))
         fields[nf++] = "loc_class";
     sc->patents = json_object();
     sc->loc = json_object();
@@ -1382,7 +833,7 @@ static int scan_rows(eng *e, eng_collection *c, scan *sc, ds_err *err)
         char q[MV_NAME_MAX + 32];
         snprintf(q, sizeof q, "%s > %lld", pk, (long long)last);
         json_t *rows = NULL;
-        if (mv_query(e->mv, c->mv->name, q, fields, WINDOW, 0, &rows, err) != 0) {
+        if (mv_query(MV(c)->client, MV(c)->name, q, fields, WINDOW, 0, &rows, err) != 0) {
             json_decref(sc->patents);
             json_decref(sc->loc);
             sc->patents = sc->loc = NULL;
@@ -1392,9 +843,9 @@ static int scan_rows(eng *e, eng_collection *c, scan *sc, ds_err *err)
         json_t *row;
         json_array_foreach(rows, i, row) {
             json_int_t id;
-            if (row_int(row, "id", &id) && id > last)
+            if (milvus_row_int(row, "id", &id) && id > last)
                 last = id;
-            const char *pid = row_str(row, "patent_id"), *loc = row_str(row, "loc_class");
+            const char *pid = milvus_row_str(row, "patent_id"), *loc = milvus_row_str(row, "loc_class");
             if (pid)
                 json_object_set_new(sc->patents, pid, json_true());
             json_t *k = json_object_get(sc->loc, loc ? loc : "");
@@ -1417,10 +868,11 @@ static void scan_clear(scan *sc)
     json_decref(sc->loc);
 }
 
-int engm_loc_counts(eng *e, eng_collection *c, cat_loc_fn fn, void *ctx, ds_err *err)
+static int milvus_loc_counts(eng_store *s, cat_loc_fn fn, void *ctx, ds_err *err)
 {
+    eng_collection *c = s->c;
     scan sc;
-    if (scan_rows(e, c, &sc, err) != 0)
+    if (scan_rows(c, &sc, err) != 0)
         return -1;
     int rc = 0;
     if (sc.complete) {
@@ -1449,7 +901,7 @@ int engm_loc_counts(eng *e, eng_collection *c, cat_loc_fn fn, void *ctx, ds_err 
             int64_t n = 0;
             snprintf(code, sizeof code, "%02d", cls % 100);
             snprintf(q, sizeof q, "loc_class like \"%s-%%\" or loc_class == \"%s\"", code, code);
-            if (mv_count(e->mv, c->mv->name, q, &n, err) != 0)
+            if (mv_count(MV(c)->client, MV(c)->name, q, &n, err) != 0)
                 rc = -1;
             else if (n > 0 && fn(ctx, code, n) != 0)
                 rc = ds_fail(err, DS_EINVAL, "stopped by the callback");
@@ -1459,13 +911,14 @@ int engm_loc_counts(eng *e, eng_collection *c, cat_loc_fn fn, void *ctx, ds_err 
     return rc;
 }
 
-int engm_stats(eng *e, eng_collection *c, json_t **out, ds_err *err)
+static int milvus_stats(eng_store *store, json_t **out, ds_err *err)
 {
+    eng_collection *c = store->c;
     int64_t n = 0;
     scan sc;
-    if (mv_count(e->mv, c->mv->name, NULL, &n, err) != 0)
+    if (mv_count(MV(c)->client, MV(c)->name, NULL, &n, err) != 0)
         return ds_wrap(err, "count of %s: ", c->name);
-    if (scan_rows(e, c, &sc, err) != 0)
+    if (scan_rows(c, &sc, err) != 0)
         return ds_wrap(err, "rows of %s: ", c->name);
     /* The most frequent classes first, as embedded mode lists them. */
     json_t *top = json_array();
@@ -1484,16 +937,16 @@ int engm_stats(eng *e, eng_collection *c, json_t **out, ds_err *err)
         json_array_append_new(top, json_pack("{s:s,s:I}", "loc_class", best, "images", most));
         json_object_del(sc.loc, best);
     }
-    const mv_schema *s = &c->mv->schema;
+    const mv_schema *s = &MV(c)->schema;
     *out = json_pack("{s:s,s:s,s:i,s:I,s:o,s:I,s:n,s:o,s:{s:s,s:I,s:s,s:s,s:s,s:s,s:b,s:s},s:b}",
                      "collection_name", c->name, "model", c->model->id, "dimension",
                      c->model->dim, "row_count", (json_int_t)n, "patents",
                      sc.complete ? json_integer((json_int_t)json_object_size(sc.patents))
                                  : json_null(),
                      "images", (json_int_t)n, "db_bytes", "top_loc_classes", top, "index",
-                     "kind", "milvus", "count", (json_int_t)n, "uri", mv_uri(e->mv),
-                     "collection", c->mv->name, "dialect",
-                     mv_get_dialect(e->mv) == MV_V2 ? "v2" : "v1", "metric",
+                     "kind", "milvus", "count", (json_int_t)n, "uri", mv_uri(MV(c)->client),
+                     "collection", MV(c)->name, "dialect",
+                     mv_get_dialect(MV(c)->client) == MV_V2 ? "v2" : "v1", "metric",
                      *s->metric ? s->metric : "unknown", "dynamic_fields", s->dynamic,
                      "vector_field", s->vector, "generated_weights",
                      vit_get_config(c->model->vit)->generated);
@@ -1511,13 +964,14 @@ static int by_image_index(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int engm_patent(eng *e, eng_collection *c, const char *patent_id, json_t **out, ds_err *err)
+static int milvus_patent(eng_store *s, const char *patent_id, json_t **out, ds_err *err)
 {
-    if (!holds(c->mv, "patent_id"))
+    eng_collection *c = s->c;
+    if (!milvus_holds(MV(c), "patent_id"))
         return ds_fail(err, DS_ENOTFOUND, "no patent %s", patent_id);
-    char *q = in_list("patent_id", &patent_id, 1, err);
+    char *q = milvus_in_list("patent_id", &patent_id, 1, err);
     json_t *rows = NULL;
-    if (!q || mv_query(e->mv, c->mv->name, q, c->mv->out_fields, 1000, 0, &rows, err) != 0) {
+    if (!q || mv_query(MV(c)->client, MV(c)->name, q, MV(c)->out_fields, 1000, 0, &rows, err) != 0) {
         free(q);
         return -1;
     }
@@ -1555,5 +1009,138 @@ int engm_patent(eng *e, eng_collection *c, const char *patent_id, json_t **out, 
     free(imgs);
     json_object_set_new(*out, "images", list);
     json_decref(rows);
+    return 0;
+}
+
+/* ---- the rest of the store's operations --------------------------------------- */
+
+/* Rows may lack a hash: the stored original's, read from the blob store
+ * under the key derived from the name ("" when there is none). */
+static int milvus_stored_hash(eng_store *s, const char *file_name,
+                              char out[DS_SHA256_HEXLEN + 1], ds_err *err)
+{
+    char key[BLOB_KEY_MAX + 1], thumb[BLOB_KEY_MAX + 1];
+    void *data = NULL;
+    size_t len = 0;
+    ds_err missing = {0};
+    (void)err;
+    if (eng__blob_keys(s->c, file_name, key, thumb, NULL) != 0 ||
+        blob_get(s->e->blobs, key, &data, &len, NULL, &missing) != 0)
+        return 0; /* no original under the derived key: cannot tell */
+    uint8_t digest[DS_SHA256_LEN];
+    ds_sha256_buf(data, len, digest);
+    ds_sha256_hex(digest, out);
+    free(data);
+    return 0;
+}
+
+/* A patent is the fields of its images' rows: one without a stored image
+ * has nowhere to go (the import reports its drawings). */
+static int milvus_put_patents(eng_store *s, const cat_patent *const *patents, int n,
+                              ds_err *err)
+{
+    (void)s, (void)patents, (void)n, (void)err;
+    return 0;
+}
+
+static int milvus_attach_patent(eng_store *s, const char *file_name, const char *patent_id,
+                                int image_index, ds_err *err)
+{
+    (void)s, (void)file_name, (void)patent_id, (void)image_index, (void)err;
+    return 0;
+}
+
+static int milvus_image_name(eng_store *s, int64_t id, char *out, size_t n, ds_err *err)
+{
+    (void)s, (void)id, (void)out, (void)n;
+    return ds_fail(err, DS_EUNSUPPORTED, "image names by id are not kept on Milvus");
+}
+
+static void milvus_health(eng_store *s, eng_health *h)
+{
+    ds_err down = {0};
+    h->index_kind = "milvus";
+    h->index = mv_ping(((milvus_store *)s)->client, &down) == 0;
+    if (!h->index)
+        snprintf(h->index_error, sizeof h->index_error, "%s", down.msg);
+}
+
+static const eng_store_methods milvus_methods = {
+    .version = 1,
+    .name = "milvus",
+    .detach = milvus_detach,
+    .known = milvus_known,
+    .known_id = milvus_known_id,
+    .stored_hash = milvus_stored_hash,
+    .put_batch = milvus_put_batch,
+    .put_patents = milvus_put_patents,
+    .attach_patent = milvus_attach_patent,
+    .sync = milvus_sync,
+    .save = NULL, /* no file: sync */
+    .search = milvus_search,
+    .stored_vector = milvus_stored_vector,
+    .image_name = milvus_image_name,
+    .stats = milvus_stats,
+    .loc_counts = milvus_loc_counts,
+    .patent = milvus_patent,
+    .health = milvus_health,
+};
+
+/* ---- the backend ----------------------------------------------------------------- */
+
+/* Milvus's rule on the full name; the prefix alone was checked at open. */
+static int milvus_check_name(const eng_backend *b, const char *name, ds_err *err)
+{
+    const milvus_backend *mb = (const milvus_backend *)b;
+    size_t n = strlen(name);
+    for (const char *q = name; *q; q++)
+        if (!(isalnum((unsigned char)*q) || *q == '_') ||
+            (q == name && !*mb->prefix && isdigit((unsigned char)*q)))
+            return ds_fail(err, DS_EINVAL, "collection name '%.60s': on Milvus, letters, digits "
+                           "and '_' only, not starting with a digit", name);
+    if (strlen(mb->prefix) + n >= MV_NAME_MAX)
+        return ds_fail(err, DS_EINVAL, "collection name '%.60s': with the Milvus prefix, over "
+                       "%d bytes", name, MV_NAME_MAX - 1);
+    return 0;
+}
+
+static void milvus_close(eng_backend *b)
+{
+    if (!b)
+        return;
+    mv_close(((milvus_backend *)b)->client);
+    free(b);
+}
+
+static const eng_backend_methods milvus_backend_methods = {
+    .version = 1,
+    .name = "milvus",
+    .check_name = milvus_check_name,
+    .attach = milvus_attach,
+    .close = milvus_close,
+};
+
+int eng__milvus_open(const mv_config *cfg, const char *prefix, eng_backend **out, ds_err *err)
+{
+    const char *p = prefix ? prefix : "";
+    /* Milvus names: letters, digits and '_', not starting with a digit. */
+    for (const char *q = p; *q; q++)
+        if (!(isalnum((unsigned char)*q) || *q == '_') || (q == p && isdigit((unsigned char)*q)))
+            return ds_fail(err, DS_EINVAL, "Milvus prefix '%s': letters, digits and '_' "
+                           "only, not starting with a digit", p);
+    milvus_backend *b = calloc(1, sizeof *b);
+    if (!b)
+        return ds_fail(err, DS_ENOMEM, "out of memory");
+    b->base.m = &milvus_backend_methods;
+    if (strlen(p) >= sizeof b->prefix) {
+        free(b);
+        return ds_fail(err, DS_EINVAL, "Milvus prefix too long");
+    }
+    snprintf(b->prefix, sizeof b->prefix, "%s", p);
+    if (mv_open(cfg, &b->client, err) != 0) {
+        free(b);
+        return -1;
+    }
+    *out = &b->base;
     return 0;
 }

@@ -1,47 +1,21 @@
-/* search.c - searching and describing what is stored, as JSON (see engine.h).
+/* store_embedded_search.c - the embedded store's searching and describing
+ * (store.h: search, stats, loc_counts, patent): the index ranks, the
+ * catalog filters (before ranking, as an id list) and gives each hit's
+ * image and patent fields.
  *
  * Result keys keep the seed system's names ("id", "score", "file_name",
  * "patent_id", "page_num", "file_path" and the patent's fields, dates as
  * YYYYMMDD integers as in its Milvus schema) and add "image_url",
  * "thumbnail_url", "image_index" and ISO dates beside them.
  */
-#include "engine/engine_internal.h"
+#include "engine/store_embedded.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* "USD0701016-20140318-D00001.TIF" -> "D00001"; "" when there is none. */
-void eng__page_num(const char *file_name, char out[16])
-{
-    out[0] = '\0';
-    for (const char *p = file_name; p && (p = strchr(p, 'D')); p++) {
-        int digits = 0;
-        while (digits < 5 && isdigit((unsigned char)p[1 + digits]))
-            digits++;
-        if (digits == 5 && (p == file_name || p[-1] == '-' || p[-1] == '_') &&
-            !isdigit((unsigned char)p[6])) {
-            memcpy(out, p, 6);
-            out[6] = '\0';
-        }
-    }
-}
-
-/* "2014-03-18" -> 20140318, the seed's INT64 dates; 0 when absent. */
-json_int_t eng__yyyymmdd(const char *iso)
-{
-    if (!iso || strlen(iso) != 10)
-        return 0;
-    json_int_t v = 0;
-    for (int i = 0; i < 10; i++) {
-        if (i == 4 || i == 7)
-            continue;
-        if (!isdigit((unsigned char)iso[i]))
-            return 0;
-        v = v * 10 + (iso[i] - '0');
-    }
-    return v;
-}
+/* The index of an embedded collection. */
+static idx_index *index_of(const eng_collection *c) { return embedded_of(c->store)->index; }
 
 static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 static json_t *int_or_null(json_int_t v, int known) { return known ? json_integer(v) : json_null(); }
@@ -81,20 +55,6 @@ static void no_patent_fields(json_t *obj)
  * Milvus, store ""), so its clients read a string; both backends answer
  * the same. */
 static json_t *patent_id_json(const char *patent_id) { return json_string(patent_id ? patent_id : ""); }
-
-/* URLs are built from the file name, percent-encoded. */
-json_t *eng__image_url(const char *file_name, int thumbnail)
-{
-    char out[3 * 1024 + 64];
-    size_t n = (size_t)snprintf(out, sizeof out, "/api/image/");
-    for (const unsigned char *p = (const unsigned char *)file_name; *p && n + 4 < sizeof out; p++)
-        n += (size_t)(isalnum(*p) || strchr("-._~", *p)
-                          ? snprintf(out + n, sizeof out - n, "%c", *p)
-                          : snprintf(out + n, sizeof out - n, "%%%02X", *p));
-    if (!thumbnail)
-        snprintf(out + n, sizeof out - n, "?size=full");
-    return json_string(out);
-}
 
 /* One image as JSON: the seed's keys first. */
 static json_t *image_json(const cat_image *img, float score, int with_score)
@@ -158,50 +118,11 @@ static int ranked(eng *e, eng_collection *c, const float *vec, const eng_query *
         f.ids = ids ? ids : (const int64_t *)"";
         f.n_ids = n_ids;
     }
-    int rc = idx_search(c->index, vec, k, &f, hits, n, err);
+    int rc = idx_search(index_of(c), vec, k, &f, hits, n, err);
     free(ids);
     while (rc == 0 && *n > 0 && hits[*n - 1].score < q->min_score)
         (*n)--;
     return rc;
-}
-
-/* Group image hits by patent, best first; each group lists its images.
- * Images without a patent form a group of their own. */
-json_t *eng__group(json_t *flat, int k)
-{
-    json_t *groups = json_array(), *by_id = json_object();
-    size_t i;
-    json_t *hit;
-    json_array_foreach(flat, i, hit) {
-        const char *pid = json_string_value(json_object_get(hit, "patent_id"));
-        if (pid && !*pid)
-            pid = NULL; /* "": no patent, each such image its own group */
-        char key[1200]; /* a patent and a file name never share a key */
-        snprintf(key, sizeof key, "%s%s", pid ? "patent:" : "file:",
-                 pid ? pid : json_string_value(json_object_get(hit, "file_name")));
-        json_t *g = json_object_get(by_id, key);
-        if (!g) {
-            if ((int)json_array_size(groups) == k)
-                continue;
-            g = json_deep_copy(hit);
-            json_object_set_new(g, "images", json_array());
-            /* A group is a patent: image-only keys live in its images. */
-            static const char *const image_keys[] = {"id", "file_name", "page_num", "file_path",
-                                                     "image_index", "image_url", "thumbnail_url"};
-            for (size_t j = 0; j < sizeof image_keys / sizeof image_keys[0]; j++)
-                json_object_del(g, image_keys[j]);
-            json_object_set(by_id, key, g);
-            json_array_append_new(groups, g);
-        }
-        json_t *img = json_object();
-        static const char *const keep[] = {"id", "score", "file_name", "page_num", "file_path",
-                                           "image_index", "image_url", "thumbnail_url"};
-        for (size_t j = 0; j < sizeof keep / sizeof keep[0]; j++)
-            json_object_set(img, keep[j], json_object_get(hit, keep[j]));
-        json_array_append_new(json_object_get(g, "images"), img);
-    }
-    json_decref(by_id);
-    return groups;
 }
 
 static json_t *hits_json(eng *e, eng_collection *c, const idx_hit *hits, int n, ds_err *err)
@@ -232,7 +153,7 @@ static int search_grouped(eng *e, eng_collection *c, const float *vec, const eng
                           int k, json_t **out, ds_err *err)
 {
     idx_stats st;
-    idx_stats_get(c->index, &st);
+    idx_stats_get(index_of(c), &st);
     int want = k * GROUP_FIRST, most = k * GROUP_MOST;
     for (;;) {
         if (want > most)
@@ -508,7 +429,7 @@ static int find_groups(eng *e, eng_collection *c, const float *vecs, int n_views
                        view_lists *lists, image_group **member, size_t *n_members, ds_err *err)
 {
     idx_stats st;
-    idx_stats_get(c->index, &st);
+    idx_stats_get(index_of(c), &st);
     long long stored = st.count ? (long long)st.count : 1, most = (long long)GROUP_MOST * k;
     if (most > stored)
         most = stored;
@@ -680,134 +601,45 @@ static int fused_groups(eng *e, eng_collection *c, const float *vecs, int n_view
     return rc;
 }
 
-/* ---- searching ------------------------------------------------------------ */
+/* ---- the store's operations ------------------------------------------------- */
 
-/* A view's vector: an upload embedded now; a stored image's own vector, or,
- * cropped, its original embedded again. */
-static int view_vector(eng *e, eng_collection *c, const eng_view *v, float *vec,
-                       eng_timing *t, ds_err *err)
+/* Image pages are cut before their hits become JSON (each a catalog read):
+ * the skipped ones cost no more than their ranking (*skipped). */
+int embedded_search(eng_store *s, const float *vecs, int n_views, const eng_query *q, int k,
+                    json_t **out, int *skipped, ds_err *err)
 {
-    img_opts o = c->model->img;
-    if (v->crop_set) {
-        if (img_crop_check(v->crop, err) != 0)
-            return -1;
-        o.crop_set = 1;
-        memcpy(o.crop, v->crop, sizeof o.crop);
-    }
-    void *stored = NULL;
-    size_t len = v->len;
-    const void *data = v->data;
-    if (v->file_name && c->mv) {
-        if (!v->crop_set)
-            return engm_stored_vector(e, c, v->file_name, vec, err);
-    } else if (v->file_name) {
-        cat_image img = {0};
-        if (cat_image_by_file_name(e->db, c->id, v->file_name, &img, err) != 0)
-            return err->code == DS_ENOTFOUND
-                       ? ds_fail(err, DS_ENOTFOUND, "no image called '%s' in %s", v->file_name,
-                                 c->name)
-                       : -1;
-        int64_t id = img.id;
-        cat_image_clear(&img);
-        if (!v->crop_set)
-            return cat_image_vector(e->db, id, vec, (size_t)c->model->dim, err);
-    }
-    if (v->file_name) {
-        blob_info info;
-        if (eng_image_bytes(e, c->name, v->file_name, ENG_IMAGE_FULL, &stored, &len, &info,
-                            err) != 0)
-            return -1;
-        data = stored;
-    }
-    double dms = 0, ems = 0;
-    int rc = eng_embed(c->model, data, len, &o, vec, &dms, &ems, err);
-    t->decode_ms += dms;
-    t->embed_ms += ems;
-    free(stored);
-    return rc;
-}
-
-/* Drop the first `offset` elements of a JSON array (paging). */
-static void skip(json_t *list, int offset)
-{
-    for (int i = 0; i < offset && json_array_size(list) > 0; i++)
-        json_array_remove(list, 0);
-}
-
-int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_err *err)
-{
-    double t0 = eng_now_ms();
-    *results = NULL;
-    memset(t, 0, sizeof *t);
-    eng_collection *c = eng_find(e, q->collection, err);
-    if (!c)
+    eng *e = s->e;
+    eng_collection *c = s->c;
+    *skipped = 0;
+    if (embedded_catch_up(embedded_of(s), err) != 0) /* rows other processes committed */
         return -1;
-    if (q->top_k < 1 || q->top_k > 1000)
-        return ds_fail(err, DS_EINVAL, "top_k must be in [1, 1000]");
-    if (q->offset < 0 || q->offset > 9000)
-        return ds_fail(err, DS_EINVAL, "offset must be in [0, 9000]");
-    if (q->n_views < 0 || q->n_views > ENG_MAX_VIEWS)
-        return ds_fail(err, DS_EINVAL, "at most %d views", ENG_MAX_VIEWS);
-    /* Each patent asked for costs all its drawings read and scored: the
-     * deepest grouped page is bounded tighter than an image page. */
-    if (q->group_by_patent && q->offset + q->top_k > ENG_MAX_GROUPED)
-        return ds_fail(err, DS_EINVAL, "with group_by_patent, offset + top_k must be at most %d",
-                       ENG_MAX_GROUPED);
-    eng_view single = {.data = q->data, .len = q->len};
-    const eng_view *views = q->n_views ? q->views : &single;
-    int n_views = q->n_views ? q->n_views : 1, k = q->offset + q->top_k, dim = c->model->dim;
-    float *vecs = malloc(sizeof(float) * (size_t)dim * (size_t)n_views);
+    if (n_views > 1 && q->group_by_patent)
+        return fused_groups(e, c, vecs, n_views, q, k, out, err);
+    if (q->group_by_patent)
+        return search_grouped(e, c, vecs, q, k, out, err);
+    *skipped = q->offset;
+    if (n_views > 1)
+        return fused_images(e, c, vecs, n_views, q, k, out, err);
     idx_hit *hits = malloc(sizeof *hits * (size_t)k);
-    int rc = -1, n = 0;
-    if (!vecs || !hits) {
-        ds_fail(err, DS_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (int v = 0; v < n_views; v++)
-        if (view_vector(e, c, &views[v], vecs + (size_t)v * dim, t, err) != 0) {
-            if (n_views > 1)
-                ds_wrap(err, "view %d: ", v + 1);
-            goto out;
-        }
-    double t1 = eng_now_ms();
-    if (eng__catch_up(e, c, err) != 0) /* rows other processes committed */
-        goto out;
-    /* Image pages are cut before their hits become JSON (each a catalog
-     * read): the skipped ones cost no more than their ranking. */
-    if (c->mv)
-        rc = engm_search(e, c, vecs, n_views, q, k, results, err);
-    else if (n_views > 1 && !q->group_by_patent)
-        rc = fused_images(e, c, vecs, n_views, q, k, results, err);
-    else if (n_views > 1)
-        rc = fused_groups(e, c, vecs, n_views, q, k, results, err);
-    else if (q->group_by_patent)
-        rc = search_grouped(e, c, vecs, q, k, results, err);
-    else if ((rc = ranked(e, c, vecs, q, k, hits, &n, err)) == 0) {
+    int n = 0, rc = hits ? 0 : ds_fail(err, DS_ENOMEM, "out of memory");
+    if (rc == 0 && (rc = ranked(e, c, vecs, q, k, hits, &n, err)) == 0) {
         int from = q->offset < n ? q->offset : n;
-        rc = (*results = hits_json(e, c, hits + from, n - from, err)) ? 0 : -1;
+        rc = (*out = hits_json(e, c, hits + from, n - from, err)) ? 0 : -1;
     }
-    if (rc == 0 && (c->mv || q->group_by_patent))
-        skip(*results, q->offset);
-    t->search_ms = eng_now_ms() - t1;
-out:
-    t->total_ms = eng_now_ms() - t0;
-    free(vecs);
     free(hits);
     return rc;
 }
 
-/* ---- describing what is stored ------------------------------------------- */
-
-int eng_stats(eng *e, const char *collection, json_t **out, ds_err *err)
+int embedded_stats(eng_store *s, json_t **out, ds_err *err)
 {
-    eng_collection *c = eng_find(e, collection, err);
+    eng *e = s->e;
+    const eng_collection *c = s->c;
     cat_stats st;
-    if (c && c->mv)
-        return engm_stats(e, c, out, err);
-    if (!c || eng__catch_up(e, c, err) != 0 || cat_stats_get(e->db, c->id, &st, err) != 0)
+    if (embedded_catch_up(embedded_of(s), err) != 0 ||
+        cat_stats_get(e->db, c->id, &st, err) != 0)
         return -1;
     idx_stats is;
-    idx_stats_get(c->index, &is);
+    idx_stats_get(index_of(c), &is);
     json_t *loc = json_array();
     for (size_t i = 0; i < st.n_loc; i++)
         json_array_append_new(loc, json_pack("{s:s,s:I}", "loc_class", st.loc[i].loc_class,
@@ -826,39 +658,19 @@ int eng_stats(eng *e, const char *collection, json_t **out, ds_err *err)
     return *out ? 0 : ds_fail(err, DS_ENOMEM, "out of memory");
 }
 
-int eng_loc_counts(eng *e, const char *collection, cat_loc_fn fn, void *ctx, ds_err *err)
+int embedded_loc_counts(eng_store *s, cat_loc_fn fn, void *ctx, ds_err *err)
 {
-    eng_collection *c = eng_find(e, collection, err);
-    if (!c)
-        return -1;
-    return c->mv ? engm_loc_counts(e, c, fn, ctx, err) : cat_loc_counts(e->db, c->id, fn, ctx, err);
+    return cat_loc_counts(s->e->db, s->c->id, fn, ctx, err);
 }
 
-int eng_collections(eng *e, json_t **out, ds_err *err)
+int embedded_patent(eng_store *s, const char *patent_id, json_t **out, ds_err *err)
 {
-    if (eng__attach_new_collections(e, err) != 0)
-        return -1;
-    *out = json_array();
-    for (int i = 0; i < e->n_colls; i++) {
-        json_t *s;
-        if (eng_stats(e, e->colls[i].name, &s, err) != 0) {
-            json_decref(*out);
-            return -1;
-        }
-        json_array_append_new(*out, s);
-    }
-    return 0;
-}
-
-int eng_patent(eng *e, const char *collection, const char *patent_id, json_t **out, ds_err *err)
-{
-    eng_collection *c = eng_find(e, collection, err);
+    eng *e = s->e;
+    const eng_collection *c = s->c;
     cat_patent p = {0};
     cat_image *imgs = NULL;
     size_t n = 0;
-    if (c && c->mv)
-        return engm_patent(e, c, patent_id, out, err);
-    if (!c || cat_patent_get(e->db, c->id, patent_id, &p, err) != 0)
+    if (cat_patent_get(e->db, c->id, patent_id, &p, err) != 0)
         return -1;
     if (cat_images_of_patent(e->db, c->id, patent_id, &imgs, &n, err) != 0) {
         cat_patent_clear(&p);
@@ -873,67 +685,5 @@ int eng_patent(eng *e, const char *collection, const char *patent_id, json_t **o
     json_object_set_new(*out, "images", list);
     cat_image_list_free(imgs, n);
     cat_patent_clear(&p);
-    return 0;
-}
-
-/* The large rendition: made from the original on first request, then kept
- * in the blob store beside the thumbnail. */
-static int large_image(eng *e, const eng_collection *c, const char *file_name, void **data,
-                       size_t *len, blob_info *info, ds_err *err)
-{
-    char key[BLOB_KEY_MAX + 64], orig[BLOB_KEY_MAX + 64];
-    snprintf(key, sizeof key, "large/%s/%s.jpg", c->name, file_name);
-    snprintf(orig, sizeof orig, "originals/%s/%s", c->name, file_name);
-    if (blob_key_check(key, err) != 0 || blob_key_check(orig, err) != 0)
-        return ds_fail(err, DS_ENOTFOUND, "no image called '%s'", file_name);
-    ds_err missing = {0};
-    if (blob_get(e->blobs, key, data, len, info, &missing) == 0)
-        return 0;
-    void *src = NULL, *jpeg = NULL;
-    size_t src_len = 0, jlen = 0;
-    blob_info src_info;
-    if (blob_get(e->blobs, orig, &src, &src_len, &src_info, err) != 0) {
-        if (err->code == DS_ENOTFOUND)
-            ds_fail(err, DS_ENOTFOUND, "no image called '%s'", file_name);
-        return -1;
-    }
-    int rc = img_thumbnail_buffer(src, src_len, ENG_LARGE_SIDE, 88, &jpeg, &jlen, err);
-    free(src);
-    if (rc != 0)
-        return -1;
-    ds_err ignored;
-    if (blob_put(e->blobs, key, jpeg, jlen, "image/jpeg", &ignored) == 0 &&
-        blob_head(e->blobs, key, info, &ignored) == 0) {
-        *data = jpeg;
-        *len = jlen;
-        return 0;
-    }
-    /* Not kept (read-only store?): still answer, with a content-derived tag. */
-    memset(info, 0, sizeof *info);
-    snprintf(info->etag, sizeof info->etag, "large-%.64s", src_info.etag);
-    snprintf(info->content_type, sizeof info->content_type, "image/jpeg");
-    *data = jpeg;
-    *len = jlen;
-    return 0;
-}
-
-int eng_image_bytes(eng *e, const char *collection, const char *file_name, int size,
-                    void **data, size_t *len, blob_info *info, ds_err *err)
-{
-    eng_collection *c = eng_find(e, collection, err);
-    char key[BLOB_KEY_MAX + 64];
-    if (!c)
-        return -1;
-    if (size == ENG_IMAGE_LARGE)
-        return large_image(e, c, file_name, data, len, info, err);
-    snprintf(key, sizeof key, size == ENG_IMAGE_FULL ? "originals/%s/%s" : "thumbnails/%s/%s.jpg",
-             c->name, file_name);
-    if (blob_key_check(key, err) != 0)
-        return ds_fail(err, DS_ENOTFOUND, "no image called '%s'", file_name);
-    if (blob_get(e->blobs, key, data, len, info, err) != 0) {
-        if (err->code == DS_ENOTFOUND)
-            ds_fail(err, DS_ENOTFOUND, "no image called '%s'", file_name);
-        return -1;
-    }
     return 0;
 }
