@@ -8,6 +8,7 @@
 #include "base/file.h"
 #include "cmd/commands.h"
 #include "cmd/common.h"
+#include "engine/fusion.h"
 
 static void print_json(json_t *doc)
 {
@@ -18,10 +19,17 @@ static void print_json(json_t *doc)
 }
 
 static const char search_usage[] =
-    "usage: dinoseek search IMAGE [--top-k N] [--min-score S] [--group-by-patent]\n"
-    "                       [--filter KEY=VALUE]... [engine options]\n"
+    "usage: dinoseek search [IMAGE] [--q WORDS] [--top-k N] [--min-score S]\n"
+    "                       [--group-by-patent] [--filter KEY=VALUE]...\n"
+    "                       [--fusion rrf|weighted] [--rrf-k K] [--window N]\n"
+    "                       [--alpha A] [--explain] [engine options]\n"
     "\n"
     "The most similar stored images (or patents, with --group-by-patent), as JSON.\n"
+    "--q searches by words (docs/api.md gives the language: \"office chair\", lamp*,\n"
+    "OR, -word, title:, claim:, applicant:, assignee:, inventor:, patent:, loc:),\n"
+    "alone or with IMAGE: then the two rankings are fused (rank fusion, k 60, each\n"
+    "the best --window 100 patents; or --fusion weighted with --alpha, the\n"
+    "picture's weight). Word searches answer patents.\n"
     "Filter keys: loc_class (12 or 12-08), pub_date_from, pub_date_to,\n"
     "filing_date_from, filing_date_to (yyyy-mm-dd), applicant, assignee, inventor\n"
     "(substrings), applicant_country, patent_id (repeatable).\n\n";
@@ -64,6 +72,9 @@ int cmd_search(int argc, char **argv)
         {"config", required_argument, 0, 'C'},
         {"top-k", required_argument, 0, 'k'},    {"min-score", required_argument, 0, 's'},
         {"group-by-patent", no_argument, 0, 'g'}, {"filter", required_argument, 0, 'f'},
+        {"q", required_argument, 0, 'q'},        {"fusion", required_argument, 0, 'F'},
+        {"rrf-k", required_argument, 0, 'K'},    {"window", required_argument, 0, 'W'},
+        {"alpha", required_argument, 0, 'A'},    {"explain", no_argument, 0, 'X'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     cmd_engine_opts eo;
     if (cmd_config_load(argc, argv, cmd_known_settings, "search") != 0)
@@ -96,6 +107,36 @@ int cmd_search(int argc, char **argv)
             }
             break;
         case 'g': q.group_by_patent = 1; break;
+        case 'q': q.text = optarg; break;
+        case 'X': q.explain = 1; break;
+        case 'F': {
+            fuse_method m;
+            if (fuse_method_parse(optarg, &m) != 0 || m == FUSE_SCORE) {
+                fprintf(stderr, "dinoseek search: --fusion must be rrf or weighted\n");
+                return 2;
+            }
+            q.fusion = (int)m;
+            break;
+        }
+        case 'K':
+        case 'W': {
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > ENG_MAX_GROUPED) {
+                fprintf(stderr, "dinoseek search: --%s must be from 1 to %d\n",
+                        c == 'K' ? "rrf-k" : "window", ENG_MAX_GROUPED);
+                return 2;
+            }
+            *(c == 'K' ? &q.rrf_k : &q.window) = (int)v;
+            break;
+        }
+        case 'A':
+            q.alpha = strtof(optarg, &end);
+            if (*end || !(q.alpha >= 0 && q.alpha <= 1)) {
+                fprintf(stderr, "dinoseek search: --alpha must be from 0 to 1\n");
+                return 2;
+            }
+            q.alpha_set = 1;
+            break;
         case 'C': break; /* read before the flags */
         case 'f':
             switch (add_filter(&q.filter, ids, optarg)) {
@@ -111,12 +152,13 @@ int cmd_search(int argc, char **argv)
         default: fprintf(stderr, "%s%s", search_usage, cmd_engine_help); return 2;
         }
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "dinoseek search: name one image\n");
+    int words = q.text && *q.text;
+    if (optind != argc - 1 && !(words && optind == argc)) {
+        fprintf(stderr, "dinoseek search: name one image, or words with --q (or both)\n");
         return 2;
     }
-    void *data;
-    if (!(data = ds_read_file(argv[optind], &q.len))) {
+    void *data = NULL;
+    if (optind < argc && !(data = ds_read_file(argv[optind], &q.len))) {
         fprintf(stderr, "dinoseek search: cannot read %s\n", argv[optind]);
         return 1;
     }
@@ -134,6 +176,11 @@ int cmd_search(int argc, char **argv)
                                 (json_int_t)json_array_size(results), "timing", "decode_ms",
                                 t.decode_ms, "embed_ms", t.embed_ms, "search_ms", t.search_ms,
                                 "total_ms", t.total_ms);
+        json_object_set_new(doc, "mode", json_string(!words ? "image" : data ? "hybrid" : "words"));
+        if (words) {
+            json_object_set_new(doc, "text_matches", json_integer(t.text_matches));
+            json_object_set_new(json_object_get(doc, "timing"), "text_ms", json_real(t.text_ms));
+        }
         print_json(doc);
         json_decref(doc);
         rc = 0;

@@ -135,10 +135,30 @@ typedef struct eng_query {
     float min_score;            /* hits below are dropped */
     int group_by_patent;
     cat_filter filter;          /* applied before ranking */
+
+    /* Search by words (src/text/query.h's language), alone or with the
+     * picture. Words rank patents, so such a search is always grouped by
+     * patent (group_by_patent is implied). With a picture too, each leg
+     * ranks its `window` best patents under the filter (the picture's under
+     * min_score too) and the two rankings are fused (engine/fusion.h). */
+    const char *text;           /* NULL or "": no words */
+    int fusion;                 /* FUSE_RRF (0) or FUSE_WEIGHTED */
+    int rrf_k;                  /* RRF's k, 1..ENG_MAX_GROUPED; 0: FUSE_DEFAULT_RRF_K */
+    int window;                 /* each leg's depth, 1..ENG_MAX_GROUPED; 0: ENG_WINDOW;
+                                   raised to offset + top_k where that is deeper */
+    float alpha;                /* weighted: the picture's weight, 0..1 (the words'
+                                   1 - alpha); used when alpha_set, else 0.5 */
+    int alpha_set;
+    int explain;                /* each result gets its rank and score in each leg */
 } eng_query;
 
+#define ENG_WINDOW 100 /* a hybrid search's default depth per leg */
+
+/* What a search measured. */
 typedef struct eng_timing {
     double decode_ms, embed_ms, search_ms, total_ms;
+    double text_ms;             /* the words' ranking (in search_ms too) */
+    int64_t text_matches;       /* words: the patents matching them in all; -1 without words */
 } eng_timing;
 
 /* Search. *results receives a new JSON array (image hits, or patent groups

@@ -92,6 +92,11 @@ int eng__embed_px(eng_model *m, const float *px, float *vec, ds_err *err);
 
 double eng_now_ms(void);
 
+/* Search by words, alone (vecs NULL) or with the picture's n_views vectors
+ * (words.c); q's other checks are done. */
+int eng__search_words(eng_collection *c, const eng_query *q, const float *vecs, int n_views,
+                      json_t **results, eng_timing *t, ds_err *err);
+
 /* Take (and give back) the right to store images in this data directory:
  * from "is it there?" to the committed row, no other thread of this process
  * nor any other process on the data directory stores one, so two writers

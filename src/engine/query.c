@@ -152,6 +152,9 @@ int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_e
     double t0 = eng_now_ms();
     *results = NULL;
     memset(t, 0, sizeof *t);
+    t->text_matches = -1;
+    int words = q->text && *q->text;
+    int picture = q->n_views > 0 || q->data != NULL;
     eng_collection *c = eng_find(e, q->collection, err);
     if (!c)
         return -1;
@@ -163,9 +166,15 @@ int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_e
         return ds_fail(err, DS_EINVAL, "at most %d views", ENG_MAX_VIEWS);
     /* Each patent asked for costs all its drawings read and scored: the
      * deepest grouped page is bounded tighter than an image page. */
-    if (q->group_by_patent && q->offset + q->top_k > ENG_MAX_GROUPED)
+    if (!words && q->group_by_patent && q->offset + q->top_k > ENG_MAX_GROUPED)
         return ds_fail(err, DS_EINVAL, "with group_by_patent, offset + top_k must be at most %d",
                        ENG_MAX_GROUPED);
+    if (words && !picture) {
+        int rc = eng__search_words(c, q, NULL, 0, results, t, err);
+        t->search_ms = t->text_ms;
+        t->total_ms = eng_now_ms() - t0;
+        return rc;
+    }
     eng_view single = {.data = q->data, .len = q->len};
     const eng_view *views = q->n_views ? q->views : &single;
     int n_views = q->n_views ? q->n_views : 1, k = q->offset + q->top_k, dim = c->model->dim;
@@ -184,6 +193,11 @@ int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_e
     double t1 = eng_now_ms();
     /* The store may cut the page's start before making its JSON (store.h):
      * the rest of the offset goes here. */
+    if (words) {
+        rc = eng__search_words(c, q, vecs, n_views, results, t, err);
+        t->search_ms = eng_now_ms() - t1;
+        goto out;
+    }
     rc = eng__store_search(c, vecs, n_views, q, k, results, &skipped, err);
     if (rc == 0 && skipped < q->offset)
         skip(*results, q->offset - skipped);

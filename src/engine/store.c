@@ -141,3 +141,14 @@ void eng__store_health(eng_collection *c, eng_health *h)
     h->index_kind = "none";
     snprintf(h->index_error, sizeof h->index_error, "no store");
 }
+
+int eng__store_text_search(eng_collection *c, const struct tq_query *q, const cat_filter *f,
+                           size_t offset, size_t limit, cat_text_hit **out, size_t *n,
+                           int64_t *total, ds_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!HAS(c, text_search))
+        return unsupported(c, "search by words", err);
+    return c->store->m->text_search(c->store, q, f, offset, limit, out, n, total, err);
+}

@@ -132,6 +132,16 @@ typedef struct eng_store_methods {
     /* The index part of /health: h->index, h->index_kind (static),
      * h->index_error. May ask a server (within its time limit). */
     void (*health)(eng_store *s, eng_health *h);
+
+    /* Search by words: the patents matching a parsed query
+     * (src/text/query.h) that pass f (applied before ranking), best first
+     * by BM25 with field weights, ranks [offset, offset + limit); each hit
+     * with the query's words it holds and a snippet (cat_text_search's
+     * promises and markers). *total (may be NULL): the matches in all.
+     * Sees every row committed before it started, by any process. */
+    int (*text_search)(eng_store *s, const struct tq_query *q, const cat_filter *f,
+                       size_t offset, size_t limit, cat_text_hit **out, size_t *n,
+                       int64_t *total, ds_err *err);
 } eng_store_methods;
 
 /* A collection's store. Implementations put it first in their own struct. */
@@ -196,5 +206,8 @@ int eng__store_stats(eng_collection *c, json_t **out, ds_err *err);
 int eng__store_loc_counts(eng_collection *c, cat_loc_fn fn, void *ctx, ds_err *err);
 int eng__store_patent(eng_collection *c, const char *patent_id, json_t **out, ds_err *err);
 void eng__store_health(eng_collection *c, eng_health *h);
+int eng__store_text_search(eng_collection *c, const struct tq_query *q, const cat_filter *f,
+                           size_t offset, size_t limit, cat_text_hit **out, size_t *n,
+                           int64_t *total, ds_err *err);
 
 #endif

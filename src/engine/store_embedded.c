@@ -490,6 +490,7 @@ static const eng_store_methods embedded_methods = {
     .stats = embedded_stats,
     .loc_counts = embedded_loc_counts,
     .patent = embedded_patent,
+    .text_search = embedded_text_search,
     .health = embedded_health,
 };
 

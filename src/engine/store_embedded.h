@@ -39,5 +39,8 @@ int embedded_search(eng_store *s, const float *vecs, int n_views, const eng_quer
 int embedded_stats(eng_store *s, json_t **out, ds_err *err);
 int embedded_loc_counts(eng_store *s, cat_loc_fn fn, void *ctx, ds_err *err);
 int embedded_patent(eng_store *s, const char *patent_id, json_t **out, ds_err *err);
+int embedded_text_search(eng_store *s, const struct tq_query *q, const cat_filter *f,
+                         size_t offset, size_t limit, cat_text_hit **out, size_t *n,
+                         int64_t *total, ds_err *err);
 
 #endif

@@ -687,3 +687,13 @@ int embedded_patent(eng_store *s, const char *patent_id, json_t **out, ds_err *e
     cat_patent_clear(&p);
     return 0;
 }
+
+/* The catalog holds the patents' text and its full-text index, kept in step
+ * by triggers: every committed row is there for the next query, whichever
+ * process wrote it, with no index of our own to catch up. */
+int embedded_text_search(eng_store *s, const struct tq_query *q, const cat_filter *f,
+                         size_t offset, size_t limit, cat_text_hit **out, size_t *n,
+                         int64_t *total, ds_err *err)
+{
+    return cat_text_search(s->e->db, s->c->id, q, f, offset, limit, out, n, total, err);
+}

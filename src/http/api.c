@@ -5,6 +5,7 @@
  * statuses in one place (status_of).
  */
 #include "http/api.h"
+#include "engine/fusion.h"
 #include "http/imports.h"
 #include "http/ui.h"
 #include "http/export.h"
@@ -163,6 +164,42 @@ static int parse_filters(params *p, search_args *a, ds_err *err)
  * hit down to -1. A min_score sent is used as sent. */
 #define SEED_MIN_SCORE 0.5
 
+/* Search by words: q, and how a hybrid search fuses its two legs. */
+static int parse_words(params *p, search_args *a, ds_err *err)
+{
+    const char *v;
+    long n;
+    double alpha;
+    a->q.text = param(p, "q");
+    if ((v = param(p, "fusion"))) {
+        fuse_method m;
+        if (fuse_method_parse(v, &m) != 0 || m == FUSE_SCORE)
+            return ds_fail(err, DS_EINVAL, "fusion must be rrf or weighted (got \"%.40s\")", v);
+        a->q.fusion = (int)m;
+    }
+    if ((v = param(p, "rrf_k"))) {
+        if (parse_int(v, 1, ENG_MAX_GROUPED, &n) != 0)
+            return ds_fail(err, DS_EINVAL, "rrf_k must be an integer from 1 to %d (got \"%.40s\")",
+                           ENG_MAX_GROUPED, v);
+        a->q.rrf_k = (int)n;
+    }
+    if ((v = param(p, "window"))) {
+        if (parse_int(v, 1, ENG_MAX_GROUPED, &n) != 0)
+            return ds_fail(err, DS_EINVAL, "window must be an integer from 1 to %d (got \"%.40s\")",
+                           ENG_MAX_GROUPED, v);
+        a->q.window = (int)n;
+    }
+    if ((v = param(p, "alpha"))) {
+        if (parse_float(v, 0.0, 1.0, &alpha) != 0)
+            return ds_fail(err, DS_EINVAL, "alpha must be a number from 0 to 1 (got \"%.40s\")", v);
+        a->q.alpha = (float)alpha;
+        a->q.alpha_set = 1;
+    }
+    if ((v = param(p, "explain")) && parse_bool(v, &a->q.explain) != 0)
+        return ds_fail(err, DS_EINVAL, "explain must be true or false");
+    return 0;
+}
+
 static int parse_search(params *p, search_args *a, ds_err *err)
 {
     long top_k = 10;
@@ -179,7 +216,7 @@ static int parse_search(params *p, search_args *a, ds_err *err)
     a->q.min_score = (float)min_score;
     a->q.group_by_patent = group;
     a->q.collection = param(p, "collection");
-    if (parse_filters(p, a, err) != 0)
+    if (parse_words(p, a, err) != 0 || parse_filters(p, a, err) != 0)
         return -1;
     return p->bad ? ds_fail(err, DS_EINVAL, "a form field holds a NUL byte, or there are too "
                                              "many fields") : 0;
@@ -264,9 +301,15 @@ static int parse_views(const http_form *form, const http_request *req, params *p
                            name, c);
         views[i].crop_set = 1;
     }
-    if (*n == 0)
-        return ds_fail(err, DS_EINVAL, "the form needs a non-empty 'file' part (the image), or "
-                                       "an 'image' field naming a stored image");
+    return 0;
+}
+
+/* A search needs something to look for: a picture or words. */
+static int check_something(const search_args *a, ds_err *err)
+{
+    if (a->q.n_views == 0 && !(a->q.text && *a->q.text))
+        return ds_fail(err, DS_EINVAL, "the form needs a non-empty 'file' part (the image), an "
+                                       "'image' field naming a stored image, or 'q' (words)");
     return 0;
 }
 
@@ -323,7 +366,7 @@ static int h_search(void *app_, const http_request *req, http_response *resp)
     const char *v, *format = param(&p, "format");
     int csv = format && strcmp(format, "csv") == 0;
     if (parse_views(&form, req, &p, views, &a.q.n_views, &err) != 0 ||
-        parse_search(&p, &a, &err) != 0 ||
+        parse_search(&p, &a, &err) != 0 || check_something(&a, &err) != 0 ||
         ((v = param(&p, "offset")) && parse_int(v, 0, 9000, &offset) != 0 &&
          ds_fail(&err, DS_EINVAL, "offset must be an integer from 0 to 9000")) ||
         (format && !csv && strcmp(format, "json") != 0 &&
@@ -340,9 +383,10 @@ static int h_search(void *app_, const http_request *req, http_response *resp)
         goto out;
     }
     urls_in_collection(results, a.q.collection);
+    int words = a.q.text && *a.q.text, grouped = a.q.group_by_patent || words;
     if (csv) {
         size_t len = 0;
-        char *text = api_results_csv(results, a.q.group_by_patent, a.q.offset, &len);
+        char *text = api_results_csv(results, grouped, a.q.offset, &len);
         json_decref(results);
         if (!text)
             return -1;
@@ -352,7 +396,7 @@ static int h_search(void *app_, const http_request *req, http_response *resp)
     }
     json_t *data = json_pack(
         "{s:o,s:I,s:b,s:s,s:b,s:i,s:i,s:s,s:{s:f,s:f,s:f,s:f,s:f,s:f}}", "results", results,
-        "total", (json_int_t)json_array_size(results), "group_by_patent", a.q.group_by_patent,
+        "total", (json_int_t)json_array_size(results), "group_by_patent", grouped,
         "collection", a.q.collection ? a.q.collection : eng_default_collection(app->engine),
         "generated_weights", eng_generated_weights(app->engine), "offset", a.q.offset, "views",
         a.q.n_views, "fusion",
@@ -363,6 +407,23 @@ static int h_search(void *app_, const http_request *req, http_response *resp)
         "timing", "feature_extraction_ms", t.decode_ms + t.embed_ms, "milvus_search_ms",
         t.search_ms, "total_ms", t.total_ms, "decode_ms", t.decode_ms, "embed_ms", t.embed_ms,
         "search_ms", t.search_ms);
+    /* What was searched for: a picture, words, or both fused. */
+    json_object_set_new(data, "mode", json_string(!words ? "image" : a.q.n_views ? "hybrid"
+                                                                                 : "words"));
+    if (words) {
+        json_object_set_new(data, "q", json_string(a.q.text));
+        json_object_set_new(data, "text_matches", json_integer(t.text_matches));
+        json_object_set_new(json_object_get(data, "timing"), "text_ms", json_real(t.text_ms));
+    }
+    if (words && a.q.n_views) {
+        json_t *h = json_pack("{s:s,s:i}", "fusion", fuse_method_name((fuse_method)a.q.fusion),
+                              "window", a.q.window ? a.q.window : ENG_WINDOW);
+        if (a.q.fusion == FUSE_WEIGHTED)
+            json_object_set_new(h, "alpha", json_real(a.q.alpha_set ? a.q.alpha : 0.5));
+        else
+            json_object_set_new(h, "rrf_k", json_integer(a.q.rrf_k ? a.q.rrf_k : FUSE_DEFAULT_RRF_K));
+        json_object_set_new(data, "hybrid", h);
+    }
     http_respond_ok(resp, data);
 out:
     free(a.ids_copy);
@@ -610,6 +671,9 @@ static const http_route routes[] = {
      "Search by image (multipart 'file'): top_k 1-1000, offset 0-9000; grouped by patent, "
      "offset + top_k at most 1000 (400 beyond); min_score -1 to 1, default 0.5 (the seed's: "
      "send min_score=0 or -1 for the weaker hits too)"},
+    {"GET", "/api/search", h_search, 0, 0,
+     "Search by words (q) and/or stored images (image=NAME), the same parameters as POST "
+     "/api/search in the query string"},
     {"GET", "/api/collection/stats", h_stats, 0, 0, "Statistics of a collection"},
     {"GET", "/api/collections", h_collections, 0, 0, "Every collection"},
     {"GET", "/api/image/", h_image, HTTP_PREFIX, 0, "Thumbnail (or ?size=full original) by file name"},
