@@ -32,5 +32,6 @@ extern const ds_test peers_victim_tests[];
 extern const ds_test multiproc_tests[];
 extern const ds_test fusion_tests[];
 extern const ds_test text_tests[];
+extern const ds_test words_tests[];
 
 #endif

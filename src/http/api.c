@@ -194,6 +194,12 @@ static int parse_words(params *p, search_args *a, ds_err *err)
             return ds_fail(err, DS_EINVAL, "alpha must be a number from 0 to 1 (got \"%.40s\")", v);
         a->q.alpha = (float)alpha;
         a->q.alpha_set = 1;
+        /* alpha weighs the legs: it asks for the weighted fusion, and
+         * means nothing to RRF, which is refused rather than ignored. */
+        if (param(p, "fusion") && a->q.fusion != FUSE_WEIGHTED)
+            return ds_fail(err, DS_EINVAL, "alpha weighs the picture against the words in "
+                                           "fusion=weighted; rrf has no alpha");
+        a->q.fusion = FUSE_WEIGHTED;
     }
     if ((v = param(p, "explain")) && parse_bool(v, &a->q.explain) != 0)
         return ds_fail(err, DS_EINVAL, "explain must be true or false");
