@@ -775,7 +775,8 @@ static void add_request_bodies(json_t *paths)
     json_t *search = json_object_get(json_object_get(paths, "/api/search"), "post");
     json_t *form = json_pack(
         "{s:s,s:{s:{s:s,s:s,s:s},s:{s:s,s:s},s:{s:s,s:i,s:i,s:i},s:{s:s,s:i,s:i,s:i},"
-        "s:{s:s,s:i,s:i,s:f,s:s},s:{s:s,s:b},s:{s:s}}}",
+        "s:{s:s,s:i,s:i,s:f,s:s},s:{s:s,s:b},s:{s:s},s:{s:s,s:i,s:s},s:{s:s,s:[ss],s:s},"
+        "s:{s:s,s:i,s:i,s:i},s:{s:s,s:i,s:i,s:i,s:s},s:{s:s,s:i,s:i,s:f,s:s},s:{s:s,s:b}}}",
         "type", "object", "properties",
         "file", "type", "string", "format", "binary", "description", "a view (repeatable)",
         "image", "type", "string", "description", "a stored image's file_name, as a view",
@@ -784,7 +785,16 @@ static void add_request_bodies(json_t *paths)
         "min_score", "type", "number", "minimum", -1, "maximum", 1, "default", SEED_MIN_SCORE,
         "description", "hits under it are dropped; absent: the seed's 0.5",
         "group_by_patent", "type", "boolean", "default", 0,
-        "collection", "type", "string");
+        "collection", "type", "string",
+        "q", "type", "string", "maxLength", 2000,
+        "description", "words (docs/api.md gives the language); with a file or image: hybrid",
+        "fusion", "type", "string", "enum", "rrf", "weighted", "default", "rrf",
+        "rrf_k", "type", "integer", "minimum", 1, "maximum", 1000, "default", 60,
+        "window", "type", "integer", "minimum", 1, "maximum", 1000, "default", 100,
+        "description", "each leg's depth in a hybrid search",
+        "alpha", "type", "number", "minimum", 0, "maximum", 1, "default", 0.5,
+        "description", "fusion=weighted: the picture's weight",
+        "explain", "type", "boolean", "default", 0);
     json_object_set_new(search, "requestBody",
                         json_pack("{s:{s:{s:o}}}", "content", "multipart/form-data", "schema",
                                   form));
