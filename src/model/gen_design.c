@@ -212,7 +212,14 @@ static void fill_fc1(const bands *b, const gen_knobs *kn, ds_prng *r, float *v)
     int q = 0;
     double psi0 = 0;
     for (int u = 0; u < b->hidden; u++) {
-        if (u % PHASES == 0) {
+        if (u % PHASES == 0 && (u / PHASES) % 2 == 1) {
+            /* The second group of two that share a column (fill_fc2): the
+             * same filter pair at the mirrored position weights, so that
+             * the pair writes where a kind of stroke lies, not how common
+             * it is in drawings. */
+            for (int j = 0; j < b->np; j++)
+                rp[j] = -rp[j];
+        } else if (u % PHASES == 0) {
             q = (int)(ds_prng_uniform(r) * pairs) % pairs;
             psi0 = 2 * PI * ds_prng_uniform(r);
             for (int j = 0; j < b->np; j++)
@@ -229,10 +236,11 @@ static void fill_fc1(const bands *b, const gen_knobs *kn, ds_prng *r, float *v)
     free(rp);
 }
 
-/* fc2 (SwiGLU: weights_out) writes band Z. Two groups share one random
- * column with opposite signs, so that what reaches Z is the difference of
- * two detectors' responses: signed, centred features, whose averages over
- * different drawings are not all alike. */
+/* fc2 (SwiGLU: weights_out) writes band Z. Two groups (one filter pair at
+ * mirrored positions, fill_fc1) share one random column with opposite
+ * signs, so that what reaches Z is the difference of their responses:
+ * signed, centred features, whose averages over different drawings are
+ * not all alike. */
 static void fill_fc2(const bands *b, const gen_knobs *kn, ds_prng *r, float *v)
 {
     double sd = kn->fc2 / sqrt(b->hidden);
@@ -267,9 +275,11 @@ void gen_fill(gen_role role, int layer, const char *name, const vit_config *c, u
     case GEN_QUERY_W: fill_qk(&b, &kn, 1, v); break;
     case GEN_KEY_W: fill_qk(&b, &kn, 0, v); break;
     case GEN_VALUE_W: {
-        /* The detectors, darkness and colour: what a shift changes little. */
-        double sd = kn.value / sqrt(b.nz + 3);
-        gaussian_rows(&r, v, b.d, 0, b.d, b.f0 + b.nf - 3, 3, sd);
+        /* The detectors and colour: what a shift changes little. Not
+         * darkness: it is positive in every drawing, and scan noise moves
+         * it. */
+        double sd = kn.value / sqrt(b.nz + 2);
+        gaussian_rows(&r, v, b.d, 0, b.d, b.f0 + b.nf - 2, 2, sd);
         gaussian_rows(&r, v, b.d, 0, b.d, b.z0, b.nz, sd);
         break;
     }

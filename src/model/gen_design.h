@@ -25,13 +25,14 @@
  *                     of ink at some places, never for paper. A group of 4
  *                     shares its output column (what it writes depends on
  *                     the pair's amplitude, not on a stroke's exact place in
- *                     the patch), and two groups share one with opposite
- *                     signs (features centred around 0, so that averages
- *                     over different drawings differ).
+ *                     the patch), and two groups - one filter pair, mirrored
+ *                     position weights - share one with opposite signs
+ *                     (features centred around 0, so that averages over
+ *                     different drawings differ).
  *   G  the rest       written by attention: head 0 of each layer averages
  *                     all tokens uniformly, the others attend by position
  *                     (nearby patches) with increasing sharpness; values read
- *                     Z, darkness and colour. The CLS token has no position, so every head
+ *                     Z and colour. The CLS token has no position, so every head
  *                     gives it the average over the image: its G band, and
  *                     so its final vector, is a mix of the detectors' mean
  *                     responses - where which kinds of strokes are.

@@ -9,7 +9,7 @@
  *  - near-duplicates of each drawing - re-encoded as JPEG q70, scaled 0.8x,
  *    rotated 1 degree, cropped 3%, with scan noise - made with libvips here,
  *    must be closer to their original than >= 99% of the drawings of the
- *    other patents are (a 3% crop: >= 95%, see near_dup_goal). (Drawings of the same patent are left out of the
+ *    other patents are (a 3% crop: >= 97%, see near_dup_goal). (Drawings of the same patent are left out of the
  *    comparison: a rear view can be the mirror of the front view, and is
  *    then as good a match as the drawing itself.)
  */
@@ -39,13 +39,13 @@ static const char *const variant_names[V_COUNT] = {
 
 /* Near-duplicates must be closer to their original than this share of the
  * other patents' drawings, on average over the drawings. The issue asks
- * 0.99 of every kind. A 3% crop misses it (0.966 measured with seed 1): the
+ * 0.99 of every kind. A 3% crop misses it (0.983 measured with seed 1): the
  * crop moves the drawing by half a patch, and the sample generator draws
  * articles of one class with nearly the same outline in different patents
  * (two such originals reach cosine 0.9998), so a shifted drawing is
  * sometimes nearer another car's front view than its own. Its bound sits
  * under the measured value, to catch a regression, not to claim the goal. */
-static const double near_dup_goal[V_COUNT] = {0, 0.99, 0.99, 0.99, 0.95, 0.99};
+static const double near_dup_goal[V_COUNT] = {0, 0.99, 0.99, 0.99, 0.97, 0.99};
 
 /* Scan noise: grey-level Gaussian noise (sigma 16 of 255) and 0.2% of the
  * pixels flipped to the other colour, as a flatbed scan of a print adds. */
