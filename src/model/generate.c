@@ -228,7 +228,7 @@ static json_t *config_json(const vit_config *c, const char *arch, uint64_t seed,
 {
     return json_pack(
         "{s:[s],s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:s,s:f,s:f,s:b,s:b,s:f,s:f,s:f,s:f,s:s,"
-        "s:{s:s,s:I,s:s}}",
+        "s:{s:s,s:I,s:i,s:s}}",
         "architectures", "Dinov2Model", "model_type", "dinov2", "hidden_size", c->hidden_size,
         "num_hidden_layers", c->num_layers, "num_attention_heads", c->num_heads, "mlp_ratio", 4,
         "patch_size", c->patch_size, "image_size", c->image_size, "num_channels", 3, "hidden_act",
@@ -236,7 +236,7 @@ static json_t *config_json(const vit_config *c, const char *arch, uint64_t seed,
         "use_swiglu_ffn", c->use_swiglu, "qkv_bias", c->qkv_bias, "hidden_dropout_prob", 0.0,
         "attention_probs_dropout_prob", 0.0, "drop_path_rate", 0.0, "initializer_range", 0.02,
         "torch_dtype", dt == ST_F32 ? "float32" : dt == ST_F16 ? "float16" : "bfloat16",
-        "dinoseek_generated", "arch", arch, "seed", (json_int_t)seed, "note",
+        "dinoseek_generated", "arch", arch, "seed", (json_int_t)seed, "generator", MDL_GENERATOR, "note",
         "deterministic weights for tests and demos, chosen, not trained (src/model/gen_design.h): similar drawings get similar vectors, but this is not DINOv2");
 }
 

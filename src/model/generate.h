@@ -20,6 +20,12 @@
 #include "base/error.h"
 #include "model/safetensors.h"
 
+/* The generator's version, in config.json's "dinoseek_generated" (and so in
+ * the model id of collections made with its weights): 2 since issue #19.
+ * Directories written by version 1 (no "generator" key) still load, and
+ * keep their collections' id. */
+#define MDL_GENERATOR 2
+
 /* Write the model directory dir (created if needed; files replaced
  * atomically). dtype is ST_F32, ST_F16 or ST_BF16. Cost: one pass writing
  * every parameter (88 MB for small, 346 MB for base in F32).
