@@ -109,10 +109,11 @@ check: $(BUILD)/dinoseek $(BUILD)/tests/run $(REPLAY_BINS)
 	DINOSEEK_BIN=$(BUILD)/dinoseek DINOSEEK_BUILD=$(BUILD) $(BUILD)/tests/run $(TESTS)
 
 # Every suite twice: optimised, then under ASan + UBSan (bad input must never
-# crash or leak, and the sanitizers are what prove it). Three suites run once:
-# parity and precision (the forward pass against Hugging Face's numbers and
-# against f32: no outside input, and minutes under ASan; the vit suite runs
-# the same code, every precision included, sanitized) and
+# crash or leak, and the sanitizers are what prove it). Four suites run once:
+# parity, precision and content (the forward pass against Hugging Face's
+# numbers, against f32, and on 288 drawings: no outside input, and minutes
+# under ASan; the vit suite runs the same code, every precision included,
+# sanitized) and
 # browser (the page in Chromium: the server it drives is the plain build's
 # code; the api and import suites run that code sanitized), and the suites
 # that run the api, import and multiproc tests again on the remote backends
@@ -121,7 +122,7 @@ check: $(BUILD)/dinoseek $(BUILD)/tests/run $(REPLAY_BINS)
 # faults, run sanitized in the s3 and milvus suites, and the code above them
 # in api, import and multiproc. This keeps make test within its 25 minutes.
 # `make asan` runs everything sanitized.
-ASAN_SKIP := -parity -browser -precision -api-s3 -import-s3 -api-milvus -import-milvus \
+ASAN_SKIP := -parity -content -browser -precision -api-s3 -import-s3 -api-milvus -import-milvus \
              -multiproc-milvus
 test: deps
 	@$(MAKE) --no-print-directory check

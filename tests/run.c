@@ -65,6 +65,7 @@ static const struct {
     {"import-milvus", import_tests, "milvus+s3"},
     {"multiproc-milvus", multiproc_tests, "milvus+s3"},
     {"parity", parity_tests, NULL},
+    {"content", content_tests, NULL},
     {"browser", browser_tests, NULL},
     {"peers", peers_tests, NULL},
     {"peers-victim", peers_victim_tests, NULL},

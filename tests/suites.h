@@ -24,6 +24,7 @@ extern const ds_test api_tests[];
 extern const ds_test uspto_tests[];
 extern const ds_test arc_tests[];
 extern const ds_test sample_tests[];
+extern const ds_test content_tests[];
 extern const ds_test import_tests[];
 extern const ds_test browser_tests[];
 extern const ds_test security_tests[];

@@ -199,8 +199,8 @@ int eng__attach_new_collections(eng *e, ds_err *err) { return attach_new_collect
  * different weights are never mixed: the architecture and the start of the
  * sha256 of the weights (64 bits: two sets of weights of one architecture,
  * a fine-tune and its original, have the same config.json); for generated
- * weights their seed, which fixes every byte. Two settings of config.json
- * change the vectors of the same weights without changing any tensor's
+ * weights their seed and the generator's version, which fix every byte.
+ * Two settings of config.json change the vectors of the same weights without changing any tensor's
  * shape: the LayerNorm epsilon and the number of attention heads. Where
  * they differ from the architecture's own (or there is no such
  * architecture: dinov2-custom), the id says them, e.g.
@@ -211,7 +211,14 @@ static int model_id(const char *dir, const vit_config *vc, char *out, size_t n, 
 {
     char hex[DS_SHA256_HEXLEN + 1];
     if (vc->generated) {
-        snprintf(out, n, "generated/%s-seed%lld", vc->name, vc->generated_seed);
+        /* Since issue #19 the generator chooses other values for the same
+         * seed: its version joins the id, so that a collection made with
+         * the old weights is not extended with the new ones. */
+        if (vc->generator >= 2)
+            snprintf(out, n, "generated/%s-seed%lld-gen%d", vc->name, vc->generated_seed,
+                     vc->generator);
+        else
+            snprintf(out, n, "generated/%s-seed%lld", vc->name, vc->generated_seed);
         return 0;
     }
     if (mdl_weights_sha256(dir, hex, err) != 0)

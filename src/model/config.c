@@ -157,6 +157,10 @@ static int parse(const json_t *root, vit_config *c, ds_err *err)
     const json_t *gen = json_object_get(root, "dinoseek_generated");
     c->generated = gen != NULL;
     c->generated_seed = (long long)json_integer_value(json_object_get(gen, "seed"));
+    /* Older generators wrote no "generator": their weights were drawn at
+     * random (1). Their directories load as before. */
+    const json_t *version = json_object_get(gen, "generator");
+    c->generator = json_is_integer(version) ? (int)json_integer_value(version) : gen ? 1 : 0;
     name_config(c);
     return 0;
 }

@@ -10,29 +10,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/prng.h"
 #include "base/str.h"
+#include "model/gen_design.h"
 #include "model/vit.h"
-
-/* How a tensor's values are drawn. */
-typedef enum fill { NORMAL, NORM_WEIGHT, LAYERSCALE, ZERO } fill;
 
 typedef struct gen_tensor {
     char name[128];
     int ndim;
     int64_t shape[4];
-    fill how;
+    gen_role role;
+    int layer; /* -1 outside the blocks */
 } gen_tensor;
 
 typedef struct gen_list {
     gen_tensor *t;
     int n, cap;
+    int layer; /* the block that add() is listing */
 } gen_list;
 
-static int add(gen_list *l, fill how, int ndim, const int64_t *shape, const char *fmt, ...)
+static int add(gen_list *l, gen_role role, int ndim, const int64_t *shape, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-static int add(gen_list *l, fill how, int ndim, const int64_t *shape, const char *fmt, ...)
+static int add(gen_list *l, gen_role role, int ndim, const int64_t *shape, const char *fmt, ...)
 {
     if (l->n == l->cap) {
         int cap = l->cap ? 2 * l->cap : 64;
@@ -49,7 +48,8 @@ static int add(gen_list *l, fill how, int ndim, const int64_t *shape, const char
     va_end(ap);
     t->ndim = ndim;
     memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
-    t->how = how;
+    t->role = role;
+    t->layer = l->layer;
     return 0;
 }
 
@@ -58,40 +58,46 @@ static int list_tensors(const vit_config *c, gen_list *l)
 {
     int64_t d = c->hidden_size, h = c->mlp_hidden, p = c->patch_size;
     int64_t n = c->image_size / c->patch_size;
-    int rc = add(l, NORMAL, 3, (int64_t[]){1, 1, d}, "embeddings.cls_token") |
-             add(l, ZERO, 2, (int64_t[]){1, d}, "embeddings.mask_token") |
-             add(l, NORMAL, 3, (int64_t[]){1, n * n + 1, d}, "embeddings.position_embeddings") |
-             add(l, NORMAL, 4, (int64_t[]){d, 3, p, p},
+    l->layer = -1;
+    int rc = add(l, GEN_CLS_TOKEN, 3, (int64_t[]){1, 1, d}, "embeddings.cls_token") |
+             add(l, GEN_MASK_TOKEN, 2, (int64_t[]){1, d}, "embeddings.mask_token") |
+             add(l, GEN_POSITION, 3, (int64_t[]){1, n * n + 1, d},
+                 "embeddings.position_embeddings") |
+             add(l, GEN_PATCH_W, 4, (int64_t[]){d, 3, p, p},
                  "embeddings.patch_embeddings.projection.weight") |
-             add(l, NORMAL, 1, (int64_t[]){d}, "embeddings.patch_embeddings.projection.bias");
+             add(l, GEN_PATCH_B, 1, (int64_t[]){d}, "embeddings.patch_embeddings.projection.bias");
     const char *fc1 = c->use_swiglu ? "weights_in" : "fc1";
     const char *fc2 = c->use_swiglu ? "weights_out" : "fc2";
     int64_t h_in = c->use_swiglu ? 2 * h : h;
     static const char *const qkv[] = {"query", "key", "value"};
+    static const gen_role qkv_role[] = {GEN_QUERY_W, GEN_KEY_W, GEN_VALUE_W};
     for (int i = 0; i < c->num_layers; i++) {
         const char *pre = "encoder.layer";
-        rc |= add(l, NORM_WEIGHT, 1, (int64_t[]){d}, "%s.%d.norm1.weight", pre, i) |
-              add(l, NORMAL, 1, (int64_t[]){d}, "%s.%d.norm1.bias", pre, i);
+        l->layer = i;
+        rc |= add(l, GEN_NORM_W, 1, (int64_t[]){d}, "%s.%d.norm1.weight", pre, i) |
+              add(l, GEN_NORM_B, 1, (int64_t[]){d}, "%s.%d.norm1.bias", pre, i);
         for (int k = 0; k < 3; k++) {
-            rc |= add(l, NORMAL, 2, (int64_t[]){d, d}, "%s.%d.attention.attention.%s.weight", pre,
-                      i, qkv[k]);
+            rc |= add(l, qkv_role[k], 2, (int64_t[]){d, d}, "%s.%d.attention.attention.%s.weight",
+                      pre, i, qkv[k]);
             if (c->qkv_bias)
-                rc |= add(l, NORMAL, 1, (int64_t[]){d}, "%s.%d.attention.attention.%s.bias", pre,
-                          i, qkv[k]);
+                rc |= add(l, GEN_QKV_B, 1, (int64_t[]){d}, "%s.%d.attention.attention.%s.bias",
+                          pre, i, qkv[k]);
         }
-        rc |= add(l, NORMAL, 2, (int64_t[]){d, d}, "%s.%d.attention.output.dense.weight", pre, i) |
-              add(l, NORMAL, 1, (int64_t[]){d}, "%s.%d.attention.output.dense.bias", pre, i) |
-              add(l, LAYERSCALE, 1, (int64_t[]){d}, "%s.%d.layer_scale1.lambda1", pre, i) |
-              add(l, NORM_WEIGHT, 1, (int64_t[]){d}, "%s.%d.norm2.weight", pre, i) |
-              add(l, NORMAL, 1, (int64_t[]){d}, "%s.%d.norm2.bias", pre, i) |
-              add(l, NORMAL, 2, (int64_t[]){h_in, d}, "%s.%d.mlp.%s.weight", pre, i, fc1) |
-              add(l, NORMAL, 1, (int64_t[]){h_in}, "%s.%d.mlp.%s.bias", pre, i, fc1) |
-              add(l, NORMAL, 2, (int64_t[]){d, h}, "%s.%d.mlp.%s.weight", pre, i, fc2) |
-              add(l, NORMAL, 1, (int64_t[]){d}, "%s.%d.mlp.%s.bias", pre, i, fc2) |
-              add(l, LAYERSCALE, 1, (int64_t[]){d}, "%s.%d.layer_scale2.lambda1", pre, i);
+        rc |= add(l, GEN_OUT_W, 2, (int64_t[]){d, d}, "%s.%d.attention.output.dense.weight", pre,
+                  i) |
+              add(l, GEN_OUT_B, 1, (int64_t[]){d}, "%s.%d.attention.output.dense.bias", pre, i) |
+              add(l, GEN_LAYERSCALE1, 1, (int64_t[]){d}, "%s.%d.layer_scale1.lambda1", pre, i) |
+              add(l, GEN_NORM_W, 1, (int64_t[]){d}, "%s.%d.norm2.weight", pre, i) |
+              add(l, GEN_NORM_B, 1, (int64_t[]){d}, "%s.%d.norm2.bias", pre, i) |
+              add(l, GEN_FC1_W, 2, (int64_t[]){h_in, d}, "%s.%d.mlp.%s.weight", pre, i, fc1) |
+              add(l, GEN_FC1_B, 1, (int64_t[]){h_in}, "%s.%d.mlp.%s.bias", pre, i, fc1) |
+              add(l, GEN_FC2_W, 2, (int64_t[]){d, h}, "%s.%d.mlp.%s.weight", pre, i, fc2) |
+              add(l, GEN_FC2_B, 1, (int64_t[]){d}, "%s.%d.mlp.%s.bias", pre, i, fc2) |
+              add(l, GEN_LAYERSCALE2, 1, (int64_t[]){d}, "%s.%d.layer_scale2.lambda1", pre, i);
     }
-    rc |= add(l, NORM_WEIGHT, 1, (int64_t[]){d}, "layernorm.weight") |
-          add(l, NORMAL, 1, (int64_t[]){d}, "layernorm.bias");
+    l->layer = -1;
+    rc |= add(l, GEN_NORM_W, 1, (int64_t[]){d}, "layernorm.weight") |
+          add(l, GEN_NORM_B, 1, (int64_t[]){d}, "layernorm.bias");
     return rc ? -1 : 0;
 }
 
@@ -101,35 +107,6 @@ static int64_t numel(const gen_tensor *t)
     for (int i = 0; i < t->ndim; i++)
         n *= t->shape[i];
     return n;
-}
-
-/* Each tensor has its own stream, seeded from the model seed and its name
- * (FNV-1a), so a tensor's values do not depend on the others. */
-static uint64_t tensor_seed(uint64_t seed, const char *name)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const char *p = name; *p; p++)
-        h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
-    ds_prng r;
-    ds_prng_seed(&r, seed ^ h);
-    return ds_prng_next(&r);
-}
-
-static void fill_values(const gen_tensor *t, const vit_config *c, uint64_t seed, float *v)
-{
-    ds_prng r;
-    ds_prng_seed(&r, tensor_seed(seed, t->name));
-    int64_t n = numel(t);
-    for (int64_t i = 0; i < n; i++) {
-        switch (t->how) {
-        case NORMAL: v[i] = (float)(0.02 * ds_prng_normal(&r)); break;
-        case NORM_WEIGHT: v[i] = (float)(1.0 + 0.05 * ds_prng_normal(&r)); break;
-        case LAYERSCALE:
-            v[i] = (float)(c->layerscale_value * (1.0 + 0.05 * ds_prng_normal(&r)));
-            break;
-        case ZERO: v[i] = 0.0f; break;
-        }
-    }
 }
 
 static size_t elem_size(st_dtype dt) { return dt == ST_F32 ? 4 : 2; }
@@ -179,7 +156,7 @@ static int write_tensor(FILE *f, const gen_tensor *t, const vit_config *c, uint6
         ds_fail(err, DS_ENOMEM, "out of memory generating %s", t->name);
         goto out;
     }
-    fill_values(t, c, seed, v);
+    gen_fill(t->role, t->layer, t->name, c, seed, v, (int64_t)n);
     for (size_t i = 0; half && i < n; i++)
         half[i] = dt == ST_F16 ? st_f32_to_f16(v[i]) : st_f32_to_bf16(v[i]);
     /* Tensors are stored little-endian, as on every machine we build for. */
@@ -251,7 +228,7 @@ static json_t *config_json(const vit_config *c, const char *arch, uint64_t seed,
 {
     return json_pack(
         "{s:[s],s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:s,s:f,s:f,s:b,s:b,s:f,s:f,s:f,s:f,s:s,"
-        "s:{s:s,s:I,s:s}}",
+        "s:{s:s,s:I,s:i,s:s}}",
         "architectures", "Dinov2Model", "model_type", "dinov2", "hidden_size", c->hidden_size,
         "num_hidden_layers", c->num_layers, "num_attention_heads", c->num_heads, "mlp_ratio", 4,
         "patch_size", c->patch_size, "image_size", c->image_size, "num_channels", 3, "hidden_act",
@@ -259,8 +236,8 @@ static json_t *config_json(const vit_config *c, const char *arch, uint64_t seed,
         "use_swiglu_ffn", c->use_swiglu, "qkv_bias", c->qkv_bias, "hidden_dropout_prob", 0.0,
         "attention_probs_dropout_prob", 0.0, "drop_path_rate", 0.0, "initializer_range", 0.02,
         "torch_dtype", dt == ST_F32 ? "float32" : dt == ST_F16 ? "float16" : "bfloat16",
-        "dinoseek_generated", "arch", arch, "seed", (json_int_t)seed, "note",
-        "deterministic random weights for tests: similarity between images is not meaningful");
+        "dinoseek_generated", "arch", arch, "seed", (json_int_t)seed, "generator", MDL_GENERATOR, "note",
+        "deterministic weights for tests and demos, chosen, not trained (src/model/gen_design.h): similar drawings get similar vectors, but this is not DINOv2");
 }
 
 /* The image processor of facebook/dinov2-*: what the seed system ran. */

@@ -38,6 +38,8 @@ typedef struct vit_config {
     float layerscale_value;
     int generated;       /* 1 when written by `dinoseek model generate` */
     long long generated_seed; /* its --seed */
+    int generator;       /* which generator wrote them: 1 before issue #19
+                          * (no "generator" key), 2 since (gen_design.h) */
     char name[32];       /* "dinov2-small", ... or "dinov2-custom" */
 } vit_config;
 

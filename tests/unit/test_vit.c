@@ -202,8 +202,9 @@ static void test_reduced_precision(void)
                 double dot = 0;
                 for (int i = 0; i < 384; i++)
                     dot += (double)ref[i] * v[i];
-                /* int8 keeps about 0.9994 (test_precision.c) */
-                double floor = p == GEMM_INT8 ? 0.999 : 0.9999;
+                /* int8 moves the vectors of the generated weights of issue
+                 * #19 to 0.98-0.999 (test_precision.c) */
+                double floor = p == GEMM_INT8 ? 0.975 : 0.9999;
                 CHECKF(dot > floor, "%s at %d: cosine %.7f", gemm_precision_name((gemm_precision)p),
                        sizes[si], dot);
             }
@@ -522,6 +523,39 @@ static void test_weights_fingerprint(void)
     CHECK(run_on("", "add", a, "fp", IMG "exif_rot6.jpg", NULL, NULL) != 0);
 }
 
+/* Generated weights: the id says the seed and, since issue #19, the
+ * generator's version. A directory written by the generator before it (no
+ * "generator" in config.json) still loads and keeps the old id, so that a
+ * collection made with those weights is not extended with the new ones of
+ * the same seed. */
+static void test_generator_in_model_id(void)
+{
+    char now[600], before[600], path[700], id_now[256], id_before[256], *err = NULL;
+    ds_err e = {0};
+    snprintf(now, sizeof now, "%s/gen_now", ds_test_tmpdir);
+    snprintf(before, sizeof before, "%s/gen_before", ds_test_tmpdir);
+    CHECKF(mdl_generate("small", 41, ST_F32, now, &e) == 0, "%s", e.msg);
+    CHECKF(mdl_generate("small", 41, ST_F32, before, &e) == 0, "%s", e.msg);
+    snprintf(path, sizeof path, "%s/config.json", before);
+    json_t *cfg = json_load_file(path, 0, NULL);
+    CHECK(cfg && json_object_del(json_object_get(cfg, "dinoseek_generated"), "generator") == 0 &&
+          json_dump_file(cfg, path, 0) == 0);
+    json_decref(cfg);
+    vit_model *m = NULL;
+    CHECKF(vit_open(before, &m, &e) == 0, "an old generated model: %s", e.msg);
+    CHECK(m && vit_get_config(m)->generated && vit_get_config(m)->generator == 1);
+    vit_close(m);
+    CHECK(run_on("", "add", before, "gen_before", IMG "alpha.png", NULL, NULL) == 0);
+    stats_model(before, "gen_before", id_before, sizeof id_before);
+    CHECKF(!strcmp(id_before, "generated/dinov2-small-seed41"), "before: '%s'", id_before);
+    CHECK(run_on("", "add", now, "gen_now", IMG "alpha.png", NULL, NULL) == 0);
+    stats_model(now, "gen_now", id_now, sizeof id_now);
+    CHECKF(!strcmp(id_now, "generated/dinov2-small-seed41-gen2"), "now: '%s'", id_now);
+    CHECKF(run_on("", "add", now, "gen_before", IMG "quad.png", NULL, &err) != 0,
+           "the new weights extended the old weights' collection");
+    free(err);
+}
+
 /* Set key to value in DIR/config.json. */
 static int edit_config(const char *dir, const char *key, json_t *value)
 {
@@ -744,6 +778,8 @@ const ds_test vit_tests[] = {
     {"model id: the weights' fingerprint; mixing refused; old ids adopted",
      test_weights_fingerprint},
     {"model id: config.json's eps and heads; an edited config refused", test_config_in_model_id},
+    {"model id: generated weights say their generator; old ones still load",
+     test_generator_in_model_id},
     {"preprocessor_config.json of another pipeline is refused, naming the key",
      test_preprocessor_config_checked},
     {"weights written in place under a running server: refused, nothing stored",
