@@ -1210,6 +1210,59 @@ scenario('pixel-limit', async (t) => {
   check(/scale the image down|fewer pixels/i.test(msg), `what helps is said (${msg})`);
 });
 
+// ---- issue 17: found by attacking the fixes
+
+// A shared link's values that the API refuses (page past offset 9000, a date
+// before 1790, a min_score outside -1..1 or not a number) must not turn the
+// search into "The search failed": like Per page and a bad date, the page
+// uses what it can, and says so.
+scenario('url-out-of-range', async (t) => {
+  const { page } = t;
+  const hit = await someImage();
+  const q = `/?image=${encodeURIComponent(hit.file_name)}`;
+  const sent = (r, k) => parts(r).find(([n]) => n === k)?.[1];
+  const notices = () => page.textContent('#notices').catch(() => '');
+
+  const r1 = await searched(page, () => open(t, `${q}&page=1000`));
+  check(r1.status === 200, `page=1000 still searches (${r1.status} ${r1.body?.message})`);
+  check(Number(sent(r1, 'offset') || 0) <= 9000, `with an offset the API takes (${sent(r1, 'offset')})`);
+  check(Number(new URL(page.url()).searchParams.get('page')) * 24 - 24 <= 9000, `the URL names that page (${page.url()})`);
+  check(/page/i.test(await notices()) && /1000/.test(await notices()), `a notice says page 1000 is out of reach (${await notices()})`);
+
+  const r2 = await searched(page, () => goto(page, `${q}&pub_date_from=1700-01-01`));
+  check(r2.status === 200, `a date before 1790 still searches (${r2.status} ${r2.body?.message})`);
+  check(/1700-01-01/.test(await notices()), `a notice names the date (${await notices()})`);
+
+  const r3 = await searched(page, () => goto(page, `${q}&min_score=5`));
+  check(r3.status === 200, `min_score=5 still searches (${r3.status} ${r3.body?.message})`);
+  check(sent(r3, 'min_score') === '1' && await page.inputValue('#min-score') === '1', `with 1, shown (sent ${sent(r3, 'min_score')}, shows ${await page.inputValue('#min-score')})`);
+  check(/min_score/.test(await notices()), `a notice names min_score (${await notices()})`);
+
+  const r4 = await searched(page, () => goto(page, `${q}&min_score=abc`));
+  check(r4.status === 200 && /abc/.test(await notices()), `min_score=abc is named, not dropped in silence (${await notices()})`);
+});
+
+// Typed by hand: Min. score outside -1..1 and a date before 1790 are what
+// the field shows and the search uses, not a 400.
+scenario('form-out-of-range', async (t) => {
+  const { page } = t;
+  await open(t);
+  await upload(t, [QUAD]);
+  for (const [typed, used] of [['5', '1'], ['-3', '-1'], ['0.25', '0.25']]) {
+    await page.fill('#min-score', typed);
+    const r = await searched(page, () => page.locator('#min-score').blur());
+    const sent = parts(r).find(([k]) => k === 'min_score')?.[1];
+    check(r.status === 200 && sent === used, `Min. score ${typed} searches with ${used} (sent ${sent}, ${r.status})`);
+    check(await page.inputValue('#min-score') === used, `Min. score shows ${used} after ${typed} (shows ${await page.inputValue('#min-score')})`);
+  }
+  await page.fill('#min-score', '');
+  await searched(page, () => page.locator('#min-score').blur());
+  const r = await searched(page, () => page.fill('#pub-from', '1700-01-01').then(() => page.dispatchEvent('#pub-from', 'change')));
+  check(r.status === 200, `a date before 1790 typed by hand still searches (${r.status} ${r.body?.message})`);
+  const said = `${await page.textContent('#toast')} ${await page.textContent('#notices')}`;
+  check(/1790/.test(said), `the page says dates start in 1790 (${said})`);
+});
+
 // ---- main ------------------------------------------------------------------------
 
 // Large renditions of two drawings of a chair (Locarno 06), the query images.

@@ -42,13 +42,31 @@ export function clampTopK(v) {
   return Number.isFinite(n) ? Math.min(TOP_K_MAX, Math.max(1, n)) : FIELDS.topK[1];
 }
 
+// Min. score, as the API takes it: -1 to 1, '' for none (the page's 0);
+// null when the text is no number at all.
+export function clampMinScore(v) {
+  const t = String(v ?? '').trim();
+  if (t === '') return '';
+  const n = Number(t);
+  if (!Number.isFinite(n)) return null;
+  return n < -1 ? '-1' : n > 1 ? '1' : t;
+}
+
+// The API pages no further than offset 9000: the last page it serves.
+export const MAX_OFFSET = 9000;
+export const lastPage = (topK) => Math.floor(MAX_OFFSET / topK) + 1;
+
 const CROP_RE = /^(0|1|0?\.\d+|1\.0*)(,(0|1|0?\.\d+|1\.0*)){3}$/;
 
 // The date options, and the words the page uses for them.
 export const DATE_KEYS = { pubFrom: 'published from', pubTo: 'published to', filingFrom: 'filed from', filingTo: 'filed to' };
 
+// The first year the API filters by (it refuses earlier dates with a 400).
+export const MIN_YEAR = 1790;
+
 // A date as the API takes it (yyyy-mm-dd, or the seed's YYYYMMDD) in the
-// form a date input holds (yyyy-mm-dd); null when it is not a calendar day.
+// form a date input holds (yyyy-mm-dd); null when it is not a calendar day
+// from MIN_YEAR on.
 // The date inputs empty themselves for anything else, so a shared link's
 // YYYYMMDD would otherwise be dropped without a word.
 export function isoDate(text) {
@@ -57,7 +75,7 @@ export function isoDate(text) {
   if (!m) return null;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const day = new Date(Date.UTC(y, mo - 1, d));
-  if (y < 1 || day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return null;
+  if (y < MIN_YEAR || day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return null;
   return `${m[1]}-${m[2]}-${m[3]}`;
 }
 
@@ -83,6 +101,18 @@ export function fromUrl(search = location.search) {
     o[k] = iso || '';
   }
   o.topK = clampTopK(o.topK);
+  // Values the API would refuse with a 400 (and the page would show only
+  // "The search failed"): used as near as they can be, and listed in
+  // o.urlNotes for the page to say what it did.
+  o.urlNotes = [];
+  const score = clampMinScore(o.minScore);
+  if (score === null) o.urlNotes.push(`min_score “${o.minScore}” is not a number from -1 to 1: the search runs without it`);
+  else if (score !== String(o.minScore).trim()) o.urlNotes.push(`min_score ${o.minScore} is outside -1 to 1: the search uses ${score}`);
+  o.minScore = score ?? '';
+  if (o.page > lastPage(o.topK)) {
+    o.urlNotes.push(`page ${o.page} is past the last page the server serves at ${o.topK} per page: showing page ${lastPage(o.topK)}`);
+    o.page = lastPage(o.topK);
+  }
   o.images = p.getAll('image').filter(Boolean).slice(0, 8).map((name, i) => {
     const c = p.get(`crop${i}`);
     return { name, crop: c && CROP_RE.test(c) ? c : null };
