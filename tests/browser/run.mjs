@@ -1263,6 +1263,48 @@ scenario('form-out-of-range', async (t) => {
   check(/1790/.test(said), `the page says dates start in 1790 (${said})`);
 });
 
+// The stream of a running import ends without its `done` (the server
+// restarting drains it, a proxy cuts it): the job still reads running, so
+// the page follows it again instead of leaving a frozen bar with Start on.
+// And when the server could not be reached, coming back to the screen shows
+// how the job ended (here interrupted), not the old error over stale numbers.
+scenario('import-stream-lost', async (t) => {
+  const { page } = t;
+  await page.addInitScript(fakeEventSource);
+  let status = 'running';
+  await page.route('**/api/batch/start', (r) => r.fulfill(envelope({ ...fakeJob(903), path: '/srv/week/I20221101.tar', events_url: '/api/batch/events/903' })));
+  await page.route('**/api/batch/status/903', (r) => (status === 'unreachable' ? r.abort('connectionrefused')
+    : r.fulfill(envelope(fakeJob(903, { status, done: 40, progress: 0.4 })))));
+  await page.route('**/api/batch/jobs*', async (r) => {
+    const real = await (await r.fetch()).json();
+    if (status === 'interrupted') real.data.jobs.unshift(fakeJob(903, { status, done: 40, finished_at: 0 }));
+    await r.fulfill(envelope(real.data));
+  });
+  t.expectFailure(/\/api\/batch\/status\/903$/);
+  await openAdmin(t);
+  await page.click('#import-start');
+  await page.waitForFunction(() => window.__sources.length === 1);
+  await page.evaluate((j) => window.__emit('progress', j), fakeJob(903, { progress: 0.3, eta_s: 20, done: 30 }));
+  await page.evaluate(() => window.__sources[0].onerror(new Event('error')));
+  await eventually(() => page.evaluate(() => window.__sources.length === 2 && window.__sources[1].url.endsWith('/api/batch/events/903')),
+    'the page follows the still running job again');
+  check(await page.isDisabled('#import-start'), 'Start stays off while it runs');
+  await page.evaluate((j) => window.__emit('progress', j), fakeJob(903, { progress: 0.6, eta_s: 10, done: 60 }));
+  check(await page.textContent('#import-pct') === '60%', `the progress is live again (${await page.textContent('#import-pct')})`);
+  // Now the server is gone: said so.
+  status = 'unreachable';
+  await page.evaluate(() => window.__sources.at(-1).onerror(new Event('error')));
+  await eventually(() => page.isVisible('#import-error'), 'an unreachable server is reported');
+  // It is back, and the job was interrupted by its restart.
+  status = 'interrupted';
+  await page.click('[data-screen="search"]');
+  await page.click('[data-screen="admin"]');
+  await page.waitForSelector('#stats .stat');
+  await eventually(async () => await page.textContent('#import-pct') === 'interrupted', `back on the screen, the job reads interrupted (${await page.textContent('#import-pct')})`);
+  check(await page.isHidden('#import-error'), 'the old error is gone');
+  check(await page.isEnabled('#import-start'), 'Start is on');
+});
+
 // ---- main ------------------------------------------------------------------------
 
 // Large renditions of two drawings of a chair (Locarno 06), the query images.
