@@ -1240,6 +1240,10 @@ scenario('url-out-of-range', async (t) => {
 
   const r4 = await searched(page, () => goto(page, `${q}&min_score=abc`));
   check(r4.status === 200 && /abc/.test(await notices()), `min_score=abc is named, not dropped in silence (${await notices()})`);
+
+  // 1e3 is a number (a number input takes it): 1000, not the 1 before the "e".
+  const r5 = await searched(page, () => goto(page, `${q}&top_k=1e3`));
+  check(sent(r5, 'top_k') === '1000' && await page.inputValue('#top-k') === '1000', `top_k=1e3 is 1000 (sent ${sent(r5, 'top_k')}, shows ${await page.inputValue('#top-k')})`);
 });
 
 // Typed by hand: Min. score outside -1..1 and a date before 1790 are what
@@ -1257,6 +1261,10 @@ scenario('form-out-of-range', async (t) => {
   }
   await page.fill('#min-score', '');
   await searched(page, () => page.locator('#min-score').blur());
+  await page.fill('#top-k', '1e3');
+  const rk = await searched(page, () => page.locator('#top-k').blur());
+  const k = parts(rk).find(([n]) => n === 'top_k')?.[1];
+  check(k === '1000' && await page.inputValue('#top-k') === '1000', `Per page 1e3 is 1000 (sent ${k}, shows ${await page.inputValue('#top-k')})`);
   const r = await searched(page, () => page.fill('#pub-from', '1700-01-01').then(() => page.dispatchEvent('#pub-from', 'change')));
   check(r.status === 200, `a date before 1790 typed by hand still searches (${r.status} ${r.body?.message})`);
   const said = `${await page.textContent('#toast')} ${await page.textContent('#notices')}`;

@@ -35,11 +35,20 @@ export function defaults() {
   return o;
 }
 
+// A whole number from a field or a link: what a number input takes (1e3 is
+// 1000, 2.5 is 2), else the digits it starts with ("24abc" is 24); NaN for
+// none.
+function whole(v) {
+  const t = String(v ?? '').trim();
+  const n = t === '' ? NaN : Number(t);
+  return Number.isNaN(n) ? parseInt(t, 10) : Math.trunc(n); // 1e400: Infinity
+}
+
 // Results per page, as the API takes them: 1 to 1000, 24 for no number.
 export const TOP_K_MAX = 1000;
 export function clampTopK(v) {
-  const n = parseInt(v, 10);
-  return Number.isFinite(n) ? Math.min(TOP_K_MAX, Math.max(1, n)) : FIELDS.topK[1];
+  const n = whole(v);
+  return !Number.isNaN(n) ? Math.min(TOP_K_MAX, Math.max(1, n)) : FIELDS.topK[1];
 }
 
 // Min. score, as the API takes it: -1 to 1, '' for none (the page's 0);
@@ -87,8 +96,8 @@ export function fromUrl(search = location.search) {
     if (v === null) continue;
     if (typeof d === 'boolean') o[k] = v === 'true' || v === '1';
     else if (typeof d === 'number') {
-      const n = parseInt(v, 10);
-      if (Number.isFinite(n) && n > 0) o[k] = n;
+      const n = whole(v);
+      if (!Number.isNaN(n) && n > 0) o[k] = n; // Infinity is clamped below
     } else o[k] = v;
   }
   // Dates: normalised for the date inputs; one that is not a date is left
@@ -110,7 +119,7 @@ export function fromUrl(search = location.search) {
   else if (score !== String(o.minScore).trim()) o.urlNotes.push(`min_score ${o.minScore} is outside -1 to 1: the search uses ${score}`);
   o.minScore = score ?? '';
   if (o.page > lastPage(o.topK)) {
-    o.urlNotes.push(`page ${o.page} is past the last page the server serves at ${o.topK} per page: showing page ${lastPage(o.topK)}`);
+    o.urlNotes.push(`page ${p.get('page')} is past the last page the server serves at ${o.topK} per page: showing page ${lastPage(o.topK)}`);
     o.page = lastPage(o.topK);
   }
   o.images = p.getAll('image').filter(Boolean).slice(0, 8).map((name, i) => {
