@@ -1313,6 +1313,23 @@ scenario('import-stream-lost', async (t) => {
   check(await page.isEnabled('#import-start'), 'Start is on');
 });
 
+// A link's patent that the collection does not have (a typo, a patent
+// literally numbered "null", another collection's) says so with the
+// collection's name, not the catalog's internal number ("collection 1").
+scenario('patent-unknown-in-link', async (t) => {
+  const { page } = t;
+  const hit = await someImage();
+  t.expectHttp(404, /\/api\/patent\//);
+  for (const id of ['D9999999', 'null']) {
+    await searched(page, () => goto(page, `/?image=${encodeURIComponent(hit.file_name)}&patent=${id}`));
+    await page.waitForSelector('#detail[open]');
+    await page.waitForFunction(() => !/Loading/.test(document.querySelector('#drawings').textContent));
+    const msg = await page.textContent('#drawings');
+    check(msg.includes(id) && msg.includes('patent_images'), `the message names ${id} and the collection (${msg})`);
+    check(!/collection \d/.test(msg), `not the collection's internal number (${msg})`);
+  }
+});
+
 // ---- main ------------------------------------------------------------------------
 
 // Large renditions of two drawings of a chair (Locarno 06), the query images.
