@@ -1241,6 +1241,10 @@ scenario('url-out-of-range', async (t) => {
   const r4 = await searched(page, () => goto(page, `${q}&min_score=abc`));
   check(r4.status === 200 && /abc/.test(await notices()), `min_score=abc is named, not dropped in silence (${await notices()})`);
 
+  // JavaScript's number syntax is not the API's: 0b1 goes out as 1.
+  const r6 = await searched(page, () => goto(page, `${q}&min_score=0b1`));
+  check(r6.status === 200 && sent(r6, 'min_score') === '1', `min_score=0b1 searches with 1 (${r6.status}, sent ${sent(r6, 'min_score')})`);
+
   // 1e3 is a number (a number input takes it): 1000, not the 1 before the "e".
   const r5 = await searched(page, () => goto(page, `${q}&top_k=1e3`));
   check(sent(r5, 'top_k') === '1000' && await page.inputValue('#top-k') === '1000', `top_k=1e3 is 1000 (sent ${sent(r5, 'top_k')}, shows ${await page.inputValue('#top-k')})`);

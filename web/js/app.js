@@ -139,7 +139,7 @@ function readTopK(el) {
 // as used, as Per page is.
 function readMinScore(el) {
   const v = state.clampMinScore(el.value) ?? '';
-  if (v !== el.value.trim()) notify(`Min. score is -1 to 1: searching with ${v === '' ? 'none' : v}.`, 'info');
+  if (!state.minScoreInRange(el.value)) notify(`Min. score is -1 to 1: searching with ${v === '' ? 'none' : v}.`, 'info');
   opts.minScore = v;
   el.value = v;
 }

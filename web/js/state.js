@@ -51,15 +51,17 @@ export function clampTopK(v) {
   return !Number.isNaN(n) ? Math.min(TOP_K_MAX, Math.max(1, n)) : FIELDS.topK[1];
 }
 
-// Min. score, as the API takes it: -1 to 1, '' for none (the page's 0);
-// null when the text is no number at all.
+// Min. score, as the API and a number input take it: -1 to 1 in plain
+// decimals (JavaScript's 0b1 or 0x1 are not the API's syntax), '' for none
+// (the page's 0); null when the text is no number at all.
 export function clampMinScore(v) {
   const t = String(v ?? '').trim();
   if (t === '') return '';
   const n = Number(t);
   if (!Number.isFinite(n)) return null;
-  return n < -1 ? '-1' : n > 1 ? '1' : t;
+  return String(Math.min(1, Math.max(-1, n)));
 }
+export const minScoreInRange = (v) => { const n = Number(String(v ?? '').trim() || 0); return n >= -1 && n <= 1; };
 
 // The API pages no further than offset 9000: the last page it serves.
 export const MAX_OFFSET = 9000;
@@ -116,7 +118,7 @@ export function fromUrl(search = location.search) {
   o.urlNotes = [];
   const score = clampMinScore(o.minScore);
   if (score === null) o.urlNotes.push(`min_score “${o.minScore}” is not a number from -1 to 1: the search runs without it`);
-  else if (score !== String(o.minScore).trim()) o.urlNotes.push(`min_score ${o.minScore} is outside -1 to 1: the search uses ${score}`);
+  else if (!minScoreInRange(o.minScore)) o.urlNotes.push(`min_score ${o.minScore} is outside -1 to 1: the search uses ${score}`);
   o.minScore = score ?? '';
   if (o.page > lastPage(o.topK)) {
     o.urlNotes.push(`page ${p.get('page')} is past the last page the server serves at ${o.topK} per page: showing page ${lastPage(o.topK)}`);
