@@ -1334,6 +1334,23 @@ scenario('patent-unknown-in-link', async (t) => {
   }
 });
 
+// Re-attached to an import into another collection than the one shown
+// (from another tab, or `dinoseek import`): the status names where it goes,
+// or the statistics beside it read as the ones it changes.
+scenario('import-reattach-other-collection', async (t) => {
+  const { page } = t;
+  await page.addInitScript(fakeEventSource);
+  await page.route('**/api/batch/jobs*', async (r) => {
+    const real = await (await r.fetch()).json();
+    real.data.jobs.unshift(fakeJob(904, { collection: 'plain_folder', done: 3 }));
+    await r.fulfill(envelope(real.data));
+  });
+  await openAdmin(t);
+  await eventually(() => page.evaluate(() => window.__sources.some((e) => e.url.endsWith('/api/batch/events/904'))), 'the page follows the running job');
+  const status = await page.textContent('#import-status');
+  check(/plain_folder/.test(status), `the status names the job's collection (${status})`);
+});
+
 // ---- main ------------------------------------------------------------------------
 
 // Large renditions of two drawings of a chair (Locarno 06), the query images.

@@ -27,7 +27,8 @@ export async function load() {
   // progress is live and Start stays off until it ends.
   const running = (list || []).find((j) => j.status === 'running');
   if (running && !watching) {
-    $('#import-status').textContent = `Import ${running.job} is running: ${running.source || ''}`;
+    // Named with its collection: it may be another than the one shown.
+    $('#import-status').textContent = `Import ${running.job} into “${running.collection || 'the default collection'}” is running: ${running.source || ''}`;
     watch(running.job);
     return;
   }
@@ -133,7 +134,7 @@ async function start(ev) {
   }
   try {
     const job = await api.batchStart(path, coll);
-    status.textContent = `Import ${job.job} started: ${job.path}`;
+    status.textContent = `Import ${job.job} into “${coll || 'the default collection'}” started: ${job.path}`;
     watch(job.job, job.events_url);
   } catch (e) {
     // Nothing started: the reason, and no progress bar standing at 0%.
