@@ -1210,6 +1210,147 @@ scenario('pixel-limit', async (t) => {
   check(/scale the image down|fewer pixels/i.test(msg), `what helps is said (${msg})`);
 });
 
+// ---- issue 17: found by attacking the fixes
+
+// A shared link's values that the API refuses (page past offset 9000, a date
+// before 1790, a min_score outside -1..1 or not a number) must not turn the
+// search into "The search failed": like Per page and a bad date, the page
+// uses what it can, and says so.
+scenario('url-out-of-range', async (t) => {
+  const { page } = t;
+  const hit = await someImage();
+  const q = `/?image=${encodeURIComponent(hit.file_name)}`;
+  const sent = (r, k) => parts(r).find(([n]) => n === k)?.[1];
+  const notices = () => page.textContent('#notices').catch(() => '');
+
+  const r1 = await searched(page, () => open(t, `${q}&page=1000`));
+  check(r1.status === 200, `page=1000 still searches (${r1.status} ${r1.body?.message})`);
+  check(Number(sent(r1, 'offset') || 0) <= 9000, `with an offset the API takes (${sent(r1, 'offset')})`);
+  check(Number(new URL(page.url()).searchParams.get('page')) * 24 - 24 <= 9000, `the URL names that page (${page.url()})`);
+  check(/page/i.test(await notices()) && /1000/.test(await notices()), `a notice says page 1000 is out of reach (${await notices()})`);
+
+  const r2 = await searched(page, () => goto(page, `${q}&pub_date_from=1700-01-01`));
+  check(r2.status === 200, `a date before 1790 still searches (${r2.status} ${r2.body?.message})`);
+  check(/1700-01-01/.test(await notices()), `a notice names the date (${await notices()})`);
+
+  const r3 = await searched(page, () => goto(page, `${q}&min_score=5`));
+  check(r3.status === 200, `min_score=5 still searches (${r3.status} ${r3.body?.message})`);
+  check(sent(r3, 'min_score') === '1' && await page.inputValue('#min-score') === '1', `with 1, shown (sent ${sent(r3, 'min_score')}, shows ${await page.inputValue('#min-score')})`);
+  check(/min_score/.test(await notices()), `a notice names min_score (${await notices()})`);
+
+  const r4 = await searched(page, () => goto(page, `${q}&min_score=abc`));
+  check(r4.status === 200 && /abc/.test(await notices()), `min_score=abc is named, not dropped in silence (${await notices()})`);
+
+  // JavaScript's number syntax is not the API's: 0b1 goes out as 1.
+  const r6 = await searched(page, () => goto(page, `${q}&min_score=0b1`));
+  check(r6.status === 200 && sent(r6, 'min_score') === '1', `min_score=0b1 searches with 1 (${r6.status}, sent ${sent(r6, 'min_score')})`);
+
+  // 1e3 is a number (a number input takes it): 1000, not the 1 before the "e".
+  const r5 = await searched(page, () => goto(page, `${q}&top_k=1e3`));
+  check(sent(r5, 'top_k') === '1000' && await page.inputValue('#top-k') === '1000', `top_k=1e3 is 1000 (sent ${sent(r5, 'top_k')}, shows ${await page.inputValue('#top-k')})`);
+});
+
+// Typed by hand: Min. score outside -1..1 and a date before 1790 are what
+// the field shows and the search uses, not a 400.
+scenario('form-out-of-range', async (t) => {
+  const { page } = t;
+  await open(t);
+  await upload(t, [QUAD]);
+  for (const [typed, used] of [['5', '1'], ['-3', '-1'], ['0.25', '0.25']]) {
+    await page.fill('#min-score', typed);
+    const r = await searched(page, () => page.locator('#min-score').blur());
+    const sent = parts(r).find(([k]) => k === 'min_score')?.[1];
+    check(r.status === 200 && sent === used, `Min. score ${typed} searches with ${used} (sent ${sent}, ${r.status})`);
+    check(await page.inputValue('#min-score') === used, `Min. score shows ${used} after ${typed} (shows ${await page.inputValue('#min-score')})`);
+  }
+  await page.fill('#min-score', '');
+  await searched(page, () => page.locator('#min-score').blur());
+  await page.fill('#top-k', '1e3');
+  const rk = await searched(page, () => page.locator('#top-k').blur());
+  const k = parts(rk).find(([n]) => n === 'top_k')?.[1];
+  check(k === '1000' && await page.inputValue('#top-k') === '1000', `Per page 1e3 is 1000 (sent ${k}, shows ${await page.inputValue('#top-k')})`);
+  const r = await searched(page, () => page.fill('#pub-from', '1700-01-01').then(() => page.dispatchEvent('#pub-from', 'change')));
+  check(r.status === 200, `a date before 1790 typed by hand still searches (${r.status} ${r.body?.message})`);
+  const said = `${await page.textContent('#toast')} ${await page.textContent('#notices')}`;
+  check(/1790/.test(said), `the page says dates start in 1790 (${said})`);
+});
+
+// The stream of a running import ends without its `done` (the server
+// restarting drains it, a proxy cuts it): the job still reads running, so
+// the page follows it again instead of leaving a frozen bar with Start on.
+// And when the server could not be reached, coming back to the screen shows
+// how the job ended (here interrupted), not the old error over stale numbers.
+scenario('import-stream-lost', async (t) => {
+  const { page } = t;
+  await page.addInitScript(fakeEventSource);
+  let status = 'running';
+  await page.route('**/api/batch/start', (r) => r.fulfill(envelope({ ...fakeJob(903), path: '/srv/week/I20221101.tar', events_url: '/api/batch/events/903' })));
+  await page.route('**/api/batch/status/903', (r) => (status === 'unreachable' ? r.abort('connectionrefused')
+    : r.fulfill(envelope(fakeJob(903, { status, done: 40, progress: 0.4 })))));
+  await page.route('**/api/batch/jobs*', async (r) => {
+    const real = await (await r.fetch()).json();
+    if (status === 'interrupted') real.data.jobs.unshift(fakeJob(903, { status, done: 40, finished_at: 0 }));
+    await r.fulfill(envelope(real.data));
+  });
+  t.expectFailure(/\/api\/batch\/status\/903$/);
+  await openAdmin(t);
+  await page.click('#import-start');
+  await page.waitForFunction(() => window.__sources.length === 1);
+  await page.evaluate((j) => window.__emit('progress', j), fakeJob(903, { progress: 0.3, eta_s: 20, done: 30 }));
+  await page.evaluate(() => window.__sources[0].onerror(new Event('error')));
+  await eventually(() => page.evaluate(() => window.__sources.length === 2 && window.__sources[1].url.endsWith('/api/batch/events/903')),
+    'the page follows the still running job again');
+  check(await page.isDisabled('#import-start'), 'Start stays off while it runs');
+  await page.evaluate((j) => window.__emit('progress', j), fakeJob(903, { progress: 0.6, eta_s: 10, done: 60 }));
+  check(await page.textContent('#import-pct') === '60%', `the progress is live again (${await page.textContent('#import-pct')})`);
+  // Now the server is gone: said so.
+  status = 'unreachable';
+  await page.evaluate(() => window.__sources.at(-1).onerror(new Event('error')));
+  await eventually(() => page.isVisible('#import-error'), 'an unreachable server is reported');
+  // It is back, and the job was interrupted by its restart.
+  status = 'interrupted';
+  await page.click('[data-screen="search"]');
+  await page.click('[data-screen="admin"]');
+  await page.waitForSelector('#stats .stat');
+  await eventually(async () => await page.textContent('#import-pct') === 'interrupted', `back on the screen, the job reads interrupted (${await page.textContent('#import-pct')})`);
+  check(await page.isHidden('#import-error'), 'the old error is gone');
+  check(await page.isEnabled('#import-start'), 'Start is on');
+});
+
+// A link's patent that the collection does not have (a typo, a patent
+// literally numbered "null", another collection's) says so with the
+// collection's name, not the catalog's internal number ("collection 1").
+scenario('patent-unknown-in-link', async (t) => {
+  const { page } = t;
+  const hit = await someImage();
+  t.expectHttp(404, /\/api\/patent\//);
+  for (const id of ['D9999999', 'null']) {
+    await searched(page, () => goto(page, `/?image=${encodeURIComponent(hit.file_name)}&patent=${id}`));
+    await page.waitForSelector('#detail[open]');
+    await page.waitForFunction(() => !/Loading/.test(document.querySelector('#drawings').textContent));
+    const msg = await page.textContent('#drawings');
+    check(msg.includes(id) && msg.includes('patent_images'), `the message names ${id} and the collection (${msg})`);
+    check(!/collection \d/.test(msg), `not the collection's internal number (${msg})`);
+  }
+});
+
+// Re-attached to an import into another collection than the one shown
+// (from another tab, or `dinoseek import`): the status names where it goes,
+// or the statistics beside it read as the ones it changes.
+scenario('import-reattach-other-collection', async (t) => {
+  const { page } = t;
+  await page.addInitScript(fakeEventSource);
+  await page.route('**/api/batch/jobs*', async (r) => {
+    const real = await (await r.fetch()).json();
+    real.data.jobs.unshift(fakeJob(904, { collection: 'plain_folder', done: 3 }));
+    await r.fulfill(envelope(real.data));
+  });
+  await openAdmin(t);
+  await eventually(() => page.evaluate(() => window.__sources.some((e) => e.url.endsWith('/api/batch/events/904'))), 'the page follows the running job');
+  const status = await page.textContent('#import-status');
+  check(/plain_folder/.test(status), `the status names the job's collection (${status})`);
+});
+
 // ---- main ------------------------------------------------------------------------
 
 // Large renditions of two drawings of a chair (Locarno 06), the query images.

@@ -27,8 +27,18 @@ export async function load() {
   // progress is live and Start stays off until it ends.
   const running = (list || []).find((j) => j.status === 'running');
   if (running && !watching) {
-    $('#import-status').textContent = `Import ${running.job} is running: ${running.source || ''}`;
+    // Named with its collection: it may be another than the one shown.
+    $('#import-status').textContent = `Import ${running.job} into “${running.collection || 'the default collection'}” is running: ${running.source || ''}`;
     watch(running.job);
+    return;
+  }
+  // A job shown as running that is no longer followed (the server could
+  // not be reached): how it ended, in place of the old error and numbers.
+  const box = $('#import-progress');
+  const shown = (list || []).find((j) => String(j.job) === box.dataset.job);
+  if (!watching && !box.hidden && box.dataset.status === 'running' && shown && shown.status !== 'running') {
+    $('#import-error').hidden = true;
+    progress(shown, true);
   }
 }
 
@@ -124,7 +134,7 @@ async function start(ev) {
   }
   try {
     const job = await api.batchStart(path, coll);
-    status.textContent = `Import ${job.job} started: ${job.path}`;
+    status.textContent = `Import ${job.job} into “${coll || 'the default collection'}” started: ${job.path}`;
     watch(job.job, job.events_url);
   } catch (e) {
     // Nothing started: the reason, and no progress bar standing at 0%.
@@ -150,8 +160,9 @@ function progressError(msg) {
   $('#import-error').textContent = msg;
 }
 
-// Follow a job's events until it is done.
-export function watch(jobId, url) {
+// Follow a job's events until it is done. again: the same job's stream
+// once more, whose last numbers stay until the next event.
+export function watch(jobId, url, again = false) {
   if (source) source.close();
   watching = jobId;
   startEnabled();
@@ -160,7 +171,7 @@ export function watch(jobId, url) {
   $('#import-error').hidden = true;
   box.dataset.job = jobId;
   box.dataset.status = 'running';
-  progress({ job: jobId, status: 'running', progress: null, eta_s: -1 }); // until the first event
+  if (!again) progress({ job: jobId, status: 'running', progress: null, eta_s: -1 }); // until the first event
   const es = new EventSource(url || api.batchEventsUrl(jobId));
   source = es;
   let finished = false;
@@ -179,10 +190,26 @@ export function watch(jobId, url) {
   es.onerror = () => {
     es.close();
     if (source === es) source = null;
-    if (finished) return;
-    // The stream ended without a done event (the server stopped): ask once.
-    api.batchStatus(jobId).then((job) => { progress(job, job.status !== 'running'); jobs(); }).catch((e) => progressError(e.message));
-    stopped(jobId);
+    if (finished || watching !== jobId) return;
+    // The stream ended without a done event (the server stopping drains
+    // it, a proxy cut it): ask how the job is. Still running, it is
+    // followed again (a frozen bar with Start on would say nothing);
+    // otherwise it has ended; unreachable, the page says so and stops.
+    api.batchStatus(jobId).then((job) => {
+      if (watching !== jobId) return;
+      if (job.status === 'running') {
+        progress(job);
+        setTimeout(() => { if (watching === jobId && !source) watch(jobId, url, true); }, 1000);
+        return;
+      }
+      progress(job, true);
+      stopped(jobId);
+      jobs();
+    }).catch((e) => {
+      if (watching !== jobId) return;
+      progressError(e.message);
+      stopped(jobId);
+    });
   };
 }
 

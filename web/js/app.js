@@ -52,6 +52,7 @@ async function main() {
 
   fillForm();
   badDatesNotice();
+  urlNotice();
   checkHealth();
   await loadCollections();
   query.setImages(opts.images);
@@ -76,6 +77,7 @@ async function onHistory() {
   if (!opts.patent) detail.close();
   fillForm();
   badDatesNotice();
+  urlNotice();
   query.setImages(opts.images);
   showScreen(opts.screen);
   await search(false);
@@ -96,6 +98,7 @@ function initForm() {
     if (e.target.id === 'loc-class' || e.target.id === 'loc-sub') return; // locarno.js reports
     if (e.target.id === 'collection') { opts.collection = e.target.value; collectionChanged(); return; }
     if (e.target.type === 'date') setNotice('dates', ''); // the user has set the dates now
+    setNotice('link', ''); // the user's own options now, not the link's
     readForm();
     optionChanged();
   });
@@ -116,6 +119,8 @@ function readForm() {
     const el = $(`#${id}`);
     if (el.type === 'checkbox') opts[key] = el.checked;
     else if (key === 'topK') readTopK(el);
+    else if (key === 'minScore') readMinScore(el);
+    else if (el.type === 'date') readDate(el, key);
     else opts[key] = el.value.trim();
   }
   opts.locClass = locarno.value();
@@ -128,6 +133,26 @@ function readTopK(el) {
   if (el.value === String(opts.topK)) return;
   if (el.value.trim() !== '') notify(`Per page is 1 to ${state.TOP_K_MAX}: showing ${opts.topK}.`, 'info');
   el.value = String(opts.topK);
+}
+
+// Min. score: -1 to 1 (the API refuses anything else with a 400), shown
+// as used, as Per page is.
+function readMinScore(el) {
+  const v = state.clampMinScore(el.value) ?? '';
+  if (!state.minScoreInRange(el.value)) notify(`Min. score is -1 to 1: searching with ${v === '' ? 'none' : v}.`, 'info');
+  opts.minScore = v;
+  el.value = v;
+}
+
+// A date input takes any year; the API only from MIN_YEAR (400 before):
+// such a date is cleared, and said so, rather than fail the search.
+function readDate(el, key) {
+  const v = el.value.trim();
+  if (v && !state.isoDate(v)) {
+    notify(`Dates start in ${state.MIN_YEAR}: “${v}” is left out of the search.`, 'info');
+    el.value = '';
+  }
+  opts[key] = el.value.trim();
 }
 
 function fillForm() {
@@ -145,7 +170,13 @@ function fillForm() {
 // cannot be searched with: say so, rather than search without it silently.
 function badDatesNotice() {
   const bad = opts.badDates || [];
-  setNotice('dates', bad.length ? `This link’s ${bad.map((b) => `“${state.DATE_KEYS[b.key]}” date “${b.value}” (${b.name})`).join(' and ')} ${bad.length > 1 ? 'are not dates' : 'is not a date'}: use yyyy-mm-dd or YYYYMMDD. The search runs without ${bad.length > 1 ? 'them' : 'it'}; set the dates under Filters.` : '');
+  setNotice('dates', bad.length ? `This link’s ${bad.map((b) => `“${state.DATE_KEYS[b.key]}” date “${b.value}” (${b.name})`).join(' and ')} ${bad.length > 1 ? 'are not dates' : 'is not a date'}: use yyyy-mm-dd or YYYYMMDD, from ${state.MIN_YEAR} on. The search runs without ${bad.length > 1 ? 'them' : 'it'}; set the dates under Filters.` : '');
+}
+
+// A link's other values the API would refuse, and what the page did instead.
+function urlNotice() {
+  const notes = opts.urlNotes || [];
+  setNotice('link', notes.length ? `This link’s ${notes.join('; ')}.` : '');
 }
 
 function filterBadge() {

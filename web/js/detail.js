@@ -71,7 +71,12 @@ export async function open(patentId, opts) {
     if (opts.compare && ctx.selected) showCompare(true);
   } catch (e) {
     if (my !== token) return;
-    clear($('#drawings')).append(h('li', { class: 'message error', role: 'alert' }, e.message));
+    // The server's 404 names the collection by its internal number
+    // ("collection 1"): the page names it as the user knows it.
+    const msg = e.status === 404
+      ? `No patent “${patentId}” in ${opts.collection ? `collection “${opts.collection}”` : 'this collection'}: it may be in another collection, or the number may be mistyped.`
+      : e.message;
+    clear($('#drawings')).append(h('li', { class: 'message error', role: 'alert' }, msg));
   }
 }
 

@@ -35,20 +35,49 @@ export function defaults() {
   return o;
 }
 
+// A whole number from a field or a link: what a number input takes (1e3 is
+// 1000, 2.5 is 2), else the digits it starts with ("24abc" is 24); NaN for
+// none.
+function whole(v) {
+  const t = String(v ?? '').trim();
+  const n = t === '' ? NaN : Number(t);
+  return Number.isNaN(n) ? parseInt(t, 10) : Math.trunc(n); // 1e400: Infinity
+}
+
 // Results per page, as the API takes them: 1 to 1000, 24 for no number.
 export const TOP_K_MAX = 1000;
 export function clampTopK(v) {
-  const n = parseInt(v, 10);
-  return Number.isFinite(n) ? Math.min(TOP_K_MAX, Math.max(1, n)) : FIELDS.topK[1];
+  const n = whole(v);
+  return !Number.isNaN(n) ? Math.min(TOP_K_MAX, Math.max(1, n)) : FIELDS.topK[1];
 }
+
+// Min. score, as the API and a number input take it: -1 to 1 in plain
+// decimals (JavaScript's 0b1 or 0x1 are not the API's syntax), '' for none
+// (the page's 0); null when the text is no number at all.
+export function clampMinScore(v) {
+  const t = String(v ?? '').trim();
+  if (t === '') return '';
+  const n = Number(t);
+  if (!Number.isFinite(n)) return null;
+  return String(Math.min(1, Math.max(-1, n)));
+}
+export const minScoreInRange = (v) => { const n = Number(String(v ?? '').trim() || 0); return n >= -1 && n <= 1; };
+
+// The API pages no further than offset 9000: the last page it serves.
+export const MAX_OFFSET = 9000;
+export const lastPage = (topK) => Math.floor(MAX_OFFSET / topK) + 1;
 
 const CROP_RE = /^(0|1|0?\.\d+|1\.0*)(,(0|1|0?\.\d+|1\.0*)){3}$/;
 
 // The date options, and the words the page uses for them.
 export const DATE_KEYS = { pubFrom: 'published from', pubTo: 'published to', filingFrom: 'filed from', filingTo: 'filed to' };
 
+// The first year the API filters by (it refuses earlier dates with a 400).
+export const MIN_YEAR = 1790;
+
 // A date as the API takes it (yyyy-mm-dd, or the seed's YYYYMMDD) in the
-// form a date input holds (yyyy-mm-dd); null when it is not a calendar day.
+// form a date input holds (yyyy-mm-dd); null when it is not a calendar day
+// from MIN_YEAR on.
 // The date inputs empty themselves for anything else, so a shared link's
 // YYYYMMDD would otherwise be dropped without a word.
 export function isoDate(text) {
@@ -57,7 +86,7 @@ export function isoDate(text) {
   if (!m) return null;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const day = new Date(Date.UTC(y, mo - 1, d));
-  if (y < 1 || day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return null;
+  if (y < MIN_YEAR || day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return null;
   return `${m[1]}-${m[2]}-${m[3]}`;
 }
 
@@ -69,8 +98,8 @@ export function fromUrl(search = location.search) {
     if (v === null) continue;
     if (typeof d === 'boolean') o[k] = v === 'true' || v === '1';
     else if (typeof d === 'number') {
-      const n = parseInt(v, 10);
-      if (Number.isFinite(n) && n > 0) o[k] = n;
+      const n = whole(v);
+      if (!Number.isNaN(n) && n > 0) o[k] = n; // Infinity is clamped below
     } else o[k] = v;
   }
   // Dates: normalised for the date inputs; one that is not a date is left
@@ -83,6 +112,18 @@ export function fromUrl(search = location.search) {
     o[k] = iso || '';
   }
   o.topK = clampTopK(o.topK);
+  // Values the API would refuse with a 400 (and the page would show only
+  // "The search failed"): used as near as they can be, and listed in
+  // o.urlNotes for the page to say what it did.
+  o.urlNotes = [];
+  const score = clampMinScore(o.minScore);
+  if (score === null) o.urlNotes.push(`min_score “${o.minScore}” is not a number from -1 to 1: the search runs without it`);
+  else if (!minScoreInRange(o.minScore)) o.urlNotes.push(`min_score ${o.minScore} is outside -1 to 1: the search uses ${score}`);
+  o.minScore = score ?? '';
+  if (o.page > lastPage(o.topK)) {
+    o.urlNotes.push(`page ${p.get('page')} is past the last page the server serves at ${o.topK} per page: showing page ${lastPage(o.topK)}`);
+    o.page = lastPage(o.topK);
+  }
   o.images = p.getAll('image').filter(Boolean).slice(0, 8).map((name, i) => {
     const c = p.get(`crop${i}`);
     return { name, crop: c && CROP_RE.test(c) ? c : null };
