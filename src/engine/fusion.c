@@ -105,8 +105,8 @@ static int group(const entry *ents, size_t n_ents, int n_legs, fuse_result *res)
 /* Ranks within each leg count only a key's first hit there, so a repeated
  * key does not push the ones after it down. rank_of[l][i] is hit i's rank,
  * or 0 for a repeat. */
-static void set_ranks(const fuse_leg *legs, int n_legs, fuse_result *res, int n_res,
-                      int **rank_of)
+static void set_ranks(const fuse_leg *legs, int n_legs, fuse_method method, fuse_result *res,
+                      int n_res, int **rank_of)
 {
     for (int r = 0; r < n_res; r++)
         for (int l = 0; l < n_legs; l++)
@@ -117,6 +117,11 @@ static void set_ranks(const fuse_leg *legs, int n_legs, fuse_result *res, int n_
         for (int i = 0; i < legs[l].n; i++)
             rank_of[l][i] = rank_of[l][i] ? ++rank : 0;
     }
+    /* A leg that weighs nothing has no say in ties either (weighted with
+     * alpha 0 is the words' order, ties included), unless no leg weighs. */
+    int any_weight = 0;
+    for (int l = 0; l < n_legs; l++)
+        any_weight |= legs[l].weight > 0;
     for (int r = 0; r < n_res; r++) {
         res[r].best_rank = 0;
         res[r].best_leg = n_legs;
@@ -124,6 +129,8 @@ static void set_ranks(const fuse_leg *legs, int n_legs, fuse_result *res, int n_
             if (res[r].index[l] < 0)
                 continue;
             int rank = res[r].rank[l] = rank_of[l][res[r].index[l]];
+            if (method != FUSE_SCORE && any_weight && !(legs[l].weight > 0))
+                continue;
             if (!res[r].best_rank || rank < res[r].best_rank) {
                 res[r].best_rank = rank;
                 res[r].best_leg = l;
@@ -196,7 +203,7 @@ int fuse(const fuse_leg *legs, int n_legs, fuse_method method, int rrf_k, fuse_r
     qsort(ents, total, sizeof *ents, by_key);
     int n_res = group(ents, total, n_legs, res);
     free(ents);
-    set_ranks(legs, n_legs, res, n_res, rank_of);
+    set_ranks(legs, n_legs, method, res, n_res, rank_of);
     free(rank_buf);
     score(legs, n_legs, method, rrf_k, res, n_res);
     qsort(res, (size_t)n_res, sizeof *res, by_fused);

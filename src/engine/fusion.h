@@ -21,8 +21,10 @@
  *                  scores are the same measure (collections of one model).
  *
  * Ties in the fused score are broken by the best rank the key has in any
- * leg, then by the earlier leg, then by the key's bytes: the order is a
- * function of the inputs alone, so pages never overlap or skip.
+ * leg that weighs something (FUSE_SCORE: any leg), then by the earlier
+ * leg, then by the key's bytes: the order is a function of the inputs
+ * alone, so pages never overlap or skip, and a leg weighted 0 changes
+ * nothing.
  *
  * Cost: O(N log N) in the total number of hits N; no hashing.
  */
@@ -53,8 +55,9 @@ typedef struct fuse_result {
     double score;                  /* fused */
     int rank[FUSE_MAX_LEGS];       /* 1-based rank in each leg, 0: absent */
     int index[FUSE_MAX_LEGS];      /* index into legs[l].hits, -1: absent */
-    int best_rank, best_leg;       /* its best rank in any leg, and the first
-                                      leg where it has it (the tie-breaks) */
+    int best_rank, best_leg;       /* its best rank in a leg that weighs, and
+                                      the first such leg (the tie-breaks);
+                                      0 and n_legs when none holds it */
 } fuse_result;
 
 /* Parse "rrf", "weighted" or "score" (what the API takes). -1 if unknown. */

@@ -120,6 +120,14 @@ static void test_weighted(void)
         CHECK(strcmp(r[2].key, "b") == 0 && fabs(r[2].score - 0.25) < 1e-12);
     }
     free(r);
+    /* A leg weighted 0 does not break the other's ties: b and a tie on the
+     * words, the picture ranks a first, the words b: b stays first. */
+    fuse_hit pic[] = {{"a", 0.9}, {"b", 0.1}};
+    fuse_hit wrd[] = {{"b", 3}, {"a", 3}, {"c", 1}};
+    fuse_leg zero[] = {LEG(pic, 0), LEG(wrd, 1)};
+    CHECK(fuse(zero, 2, FUSE_WEIGHTED, 60, &r, &n, &err) == 0);
+    CHECK(n == 3 && strcmp(r[0].key, "b") == 0 && strcmp(r[1].key, "a") == 0);
+    free(r);
     /* All of a leg's scores equal: each counts fully. */
     fuse_hit flat[] = {{"a", 3}, {"b", 3}};
     fuse_leg one = LEG(flat, 0.7);
