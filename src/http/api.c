@@ -55,6 +55,16 @@ static const char *param(params *p, const char *name)
     return p->copies[p->used++];
 }
 
+/* A setting of the search (top_k, min_score, ...): NULL when absent or
+ * empty. The seed's FastAPI form took an empty field as absent, so a
+ * client that sends every field it knows, some left blank, got the
+ * defaults (min_score 0.5), not a 400. */
+static const char *setting(params *p, const char *name)
+{
+    const char *v = param(p, name);
+    return v && *v ? v : NULL;
+}
+
 static void params_free(params *p)
 {
     for (int i = 0; i < p->used; i++)
@@ -168,11 +178,11 @@ static int parse_search(params *p, search_args *a, ds_err *err)
     double min_score = SEED_MIN_SCORE;
     int group = 0;
     const char *v;
-    if ((v = param(p, "top_k")) && parse_int(v, 1, 1000, &top_k) != 0)
+    if ((v = setting(p, "top_k")) && parse_int(v, 1, 1000, &top_k) != 0)
         return ds_fail(err, DS_EINVAL, "top_k must be an integer from 1 to 1000 (got \"%.40s\")", v);
-    if ((v = param(p, "min_score")) && parse_float(v, -1.0, 1.0, &min_score) != 0)
+    if ((v = setting(p, "min_score")) && parse_float(v, -1.0, 1.0, &min_score) != 0)
         return ds_fail(err, DS_EINVAL, "min_score must be a number from -1 to 1 (got \"%.40s\")", v);
-    if ((v = param(p, "group_by_patent")) && parse_bool(v, &group) != 0)
+    if ((v = setting(p, "group_by_patent")) && parse_bool(v, &group) != 0)
         return ds_fail(err, DS_EINVAL, "group_by_patent must be true or false");
     a->q.top_k = (int)top_k;
     a->q.min_score = (float)min_score;
@@ -319,11 +329,11 @@ static int h_search(void *app_, const http_request *req, http_response *resp)
         goto out;
     }
     long offset = 0;
-    const char *v, *format = param(&p, "format");
+    const char *v, *format = setting(&p, "format");
     int csv = format && strcmp(format, "csv") == 0;
     if (parse_views(&form, req, &p, views, &a.q.n_views, &err) != 0 ||
         parse_search(&p, &a, &err) != 0 ||
-        ((v = param(&p, "offset")) && parse_int(v, 0, 9000, &offset) != 0 &&
+        ((v = setting(&p, "offset")) && parse_int(v, 0, 9000, &offset) != 0 &&
          ds_fail(&err, DS_EINVAL, "offset must be an integer from 0 to 9000")) ||
         (format && !csv && strcmp(format, "json") != 0 &&
          ds_fail(&err, DS_EINVAL, "format must be json or csv"))) {

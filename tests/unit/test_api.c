@@ -1220,6 +1220,54 @@ static void test_min_score_seed_default(void)
     CHECK(stop(&s) == 0);
 }
 
+/* The seed's form with every setting field present but empty, as an HTML
+ * form or a client that sends each field it knows sends them. */
+static curl_mime *search_photo_empty_settings(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "parity_photo.png", NULL);
+    field(m, "top_k", "");
+    field(m, "min_score", "");
+    field(m, "group_by_patent", "");
+    field(m, "offset", "");
+    field(m, "format", "");
+    return m;
+}
+
+/* The seed's FastAPI form took an empty field as absent (its default):
+ * min_score "" was 0.5, top_k "" 10. Ours answered 400 "min_score must be
+ * a number" (and the same for top_k, group_by_patent, offset, format),
+ * while the filters already took "" as no filter. */
+static void test_empty_settings_are_defaults(void)
+{
+    server s;
+    if (start(&s, "emptyset", "--api-key k") != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    add_samples(&s);
+    double want[16] = {0}, got[16] = {0};
+    reply r = call(&s, "POST", "/api/search", search_photo_top3, NULL, NULL, 0, NULL);
+    size_t n_want = scores_of(&r, want);
+    CHECKF(r.status == 200, "no min_score: %ld %s", r.status, r.body);
+    reply_free(&r);
+    r = call(&s, "POST", "/api/search", search_photo_empty_settings, NULL, NULL, 0, NULL);
+    size_t n_got = scores_of(&r, got);
+    CHECKF(r.status == 200 && n_got == n_want, "empty settings: %ld, %zu results (want %zu): %s",
+           r.status, n_got, n_want, r.body);
+    for (size_t i = 0; i < n_got; i++)
+        CHECKF(got[i] >= 0.5, "min_score \"\": a hit at %.3f, under the default 0.5", got[i]);
+    reply_free(&r);
+    /* The same in the query string (a search by a stored image). */
+    r = call(&s, "POST", "/api/search?image=parity_photo.jpg&top_k=&min_score=&group_by_patent="
+             "&offset=&format=", NULL, NULL, NULL, 0, NULL);
+    n_got = scores_of(&r, got);
+    CHECKF(r.status == 200, "empty settings in the query: %ld %s", r.status, r.body);
+    for (size_t i = 0; i < n_got; i++)
+        CHECKF(got[i] >= 0.5, "query min_score=: a hit at %.3f", got[i]);
+    reply_free(&r);
+    CHECK(stop(&s) == 0);
+}
+
 /* Every key docs/api.md lists, on every result: an image with no patent
  * (a plain upload) had patent_id null and none of the patent's keys. Now
  * patent_id is a string ("" for none: the seed's VARCHAR, and what Milvus
@@ -1296,6 +1344,8 @@ const ds_test api_tests[] = {
      test_grouped_views_exact},
     {"no min_score: the seed's default 0.5; one sent is used as sent",
      test_min_score_seed_default},
+    {"an empty top_k, min_score, group_by_patent, offset or format is its default, as the "
+     "seed's form", test_empty_settings_are_defaults},
     {"every result has every documented key; patent_id \"\" for none, patent keys null",
      test_results_every_key},
     {0},
