@@ -1990,6 +1990,11 @@ static void test_http_batch_unknown_keys(void)
         {"", "{\"batch\": \"4\"}", "batch"},
         {"", "{\"batch\": 4.5}", "batch"},
         {"", "{\"batch\": true}", "batch"},
+        /* A key given twice is as ambiguous as a JSON duplicate (400);
+         * the first was taken, silently. */
+        {"?path=bulk&path=other", NULL, "path"},
+        {"?collection=designs&collection=other", NULL, "collection"},
+        {"?path=other", "{\"path\": \"bulk\"}", "path"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char path[128];
@@ -2002,7 +2007,7 @@ static void test_http_batch_unknown_keys(void)
         const char *msg = json_string_value(json_object_get(r.json, "message"));
         /* The key named, and (for an unknown one) the keys the route takes. */
         CHECKF(r.status == 400 && msg && strstr(msg, quoted) &&
-                   (strcmp(cases[i].named, "batch") == 0 || strstr(msg, "\"path\"")),
+                   (!strstr(msg, "unknown") || strstr(msg, "\"path\"")),
                "%s %s: %ld %s", path, body ? body : "", r.status, r.body ? r.body : "");
         ds_reply_free(&r);
     }
