@@ -55,8 +55,8 @@ static const char *param(params *p, const char *name)
     return p->copies[p->used++];
 }
 
-/* A setting of the search (top_k, min_score, ...): NULL when absent or
- * empty. The seed's FastAPI form took an empty field as absent, so a
+/* A field whose empty value means absent (the search's top_k, min_score,
+ * ...; an upload's patent_id): NULL when absent or empty. The seed's FastAPI form took an empty field as absent, so a
  * client that sends every field it knows, some left blank, got the
  * defaults (min_score 0.5), not a 400. */
 static const char *setting(params *p, const char *name)
@@ -525,7 +525,8 @@ static int h_add_image(void *app_, const http_request *req, http_response *resp)
         goto out;
     }
     eng_image_in in = {.data = file->data, .len = file->len, .file_name = name,
-                       .patent_id = param(&p, "patent_id"), .image_index = (int)index};
+                       /* "" is what a result with no patent says: no patent */
+                       .patent_id = setting(&p, "patent_id"), .image_index = (int)index};
     int64_t id = 0;
     int added = 0;
     char stored[1024];

@@ -1268,6 +1268,38 @@ static void test_empty_settings_are_defaults(void)
     CHECK(stop(&s) == 0);
 }
 
+/* An upload whose patent_id is "", what a result with no patent says. */
+static curl_mime *add_photo_empty_patent(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "parity_photo.jpg", NULL);
+    field(m, "patent_id", "");
+    return m;
+}
+
+/* patent_id "" is how a result says "no patent"; sent back in an upload
+ * (a client copying a result's keys, the seed's rows of plain images) it
+ * was 400 "a patent needs a patent_id". It is no patent, as no field. */
+static void test_upload_empty_patent_id(void)
+{
+    server s;
+    if (start(&s, "emptypid", "--api-key k") != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    reply r = call(&s, "POST", "/api/images", add_photo_empty_patent, NULL, NULL, 0,
+                   "X-API-Key: k");
+    CHECKF(r.status == 200, "upload with patent_id \"\": %ld %s", r.status, r.body);
+    reply_free(&r);
+    r = call(&s, "POST", "/api/search?image=parity_photo.jpg&top_k=1&min_score=-1", NULL, NULL,
+             NULL, 0, NULL);
+    json_t *hit = json_array_get(json_object_get(ds_reply_data(&r), "results"), 0);
+    const char *pid = json_string_value(json_object_get(hit, "patent_id"));
+    CHECKF(pid && !*pid && json_is_null(json_object_get(hit, "title")),
+           "the image uploaded with patent_id \"\": %s", r.body);
+    reply_free(&r);
+    CHECK(stop(&s) == 0);
+}
+
 /* Every key docs/api.md lists, on every result: an image with no patent
  * (a plain upload) had patent_id null and none of the patent's keys. Now
  * patent_id is a string ("" for none: the seed's VARCHAR, and what Milvus
@@ -1346,6 +1378,8 @@ const ds_test api_tests[] = {
      test_min_score_seed_default},
     {"an empty top_k, min_score, group_by_patent, offset or format is its default, as the "
      "seed's form", test_empty_settings_are_defaults},
+    {"an upload with patent_id \"\" (a result's \"no patent\") is an image with no patent",
+     test_upload_empty_patent_id},
     {"every result has every documented key; patent_id \"\" for none, patent keys null",
      test_results_every_key},
     {0},
