@@ -93,15 +93,18 @@ static int parse_float(const char *s, double lo, double hi, double *out)
     return 0;
 }
 
+/* The words the seed's form (pydantic) took for a bool, any case: an HTML
+ * checkbox sends "on". */
 static int parse_bool(const char *s, int *out)
 {
-    if (!strcasecmp(s, "true") || !strcmp(s, "1") || !strcasecmp(s, "yes"))
-        *out = 1;
-    else if (!strcasecmp(s, "false") || !strcmp(s, "0") || !strcasecmp(s, "no"))
-        *out = 0;
-    else
-        return -1;
-    return 0;
+    static const char *const yes[] = {"true", "1", "yes", "on", "t", "y"},
+                             *const no[] = {"false", "0", "no", "off", "f", "n"};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        if (!strcasecmp(s, yes[i]) || !strcasecmp(s, no[i])) {
+            *out = !strcasecmp(s, yes[i]);
+            return 0;
+        }
+    return -1;
 }
 
 /* ISO date yyyy-mm-dd, or the seed's YYYYMMDD (rewritten into iso). */
@@ -183,7 +186,8 @@ static int parse_search(params *p, search_args *a, ds_err *err)
     if ((v = setting(p, "min_score")) && parse_float(v, -1.0, 1.0, &min_score) != 0)
         return ds_fail(err, DS_EINVAL, "min_score must be a number from -1 to 1 (got \"%.40s\")", v);
     if ((v = setting(p, "group_by_patent")) && parse_bool(v, &group) != 0)
-        return ds_fail(err, DS_EINVAL, "group_by_patent must be true or false");
+        return ds_fail(err, DS_EINVAL, "group_by_patent must be true or false (also "
+                                        "1/0, yes/no, on/off, t/f, y/n)");
     a->q.top_k = (int)top_k;
     a->q.min_score = (float)min_score;
     a->q.group_by_patent = group;

@@ -1268,6 +1268,34 @@ static void test_empty_settings_are_defaults(void)
     CHECK(stop(&s) == 0);
 }
 
+/* group_by_patent as the seed's form (pydantic) read a bool: an HTML
+ * checkbox sends "on"; "off", "t", "f", "y", "n" too. Ours took only
+ * true/false, 1/0, yes/no, and answered 400 to the others. */
+static void test_group_by_patent_words(void)
+{
+    server s;
+    if (start(&s, "boolwords", "--api-key k") != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    add_samples(&s);
+    static const struct {
+        const char *word;
+        int grouped;
+    } words[] = {{"on", 1}, {"ON", 1}, {"t", 1}, {"y", 1}, {"off", 0}, {"f", 0}, {"n", 0}};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+        char path[160];
+        snprintf(path, sizeof path, "/api/search?image=parity_photo.jpg&min_score=-1"
+                 "&group_by_patent=%s", words[i].word);
+        reply r = call(&s, "POST", path, NULL, NULL, NULL, 0, NULL);
+        json_t *g = json_object_get(ds_reply_data(&r), "group_by_patent");
+        CHECKF(r.status == 200 && json_is_boolean(g) && json_is_true(g) == words[i].grouped,
+               "group_by_patent=%s: %ld %s", words[i].word, r.status, r.body);
+        reply_free(&r);
+    }
+    CHECK(stop(&s) == 0);
+}
+
 /* An upload whose patent_id is "", what a result with no patent says. */
 static curl_mime *add_photo_empty_patent(CURL *c)
 {
@@ -1380,6 +1408,8 @@ const ds_test api_tests[] = {
      "seed's form", test_empty_settings_are_defaults},
     {"an upload with patent_id \"\" (a result's \"no patent\") is an image with no patent",
      test_upload_empty_patent_id},
+    {"group_by_patent takes the seed's words for a bool: on/off (a checkbox), t/f, y/n",
+     test_group_by_patent_words},
     {"every result has every documented key; patent_id \"\" for none, patent keys null",
      test_results_every_key},
     {0},
