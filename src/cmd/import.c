@@ -54,7 +54,7 @@ static void on_progress(void *ctx, const imp_progress *p)
     fmt_duration(p->eta_s, eta, sizeof eta);
     if (v->tty) {
         /* Images done of those the import counted (unknown until counted). */
-        double frac = p->finished ? 1 : p->progress >= 0 ? p->progress : 0;
+        double frac = p->progress >= 0 ? p->progress : 0; /* 1 once done */
         char bar[31];
         int filled = (int)(frac * 30 + 0.5);
         for (int i = 0; i < 30; i++)

@@ -670,8 +670,12 @@ int embedded_patent(eng_store *s, const char *patent_id, json_t **out, ds_err *e
     cat_patent p = {0};
     cat_image *imgs = NULL;
     size_t n = 0;
-    if (cat_patent_get(e->db, c->id, patent_id, &p, err) != 0)
+    if (cat_patent_get(e->db, c->id, patent_id, &p, err) != 0) {
+        /* The catalog knows collections by number; users by name. */
+        if (err->code == DS_ENOTFOUND)
+            ds_fail(err, DS_ENOTFOUND, "no patent %.200s in collection %s", patent_id, c->name);
         return -1;
+    }
     if (cat_images_of_patent(e->db, c->id, patent_id, &imgs, &n, err) != 0) {
         cat_patent_clear(&p);
         return -1;

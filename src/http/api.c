@@ -57,6 +57,16 @@ static const char *param(params *p, const char *name)
     return p->copies[p->used++];
 }
 
+/* A field whose empty value means absent (the search's top_k, min_score,
+ * ...; an upload's patent_id): NULL when absent or empty. The seed's FastAPI form took an empty field as absent, so a
+ * client that sends every field it knows, some left blank, got the
+ * defaults (min_score 0.5), not a 400. */
+static const char *setting(params *p, const char *name)
+{
+    const char *v = param(p, name);
+    return v && *v ? v : NULL;
+}
+
 static void params_free(params *p)
 {
     for (int i = 0; i < p->used; i++)
@@ -85,15 +95,18 @@ static int parse_float(const char *s, double lo, double hi, double *out)
     return 0;
 }
 
+/* The words the seed's form (pydantic) took for a bool, any case: an HTML
+ * checkbox sends "on". */
 static int parse_bool(const char *s, int *out)
 {
-    if (!strcasecmp(s, "true") || !strcmp(s, "1") || !strcasecmp(s, "yes"))
-        *out = 1;
-    else if (!strcasecmp(s, "false") || !strcmp(s, "0") || !strcasecmp(s, "no"))
-        *out = 0;
-    else
-        return -1;
-    return 0;
+    static const char *const yes[] = {"true", "1", "yes", "on", "t", "y"},
+                             *const no[] = {"false", "0", "no", "off", "f", "n"};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        if (!strcasecmp(s, yes[i]) || !strcasecmp(s, no[i])) {
+            *out = !strcasecmp(s, yes[i]);
+            return 0;
+        }
+    return -1;
 }
 
 /* ISO date yyyy-mm-dd, or the seed's YYYYMMDD (rewritten into iso). */
@@ -171,37 +184,37 @@ static int parse_words(params *p, search_args *a, ds_err *err)
     long n;
     double alpha;
     a->q.text = param(p, "q");
-    if ((v = param(p, "fusion"))) {
+    if ((v = setting(p, "fusion"))) {
         fuse_method m;
         if (fuse_method_parse(v, &m) != 0 || m == FUSE_SCORE)
             return ds_fail(err, DS_EINVAL, "fusion must be rrf or weighted (got \"%.40s\")", v);
         a->q.fusion = (int)m;
     }
-    if ((v = param(p, "rrf_k"))) {
+    if ((v = setting(p, "rrf_k"))) {
         if (parse_int(v, 1, ENG_MAX_GROUPED, &n) != 0)
             return ds_fail(err, DS_EINVAL, "rrf_k must be an integer from 1 to %d (got \"%.40s\")",
                            ENG_MAX_GROUPED, v);
         a->q.rrf_k = (int)n;
     }
-    if ((v = param(p, "window"))) {
+    if ((v = setting(p, "window"))) {
         if (parse_int(v, 1, ENG_MAX_GROUPED, &n) != 0)
             return ds_fail(err, DS_EINVAL, "window must be an integer from 1 to %d (got \"%.40s\")",
                            ENG_MAX_GROUPED, v);
         a->q.window = (int)n;
     }
-    if ((v = param(p, "alpha"))) {
+    if ((v = setting(p, "alpha"))) {
         if (parse_float(v, 0.0, 1.0, &alpha) != 0)
             return ds_fail(err, DS_EINVAL, "alpha must be a number from 0 to 1 (got \"%.40s\")", v);
         a->q.alpha = (float)alpha;
         a->q.alpha_set = 1;
         /* alpha weighs the legs: it asks for the weighted fusion, and
          * means nothing to RRF, which is refused rather than ignored. */
-        if (param(p, "fusion") && a->q.fusion != FUSE_WEIGHTED)
+        if (setting(p, "fusion") && a->q.fusion != FUSE_WEIGHTED)
             return ds_fail(err, DS_EINVAL, "alpha weighs the picture against the words in "
                                            "fusion=weighted; rrf has no alpha");
         a->q.fusion = FUSE_WEIGHTED;
     }
-    if ((v = param(p, "explain")) && parse_bool(v, &a->q.explain) != 0)
+    if ((v = setting(p, "explain")) && parse_bool(v, &a->q.explain) != 0)
         return ds_fail(err, DS_EINVAL, "explain must be true or false");
     return 0;
 }
@@ -212,12 +225,13 @@ static int parse_search(params *p, search_args *a, ds_err *err)
     double min_score = SEED_MIN_SCORE;
     int group = 0;
     const char *v;
-    if ((v = param(p, "top_k")) && parse_int(v, 1, 1000, &top_k) != 0)
+    if ((v = setting(p, "top_k")) && parse_int(v, 1, 1000, &top_k) != 0)
         return ds_fail(err, DS_EINVAL, "top_k must be an integer from 1 to 1000 (got \"%.40s\")", v);
-    if ((v = param(p, "min_score")) && parse_float(v, -1.0, 1.0, &min_score) != 0)
+    if ((v = setting(p, "min_score")) && parse_float(v, -1.0, 1.0, &min_score) != 0)
         return ds_fail(err, DS_EINVAL, "min_score must be a number from -1 to 1 (got \"%.40s\")", v);
-    if ((v = param(p, "group_by_patent")) && parse_bool(v, &group) != 0)
-        return ds_fail(err, DS_EINVAL, "group_by_patent must be true or false");
+    if ((v = setting(p, "group_by_patent")) && parse_bool(v, &group) != 0)
+        return ds_fail(err, DS_EINVAL, "group_by_patent must be true or false (also "
+                                        "1/0, yes/no, on/off, t/f, y/n)");
     a->q.top_k = (int)top_k;
     a->q.min_score = (float)min_score;
     a->q.group_by_patent = group;
@@ -369,11 +383,11 @@ static int h_search(void *app_, const http_request *req, http_response *resp)
         goto out;
     }
     long offset = 0;
-    const char *v, *format = param(&p, "format");
+    const char *v, *format = setting(&p, "format");
     int csv = format && strcmp(format, "csv") == 0;
     if (parse_views(&form, req, &p, views, &a.q.n_views, &err) != 0 ||
         parse_search(&p, &a, &err) != 0 || check_something(&a, &err) != 0 ||
-        ((v = param(&p, "offset")) && parse_int(v, 0, 9000, &offset) != 0 &&
+        ((v = setting(&p, "offset")) && parse_int(v, 0, 9000, &offset) != 0 &&
          ds_fail(&err, DS_EINVAL, "offset must be an integer from 0 to 9000")) ||
         (format && !csv && strcmp(format, "json") != 0 &&
          ds_fail(&err, DS_EINVAL, "format must be json or csv"))) {
@@ -583,7 +597,8 @@ static int h_add_image(void *app_, const http_request *req, http_response *resp)
         goto out;
     }
     eng_image_in in = {.data = file->data, .len = file->len, .file_name = name,
-                       .patent_id = param(&p, "patent_id"), .image_index = (int)index};
+                       /* "" is what a result with no patent says: no patent */
+                       .patent_id = setting(&p, "patent_id"), .image_index = (int)index};
     int64_t id = 0;
     int added = 0;
     char stored[1024];

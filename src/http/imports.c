@@ -38,6 +38,7 @@ typedef struct entry {
     volatile int cancel;
     int64_t job;                 /* 0 until the pipeline recorded it */
     int started, finished;
+    time_t finished_at;          /* when finished: the catalog row may not say it */
     ds_err err;                  /* why it could not run */
     imp_progress prog;           /* the latest snapshot */
     char status[16];
@@ -185,11 +186,18 @@ static void *run(void *arg)
     ds_err err = {0};
     int rc = imp_run(e->owner->e, &e->opt, &sum, &err);
     pthread_mutex_lock(&e->owner->lock);
-    if (rc != 0)
+    if (rc != 0) {
         e->err = err;
+        /* Why it failed (a full disk) is its last error: the status said
+         * "failed" with last_error null. */
+        snprintf(e->last_error, sizeof e->last_error, "%.*s", (int)sizeof e->last_error - 1,
+                 err.msg);
+        e->prog.last_error = e->last_error;
+    }
     if (rc != 0 && !e->started)
         snprintf(e->status, sizeof e->status, "failed");
     e->finished = 1;
+    e->finished_at = time(NULL);
     pthread_cond_broadcast(&e->owner->changed);
     pthread_mutex_unlock(&e->owner->lock);
     return NULL;
@@ -251,16 +259,24 @@ static json_t *job_json(api_imports *im, int64_t id, int failures, ds_err *err)
         const imp_progress *p = &e->prog;
         /* By images done of the total the job counted; unknown (null, and
          * eta_s -1) until it has counted, never a guess from bytes read. */
-        double progress = e->finished ? 1.0 : p->progress;
+        double progress = p->progress;
         json_object_update_new(
             doc, json_pack("{s:I,s:I,s:I,s:f,s:f,s:f,s:o,s:o,s:s?}", "done", (json_int_t)p->done,
                            "skipped", (json_int_t)p->skipped, "failed", (json_int_t)p->failed,
                            "items_per_s", p->items_per_s, "eta_s",
-                           e->finished ? 0.0 : p->eta_s < 0 ? -1.0 : p->eta_s, "elapsed_s",
+                           p->eta_s < 0 ? -1.0 : p->eta_s, "elapsed_s",
                            p->elapsed_s, "progress",
                            progress < 0 ? json_null() : json_real(progress), "total",
                            p->total < 0 ? json_null() : json_integer((json_int_t)p->total),
                            "last_error", p->last_error));
+        /* How it ended, as this server saw it: the catalog row says
+         * "running" when its end could not be written (a full disk), and
+         * then its event stream never ended. */
+        if (e->finished) {
+            json_object_set_new(doc, "status", json_string(e->status));
+            if (!j.finished_at)
+                json_object_set_new(doc, "finished_at", json_integer(e->finished_at));
+        }
         json_object_set_new(doc, "patents", json_integer(p->patents));
         json_object_set_new(doc, "drawings_absent", json_integer(p->absent));
     }

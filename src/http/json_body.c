@@ -54,9 +54,18 @@ int http_json_body(const void *body, size_t len, const http_params *query,
 {
     char known[512];
     *out = NULL;
-    for (size_t i = 0; query && i < query->count; i++)
-        if (!find_key(keys, n, query->items[i].name))
+    for (size_t i = 0; query && i < query->count; i++) {
+        const http_json_key *k = find_key(keys, n, query->items[i].name);
+        if (!k)
             return unknown("parameter", query->items[i].name, keys, n, why, wn);
+        /* Twice is as ambiguous as a duplicate JSON key: the first was
+         * taken, silently. */
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(query->items[j].name, k->name) == 0) {
+                snprintf(why, wn, "\"%s\" is given twice in the query string", k->name);
+                return -1;
+            }
+    }
     if (len == 0)
         return 0;
     json_error_t je;
@@ -74,6 +83,12 @@ int http_json_body(const void *body, size_t len, const http_params *query,
         const http_json_key *k = find_key(keys, n, name);
         if (!k) {
             unknown("key", name, keys, n, why, wn);
+            json_decref(doc);
+            return -1;
+        }
+        if (query && http_params_get(query, k->name)) { /* the body's won, silently */
+            snprintf(why, wn, "\"%s\" is given both in the body and in the query string",
+                     k->name);
             json_decref(doc);
             return -1;
         }

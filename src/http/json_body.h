@@ -5,7 +5,9 @@
  * ({"path": 5}) is the client's mistake, answered 400 naming the key and
  * the keys the route takes: taken as absent, it quietly did something else
  * (imported the whole first import root). Routes that also take the same
- * names from the query string have those names checked the same way.
+ * names from the query string have those names checked the same way, and
+ * a name given twice (twice in the query string, or in both) is 400 too,
+ * as a duplicate key in the JSON is.
  */
 #ifndef DS_HTTP_JSON_BODY_H
 #define DS_HTTP_JSON_BODY_H

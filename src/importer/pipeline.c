@@ -76,7 +76,8 @@ static void derive(imp_ctx *x)
      * (100%, "0 s left") while many images still waited for the model. */
     p->progress = -1;
     p->eta_s = -1;
-    if (p->finished) {
+    int stopped = p->finished && p->status && strcmp(p->status, "done") != 0;
+    if (p->finished && !stopped) {
         p->progress = 1;
         p->eta_s = 0;
     } else if (p->total >= 0) {
@@ -84,7 +85,11 @@ static void derive(imp_ctx *x)
          * take items past it: then what is left is not known better than 0. */
         int64_t total = p->total > items ? p->total : items;
         p->progress = total > 0 ? (double)items / (double)total : 0;
-        if (items == total)
+        /* A job stopped short (failed, cancelled) did what it did: not
+         * 100%, and no time left to guess (-1). */
+        if (stopped)
+            p->eta_s = -1;
+        else if (items == total)
             p->eta_s = 0;
         else if (items > 0 && p->elapsed_s > 1)
             p->eta_s = p->elapsed_s * (double)(total - items) / (double)items;

@@ -286,7 +286,9 @@ static void test_errors(void)
     CHECK(r.status == 404 && strstr(message_of(&r), "nothing.png"));
     reply_free(&r);
     r = call(&s, "GET", "/api/patent/D9999999", NULL, NULL, NULL, 0, NULL);
-    CHECK(r.status == 404);
+    /* named by the collection's name, not the catalog's number for it */
+    CHECKF(r.status == 404 && strstr(message_of(&r), "in collection patent_images"), "%s",
+           r.body);
     reply_free(&r);
     r = call(&s, "GET", "/api/collection/stats?collection=nope", NULL, NULL, NULL, 0, NULL);
     CHECK(r.status == 404 && strstr(message_of(&r), "nope"));
@@ -1220,6 +1222,114 @@ static void test_min_score_seed_default(void)
     CHECK(stop(&s) == 0);
 }
 
+/* The seed's form with every setting field present but empty, as an HTML
+ * form or a client that sends each field it knows sends them. */
+static curl_mime *search_photo_empty_settings(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "parity_photo.png", NULL);
+    field(m, "top_k", "");
+    field(m, "min_score", "");
+    field(m, "group_by_patent", "");
+    field(m, "offset", "");
+    field(m, "format", "");
+    return m;
+}
+
+/* The seed's FastAPI form took an empty field as absent (its default):
+ * min_score "" was 0.5, top_k "" 10. Ours answered 400 "min_score must be
+ * a number" (and the same for top_k, group_by_patent, offset, format),
+ * while the filters already took "" as no filter. */
+static void test_empty_settings_are_defaults(void)
+{
+    server s;
+    if (start(&s, "emptyset", "--api-key k") != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    add_samples(&s);
+    double want[16] = {0}, got[16] = {0};
+    reply r = call(&s, "POST", "/api/search", search_photo_top3, NULL, NULL, 0, NULL);
+    size_t n_want = scores_of(&r, want);
+    CHECKF(r.status == 200, "no min_score: %ld %s", r.status, r.body);
+    reply_free(&r);
+    r = call(&s, "POST", "/api/search", search_photo_empty_settings, NULL, NULL, 0, NULL);
+    size_t n_got = scores_of(&r, got);
+    CHECKF(r.status == 200 && n_got == n_want, "empty settings: %ld, %zu results (want %zu): %s",
+           r.status, n_got, n_want, r.body);
+    for (size_t i = 0; i < n_got; i++)
+        CHECKF(got[i] >= 0.5, "min_score \"\": a hit at %.3f, under the default 0.5", got[i]);
+    reply_free(&r);
+    /* The same in the query string (a search by a stored image). */
+    r = call(&s, "POST", "/api/search?image=parity_photo.jpg&top_k=&min_score=&group_by_patent="
+             "&offset=&format=", NULL, NULL, NULL, 0, NULL);
+    n_got = scores_of(&r, got);
+    CHECKF(r.status == 200, "empty settings in the query: %ld %s", r.status, r.body);
+    for (size_t i = 0; i < n_got; i++)
+        CHECKF(got[i] >= 0.5, "query min_score=: a hit at %.3f", got[i]);
+    reply_free(&r);
+    CHECK(stop(&s) == 0);
+}
+
+/* group_by_patent as the seed's form (pydantic) read a bool: an HTML
+ * checkbox sends "on"; "off", "t", "f", "y", "n" too. Ours took only
+ * true/false, 1/0, yes/no, and answered 400 to the others. */
+static void test_group_by_patent_words(void)
+{
+    server s;
+    if (start(&s, "boolwords", "--api-key k") != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    add_samples(&s);
+    static const struct {
+        const char *word;
+        int grouped;
+    } words[] = {{"on", 1}, {"ON", 1}, {"t", 1}, {"y", 1}, {"off", 0}, {"f", 0}, {"n", 0}};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+        char path[160];
+        snprintf(path, sizeof path, "/api/search?image=parity_photo.jpg&min_score=-1"
+                 "&group_by_patent=%s", words[i].word);
+        reply r = call(&s, "POST", path, NULL, NULL, NULL, 0, NULL);
+        json_t *g = json_object_get(ds_reply_data(&r), "group_by_patent");
+        CHECKF(r.status == 200 && json_is_boolean(g) && json_is_true(g) == words[i].grouped,
+               "group_by_patent=%s: %ld %s", words[i].word, r.status, r.body);
+        reply_free(&r);
+    }
+    CHECK(stop(&s) == 0);
+}
+
+/* An upload whose patent_id is "", what a result with no patent says. */
+static curl_mime *add_photo_empty_patent(CURL *c)
+{
+    curl_mime *m = file_part(c, IMG "parity_photo.jpg", NULL);
+    field(m, "patent_id", "");
+    return m;
+}
+
+/* patent_id "" is how a result says "no patent"; sent back in an upload
+ * (a client copying a result's keys, the seed's rows of plain images) it
+ * was 400 "a patent needs a patent_id". It is no patent, as no field. */
+static void test_upload_empty_patent_id(void)
+{
+    server s;
+    if (start(&s, "emptypid", "--api-key k") != 0) {
+        CHECKF(0, "server did not start");
+        return;
+    }
+    reply r = call(&s, "POST", "/api/images", add_photo_empty_patent, NULL, NULL, 0,
+                   "X-API-Key: k");
+    CHECKF(r.status == 200, "upload with patent_id \"\": %ld %s", r.status, r.body);
+    reply_free(&r);
+    r = call(&s, "POST", "/api/search?image=parity_photo.jpg&top_k=1&min_score=-1", NULL, NULL,
+             NULL, 0, NULL);
+    json_t *hit = json_array_get(json_object_get(ds_reply_data(&r), "results"), 0);
+    const char *pid = json_string_value(json_object_get(hit, "patent_id"));
+    CHECKF(pid && !*pid && json_is_null(json_object_get(hit, "title")),
+           "the image uploaded with patent_id \"\": %s", r.body);
+    reply_free(&r);
+    CHECK(stop(&s) == 0);
+}
+
 /* Every key docs/api.md lists, on every result: an image with no patent
  * (a plain upload) had patent_id null and none of the patent's keys. Now
  * patent_id is a string ("" for none: the seed's VARCHAR, and what Milvus
@@ -1296,6 +1406,12 @@ const ds_test api_tests[] = {
      test_grouped_views_exact},
     {"no min_score: the seed's default 0.5; one sent is used as sent",
      test_min_score_seed_default},
+    {"an empty top_k, min_score, group_by_patent, offset or format is its default, as the "
+     "seed's form", test_empty_settings_are_defaults},
+    {"an upload with patent_id \"\" (a result's \"no patent\") is an image with no patent",
+     test_upload_empty_patent_id},
+    {"group_by_patent takes the seed's words for a bool: on/off (a checkbox), t/f, y/n",
+     test_group_by_patent_words},
     {"every result has every documented key; patent_id \"\" for none, patent keys null",
      test_results_every_key},
     {0},
