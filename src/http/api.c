@@ -329,9 +329,13 @@ static void urls_in_collection(json_t *items, const char *collection)
     static const char *const keys[] = {"image_url", "thumbnail_url"};
     size_t i;
     json_t *item;
-    if (!collection || !*collection)
-        return;
+    const char *asked = collection;
     json_array_foreach(items, i, item) {
+        /* Several collections searched: each result names its own. */
+        const char *own = json_string_value(json_object_get(item, "collection"));
+        collection = own ? own : asked;
+        if (!collection || !*collection)
+            continue;
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
             const char *url = json_string_value(json_object_get(item, keys[k]));
             if (!url)
@@ -390,9 +394,15 @@ static int h_search(void *app_, const http_request *req, http_response *resp)
     }
     urls_in_collection(results, a.q.collection);
     int words = a.q.text && *a.q.text, grouped = a.q.group_by_patent || words;
+    eng_names names = {0};
+    if (eng_search_collections(app->engine, a.q.collection, &names, &err) != 0) {
+        json_decref(results);
+        http_respond_error(resp, status_of(&err), "%s", err.msg);
+        goto out;
+    }
     if (csv) {
         size_t len = 0;
-        char *text = api_results_csv(results, grouped, a.q.offset, &len);
+        char *text = api_results_csv(results, grouped, a.q.offset, names.n > 1, &len);
         json_decref(results);
         if (!text)
             return -1;
@@ -403,7 +413,7 @@ static int h_search(void *app_, const http_request *req, http_response *resp)
     json_t *data = json_pack(
         "{s:o,s:I,s:b,s:s,s:b,s:i,s:i,s:s,s:{s:f,s:f,s:f,s:f,s:f,s:f}}", "results", results,
         "total", (json_int_t)json_array_size(results), "group_by_patent", grouped,
-        "collection", a.q.collection ? a.q.collection : eng_default_collection(app->engine),
+        "collection", names.name[0],
         "generated_weights", eng_generated_weights(app->engine), "offset", a.q.offset, "views",
         a.q.n_views, "fusion",
         a.q.n_views < 2 ? "single view"
@@ -413,6 +423,14 @@ static int h_search(void *app_, const http_request *req, http_response *resp)
         "timing", "feature_extraction_ms", t.decode_ms + t.embed_ms, "milvus_search_ms",
         t.search_ms, "total_ms", t.total_ms, "decode_ms", t.decode_ms, "embed_ms", t.embed_ms,
         "search_ms", t.search_ms);
+    /* "collection" is the first searched (what seed clients read); all of
+     * them, and how their lists were merged, beside it. */
+    json_t *searched = json_array();
+    for (int i = 0; i < names.n; i++)
+        json_array_append_new(searched, json_string(names.name[i]));
+    json_object_set_new(data, "collections", searched);
+    if (t.merged_by)
+        json_object_set_new(data, "collections_merged_by", json_string(t.merged_by));
     /* What was searched for: a picture, words, or both fused. */
     json_object_set_new(data, "mode", json_string(!words ? "image" : a.q.n_views ? "hybrid"
                                                                                  : "words"));
