@@ -35,6 +35,12 @@ int eng__resolve_collections(eng *e, const char *spec, eng_collection **out, int
         out[(*n)++] = c;
         return 0;
     }
+    int listed = 1;
+    for (const char *p = spec; (p = strchr(p, ',')); p++)
+        listed++;
+    if (listed > ENG_MAX_SEARCHED)
+        return ds_fail(err, DS_EINVAL, "collection: at most %d collections at once (%d listed)",
+                       ENG_MAX_SEARCHED, listed);
     for (const char *p = spec;;) {
         const char *end = strchr(p, ',');
         if (!end)
@@ -47,9 +53,6 @@ int eng__resolve_collections(eng *e, const char *spec, eng_collection **out, int
         if (a == b)
             return ds_fail(err, DS_EINVAL, "collection: an empty name in the list '%.200s'",
                            spec);
-        if (*n == ENG_MAX_SEARCHED)
-            return ds_fail(err, DS_EINVAL, "collection: at most %d collections at once",
-                           ENG_MAX_SEARCHED);
         char name[sizeof e->colls[0].name + 1];
         size_t len = (size_t)(b - a) < sizeof name - 1 ? (size_t)(b - a) : sizeof name - 1;
         memcpy(name, a, len); /* a name cut here is too long to exist: not found */
