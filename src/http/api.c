@@ -694,7 +694,8 @@ static const http_route routes[] = {
     {"POST", "/api/search", h_search, 0, 32 * MB,
      "Search by image (multipart 'file'): top_k 1-1000, offset 0-9000; grouped by patent, "
      "offset + top_k at most 1000 (400 beyond); min_score -1 to 1, default 0.5 (the seed's: "
-     "send min_score=0 or -1 for the weaker hits too)"},
+     "send min_score=0 or -1 for the weaker hits too); collection=a,b searches several "
+     "collections at once"},
     {"GET", "/api/search", h_search, 0, 0,
      "Search by words (q) and/or stored images (image=NAME), the same parameters as POST "
      "/api/search in the query string"},
@@ -793,7 +794,7 @@ static void add_request_bodies(json_t *paths)
     json_t *search = json_object_get(json_object_get(paths, "/api/search"), "post");
     json_t *form = json_pack(
         "{s:s,s:{s:{s:s,s:s,s:s},s:{s:s,s:s},s:{s:s,s:i,s:i,s:i},s:{s:s,s:i,s:i,s:i},"
-        "s:{s:s,s:i,s:i,s:f,s:s},s:{s:s,s:b},s:{s:s},s:{s:s,s:i,s:s},s:{s:s,s:[ss],s:s},"
+        "s:{s:s,s:i,s:i,s:f,s:s},s:{s:s,s:b},s:{s:s,s:s},s:{s:s,s:i,s:s},s:{s:s,s:[ss],s:s},"
         "s:{s:s,s:i,s:i,s:i},s:{s:s,s:i,s:i,s:i,s:s},s:{s:s,s:i,s:i,s:f,s:s},s:{s:s,s:b}}}",
         "type", "object", "properties",
         "file", "type", "string", "format", "binary", "description", "a view (repeatable)",
@@ -803,7 +804,9 @@ static void add_request_bodies(json_t *paths)
         "min_score", "type", "number", "minimum", -1, "maximum", 1, "default", SEED_MIN_SCORE,
         "description", "hits under it are dropped; absent: the seed's 0.5",
         "group_by_patent", "type", "boolean", "default", 0,
-        "collection", "type", "string",
+        "collection", "type", "string", "description", "default patent_images; \"a,b\": "
+        "several collections at once (at most 16), merged by score (one model, picture alone) "
+        "or RRF k 60, each result naming its collection",
         "q", "type", "string", "maxLength", 2000,
         "description", "words (docs/api.md gives the language); with a file or image: hybrid",
         "fusion", "type", "string", "enum", "rrf", "weighted", "default", "rrf",
