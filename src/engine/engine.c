@@ -301,7 +301,9 @@ static int ensure_collection(eng *e, const char *collection, const eng_model *m,
                              const char *prec_name, ds_err *err)
 {
     const vit_config *vc = vit_get_config(m->vit);
-    if (check_collection_name(e, collection, err) != 0 || new_name_check(e, collection, err) != 0)
+    /* The comma first: a rule of every backend, whose reason says more
+     * than a backend's own alphabet. */
+    if (new_name_check(e, collection, err) != 0 || check_collection_name(e, collection, err) != 0)
         return -1;
     if (!vc->generated && adopt_legacy_id(e, collection, vc->name, m->id, err) != 0)
         return -1;

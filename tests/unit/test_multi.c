@@ -294,6 +294,24 @@ static void test_multi_two_models_by_rrf(void)
     check_order(res, want, 0, 1, "two models, RRF");
     check_urls(res);
     ds_reply_free(&r);
+    /* A stored image as the view is the first collection's; the other
+     * model embeds its original, so gamma (week A again) finds the same
+     * drawing first, as similar as can be. */
+    const char *stored = json_string_value(json_object_get(json_array_get(lists[1], 0), "id"));
+    char path[700];
+    snprintf(path, sizeof path, "/api/search?min_score=-1&collection=alpha,gamma&image=%s",
+             stored ? stored : "");
+    ds_reply v = ds_http(s.port, "GET", path, NULL, NULL, NULL, 0, NULL);
+    int found = 0;
+    size_t i;
+    json_t *hit;
+    json_array_foreach(ds_reply_results(&v), i, hit)
+        found |= strcmp(str(hit, "collection"), "gamma") == 0 &&
+                 strcmp(str(hit, "file_name"), stored ? stored : "") == 0 &&
+                 json_integer_value(json_object_get(hit, "collection_rank")) == 1 &&
+                 json_number_value(json_object_get(hit, "collection_score")) > 0.999;
+    CHECKF(v.status == 200 && found, "image=%s across two models: %.600s", stored, v.body);
+    ds_reply_free(&v);
     json_decref(want);
     json_decref(lists[0]);
     json_decref(lists[1]);
