@@ -34,5 +34,6 @@ extern const ds_test multiproc_tests[];
 extern const ds_test fusion_tests[];
 extern const ds_test text_tests[];
 extern const ds_test words_tests[];
+extern const ds_test multi_tests[];
 
 #endif

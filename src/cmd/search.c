@@ -32,7 +32,13 @@ static const char search_usage[] =
     "picture's weight). Word searches answer patents.\n"
     "Filter keys: loc_class (12 or 12-08), pub_date_from, pub_date_to,\n"
     "filing_date_from, filing_date_to (yyyy-mm-dd), applicant, assignee, inventor\n"
-    "(substrings), applicant_country, patent_id (repeatable).\n\n";
+    "(substrings), applicant_country, patent_id (repeatable).\n"
+    "--collection a,b searches several collections at once (at most 16; a name\n"
+    "that exists whole, comma and all, is that one): each result names its\n"
+    "\"collection\"; the lists are merged by score when every collection has the\n"
+    "same model and the search is by picture alone, else by rank fusion (RRF,\n"
+    "k 60). The first is opened with --model, the others need theirs loaded\n"
+    "(the same model, or --collection-model NAME=DIR).\n\n";
 
 /* Apply one --filter KEY=VALUE. */
 static int add_filter(cat_filter *f, const char **ids, char *kv)
@@ -164,6 +170,20 @@ int cmd_search(int argc, char **argv)
     }
     q.data = data;
     q.collection = eo.cfg.collection;
+    /* --collection a,b: the engine opens with the first as its default
+     * (made with --model); the others are attached with their models
+     * (the same model, or --collection-model NAME=DIR). */
+    char first[256];
+    const char *comma = q.collection ? strchr(q.collection, ',') : NULL;
+    if (comma) {
+        const char *a = q.collection, *b = comma;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        snprintf(first, sizeof first, "%.*s", (int)(b - a), a);
+        eo.cfg.collection = first;
+    }
     eng *e = cmd_open_engine(&eo, "search");
     json_t *results = NULL;
     eng_timing t = {0};
@@ -177,6 +197,15 @@ int cmd_search(int argc, char **argv)
                                 t.decode_ms, "embed_ms", t.embed_ms, "search_ms", t.search_ms,
                                 "total_ms", t.total_ms);
         json_object_set_new(doc, "mode", json_string(!words ? "image" : data ? "hybrid" : "words"));
+        eng_names names = {0};
+        if (eng_search_collections(e, q.collection, &names, &err) == 0) {
+            json_t *searched = json_array();
+            for (int i = 0; i < names.n; i++)
+                json_array_append_new(searched, json_string(names.name[i]));
+            json_object_set_new(doc, "collections", searched);
+        }
+        if (t.merged_by)
+            json_object_set_new(doc, "collections_merged_by", json_string(t.merged_by));
         if (words) {
             json_object_set_new(doc, "text_matches", json_integer(t.text_matches));
             json_object_set_new(json_object_get(doc, "timing"), "text_ms", json_real(t.text_ms));

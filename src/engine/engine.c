@@ -283,6 +283,24 @@ static int choose_precision(eng *e, const char *asked, img_mode mode, const char
     return 0;
 }
 
+/* collection=a,b searches several collections (engine.h): a new name with
+ * a comma would make such a list ambiguous. A name recorded before this
+ * rule is still served, and still searched whole. */
+static int new_name_check(const eng *e, const char *name, ds_err *err)
+{
+    cat_collection found = {0};
+    ds_err absent = {0};
+    if (!strchr(name, ','))
+        return 0;
+    if (cat_collection_get(e->db, name, &found, &absent) == 0) {
+        cat_collection_clear(&found);
+        return 0;
+    }
+    return ds_fail(err, DS_EINVAL, "collection name '%.60s': no ',' (collection=a,b searches "
+                   "several collections at once, so a comma would make such a list ambiguous)",
+                   name);
+}
+
 /* Create the collection for loaded model m, or check that it was made with
  * it (adopting an id recorded before fingerprints, once the weights have
  * loaded: broken weights claim nothing). */
@@ -290,7 +308,9 @@ static int ensure_collection(eng *e, const char *collection, const eng_model *m,
                              const char *prec_name, ds_err *err)
 {
     const vit_config *vc = vit_get_config(m->vit);
-    if (check_collection_name(e, collection, err) != 0)
+    /* The comma first: a rule of every backend, whose reason says more
+     * than a backend's own alphabet. */
+    if (new_name_check(e, collection, err) != 0 || check_collection_name(e, collection, err) != 0)
         return -1;
     if (!vc->generated && adopt_legacy_id(e, collection, vc->name, m->id, err) != 0)
         return -1;

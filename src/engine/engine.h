@@ -124,7 +124,7 @@ typedef struct eng_view {
  * match among the patent's drawings, so that patents matching every view
  * come first. Scores are exact (from the stored vectors). */
 typedef struct eng_query {
-    const char *collection;     /* NULL: the default */
+    const char *collection;     /* NULL: the default; or several, "a,b" (below) */
     const void *data;           /* the query image's bytes (when n_views is 0) */
     size_t len;
     const eng_view *views;      /* or 1..ENG_MAX_VIEWS views */
@@ -159,7 +159,35 @@ typedef struct eng_timing {
     double decode_ms, embed_ms, search_ms, total_ms;
     double text_ms;             /* the words' ranking (in search_ms too) */
     int64_t text_matches;       /* words: the patents matching them in all; -1 without words */
+    const char *merged_by;      /* several collections: "score" or "rrf" (static); else NULL */
 } eng_timing;
+
+/* Several collections searched at once: q->collection "a,b". A name that
+ * exists whole (commas and all: made before commas were refused) is that
+ * one collection; otherwise the text is split on commas (spaces around a
+ * name dropped). Each collection is searched as a single one would be (the
+ * same parameters, its list as deep as offset + top_k; grouping by patent
+ * stays within a collection), each upload embedded once per distinct model,
+ * and the lists merged (engine/fusion.h): by score (FUSE_SCORE) when every
+ * collection has the same model and the search is by picture alone, since
+ * those cosines are one measure; otherwise by rank fusion (RRF, k
+ * FUSE_DEFAULT_RRF_K), since two models' cosines, or BM25 scores and
+ * fused ranks, do not compare across collections. The page is cut from the
+ * merged list. Every result gets "collection": its collection's name; under
+ * RRF its "score" is the fused one, and "collection_score" and
+ * "collection_rank" keep its own. A stored image as a view (file_name) is
+ * one of the first collection's. */
+#define ENG_MAX_SEARCHED 16
+
+typedef struct eng_names {
+    const char *name[ENG_MAX_SEARCHED]; /* static for the engine's lifetime */
+    int n;
+} eng_names;
+
+/* The collections q->collection names, in its order (NULL or "": the
+ * default alone). DS_ENOTFOUND naming an unknown one; DS_EINVAL for a name
+ * listed twice, an empty name or more than ENG_MAX_SEARCHED. */
+int eng_search_collections(eng *e, const char *spec, eng_names *out, ds_err *err);
 
 /* Search. *results receives a new JSON array (image hits, or patent groups
  * with their images). DS_EFORMAT / DS_ETOOBIG for a bad image (the HTTP

@@ -92,6 +92,22 @@ int eng__embed_px(eng_model *m, const float *px, float *vec, ds_err *err);
 
 double eng_now_ms(void);
 
+/* The collections collection=SPEC names (engine.h, eng_search_collections). */
+int eng__resolve_collections(eng *e, const char *spec, eng_collection **out, int *n,
+                             ds_err *err);
+
+/* One view's vector by model m into vec[m->dim]: an upload embedded; a
+ * stored image of collection src its stored vector (src of model m, not
+ * cropped), or else its original embedded by m. */
+int eng__view_vector(eng *e, eng_collection *src, eng_model *m, const eng_view *v, float *vec,
+                     eng_timing *t, ds_err *err);
+
+/* Search n (2..ENG_MAX_SEARCHED) collections and merge their lists
+ * (multi.c); q's checks are done. */
+int eng__search_multi(eng *e, eng_collection *const *cs, int n, const eng_query *q,
+                      const eng_view *views, int n_views, json_t **results, eng_timing *t,
+                      ds_err *err);
+
 /* Search by words, alone (vecs NULL) or with the picture's n_views vectors
  * (words.c); q's other checks are done. */
 int eng__search_words(eng_collection *c, const eng_query *q, const float *vecs, int n_views,

@@ -105,11 +105,13 @@ json_t *eng__group(json_t *flat, int k)
 /* ---- searching ------------------------------------------------------------ */
 
 /* A view's vector: an upload embedded now; a stored image's own vector, or,
- * cropped, its original embedded again. */
-static int view_vector(eng *e, eng_collection *c, const eng_view *v, float *vec,
-                       eng_timing *t, ds_err *err)
+ * cropped (or for another model than its collection's), its original
+ * embedded again. */
+int eng__view_vector(eng *e, eng_collection *c, eng_model *m, const eng_view *v, float *vec,
+                     eng_timing *t, ds_err *err)
 {
-    img_opts o = c->model->img;
+    img_opts o = m->img;
+    int again = v->crop_set || c->model != m; /* the stored vector will not do */
     if (v->crop_set) {
         if (img_crop_check(v->crop, err) != 0)
             return -1;
@@ -122,9 +124,9 @@ static int view_vector(eng *e, eng_collection *c, const eng_view *v, float *vec,
     if (v->file_name) {
         /* Cropped: only checked here (where the store can), and embedded
          * again from the original. */
-        if (eng__store_vector(c, v->file_name, v->crop_set ? NULL : vec, err) != 0)
+        if (eng__store_vector(c, v->file_name, again ? NULL : vec, err) != 0)
             return -1;
-        if (!v->crop_set)
+        if (!again)
             return 0;
         blob_info info;
         if (eng_image_bytes(e, c->name, v->file_name, ENG_IMAGE_FULL, &stored, &len, &info,
@@ -133,7 +135,7 @@ static int view_vector(eng *e, eng_collection *c, const eng_view *v, float *vec,
         data = stored;
     }
     double dms = 0, ems = 0;
-    int rc = eng_embed(c->model, data, len, &o, vec, &dms, &ems, err);
+    int rc = eng_embed(m, data, len, &o, vec, &dms, &ems, err);
     t->decode_ms += dms;
     t->embed_ms += ems;
     free(stored);
@@ -155,9 +157,11 @@ int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_e
     t->text_matches = -1;
     int words = q->text && *q->text;
     int picture = q->n_views > 0 || q->data != NULL;
-    eng_collection *c = eng_find(e, q->collection, err);
-    if (!c)
+    eng_collection *cs[ENG_MAX_SEARCHED];
+    int n_colls = 0;
+    if (eng__resolve_collections(e, q->collection, cs, &n_colls, err) != 0)
         return -1;
+    eng_collection *c = cs[0];
     if (q->top_k < 1 || q->top_k > 1000)
         return ds_fail(err, DS_EINVAL, "top_k must be in [1, 1000]");
     if (q->offset < 0 || q->offset > 9000)
@@ -169,15 +173,22 @@ int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_e
     if (!words && q->group_by_patent && q->offset + q->top_k > ENG_MAX_GROUPED)
         return ds_fail(err, DS_EINVAL, "with group_by_patent, offset + top_k must be at most %d",
                        ENG_MAX_GROUPED);
+    eng_view single = {.data = q->data, .len = q->len};
+    const eng_view *views = q->n_views ? q->views : &single;
+    int n_views = q->n_views ? q->n_views : 1;
+    if (n_colls > 1) {
+        int rc = eng__search_multi(e, cs, n_colls, q, picture ? views : NULL,
+                                   picture ? n_views : 0, results, t, err);
+        t->total_ms = eng_now_ms() - t0;
+        return rc;
+    }
     if (words && !picture) {
         int rc = eng__search_words(c, q, NULL, 0, results, t, err);
         t->search_ms = t->text_ms;
         t->total_ms = eng_now_ms() - t0;
         return rc;
     }
-    eng_view single = {.data = q->data, .len = q->len};
-    const eng_view *views = q->n_views ? q->views : &single;
-    int n_views = q->n_views ? q->n_views : 1, k = q->offset + q->top_k, dim = c->model->dim;
+    int k = q->offset + q->top_k, dim = c->model->dim;
     float *vecs = malloc(sizeof(float) * (size_t)dim * (size_t)n_views);
     int rc = -1, skipped = 0;
     if (!vecs) {
@@ -185,7 +196,7 @@ int eng_search(eng *e, const eng_query *q, json_t **results, eng_timing *t, ds_e
         goto out;
     }
     for (int v = 0; v < n_views; v++)
-        if (view_vector(e, c, &views[v], vecs + (size_t)v * dim, t, err) != 0) {
+        if (eng__view_vector(e, c, c->model, &views[v], vecs + (size_t)v * dim, t, err) != 0) {
             if (n_views > 1)
                 ds_wrap(err, "view %d: ", v + 1);
             goto out;

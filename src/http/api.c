@@ -343,9 +343,13 @@ static void urls_in_collection(json_t *items, const char *collection)
     static const char *const keys[] = {"image_url", "thumbnail_url"};
     size_t i;
     json_t *item;
-    if (!collection || !*collection)
-        return;
+    const char *asked = collection;
     json_array_foreach(items, i, item) {
+        /* Several collections searched: each result names its own. */
+        const char *own = json_string_value(json_object_get(item, "collection"));
+        collection = own ? own : asked;
+        if (!collection || !*collection)
+            continue;
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
             const char *url = json_string_value(json_object_get(item, keys[k]));
             if (!url)
@@ -404,9 +408,15 @@ static int h_search(void *app_, const http_request *req, http_response *resp)
     }
     urls_in_collection(results, a.q.collection);
     int words = a.q.text && *a.q.text, grouped = a.q.group_by_patent || words;
+    eng_names names = {0};
+    if (eng_search_collections(app->engine, a.q.collection, &names, &err) != 0) {
+        json_decref(results);
+        http_respond_error(resp, status_of(&err), "%s", err.msg);
+        goto out;
+    }
     if (csv) {
         size_t len = 0;
-        char *text = api_results_csv(results, grouped, a.q.offset, &len);
+        char *text = api_results_csv(results, grouped, a.q.offset, names.n > 1, &len);
         json_decref(results);
         if (!text)
             return -1;
@@ -417,7 +427,7 @@ static int h_search(void *app_, const http_request *req, http_response *resp)
     json_t *data = json_pack(
         "{s:o,s:I,s:b,s:s,s:b,s:i,s:i,s:s,s:{s:f,s:f,s:f,s:f,s:f,s:f}}", "results", results,
         "total", (json_int_t)json_array_size(results), "group_by_patent", grouped,
-        "collection", a.q.collection ? a.q.collection : eng_default_collection(app->engine),
+        "collection", names.name[0],
         "generated_weights", eng_generated_weights(app->engine), "offset", a.q.offset, "views",
         a.q.n_views, "fusion",
         a.q.n_views < 2 ? "single view"
@@ -427,6 +437,14 @@ static int h_search(void *app_, const http_request *req, http_response *resp)
         "timing", "feature_extraction_ms", t.decode_ms + t.embed_ms, "milvus_search_ms",
         t.search_ms, "total_ms", t.total_ms, "decode_ms", t.decode_ms, "embed_ms", t.embed_ms,
         "search_ms", t.search_ms);
+    /* "collection" is the first searched (what seed clients read); all of
+     * them, and how their lists were merged, beside it. */
+    json_t *searched = json_array();
+    for (int i = 0; i < names.n; i++)
+        json_array_append_new(searched, json_string(names.name[i]));
+    json_object_set_new(data, "collections", searched);
+    if (t.merged_by)
+        json_object_set_new(data, "collections_merged_by", json_string(t.merged_by));
     /* What was searched for: a picture, words, or both fused. */
     json_object_set_new(data, "mode", json_string(!words ? "image" : a.q.n_views ? "hybrid"
                                                                                  : "words"));
@@ -691,7 +709,8 @@ static const http_route routes[] = {
     {"POST", "/api/search", h_search, 0, 32 * MB,
      "Search by image (multipart 'file'): top_k 1-1000, offset 0-9000; grouped by patent, "
      "offset + top_k at most 1000 (400 beyond); min_score -1 to 1, default 0.5 (the seed's: "
-     "send min_score=0 or -1 for the weaker hits too)"},
+     "send min_score=0 or -1 for the weaker hits too); collection=a,b searches several "
+     "collections at once"},
     {"GET", "/api/search", h_search, 0, 0,
      "Search by words (q) and/or stored images (image=NAME), the same parameters as POST "
      "/api/search in the query string"},
@@ -790,7 +809,7 @@ static void add_request_bodies(json_t *paths)
     json_t *search = json_object_get(json_object_get(paths, "/api/search"), "post");
     json_t *form = json_pack(
         "{s:s,s:{s:{s:s,s:s,s:s},s:{s:s,s:s},s:{s:s,s:i,s:i,s:i},s:{s:s,s:i,s:i,s:i},"
-        "s:{s:s,s:i,s:i,s:f,s:s},s:{s:s,s:b},s:{s:s},s:{s:s,s:i,s:s},s:{s:s,s:[ss],s:s},"
+        "s:{s:s,s:i,s:i,s:f,s:s},s:{s:s,s:b},s:{s:s,s:s},s:{s:s,s:i,s:s},s:{s:s,s:[ss],s:s},"
         "s:{s:s,s:i,s:i,s:i},s:{s:s,s:i,s:i,s:i,s:s},s:{s:s,s:i,s:i,s:f,s:s},s:{s:s,s:b}}}",
         "type", "object", "properties",
         "file", "type", "string", "format", "binary", "description", "a view (repeatable)",
@@ -800,7 +819,9 @@ static void add_request_bodies(json_t *paths)
         "min_score", "type", "number", "minimum", -1, "maximum", 1, "default", SEED_MIN_SCORE,
         "description", "hits under it are dropped; absent: the seed's 0.5",
         "group_by_patent", "type", "boolean", "default", 0,
-        "collection", "type", "string",
+        "collection", "type", "string", "description", "default patent_images; \"a,b\": "
+        "several collections at once (at most 16), merged by score (one model, picture alone) "
+        "or RRF k 60, each result naming its collection",
         "q", "type", "string", "maxLength", 2000,
         "description", "words (docs/api.md gives the language); with a file or image: hybrid",
         "fusion", "type", "string", "enum", "rrf", "weighted", "default", "rrf",

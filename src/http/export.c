@@ -51,7 +51,8 @@ static void value(FILE *f, json_t *v)
         cell(f, NULL, 0, 0);
 }
 
-static void row(FILE *f, int rank, json_t *patent_score, json_t *hit, json_t *patent)
+static void row(FILE *f, int rank, json_t *patent_score, json_t *hit, json_t *patent,
+                int with_collection)
 {
     char r[16];
     snprintf(r, sizeof r, "%d", rank);
@@ -66,10 +67,13 @@ static void row(FILE *f, int rank, json_t *patent_score, json_t *hit, json_t *pa
         value(f, json_object_get(patent, patent_cols[i]));
     value(f, json_object_get(hit, "thumbnail_url"));
     value(f, json_object_get(hit, "image_url"));
+    if (with_collection)
+        value(f, json_object_get(patent, "collection"));
     fputs("\r\n", f);
 }
 
-char *api_results_csv(json_t *results, int grouped, int offset, size_t *len)
+char *api_results_csv(json_t *results, int grouped, int offset, int with_collection,
+                      size_t *len)
 {
     char *buf = NULL;
     size_t n = 0;
@@ -79,19 +83,20 @@ char *api_results_csv(json_t *results, int grouped, int offset, size_t *len)
     fputs("rank,score,image_score,patent_id,file_name,image_index,page_num", f);
     for (size_t i = 0; i < N_PATENT_COLS; i++)
         fprintf(f, ",%s", patent_cols[i]);
-    fputs(",thumbnail_url,image_url\r\n", f);
+    fputs(with_collection ? ",thumbnail_url,image_url,collection\r\n"
+                          : ",thumbnail_url,image_url\r\n", f);
     size_t i;
     json_t *r;
     json_array_foreach(results, i, r) {
         int rank = offset + (int)i + 1;
         if (!grouped) {
-            row(f, rank, NULL, r, r);
+            row(f, rank, NULL, r, r, with_collection);
             continue;
         }
         size_t j;
         json_t *img;
         json_array_foreach(json_object_get(r, "images"), j, img)
-            row(f, rank, json_object_get(r, "score"), img, r);
+            row(f, rank, json_object_get(r, "score"), img, r, with_collection);
     }
     if (fclose(f) != 0) {
         free(buf);

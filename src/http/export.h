@@ -10,6 +10,9 @@
  * cell that a spreadsheet would run as a formula (= + - @ first) is
  * prefixed with a quote. rank counts from offset + 1. A new malloc'ed
  * string of *len bytes, or NULL on out of memory. */
-char *api_results_csv(json_t *results, int grouped, int offset, size_t *len);
+/* with_collection (several collections searched): a last column names each
+ * row's collection. */
+char *api_results_csv(json_t *results, int grouped, int offset, int with_collection,
+                      size_t *len);
 
 #endif

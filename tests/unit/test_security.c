@@ -747,7 +747,7 @@ static void test_csv_formulas(void)
         "applicant_name", "+cmd|' /C calc'!A0", "assignee_name", "-2+3",
         "inventor_names", "\t=1+1", "kind", "\r=1", "image_index", -1);
     size_t len = 0;
-    char *csv = api_results_csv(hits, 0, 0, &len);
+    char *csv = api_results_csv(hits, 0, 0, 0, &len);
     CHECK(csv != NULL);
     static const char *const want[] = {
         ",-0.250000,-0.250000,D1,\"'@SUM(A1).png\",-1,", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"",
