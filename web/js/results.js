@@ -151,7 +151,8 @@ function imageCard(hit, i, rank) {
 // The words a search by words found in the patent: the server's snippet,
 // its matched words marked.
 function snippet(p) {
-  if (!p.text) return null;
+  // A snippet that is the title (marked already) is not said twice.
+  if (!p.text || p.text.snippet === p.title) return null;
   return h('p', { class: 'snippet', title: `Matched: ${(p.text.matched || []).join(', ')}` }, fromSnippetHtml(p.text.snippet_html));
 }
 
