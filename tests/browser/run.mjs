@@ -1500,6 +1500,32 @@ scenario('words-filters-export', async (t) => {
   check(r3.data.text_matches === chairs.length && (await cards(page)).map((c) => c.patent).join() === chairs.slice(0, 5).join(), 'the patents of class 06');
 });
 
+// The snippet is the server's escaped HTML with <mark> its only markup: the
+// page builds it as text and marks, so neither an escaped tag nor a raw one
+// (a server or proxy that did not escape) becomes an element.
+scenario('words-snippet-safe', async (t) => {
+  const { page } = t;
+  await open(t);
+  const real = await apiJson('/api/search?q=chair&top_k=1');
+  const hit = real.results[0];
+  hit.title = 'Chair <b>bold</b>';
+  hit.text = {
+    score: hit.score, matched: ['chair'], snippet: 'x',
+    snippet_html: 'A &lt;img src=x&gt; &amp;amp; <mark>chair</mark> <img src="/api/nothing" class="evil"><i>raw</i>',
+  };
+  await page.route(/\/api\/search/, (route) => route.fulfill({
+    status: 200, contentType: 'application/json', body: JSON.stringify({ code: 0, message: 'success', data: real }),
+  }));
+  await searchWords(t, 'chair');
+  const snip = await page.$eval('#results > .card .snippet', (e) => ({
+    text: e.textContent, tags: [...e.querySelectorAll('*')].map((x) => x.tagName.toLowerCase()),
+  }));
+  check(snip.tags.join() === 'mark', `only the mark is an element (${snip.tags})`);
+  check(snip.text === 'A <img src=x> &amp; chair <img src="/api/nothing" class="evil"><i>raw</i>', `the rest is text, unescaped once (${snip.text})`);
+  const title = await page.$eval('#results > .card .title', (e) => [e.textContent, [...e.querySelectorAll('*')].map((x) => x.tagName.toLowerCase())]);
+  check(title[0] === 'Chair <b>bold</b>' && title[1].join() === 'mark', `the title is text, its word marked (${title})`);
+});
+
 // A server that cannot search by words (Milvus, for now) says so.
 scenario('words-not-supported', async (t) => {
   const { page } = t;

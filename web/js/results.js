@@ -153,7 +153,8 @@ function imageCard(hit, i, rank) {
 function snippet(p) {
   // A snippet that is the title (marked already) is not said twice.
   if (!p.text || p.text.snippet === p.title) return null;
-  return h('p', { class: 'snippet', title: `Matched: ${(p.text.matched || []).join(', ')}` }, fromSnippetHtml(p.text.snippet_html));
+  const body = typeof p.text.snippet_html === 'string' ? fromSnippetHtml(p.text.snippet_html) : mark(p.text.snippet, p.text.matched);
+  return h('p', { class: 'snippet', title: `Matched: ${(p.text.matched || []).join(', ')}` }, body);
 }
 
 // A hybrid result: where each leg ranked it (explain=true).
