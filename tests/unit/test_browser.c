@@ -22,7 +22,7 @@
 #include "../suites.h"
 
 #define BROWSER_DIR "tests/browser"
-#define N_SCENARIOS 35 /* the scenarios run.mjs defines */
+#define N_SCENARIOS 43 /* the scenarios run.mjs defines */
 
 #if defined(__SANITIZE_ADDRESS__)
 #define DS_ASAN 1

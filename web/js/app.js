@@ -37,8 +37,8 @@ async function main() {
   shortcuts.init({
     // From the Collection screen this is a move to the Search screen, so the
     // URL (and history) must follow, as for a click on the Search tab.
-    '/': () => { showScreen('search', opts.screen !== 'search'); query.focus(); },
-    g: () => { $('#group').checked = !$('#group').checked; $('#group').dispatchEvent(new Event('change', { bubbles: true })); },
+    '/': () => { showScreen('search', opts.screen !== 'search'); $('#q').focus(); },
+    g: () => { if ($('#group').disabled) return; $('#group').checked = !$('#group').checked; $('#group').dispatchEvent(new Event('change', { bubbles: true })); },
     n: () => turnPage(1),
     p: () => turnPage(-1),
     r: () => results.focusCurrent(),
@@ -61,7 +61,7 @@ async function main() {
   const classes = locarno.load(opts.collection, opts.locClass);
   showScreen(opts.screen);
   await Promise.all([classes, loadNotices()]);
-  if (query.count()) await search(false);
+  if (searchable()) await search(false);
   else idle();
   if (opts.patent) openPatent(opts.patent);
   document.body.dataset.ready = 'true';
@@ -85,13 +85,54 @@ async function onHistory() {
 }
 
 function idle() {
-  results.message('idle', 'Search by picture.',
-    'Choose, drop or paste an image (Ctrl+V), then crop it or add more views of the same product. Results appear here.');
+  results.message('idle', 'Search by words, by picture, or both.',
+    'Type words in the search box (/), or choose, drop or paste an image (Ctrl+V), then crop it or add more views of the same product. Results appear here.');
 }
+
+// Words, views, or both: something to search with.
+const searchable = () => query.count() > 0 || state.hasWords(opts);
 
 // ---- the form ------------------------------------------------------------
 
+function initWords() {
+  const box = $('#q');
+  $('#words-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    opts.q = box.value;
+    opts.page = 1;
+    search(true);
+  });
+  box.addEventListener('input', () => { $('#q-clear').hidden = !box.value; });
+  $('#q-clear').addEventListener('click', () => {
+    box.value = '';
+    opts.q = '';
+    opts.page = 1;
+    box.focus();
+    search(true);
+  });
+}
+
+// The box shows opts.q; grouping is implied by words (the API groups them).
+function fillWords() {
+  $('#q').value = opts.q || '';
+  $('#q-clear').hidden = !opts.q;
+  const words = state.hasWords(opts);
+  $('#group').checked = !!opts.group || words;
+  $('#group').disabled = words;
+  $('#group-note').hidden = !words;
+}
+
+// The server's 400 for words it cannot read, next to the box; '' clears it.
+function wordsError(text) {
+  const p = $('#q-error');
+  p.textContent = text;
+  p.hidden = !text;
+  if (text) $('#q').setAttribute('aria-invalid', 'true');
+  else $('#q').removeAttribute('aria-invalid');
+}
+
 function initForm() {
+  initWords();
   const form = $('#search-form');
   form.addEventListener('submit', (e) => { e.preventDefault(); readForm(); opts.page = 1; search(true); });
   form.addEventListener('change', (e) => {
@@ -114,9 +155,11 @@ function initForm() {
 }
 
 function readForm() {
+  opts.q = $('#q').value; // searched with whatever starts the search (Enter, a view, a filter)
   if (!$('#collection').options.length) return; // not filled yet
   for (const [id, key] of Object.entries(FIELDS)) {
     const el = $(`#${id}`);
+    if (el.disabled) continue; // Group by patent, implied by words: the user's own choice is kept
     if (el.type === 'checkbox') opts[key] = el.checked;
     else if (key === 'topK') readTopK(el);
     else if (key === 'minScore') readMinScore(el);
@@ -163,6 +206,7 @@ function fillForm() {
   }
   if ($('#collection').options.length) $('#collection').value = opts.collection || $('#collection').value;
   locarno.set(opts.locClass);
+  fillWords();
   filterBadge();
 }
 
@@ -189,7 +233,7 @@ function filterBadge() {
 const optionChanged = debounce(() => {
   opts.page = 1;
   filterBadge();
-  if (query.count()) search(true);
+  if (searchable()) search(true);
   else state.save(opts);
 }, 60);
 
@@ -197,7 +241,7 @@ async function collectionChanged() {
   opts.page = 1;
   await Promise.all([locarno.load(opts.collection, opts.locClass), loadNotices()]);
   if ($('#admin').hidden === false) admin.load();
-  if (query.count()) search(true); else state.save(opts);
+  if (searchable()) search(true); else state.save(opts);
 }
 
 // ---- collections, health, notices ------------------------------------------
@@ -261,11 +305,17 @@ async function search(push) {
   readForm();
   filterBadge();
   opts.images = query.imageState();
+  fillWords();
   state.save(opts, push);
-  if (!query.count()) { idle(); return; }
+  wordsError('');
+  if (!searchable()) { ++seq; lastParams = null; idle(); return; }
   const my = ++seq;
+  const words = state.hasWords(opts);
   const params = state.apiParams(opts);
-  results.message('loading', 'Searching…', `${query.count()} view${query.count() > 1 ? 's' : ''}`);
+  // A search by words and a picture says why each patent ranks where it does.
+  if (words && query.count()) params.explain = 'true';
+  const what = [words && `“${opts.q.trim()}”`, query.count() && `${query.count()} view${query.count() > 1 ? 's' : ''}`].filter(Boolean);
+  results.message('loading', 'Searching…', what.join(' and '));
   $('#search-btn').disabled = true;
   const t0 = performance.now();
   try {
@@ -273,14 +323,25 @@ async function search(push) {
     if (my !== seq) return;
     query.retryPreviews(); // the server is reachable again
     lastParams = params;
-    results.show(data, { page: opts.page, topK: opts.topK, group: opts.group, views: query.count(), filtered: state.activeFilters(opts) > 0 || opts.minScore !== '' });
+    results.show(data, { page: opts.page, topK: opts.topK, group: opts.group || words, views: query.count(), words, filtered: state.activeFilters(opts) > 0 || opts.minScore !== '' });
     const n = (data.results || []).length;
-    announce(`${n} ${opts.group ? 'patents' : 'images'} found in ${Math.round(data.timing?.total_ms ?? performance.now() - t0)} ms.`);
+    announce(`${n} ${opts.group || words ? 'patents' : 'images'} found in ${Math.round(data.timing?.total_ms ?? performance.now() - t0)} ms.`);
   } catch (e) {
     if (my !== seq) return;
     lastParams = null;
-    results.message('error', 'The search failed.', e.message);
-    announce(`The search failed: ${e.message}`);
+    if (words && e.status === 400 && /^query:/.test(e.detail || '')) {
+      // Words the server cannot read: its own message, where they were typed.
+      wordsError(e.detail);
+      results.message('error', 'These words cannot be searched.', 'The results are cleared: correct the words in the search box (see the message there) and press Enter.');
+      announce(`The words cannot be searched: ${e.detail}`);
+    } else if (words && e.status === 501) {
+      wordsError(e.detail || e.message);
+      results.message('error', 'This server cannot search by words.', e.detail || e.message);
+      announce(`This server cannot search by words: ${e.detail || e.message}`);
+    } else {
+      results.message('error', 'The search failed.', e.message);
+      announce(`The search failed: ${e.message}`);
+    }
   } finally {
     if (my === seq) {
       $('#search-btn').disabled = false;
@@ -338,7 +399,7 @@ function openDetail(i, compare = false) {
   opts.patent = hit.patent_id || '';
   state.save(opts);
   detail.open(hit.patent_id || '', {
-    collection: opts.collection, hits, compare,
+    collection: opts.collection, hits, compare, matched: hit.text?.matched || [],
     select: grouped ? hit.images?.[0]?.file_name : hit.file_name,
     position: `Result ${(opts.page - 1) * opts.topK + i + 1}`, hasPrev: i > 0, hasNext: i < list.length - 1,
   });

@@ -7,6 +7,7 @@
 import * as api from './api.js';
 import * as compare from './compare.js';
 import { $, clear, date, h, score, usptoUrl } from './dom.js';
+import { mark } from './highlight.js';
 import { className } from './locarno.js';
 
 let dlg;
@@ -42,12 +43,13 @@ export const patentId = () => (dlg?.open ? ctx.patentId : '');
 export function close() { if (dlg.open) dlg.close(); }
 
 // Open a patent. opts: {collection, hits: [{file_name, score}], select: file_name,
-// position: 'n of N' or '', hasPrev, hasNext, compare: bool}. A null or empty
+// position: 'n of N' or '', hasPrev, hasNext, compare: bool, matched: the
+// words a search by words found in it, marked in its title and claim}. A null or empty
 // patentId opens the images in opts.hits (search results: file_name,
 // thumbnail_url, page_num, image_index) as they are.
 export async function open(patentId, opts) {
   const my = ++token;
-  ctx = { patentId: patentId || '', collection: opts.collection, hits: new Map((opts.hits || []).map((x) => [x.file_name, x.score])), selected: opts.select };
+  ctx = { patentId: patentId || '', collection: opts.collection, hits: new Map((opts.hits || []).filter((x) => typeof x.score === 'number').map((x) => [x.file_name, x.score])), selected: opts.select, matched: opts.matched || [] };
   $('#detail-prev').disabled = !opts.hasPrev;
   $('#detail-next').disabled = !opts.hasNext;
   $('#detail-pos').textContent = opts.position || '';
@@ -86,14 +88,15 @@ function fill(p) {
   const row = (k, v) => (v === null || v === undefined || v === '' ? null : [h('dt', {}, k), h('dd', {}, v)]);
   const cls = p.loc_class ? `${p.loc_class}${className(p.loc_class) ? ` · ${className(p.loc_class)}` : ''}${p.loc_edition ? ` (edition ${p.loc_edition})` : ''}` : '';
   const link = usptoUrl(p.patent_id);
+  const marked = (text) => (text ? mark(text, ctx.matched) : text);
   f.append(h('dl', {},
-    row('Patent', p.patent_id), row('Kind', p.kind), row('Title', p.title), row('Locarno class', cls),
+    row('Patent', p.patent_id), row('Kind', p.kind), row('Title', marked(p.title)), row('Locarno class', cls),
     row('Published', date(p.pub_date_iso, p.pub_date)), row('Filed', date(p.filing_date_iso, p.filing_date)),
     row('Term', p.grant_term ? `${p.grant_term} years` : ''),
-    row('Applicant', p.applicant_name ? `${p.applicant_name}${p.applicant_country ? ` (${p.applicant_country})` : ''}` : ''),
-    row('Inventors', p.inventor_names), row('Assignee', p.assignee_name),
+    row('Applicant', p.applicant_name ? marked(`${p.applicant_name}${p.applicant_country ? ` (${p.applicant_country})` : ''}`) : ''),
+    row('Inventors', marked(p.inventor_names)), row('Assignee', marked(p.assignee_name)),
     row('Drawings', String(p.image_count ?? (p.images || []).length))),
-  p.claim_text ? h('section', { class: 'claim' }, h('h3', {}, 'Claim'), h('p', {}, p.claim_text)) : null,
+  p.claim_text ? h('section', { class: 'claim' }, h('h3', {}, 'Claim'), h('p', {}, marked(p.claim_text))) : null,
   link ? h('p', {}, h('a', { href: link, target: '_blank', rel: 'noopener noreferrer', id: 'uspto-link' }, `${p.patent_id} on the USPTO's Patent Public Search ↗`)) : null);
   drawings(p);
 }

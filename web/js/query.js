@@ -312,7 +312,3 @@ function initDrop() {
     else addFiles([...ev.dataTransfer.files]);
   });
 }
-
-export function focus() {
-  $('#add-files').focus();
-}

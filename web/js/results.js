@@ -2,10 +2,12 @@
 // patent with its matching views; the summary line with the time taken;
 // paging; keyboard navigation (arrows, Home/End, Enter, m, a).
 import { $, $$, clear, count, date, h, ms, score } from './dom.js';
+import { fromSnippetHtml, mark } from './highlight.js';
 import { className } from './locarno.js';
 
 let hits = [];        // what is shown: image hits or patents
 let grouped = false;
+let mode = 'image';   // the API's mode: image, words or hybrid
 let actions = {};     // open(i), more(fileName), add(fileName), page(delta)
 let focusIndex = 0;
 
@@ -55,6 +57,7 @@ export function message(kind, title, text) {
 export function show(data, opts) {
   hits = data.results || [];
   grouped = !!opts.group;
+  mode = data.mode || (opts.words ? 'words' : 'image');
   const grid = clear($('#results'));
   grid.removeAttribute('aria-busy');
   grid.dataset.state = 'results';
@@ -62,7 +65,8 @@ export function show(data, opts) {
   const first = (opts.page - 1) * opts.topK;
   if (!hits.length) {
     message('empty', opts.page > 1 ? 'No more results.' : 'No results.',
-      opts.filtered
+      mode === 'words' ? `No patent${opts.filtered ? ' that passes these filters' : ''} holds these words. Try fewer words, a prefix (lamp*), or OR.`
+      : opts.filtered
         ? 'Nothing passes these filters and the minimum score. Loosen a filter or lower the minimum score.'
         : 'Nothing reached the minimum score. Lower it, or add images to the collection.');
     if (opts.page > 1) { $('#pager').hidden = false; pager(opts, 0); }
@@ -84,9 +88,12 @@ function summary(data, opts, first) {
   if (typeof t.total_ms === 'number') parts.push(`in ${ms(t.total_ms)}`);
   const s = $('#summary');
   clear(s).append(parts.join(' '));
+  if (typeof data.text_matches === 'number')
+    s.append(' · ', h('span', { class: 'text-matches' }, `${count(data.text_matches)} patent${data.text_matches === 1 ? '' : 's'} match the words`));
   const detail = [];
   if (typeof t.embed_ms === 'number') detail.push(`embedding ${ms(t.embed_ms)}`);
   else if (typeof t.feature_extraction_ms === 'number') detail.push(`features ${ms(t.feature_extraction_ms)}`);
+  if (typeof t.text_ms === 'number' && mode === 'hybrid') detail.push(`words ${ms(t.text_ms)}`);
   if (typeof t.search_ms === 'number') detail.push(`search ${ms(t.search_ms)}`);
   else if (typeof t.milvus_search_ms === 'number') detail.push(`search ${ms(t.milvus_search_ms)}`);
   if (detail.length) s.append(h('span', { class: 'timing' }, ` (${detail.join(', ')})`));
@@ -110,9 +117,13 @@ function meta(hit) {
     h('span', { class: 'date', title: 'Publication date' }, date(hit.pub_date_iso, hit.pub_date)));
 }
 
+// What a result's score is, by the search's mode.
+const SCORE_KIND = { image: 'Cosine similarity', words: 'BM25 score of the words (higher is better)', hybrid: 'Fused score of the picture and the words' };
+
 function scoreEl(s) {
-  const pct = Math.max(0, Math.min(1, typeof s === 'number' ? s : 0)) * 100;
-  return h('span', { class: 'score', title: 'Cosine similarity' },
+  // A BM25 or fused score is no fraction: the bar then shows nothing.
+  const pct = mode === 'image' ? Math.max(0, Math.min(1, typeof s === 'number' ? s : 0)) * 100 : 0;
+  return h('span', { class: 'score', title: SCORE_KIND[mode] || SCORE_KIND.image },
     h('span', { class: 'score-bar', style: { width: `${pct}%` } }), h('span', { class: 'score-n' }, score(s)));
 }
 
@@ -137,28 +148,49 @@ function imageCard(hit, i, rank) {
     meta(hit)));
 }
 
+// The words a search by words found in the patent: the server's snippet,
+// its matched words marked.
+function snippet(p) {
+  // A snippet that is the title (marked already) is not said twice.
+  if (!p.text || p.text.snippet === p.title) return null;
+  const body = typeof p.text.snippet_html === 'string' ? fromSnippetHtml(p.text.snippet_html) : mark(p.text.snippet, p.text.matched);
+  return h('p', { class: 'snippet', title: `Matched: ${(p.text.matched || []).join(', ')}` }, body);
+}
+
+// A hybrid result: where each leg ranked it (explain=true).
+function why(p) {
+  const e = p.explain;
+  if (!e) return null;
+  const leg = (x) => (x && typeof x.rank === 'number' ? `#${x.rank}` : 'not found');
+  return h('p', { class: 'why', title: `Fusion: ${e.fusion}` }, `picture ${leg(e.image)} · words ${leg(e.text)}`);
+}
+
 function patentCard(p, i, rank) {
   const imgs = p.images || [];
+  // Words alone score no drawing: the patent's first is shown, not a match.
+  const scored = imgs.filter((x) => typeof x.score === 'number');
   const total = p.image_count || imgs.length;
   const best = imgs[0] || {};
   const pid = p.patent_id || 'no patent'; // images from a folder whose names give none
-  const label = `${rank}. score ${score(p.score)}, ${pid}${p.title ? `, ${p.title}` : ''}, ${imgs.length} of ${total} drawings match`;
+  const label = `${rank}. score ${score(p.score)}, ${pid}${p.title ? `, ${p.title}` : ''}, ${scored.length} of ${total} drawings match${p.text ? `, words ${(p.text.matched || []).join(', ')}` : ''}`;
   return h('li', {
     class: 'card patent', tabindex: '-1', 'aria-label': label, draggable: 'true',
     dataset: { index: i, file: best.file_name || '', patent: p.patent_id || '' },
   },
-  h('div', { class: 'thumb' }, thumb(best.thumbnail_url, p.patent_id ? `Best drawing of ${p.patent_id}` : best.file_name || pid), scoreEl(p.score), h('span', { class: 'rank' }, rank),
+  h('div', { class: 'thumb' }, thumb(best.thumbnail_url, p.patent_id ? `${scored.length ? 'Best' : 'First'} drawing of ${p.patent_id}` : best.file_name || pid), scoreEl(p.score), h('span', { class: 'rank' }, rank),
     h('div', { class: 'card-actions' },
       h('button', { type: 'button', class: 'btn small', tabindex: '-1', dataset: { act: 'more' }, title: 'Search with the best drawing (m)' }, 'More like this'))),
   h('div', { class: 'card-body' },
     h('p', { class: 'pid' }, pid),
-    h('p', { class: 'title', title: p.title || '' }, p.title || (p.patent_id ? 'Untitled' : 'Images without a patent')),
+    h('p', { class: 'title', title: p.title || '' }, p.title ? mark(p.title, p.text?.matched) : (p.patent_id ? 'Untitled' : 'Images without a patent')),
     meta(p),
-    h('p', { class: 'matches' }, `${imgs.length} of ${total} drawing${total === 1 ? '' : 's'} match`)),
-  h('ul', { class: 'strip', 'aria-label': 'Matching drawings' }, imgs.slice(0, 6).map((img) => h('li', { title: `${img.page_num || img.file_name}: ${score(img.score)}` },
+    snippet(p),
+    why(p),
+    h('p', { class: 'matches' }, scored.length ? `${scored.length} of ${total} drawing${total === 1 ? '' : 's'} match` : `${total} drawing${total === 1 ? '' : 's'}`)),
+  scored.length === 0 ? null : h('ul', { class: 'strip', 'aria-label': 'Matching drawings' }, scored.slice(0, 6).map((img) => h('li', { title: `${img.page_num || img.file_name}: ${score(img.score)}` },
     h('img', { src: img.thumbnail_url, alt: `${img.page_num || img.file_name}, score ${score(img.score)}`, loading: 'lazy', width: 64, height: 64, draggable: 'false' }),
     h('span', {}, score(img.score)))),
-    imgs.length > 6 ? h('li', { class: 'more' }, `+${imgs.length - 6}`) : null));
+    scored.length > 6 ? h('li', { class: 'more' }, `+${scored.length - 6}`) : null));
 }
 
 function cards() { return $$('#results > .card'); }

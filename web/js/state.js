@@ -6,6 +6,7 @@
 // Option name -> [URL/API parameter, default]. The URL uses the API's names.
 const FIELDS = {
   collection: ['collection', ''],
+  q: ['q', ''],         // the words searched (issue 18)
   topK: ['top_k', 24],
   minScore: ['min_score', ''],
   group: ['group_by_patent', false],
@@ -169,10 +170,17 @@ export function apiParams(o) {
   // Empty means 0 here (the field's placeholder): the API's own default is
   // the seed's 0.5, which would hide what the page promises to show.
   put('min_score', o.minScore === '' ? 0 : o.minScore);
-  put('group_by_patent', o.group ? 'true' : '');
+  // Words are always searched by patent (the API implies it): said here
+  // too, so that the exporter pages as grouped results page.
+  const q = String(o.q || '').trim();
+  put('q', q);
+  put('group_by_patent', o.group || q ? 'true' : '');
   for (const k of FILTER_KEYS) put(FIELDS[k][0], typeof o[k] === 'string' ? o[k].trim() : o[k]);
   return p;
 }
+
+// Is this a search by words (alone or with a picture)?
+export const hasWords = (o) => String(o.q || '').trim() !== '';
 
 export function activeFilters(o) {
   return FILTER_KEYS.filter((k) => String(o[k] || '').trim() !== '').length;
