@@ -46,7 +46,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 FUZZ_NAMES := $(basename $(notdir $(wildcard fuzz/*_fuzzer.c)))
 REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%_replay)
 BENCH_BINS := $(BUILD)/bench/embed $(BUILD)/bench/search $(BUILD)/bench/http $(BUILD)/bench/import \
-              $(BUILD)/bench/milvus
+              $(BUILD)/bench/milvus $(BUILD)/bench/words
 
 .PHONY: all deps test check asan demo bench fuzz soak clean venv
 all: deps $(BUILD)/dinoseek

@@ -17,3 +17,6 @@ echo "== bench/import: dinoseek import of a synthetic USPTO week vs a seed-style
 echo
 echo "== bench/milvus: Milvus + S3 against the embedded index and blob store"
 "$build/bench/milvus" "$build/dinoseek"
+echo
+echo "== bench/words: search by words at 1M synthetic patents (SQLite FTS5 floor beside)"
+"$build/bench/words"

@@ -49,6 +49,7 @@ enum cat_stmt_slot {
     CS_TEXT_RANK,
     CS_TEXT_COUNT_ALL,
     CS_TEXT_DETAIL,
+    CS_TEXT_DETAILS,
     CS_COUNT
 };
 

@@ -106,6 +106,20 @@ static const char detail_sql[] =
     "snippet(patents_fts, -1, '" CAT_MARK_START "', '" CAT_MARK_END "', '\xe2\x80\xa6', 24) "
     "FROM patents_fts WHERE patents_fts MATCH ?1 AND rowid = ?2";
 
+/* The same for every hit of the page in one statement: ?2/?3 the smallest
+ * and largest of their rowids, ?4 them all (a JSON array). FTS5 walks the
+ * matches between the two; the unary + keeps the IN from becoming one
+ * rowid lookup (and one new MATCH) per hit. Used for queries with a
+ * prefix: without a prefix index FTS5 builds a prefix's doclist by merging
+ * those of every word it begins, at each MATCH it runs, which made ten
+ * lookups cost ten merges (11 ms each for "wils*" at 1M patents, see
+ * bench/RESULTS.md). */
+static const char details_sql[] =
+    "SELECT rowid, ds_phrases(patents_fts), "
+    "snippet(patents_fts, -1, '" CAT_MARK_START "', '" CAT_MARK_END "', '\xe2\x80\xa6', 24) "
+    "FROM patents_fts WHERE patents_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 "
+    "AND +rowid IN (SELECT value FROM json_each(?4))";
+
 void cat_text_hits_free(cat_text_hit *hits, size_t n)
 {
     for (size_t i = 0; hits && i < n; i++) {
@@ -228,6 +242,70 @@ static int fill_detail(cat_db *db, cat_text_hit *hit, int64_t rowid, const char 
     return rc;
 }
 
+/* The matched terms and snippets of hits[0..n) (rowids[i] the index rowid
+ * of hits[i]) in one statement (details_sql); a hit whose row changed
+ * since it was ranked gets none, as with fill_detail. */
+static int fill_details(cat_db *db, cat_text_hit *hits, const int64_t *rowids, size_t n,
+                        const char *match, const tq_node *const *terms, const int *positive,
+                        size_t n_terms, ds_err *err)
+{
+    if (n == 0)
+        return 0;
+    char *json = malloc(n * 22 + 2);
+    if (!json)
+        return ds_fail(err, DS_ENOMEM, "catalog: out of memory");
+    int64_t lo = rowids[0], hi = rowids[0];
+    size_t len = 0;
+    json[len++] = '[';
+    for (size_t i = 0; i < n; i++) {
+        len += (size_t)sprintf(json + len, "%s%lld", i ? "," : "", (long long)rowids[i]);
+        lo = rowids[i] < lo ? rowids[i] : lo;
+        hi = rowids[i] > hi ? rowids[i] : hi;
+    }
+    json[len++] = ']';
+    json[len] = '\0';
+    int rc = -1, step;
+    sqlite3_stmt *st = cat__stmt(db, CS_TEXT_DETAILS, details_sql, err);
+    if (!st)
+        goto out;
+    sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, lo);
+    sqlite3_bind_int64(st, 3, hi);
+    sqlite3_bind_text(st, 4, json, (int)len, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t rowid = sqlite3_column_int64(st, 0);
+        size_t i = 0;
+        while (i < n && rowids[i] != rowid)
+            i++;
+        if (i == n || hits[i].snippet)
+            continue;
+        int oom = 0;
+        hits[i].snippet = cat__col_text(st, 2, &oom);
+        if (oom || fill_matched(&hits[i], (uint64_t)sqlite3_column_int64(st, 1), terms,
+                                positive, n_terms) < 0) {
+            ds_fail(err, DS_ENOMEM, "catalog: out of memory");
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE) {
+        cat__sqlfail(db, err, "catalog: reading the matches");
+        goto out;
+    }
+    rc = 0;
+out:
+    release(st);
+    free(json);
+    return rc;
+}
+
+static int has_prefix(const tq_node *const *terms, size_t n_terms)
+{
+    for (size_t i = 0; i < n_terms; i++)
+        if (terms[i]->prefix)
+            return 1;
+    return 0;
+}
+
 int cat_text_search(cat_db *db, int64_t coll, const struct tq_query *q, const cat_filter *f,
                     size_t offset, size_t limit, cat_text_hit **out, size_t *n_out,
                     int64_t *total, ds_err *err)
@@ -285,9 +363,14 @@ int cat_text_search(cat_db *db, int64_t coll, const struct tq_query *q, const ca
     st = NULL;
     free(json);
     json = NULL;
-    for (size_t i = 0; i < n; i++)
-        if (fill_detail(db, &hits[i], rowids[i], match, terms, positive, n_terms, err) < 0)
+    if (n > 1 && has_prefix(terms, n_terms)) {
+        if (fill_details(db, hits, rowids, n, match, terms, positive, n_terms, err) < 0)
             goto out;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (fill_detail(db, &hits[i], rowids[i], match, terms, positive, n_terms, err) < 0)
+                goto out;
+    }
     if (total && count_matches(db, coll, f, match, total, err) < 0)
         goto out;
     *out = hits;

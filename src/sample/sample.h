@@ -75,4 +75,20 @@ int sample_opts_check(const sample_opts *o, ds_err *err);
  * Not to be run twice at once on the same dir. */
 int sample_generate(const char *dir, const sample_opts *o, sample_stats *st, ds_err *err);
 
+/* The catalog fields of patent `index` of the week the options describe, as
+ * an import of its XML would store them, without drawing or writing
+ * anything: for benchmarks of search by words over many patents (cost: a
+ * few microseconds). Strings are written into the struct's own buffers. */
+typedef struct sample_text {
+    char patent_id[16];       /* "D0967598" */
+    char title[64];           /* "Office chair" */
+    char claim[224];          /* "The ornamental design for an office chair, as shown and described." */
+    char applicant[128];      /* the company, or the first inventor */
+    char assignee[128];       /* the company, or "" */
+    char inventors[224];      /* "First Last, First Last" */
+    char loc_class[8];        /* "06-01" */
+} sample_text;
+
+void sample_patent_text(const sample_opts *o, int index, sample_text *out);
+
 #endif

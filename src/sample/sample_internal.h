@@ -13,6 +13,7 @@
  *   sheet.c     its drawing sheets, encoded as 1-bit CCITT G4 TIFFs
  *   pack.c      files, the ZIP built in memory, the tar
  *   generate.c  the week: options, threads, output in order
+ *   text.c      a patent's catalog fields alone (sample_patent_text)
  *
  * Nothing here is thread-safe on shared objects; each worker thread has its
  * own mesh, canvas and sheet buffers.

@@ -594,6 +594,20 @@ static void test_uspto_roundtrip(void)
         }
         CHECKF(strstr(jstr(j, "claim_text"), "as shown and described."), "%s",
                jstr(j, "claim_text"));
+        /* sample_patent_text (what bench/words writes without the XML)
+         * gives the same fields as the XML read back. */
+        sample_text t;
+        sample_patent_text(&o, i, &t);
+        CHECK(strcmp(t.patent_id, jstr(j, "patent_id")) == 0);
+        CHECK(strcmp(t.title, jstr(j, "title")) == 0);
+        CHECKF(strcmp(t.claim, jstr(j, "claim_text")) == 0, "%s vs %s", t.claim,
+               jstr(j, "claim_text"));
+        CHECKF(strcmp(t.applicant, jstr(j, "applicant_name")) == 0, "%s vs %s", t.applicant,
+               jstr(j, "applicant_name"));
+        CHECK(strcmp(t.assignee, jstr(j, "assignee_name")) == 0);
+        CHECKF(strcmp(t.inventors, jstr(j, "inventor_names")) == 0, "%s vs %s", t.inventors,
+               jstr(j, "inventor_names"));
+        CHECK(strcmp(t.loc_class, jstr(j, "loc_class")) == 0);
         json_decref(j);
         line = nl ? nl + 1 : NULL;
     }

@@ -869,6 +869,66 @@ static void test_ranking_filters_paging(void)
     cat_close(db);
 }
 
+/* A page of a query with a prefix gets its snippets and matched terms from
+ * one statement (text.c, details_sql) instead of one lookup a hit: each hit
+ * must be what the search of that hit alone (offset i, limit 1: one
+ * lookup) gives, field for field. */
+static void test_prefix_page_details_as_one_by_one(void)
+{
+    int64_t coll = 0;
+    cat_db *db = text_catalog("fts_prefix_page", &coll, NULL);
+    static const char *const titles[] = {
+        "Chair", "Chaise longue", "Office chair", "Stool", "Chairs, stackable",
+        "Lamp", "Chain link", "Chandelier", "Armchair", "Chair with lamp"};
+    static const char *const claims[] = {
+        "An ornamental chair.", "A chaise for a garden.", "A swivel chair on a base.",
+        "A stool, not a chair.", "Chairs that stack.", "A lamp for a chair side table.",
+        "A chain for a chair.", "A chandelier.", "An armchair, chairs of a set.",
+        "A reading chair and its lamp."};
+    char id[32];
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof id, "D%02d", i);
+        put_patent(db, coll, id, titles[i], claims[i], i % 2 ? "Chalmers Ltd" : "Zeta",
+                   "06-01", NULL);
+    }
+    static const char *const queries[] = {"chai*", "cha* -lamp", "\"office chair\" OR chai*",
+                                          "cha* ornamental OR cha* chairs", "title:cha*"};
+    for (size_t k = 0; k < sizeof queries / sizeof queries[0]; k++) {
+        ds_err err = {0};
+        tq_query *q = NULL;
+        cat_text_hit *page = NULL, *one = NULL;
+        size_t n = 0, n1 = 0;
+        CHECK(tq_parse(queries[k], strlen(queries[k]), &q, NULL, &err) == 0);
+        CHECKF(cat_text_search(db, coll, q, NULL, 0, 10, &page, &n, NULL, &err) == 0, "%s",
+               err.msg);
+        CHECKF(n >= 2, "%s: %zu hits", queries[k], n);
+        for (size_t i = 0; i < n; i++) {
+            CHECK(cat_text_search(db, coll, q, NULL, i, 1, &one, &n1, NULL, &err) == 0);
+            CHECK(n1 == 1);
+            if (n1 != 1)
+                continue;
+            CHECKF(strcmp(page[i].patent_id, one[0].patent_id) == 0 &&
+                       page[i].score == one[0].score,
+                   "%s #%zu: %s against %s", queries[k], i, page[i].patent_id,
+                   one[0].patent_id);
+            CHECKF(page[i].snippet && one[0].snippet &&
+                       strcmp(page[i].snippet, one[0].snippet) == 0,
+                   "%s #%zu snippet: %s against %s", queries[k], i,
+                   page[i].snippet ? page[i].snippet : "(none)",
+                   one[0].snippet ? one[0].snippet : "(none)");
+            int same = page[i].n_matched == one[0].n_matched && page[i].n_matched > 0;
+            for (size_t m = 0; same && m < page[i].n_matched; m++)
+                same = strcmp(page[i].matched[m], one[0].matched[m]) == 0;
+            CHECKF(same, "%s #%zu: %zu matched terms against %zu", queries[k], i,
+                   page[i].n_matched, one[0].n_matched);
+            cat_text_hits_free(one, n1);
+        }
+        cat_text_hits_free(page, n);
+        tq_free(q);
+    }
+    cat_close(db);
+}
+
 /* The decision of catalog.h: the Locarno headings are not searched. A
  * stool in class 06-01 ("Chairs") is not found by "chairs", and is by
  * loc:06-01. */
@@ -932,6 +992,8 @@ const ds_test text_tests[] = {
      test_migration_builds_index},
     {"catalog: BM25 field weights, filters before ranking, paging, matches, snippet",
      test_ranking_filters_paging},
+    {"catalog: a prefix query's page gets the details one lookup a hit would",
+     test_prefix_page_details_as_one_by_one},
     {"catalog: the Locarno headings are not searched (decision)",
      test_locarno_headings_not_searched},
     {"catalog: hostile queries give results or a query error, never SQLite's",
