@@ -116,14 +116,15 @@ check: $(BUILD)/dinoseek $(BUILD)/tests/run $(REPLAY_BINS)
 # sanitized) and
 # browser (the page in Chromium: the server it drives is the plain build's
 # code; the api and import suites run that code sanitized), and the suites
-# that run the api, import and multiproc tests again on the remote backends
-# (api-s3, import-s3, api-milvus, import-milvus, multiproc-milvus): their
+# that run the api, import, multiproc, words and multi tests again on the
+# remote backends (api-s3, import-s3, api-milvus, import-milvus,
+# multiproc-milvus, words-milvus, multi-milvus): their
 # S3 and Milvus clients, and the engine on Milvus through imports under
 # faults, run sanitized in the s3 and milvus suites, and the code above them
 # in api, import and multiproc. This keeps make test within its 25 minutes.
 # `make asan` runs everything sanitized.
 ASAN_SKIP := -parity -content -browser -precision -api-s3 -import-s3 -api-milvus -import-milvus \
-             -multiproc-milvus
+             -multiproc-milvus -words-milvus -multi-milvus
 test: deps
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 TESTS="$(ASAN_SKIP)" check
