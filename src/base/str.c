@@ -3,6 +3,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 int ds_snprintf(char *buf, size_t cap, ds_err *err, const char *fmt, ...)
 {
@@ -23,3 +25,26 @@ int ds_snprintf(char *buf, size_t cap, ds_err *err, const char *fmt, ...)
     return ds_fail(err, DS_EINVAL, "\"%s%s\" is %d bytes long, over the limit of %zu", head,
                    (size_t)n >= sizeof head ? "..." : "", n, cap - 1);
 }
+
+void ds_buf_put(ds_buf *b, const char *s, size_t n)
+{
+    if (b->nomem)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (!grown) {
+            b->nomem = 1;
+            return;
+        }
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void ds_buf_puts(ds_buf *b, const char *s) { ds_buf_put(b, s, strlen(s)); }

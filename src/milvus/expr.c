@@ -8,26 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-static void put(mv_buf *b, const char *s, size_t n)
-{
-    if (b->nomem)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (!d) {
-            b->nomem = 1;
-            return;
-        }
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
+static void put(mv_buf *b, const char *s, size_t n) { ds_buf_put(b, s, n); }
 
 static void puts_(mv_buf *b, const char *s) { put(b, s, strlen(s)); }
 

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/str.h"
 #include "catalog/catalog.h"
 
 /* The expression for f (may be NULL) and, when ids != NULL, "id in [...]"
@@ -49,11 +50,7 @@ int mv_residual_allows(const cat_filter *f, json_t *row);
 /* Append s as a Milvus string literal ("..." with escapes) to buf. Returns
  * 0, or -1 with DS_EINVAL for a value that is not valid UTF-8 or holds a
  * control character. Exposed for the tests and the fuzz target. */
-typedef struct mv_buf {
-    char *data;
-    size_t len, cap;
-    int nomem;
-} mv_buf;
+typedef ds_buf mv_buf;
 int mv_quote(mv_buf *b, const char *s, ds_err *err);
 
 #endif

@@ -4,37 +4,15 @@
  * written as an FTS5 string ("..." with each '"' doubled), which FTS5 only
  * tokenizes; the operators, parentheses, column names, '^' and '*' around
  * them are this file's own. */
+#include "base/str.h"
 #include "text/query.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct buf {
-    char *data;
-    size_t len, cap;
-    int nomem;
-} buf;
+typedef ds_buf buf;
 
-static void put(buf *b, const char *s, size_t n)
-{
-    if (b->nomem)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown) {
-            b->nomem = 1;
-            return;
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
+static void put(buf *b, const char *s, size_t n) { ds_buf_put(b, s, n); }
 
 static void puts_(buf *b, const char *s)
 {

@@ -440,26 +440,7 @@ int tx_query_legs(const tq_query *q, tx_legs *out, ds_err *err)
 
 /* ---- as a Milvus expression ---------------------------------------------- */
 
-static void put(mv_buf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->nomem)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown) {
-            b->nomem = 1;
-            return;
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n + 1);
-    b->len += n;
-}
+static void put(mv_buf *b, const char *s) { ds_buf_puts(b, s); }
 
 static int put_set(mv_buf *b, const char *field, const tx_termset *s, ds_err *err)
 {
