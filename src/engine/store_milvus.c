@@ -968,7 +968,7 @@ static int milvus_patent(eng_store *s, const char *patent_id, json_t **out, ds_e
 {
     eng_collection *c = s->c;
     if (!milvus_holds(MV(c), "patent_id"))
-        return ds_fail(err, DS_ENOTFOUND, "no patent %s", patent_id);
+        return ds_fail(err, DS_ENOTFOUND, "no patent %.200s in collection %s", patent_id, c->name);
     char *q = milvus_in_list("patent_id", &patent_id, 1, err);
     json_t *rows = NULL;
     if (!q || mv_query(MV(c)->client, MV(c)->name, q, MV(c)->out_fields, 1000, 0, &rows, err) != 0) {
@@ -979,7 +979,7 @@ static int milvus_patent(eng_store *s, const char *patent_id, json_t **out, ds_e
     size_t n = json_array_size(rows);
     if (n == 0) {
         json_decref(rows);
-        return ds_fail(err, DS_ENOTFOUND, "no patent %s", patent_id);
+        return ds_fail(err, DS_ENOTFOUND, "no patent %.200s in collection %s", patent_id, c->name);
     }
     /* The patent's fields are on every row; the first one's are used. */
     *out = row_json(json_array_get(rows, 0), 0, 0);
