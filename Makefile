@@ -121,10 +121,12 @@ check: $(BUILD)/dinoseek $(BUILD)/tests/run $(REPLAY_BINS)
 # multiproc-milvus, words-milvus, multi-milvus): their
 # S3 and Milvus clients, and the engine on Milvus through imports under
 # faults, run sanitized in the s3 and milvus suites, and the code above them
-# in api, import and multiproc. This keeps make test within its 25 minutes.
+# in api, import and multiproc; and multi (several collections at once: its
+# merging is fusion.c, run sanitized by the fusion suite, and the search of
+# each collection by words and api). This keeps make test near its 25 minutes.
 # `make asan` runs everything sanitized.
 ASAN_SKIP := -parity -content -browser -precision -api-s3 -import-s3 -api-milvus -import-milvus \
-             -multiproc-milvus -words-milvus -multi-milvus
+             -multiproc-milvus -words-milvus -multi-milvus -multi
 test: deps
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 TESTS="$(ASAN_SKIP)" check
