@@ -195,7 +195,7 @@ static void test_bad_parameters(void)
  * fused, and each result's RRF score recomputed the plain way. */
 static void test_random_against_plain(void)
 {
-    static char names[64][8];
+    static char names[64][16];
     for (int i = 0; i < 64; i++)
         snprintf(names[i], sizeof names[i], "k%02d", i);
     ds_prng rng;
