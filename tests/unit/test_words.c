@@ -183,9 +183,11 @@ static void test_words_find_what_the_text_holds(void)
                    q, str(hit, "patent_id"), json_array_size(imgs));
             CHECK(json_integer_value(json_object_get(json_array_get(imgs, 0), "image_index")) ==
                   0);
-            CHECKF(strstr(json_dumps(json_object_get(text, "matched"), 0), word) != NULL ||
+            char *matched = json_dumps(json_object_get(text, "matched"), 0);
+            CHECKF((matched && strstr(matched, word) != NULL) ||
                        json_array_size(json_object_get(text, "matched")) == 1,
                    "q=%s: matched lacks the word", q);
+            free(matched);
             CHECKF(strstr(str(text, "snippet_html"), "<mark>") != NULL,
                    "q=%s: no highlight in %s", q, str(text, "snippet_html"));
             CHECK(strstr(str(text, "snippet"), "<mark>") == NULL);
